@@ -1,0 +1,24 @@
+#pragma once
+// A backbone is a bottom-up network of four stages; methods read (and may mask) the output
+// of each stage. Implementations mirror torchvision's module names, so torchvision
+// state_dicts load into them unchanged.
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace aim::model {
+
+class Backbone : public torch::nn::Module {
+ public:
+  virtual std::vector<int64_t> stage_channels() const = 0;
+  virtual std::vector<int64_t> stage_strides() const = 0;  // w.r.t. the input image
+  // Runs stage i on the previous stage's output; stage 0 includes the stem and takes the image.
+  virtual torch::Tensor forward_stage(int i, const torch::Tensor& x) = 0;
+  std::vector<torch::Tensor> forward_stages(torch::Tensor x);
+  // The prefix torchvision uses for this architecture's classifier ("fc", "classifier.2"):
+  // its weights are the head's, not the backbone's, when importing.
+  virtual std::string torchvision_head() const { return "fc"; }
+};
+
+}  // namespace aim::model

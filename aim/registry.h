@@ -1,0 +1,32 @@
+#pragma once
+// Backbones and methods by name. A new method is one file defining its MethodEntry plus
+// one line in registry.cpp; likewise for backbones.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aim/model.h"
+#include "core/config.h"
+
+namespace aim::model {
+
+struct BackboneEntry {
+  std::string name;
+  std::string help;
+  std::function<std::shared_ptr<Backbone>(const Config&)> make;
+};
+
+struct MethodEntry {
+  std::string name;
+  std::string help;
+  std::function<void(Schema&)> add_keys;  // keys only this method reads (may be empty)
+  std::function<std::shared_ptr<Model>(const Config&, std::shared_ptr<Backbone>, int64_t num_classes)> make;
+};
+
+const std::vector<BackboneEntry>& backbone_registry();
+const std::vector<MethodEntry>& method_registry();
+void add_model_keys(Schema& schema);  // model.* and method.*
+std::shared_ptr<Model> make_model(const Config& cfg, int64_t num_classes);
+
+}  // namespace aim::model

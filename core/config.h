@@ -1,0 +1,120 @@
+#pragma once
+// The run configuration: YAML files (with includes) and key=value overrides, flattened to
+// dotted keys, validated against a schema (type, range, choices, unknown keys with a
+// suggestion), defaults filled in. Every error names the file, the line and the key.
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace aim {
+
+struct Location {
+  std::string file;  // "" for a schema default
+  int line = 0;      // 1-based, 0 when the source has no lines (command line)
+  std::string str() const;
+};
+
+enum class ValueType { Bool, Int, Float, String, IntList, FloatList, StringList };
+std::string to_string(ValueType type);
+
+struct KeySpec {
+  KeySpec(std::string key, ValueType type, std::string default_yaml, std::string help)
+      : key(std::move(key)), type(type), default_yaml(std::move(default_yaml)), help(std::move(help)) {}
+  KeySpec& one_of(std::vector<std::string> allowed) { choices = std::move(allowed); return *this; }
+  KeySpec& range(std::optional<double> lo, std::optional<double> hi) { min = lo; max = hi; return *this; }
+  KeySpec& at_least(double lo) { min = lo; return *this; }
+  // Output paths, threads, logging: changing them must not change the run's identity.
+  KeySpec& not_identity() { identity = false; return *this; }
+
+  std::string key;  // dotted: "train.epochs"
+  ValueType type = ValueType::String;
+  std::string default_yaml = "~";  // YAML text of the default; "~" = none (the key may be null)
+  std::string help;
+  std::vector<std::string> choices;  // allowed strings, empty = any
+  std::optional<double> min;         // inclusive bounds for numbers (each list element)
+  std::optional<double> max;
+  bool nullable = false;  // may be ~ (null); implied when the default is ~
+  bool identity = true;   // part of the run identity
+};
+
+class Schema {
+ public:
+  Schema& add(KeySpec spec);
+  const KeySpec* find(const std::string& key) const;
+  bool is_section(const std::string& prefix) const;  // some key lies below prefix
+  std::vector<std::string> keys() const;
+  const std::vector<KeySpec>& specs() const { return specs_; }
+
+ private:
+  std::vector<KeySpec> specs_;
+  std::map<std::string, size_t> index_;
+};
+
+struct ConfigValue {
+  YAML::Node value;
+  Location where;
+};
+using FlatConfig = std::map<std::string, ConfigValue>;
+
+struct LoadedFile {
+  FlatConfig values;
+  // Top-level sections kept as YAML (e.g. "sweep"), with where they start.
+  std::map<std::string, std::pair<YAML::Node, Location>> sections;
+};
+
+// Reads a YAML file and, first, the files its `include:` names (relative to it; later
+// files override earlier ones, the including file overrides them all).
+LoadedFile load_config_file(const std::string& path,
+                            const std::vector<std::string>& section_names = {});
+
+// Flattens `node` below `prefix` into `flat` ("" prefix: the root). Sequences are leaves.
+void flatten_into(FlatConfig& flat, const std::string& prefix, const YAML::Node& node,
+                  const std::string& file);
+
+// Applies "key=value" (value parsed as YAML: 0.1, [1,2], {name: aim}).
+void apply_override(FlatConfig& flat, const std::string& assignment,
+                    const std::string& origin = "command line");
+
+class Config {
+ public:
+  // Validates `flat` against `schema`, fills defaults. Throws ConfigError naming file:line.
+  static Config resolve(const FlatConfig& flat, const Schema& schema);
+  // Parses a resolved config written by to_yaml() (e.g. from a result file).
+  static Config from_yaml_text(const std::string& text, const Schema& schema,
+                               const std::string& origin);
+
+  bool is_null(const std::string& key) const;
+  bool get_bool(const std::string& key) const;
+  int64_t get_int(const std::string& key) const;
+  double get_float(const std::string& key) const;
+  std::string get_string(const std::string& key) const;
+  std::vector<int64_t> get_int_list(const std::string& key) const;
+  std::vector<double> get_float_list(const std::string& key) const;
+  std::vector<std::string> get_string_list(const std::string& key) const;
+  // Canonical text of a value ("0.1", "[1, 2]", "~").
+  std::string text(const std::string& key) const;
+  Location where(const std::string& key) const;
+
+  // Throws ConfigError "file:line: key: message" for checks beyond the schema.
+  [[noreturn]] void fail(const std::string& key, const std::string& message) const;
+
+  // Canonical nested YAML, keys sorted; identity_only drops keys that do not change results.
+  std::string to_yaml(bool identity_only = false) const;
+  // Stable id of the run this config describes: 12 hex digits of a hash of the identity YAML.
+  std::string run_id() const;
+  // Every key with its canonical text, in key order.
+  std::vector<std::pair<std::string, std::string>> items() const;
+  FlatConfig flat() const { return values_; }
+  const Schema& schema() const { return *schema_; }
+
+ private:
+  const ConfigValue& entry(const std::string& key) const;
+  std::map<std::string, ConfigValue> values_;
+  const Schema* schema_ = nullptr;
+};
+
+}  // namespace aim

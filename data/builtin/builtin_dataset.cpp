@@ -1,0 +1,76 @@
+// Registry entry of the built-in dataset: its config keys and how a config becomes splits.
+#include <torch/torch.h>
+
+#include "data/builtin/fashion_places.h"
+#include "data/in_memory_dataset.h"
+#include "data/registry.h"
+
+namespace aim::data {
+
+namespace {
+
+FashionPlacesOptions options_from(const Config& cfg) {
+  FashionPlacesOptions o;
+  o.source_dir = cfg.get_string("dataset.source");
+  o.canvas = cfg.get_int("dataset.canvas");
+  o.classes = cfg.get_string("dataset.classes");
+  o.correlation = cfg.get_float("dataset.correlation");
+  auto scale = cfg.get_float_list("dataset.scale");
+  if (scale.size() != 2 || !(scale[0] > 0 && scale[0] <= scale[1] && scale[1] < 1))
+    cfg.fail("dataset.scale", "expected [min, max] with 0 < min <= max < 1 (the garment must not fill the canvas)");
+  o.scale_min = scale[0];
+  o.scale_max = scale[1];
+  auto size = [&](const char* key) { return cfg.is_null(key) ? int64_t{-1} : cfg.get_int(key); };
+  o.train_size = size("dataset.train_size");
+  o.val_size = cfg.get_int("dataset.val_size");
+  o.test_size = size("dataset.test_size");
+  o.seed = uint64_t(cfg.get_int("dataset.seed"));
+  return o;
+}
+
+DatasetSplits make(const Config& cfg) {
+  auto options = options_from(cfg);
+  auto data = load_or_generate_fashion_places(options, cache_dir_of(cfg));
+  Normalisation norm;
+  auto mean = cfg.get_float_list("dataset.mean"), std = cfg.get_float_list("dataset.std");
+  if (mean.size() != 3) cfg.fail("dataset.mean", "expected 3 values (R, G, B)");
+  if (std.size() != 3) cfg.fail("dataset.std", "expected 3 values (R, G, B)");
+  norm.mean.assign(mean.begin(), mean.end());
+  norm.std.assign(std.begin(), std.end());
+
+  DatasetSplits out;
+  const bool hflip = cfg.get_bool("dataset.hflip");
+  for (const std::string name : {"train", "val", "test"}) {
+    const PackedSplit& s = data.splits.at(name);
+    SplitInfo info;
+    info.dataset = "builtin";
+    info.split = name;
+    info.class_names = data.class_names;
+    info.group_names = data.group_names();
+    info.region_kind = "segmentation";
+    out.splits[name] = std::make_shared<InMemoryDataset>(info, s.images, s.labels, s.groups, s.regions, norm,
+                                                         hflip && name == "train");
+  }
+  out.eval_splits = {"val", "test"};
+  return out;
+}
+
+void add_keys(Schema& s) {
+  s.add(KeySpec("dataset.source", ValueType::String, "/usr/share/datasets/fashion-mnist", "builtin: folder with the Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)").not_identity());
+  s.add(KeySpec("dataset.canvas", ValueType::Int, "64", "builtin: image side in pixels").range(16.0, 1024.0));
+  s.add(KeySpec("dataset.classes", ValueType::String, "binary", "builtin: 'binary' (tops vs footwear, 2 places, 4 groups like Waterbirds) or 'all' (10 classes, 10 places)").one_of({"binary", "all"}));
+  s.add(KeySpec("dataset.correlation", ValueType::Float, "0.95", "builtin: probability that a training sample shows its class's place (1.0: the '100%' variant)").range(0.0, 1.0));
+  s.add(KeySpec("dataset.scale", ValueType::FloatList, "[0.4, 0.65]", "builtin: range of the garment's side as a fraction of the canvas side"));
+  s.add(KeySpec("dataset.train_size", ValueType::Int, "~", "builtin: training samples (~: all that remain after val)").range(1.0, std::nullopt));
+  s.add(KeySpec("dataset.val_size", ValueType::Int, "2000", "builtin: validation samples, taken from Fashion-MNIST train").range(0.0, std::nullopt));
+  s.add(KeySpec("dataset.test_size", ValueType::Int, "~", "builtin: test samples (~: all of Fashion-MNIST test)").range(1.0, std::nullopt));
+  s.add(KeySpec("dataset.seed", ValueType::Int, "0", "builtin: seed of the generated data (fixed across a sweep's seeds, like a real dataset)").range(0.0, std::nullopt));
+}
+
+}  // namespace
+
+DatasetEntry builtin_dataset_entry() {
+  return {"builtin", "Fashion-MNIST garments on procedural backgrounds (a miniature Waterbirds)", add_keys, make};
+}
+
+}  // namespace aim::data

@@ -1,0 +1,333 @@
+#include "data/builtin/fashion_places.h"
+
+#include <ATen/Parallel.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <opencv2/imgproc.hpp>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/h5.h"
+#include "core/hash.h"
+#include "core/random.h"
+#include "core/strings.h"
+#include "data/builtin/places.h"
+#include "data/idx_reader.h"
+
+namespace fs = std::filesystem;
+
+namespace aim::data {
+
+namespace {
+
+// Bump when the generator's output changes, so old caches are not reused.
+constexpr int kGeneratorVersion = 1;
+
+const std::vector<std::string> kFashionNames = {"tshirt", "trouser", "pullover", "dress", "coat",
+                                                "sandal", "shirt",   "sneaker",  "bag",   "boot"};
+
+struct ClassMap {
+  std::vector<int> from_fashion;  // Fashion-MNIST label -> class, -1 = dropped
+  std::vector<std::string> names;
+};
+
+ClassMap class_map(const std::string& classes) {
+  ClassMap m;
+  if (classes == "all") {
+    for (int i = 0; i < 10; ++i) m.from_fashion.push_back(i);
+    m.names = kFashionNames;
+  } else if (classes == "binary") {
+    // Like landbird/waterbird: two super-classes of several garment types each.
+    m.from_fashion = {0, -1, 0, -1, 0, 1, 0, 1, -1, 1};
+    m.names = {"tops", "footwear"};
+  } else {
+    throw ConfigError("dataset.classes: expected 'all' or 'binary', got '" + classes + "'");
+  }
+  return m;
+}
+
+struct Source {
+  IdxArray images, labels;
+};
+
+Source read_source(const std::string& dir, const std::string& prefix) {
+  Source s;
+  for (const std::string& suffix : {std::string(""), std::string(".gz")}) {
+    auto img = dir + "/" + prefix + "-images-idx3-ubyte" + suffix;
+    auto lab = dir + "/" + prefix + "-labels-idx1-ubyte" + suffix;
+    if (fs::exists(img) && fs::exists(lab)) {
+      s.images = read_idx(img);
+      s.labels = read_idx(lab);
+      if (s.images.dims.size() != 3 || s.images.dims[1] != 28 || s.images.dims[2] != 28)
+        throw DataError(img + ": expected N x 28 x 28 images");
+      if (s.labels.dims.size() != 1 || s.labels.dims[0] != s.images.dims[0])
+        throw DataError(lab + ": label count does not match " + img);
+      return s;
+    }
+  }
+  throw DataError(dir + ": Fashion-MNIST files " + prefix +
+                  "-{images-idx3,labels-idx1}-ubyte[.gz] not found (apt-get install "
+                  "dataset-fashion-mnist, or set dataset.source)");
+}
+
+// Renders every sample of one split in parallel; sample i depends only on (seed, split, i).
+PackedSplit render_split(const FashionPlacesOptions& o, uint64_t split_seed, const Source& src,
+                         const std::vector<int64_t>& source_index, const std::vector<int64_t>& labels,
+                         const std::vector<int64_t>& places, int64_t num_places) {
+  const int64_t n = int64_t(source_index.size()), c = o.canvas;
+  PackedSplit out;
+  out.images = torch::empty({n, 3, c, c}, torch::kUInt8);
+  out.regions = torch::zeros({n, c, c}, torch::kUInt8);
+  out.boxes = torch::empty({n, 4}, torch::kInt);
+  auto* img_ptr = out.images.data_ptr<uint8_t>();
+  auto* reg_ptr = out.regions.data_ptr<uint8_t>();
+  auto* box_ptr = out.boxes.data_ptr<int32_t>();
+
+  at::parallel_for(0, n, 64, [&](int64_t begin, int64_t end) {
+    cv::Mat canvas(static_cast<int>(c), static_cast<int>(c), CV_8UC3);
+    for (int64_t i = begin; i < end; ++i) {
+      Rng rng(mix_seed(split_seed, uint64_t(i)));
+      draw_place(int(places[i]), rng, canvas);
+
+      const uint8_t* garment = &src.images.data[size_t(source_index[i]) * 28 * 28];
+      cv::Mat g28(28, 28, CV_8U, const_cast<uint8_t*>(garment));
+      int side = int(std::lround(double(c) * rng.uniform(o.scale_min, o.scale_max)));
+      side = std::clamp(side, 4, int(c));
+      cv::Mat g;
+      cv::resize(g28, g, cv::Size(side, side), 0, 0, cv::INTER_LINEAR);
+      int x0 = int(rng.below(uint64_t(c - side + 1))), y0 = int(rng.below(uint64_t(c - side + 1)));
+      // The garment's colour is random and independent of class and place.
+      float colour[3] = {float(rng.uniform(60, 255)), float(rng.uniform(60, 255)),
+                         float(rng.uniform(60, 255))};
+
+      uint8_t* region = reg_ptr + i * c * c;
+      int bx0 = int(c), by0 = int(c), bx1 = 0, by1 = 0;
+      for (int y = 0; y < side; ++y) {
+        auto* row = canvas.ptr<cv::Vec3b>(y0 + y);
+        for (int x = 0; x < side; ++x) {
+          float v = g.at<uint8_t>(y, x) / 255.f;
+          if (v <= 0.f) continue;
+          float alpha = std::min(1.f, 3.f * v);
+          float shade = 0.4f + 0.6f * v;
+          auto& px = row[x0 + x];
+          for (int k = 0; k < 3; ++k)
+            px[k] = cv::saturate_cast<uint8_t>((1 - alpha) * px[k] + alpha * colour[k] * shade);
+          if (alpha >= 0.5f) {
+            region[(y0 + y) * c + (x0 + x)] = 1;
+            bx0 = std::min(bx0, x0 + x);
+            by0 = std::min(by0, y0 + y);
+            bx1 = std::max(bx1, x0 + x + 1);
+            by1 = std::max(by1, y0 + y + 1);
+          }
+        }
+      }
+      if (bx1 == 0) {  // an empty garment image: fall back to the pasted square
+        bx0 = x0, by0 = y0, bx1 = x0 + side, by1 = y0 + side;
+      }
+      int32_t* box = box_ptr + i * 4;
+      box[0] = bx0, box[1] = by0, box[2] = bx1, box[3] = by1;
+
+      uint8_t* dst = img_ptr + i * 3 * c * c;  // HWC -> CHW
+      for (int y = 0; y < c; ++y) {
+        const auto* row = canvas.ptr<cv::Vec3b>(y);
+        for (int x = 0; x < c; ++x)
+          for (int k = 0; k < 3; ++k) dst[k * c * c + y * c + x] = row[x][k];
+      }
+    }
+  });
+  out.labels = torch::tensor(labels, torch::kLong);
+  out.places = torch::tensor(places, torch::kLong);
+  out.groups = out.labels * num_places + out.places;
+  out.source_index = torch::tensor(source_index, torch::kLong);
+  return out;
+}
+
+}  // namespace
+
+uint64_t fashion_places_split_seed(uint64_t seed, const std::string& split) {
+  return mix_seed(seed, split == "train" ? 101 : split == "val" ? 102 : 103);
+}
+
+std::string FashionPlacesOptions::cache_key() const {
+  return "fashion-places v" + std::to_string(kGeneratorVersion) + " canvas=" + std::to_string(canvas) +
+         " classes=" + classes + " correlation=" + format_double(correlation) +
+         " scale=" + format_double(scale_min) + "," + format_double(scale_max) +
+         " sizes=" + std::to_string(train_size) + "," + std::to_string(val_size) + "," +
+         std::to_string(test_size) + " seed=" + std::to_string(seed);
+}
+
+std::vector<std::string> FashionPlaces::group_names() const {
+  std::vector<std::string> out;
+  for (const auto& c : class_names)
+    for (const auto& p : place_names) out.push_back(c + "@" + p);
+  return out;
+}
+
+FashionPlaces generate_fashion_places(const FashionPlacesOptions& o) {
+  if (o.canvas < 16) throw ConfigError("dataset.canvas: expected at least 16, got " + std::to_string(o.canvas));
+  if (!(o.scale_min > 0 && o.scale_min <= o.scale_max && o.scale_max < 1.0))
+    throw ConfigError("dataset.scale: expected 0 < min <= max < 1 (the garment must not fill the canvas)");
+  const ClassMap cm = class_map(o.classes);
+  const int64_t num_classes = int64_t(cm.names.size());
+  const int64_t num_places = num_classes;  // one background family per class
+
+  Source train_src = read_source(o.source_dir, "train");
+  Source test_src = read_source(o.source_dir, "t10k");
+
+  auto pool = [&](const Source& s, uint64_t stream) {
+    std::vector<int64_t> idx;
+    for (int64_t i = 0; i < s.labels.dims[0]; ++i)
+      if (cm.from_fashion[s.labels.data[i]] >= 0) idx.push_back(i);
+    Rng rng(mix_seed(o.seed, stream));
+    rng.shuffle(idx);
+    return idx;
+  };
+  std::vector<int64_t> train_pool = pool(train_src, 1), test_pool = pool(test_src, 2);
+
+  if (o.val_size < 0 || o.val_size >= int64_t(train_pool.size()))
+    throw ConfigError("dataset.val_size: must be between 0 and " + std::to_string(train_pool.size() - 1));
+  std::vector<int64_t> val_idx(train_pool.begin(), train_pool.begin() + o.val_size);
+  std::vector<int64_t> train_idx(train_pool.begin() + o.val_size, train_pool.end());
+  if (o.train_size > 0) {
+    if (o.train_size > int64_t(train_idx.size()))
+      throw ConfigError("dataset.train_size: at most " + std::to_string(train_idx.size()) +
+                        " samples are available for these classes, asked for " + std::to_string(o.train_size));
+    train_idx.resize(o.train_size);
+  }
+  if (o.test_size > 0) {
+    if (o.test_size > int64_t(test_pool.size()))
+      throw ConfigError("dataset.test_size: at most " + std::to_string(test_pool.size()) +
+                        " test samples are available, asked for " + std::to_string(o.test_size));
+    test_pool.resize(o.test_size);
+  }
+
+  FashionPlaces out;
+  out.class_names = cm.names;
+  for (int64_t p = 0; p < num_places; ++p) out.place_names.push_back(place_name(int(p)));
+
+  auto labels_of = [&](const Source& s, const std::vector<int64_t>& idx) {
+    std::vector<int64_t> l;
+    for (auto i : idx) l.push_back(cm.from_fashion[s.labels.data[i]]);
+    return l;
+  };
+  // Train: the class's own place with probability p, otherwise a uniformly chosen other one.
+  auto correlated_places = [&](const std::vector<int64_t>& labels, uint64_t stream) {
+    Rng rng(mix_seed(o.seed, stream));
+    std::vector<int64_t> places;
+    for (auto l : labels) {
+      if (num_places == 1 || rng.bernoulli(o.correlation)) {
+        places.push_back(l);
+      } else {
+        int64_t other = int64_t(rng.below(uint64_t(num_places - 1)));
+        places.push_back(other >= l ? other + 1 : other);
+      }
+    }
+    return places;
+  };
+  // Val/test: every class spread evenly over every place (group sizes differ by at most 1).
+  auto balanced_places = [&](const std::vector<int64_t>& labels, uint64_t stream) {
+    Rng rng(mix_seed(o.seed, stream));
+    std::vector<int64_t> next(num_classes);
+    for (auto& v : next) v = int64_t(rng.below(uint64_t(num_places)));
+    std::vector<int64_t> places;
+    for (auto l : labels) places.push_back(next[l]++ % num_places);
+    return places;
+  };
+
+  auto train_labels = labels_of(train_src, train_idx);
+  auto val_labels = labels_of(train_src, val_idx);
+  auto test_labels = labels_of(test_src, test_pool);
+  out.splits["train"] = render_split(o, fashion_places_split_seed(o.seed, "train"), train_src, train_idx, train_labels,
+                                     correlated_places(train_labels, 11), num_places);
+  out.splits["val"] = render_split(o, fashion_places_split_seed(o.seed, "val"), train_src, val_idx, val_labels,
+                                   balanced_places(val_labels, 12), num_places);
+  out.splits["test"] = render_split(o, fashion_places_split_seed(o.seed, "test"), test_src, test_pool, test_labels,
+                                    balanced_places(test_labels, 13), num_places);
+  return out;
+}
+
+void save_fashion_places(const FashionPlaces& data, const std::string& path,
+                         const std::string& cache_key) {
+  std::string tmp = temp_path_for(path);
+  {
+    auto file = h5::create_file(tmp);
+    h5::set_attr(file, "cache_key", cache_key);
+    h5::write_strings(file, "class_names", data.class_names);
+    h5::write_strings(file, "place_names", data.place_names);
+    for (const auto& [name, s] : data.splits) {
+      auto g = h5::ensure_group(file, name);
+      auto n = hsize_t(s.labels.size(0)), c = hsize_t(s.images.size(2));
+      // Images are noise-like textures: gzip costs time and saves little, so store raw.
+      h5::write_raw(g, "images", h5::Dtype::u8, s.images.data_ptr(), h5::Dtype::u8, {n, 3, c, c}, false);
+      h5::write_raw(g, "regions", h5::Dtype::u8, s.regions.data_ptr(), h5::Dtype::u8, {n, c, c});
+      h5::write_raw(g, "boxes", h5::Dtype::i32, s.boxes.data_ptr(), h5::Dtype::i32, {n, 4});
+      const std::vector<std::pair<std::string, at::Tensor>> ints = {
+          {"labels", s.labels}, {"places", s.places}, {"groups", s.groups}, {"source_index", s.source_index}};
+      for (const auto& [key, t] : ints) h5::write_raw(g, key, h5::Dtype::i64, t.data_ptr(), h5::Dtype::i64, {n});
+    }
+  }
+  commit_file(tmp, path);
+}
+
+FashionPlaces load_fashion_places(const std::string& path, const std::string& expected_key) {
+  auto file = h5::open_file(path);
+  std::string key = h5::attr_string(file, "cache_key");
+  if (key != expected_key)
+    throw DataError(path + ": cache was made for '" + key + "', expected '" + expected_key + "'");
+  FashionPlaces out;
+  out.class_names = h5::read_strings(file, "class_names");
+  out.place_names = h5::read_strings(file, "place_names");
+  for (const std::string name : {"train", "val", "test"}) {
+    auto g = file.openGroup(name);
+    auto dims = h5::shape(g, "images");
+    if (dims.size() != 4) throw DataError(h5::describe(g, "images") + ": expected 4 dimensions");
+    int64_t n = int64_t(dims[0]), c = int64_t(dims[2]);
+    PackedSplit s;
+    s.images = torch::empty({n, 3, c, c}, torch::kUInt8);
+    s.regions = torch::empty({n, c, c}, torch::kUInt8);
+    s.boxes = torch::empty({n, 4}, torch::kInt);
+    h5::read_raw(g, "images", h5::Dtype::u8, s.images.data_ptr(), dims);
+    h5::read_raw(g, "regions", h5::Dtype::u8, s.regions.data_ptr(), {dims[0], dims[2], dims[3]});
+    h5::read_raw(g, "boxes", h5::Dtype::i32, s.boxes.data_ptr(), {dims[0], 4});
+    for (auto* t : {&s.labels, &s.places, &s.groups, &s.source_index}) *t = torch::empty({n}, torch::kLong);
+    h5::read_raw(g, "labels", h5::Dtype::i64, s.labels.data_ptr(), {dims[0]});
+    h5::read_raw(g, "places", h5::Dtype::i64, s.places.data_ptr(), {dims[0]});
+    h5::read_raw(g, "groups", h5::Dtype::i64, s.groups.data_ptr(), {dims[0]});
+    h5::read_raw(g, "source_index", h5::Dtype::i64, s.source_index.data_ptr(), {dims[0]});
+    out.splits[name] = s;
+  }
+  return out;
+}
+
+FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& options,
+                                              const std::string& cache_dir, bool* from_cache) {
+  const std::string key = options.cache_key();
+  if (from_cache) *from_cache = false;
+  if (cache_dir.empty()) return generate_fashion_places(options);
+
+  ensure_dir(cache_dir);
+  std::string path = cache_dir + "/fashion-places-" + hex_digest(fnv1a64(key)) + ".h5";
+  FileLock lock;
+  lock.lock(path + ".lock");  // one process generates, the others wait and read
+  if (fs::exists(path)) {
+    try {
+      auto data = load_fashion_places(path, key);
+      if (from_cache) *from_cache = true;
+      spdlog::debug("built-in dataset read from cache {}", path);
+      return data;
+    } catch (const Error& e) {
+      spdlog::warn("ignoring unusable dataset cache ({}); generating it again", e.what());
+    }
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto data = generate_fashion_places(options);
+  double gen_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  save_fashion_places(data, path, key);
+  spdlog::info("built-in dataset generated in {:.1f}s, cached at {}", gen_s, path);
+  return data;
+}
+
+}  // namespace aim::data

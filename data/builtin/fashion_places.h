@@ -1,0 +1,59 @@
+#pragma once
+// The built-in spurious-correlation benchmark: Fashion-MNIST garments composited at a
+// random scale and position onto procedural backgrounds, one background family ("place")
+// per class, built like Waterbirds. In train a sample gets its class's place with
+// probability `correlation`; val and test are balanced over every (class, place) group, so
+// worst-group accuracy measures how much a model relies on the background. Ground truth
+// for localisation comes from the garment's own pixels (segmentation and box).
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace aim::data {
+
+struct FashionPlacesOptions {
+  std::string source_dir = "/usr/share/datasets/fashion-mnist";
+  int64_t canvas = 64;
+  std::string classes = "binary";  // "binary" (tops vs footwear) or "all" (10 classes)
+  double correlation = 0.95;
+  double scale_min = 0.4, scale_max = 0.65;  // garment side / canvas side
+  int64_t train_size = -1, val_size = 2000, test_size = -1;  // -1: all available
+  uint64_t seed = 0;
+  // Text of every option that changes the generated data, plus the generator version.
+  std::string cache_key() const;
+};
+
+struct PackedSplit {
+  at::Tensor images;        // [N,3,H,W] uint8 RGB
+  at::Tensor regions;       // [N,H,W] uint8, 1 on garment pixels
+  at::Tensor boxes;         // [N,4] int32 x0,y0,x1,y1 (x1,y1 exclusive) of the region
+  at::Tensor labels;        // [N] int64 class
+  at::Tensor places;        // [N] int64 background family index (into place_names)
+  at::Tensor groups;        // [N] int64 label * num_places + place
+  at::Tensor source_index;  // [N] int64 index into the Fashion-MNIST file
+};
+
+struct FashionPlaces {
+  std::vector<std::string> class_names;
+  std::vector<std::string> place_names;
+  std::map<std::string, PackedSplit> splits;  // "train", "val", "test"
+  std::vector<std::string> group_names() const;  // "tops@meadow", ...
+};
+
+FashionPlaces generate_fashion_places(const FashionPlacesOptions& options);
+// Sample i of a split is drawn from Rng(mix_seed(split_seed, i)), its background first
+// (draw_place), so tests can redraw a sample's background on its own.
+uint64_t fashion_places_split_seed(uint64_t seed, const std::string& split);
+void save_fashion_places(const FashionPlaces& data, const std::string& path,
+                         const std::string& cache_key);
+FashionPlaces load_fashion_places(const std::string& path, const std::string& expected_key);
+// Loads `<cache_dir>/fashion-places-<hash>.h5` or generates and writes it (under a lock,
+// so concurrent ranks or jobs generate it once). `cache_dir` "" disables the cache.
+FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& options,
+                                              const std::string& cache_dir,
+                                              bool* from_cache = nullptr);
+
+}  // namespace aim::data

@@ -1,0 +1,173 @@
+#include "data/builtin/places.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+
+namespace aim::data {
+
+namespace {
+
+const std::array<std::string, kNumPlaceFamilies> kNames = {
+    "meadow", "sea", "brick", "desert", "forest", "sky", "checker", "dots", "concrete", "rings"};
+
+cv::Vec3f jitter(Rng& rng, cv::Vec3f c, float amount) {
+  for (int i = 0; i < 3; ++i) c[i] = std::clamp(c[i] + float(rng.uniform(-amount, amount)), 0.f, 255.f);
+  return c;
+}
+
+// Smooth noise in [0,1]: a coarse random grid upsampled bicubically.
+cv::Mat smooth_noise(Rng& rng, int h, int w, int cells) {
+  cv::Mat grid(cells, cells, CV_32F);
+  for (int y = 0; y < cells; ++y)
+    for (int x = 0; x < cells; ++x) grid.at<float>(y, x) = float(rng.uniform());
+  cv::Mat out;
+  cv::resize(grid, out, cv::Size(w, h), 0, 0, cv::INTER_CUBIC);
+  return out;
+}
+
+void fill(cv::Mat& out, const std::function<cv::Vec3f(int, int)>& colour) {
+  for (int y = 0; y < out.rows; ++y) {
+    auto* row = out.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < out.cols; ++x) {
+      cv::Vec3f c = colour(y, x);
+      for (int i = 0; i < 3; ++i) row[x][i] = cv::saturate_cast<uint8_t>(c[i]);
+    }
+  }
+}
+
+}  // namespace
+
+const std::string& place_name(int family) {
+  if (family < 0 || family >= kNumPlaceFamilies) throw std::out_of_range("place family");
+  return kNames[family];
+}
+
+void draw_place(int family, Rng& rng, cv::Mat& out) {
+  const int h = out.rows, w = out.cols;
+  const float s = float(std::max(h, w)) / 64.f;  // pattern sizes scale with the canvas
+  switch (family) {
+    case 0: {  // meadow: green with darker and yellower patches
+      cv::Vec3f base = jitter(rng, {70, 150, 55}, 15);
+      cv::Mat blobs = smooth_noise(rng, h, w, 5);
+      cv::Mat grain = smooth_noise(rng, h, w, std::max(8, w / 3));
+      fill(out, [&](int y, int x) {
+        float b = blobs.at<float>(y, x), g = grain.at<float>(y, x);
+        return cv::Vec3f(base[0] + 50 * (b - 0.5f), base[1] + 40 * (b - 0.5f) + 25 * (g - 0.5f),
+                         base[2] - 20 * (b - 0.5f));
+      });
+      break;
+    }
+    case 1: {  // sea: blue horizontal waves
+      cv::Vec3f base = jitter(rng, {35, 85, 175}, 15);
+      float period = float(rng.uniform(7, 13)) * s, phase = float(rng.uniform(0, 2 * M_PI));
+      float wobble = float(rng.uniform(0.5, 2.0)), wperiod = float(rng.uniform(20, 40)) * s;
+      fill(out, [&](int y, int x) {
+        float v = std::sin(2 * float(M_PI) * y / period + phase + wobble * std::sin(2 * float(M_PI) * x / wperiod));
+        return cv::Vec3f(base[0] + 20 * v, base[1] + 30 * v, base[2] + 40 * v);
+      });
+      break;
+    }
+    case 2: {  // brick: red-brown bricks with light mortar
+      cv::Vec3f brick = jitter(rng, {165, 70, 45}, 20), mortar = jitter(rng, {200, 190, 175}, 15);
+      int bh = int(rng.uniform(6, 10) * s), bw = int(rng.uniform(12, 20) * s);
+      int ox = int(rng.below(bw)), oy = int(rng.below(bh));
+      fill(out, [&](int y, int x) {
+        int row = (y + oy) / bh;
+        int xx = x + ox + (row % 2) * bw / 2;
+        bool m = (y + oy) % bh == 0 || xx % bw == 0;
+        return m ? mortar : brick;
+      });
+      break;
+    }
+    case 3: {  // desert: sand with diagonal ripples
+      cv::Vec3f base = jitter(rng, {215, 185, 125}, 15);
+      float period = float(rng.uniform(5, 9)) * s, phase = float(rng.uniform(0, 2 * M_PI));
+      float slope = float(rng.uniform(0.3, 1.0));
+      cv::Mat grain = smooth_noise(rng, h, w, std::max(8, w / 2));
+      fill(out, [&](int y, int x) {
+        float v = std::sin(2 * float(M_PI) * (x + slope * y) / period + phase);
+        float g = grain.at<float>(y, x) - 0.5f;
+        return cv::Vec3f(base[0] + 20 * v + 15 * g, base[1] + 18 * v + 15 * g, base[2] + 10 * v);
+      });
+      break;
+    }
+    case 4: {  // forest: dark green with vertical brown trunks
+      cv::Vec3f leaf = jitter(rng, {25, 80, 35}, 12), trunk = jitter(rng, {95, 65, 35}, 15);
+      cv::Mat shade = smooth_noise(rng, h, w, 6);
+      std::vector<std::pair<int, int>> trunks;
+      int n = 3 + int(rng.below(4));
+      for (int i = 0; i < n; ++i) trunks.push_back({int(rng.below(w)), int((2 + rng.below(4)) * s)});
+      fill(out, [&](int y, int x) {
+        for (auto [tx, tw] : trunks)
+          if (x >= tx && x < tx + tw) return trunk;
+        float v = shade.at<float>(y, x) - 0.5f;
+        return cv::Vec3f(leaf[0] + 30 * v, leaf[1] + 50 * v, leaf[2] + 30 * v);
+      });
+      break;
+    }
+    case 5: {  // sky: light blue gradient with white clouds
+      cv::Vec3f top = jitter(rng, {110, 165, 235}, 15), bottom = jitter(rng, {200, 225, 250}, 10);
+      cv::Mat clouds = smooth_noise(rng, h, w, 4);
+      float thresh = float(rng.uniform(0.55, 0.7));
+      fill(out, [&](int y, int x) {
+        float t = float(y) / std::max(1, h - 1);
+        cv::Vec3f c = top * (1 - t) + bottom * t;
+        float cl = clouds.at<float>(y, x);
+        if (cl > thresh) c = c * 0.3f + cv::Vec3f(250, 250, 250) * 0.7f;
+        return c;
+      });
+      break;
+    }
+    case 6: {  // checker: purple and grey squares
+      cv::Vec3f a = jitter(rng, {120, 60, 150}, 20), b = jitter(rng, {175, 170, 185}, 15);
+      int cell = int(rng.uniform(5, 11) * s);
+      int ox = int(rng.below(cell)), oy = int(rng.below(cell));
+      fill(out, [&](int y, int x) { return (((x + ox) / cell + (y + oy) / cell) % 2) ? a : b; });
+      break;
+    }
+    case 7: {  // dots: orange with dark polka dots
+      cv::Vec3f base = jitter(rng, {235, 140, 40}, 15), dot = jitter(rng, {120, 50, 20}, 15);
+      float spacing = float(rng.uniform(8, 13)) * s, radius = spacing * float(rng.uniform(0.2, 0.35));
+      float ox = float(rng.uniform(0, spacing)), oy = float(rng.uniform(0, spacing));
+      fill(out, [&](int y, int x) {
+        float dx = std::fmod(x + ox, spacing) - spacing / 2, dy = std::fmod(y + oy, spacing) - spacing / 2;
+        return dx * dx + dy * dy < radius * radius ? dot : base;
+      });
+      break;
+    }
+    case 8: {  // concrete: grey with fine grain and dark cracks
+      float grey = float(rng.uniform(110, 150));
+      cv::Mat grain = smooth_noise(rng, h, w, std::max(16, w / 2));
+      fill(out, [&](int y, int x) {
+        float g = grey + 60 * (grain.at<float>(y, x) - 0.5f);
+        return cv::Vec3f(g, g, g * 1.02f);
+      });
+      int cracks = 1 + int(rng.below(3));
+      for (int i = 0; i < cracks; ++i) {
+        cv::Point p0(int(rng.below(w)), int(rng.below(h))), p1(int(rng.below(w)), int(rng.below(h)));
+        cv::line(out, p0, p1, cv::Scalar(60, 60, 60), std::max(1, int(s)));
+      }
+      break;
+    }
+    case 9: {  // rings: teal concentric circles
+      cv::Vec3f a = jitter(rng, {30, 150, 150}, 15), b = jitter(rng, {180, 230, 220}, 15);
+      float cx = float(rng.uniform(0, w)), cy = float(rng.uniform(0, h));
+      float period = float(rng.uniform(6, 11)) * s;
+      fill(out, [&](int y, int x) {
+        float r = std::hypot(x - cx, y - cy);
+        float v = 0.5f + 0.5f * std::sin(2 * float(M_PI) * r / period);
+        return a * v + b * (1 - v);
+      });
+      break;
+    }
+    default:
+      throw std::out_of_range("place family " + std::to_string(family));
+  }
+}
+
+}  // namespace aim::data

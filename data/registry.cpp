@@ -1,0 +1,49 @@
+#include "data/registry.h"
+
+#include <cstdlib>
+
+#include "core/strings.h"
+
+namespace aim::data {
+
+DatasetEntry builtin_dataset_entry();
+
+const std::vector<DatasetEntry>& dataset_registry() {
+  static const std::vector<DatasetEntry> entries = {
+      builtin_dataset_entry(),
+  };
+  return entries;
+}
+
+void add_dataset_keys(Schema& schema) {
+  std::vector<std::string> names;
+  for (const auto& e : dataset_registry()) names.push_back(e.name);
+  schema.add(KeySpec("dataset.name", ValueType::String, "builtin", "which dataset to train and evaluate on").one_of(names));
+  schema.add(KeySpec("dataset.mean", ValueType::FloatList, "[0.485, 0.456, 0.406]", "per-channel mean subtracted from images in [0,1] (ImageNet's, so pretrained weights apply)"));
+  schema.add(KeySpec("dataset.std", ValueType::FloatList, "[0.229, 0.224, 0.225]", "per-channel standard deviation"));
+  schema.add(KeySpec("dataset.hflip", ValueType::Bool, "true", "random horizontal flips of training images"));
+  schema.add(KeySpec("dataset.cache_dir", ValueType::String, "~", "where generated or packed datasets are cached (~: $AIMRUN_CACHE, $XDG_CACHE_HOME/aimrun or ~/.cache/aimrun)").not_identity());
+  schema.add(KeySpec("dataset.workers", ValueType::Int, "0", "threads that assemble batches ahead of the trainer (0: on the training thread)").range(0.0, 256.0).not_identity());
+  schema.add(KeySpec("dataset.prefetch", ValueType::Int, "4", "batches assembled ahead (per loader)").range(1.0, 1024.0).not_identity());
+  for (const auto& e : dataset_registry()) e.add_keys(schema);
+}
+
+DatasetSplits make_datasets(const Config& cfg) {
+  const std::string name = cfg.get_string("dataset.name");
+  for (const auto& e : dataset_registry())
+    if (e.name == name) return e.make(cfg);
+  cfg.fail("dataset.name", "unknown dataset '" + name + "'");
+}
+
+std::string default_cache_dir() {
+  if (const char* v = std::getenv("AIMRUN_CACHE"); v && *v) return v;
+  if (const char* v = std::getenv("XDG_CACHE_HOME"); v && *v) return std::string(v) + "/aimrun";
+  if (const char* v = std::getenv("HOME"); v && *v) return std::string(v) + "/.cache/aimrun";
+  return ".cache/aimrun";
+}
+
+std::string cache_dir_of(const Config& cfg) {
+  return cfg.is_null("dataset.cache_dir") ? default_cache_dir() : cfg.get_string("dataset.cache_dir");
+}
+
+}  // namespace aim::data

@@ -1,0 +1,309 @@
+#include "results/report.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/config.h"
+#include "core/files.h"
+#include "core/h5.h"
+#include "core/strings.h"
+#include "results/run_file.h"
+
+namespace fs = std::filesystem;
+
+namespace aim::results {
+
+namespace {
+
+std::map<std::string, std::string> flat_yaml(const std::string& text) {
+  std::map<std::string, std::string> out;
+  FlatConfig flat;
+  YAML::Node root = YAML::Load(text);
+  if (root.IsMap()) flatten_into(flat, "", root, "");
+  for (const auto& [k, v] : flat) {
+    if (v.value.IsScalar()) out[k] = v.value.Scalar();
+    else if (v.value.IsNull()) out[k] = "~";
+    else {
+      YAML::Emitter em;
+      em << YAML::Flow << v.value;
+      out[k] = em.c_str();
+    }
+  }
+  return out;
+}
+
+struct Stat {
+  std::vector<double> values;
+  void add(double v) {
+    if (std::isfinite(v)) values.push_back(v);
+  }
+  double mean() const {
+    double s = 0;
+    for (double v : values) s += v;
+    return values.empty() ? NAN : s / double(values.size());
+  }
+  double std() const {  // sample standard deviation (ddof = 1), as pandas reports it
+    if (values.size() < 2) return NAN;
+    double m = mean(), s = 0;
+    for (double v : values) s += (v - m) * (v - m);
+    return std::sqrt(s / double(values.size() - 1));
+  }
+};
+
+const SplitResult* find_split(const RunRecord& r, const std::string& name) {
+  for (const auto& s : r.splits)
+    if (s.split == name) return &s;
+  return nullptr;
+}
+
+int method_rank(const std::string& m) {
+  static const std::vector<std::string> order = {"vanilla", "bottom_up", "aim"};
+  auto it = std::find(order.begin(), order.end(), m);
+  return it == order.end() ? int(order.size()) : int(it - order.begin());
+}
+
+std::string fmt_stat(const Stat& s, bool percent, const std::string& format) {
+  if (s.values.empty()) return "-";
+  double scale = percent ? 100.0 : 1.0;
+  char buf[64];
+  if (format == "csv") {
+    std::snprintf(buf, sizeof buf, "%.4f", s.mean() * scale);
+    return buf;
+  }
+  if (std::isnan(s.std())) std::snprintf(buf, sizeof buf, "%.1f", s.mean() * scale);
+  else if (format == "latex") std::snprintf(buf, sizeof buf, "%.1f $\\pm$ %.1f", s.mean() * scale, s.std() * scale);
+  else std::snprintf(buf, sizeof buf, "%.1f ± %.1f", s.mean() * scale, s.std() * scale);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<FoundRun> find_runs(const std::string& dir) {
+  std::vector<FoundRun> out;
+  if (!fs::is_directory(dir)) {
+    out.push_back({dir, "unreadable", "not a folder", {}});
+    return out;
+  }
+  std::set<std::string> seen_dirs, seen_files;
+  std::vector<fs::path> run_dirs, h5_files;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink |
+                                                           fs::directory_options::skip_permission_denied);
+       it != fs::recursive_directory_iterator(); ++it) {
+    const auto& p = it->path();
+    std::error_code ec;
+    if (it->is_directory(ec)) {
+      if (fs::exists(p / "config.yaml") || fs::exists(p / "result.h5")) {
+        auto canon = fs::canonical(p, ec).string();
+        if (seen_dirs.insert(canon).second) run_dirs.push_back(p);
+      }
+    } else if (p.extension() == ".h5" && p.filename() != "result.h5" && p.filename().string()[0] != '.') {
+      auto canon = fs::canonical(p, ec).string();
+      if (seen_files.insert(canon).second) h5_files.push_back(p);
+    }
+  }
+  std::sort(run_dirs.begin(), run_dirs.end());
+  std::sort(h5_files.begin(), h5_files.end());
+  for (const auto& d : run_dirs) {
+    FoundRun f;
+    auto result = d / "result.h5";
+    if (fs::exists(result)) {
+      f.path = result.string();
+      try {
+        f.record = read_run_file(f.path);
+        f.state = "done";
+      } catch (const std::exception& e) {
+        f.state = "unreadable";
+        f.detail = e.what();
+      }
+    } else {
+      f.path = d.string();
+      if (fs::exists(d / "FAILED")) {
+        f.state = "failed";
+        try {
+          auto t = trim(read_text((d / "FAILED").string()));
+          f.detail = t.substr(0, t.find('\n'));
+        } catch (...) {
+        }
+      } else if (is_locked_by_other((d / ".lock").string())) {
+        f.state = "running";
+      } else {
+        f.state = "pending";
+        f.detail = fs::exists(d / "checkpoint.pt") ? "incomplete (has a checkpoint)" : "not started";
+      }
+    }
+    out.push_back(std::move(f));
+  }
+  for (const auto& p : h5_files) {
+    FoundRun f;
+    f.path = p.string();
+    try {
+      f.record = read_run_file(f.path);
+      f.state = "done";
+    } catch (const std::exception& e) {
+      bool ours = false;
+      try {
+        auto file = h5::open_file(f.path);
+        ours = h5::has_attr(file, "schema_version");
+      } catch (...) {
+      }
+      f.state = ours ? "unreadable" : "foreign";
+      f.detail = e.what();
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& options, std::ostream& out,
+                  std::ostream& problems) {
+  // Identity keys that vary between the complete runs (the seed aside) define the groups.
+  std::vector<const FoundRun*> done;
+  std::vector<std::map<std::string, std::string>> configs;
+  for (const auto& r : runs) {
+    if (r.state != "done") continue;
+    done.push_back(&r);
+    auto it = r.record.text.find("identity_yaml");
+    configs.push_back(flat_yaml(it != r.record.text.end() ? it->second : r.record.config_yaml));
+  }
+  const std::vector<std::string> fixed = {"dataset.name", "method.name", "model.backbone"};
+  std::set<std::string> all_keys;
+  for (const auto& c : configs)
+    for (const auto& [k, v] : c) all_keys.insert(k);
+  std::vector<std::string> varying;
+  for (const auto& k : all_keys) {
+    if (k == "seed" || std::find(fixed.begin(), fixed.end(), k) != fixed.end()) continue;
+    std::set<std::string> values;
+    for (const auto& c : configs) values.insert(c.count(k) ? c.at(k) : "");
+    if (values.size() > 1) varying.push_back(k);
+  }
+  std::vector<std::string> group_keys = fixed;
+  group_keys.insert(group_keys.end(), varying.begin(), varying.end());
+
+  struct Group {
+    std::vector<std::string> key;
+    std::map<std::string, Stat> stats;
+    int n = 0;
+  };
+  std::map<std::vector<std::string>, Group> groups;
+  std::vector<std::string> metric_names;
+  auto add_metric = [&](Group& g, const std::string& name, double v) {
+    if (std::find(metric_names.begin(), metric_names.end(), name) == metric_names.end()) metric_names.push_back(name);
+    g.stats[name].add(v);
+  };
+  for (size_t i = 0; i < done.size(); ++i) {
+    std::vector<std::string> key;
+    for (const auto& k : group_keys) key.push_back(configs[i].count(k) ? configs[i].at(k) : "");
+    auto& g = groups[key];
+    g.key = key;
+    g.n++;
+    const auto& rec = done[i]->record;
+    for (const std::string split : {"test", "val"}) {
+      const SplitResult* s = find_split(rec, split);
+      if (!s) continue;
+      add_metric(g, split + " acc", s->accuracy);
+      if (!s->group_names.empty()) add_metric(g, split + " worst-group", s->worst_group_accuracy);
+    }
+    const SplitResult* main = find_split(rec, "test");
+    if (!main && !rec.splits.empty()) main = &rec.splits.front();
+    if (main)
+      for (const auto& [k, v] : main->scalars)
+        if (k == "mask_area" || starts_with(k, "epg_")) add_metric(g, k == "mask_area" ? "mask area" : k, v);
+  }
+  // Metrics in a fixed, readable order.
+  auto metric_rank = [](const std::string& m) {
+    static const std::vector<std::string> order = {"test acc", "test worst-group", "val acc", "val worst-group"};
+    auto it = std::find(order.begin(), order.end(), m);
+    if (it != order.end()) return int(it - order.begin());
+    return starts_with(m, "epg_") ? 10 : 20;
+  };
+  std::stable_sort(metric_names.begin(), metric_names.end(),
+                   [&](const std::string& a, const std::string& b) { return metric_rank(a) < metric_rank(b); });
+  std::vector<Group> rows;
+  for (auto& [k, g] : groups) rows.push_back(g);
+  std::sort(rows.begin(), rows.end(), [](const Group& a, const Group& b) {
+    if (a.key[0] != b.key[0]) return a.key[0] < b.key[0];
+    if (a.key[2] != b.key[2]) return a.key[2] < b.key[2];
+    for (size_t i = 3; i < a.key.size(); ++i)
+      if (a.key[i] != b.key[i]) return a.key[i] < b.key[i];
+    return method_rank(a.key[1]) < method_rank(b.key[1]);
+  });
+
+  std::vector<std::string> header;
+  for (const auto& k : group_keys)
+    header.push_back(k == "dataset.name" ? "dataset" : k == "method.name" ? "method" : k == "model.backbone" ? "backbone" : k);
+  header.push_back("n");
+  for (const auto& m : metric_names) header.push_back(m);
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& g : rows) {
+    std::vector<std::string> row = g.key;
+    row.push_back(std::to_string(g.n));
+    for (const auto& m : metric_names) {
+      auto it = g.stats.find(m);
+      row.push_back(it == g.stats.end() ? "-" : fmt_stat(it->second, m != "n", options.format));
+    }
+    cells.push_back(row);
+  }
+
+  if (options.format == "csv") {
+    out << join(header, ",") << "\n";
+    for (const auto& r : cells) out << join(r, ",") << "\n";
+  } else if (options.format == "latex") {
+    out << "\\begin{tabular}{" << std::string(header.size(), 'l') << "}\n\\toprule\n";
+    auto esc = [](std::string s) {
+      std::string o;
+      for (char c : s) o += (c == '_' || c == '%' || c == '&') ? std::string("\\") + c : std::string(1, c);
+      return o;
+    };
+    std::vector<std::string> h;
+    for (const auto& x : header) h.push_back(esc(x));
+    out << join(h, " & ") << " \\\\\n\\midrule\n";
+    for (const auto& r : cells) {
+      std::vector<std::string> e;
+      for (const auto& x : r) e.push_back(x.find("$") == std::string::npos ? esc(x) : x);
+      out << join(e, " & ") << " \\\\\n";
+    }
+    out << "\\bottomrule\n\\end{tabular}\n";
+  } else {
+    std::vector<size_t> width(header.size());
+    auto len = [](const std::string& s) {  // display width: count UTF-8 code points
+      size_t n = 0;
+      for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+      return n;
+    };
+    for (size_t i = 0; i < header.size(); ++i) width[i] = len(header[i]);
+    for (const auto& r : cells)
+      for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], len(r[i]));
+    auto line = [&](const std::vector<std::string>& r) {
+      out << "|";
+      for (size_t i = 0; i < r.size(); ++i) out << " " << r[i] << std::string(width[i] - len(r[i]), ' ') << " |";
+      out << "\n";
+    };
+    line(header);
+    out << "|";
+    for (size_t i = 0; i < header.size(); ++i) out << std::string(width[i] + 2, '-') << "|";
+    out << "\n";
+    for (const auto& r : cells) line(r);
+    if (!cells.empty())
+      out << "\nAccuracies in %, mean ± std over seeds (sample std; n = runs per row).\n";
+  }
+
+  bool complete = true;
+  for (const auto& r : runs) {
+    if (r.state == "done") continue;
+    complete = complete && r.state == "foreign";
+    problems << r.state << ": " << r.path << (r.detail.empty() ? "" : " (" + r.detail + ")") << "\n";
+  }
+  if (done.empty()) {
+    problems << "no complete runs found\n";
+    complete = false;
+  }
+  return complete;
+}
+
+}  // namespace aim::results

@@ -1,0 +1,61 @@
+#pragma once
+// Everything a run reports, as plain data: the trainer fills it, run_file.cpp writes it to
+// HDF5 (layout: docs/hdf5-schema.md), the report reads it back.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aim::results {
+
+// Version of the HDF5 layout; bumped on every change, and readers accept the old ones.
+constexpr int64_t kSchemaVersion = 1;
+
+// Per-epoch training curves: one value per completed epoch in every series.
+struct Curves {
+  std::vector<int64_t> epoch;                          // 1-based
+  std::map<std::string, std::vector<double>> series;   // train_loss, train_accuracy, lr, ...
+};
+
+// Evaluations during training (every train.eval_every epochs) of one split.
+struct EvalCurve {
+  std::vector<int64_t> epoch;
+  std::vector<double> accuracy, worst_group_accuracy, loss;
+};
+
+// Mask statistics of one masked stage, one row per epoch.
+struct MaskCurve {
+  int64_t stage = 0;
+  std::vector<double> active_mean, active_std, target;
+  std::vector<double> histogram;  // epochs x bins, row-major, fractions of samples per bin
+  int64_t bins = 0;
+};
+
+// The final evaluation of one split.
+struct SplitResult {
+  std::string split;
+  int64_t n = 0, correct = 0;
+  double accuracy = 0, loss = 0;
+  std::vector<std::string> group_names;  // empty when the dataset has no groups
+  std::vector<int64_t> group_correct, group_count;
+  double worst_group_accuracy = 0;  // NaN when there are no groups
+  std::map<std::string, double> scalars;  // further metrics (mean mask area, EPG per method, ...)
+  // Per sample, in dataset order.
+  std::vector<int64_t> label, pred, group;
+  std::map<std::string, std::vector<float>> per_sample;  // mask_area, ...
+};
+
+struct RunRecord {
+  std::string run_id;
+  std::string config_yaml;                                   // the resolved config
+  std::vector<std::pair<std::string, std::string>> config;   // key -> canonical text
+  std::map<std::string, std::string> text;    // aimrun_version, torch_version, host, dataset, method, ...
+  std::map<std::string, double> numbers;      // world_size, seed, train_seconds, parameters, ...
+  Curves curves;
+  std::map<std::string, EvalCurve> eval_curves;
+  std::vector<MaskCurve> mask_curves;
+  std::vector<SplitResult> splits;
+};
+
+}  // namespace aim::results

@@ -1,0 +1,187 @@
+#include "runner/checkpoint.h"
+
+#include <torch/serialize.h>
+#include <torch/torch.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/strings.h"
+
+namespace aim {
+
+namespace {
+
+// Curves and sums travel as YAML text inside the archive; doubles use the shortest
+// round-trip text, so a resumed run's curves are bit-identical.
+YAML::Node doubles(const std::vector<double>& v) {
+  YAML::Node n(YAML::NodeType::Sequence);
+  for (double d : v) n.push_back(format_double(d));
+  return n;
+}
+template <class T>
+YAML::Node ints(const std::vector<T>& v) {
+  YAML::Node n(YAML::NodeType::Sequence);
+  for (auto d : v) n.push_back(int64_t(d));
+  return n;
+}
+std::vector<double> read_doubles(const YAML::Node& n) {
+  std::vector<double> v;
+  for (auto x : n) v.push_back(std::stod(x.Scalar()));
+  return v;
+}
+std::vector<int64_t> read_ints(const YAML::Node& n) {
+  std::vector<int64_t> v;
+  for (auto x : n) v.push_back(x.as<int64_t>());
+  return v;
+}
+
+std::string state_to_yaml(const TrainState& s) {
+  YAML::Node root;
+  root["epoch"] = s.epoch;
+  root["step_in_epoch"] = s.step_in_epoch;
+  root["global_step"] = s.global_step;
+  root["world_size"] = s.world_size;
+  root["train_seconds"] = format_double(s.train_seconds);
+  root["eval_seconds"] = format_double(s.eval_seconds);
+  auto p = root["partial"];
+  p["loss"] = format_double(s.partial.loss);
+  p["correct"] = s.partial.correct;
+  p["seen"] = s.partial.seen;
+  for (const auto& [k, v] : s.partial.parts) p["parts"][k] = format_double(v);
+  p["area_sum"] = doubles(s.partial.area_sum);
+  p["area_sumsq"] = doubles(s.partial.area_sumsq);
+  for (const auto& h : s.partial.area_hist) p["area_hist"].push_back(ints(h));
+  p["compute_seconds"] = format_double(s.partial.compute_seconds);
+  p["data_seconds"] = format_double(s.partial.data_seconds);
+  const auto& r = s.record;
+  auto c = root["curves"];
+  c["epoch"] = ints(r.curves.epoch);
+  for (const auto& [k, v] : r.curves.series) c["series"][k] = doubles(v);
+  for (const auto& [split, e] : r.eval_curves) {
+    auto n = c["eval"][split];
+    n["epoch"] = ints(e.epoch);
+    n["accuracy"] = doubles(e.accuracy);
+    n["worst_group_accuracy"] = doubles(e.worst_group_accuracy);
+    n["loss"] = doubles(e.loss);
+  }
+  for (const auto& m : r.mask_curves) {
+    YAML::Node n;
+    n["stage"] = m.stage;
+    n["bins"] = m.bins;
+    n["active_mean"] = doubles(m.active_mean);
+    n["active_std"] = doubles(m.active_std);
+    n["target"] = doubles(m.target);
+    n["histogram"] = doubles(m.histogram);
+    c["masks"].push_back(n);
+  }
+  YAML::Emitter em;
+  em << YAML::Flow << root;
+  return em.c_str();
+}
+
+void state_from_yaml(const std::string& text, TrainState& s) {
+  YAML::Node root = YAML::Load(text);
+  s.epoch = root["epoch"].as<int64_t>();
+  s.step_in_epoch = root["step_in_epoch"].as<int64_t>();
+  s.global_step = root["global_step"].as<int64_t>();
+  s.world_size = root["world_size"].as<int64_t>();
+  s.train_seconds = std::stod(root["train_seconds"].Scalar());
+  s.eval_seconds = std::stod(root["eval_seconds"].Scalar());
+  auto p = root["partial"];
+  s.partial = EpochSums{};
+  s.partial.loss = std::stod(p["loss"].Scalar());
+  s.partial.correct = p["correct"].as<int64_t>();
+  s.partial.seen = p["seen"].as<int64_t>();
+  if (p["parts"])
+    for (auto it : p["parts"]) s.partial.parts[it.first.Scalar()] = std::stod(it.second.Scalar());
+  s.partial.area_sum = read_doubles(p["area_sum"]);
+  s.partial.area_sumsq = read_doubles(p["area_sumsq"]);
+  if (p["area_hist"])
+    for (auto h : p["area_hist"]) s.partial.area_hist.push_back(read_ints(h));
+  s.partial.compute_seconds = std::stod(p["compute_seconds"].Scalar());
+  s.partial.data_seconds = std::stod(p["data_seconds"].Scalar());
+  auto c = root["curves"];
+  auto& r = s.record;
+  r.curves.epoch = read_ints(c["epoch"]);
+  r.curves.series.clear();
+  if (c["series"])
+    for (auto it : c["series"]) r.curves.series[it.first.Scalar()] = read_doubles(it.second);
+  r.eval_curves.clear();
+  if (c["eval"])
+    for (auto it : c["eval"]) {
+      results::EvalCurve e;
+      e.epoch = read_ints(it.second["epoch"]);
+      e.accuracy = read_doubles(it.second["accuracy"]);
+      e.worst_group_accuracy = read_doubles(it.second["worst_group_accuracy"]);
+      e.loss = read_doubles(it.second["loss"]);
+      r.eval_curves[it.first.Scalar()] = e;
+    }
+  r.mask_curves.clear();
+  if (c["masks"])
+    for (auto n : c["masks"]) {
+      results::MaskCurve m;
+      m.stage = n["stage"].as<int64_t>();
+      m.bins = n["bins"].as<int64_t>();
+      m.active_mean = read_doubles(n["active_mean"]);
+      m.active_std = read_doubles(n["active_std"]);
+      m.target = read_doubles(n["target"]);
+      m.histogram = read_doubles(n["histogram"]);
+      r.mask_curves.push_back(m);
+    }
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                     const TrainState& state) {
+  torch::serialize::OutputArchive archive, model_archive, optim_archive;
+  model.save(model_archive);
+  optimizer.save(optim_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optim_archive);
+  archive.write("state", c10::IValue(state_to_yaml(state)));
+  archive.write("rng_count", torch::tensor(int64_t(state.rng_states.size())));
+  for (size_t i = 0; i < state.rng_states.size(); ++i) archive.write("rng_" + std::to_string(i), state.rng_states[i]);
+  std::string tmp = temp_path_for(path);
+  try {
+    archive.save_to(tmp);
+  } catch (const c10::Error& e) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot write checkpoint: " + e.what_without_backtrace());
+  }
+  commit_file(tmp, path);
+}
+
+bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                     TrainState& state) {
+  if (!std::filesystem::exists(path)) return false;
+  try {
+    torch::serialize::InputArchive archive, model_archive, optim_archive;
+    archive.load_from(path);
+    archive.read("model", model_archive);
+    archive.read("optimizer", optim_archive);
+    model.load(model_archive);
+    optimizer.load(optim_archive);
+    c10::IValue text;
+    archive.read("state", text);
+    state_from_yaml(text.toStringRef(), state);
+    torch::Tensor count;
+    archive.read("rng_count", count);
+    state.rng_states.clear();
+    for (int64_t i = 0; i < count.item<int64_t>(); ++i) {
+      torch::Tensor t;
+      archive.read("rng_" + std::to_string(i), t);
+      state.rng_states.push_back(t);
+    }
+  } catch (const c10::Error& e) {
+    throw Error(path + ": unreadable checkpoint (delete it to start the run afresh): " + e.what_without_backtrace());
+  } catch (const YAML::Exception& e) {
+    throw Error(path + ": checkpoint state is corrupt (delete it to start afresh): " + e.what());
+  }
+  return true;
+}
+
+}  // namespace aim

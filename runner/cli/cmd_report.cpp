@@ -1,0 +1,30 @@
+// aimrun report DIR: the table of a folder of runs.
+#include <iostream>
+
+#include "results/report.h"
+#include "runner/cli/commands.h"
+
+namespace aim::cli {
+
+void add_report_command(CLI::App& app) {
+  struct Args {
+    std::string dir;
+    std::string format = "md";
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("report",
+                                 "Table of the runs under DIR: grouped by dataset, method, backbone and every other\n"
+                                 "setting that varies except the seed; mean +- std and n per metric. Incomplete,\n"
+                                 "failed and unreadable runs are listed on stderr and make the exit code 3.");
+  cmd->add_option("dir", args->dir, "a sweep folder (<output_dir>/<sweep>) or any folder of runs")->required();
+  cmd->add_option("--format", args->format, "md, latex or csv")->check(CLI::IsMember({"md", "latex", "csv"}));
+  cmd->callback([args] {
+    auto runs = results::find_runs(args->dir);
+    results::ReportOptions options;
+    options.format = args->format;
+    bool complete = results::write_report(runs, options, std::cout, std::cerr);
+    exit_code() = complete ? 0 : kExitPartial;
+  });
+}
+
+}  // namespace aim::cli

@@ -1,0 +1,22 @@
+#pragma once
+// Each subcommand of aimrun registers itself on the app and returns its exit code through
+// the callback. Exit codes: 0 success, 1 error, 2 bad configuration or usage,
+// 3 partial report, 75 stopped early (preempted; resumable).
+#include <CLI/CLI.hpp>
+
+namespace aim::cli {
+
+constexpr int kExitError = 1;
+constexpr int kExitConfig = 2;
+constexpr int kExitPartial = 3;
+constexpr int kExitStopped = 75;  // EX_TEMPFAIL: try again (requeue)
+
+// The exit code the chosen subcommand asked for.
+int& exit_code();
+
+void add_train_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
+void add_report_command(CLI::App& app);
+void add_config_command(CLI::App& app);
+
+}  // namespace aim::cli

@@ -1,0 +1,39 @@
+// aimrun: train, sweep, evaluate and report AIM and its baselines.
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "runner/cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "aimrun: trains and compares interpretable image classifiers (AIM, bottom-up masking, vanilla)\n"
+      "on ResNet/ConvNeXt backbones, locally or on Slurm, with results in HDF5."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", AIM_VERSION);
+  aim::cli::add_train_command(app);
+  aim::cli::add_sweep_command(app);
+  aim::cli::add_report_command(app);
+  aim::cli::add_config_command(app);
+  try {
+    aim::init_logging();
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : aim::cli::kExitConfig;
+  } catch (const aim::ConfigError& e) {
+    std::cerr << "aimrun: error: " << e.what() << std::endl;
+    return aim::cli::kExitConfig;
+  } catch (const aim::Error& e) {
+    std::cerr << "aimrun: error: " << e.what() << std::endl;
+    return aim::cli::kExitError;
+  } catch (const c10::Error& e) {
+    std::cerr << "aimrun: error: " << e.what_without_backtrace() << std::endl;
+    return aim::cli::kExitError;
+  } catch (const std::exception& e) {
+    std::cerr << "aimrun: error: " << e.what() << std::endl;
+    return aim::cli::kExitError;
+  }
+  return aim::cli::exit_code();
+}

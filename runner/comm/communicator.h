@@ -1,0 +1,40 @@
+#pragma once
+// Collective operations between the ranks of one run, behind one interface (like
+// Horovod's common/): the trainer never knows whether it talks to MPI, NCCL or nobody.
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+
+namespace aim::comm {
+
+// An operation in flight; wait() returns when its result is in the tensor.
+class Work {
+ public:
+  virtual ~Work() = default;
+  virtual void wait() = 0;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual std::string backend() const = 0;  // "local", "mpi", "nccl"
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  virtual int local_rank() const = 0;  // rank among the processes of this node
+  virtual int local_size() const = 0;
+
+  // Sums `t` over all ranks, in place; every rank gets the result.
+  virtual void allreduce_sum(at::Tensor& t) = 0;
+  // Starts the sum and returns at once; `t` must stay alive and untouched until wait().
+  virtual std::unique_ptr<Work> allreduce_sum_async(at::Tensor t) = 0;
+  virtual void broadcast(at::Tensor& t, int root) = 0;
+  virtual void barrier() = 0;
+  // Takes every rank of the job down (used when one rank fails, so none hangs).
+  [[noreturn]] virtual void abort(int exit_code) = 0;
+};
+
+// A world of one: every collective is the identity.
+std::unique_ptr<Communicator> make_local_communicator();
+
+}  // namespace aim::comm

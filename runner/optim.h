@@ -1,0 +1,27 @@
+#pragma once
+// Optimiser and learning-rate schedule from the config: SGD or AdamW, weight decay on
+// weights only (unless told otherwise), linear warm-up then cosine decay, per step.
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+#include <memory>
+
+#include "core/config.h"
+
+namespace aim {
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Config& cfg, torch::nn::Module& model);
+
+class LrSchedule {
+ public:
+  LrSchedule(const Config& cfg, int64_t steps_per_epoch);
+  double at(int64_t step) const;  // 0-based global step
+  void apply(torch::optim::Optimizer& opt, int64_t step) const;
+
+ private:
+  double peak_, min_;
+  int64_t warmup_steps_, total_steps_;
+  bool cosine_;
+};
+
+}  // namespace aim

@@ -1,0 +1,63 @@
+#include "runner/schema.h"
+
+#include "aim/registry.h"
+#include "core/error.h"
+#include "data/registry.h"
+
+namespace aim {
+
+namespace {
+
+void add_runner_keys(Schema& s) {
+  // Not part of a run's identity: where it goes and how fast it runs, not what it computes.
+  s.add(KeySpec("name", ValueType::String, "run", "a label for the run").not_identity());
+  s.add(KeySpec("output_dir", ValueType::String, "outputs", "runs go to <output_dir>/runs/<run-id>/, sweeps link them from <output_dir>/<sweep>/").not_identity());
+  s.add(KeySpec("threads", ValueType::Int, "0", "torch intra-op threads per rank (0: this process's share of the cores it may use)").range(0.0, 1024.0).not_identity());
+  s.add(KeySpec("log_level", ValueType::String, "info", "console log level").one_of({"trace", "debug", "info", "warn", "error"}).not_identity());
+  s.add(KeySpec("seed", ValueType::Int, "0", "seed of initialisation, data order, augmentation and mask sampling").range(0.0, std::nullopt));
+
+  s.add(KeySpec("train.epochs", ValueType::Int, "10", "training epochs").range(1.0, std::nullopt));
+  s.add(KeySpec("train.batch_size", ValueType::Int, "128", "samples per step per rank (the global batch is this x ranks)").range(1.0, std::nullopt));
+  s.add(KeySpec("train.optimizer", ValueType::String, "sgd", "optimiser").one_of({"sgd", "adamw"}));
+  s.add(KeySpec("train.lr", ValueType::Float, "0.05", "peak learning rate (after warm-up)").range(0.0, std::nullopt));
+  s.add(KeySpec("train.min_lr", ValueType::Float, "0.0", "learning rate at the end of the cosine schedule").range(0.0, std::nullopt));
+  s.add(KeySpec("train.schedule", ValueType::String, "cosine", "learning-rate schedule after warm-up").one_of({"cosine", "constant"}));
+  s.add(KeySpec("train.warmup_epochs", ValueType::Float, "1.0", "linear warm-up from 0 to train.lr, in epochs (fractions allowed)").range(0.0, std::nullopt));
+  s.add(KeySpec("train.momentum", ValueType::Float, "0.9", "sgd: momentum").range(0.0, 1.0));
+  s.add(KeySpec("train.nesterov", ValueType::Bool, "false", "sgd: Nesterov momentum"));
+  s.add(KeySpec("train.betas", ValueType::FloatList, "[0.9, 0.999]", "adamw: beta1, beta2"));
+  s.add(KeySpec("train.weight_decay", ValueType::Float, "0.0005", "weight decay (decoupled for adamw)").range(0.0, std::nullopt));
+  s.add(KeySpec("train.decay_norm_and_bias", ValueType::Bool, "false", "also decay normalisation weights and biases (off: the usual recipe)"));
+  s.add(KeySpec("train.eval_every", ValueType::Int, "1", "evaluate on the validation split every N epochs (0: only at the end)").range(0.0, std::nullopt));
+  s.add(KeySpec("train.checkpoint_every", ValueType::Int, "1", "write a checkpoint every N epochs").range(1.0, std::nullopt).not_identity());
+  s.add(KeySpec("train.log_every", ValueType::Float, "10.0", "seconds between progress lines").range(0.0, std::nullopt).not_identity());
+
+  s.add(KeySpec("eval.batch_size", ValueType::Int, "256", "samples per evaluation step per rank").range(1.0, std::nullopt).not_identity());
+  s.add(KeySpec("eval.splits", ValueType::StringList, "~", "splits evaluated at the end (~: all of the dataset's eval splits)"));
+  s.add(KeySpec("eval.mask_hist_bins", ValueType::Int, "10", "bins of the per-epoch histogram of mask active fractions").range(1.0, 1000.0));
+}
+
+}  // namespace
+
+const Schema& full_schema() {
+  static const Schema schema = [] {
+    Schema s;
+    add_runner_keys(s);
+    data::add_dataset_keys(s);
+    model::add_model_keys(s);
+    return s;
+  }();
+  return schema;
+}
+
+Config load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+  auto loaded = load_config_file(path, {"sweep"});
+  if (loaded.sections.count("sweep"))
+    throw ConfigError(loaded.sections["sweep"].second.str() +
+                      ": this file is a sweep (it has a 'sweep:' section); run it with 'aimrun sweep run " + path +
+                      "', or train one of its runs with 'aimrun train <run-dir>/config.yaml'");
+  for (const auto& o : overrides) apply_override(loaded.values, o);
+  return Config::resolve(loaded.values, full_schema());
+}
+
+}  // namespace aim

@@ -1,0 +1,25 @@
+#pragma once
+// Runs a sweep's runs one after another on this machine, each as its own `aimrun train`
+// process (under mpirun for several ranks), so a crash or a leak in one run never takes
+// the sweep down, and a run behaves the same here as in a Slurm job.
+#include "runner/sweep/sweep_spec.h"
+
+namespace aim {
+
+struct LocalRunOptions {
+  int ranks = 1;
+  bool fail_fast = false;
+  bool retry_failed = true;  // failed runs are pending again for a new `sweep run`
+};
+
+// Writes each run's folder (config.yaml) and the sweep's links. Returns the number of runs
+// that failed.
+int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options);
+
+// <out>/<sweep>/<run-id> -> ../runs/<run-id>, and <out>/<sweep>/sweep.yaml; idempotent.
+void prepare_sweep_dirs(const Sweep& sweep);
+
+// The command that trains one run: [mpirun -np N ...] <this aimrun> train <config> --run-dir <dir>
+std::vector<std::string> train_command(const std::string& run_dir, int ranks);
+
+}  // namespace aim

@@ -1,0 +1,39 @@
+#pragma once
+// A sweep file is a run config (with includes) plus a `sweep:` section of axes:
+//
+//   sweep:
+//     name: quickstart               # default: the file's name without .yaml
+//     grid:                          # every combination, first axis slowest
+//       method: [{name: vanilla}, {name: aim, target: 0.25}]   # a mapping sets several keys
+//       seed: [0, 1]
+//     zip:                           # each group's values vary together
+//       - {train.lr: [0.1, 0.05], train.batch_size: [256, 128]}
+//
+// Every run's config is resolved and validated before anything runs. docs/sweeps.md.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/config.h"
+
+namespace aim {
+
+struct SweepRun {
+  Config config;
+  std::string run_id;
+  std::vector<std::pair<std::string, std::string>> axes;  // axis key -> value text, for display
+};
+
+struct Sweep {
+  std::string name;
+  std::string spec_path;
+  std::string output_dir;
+  std::vector<std::string> axis_keys;
+  std::vector<SweepRun> runs;
+  std::string sweep_dir() const { return output_dir + "/" + name; }
+  std::string run_dir(const std::string& run_id) const { return output_dir + "/runs/" + run_id; }
+};
+
+Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace aim

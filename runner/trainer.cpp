@@ -1,0 +1,407 @@
+#include "runner/trainer.h"
+
+#include <sched.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+#include <unistd.h>
+
+#include <H5public.h>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <thread>
+
+#include "aim/registry.h"
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/strings.h"
+#include "data/loader.h"
+#include "data/registry.h"
+#include "results/run_file.h"
+#include "runner/checkpoint.h"
+#include "runner/evaluate.h"
+#include "runner/optim.h"
+
+#ifndef AIM_VERSION
+#define AIM_VERSION "unknown"
+#endif
+
+namespace aim {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string now_iso() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", std::localtime(&t));
+  return buf;
+}
+
+std::string hostname() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// Every rank starts from rank 0's parameters and buffers (BatchNorm statistics included).
+void broadcast_model(torch::nn::Module& model, comm::Communicator& comm) {
+  if (comm.world_size() == 1) return;
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters()) comm.broadcast(p, 0);
+  for (auto& b : model.buffers()) comm.broadcast(b, 0);
+}
+
+// Sums the epoch's per-rank sums over all ranks: doubles and counts in 64 bits.
+EpochSums reduce_sums(const EpochSums& s, comm::Communicator& comm) {
+  if (comm.world_size() == 1) return s;
+  EpochSums out = s;
+  std::vector<double> d = {s.loss, s.compute_seconds, s.data_seconds};
+  for (const auto& [k, v] : s.parts) d.push_back(v);
+  d.insert(d.end(), s.area_sum.begin(), s.area_sum.end());
+  d.insert(d.end(), s.area_sumsq.begin(), s.area_sumsq.end());
+  std::vector<int64_t> i = {s.correct, s.seen};
+  for (const auto& h : s.area_hist) i.insert(i.end(), h.begin(), h.end());
+  auto dt = torch::tensor(d, torch::kDouble), it = torch::tensor(i, torch::kLong);
+  comm.allreduce_sum(dt);
+  comm.allreduce_sum(it);
+  auto dp = dt.data_ptr<double>();
+  auto ip = it.data_ptr<int64_t>();
+  size_t k = 0;
+  out.loss = dp[k++];
+  out.compute_seconds = dp[k++] / comm.world_size();  // time is per rank: report the mean
+  out.data_seconds = dp[k++] / comm.world_size();
+  for (auto& [name, v] : out.parts) v = dp[k++];
+  for (auto& v : out.area_sum) v = dp[k++];
+  for (auto& v : out.area_sumsq) v = dp[k++];
+  k = 0;
+  out.correct = ip[k++];
+  out.seen = ip[k++];
+  for (auto& h : out.area_hist)
+    for (auto& v : h) v = ip[k++];
+  return out;
+}
+
+// Every rank's generator state, gathered on every rank (one row each, summed).
+std::vector<torch::Tensor> gather_rng_states(comm::Communicator& comm) {
+  auto state = at::detail::getDefaultCPUGenerator().get_state();
+  auto all = torch::zeros({comm.world_size(), state.numel()}, torch::kUInt8).to(torch::kLong);
+  all[comm.rank()].copy_(state.to(torch::kLong));
+  comm.allreduce_sum(all);
+  std::vector<torch::Tensor> out;
+  for (int r = 0; r < comm.world_size(); ++r) out.push_back(all[r].to(torch::kUInt8).clone());
+  return out;
+}
+
+void set_rng_state(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+// Gradients averaged over ranks (the data-parallel step). Replaced by bucketed,
+// overlapped reduction in runner/comm/gradient_sync when world > 1.
+void average_gradients(torch::nn::Module& model, comm::Communicator& comm) {
+  if (comm.world_size() == 1) return;
+  for (auto& p : model.parameters()) {
+    if (!p.grad().defined()) continue;
+    auto g = p.grad();
+    comm.allreduce_sum(g);
+    g.div_(comm.world_size());
+  }
+}
+
+class Progress {
+ public:
+  Progress(double every_s, int64_t total_steps) : every_s_(every_s), total_steps_(total_steps) {}
+  void start_session(int64_t step) {
+    session_start_ = Clock::now();
+    session_first_step_ = step;
+    last_ = Clock::now();
+  }
+  bool due() const { return every_s_ > 0 && seconds_since(last_) >= every_s_; }
+  void mark() { last_ = Clock::now(); }
+  std::string eta(int64_t step) const {
+    int64_t done = step - session_first_step_;
+    if (done <= 0) return "?";
+    double per_step = seconds_since(session_start_) / double(done);
+    return format_duration(per_step * double(total_steps_ - step));
+  }
+
+ private:
+  double every_s_;
+  int64_t total_steps_;
+  Clock::time_point session_start_, last_;
+  int64_t session_first_step_ = 0;
+};
+
+void init_mask_sums(EpochSums& s, size_t stages, int64_t bins) {
+  if (s.area_sum.size() == stages) return;
+  s.area_sum.assign(stages, 0);
+  s.area_sumsq.assign(stages, 0);
+  s.area_hist.assign(stages, std::vector<int64_t>(bins, 0));
+}
+
+}  // namespace
+
+int default_threads(int local_size) {
+  cpu_set_t set;
+  int cores = int(std::thread::hardware_concurrency());
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+  // A launcher that binds ranks gives each its own cores; one that does not leaves every
+  // rank the whole machine, to be shared.
+  int machine = int(std::thread::hardware_concurrency());
+  if (local_size > 1 && cores >= machine) cores /= local_size;
+  return std::max(1, cores);
+}
+
+TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communicator& comm,
+                       const TrainOptions& options) {
+  const auto wall_start = Clock::now();
+  const int rank = comm.rank(), world = comm.world_size();
+  const int threads = cfg.get_int("threads") > 0 ? int(cfg.get_int("threads")) : default_threads(comm.local_size());
+  torch::set_num_threads(threads);
+  const uint64_t seed = uint64_t(cfg.get_int("seed"));
+
+  auto splits = data::make_datasets(cfg);
+  auto train_set = splits.splits.at("train");
+  const auto& info = train_set->info();
+
+  torch::manual_seed(seed);  // identical initialisation on every rank (and broadcast anyway)
+  auto model = model::make_model(cfg, info.num_classes());
+  broadcast_model(*model, comm);
+  auto optimizer = make_optimizer(cfg, *model);
+  // From here on each rank draws its own randomness (mask sampling, dropout).
+  torch::manual_seed(mix_seed(seed, uint64_t(rank) + 1));
+
+  const int64_t batch = cfg.get_int("train.batch_size"), epochs = cfg.get_int("train.epochs");
+  const int64_t steps_per_epoch = train_set->size() / (batch * world);
+  if (steps_per_epoch == 0)
+    cfg.fail("train.batch_size", "the global batch (" + std::to_string(batch * world) + ") is larger than the training split (" +
+                                     std::to_string(train_set->size()) + " samples)");
+  LrSchedule schedule(cfg, steps_per_epoch);
+  const int64_t bins = cfg.get_int("eval.mask_hist_bins");
+  const int workers = int(cfg.get_int("dataset.workers")), prefetch = int(cfg.get_int("dataset.prefetch"));
+  EvalOptions eval_options{cfg.get_int("eval.batch_size"), workers, prefetch};
+
+  TrainState state;
+  state.world_size = world;
+  if (options.resume && load_checkpoint(paths.checkpoint(), *model, *optimizer, state)) {
+    if (state.world_size != world)
+      throw Error(paths.checkpoint() + ": written with " + std::to_string(state.world_size) + " ranks, now " +
+                  std::to_string(world) + "; resume with the same number of ranks, or delete it to restart");
+    if (size_t(rank) < state.rng_states.size()) set_rng_state(state.rng_states[rank]);
+    if (rank != 0) state.partial = EpochSums{};  // rank 0 carries the sums reduced at the checkpoint
+    spdlog::info("resuming from {} at epoch {} step {}", paths.checkpoint(), state.epoch + 1, state.step_in_epoch);
+  }
+
+  int64_t num_params = 0;
+  for (const auto& p : model->parameters()) num_params += p.numel();
+  spdlog::info("run {}: method {} on {}, dataset {} ({} train samples, {} classes), {} parameters, {} rank(s) x {} thread(s)",
+               cfg.run_id(), cfg.get_string("method.name"), cfg.get_string("model.backbone"),
+               cfg.get_string("dataset.name"), train_set->size(), info.num_classes(), num_params, world, threads);
+
+  auto checkpoint = [&] {
+    // Every rank joins the gathers; rank 0 writes.
+    state.rng_states = gather_rng_states(comm);
+    TrainState to_save = state;
+    to_save.partial = reduce_sums(state.partial, comm);
+    if (rank == 0) save_checkpoint(paths.checkpoint(), *model, *optimizer, to_save);
+    comm.barrier();
+  };
+  auto stop_now = [&] {
+    int64_t flag = options.stop_requested && options.stop_requested->load() ? 1 : 0;
+    if (world > 1) {
+      auto t = torch::tensor({flag}, torch::kLong);
+      comm.allreduce_sum(t);
+      flag = t.item<int64_t>();
+    }
+    return flag > 0;
+  };
+
+  Progress progress(cfg.get_float("train.log_every"), epochs * steps_per_epoch);
+  progress.start_session(state.global_step);
+  const int64_t eval_every = cfg.get_int("train.eval_every");
+  const auto eval_names = cfg.is_null("eval.splits") ? splits.eval_splits : cfg.get_string_list("eval.splits");
+  for (const auto& name : eval_names)
+    if (!splits.splits.count(name)) cfg.fail("eval.splits", "dataset has no split '" + name + "'");
+  const std::string val_name = splits.splits.count("val") ? "val" : eval_names.front();
+
+  for (; state.epoch < epochs; ++state.epoch) {
+    const auto epoch_start = Clock::now();
+    const model::Progress where{state.epoch, epochs};
+    model->train();
+    auto all_batches = data::train_batches(train_set->size(), batch, seed, state.epoch, rank, world);
+    data::BatchIndices batches(all_batches.begin() + state.step_in_epoch, all_batches.end());
+    data::BatchLoader loader(train_set, batches, mix_seed(mix_seed(seed, uint64_t(state.epoch)), uint64_t(rank)),
+                             workers, prefetch, size_t(state.step_in_epoch));
+    EpochSums& sums = state.partial;
+    auto step_start = Clock::now();
+    double data_before = 0;
+    int64_t session_images = 0;  // all ranks, since this epoch (or resume) started
+    while (auto b = loader.next()) {
+      sums.data_seconds += loader.wait_seconds() - data_before;
+      data_before = loader.wait_seconds();
+      const double lr = schedule.at(state.global_step);
+      schedule.apply(*optimizer, state.global_step);
+      auto out = model->forward(b->images);
+      auto terms = model->loss(out, b->labels, where);
+      optimizer->zero_grad();
+      terms.total.backward();
+      average_gradients(*model, comm);
+      optimizer->step();
+
+      const int64_t n = b->size();
+      sums.loss += terms.total.item<double>() * double(n);
+      for (const auto& [k, v] : terms.parts) sums.parts[k] += v.item<double>() * double(n);
+      sums.correct += out.logits.argmax(1).eq(b->labels).sum().item<int64_t>();
+      sums.seen += n;
+      session_images += n * world;
+      if (!out.masks.empty()) {
+        init_mask_sums(sums, out.masks.size(), bins);
+        for (size_t s = 0; s < out.masks.size(); ++s) {
+          auto area = out.masks[s].detach().mean({1, 2, 3}).to(torch::kDouble);
+          sums.area_sum[s] += area.sum().item<double>();
+          sums.area_sumsq[s] += area.pow(2).sum().item<double>();
+          auto bin = (area * double(bins)).floor().clamp(0, double(bins - 1)).to(torch::kLong);
+          auto counts = torch::bincount(bin, {}, bins);
+          for (int64_t k = 0; k < bins; ++k) sums.area_hist[s][k] += counts[k].item<int64_t>();
+        }
+      }
+      state.step_in_epoch++;
+      state.global_step++;
+      sums.compute_seconds += seconds_since(step_start) - (loader.wait_seconds() - data_before);
+      step_start = Clock::now();
+
+      if (rank == 0 && progress.due()) {
+        double elapsed = seconds_since(epoch_start);
+        spdlog::info("epoch {}/{} step {}/{} loss {:.4f} acc {:.1f}% lr {:.4g} {:.0f} img/s ETA {}", state.epoch + 1,
+                     epochs, state.step_in_epoch, steps_per_epoch, sums.loss / std::max<int64_t>(1, sums.seen),
+                     100.0 * double(sums.correct) / std::max<int64_t>(1, sums.seen), lr,
+                     double(session_images) / std::max(1e-9, elapsed), progress.eta(state.global_step));
+        progress.mark();
+      }
+      if (stop_now()) {
+        state.train_seconds += seconds_since(epoch_start);
+        checkpoint();
+        spdlog::info("stop requested: checkpoint written at epoch {} step {}", state.epoch + 1, state.step_in_epoch);
+        return TrainOutcome::Stopped;
+      }
+    }
+    // ---- end of epoch: reduce, record, evaluate, checkpoint
+    EpochSums total = reduce_sums(sums, comm);
+    const double epoch_s = seconds_since(epoch_start);
+    state.train_seconds += epoch_s;
+    auto& rec = state.record;
+    rec.curves.epoch.push_back(state.epoch + 1);
+    auto push = [&](const std::string& k, double v) { rec.curves.series[k].push_back(v); };
+    const double seen = double(std::max<int64_t>(1, total.seen));
+    push("train_loss", total.loss / seen);
+    push("train_accuracy", double(total.correct) / seen);
+    push("lr", schedule.at(state.global_step - 1));
+    push("images_per_s", double(total.seen) / std::max(1e-9, total.compute_seconds + total.data_seconds));
+    push("epoch_seconds", epoch_s);
+    push("data_seconds", total.data_seconds);
+    for (const auto& [k, v] : total.parts) push("loss_" + k, v / seen);
+    if (!total.area_sum.empty()) {
+      auto targets = model->area_targets(where);
+      auto& masks = rec.mask_curves;
+      if (masks.empty()) {
+        for (size_t s = 0; s < total.area_sum.size(); ++s) {
+          results::MaskCurve m;
+          m.stage = int64_t(s);
+          m.bins = bins;
+          masks.push_back(m);
+        }
+      }
+      for (size_t s = 0; s < total.area_sum.size(); ++s) {
+        double mean = total.area_sum[s] / seen;
+        double var = std::max(0.0, total.area_sumsq[s] / seen - mean * mean);
+        masks[s].active_mean.push_back(mean);
+        masks[s].active_std.push_back(std::sqrt(var));
+        masks[s].target.push_back(s < targets.size() ? targets[s] : NAN);
+        for (int64_t k = 0; k < bins; ++k) masks[s].histogram.push_back(double(total.area_hist[s][k]) / seen);
+      }
+    }
+    std::string eval_text;
+    if (eval_every > 0 && (state.epoch + 1) % eval_every == 0 && state.epoch + 1 < epochs) {
+      auto t0 = Clock::now();
+      auto r = evaluate_split(*model, splits.splits.at(val_name), comm, eval_options);
+      state.eval_seconds += seconds_since(t0);
+      auto& c = rec.eval_curves[val_name];
+      c.epoch.push_back(state.epoch + 1);
+      c.accuracy.push_back(r.accuracy);
+      c.worst_group_accuracy.push_back(r.worst_group_accuracy);
+      c.loss.push_back(r.loss);
+      eval_text = fmt::format(" | {} acc {:.1f}% worst-group {:.1f}%", val_name, 100 * r.accuracy,
+                              100 * r.worst_group_accuracy);
+    }
+    if (rank == 0)
+      spdlog::info("epoch {}/{} done in {}: loss {:.4f} acc {:.1f}% {:.0f} img/s{}", state.epoch + 1, epochs,
+                   format_duration(epoch_s), total.loss / seen, 100.0 * double(total.correct) / seen,
+                   rec.curves.series["images_per_s"].back(), eval_text);
+    state.partial = EpochSums{};
+    state.step_in_epoch = 0;
+    if ((state.epoch + 1) % cfg.get_int("train.checkpoint_every") == 0 || state.epoch + 1 == epochs) {
+      ++state.epoch;  // the checkpoint records the epoch as completed
+      checkpoint();
+      --state.epoch;
+    }
+    if (state.epoch + 1 < epochs && stop_now()) {
+      ++state.epoch;
+      checkpoint();
+      spdlog::info("stop requested: checkpoint written after epoch {}", state.epoch);
+      return TrainOutcome::Stopped;
+    }
+  }
+
+  // ---- final evaluation on every split, then the result file
+  auto& rec = state.record;
+  rec.splits.clear();
+  auto t0 = Clock::now();
+  for (const auto& name : eval_names) {
+    auto r = evaluate_split(*model, splits.splits.at(name), comm, eval_options);
+    if (name == val_name && eval_every > 0) {
+      auto& c = rec.eval_curves[val_name];
+      c.epoch.push_back(epochs);
+      c.accuracy.push_back(r.accuracy);
+      c.worst_group_accuracy.push_back(r.worst_group_accuracy);
+      c.loss.push_back(r.loss);
+    }
+    rec.splits.push_back(std::move(r));
+  }
+  state.eval_seconds += seconds_since(t0);
+
+  if (rank == 0) {
+    rec.run_id = cfg.run_id();
+    rec.config_yaml = cfg.to_yaml();
+    rec.config = cfg.items();
+    rec.text["identity_yaml"] = cfg.to_yaml(true);
+    rec.text["name"] = cfg.get_string("name");
+    rec.text["dataset"] = cfg.get_string("dataset.name");
+    rec.text["method"] = cfg.get_string("method.name");
+    rec.text["backbone"] = cfg.get_string("model.backbone");
+    rec.text["aimrun_version"] = AIM_VERSION;
+    rec.text["torch_version"] = TORCH_VERSION;
+    rec.text["hdf5_version"] = H5_VERS_INFO;
+    rec.text["host"] = hostname();
+    rec.text["backend"] = comm.backend();
+    rec.text["finished"] = now_iso();
+    rec.numbers["seed"] = double(seed);
+    rec.numbers["world_size"] = world;
+    rec.numbers["threads_per_rank"] = threads;
+    rec.numbers["parameters"] = double(num_params);
+    rec.numbers["train_seconds"] = state.train_seconds;
+    rec.numbers["eval_seconds"] = state.eval_seconds;
+    rec.numbers["wall_seconds_last_session"] = seconds_since(wall_start);
+    results::write_run_file(paths.result(), rec);
+  }
+  comm.barrier();
+  return TrainOutcome::Completed;
+}
+
+}  // namespace aim

@@ -1,0 +1,27 @@
+#pragma once
+// Trains one run: builds data and model from the config, trains with periodic evaluation
+// and checkpoints, evaluates every split at the end and writes <run>/result.h5 (rank 0).
+#include <atomic>
+
+#include "core/config.h"
+#include "runner/comm/communicator.h"
+#include "runner/run_paths.h"
+
+namespace aim {
+
+struct TrainOptions {
+  bool resume = true;  // continue from <run>/checkpoint.pt when there is one
+  // Set asynchronously (a signal): the trainer checkpoints at the next step and stops.
+  const std::atomic<bool>* stop_requested = nullptr;
+};
+
+enum class TrainOutcome { Completed, Stopped };
+
+TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communicator& comm,
+                       const TrainOptions& options);
+
+// Threads for torch's intra-op pool: the cores this process may run on, shared between
+// the ranks of this node when they all see the same cores.
+int default_threads(int local_size);
+
+}  // namespace aim

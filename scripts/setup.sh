@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages aimrun uses (only those missing, so it is cheap to re-run),
+# then configures and builds into build/. Usage: scripts/setup.sh [--tests]
+#   --tests   also the packages the test suite needs (torchvision reference, Slurm, munge)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build git pkg-config
+  libtorch-dev libopenblas0-pthread       # libtorch; OpenBLAS instead of the reference BLAS (20x faster GEMM)
+  libopenmpi-dev openmpi-bin              # MPI communicator, mpirun
+  libyaml-cpp-dev libhdf5-dev hdf5-tools libspdlog-dev libcli11-dev libopencv-dev zlib1g-dev
+  dataset-fashion-mnist                   # the built-in benchmark's garments
+  python3 python3-h5py python3-pandas python3-matplotlib python3-yaml   # results reader, plots
+)
+if [[ "${1:-}" == "--tests" ]]; then
+  packages+=(googletest libgtest-dev python3-numpy python3-torch python3-torchvision
+             slurmctld slurmd slurm-client munge)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$(nproc)"
+echo "setup: built build/runner/aimrun"

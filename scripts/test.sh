@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's second command (and what CI runs): set up with the test dependencies,
+# build, and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --tests
+# Tests generate their own small datasets; keep them out of the user's cache.
+export AIMRUN_CACHE="${AIMRUN_CACHE:-$PWD/build/test-cache}"
+ctest --test-dir build --output-on-failure -j 2 "$@"
