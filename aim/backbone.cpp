@@ -11,4 +11,6 @@ std::vector<torch::Tensor> Backbone::forward_stages(torch::Tensor x) {
   return out;
 }
 
+torch::Tensor Backbone::pool(const torch::Tensor& last_stage) { return last_stage.mean({2, 3}); }
+
 }  // namespace aim::model

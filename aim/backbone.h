@@ -16,8 +16,11 @@ class Backbone : public torch::nn::Module {
   // Runs stage i on the previous stage's output; stage 0 includes the stem and takes the image.
   virtual torch::Tensor forward_stage(int i, const torch::Tensor& x) = 0;
   std::vector<torch::Tensor> forward_stages(torch::Tensor x);
-  // The prefix torchvision uses for this architecture's classifier ("fc", "classifier.2"):
-  // its weights are the head's, not the backbone's, when importing.
+  // Last stage -> [B,C] features for a linear classifier. Global average pooling by default;
+  // ConvNeXt adds its LayerNorm (torchvision's classifier.0).
+  virtual torch::Tensor pool(const torch::Tensor& last_stage);
+  // The prefix of torchvision's final linear layer for this architecture ("fc",
+  // "classifier.2"): on import, those weights go to the model's `head`, not the backbone.
   virtual std::string torchvision_head() const { return "fc"; }
 };
 

@@ -18,7 +18,7 @@ class Vanilla : public Model {
   ModelOutput forward(const torch::Tensor& images) override {
     ModelOutput out;
     out.last_stage = backbone_->forward_stages(images).back();
-    out.logits = head_->forward(out.last_stage.mean({2, 3}));
+    out.logits = head_->forward(backbone_->pool(out.last_stage));
     return out;
   }
 
