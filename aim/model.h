@@ -20,7 +20,8 @@ struct ModelOutput {
   std::vector<torch::Tensor> masks;           // [B,1,h,w] binary {0,1} (straight-through in training)
   std::vector<torch::Tensor> mask_logits;     // [B,2,h,w] keep/drop logits
   std::vector<torch::Tensor> stage_logits;    // deep-supervision logits per masked stage
-  torch::Tensor merged_mask;                  // [B,1,h,w] union of all masks at the finest masked stage
+  torch::Tensor merged_mask;                  // [B,1,h,w] where the decision may look, at the finest masked stage
+  std::vector<torch::Tensor> masked_features; // AIM: T_l(S_l), the features each mask gates (coarsest first)
   torch::Tensor last_stage;                   // last backbone stage (Grad-CAM reads it)
 };
 
@@ -39,7 +40,9 @@ class Model : public torch::nn::Module {
  public:
   virtual ModelOutput forward(const torch::Tensor& images) = 0;
   virtual LossTerms loss(const ModelOutput& out, const torch::Tensor& labels, const Progress& progress) = 0;
-  virtual bool has_masks() const { return false; }
+  virtual bool has_masks() const { return !mask_stages().empty(); }
+  // Backbone stage of each mask the model outputs, coarsest first (empty: no masks).
+  virtual std::vector<int> mask_stages() const { return {}; }
   // Target active fraction of each mask at this point of training (empty when no masks).
   virtual std::vector<double> area_targets(const Progress&) const { return {}; }
   virtual std::shared_ptr<Backbone> backbone() const = 0;

@@ -5,6 +5,8 @@
 namespace aim::model {
 
 MethodEntry vanilla_method();
+MethodEntry bottom_up_method();
+MethodEntry aim_method();
 
 namespace {
 
@@ -24,6 +26,8 @@ const std::vector<BackboneEntry>& backbone_registry() {
 const std::vector<MethodEntry>& method_registry() {
   static const std::vector<MethodEntry> entries = {
       vanilla_method(),
+      bottom_up_method(),
+      aim_method(),
   };
   return entries;
 }

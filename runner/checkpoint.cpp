@@ -44,6 +44,7 @@ std::string state_to_yaml(const TrainState& s) {
   root["step_in_epoch"] = s.step_in_epoch;
   root["global_step"] = s.global_step;
   root["world_size"] = s.world_size;
+  for (const auto& c : s.class_names) root["class_names"].push_back(c);
   root["train_seconds"] = format_double(s.train_seconds);
   root["eval_seconds"] = format_double(s.eval_seconds);
   auto p = root["partial"];
@@ -88,6 +89,9 @@ void state_from_yaml(const std::string& text, TrainState& s) {
   s.step_in_epoch = root["step_in_epoch"].as<int64_t>();
   s.global_step = root["global_step"].as<int64_t>();
   s.world_size = root["world_size"].as<int64_t>();
+  s.class_names.clear();
+  if (root["class_names"])
+    for (auto c : root["class_names"]) s.class_names.push_back(c.Scalar());
   s.train_seconds = std::stod(root["train_seconds"].Scalar());
   s.eval_seconds = std::stod(root["eval_seconds"].Scalar());
   auto p = root["partial"];
@@ -182,6 +186,34 @@ bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
     throw Error(path + ": checkpoint state is corrupt (delete it to start afresh): " + e.what());
   }
   return true;
+}
+
+TrainState read_checkpoint_state(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw Error(path + ": no checkpoint (has the run trained at least one epoch?)");
+  TrainState state;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    c10::IValue text;
+    archive.read("state", text);
+    state_from_yaml(text.toStringRef(), state);
+  } catch (const c10::Error& e) {
+    throw Error(path + ": unreadable checkpoint: " + e.what_without_backtrace());
+  } catch (const YAML::Exception& e) {
+    throw Error(path + ": checkpoint state is corrupt: " + e.what());
+  }
+  return state;
+}
+
+void load_checkpoint_model(const std::string& path, torch::nn::Module& model) {
+  try {
+    torch::serialize::InputArchive archive, model_archive;
+    archive.load_from(path);
+    archive.read("model", model_archive);
+    model.load(model_archive);
+  } catch (const c10::Error& e) {
+    throw Error(path + ": cannot load the model from the checkpoint: " + e.what_without_backtrace());
+  }
 }
 
 }  // namespace aim

@@ -30,6 +30,7 @@ struct TrainState {
   int64_t step_in_epoch = 0;  // steps of the current epoch already done
   int64_t global_step = 0;
   int64_t world_size = 1;
+  std::vector<std::string> class_names;  // what the model's outputs mean (predict needs it)
   double train_seconds = 0, eval_seconds = 0;
   EpochSums partial;          // of the current epoch, already summed over ranks
   results::RunRecord record;  // curves so far
@@ -41,5 +42,8 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
 // Returns false when there is no checkpoint; throws aim::Error when it is unreadable.
 bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
                      TrainState& state);
+// The state and the model only (no optimiser): for predicting from a trained run.
+TrainState read_checkpoint_state(const std::string& path);
+void load_checkpoint_model(const std::string& path, torch::nn::Module& model);
 
 }  // namespace aim

@@ -49,8 +49,15 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
   auto labels = torch::zeros({n}, torch::kLong), preds = torch::zeros({n}, torch::kLong);
   auto groups = torch::zeros({n}, torch::kLong);
   auto losses = torch::zeros({n}, torch::kDouble);
-  std::vector<torch::Tensor> areas;  // merged, then each stage
+  // Mask areas: the merged mask's, then each stage's (known up front, so that every rank
+  // joins the same collectives even if it saw no batch).
   std::vector<std::string> area_names;
+  if (model.has_masks()) {
+    area_names.push_back("mask_area");
+    for (int s : model.mask_stages()) area_names.push_back("mask_area_stage_" + std::to_string(s));
+  }
+  std::vector<torch::Tensor> areas;
+  for (size_t k = 0; k < area_names.size(); ++k) areas.push_back(torch::zeros({n}, torch::kFloat));
 
   data::BatchLoader loader(dataset, data::eval_batches(n, options.batch_size, comm.rank(), comm.world_size()),
                            std::nullopt, options.workers, options.prefetch);
@@ -63,25 +70,11 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
     auto ce = torch::nn::functional::cross_entropy(
         out.logits, batch->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
     losses.index_put_({idx}, ce.to(torch::kDouble));
-    if (!out.masks.empty()) {
-      if (areas.empty()) {
-        area_names.push_back("mask_area");
-        for (int s : out.mask_stages) area_names.push_back("mask_area_stage_" + std::to_string(s));
-        for (size_t k = 0; k < area_names.size(); ++k) areas.push_back(torch::zeros({n}, torch::kFloat));
-      }
+    if (!areas.empty()) {
       areas[0].index_put_({idx}, out.merged_mask.mean({1, 2, 3}).to(torch::kFloat));
       for (size_t k = 0; k < out.masks.size(); ++k)
         areas[k + 1].index_put_({idx}, out.masks[k].mean({1, 2, 3}).to(torch::kFloat));
     }
-  }
-  // A rank that saw no masked batch (tiny split) must still join the same collectives.
-  int64_t has_masks = model.has_masks() ? 1 : 0;
-  if (has_masks && areas.empty()) {
-    // Shapes are known only from a forward pass; run one on a single sample.
-    auto out = model.forward(dataset->get_batch({0}, std::nullopt).images);
-    area_names.push_back("mask_area");
-    for (int s : out.mask_stages) area_names.push_back("mask_area_stage_" + std::to_string(s));
-    for (size_t k = 0; k < area_names.size(); ++k) areas.push_back(torch::zeros({n}, torch::kFloat));
   }
   for (auto* t : {&labels, &preds, &groups, &losses}) comm.allreduce_sum(*t);
   for (auto& a : areas) comm.allreduce_sum(a);

@@ -190,6 +190,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
 
   TrainState state;
   state.world_size = world;
+  state.class_names = info.class_names;
   if (options.resume && load_checkpoint(paths.checkpoint(), *model, *optimizer, state)) {
     if (state.world_size != world)
       throw Error(paths.checkpoint() + ": written with " + std::to_string(state.world_size) + " ranks, now " +
@@ -311,9 +312,10 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       auto targets = model->area_targets(where);
       auto& masks = rec.mask_curves;
       if (masks.empty()) {
+        const auto stages = model->mask_stages();
         for (size_t s = 0; s < total.area_sum.size(); ++s) {
           results::MaskCurve m;
-          m.stage = int64_t(s);
+          m.stage = s < stages.size() ? stages[s] : int64_t(s);
           m.bins = bins;
           masks.push_back(m);
         }

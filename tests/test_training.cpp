@@ -3,6 +3,11 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <numeric>
+
+#include "core/files.h"
+#include "core/h5.h"
+#include "data/registry.h"
 
 #include "results/run_file.h"
 #include "runner/comm/communicator.h"
@@ -52,4 +57,60 @@ TEST(Training, ShortRunLearnsAndWritesAConsistentResult) {
   EXPECT_EQ(by_name.at("val")->n, 500);
   EXPECT_EQ(r.eval_curves.at("val").epoch, (std::vector<int64_t>{1, 2, 3, 4}));
   EXPECT_DOUBLE_EQ(r.eval_curves.at("val").accuracy.back(), by_name.at("val")->accuracy);
+}
+
+TEST(Training, AimMasksFollowTheAnnealedTargetAndPredictAgreesWithEvaluation) {
+  test::TempDir dir;
+  auto cfg = load_run_config(dir.write("a.yaml", kSmallRun),
+                             {"output_dir=" + dir.path(), "method.name=aim", "method.target=0.5",
+                              "method.anneal_fraction=0.5", "train.epochs=4", "dataset.test_size=300"});
+  auto comm = comm::make_local_communicator();
+  RunPaths paths{dir.path() + "/run"};
+  std::filesystem::create_directories(paths.dir);
+  write_text_atomic(paths.config(), cfg.to_yaml());
+  ASSERT_EQ(train_run(cfg, paths, *comm, {}), TrainOutcome::Completed);
+  auto r = results::read_run_file(paths.result());
+  ASSERT_EQ(r.mask_curves.size(), 2u);
+  for (const auto& m : r.mask_curves) {
+    EXPECT_TRUE(m.stage == 2 || m.stage == 3);
+    // 1.0 in epoch 0, the target from epoch 1 (window of round(0.5 * 4) = 2 epochs).
+    EXPECT_EQ(m.target, (std::vector<double>{1.0, 0.5, 0.5, 0.5}));
+    EXPECT_NEAR(m.active_mean.back(), 0.5, 0.15) << "stage " << m.stage;
+    EXPECT_EQ(m.histogram.size(), size_t(4 * m.bins));
+  }
+  const results::SplitResult* test = nullptr;
+  for (const auto& s : r.splits)
+    if (s.split == "test") test = &s;
+  ASSERT_TRUE(test);
+  ASSERT_TRUE(test->scalars.count("mask_area"));
+  ASSERT_TRUE(test->per_sample.count("mask_area_stage_3"));
+
+  // The test images, normalised, into an HDF5 file; predict must agree with evaluation.
+  auto splits = data::make_datasets(cfg);
+  const auto& ds = splits.at("test");
+  std::vector<int64_t> idx(ds.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  auto images = ds.get_batch(idx, std::nullopt).images.contiguous();
+  {
+    auto f = h5::create_file(dir.file("images.h5"));
+    h5::write_raw(f, "images", h5::Dtype::f32, images.data_ptr(), h5::Dtype::f32,
+                  {hsize_t(images.size(0)), 3, hsize_t(images.size(2)), hsize_t(images.size(3))});
+  }
+  auto out = test::run_command(test::aimrun() + " predict --run " + paths.dir + " --h5 " + dir.file("images.h5") +
+                               " --out " + dir.file("pred.h5"));
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  auto f = h5::open_file(dir.file("pred.h5"));
+  EXPECT_EQ(h5::read<int64_t>(f, "pred"), test->pred);
+  std::vector<hsize_t> dims;
+  auto merged = h5::read<uint8_t>(f, "merged_mask", &dims);
+  EXPECT_EQ(dims, (std::vector<hsize_t>{300, 8, 8}));
+  auto stage3 = h5::read<uint8_t>(f, "masks/stage_3", &dims);
+  EXPECT_EQ(dims, (std::vector<hsize_t>{300, 4, 4}));
+  // The merged mask's area per sample is what evaluation stored.
+  const auto& area = test->per_sample.at("mask_area");
+  for (size_t i = 0; i < 300; ++i) {
+    double a = 0;
+    for (size_t k = 0; k < 64; ++k) a += merged[i * 64 + k];
+    EXPECT_NEAR(a / 64.0, area[i], 1e-6) << i;
+  }
 }

@@ -1,0 +1,33 @@
+// aimrun predict: a trained run (or imported weights) on new images.
+#include "runner/cli/commands.h"
+#include "runner/predict.h"
+
+namespace aim::cli {
+
+void add_predict_command(CLI::App& app) {
+  auto o = std::make_shared<PredictOptions>();
+  auto* cmd = app.add_subcommand(
+      "predict",
+      "Predict with a trained run (its checkpoint) or a config with imported weights (model.weights), on a folder\n"
+      "of images or an HDF5 file with a float32 NCHW dataset 'images' (already normalised). Writes logits (N x C),\n"
+      "pred (N) and, for masking models, masks/stage_<l> (N x h x w, uint8) and merged_mask.");
+  auto* run = cmd->add_option("--run", o->run_dir, "a run folder (<output_dir>/runs/<run-id>) with checkpoint.pt");
+  auto* config = cmd->add_option("--config", o->config, "a config whose model.weights names an imported weights file");
+  run->excludes(config);
+  cmd->add_option("overrides", o->overrides, "key=value overrides of the run's or the given config");
+  cmd->add_option("--num-classes", o->num_classes, "with --config: classes of the head (default: from the weights file)");
+  auto* folder = cmd->add_option("--images", o->images_dir, "a folder of .jpg/.jpeg/.png images");
+  auto* h5 = cmd->add_option("--h5", o->images_h5, "an HDF5 file with float32 NCHW 'images'")->check(CLI::ExistingFile);
+  folder->excludes(h5);
+  cmd->add_option("--size", o->size, "H W to resize folder images to (default: the dataset's canvas, or 224)")
+      ->expected(2);
+  cmd->add_option("--batch-size", o->batch_size, "images per forward pass")->check(CLI::PositiveNumber);
+  cmd->add_option("--out", o->out, "output HDF5 file")->required();
+  cmd->callback([o] {
+    if (o->run_dir.empty() && o->config.empty()) throw CLI::RequiredError("--run or --config");
+    if (o->images_dir.empty() && o->images_h5.empty()) throw CLI::RequiredError("--images or --h5");
+    predict(*o);
+  });
+}
+
+}  // namespace aim::cli

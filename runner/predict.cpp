@@ -1,0 +1,149 @@
+#include "runner/predict.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "aim/registry.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/h5.h"
+#include "runner/checkpoint.h"
+#include "runner/run_paths.h"
+#include "runner/schema.h"
+
+namespace fs = std::filesystem;
+
+namespace aim {
+
+namespace {
+
+struct Inputs {
+  torch::Tensor images;  // [N,3,H,W] float32, normalised
+  std::vector<std::string> files;
+};
+
+Inputs read_folder(const std::string& dir, const Config& cfg, std::vector<int64_t> size) {
+  if (!fs::is_directory(dir)) throw Error(dir + ": not a folder");
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    auto ext = e.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw Error(dir + ": no .jpg, .jpeg or .png images");
+  if (size.empty()) {
+    int64_t side = cfg.get_string("dataset.name") == "builtin" ? cfg.get_int("dataset.canvas") : 224;
+    size = {side, side};
+  }
+  auto mean = cfg.get_float_list("dataset.mean"), std = cfg.get_float_list("dataset.std");
+  auto images = torch::empty({int64_t(files.size()), 3, size[0], size[1]});
+  for (size_t i = 0; i < files.size(); ++i) {
+    cv::Mat bgr = cv::imread(files[i], cv::IMREAD_COLOR);
+    if (bgr.empty()) throw DataError(files[i] + ": cannot decode image (corrupt or not an image)");
+    cv::Mat rgb, resized;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    cv::resize(rgb, resized, cv::Size(int(size[1]), int(size[0])), 0, 0, cv::INTER_AREA);
+    auto t = torch::from_blob(resized.data, {size[0], size[1], 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat) / 255.0;
+    for (int c = 0; c < 3; ++c) t[c].sub_(mean[c]).div_(std[c]);
+    images[int64_t(i)].copy_(t);
+  }
+  return {images, files};
+}
+
+Inputs read_h5(const std::string& path) {
+  auto file = h5::open_file(path);
+  auto dims = h5::shape(file, "images");
+  if (dims.size() != 4 || dims[1] != 3)
+    throw DataError(h5::describe(file, "images") + ": expected a float32 N x 3 x H x W dataset");
+  auto images = torch::empty({int64_t(dims[0]), 3, int64_t(dims[2]), int64_t(dims[3])});
+  h5::read_raw(file, "images", h5::Dtype::f32, images.data_ptr(), dims);
+  return {images, {}};
+}
+
+// The number of classes of the head in a weights file (torchvision layout).
+int64_t classes_in_weights(const std::string& path) {
+  auto file = h5::open_file(path);
+  for (const std::string key : {"fc.weight", "classifier.2.weight", "head.weight"})
+    if (h5::exists(file, key)) return int64_t(h5::shape(file, key)[0]);
+  throw Error(path + ": no classifier weights (fc.weight or classifier.2.weight) to size the head; pass --num-classes");
+}
+
+}  // namespace
+
+int64_t predict(const PredictOptions& o) {
+  std::shared_ptr<model::Model> model;
+  std::vector<std::string> class_names;
+  Config cfg;
+  std::string source;
+  if (!o.run_dir.empty()) {
+    RunPaths paths{o.run_dir};
+    cfg = load_run_config(paths.config(), o.overrides);
+    auto state = read_checkpoint_state(paths.checkpoint());
+    class_names = state.class_names;
+    if (class_names.empty()) throw Error(paths.checkpoint() + ": checkpoint does not record the classes");
+    model = model::make_model(cfg, int64_t(class_names.size()));
+    load_checkpoint_model(paths.checkpoint(), *model);
+    source = o.run_dir;
+  } else {
+    cfg = load_run_config(o.config, o.overrides);
+    int64_t classes = o.num_classes;
+    if (classes <= 0) {
+      if (cfg.is_null("model.weights")) throw Error("--config needs model.weights or --num-classes");
+      classes = classes_in_weights(cfg.get_string("model.weights"));
+    }
+    model = model::make_model(cfg, classes);
+    source = o.config;
+  }
+  model->eval();
+  Inputs in = !o.images_h5.empty() ? read_h5(o.images_h5) : read_folder(o.images_dir, cfg, o.size);
+  const int64_t n = in.images.size(0);
+
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> logits, masks_by_stage, merged;
+  std::vector<std::vector<torch::Tensor>> stage_masks(model->mask_stages().size());
+  for (int64_t start = 0; start < n; start += o.batch_size) {
+    auto out = model->forward(in.images.slice(0, start, std::min(n, start + o.batch_size)));
+    logits.push_back(out.logits);
+    for (size_t k = 0; k < out.masks.size(); ++k) stage_masks[k].push_back(out.masks[k].squeeze(1).to(torch::kUInt8));
+    if (out.merged_mask.defined()) merged.push_back(out.merged_mask.squeeze(1).to(torch::kUInt8));
+  }
+  auto all_logits = torch::cat(logits).to(torch::kFloat).contiguous();
+  auto pred = all_logits.argmax(1).contiguous();
+
+  ensure_dir(fs::path(o.out).parent_path().empty() ? "." : fs::path(o.out).parent_path().string());
+  std::string tmp = temp_path_for(o.out);
+  {
+    auto file = h5::create_file(tmp);
+    h5::set_attr(file, "source", source);
+    h5::set_attr(file, "method", cfg.get_string("method.name"));
+    h5::set_attr(file, "backbone", cfg.get_string("model.backbone"));
+    h5::write_raw(file, "logits", h5::Dtype::f32, all_logits.data_ptr(), h5::Dtype::f32,
+                  {hsize_t(n), hsize_t(all_logits.size(1))});
+    h5::write_raw(file, "pred", h5::Dtype::i64, pred.data_ptr(), h5::Dtype::i64, {hsize_t(n)});
+    if (!class_names.empty()) h5::write_strings(file, "class_names", class_names);
+    if (!in.files.empty()) h5::write_strings(file, "files", in.files);
+    auto write_mask = [&](H5::Group& g, const std::string& name, const torch::Tensor& m) {
+      auto c = m.contiguous();
+      h5::write_raw(g, name, h5::Dtype::u8, c.data_ptr(), h5::Dtype::u8,
+                    {hsize_t(c.size(0)), hsize_t(c.size(1)), hsize_t(c.size(2))});
+    };
+    const auto stages = model->mask_stages();
+    if (!stages.empty()) {
+      auto g = h5::ensure_group(file, "masks");
+      for (size_t k = 0; k < stages.size(); ++k)
+        write_mask(g, "stage_" + std::to_string(stages[k]), torch::cat(stage_masks[k]));
+      write_mask(file, "merged_mask", torch::cat(merged));
+    }
+  }
+  commit_file(tmp, o.out);
+  spdlog::info("predicted {} images with {} ({}), written to {}", n, cfg.get_string("method.name"), source, o.out);
+  return n;
+}
+
+}  // namespace aim
