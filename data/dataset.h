@@ -29,6 +29,7 @@ struct SplitInfo {
   std::vector<std::string> group_names;  // empty when the dataset has no groups
   int64_t height = 0, width = 0;
   std::string region_kind;  // "segmentation", "boxes" or "" (no ground truth)
+  std::vector<float> mean, std;  // the normalisation applied to images (to undo it for pictures)
   int64_t num_classes() const { return int64_t(class_names.size()); }
   int64_t num_groups() const { return int64_t(group_names.size()); }
 };

@@ -20,6 +20,8 @@ InMemoryDataset::InMemoryDataset(SplitInfo info, at::Tensor images, at::Tensor l
               "images must be [N,3,H,W] uint8");
   TORCH_CHECK(labels_.size(0) == images_.size(0), "labels and images differ in length");
   if (!groups_.defined()) groups_ = torch::full({images_.size(0)}, -1, torch::kLong);
+  info_.mean = norm.mean;
+  info_.std = norm.std;
   mean_ = torch::tensor(norm.mean).view({1, 3, 1, 1});
   inv_std_ = 1.0 / torch::tensor(norm.std).view({1, 3, 1, 1});
   info_.height = images_.size(2);

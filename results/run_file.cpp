@@ -84,6 +84,16 @@ void write_run_file(const std::string& path, const RunRecord& r) {
         h5::write(groups, "count", s.group_count);
         h5::write(groups, "accuracy", group_accuracy(s));
       }
+      if (!s.kept.empty()) {
+        const auto& k = s.kept;
+        auto maps = h5::ensure_group(g, "maps");
+        const hsize_t n = k.index.size(), hh = hsize_t(k.height), ww = hsize_t(k.width);
+        h5::write(maps, "index", k.index);
+        h5::write_raw(maps, "images", h5::Dtype::u8, k.images.data(), h5::Dtype::u8, {n, 3, hh, ww});
+        if (!k.regions.empty()) h5::write_raw(maps, "region", h5::Dtype::u8, k.regions.data(), h5::Dtype::u8, {n, hh, ww});
+        for (const auto& [name, m] : k.maps)
+          h5::write_raw(maps, name, h5::Dtype::f16, m.half.data(), h5::Dtype::f16, {n, hsize_t(m.h), hsize_t(m.w)});
+      }
       auto samples = h5::ensure_group(g, "samples");
       h5::write(samples, "label", s.label);
       h5::write(samples, "pred", s.pred);
@@ -177,6 +187,30 @@ RunRecord read_run_file(const std::string& path) {
         s.group_names = h5::read_strings(groups, "name");
         s.group_correct = h5::read<int64_t>(groups, "correct");
         s.group_count = h5::read<int64_t>(groups, "count");
+      }
+      if (h5::exists(g, "maps")) {
+        auto maps = g.openGroup("maps");
+        auto& k = s.kept;
+        k.index = h5::read<int64_t>(maps, "index");
+        std::vector<hsize_t> dims;
+        k.images = h5::read<uint8_t>(maps, "images", &dims);
+        if (dims.size() == 4) {
+          k.height = int64_t(dims[2]);
+          k.width = int64_t(dims[3]);
+        }
+        if (h5::exists(maps, "region")) k.regions = h5::read<uint8_t>(maps, "region");
+        for (hsize_t i = 0; i < maps.getNumObjs(); ++i) {
+          std::string name = maps.getObjnameByIdx(i);
+          if (name == "index" || name == "images" || name == "region") continue;
+          auto shape = h5::shape(maps, name);
+          if (shape.size() != 3) throw DataError(h5::describe(maps, name) + ": expected K x h x w");
+          results::KeptMaps::Map m;
+          m.h = int64_t(shape[1]);
+          m.w = int64_t(shape[2]);
+          m.half.resize(shape[0] * shape[1] * shape[2]);
+          h5::read_raw(maps, name, h5::Dtype::f16, m.half.data(), shape);
+          k.maps[name] = std::move(m);
+        }
       }
       auto samples = g.openGroup("samples");
       s.label = h5::read<int64_t>(samples, "label");

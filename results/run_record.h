@@ -32,6 +32,21 @@ struct MaskCurve {
   int64_t bins = 0;
 };
 
+// The first K samples of a split with everything needed to recompute their EPG: the image,
+// the ground-truth region and every attribution map at its native resolution.
+struct KeptMaps {
+  std::vector<int64_t> index;     // [K] positions in the split
+  int64_t height = 0, width = 0;  // image size
+  std::vector<uint8_t> images;    // [K,3,H,W] RGB
+  std::vector<uint8_t> regions;   // [K,H,W] ground truth (1 = inside); empty without ground truth
+  struct Map {
+    std::vector<uint16_t> half;   // IEEE float16 bits, each map scaled to max |value| = 1
+    int64_t h = 0, w = 0;
+  };
+  std::map<std::string, Map> maps;  // by attribution method
+  bool empty() const { return index.empty(); }
+};
+
 // The final evaluation of one split.
 struct SplitResult {
   std::string split;
@@ -43,7 +58,8 @@ struct SplitResult {
   std::map<std::string, double> scalars;  // further metrics (mean mask area, EPG per method, ...)
   // Per sample, in dataset order.
   std::vector<int64_t> label, pred, group;
-  std::map<std::string, std::vector<float>> per_sample;  // mask_area, ...
+  std::map<std::string, std::vector<float>> per_sample;  // mask_area, epg_<method>, mask_confidence, ...
+  KeptMaps kept;
 };
 
 struct RunRecord {

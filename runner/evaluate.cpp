@@ -4,16 +4,71 @@
 
 #include <cmath>
 
+#include "aim/attribution.h"
+#include "aim/metrics.h"
 #include "data/loader.h"
 
 namespace aim {
 
 namespace {
+
 template <class T>
 std::vector<T> to_vector(const torch::Tensor& t) {
   auto c = t.contiguous();
   return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
 }
+
+// Each map scaled to max |value| = 1 and rounded to float16: the EPG computed from it is
+// exactly the one anyone recomputes from the maps stored in the result file.
+torch::Tensor normalise_map(const torch::Tensor& map) {
+  auto m = map.detach().to(torch::kFloat);
+  auto peak = m.abs().flatten(1).amax(1).clamp_min(1e-30).view({-1, 1, 1});
+  return (m / peak).to(torch::kHalf).to(torch::kFloat);
+}
+
+// Per-sample arrays of a whole split, filled by the rank that evaluates each sample.
+struct SampleArrays {
+  std::vector<std::string> names;
+  std::vector<torch::Tensor> values;
+  torch::Tensor& add(const std::string& name, int64_t n) {
+    names.push_back(name);
+    values.push_back(torch::zeros({n}, torch::kFloat));
+    return values.back();
+  }
+  torch::Tensor& at(const std::string& name) {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return values[i];
+    throw std::logic_error("no per-sample array " + name);
+  }
+};
+
+results::KeptMaps keep_maps(model::Model& model, const data::Dataset& ds, const EvalOptions& o,
+                            const std::vector<std::unique_ptr<model::Attribution>>& attributions, bool need_grad) {
+  results::KeptMaps kept;
+  const int64_t k = std::min<int64_t>(o.keep_maps, ds.size());
+  if (k <= 0) return kept;
+  const auto& info = ds.info();
+  for (int64_t i = 0; i < k; ++i) kept.index.push_back(i);
+  auto batch = ds.get_batch(kept.index, std::nullopt);
+  auto e = model::explain_batch(model, batch.images, o.explain_true_class ? batch.labels : torch::Tensor(), need_grad);
+  kept.height = batch.images.size(2);
+  kept.width = batch.images.size(3);
+  auto mean = torch::tensor(info.mean).view({1, 3, 1, 1}), std = torch::tensor(info.std).view({1, 3, 1, 1});
+  auto rgb = (batch.images * std + mean).mul(255.0).round().clamp(0, 255).to(torch::kUInt8);
+  kept.images = to_vector<uint8_t>(rgb);
+  if (batch.regions.defined()) kept.regions = to_vector<uint8_t>(batch.regions.ne(0).to(torch::kUInt8));
+  for (const auto& a : attributions) {
+    auto map = normalise_map(a->explain(e)).to(torch::kHalf).contiguous();
+    results::KeptMaps::Map m;
+    m.h = map.size(1);
+    m.w = map.size(2);
+    const auto* bits = reinterpret_cast<const uint16_t*>(map.data_ptr<at::Half>());
+    m.half.assign(bits, bits + map.numel());
+    kept.maps[a->name()] = std::move(m);
+  }
+  return kept;
+}
+
 }  // namespace
 
 void fill_group_metrics(results::SplitResult& r, int64_t num_groups) {
@@ -37,47 +92,81 @@ void fill_group_metrics(results::SplitResult& r, int64_t num_groups) {
   }
 }
 
+at::Tensor mask_agreement(model::Model& model, const at::Tensor& images, const at::Tensor& merged) {
+  torch::NoGradGuard no_grad;
+  auto flipped = model.forward(images.flip({3})).merged_mask.flip({3});
+  auto iou_flip = model::mask_iou(flipped, merged);
+  // Shift by one cell of the finest mask (its stride in pixels), compare where both see the
+  // same content (the column that wrapped around is left out).
+  const int64_t w = merged.size(3), stride = std::max<int64_t>(1, images.size(3) / w);
+  auto shifted = model.forward(images.roll({stride}, {3})).merged_mask.roll({-1}, {3});
+  auto iou_shift = model::mask_iou(shifted.narrow(3, 0, w - 1), merged.narrow(3, 0, w - 1));
+  return (iou_flip + iou_shift) / 2;
+}
+
 results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const data::Dataset> dataset,
                                     comm::Communicator& comm, const EvalOptions& options) {
-  torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
   const auto& info = dataset->info();
   const int64_t n = dataset->size();
+  const bool has_regions = !info.region_kind.empty();
+  auto attributions = model::make_attributions(has_regions ? options.attributions : std::vector<std::string>{}, model);
+  bool need_grad = false;
+  for (const auto& a : attributions) need_grad = need_grad || a->needs_gradients();
 
-  // Per-sample arrays over the whole split; each rank fills only its own samples.
+  // Integer arrays and the loss in 64 bits; per-sample float metrics in float32.
   auto labels = torch::zeros({n}, torch::kLong), preds = torch::zeros({n}, torch::kLong);
   auto groups = torch::zeros({n}, torch::kLong);
   auto losses = torch::zeros({n}, torch::kDouble);
-  // Mask areas: the merged mask's, then each stage's (known up front, so that every rank
-  // joins the same collectives even if it saw no batch).
-  std::vector<std::string> area_names;
+  SampleArrays arrays;
+  arrays.add("confidence", n);  // softmax probability of the prediction
+  for (const auto& a : attributions) arrays.add("epg_" + a->name(), n);
   if (model.has_masks()) {
-    area_names.push_back("mask_area");
-    for (int s : model.mask_stages()) area_names.push_back("mask_area_stage_" + std::to_string(s));
+    arrays.add("mask_area", n);
+    for (int s : model.mask_stages()) arrays.add("mask_area_stage_" + std::to_string(s), n);
+    if (options.mask_confidence) {
+      arrays.add("mask_margin", n);
+      arrays.add("mask_agreement", n);
+      arrays.add("mask_confidence", n);
+    }
   }
-  std::vector<torch::Tensor> areas;
-  for (size_t k = 0; k < area_names.size(); ++k) areas.push_back(torch::zeros({n}, torch::kFloat));
 
   data::BatchLoader loader(dataset, data::eval_batches(n, options.batch_size, comm.rank(), comm.world_size()),
                            std::nullopt, options.workers, options.prefetch);
   while (auto batch = loader.next()) {
-    auto out = model.forward(batch->images);
+    auto targets = options.explain_true_class ? batch->labels : torch::Tensor();
+    auto e = model::explain_batch(model, batch->images, targets, need_grad);
+    torch::NoGradGuard no_grad;
+    auto logits = e.out.logits.detach();
     auto idx = batch->indices;
     labels.index_put_({idx}, batch->labels);
     groups.index_put_({idx}, batch->groups);
-    preds.index_put_({idx}, out.logits.argmax(1));
+    preds.index_put_({idx}, logits.argmax(1));
     auto ce = torch::nn::functional::cross_entropy(
-        out.logits, batch->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+        logits, batch->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
     losses.index_put_({idx}, ce.to(torch::kDouble));
-    if (!areas.empty()) {
-      areas[0].index_put_({idx}, out.merged_mask.mean({1, 2, 3}).to(torch::kFloat));
+    arrays.at("confidence").index_put_({idx}, torch::softmax(logits, 1).amax(1));
+    for (const auto& a : attributions) {
+      auto epg = model::energy_pointing_game(normalise_map(a->explain(e)), batch->regions);
+      arrays.at("epg_" + a->name()).index_put_({idx}, epg.to(torch::kFloat));
+    }
+    if (model.has_masks()) {
+      const auto& out = e.out;
+      arrays.at("mask_area").index_put_({idx}, out.merged_mask.mean({1, 2, 3}));
       for (size_t k = 0; k < out.masks.size(); ++k)
-        areas[k + 1].index_put_({idx}, out.masks[k].mean({1, 2, 3}).to(torch::kFloat));
+        arrays.at("mask_area_stage_" + std::to_string(out.mask_stages[k])).index_put_({idx}, out.masks[k].mean({1, 2, 3}));
+      if (options.mask_confidence) {
+        auto margin = model::mask_margin(out.mask_logits);
+        auto agreement = mask_agreement(model, batch->images, out.merged_mask.detach());
+        arrays.at("mask_margin").index_put_({idx}, margin);
+        arrays.at("mask_agreement").index_put_({idx}, agreement);
+        arrays.at("mask_confidence").index_put_({idx}, margin * agreement);
+      }
     }
   }
   for (auto* t : {&labels, &preds, &groups, &losses}) comm.allreduce_sum(*t);
-  for (auto& a : areas) comm.allreduce_sum(a);
+  for (auto& a : arrays.values) comm.allreduce_sum(a);
 
   results::SplitResult r;
   r.split = info.split;
@@ -91,10 +180,12 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
     r.group_count.clear();
   }
   r.loss = n ? losses.sum().item<double>() / double(n) : NAN;
-  for (size_t k = 0; k < areas.size(); ++k) {
-    r.per_sample[area_names[k]] = to_vector<float>(areas[k]);
-    r.scalars[area_names[k]] = areas[k].to(torch::kDouble).mean().item<double>();
+  for (size_t k = 0; k < arrays.names.size(); ++k) {
+    r.per_sample[arrays.names[k]] = to_vector<float>(arrays.values[k]);
+    if (arrays.names[k] != "confidence")  // summed in float64, divided once
+      r.scalars[arrays.names[k]] = n ? arrays.values[k].to(torch::kDouble).sum().item<double>() / double(n) : NAN;
   }
+  if (comm.rank() == 0) r.kept = keep_maps(model, *dataset, options, attributions, need_grad);
   model.train(was_training);
   return r;
 }

@@ -12,8 +12,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/h5.h"
-#include "runner/checkpoint.h"
-#include "runner/run_paths.h"
+#include "runner/trained_run.h"
 #include "runner/schema.h"
 
 namespace fs = std::filesystem;
@@ -82,13 +81,10 @@ int64_t predict(const PredictOptions& o) {
   Config cfg;
   std::string source;
   if (!o.run_dir.empty()) {
-    RunPaths paths{o.run_dir};
-    cfg = load_run_config(paths.config(), o.overrides);
-    auto state = read_checkpoint_state(paths.checkpoint());
-    class_names = state.class_names;
-    if (class_names.empty()) throw Error(paths.checkpoint() + ": checkpoint does not record the classes");
-    model = model::make_model(cfg, int64_t(class_names.size()));
-    load_checkpoint_model(paths.checkpoint(), *model);
+    auto run = load_trained_run(o.run_dir, o.overrides);
+    cfg = run.config;
+    model = run.model;
+    class_names = run.class_names;
     source = o.run_dir;
   } else {
     cfg = load_run_config(o.config, o.overrides);

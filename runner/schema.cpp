@@ -34,6 +34,20 @@ void add_runner_keys(Schema& s) {
 
   s.add(KeySpec("eval.batch_size", ValueType::Int, "256", "samples per evaluation step per rank").range(1.0, std::nullopt).not_identity());
   s.add(KeySpec("eval.splits", ValueType::StringList, "~", "splits evaluated at the end (~: all of the dataset's eval splits)"));
+  s.add(KeySpec("eval.attributions", ValueType::StringList, "[gradcam, ixg, mask]",
+                "attribution methods scored with the Energy Pointing Game at the end ('mask': a masking model's merged "
+                "mask and each stage's)"));
+  s.add(KeySpec("eval.explain", ValueType::String, "predicted", "which class the attributions explain")
+            .one_of({"predicted", "true"}));
+  s.add(KeySpec("eval.keep_maps", ValueType::Int, "64",
+                "the first K samples of each split are stored with image, ground truth and every attribution map")
+            .at_least(0));
+  s.add(KeySpec("eval.mask_confidence", ValueType::Bool, "true",
+                "masking models: per-sample mask confidence (logit margin x agreement under flip and shift)"));
+  s.add(KeySpec("eval.pictures", ValueType::Int, "8",
+                "rows of the PNG grids written to <run>/pictures at the end (chosen and least confident samples; 0: none)")
+            .range(0, 256)
+            .not_identity());
   s.add(KeySpec("eval.mask_hist_bins", ValueType::Int, "10", "bins of the per-epoch histogram of mask active fractions").range(1.0, 1000.0));
 }
 

@@ -10,11 +10,14 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <numeric>
 #include <filesystem>
 #include <thread>
 
+#include "aim/attribution.h"
 #include "aim/registry.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "core/hash.h"
 #include "core/strings.h"
 #include "data/loader.h"
@@ -23,6 +26,7 @@
 #include "runner/checkpoint.h"
 #include "runner/evaluate.h"
 #include "runner/optim.h"
+#include "runner/pictures.h"
 
 #ifndef AIM_VERSION
 #define AIM_VERSION "unknown"
@@ -148,6 +152,43 @@ void init_mask_sums(EpochSums& s, size_t stages, int64_t bins) {
 
 }  // namespace
 
+void write_run_pictures(const Config& cfg, const RunPaths& paths, model::Model& model, const data::DatasetSplits& splits,
+                        const results::RunRecord& record, const EvalOptions& eval) {
+  // The test split if there is one, else the last evaluated split.
+  const results::SplitResult* split = nullptr;
+  for (const auto& s : record.splits)
+    if (!split || s.split == "test") split = &s;
+  if (!split || !splits.splits.count(split->split)) return;
+  const auto& ds = splits.at(split->split);
+  const size_t rows = size_t(cfg.get_int("eval.pictures"));
+  PictureOptions po;
+  po.explain_true_class = eval.explain_true_class;
+  po.attributions.clear();
+  for (const auto& a : eval.attributions)
+    if (a != "mask") po.attributions.push_back(a);  // the mask has its own column
+  auto note = [&](int64_t i) {
+    char buf[96];
+    auto it = split->per_sample.find("mask_confidence");
+    if (it != split->per_sample.end())
+      std::snprintf(buf, sizeof buf, "mask conf %.2f (margin %.2f, agree %.2f)", it->second[i],
+                    split->per_sample.at("mask_margin")[i], split->per_sample.at("mask_agreement")[i]);
+    else
+      std::snprintf(buf, sizeof buf, "p(pred) %.2f", split->per_sample.at("confidence")[i]);
+    return std::string(buf);
+  };
+  auto draw = [&](const std::string& name, const std::vector<int64_t>& idx) {
+    std::vector<std::string> notes;
+    for (auto i : idx) notes.push_back(note(i));
+    ensure_dir(paths.dir + "/pictures");
+    write_picture_grid(paths.dir + "/pictures/" + split->split + "_" + name + ".png", model, ds, idx, notes, po);
+  };
+  std::vector<int64_t> first(std::min<size_t>(rows, size_t(ds.size())));
+  std::iota(first.begin(), first.end(), 0);
+  draw("first", first);
+  auto it = split->per_sample.find("mask_confidence");
+  draw("least_confident", lowest(it != split->per_sample.end() ? it->second : split->per_sample.at("confidence"), rows));
+}
+
 int default_threads(int local_size) {
   cpu_set_t set;
   int cores = int(std::thread::hardware_concurrency());
@@ -186,7 +227,23 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   LrSchedule schedule(cfg, steps_per_epoch);
   const int64_t bins = cfg.get_int("eval.mask_hist_bins");
   const int workers = int(cfg.get_int("dataset.workers")), prefetch = int(cfg.get_int("dataset.prefetch"));
-  EvalOptions eval_options{cfg.get_int("eval.batch_size"), workers, prefetch};
+  // During training the validation split gets accuracy only; the final evaluation gets
+  // attributions, EPG, mask confidence and stored maps.
+  EvalOptions val_options;
+  val_options.batch_size = cfg.get_int("eval.batch_size");
+  val_options.workers = workers;
+  val_options.prefetch = prefetch;
+  val_options.attributions.clear();
+  val_options.keep_maps = 0;
+  val_options.mask_confidence = false;
+  EvalOptions final_options = val_options;
+  final_options.attributions = cfg.get_string_list("eval.attributions");
+  for (const auto& a : final_options.attributions)
+    if (std::find(model::attribution_names().begin(), model::attribution_names().end(), a) == model::attribution_names().end())
+      cfg.fail("eval.attributions", "unknown attribution method '" + a + "' (expected gradcam, ixg or mask)");
+  final_options.explain_true_class = cfg.get_string("eval.explain") == "true";
+  final_options.keep_maps = cfg.get_int("eval.keep_maps");
+  final_options.mask_confidence = cfg.get_bool("eval.mask_confidence");
 
   TrainState state;
   state.world_size = world;
@@ -332,7 +389,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     std::string eval_text;
     if (eval_every > 0 && (state.epoch + 1) % eval_every == 0 && state.epoch + 1 < epochs) {
       auto t0 = Clock::now();
-      auto r = evaluate_split(*model, splits.splits.at(val_name), comm, eval_options);
+      auto r = evaluate_split(*model, splits.splits.at(val_name), comm, val_options);
       state.eval_seconds += seconds_since(t0);
       auto& c = rec.eval_curves[val_name];
       c.epoch.push_back(state.epoch + 1);
@@ -366,7 +423,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   rec.splits.clear();
   auto t0 = Clock::now();
   for (const auto& name : eval_names) {
-    auto r = evaluate_split(*model, splits.splits.at(name), comm, eval_options);
+    auto r = evaluate_split(*model, splits.splits.at(name), comm, final_options);
     if (name == val_name && eval_every > 0) {
       auto& c = rec.eval_curves[val_name];
       c.epoch.push_back(epochs);
@@ -377,6 +434,8 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     rec.splits.push_back(std::move(r));
   }
   state.eval_seconds += seconds_since(t0);
+
+  if (rank == 0 && cfg.get_int("eval.pictures") > 0) write_run_pictures(cfg, paths, *model, splits, rec, final_options);
 
   if (rank == 0) {
     rec.run_id = cfg.run_id();

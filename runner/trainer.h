@@ -4,6 +4,10 @@
 #include <atomic>
 
 #include "core/config.h"
+#include "data/dataset.h"
+#include "aim/model.h"
+#include "results/run_record.h"
+#include "runner/evaluate.h"
 #include "runner/comm/communicator.h"
 #include "runner/run_paths.h"
 
@@ -19,6 +23,11 @@ enum class TrainOutcome { Completed, Stopped };
 
 TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communicator& comm,
                        const TrainOptions& options);
+
+// PNG grids of the first and the least confident samples of the test split into
+// <run>/pictures/ (rank 0, after the final evaluation).
+void write_run_pictures(const Config& cfg, const RunPaths& paths, model::Model& model, const data::DatasetSplits& splits,
+                        const results::RunRecord& record, const EvalOptions& eval);
 
 // Threads for torch's intra-op pool: the cores this process may run on, shared between
 // the ranks of this node when they all see the same cores.

@@ -85,6 +85,18 @@ TEST(Training, AimMasksFollowTheAnnealedTargetAndPredictAgreesWithEvaluation) {
   ASSERT_TRUE(test->scalars.count("mask_area"));
   ASSERT_TRUE(test->per_sample.count("mask_area_stage_3"));
 
+  // EPG recomputed by an independent script from the maps stored in the file.
+  ASSERT_FALSE(test->kept.empty());
+  EXPECT_EQ(test->kept.maps.size(), 5u);  // gradcam, ixg, mask, mask_stage_3, mask_stage_2
+  auto check = test::run_command("/usr/bin/python3 " AIM_SOURCE_DIR "/scripts/recompute_epg.py " + paths.result());
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_TRUE(std::filesystem::exists(paths.dir + "/pictures/test_least_confident.png"));
+  for (const std::string k : {"epg_gradcam", "epg_ixg", "epg_mask", "mask_confidence"}) {
+    ASSERT_TRUE(test->scalars.count(k)) << k;
+    EXPECT_GE(test->scalars.at(k), 0.0);
+    EXPECT_LE(test->scalars.at(k), 1.0);
+  }
+
   // The test images, normalised, into an HDF5 file; predict must agree with evaluation.
   auto splits = data::make_datasets(cfg);
   const auto& ds = splits.at("test");

@@ -1,0 +1,86 @@
+#include "aim/attribution.h"
+
+#include <torch/torch.h>
+
+#include <stdexcept>
+
+namespace aim::model {
+
+namespace {
+
+// Grad-CAM (Selvaraju et al. 2017) at the last backbone stage: channel weights = spatial mean
+// of the gradient, map = ReLU(sum_c weight_c * A_c).
+class GradCam : public Attribution {
+ public:
+  std::string name() const override { return "gradcam"; }
+  torch::Tensor explain(const Explained& e) const override {
+    auto weights = e.last_stage_grad.mean({2, 3}, /*keepdim=*/true);
+    return torch::relu((weights * e.out.last_stage.detach()).sum(1));
+  }
+};
+
+// Input x Gradient, summed over colour channels (signed; the pointing game takes the
+// positive part).
+class InputTimesGradient : public Attribution {
+ public:
+  std::string name() const override { return "ixg"; }
+  torch::Tensor explain(const Explained& e) const override { return (e.images.detach() * e.input_grad).sum(1); }
+};
+
+// A masking model's own mask: the merged one (stage < 0) or one stage's.
+class OwnMask : public Attribution {
+ public:
+  explicit OwnMask(int stage) : stage_(stage) {}
+  std::string name() const override { return stage_ < 0 ? "mask" : "mask_stage_" + std::to_string(stage_); }
+  bool needs_gradients() const override { return false; }
+  torch::Tensor explain(const Explained& e) const override {
+    if (stage_ < 0) return e.out.merged_mask.detach().squeeze(1);
+    for (size_t k = 0; k < e.out.mask_stages.size(); ++k)
+      if (e.out.mask_stages[k] == stage_) return e.out.masks[k].detach().squeeze(1);
+    throw std::logic_error("no mask at stage " + std::to_string(stage_));
+  }
+
+ private:
+  int stage_;
+};
+
+}  // namespace
+
+const std::vector<std::string>& attribution_names() {
+  static const std::vector<std::string> names = {"gradcam", "ixg", "mask"};
+  return names;
+}
+
+std::vector<std::unique_ptr<Attribution>> make_attributions(const std::vector<std::string>& names, const Model& model) {
+  std::vector<std::unique_ptr<Attribution>> out;
+  for (const auto& n : names) {
+    if (n == "gradcam") out.push_back(std::make_unique<GradCam>());
+    else if (n == "ixg") out.push_back(std::make_unique<InputTimesGradient>());
+    else if (n == "mask") {
+      if (!model.has_masks()) continue;
+      out.push_back(std::make_unique<OwnMask>(-1));
+      for (int s : model.mask_stages()) out.push_back(std::make_unique<OwnMask>(s));
+    } else {
+      throw std::invalid_argument("unknown attribution method '" + n + "'");
+    }
+  }
+  return out;
+}
+
+Explained explain_batch(Model& model, const torch::Tensor& images, torch::Tensor targets, bool need_gradients) {
+  Explained e;
+  torch::AutoGradMode grad_mode(need_gradients);
+  e.images = need_gradients ? images.detach().requires_grad_(true) : images;
+  e.out = model.forward(e.images);
+  e.targets = targets.defined() ? targets : e.out.logits.argmax(1);
+  if (need_gradients) {
+    auto score = e.out.logits.gather(1, e.targets.unsqueeze(1)).sum();
+    auto grads = torch::autograd::grad({score}, {e.images, e.out.last_stage}, {}, /*retain_graph=*/false,
+                                       /*create_graph=*/false, /*allow_unused=*/true);
+    e.input_grad = grads[0];
+    e.last_stage_grad = grads[1].defined() ? grads[1] : torch::zeros_like(e.out.last_stage);
+  }
+  return e;
+}
+
+}  // namespace aim::model

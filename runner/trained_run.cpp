@@ -1,0 +1,24 @@
+#include "runner/trained_run.h"
+
+#include "aim/registry.h"
+#include "core/error.h"
+#include "runner/checkpoint.h"
+#include "runner/run_paths.h"
+#include "runner/schema.h"
+
+namespace aim {
+
+TrainedRun load_trained_run(const std::string& run_dir, const std::vector<std::string>& overrides) {
+  RunPaths paths{run_dir};
+  TrainedRun run;
+  run.config = load_run_config(paths.config(), overrides);
+  auto state = read_checkpoint_state(paths.checkpoint());
+  run.class_names = state.class_names;
+  if (run.class_names.empty()) throw Error(paths.checkpoint() + ": checkpoint does not record the classes");
+  run.model = model::make_model(run.config, int64_t(run.class_names.size()));
+  load_checkpoint_model(paths.checkpoint(), *run.model);
+  run.model->eval();
+  return run;
+}
+
+}  // namespace aim
