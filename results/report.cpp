@@ -82,6 +82,40 @@ std::string fmt_stat(const Stat& s, bool percent, const std::string& format) {
   return buf;
 }
 
+// The samples whose masks the models were least sure about, over all runs: for a person to
+// review (the paper's future work). Mask confidence = logit margin x agreement under
+// augmentation (docs/evaluation.md).
+void write_least_confident(const std::vector<const FoundRun*>& runs, int count, std::ostream& out) {
+  struct Row {
+    float confidence, margin, agreement;
+    std::string run, method;
+    int64_t index, label, pred;
+  };
+  std::vector<Row> rows;
+  for (const auto* r : runs) {
+    const SplitResult* s = find_split(r->record, "test");
+    if (!s || !s->per_sample.count("mask_confidence")) continue;
+    const auto& c = s->per_sample.at("mask_confidence");
+    auto method = r->record.text.count("method") ? r->record.text.at("method") : "?";
+    for (size_t i = 0; i < c.size(); ++i)
+      rows.push_back({c[i], s->per_sample.at("mask_margin")[i], s->per_sample.at("mask_agreement")[i], r->record.run_id,
+                      method, int64_t(i), s->label[i], s->pred[i]});
+  }
+  if (rows.empty() || count <= 0) return;
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.confidence < b.confidence; });
+  rows.resize(std::min(rows.size(), size_t(count)));
+  out << "\nLeast confident masks (test split; see <output_dir>/runs/<run>/pictures/test_least_confident.png):\n\n"
+      << "| run | method | sample | label | pred | mask confidence | margin | agreement |\n"
+      << "|-----|--------|--------|-------|------|-----------------|--------|-----------|\n";
+  for (const auto& r : rows) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "| %s | %s | %lld | %lld | %lld | %.3f | %.3f | %.3f |\n", r.run.c_str(),
+                  r.method.c_str(), (long long)r.index, (long long)r.label, (long long)r.pred, r.confidence, r.margin,
+                  r.agreement);
+    out << buf;
+  }
+}
+
 }  // namespace
 
 std::vector<FoundRun> find_runs(const std::string& dir) {
@@ -211,16 +245,19 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
     }
     const SplitResult* main = find_split(rec, "test");
     if (!main && !rec.splits.empty()) main = &rec.splits.front();
+    // EPG of each attribution method (the merged mask, not each stage's) and the mask area.
     if (main)
-      for (const auto& [k, v] : main->scalars)
-        if (k == "mask_area" || starts_with(k, "epg_")) add_metric(g, k == "mask_area" ? "mask area" : k, v);
+      for (const auto& [k, v] : main->scalars) {
+        if (k == "mask_area") add_metric(g, "mask area", v);
+        else if (starts_with(k, "epg_") && !starts_with(k, "epg_mask_stage")) add_metric(g, "EPG " + k.substr(4), v);
+      }
   }
   // Metrics in a fixed, readable order.
   auto metric_rank = [](const std::string& m) {
     static const std::vector<std::string> order = {"test acc", "test worst-group", "val acc", "val worst-group"};
     auto it = std::find(order.begin(), order.end(), m);
     if (it != order.end()) return int(it - order.begin());
-    return starts_with(m, "epg_") ? 10 : 20;
+    return starts_with(m, "EPG ") ? 10 : 20;
   };
   std::stable_sort(metric_names.begin(), metric_names.end(),
                    [&](const std::string& a, const std::string& b) { return metric_rank(a) < metric_rank(b); });
@@ -290,7 +327,9 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
     out << "\n";
     for (const auto& r : cells) line(r);
     if (!cells.empty())
-      out << "\nAccuracies in %, mean ± std over seeds (sample std; n = runs per row).\n";
+      out << "\nIn %, mean ± std over seeds (sample std; n = runs per row). EPG: Energy Pointing Game of each "
+             "attribution method on the test split; mask area: active fraction of the merged mask.\n";
+    write_least_confident(done, options.least_confident, out);
   }
 
   bool complete = true;

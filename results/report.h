@@ -12,7 +12,8 @@
 namespace aim::results {
 
 struct ReportOptions {
-  std::string format = "md";  // md, latex, csv
+  std::string format = "md";   // md, latex, csv
+  int least_confident = 5;     // md: list this many samples with the least confident masks (0: none)
 };
 
 struct FoundRun {

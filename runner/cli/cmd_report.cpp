@@ -10,6 +10,7 @@ void add_report_command(CLI::App& app) {
   struct Args {
     std::string dir;
     std::string format = "md";
+    int least_confident = 5;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("report",
@@ -18,10 +19,14 @@ void add_report_command(CLI::App& app) {
                                  "failed and unreadable runs are listed on stderr and make the exit code 3.");
   cmd->add_option("dir", args->dir, "a sweep folder (<output_dir>/<sweep>) or any folder of runs")->required();
   cmd->add_option("--format", args->format, "md, latex or csv")->check(CLI::IsMember({"md", "latex", "csv"}));
+  cmd->add_option("--least-confident", args->least_confident,
+                  "md: also list this many test samples with the least confident masks (0: none)")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([args] {
     auto runs = results::find_runs(args->dir);
     results::ReportOptions options;
     options.format = args->format;
+    options.least_confident = args->least_confident;
     bool complete = results::write_report(runs, options, std::cout, std::cerr);
     exit_code() = complete ? 0 : kExitPartial;
   });

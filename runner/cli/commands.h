@@ -19,5 +19,6 @@ void add_sweep_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_pictures_command(CLI::App& app);
 
 }  // namespace aim::cli
