@@ -37,8 +37,8 @@ void add_model_keys(Schema& s) {
   for (const auto& e : backbone_registry()) backbones.push_back(e.name);
   for (const auto& e : method_registry()) methods.push_back(e.name);
   s.add(KeySpec("model.backbone", ValueType::String, "small_cnn", "the bottom-up network").one_of(backbones));
-  s.add(KeySpec("model.width", ValueType::Int, "16", "small_cnn: channels of the first stage (doubled per stage)").range(1.0, 4096.0));
-  s.add(KeySpec("model.norm", ValueType::String, "batch", "small_cnn: normalisation layers").one_of({"batch", "group", "none"}));
+  s.add(KeySpec("model.width", ValueType::Int, "16", "small_cnn: channels of the first stage (doubled per stage)").range(1.0, 4096.0).only_when("model.backbone", {"small_cnn"}));
+  s.add(KeySpec("model.norm", ValueType::String, "batch", "small_cnn: normalisation layers").one_of({"batch", "group", "none"}).only_when("model.backbone", {"small_cnn"}));
   s.add(KeySpec("method.name", ValueType::String, "vanilla", "how the stages become a decision, and the loss").one_of(methods));
   for (const auto& e : method_registry())
     if (e.add_keys) e.add_keys(s);

@@ -416,6 +416,14 @@ std::vector<std::string> Config::get_string_list(const std::string& key) const {
 
 Location Config::where(const std::string& key) const { return entry(key).where; }
 
+bool Config::applies(const std::string& key) const {
+  const KeySpec* spec = schema_->find(key);
+  if (!spec || spec->when_key.empty()) return true;
+  const auto& v = entry(spec->when_key).value;
+  return v.IsScalar() &&
+         std::find(spec->when_values.begin(), spec->when_values.end(), v.Scalar()) != spec->when_values.end();
+}
+
 namespace {
 std::string flow_text(const YAML::Node& n) {
   if (n.IsNull()) return "~";
@@ -438,7 +446,7 @@ std::string Config::to_yaml(bool identity_only) const {
   // Build a nested tree from the sorted flat keys; std::map order makes it canonical.
   YAML::Node root(YAML::NodeType::Map);
   for (const auto& [key, v] : values_) {
-    if (identity_only && !schema_->find(key)->identity) continue;
+    if (identity_only && (!schema_->find(key)->identity || !applies(key))) continue;
     auto parts = split(key, '.');
     // yaml-cpp nodes are handles: walk with copies of the handle, assign at the leaf.
     std::vector<YAML::Node> path{root};

@@ -29,6 +29,14 @@ struct KeySpec {
   KeySpec& at_least(double lo) { min = lo; return *this; }
   // Output paths, threads, logging: changing them must not change the run's identity.
   KeySpec& not_identity() { identity = false; return *this; }
+  // A key that only matters when `selector` has one of `values` (e.g. method.target only
+  // for masking methods): otherwise it is left out of the run identity, so a vanilla run is
+  // the same run whatever the masking settings of the sweep it appears in.
+  KeySpec& only_when(std::string selector, std::vector<std::string> values) {
+    when_key = std::move(selector);
+    when_values = std::move(values);
+    return *this;
+  }
 
   std::string key;  // dotted: "train.epochs"
   ValueType type = ValueType::String;
@@ -39,6 +47,8 @@ struct KeySpec {
   std::optional<double> max;
   bool nullable = false;  // may be ~ (null); implied when the default is ~
   bool identity = true;   // part of the run identity
+  std::string when_key;   // see only_when()
+  std::vector<std::string> when_values;
 };
 
 class Schema {
@@ -98,11 +108,14 @@ class Config {
   // Canonical text of a value ("0.1", "[1, 2]", "~").
   std::string text(const std::string& key) const;
   Location where(const std::string& key) const;
+  // False for an only_when() key whose condition does not hold in this config.
+  bool applies(const std::string& key) const;
 
   // Throws ConfigError "file:line: key: message" for checks beyond the schema.
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
 
-  // Canonical nested YAML, keys sorted; identity_only drops keys that do not change results.
+  // Canonical nested YAML, keys sorted; identity_only drops keys that do not change results
+  // (not_identity() keys, and only_when() keys whose condition does not hold).
   std::string to_yaml(bool identity_only = false) const;
   // Stable id of the run this config describes: 12 hex digits of a hash of the identity YAML.
   std::string run_id() const;

@@ -212,8 +212,11 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
   std::vector<std::string> varying;
   for (const auto& k : all_keys) {
     if (k == "seed" || std::find(fixed.begin(), fixed.end(), k) != fixed.end()) continue;
+    // A key varies when the runs that have it disagree (a masking setting absent from a
+    // vanilla run's identity does not make it vary).
     std::set<std::string> values;
-    for (const auto& c : configs) values.insert(c.count(k) ? c.at(k) : "");
+    for (const auto& c : configs)
+      if (c.count(k)) values.insert(c.at(k));
     if (values.size() > 1) varying.push_back(k);
   }
   std::vector<std::string> group_keys = fixed;

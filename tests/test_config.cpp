@@ -129,6 +129,14 @@ TEST(Config, RunIdDependsOnWhatChangesResultsOnly) {
   auto e = load_run_config(dir.file("a.yaml"), {"train.lr=0.2"});
   EXPECT_NE(a.run_id(), d.run_id());
   EXPECT_NE(a.run_id(), e.run_id());
+  // Settings of components the run does not use are not part of its identity.
+  auto v1 = load_run_config(dir.file("a.yaml"), {"method.target=0.25"});
+  auto v2 = load_run_config(dir.file("a.yaml"), {"method.target=0.35"});
+  EXPECT_EQ(v1.run_id(), v2.run_id());  // vanilla ignores the masking target
+  auto m1 = load_run_config(dir.file("a.yaml"), {"method.name=aim", "method.target=0.25"});
+  auto m2 = load_run_config(dir.file("a.yaml"), {"method.name=aim", "method.target=0.35"});
+  EXPECT_NE(m1.run_id(), m2.run_id());
+  EXPECT_NE(m1.run_id(), v1.run_id());
   // The resolved YAML reads back to the same config.
   auto f = Config::from_yaml_text(a.to_yaml(), full_schema(), "stored");
   EXPECT_EQ(f.run_id(), a.run_id());
