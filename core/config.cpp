@@ -71,6 +71,19 @@ Location location_of(const YAML::Node& node, const std::string& file) {
   return loc;
 }
 
+// yaml-cpp keeps duplicate keys silently; a config that sets `train:` twice loses one.
+void reject_duplicate_keys(const YAML::Node& map, const std::string& prefix, const std::string& file) {
+  std::map<std::string, int> seen;
+  for (auto it : map) {
+    auto key = it.first.as<std::string>();
+    int line = it.first.Mark().line + 1;
+    auto [pos, inserted] = seen.emplace(key, line);
+    if (!inserted)
+      throw ConfigError(file + ":" + std::to_string(line) + ": " + (prefix.empty() ? key : prefix + "." + key) +
+                        ": duplicate key (first set on line " + std::to_string(pos->second) + ")");
+  }
+}
+
 YAML::Node parse_file(const std::string& path) {
   if (!fs::exists(path)) throw ConfigError(path + ": file not found");
   try {
@@ -97,6 +110,7 @@ void load_recursive(const std::string& path, const std::vector<std::string>& sec
   }
   if (!root.IsMap())
     throw ConfigError(location_of(root, path).str() + ": expected a mapping of keys at the top");
+  reject_duplicate_keys(root, "", path);
 
   if (auto inc = root["include"]) {
     std::vector<YAML::Node> items;
@@ -137,9 +151,11 @@ void load_recursive(const std::string& path, const std::vector<std::string>& sec
 
 }  // namespace
 
+
 void flatten_into(FlatConfig& flat, const std::string& prefix, const YAML::Node& node,
                   const std::string& file) {
   if (node.IsMap()) {
+    reject_duplicate_keys(node, prefix, file);
     for (auto it : node) {
       auto key = it.first.as<std::string>();
       std::string full = prefix.empty() ? key : prefix + "." + key;

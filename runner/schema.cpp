@@ -28,6 +28,14 @@ void add_runner_keys(Schema& s) {
   s.add(KeySpec("train.betas", ValueType::FloatList, "[0.9, 0.999]", "adamw: beta1, beta2"));
   s.add(KeySpec("train.weight_decay", ValueType::Float, "0.0005", "weight decay (decoupled for adamw)").range(0.0, std::nullopt));
   s.add(KeySpec("train.decay_norm_and_bias", ValueType::Bool, "false", "also decay normalisation weights and biases (off: the usual recipe)"));
+  s.add(KeySpec("train.bucket_mb", ValueType::Float, "25.0",
+                "data parallel: gradient bucket size in MiB (each bucket is one allreduce, launched from backward)")
+            .range(0.001, std::nullopt)
+            .not_identity());
+  s.add(KeySpec("train.first_bucket_mb", ValueType::Float, "1.0",
+                "data parallel: size of the first bucket (the last layers), small so communication starts early")
+            .range(0.001, std::nullopt)
+            .not_identity());
   s.add(KeySpec("train.eval_every", ValueType::Int, "1", "evaluate on the validation split every N epochs (0: only at the end)").range(0.0, std::nullopt));
   s.add(KeySpec("train.checkpoint_every", ValueType::Int, "1", "write a checkpoint every N epochs").range(1.0, std::nullopt).not_identity());
   s.add(KeySpec("train.log_every", ValueType::Float, "10.0", "seconds between progress lines").range(0.0, std::nullopt).not_identity());

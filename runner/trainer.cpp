@@ -1,6 +1,7 @@
 #include "runner/trainer.h"
 
 #include <sched.h>
+#include <csignal>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -24,6 +25,7 @@
 #include "data/registry.h"
 #include "results/run_file.h"
 #include "runner/checkpoint.h"
+#include "runner/comm/gradient_sync.h"
 #include "runner/evaluate.h"
 #include "runner/optim.h"
 #include "runner/pictures.h"
@@ -107,16 +109,34 @@ void set_rng_state(const torch::Tensor& state) {
   gen.set_state(state);
 }
 
-// Gradients averaged over ranks (the data-parallel step). Replaced by bucketed,
-// overlapped reduction in runner/comm/gradient_sync when world > 1.
-void average_gradients(torch::nn::Module& model, comm::Communicator& comm) {
+// BatchNorm policy under data parallelism (as DDP's broadcast_buffers): every step starts
+// from rank 0's buffers, so running statistics, evaluation and checkpoints agree on all ranks.
+void broadcast_buffers(torch::nn::Module& model, comm::Communicator& comm) {
   if (comm.world_size() == 1) return;
-  for (auto& p : model.parameters()) {
-    if (!p.grad().defined()) continue;
-    auto g = p.grad();
-    comm.allreduce_sum(g);
-    g.div_(comm.world_size());
+  torch::NoGradGuard no_grad;
+  for (auto& b : model.buffers()) comm.broadcast(b, 0);
+}
+
+// A test hook: AIMRUN_FAULT="rank=1,step=3,kind=throw|kill" makes that rank fail at that
+// global step, to prove that a failing rank takes the whole job down (tests/test_distributed).
+struct Fault {
+  int rank = -1;
+  int64_t step = -1;
+  std::string kind;
+};
+Fault fault_from_environment() {
+  Fault f;
+  const char* v = std::getenv("AIMRUN_FAULT");
+  if (!v) return f;
+  for (const auto& part : split(v, ',')) {
+    auto eq = part.find('=');
+    if (eq == std::string::npos) continue;
+    auto k = part.substr(0, eq), val = part.substr(eq + 1);
+    if (k == "rank") f.rank = std::stoi(val);
+    if (k == "step") f.step = std::stoll(val);
+    if (k == "kind") f.kind = val;
   }
+  return f;
 }
 
 class Progress {
@@ -225,6 +245,11 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     cfg.fail("train.batch_size", "the global batch (" + std::to_string(batch * world) + ") is larger than the training split (" +
                                      std::to_string(train_set->size()) + " samples)");
   LrSchedule schedule(cfg, steps_per_epoch);
+  std::unique_ptr<comm::GradientSync> sync;
+  if (world > 1)
+    sync = std::make_unique<comm::GradientSync>(model->parameters(), comm, cfg.get_float("train.bucket_mb"),
+                                                cfg.get_float("train.first_bucket_mb"));
+  const Fault fault = fault_from_environment();
   const int64_t bins = cfg.get_int("eval.mask_hist_bins");
   const int workers = int(cfg.get_int("dataset.workers")), prefetch = int(cfg.get_int("dataset.prefetch"));
   // During training the validation split gets accuracy only; the final evaluation gets
@@ -291,6 +316,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
 
   for (; state.epoch < epochs; ++state.epoch) {
     const auto epoch_start = Clock::now();
+    const double comm_wait_before = sync ? sync->wait_seconds() : 0.0;
     const model::Progress where{state.epoch, epochs};
     model->train();
     auto all_batches = data::train_batches(train_set->size(), batch, seed, state.epoch, rank, world);
@@ -306,11 +332,18 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       data_before = loader.wait_seconds();
       const double lr = schedule.at(state.global_step);
       schedule.apply(*optimizer, state.global_step);
+      if (fault.rank == rank && fault.step == state.global_step) {
+        spdlog::error("AIMRUN_FAULT: rank {} fails ({}) at step {}", rank, fault.kind, state.global_step);
+        if (fault.kind == "kill") std::raise(SIGKILL);
+        throw Error("AIMRUN_FAULT: injected failure on rank " + std::to_string(rank));
+      }
+      broadcast_buffers(*model, comm);
       auto out = model->forward(b->images);
       auto terms = model->loss(out, b->labels, where);
       optimizer->zero_grad();
+      if (sync) sync->begin_step();
       terms.total.backward();
-      average_gradients(*model, comm);
+      if (sync) sync->finish_step();
       optimizer->step();
 
       const int64_t n = b->size();
@@ -364,6 +397,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     push("images_per_s", double(total.seen) / std::max(1e-9, total.compute_seconds + total.data_seconds));
     push("epoch_seconds", epoch_s);
     push("data_seconds", total.data_seconds);
+    push("comm_wait_seconds", sync ? sync->wait_seconds() - comm_wait_before : 0.0);
     for (const auto& [k, v] : total.parts) push("loss_" + k, v / seen);
     if (!total.area_sum.empty()) {
       auto targets = model->area_targets(where);

@@ -67,6 +67,15 @@ TEST(Config, RangeAndChoiceViolations) {
       << msg;
 }
 
+TEST(Config, DuplicateKeysAreErrorsNotSilentlyDropped) {
+  TempDir dir;
+  auto path = dir.write("a.yaml", "train: {epochs: 2}\nseed: 1\ntrain: {lr: 0.1}\n");
+  auto msg = error_of([&] { load_run_config(path, {}); });
+  EXPECT_NE(msg.find(path + ":3: train: duplicate key (first set on line 1)"), std::string::npos) << msg;
+  msg = error_of([&] { load_run_config(dir.write("b.yaml", "train:\n  lr: 0.1\n  lr: 0.2\n"), {}); });
+  EXPECT_NE(msg.find(":3: train.lr: duplicate key (first set on line 2)"), std::string::npos) << msg;
+}
+
 TEST(Config, ScalarWhereASectionIsExpected) {
   TempDir dir;
   auto msg = error_of([&] { load_run_config(dir.write("a.yaml", "train: 5\n"), {}); });

@@ -58,3 +58,14 @@ inline CommandResult run_command(const std::string& cmd) {
 inline std::string aimrun() { return AIMRUN_BIN; }
 
 }  // namespace aim::test
+
+namespace aim::test {
+
+// "mpirun -np N" with what a 2-core CI machine (often as root) needs.
+inline std::string mpirun(int ranks) {
+  std::string cmd = "mpirun -np " + std::to_string(ranks) + " --oversubscribe";
+  if (geteuid() == 0) cmd += " --allow-run-as-root";
+  return cmd;
+}
+
+}  // namespace aim::test

@@ -20,5 +20,6 @@ void add_report_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_pictures_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
 
 }  // namespace aim::cli

@@ -6,7 +6,11 @@
 
 namespace aim::comm {
 
-// A local (world of one) communicator unless a launcher started several ranks.
+// Ranks the launcher started (OMPI_COMM_WORLD_SIZE, SLURM_STEP_NUM_TASKS, PMI_SIZE), 1 without one.
+int launcher_world_size();
+
+// MPI when a launcher started several ranks (mpirun -np N, srun --mpi=pmix -n N), otherwise
+// a world of one with no MPI at all (a plain `aimrun train` never needs mpirun).
 std::unique_ptr<Communicator> make_communicator_from_environment();
 
 }  // namespace aim::comm

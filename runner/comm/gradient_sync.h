@@ -1,0 +1,56 @@
+#pragma once
+// Data-parallel gradient averaging, as PyTorch DDP and Horovod do it: gradients are copied
+// into flat buckets (reverse parameter order, the order backward produces them; the first
+// bucket small so communication starts early), and each bucket's allreduce is launched
+// from an autograd hook as soon as its last gradient arrives, overlapping the rest of the
+// backward pass. Buckets are launched strictly in bucket order, so every rank issues the
+// same collectives in the same order. The sum is divided by the world size once it is
+// complete, never before.
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <vector>
+
+#include "runner/comm/communicator.h"
+
+namespace aim::comm {
+
+class GradientSync {
+ public:
+  GradientSync(std::vector<at::Tensor> parameters, Communicator& comm, double bucket_mb, double first_bucket_mb);
+  ~GradientSync();
+  GradientSync(const GradientSync&) = delete;
+  GradientSync& operator=(const GradientSync&) = delete;
+
+  void begin_step();  // before backward()
+  // After backward(): launches the buckets still waiting (parameters that got no gradient
+  // count as zero), waits for all, writes the averaged gradients into .grad.
+  void finish_step();
+
+  size_t num_buckets() const { return buckets_.size(); }
+  double wait_seconds() const { return wait_seconds_; }  // time finish_step() spent waiting, summed
+
+ private:
+  struct Slot {
+    size_t bucket;
+    int64_t offset, numel;
+  };
+  struct Bucket {
+    at::Tensor flat;
+    std::vector<size_t> params;
+    size_t ready = 0;
+    std::unique_ptr<Work> work;
+  };
+  void on_gradient(size_t param, const at::Tensor& grad);
+  void launch_ready();
+
+  std::vector<at::Tensor> params_;
+  std::vector<Slot> slots_;
+  std::vector<bool> got_;  // per parameter: its gradient arrived in this step
+  std::vector<Bucket> buckets_;
+  size_t next_launch_ = 0;
+  Communicator& comm_;
+  double wait_seconds_ = 0;
+};
+
+}  // namespace aim::comm

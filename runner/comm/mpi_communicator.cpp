@@ -1,0 +1,166 @@
+#include "runner/comm/mpi_communicator.h"
+
+// The C API only: the deprecated C++ bindings would need libmpi_cxx.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "core/error.h"
+
+namespace aim::comm {
+
+namespace {
+
+MPI_Datatype mpi_type(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return MPI_FLOAT;
+    case at::kDouble: return MPI_DOUBLE;
+    case at::kLong: return MPI_INT64_T;
+    case at::kInt: return MPI_INT32_T;
+    case at::kByte: return MPI_UINT8_T;
+    case at::kChar: return MPI_INT8_T;
+    case at::kBool: return MPI_C_BOOL;
+    default: throw std::invalid_argument(std::string("MPI communicator: unsupported dtype ") + c10::toString(t));
+  }
+}
+
+void check(int rc, const char* what) {
+  if (rc != MPI_SUCCESS) {
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    throw Error(std::string("MPI: ") + what + " failed: " + std::string(msg, len));
+  }
+}
+
+class FutureWork : public Work {
+ public:
+  explicit FutureWork(std::future<void> f) : f_(std::move(f)) {}
+  void wait() override {
+    if (f_.valid()) f_.get();  // rethrows an MPI error from the communication thread
+  }
+
+ private:
+  std::future<void> f_;
+};
+
+class MpiCommunicator : public Communicator {
+ public:
+  MpiCommunicator() {
+    int initialised = 0;
+    MPI_Initialized(&initialised);
+    if (!initialised) {
+      int provided = 0;
+      check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
+      owns_mpi_ = true;
+      multiple_ = provided >= MPI_THREAD_MULTIPLE;
+      if (provided < MPI_THREAD_SERIALIZED)
+        throw Error("MPI: the library provides no thread support (MPI_THREAD_SERIALIZED or better is needed)");
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+    MPI_Comm_rank(local, &local_rank_);
+    MPI_Comm_size(local, &local_size_);
+    MPI_Comm_free(&local);
+    worker_ = std::thread([this] { loop(); });
+  }
+
+  ~MpiCommunicator() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+    if (owns_mpi_) MPI_Finalize();
+  }
+
+  std::string backend() const override { return "mpi"; }
+  int rank() const override { return rank_; }
+  int world_size() const override { return size_; }
+  int local_rank() const override { return local_rank_; }
+  int local_size() const override { return local_size_; }
+
+  void allreduce_sum(at::Tensor& t) override { allreduce_sum_async(t)->wait(); }
+
+  std::unique_ptr<Work> allreduce_sum_async(at::Tensor t) override {
+    return submit([t]() mutable {
+      auto c = t.is_contiguous() ? t : t.contiguous();
+      check(MPI_Allreduce(MPI_IN_PLACE, c.data_ptr(), int(c.numel()), mpi_type(c.scalar_type()), MPI_SUM, MPI_COMM_WORLD),
+            "MPI_Allreduce");
+      if (!c.is_same(t)) t.copy_(c);
+    });
+  }
+
+  void broadcast(at::Tensor& t, int root) override {
+    at::Tensor target = t;
+    submit([target, root]() mutable {
+      auto c = target.is_contiguous() ? target : target.contiguous();
+      check(MPI_Bcast(c.data_ptr(), int(c.numel()), mpi_type(c.scalar_type()), root, MPI_COMM_WORLD), "MPI_Bcast");
+      if (!c.is_same(target)) target.copy_(c);
+    })->wait();
+  }
+
+  void barrier() override {
+    submit([] { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); })->wait();
+  }
+
+  [[noreturn]] void abort(int exit_code) override {
+    // MPI_Abort from this thread is allowed with MPI_THREAD_MULTIPLE; otherwise exiting
+    // with an error is enough: mpirun and srun --kill-on-bad-exit end the other ranks.
+    if (multiple_) MPI_Abort(MPI_COMM_WORLD, exit_code);
+    std::_Exit(exit_code);
+  }
+
+ private:
+  std::unique_ptr<Work> submit(std::function<void()> task) {
+    std::packaged_task<void()> job(std::move(task));
+    auto future = job.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return std::make_unique<FutureWork>(std::move(future));
+  }
+
+  void loop() {
+    while (true) {
+      std::packaged_task<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      job();
+    }
+  }
+
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  bool owns_mpi_ = false, multiple_ = false;
+  std::thread worker_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::packaged_task<void()>> queue_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_mpi_communicator() { return std::make_unique<MpiCommunicator>(); }
+
+}  // namespace aim::comm
