@@ -20,6 +20,10 @@ struct Batch {
   at::Tensor regions;  // [B,H,W] uint8 ground truth (1 = object); undefined when none
   at::Tensor indices;  // [B] int64 positions in the split
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  // The same batch on `device` (indices stay on the CPU: they index CPU arrays).
+  Batch to(const c10::Device& device, bool non_blocking = false) const;
+  // Page-locked copies, so that a copy to the GPU can run asynchronously.
+  Batch pinned() const;
 };
 
 struct SplitInfo {

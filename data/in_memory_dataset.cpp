@@ -51,6 +51,25 @@ Batch InMemoryDataset::get_batch(const std::vector<int64_t>& indices,
   return out;
 }
 
+Batch Batch::to(const c10::Device& device, bool non_blocking) const {
+  if (images.device() == device) return *this;
+  Batch b = *this;
+  b.images = images.to(device, non_blocking);
+  b.labels = labels.to(device, non_blocking);
+  b.groups = groups.to(device, non_blocking);
+  if (regions.defined()) b.regions = regions.to(device, non_blocking);
+  return b;
+}
+
+Batch Batch::pinned() const {
+  Batch b = *this;
+  b.images = images.pin_memory();
+  b.labels = labels.pin_memory();
+  b.groups = groups.pin_memory();
+  if (regions.defined()) b.regions = regions.pin_memory();
+  return b;
+}
+
 const Dataset& DatasetSplits::at(const std::string& name) const {
   auto it = splits.find(name);
   TORCH_CHECK(it != splits.end(), "dataset has no split '", name, "'");

@@ -7,10 +7,12 @@
 namespace aim::data {
 
 DatasetEntry builtin_dataset_entry();
+DatasetEntry synthetic_dataset_entry();
 
 const std::vector<DatasetEntry>& dataset_registry() {
   static const std::vector<DatasetEntry> entries = {
       builtin_dataset_entry(),
+      synthetic_dataset_entry(),
   };
   return entries;
 }

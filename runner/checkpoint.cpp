@@ -55,8 +55,7 @@ std::string state_to_yaml(const TrainState& s) {
   p["area_sum"] = doubles(s.partial.area_sum);
   p["area_sumsq"] = doubles(s.partial.area_sumsq);
   for (const auto& h : s.partial.area_hist) p["area_hist"].push_back(ints(h));
-  p["compute_seconds"] = format_double(s.partial.compute_seconds);
-  p["data_seconds"] = format_double(s.partial.data_seconds);
+  for (const auto& [k, v] : s.partial.seconds) p["seconds"][k] = format_double(v);
   const auto& r = s.record;
   auto c = root["curves"];
   c["epoch"] = ints(r.curves.epoch);
@@ -105,8 +104,8 @@ void state_from_yaml(const std::string& text, TrainState& s) {
   s.partial.area_sumsq = read_doubles(p["area_sumsq"]);
   if (p["area_hist"])
     for (auto h : p["area_hist"]) s.partial.area_hist.push_back(read_ints(h));
-  s.partial.compute_seconds = std::stod(p["compute_seconds"].Scalar());
-  s.partial.data_seconds = std::stod(p["data_seconds"].Scalar());
+  if (p["seconds"])
+    for (auto it : p["seconds"]) s.partial.seconds[it.first.Scalar()] = std::stod(it.second.Scalar());
   auto c = root["curves"];
   auto& r = s.record;
   r.curves.epoch = read_ints(c["epoch"]);
@@ -160,11 +159,11 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
 }
 
 bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                     TrainState& state) {
+                     TrainState& state, c10::Device device) {
   if (!std::filesystem::exists(path)) return false;
   try {
     torch::serialize::InputArchive archive, model_archive, optim_archive;
-    archive.load_from(path);
+    archive.load_from(path, device);
     archive.read("model", model_archive);
     archive.read("optimizer", optim_archive);
     model.load(model_archive);
@@ -178,7 +177,7 @@ bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
     for (int64_t i = 0; i < count.item<int64_t>(); ++i) {
       torch::Tensor t;
       archive.read("rng_" + std::to_string(i), t);
-      state.rng_states.push_back(t);
+      state.rng_states.push_back(t.cpu());
     }
   } catch (const c10::Error& e) {
     throw Error(path + ": unreadable checkpoint (delete it to start the run afresh): " + e.what_without_backtrace());

@@ -22,7 +22,8 @@ struct EpochSums {
   std::map<std::string, double> parts;        // loss parts, weighted by batch size
   std::vector<double> area_sum, area_sumsq;   // per masked stage
   std::vector<std::vector<int64_t>> area_hist;
-  double compute_seconds = 0, data_seconds = 0;
+  // Seconds per phase of the step (data, forward, backward, comm_wait, optimizer), this rank.
+  std::map<std::string, double> seconds;
 };
 
 struct TrainState {
@@ -40,8 +41,9 @@ struct TrainState {
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
                      const TrainState& state);
 // Returns false when there is no checkpoint; throws aim::Error when it is unreadable.
+// Tensors are mapped onto `device` (the model's).
 bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                     TrainState& state);
+                     TrainState& state, c10::Device device = c10::Device(c10::kCPU));
 // The state and the model only (no optimiser): for predicting from a trained run.
 TrainState read_checkpoint_state(const std::string& path);
 void load_checkpoint_model(const std::string& path, torch::nn::Module& model);

@@ -7,6 +7,7 @@
 #include "aim/attribution.h"
 #include "aim/metrics.h"
 #include "data/loader.h"
+#include "runner/device.h"
 
 namespace aim {
 
@@ -49,16 +50,16 @@ results::KeptMaps keep_maps(model::Model& model, const data::Dataset& ds, const 
   if (k <= 0) return kept;
   const auto& info = ds.info();
   for (int64_t i = 0; i < k; ++i) kept.index.push_back(i);
-  auto batch = ds.get_batch(kept.index, std::nullopt);
+  auto batch = ds.get_batch(kept.index, std::nullopt).to(device_of(model));
   auto e = model::explain_batch(model, batch.images, o.explain_true_class ? batch.labels : torch::Tensor(), need_grad);
   kept.height = batch.images.size(2);
   kept.width = batch.images.size(3);
   auto mean = torch::tensor(info.mean).view({1, 3, 1, 1}), std = torch::tensor(info.std).view({1, 3, 1, 1});
-  auto rgb = (batch.images * std + mean).mul(255.0).round().clamp(0, 255).to(torch::kUInt8);
+  auto rgb = (batch.images.cpu() * std + mean).mul(255.0).round().clamp(0, 255).to(torch::kUInt8);
   kept.images = to_vector<uint8_t>(rgb);
-  if (batch.regions.defined()) kept.regions = to_vector<uint8_t>(batch.regions.ne(0).to(torch::kUInt8));
+  if (batch.regions.defined()) kept.regions = to_vector<uint8_t>(batch.regions.ne(0).to(torch::kUInt8).cpu());
   for (const auto& a : attributions) {
-    auto map = normalise_map(a->explain(e)).to(torch::kHalf).contiguous();
+    auto map = normalise_map(a->explain(e)).to(torch::kHalf).cpu().contiguous();
     results::KeptMaps::Map m;
     m.h = map.size(1);
     m.w = map.size(2);
@@ -134,34 +135,35 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
 
   data::BatchLoader loader(dataset, data::eval_batches(n, options.batch_size, comm.rank(), comm.world_size()),
                            std::nullopt, options.workers, options.prefetch);
-  while (auto batch = loader.next()) {
+  const auto device = device_of(model);
+  while (auto cpu_batch = loader.next()) {
+    auto batch = std::make_optional(cpu_batch->to(device));
     auto targets = options.explain_true_class ? batch->labels : torch::Tensor();
     auto e = model::explain_batch(model, batch->images, targets, need_grad);
     torch::NoGradGuard no_grad;
     auto logits = e.out.logits.detach();
-    auto idx = batch->indices;
-    labels.index_put_({idx}, batch->labels);
-    groups.index_put_({idx}, batch->groups);
-    preds.index_put_({idx}, logits.argmax(1));
+    auto idx = batch->indices;  // on the CPU, like the per-sample arrays
+    auto put = [&](torch::Tensor& dst, const torch::Tensor& v) { dst.index_put_({idx}, v.to(dst.dtype()).cpu()); };
+    put(labels, cpu_batch->labels);
+    put(groups, cpu_batch->groups);
+    put(preds, logits.argmax(1));
     auto ce = torch::nn::functional::cross_entropy(
         logits, batch->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-    losses.index_put_({idx}, ce.to(torch::kDouble));
-    arrays.at("confidence").index_put_({idx}, torch::softmax(logits, 1).amax(1));
-    for (const auto& a : attributions) {
-      auto epg = model::energy_pointing_game(normalise_map(a->explain(e)), batch->regions);
-      arrays.at("epg_" + a->name()).index_put_({idx}, epg.to(torch::kFloat));
-    }
+    put(losses, ce);
+    put(arrays.at("confidence"), torch::softmax(logits, 1).amax(1));
+    for (const auto& a : attributions)
+      put(arrays.at("epg_" + a->name()), model::energy_pointing_game(normalise_map(a->explain(e)), batch->regions));
     if (model.has_masks()) {
       const auto& out = e.out;
-      arrays.at("mask_area").index_put_({idx}, out.merged_mask.mean({1, 2, 3}));
+      put(arrays.at("mask_area"), out.merged_mask.mean({1, 2, 3}));
       for (size_t k = 0; k < out.masks.size(); ++k)
-        arrays.at("mask_area_stage_" + std::to_string(out.mask_stages[k])).index_put_({idx}, out.masks[k].mean({1, 2, 3}));
+        put(arrays.at("mask_area_stage_" + std::to_string(out.mask_stages[k])), out.masks[k].mean({1, 2, 3}));
       if (options.mask_confidence) {
         auto margin = model::mask_margin(out.mask_logits);
         auto agreement = mask_agreement(model, batch->images, out.merged_mask.detach());
-        arrays.at("mask_margin").index_put_({idx}, margin);
-        arrays.at("mask_agreement").index_put_({idx}, agreement);
-        arrays.at("mask_confidence").index_put_({idx}, margin * agreement);
+        put(arrays.at("mask_margin"), margin);
+        put(arrays.at("mask_agreement"), agreement);
+        put(arrays.at("mask_confidence"), margin * agreement);
       }
     }
   }

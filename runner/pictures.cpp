@@ -11,6 +11,7 @@
 #include "aim/metrics.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "runner/device.h"
 
 namespace aim {
 
@@ -95,13 +96,14 @@ void write_picture_grid(const std::string& path, model::Model& model, const data
   const bool was_training = model.is_training();
   model.eval();
   const auto& info = dataset.info();
-  auto batch = dataset.get_batch(indices, std::nullopt);
+  auto batch = dataset.get_batch(indices, std::nullopt);  // pictures are drawn on the CPU
+  auto on_device = batch.to(device_of(model));
   auto attributions = model::make_attributions(o.attributions, model);
-  auto e = model::explain_batch(model, batch.images, o.explain_true_class ? batch.labels : torch::Tensor(), true);
+  auto e = model::explain_batch(model, on_device.images, o.explain_true_class ? on_device.labels : torch::Tensor(), true);
   torch::NoGradGuard no_grad;
   auto mean = torch::tensor(info.mean).view({1, 3, 1, 1}), std = torch::tensor(info.std).view({1, 3, 1, 1});
   auto rgb = (batch.images.detach() * std + mean).clamp(0, 1);
-  auto preds = e.out.logits.argmax(1);
+  auto preds = e.out.logits.argmax(1).cpu();
 
   std::vector<std::string> columns = {"image", "ground truth"};
   for (const auto& a : attributions) columns.push_back(a->name());
@@ -118,7 +120,7 @@ void write_picture_grid(const std::string& path, model::Model& model, const data
     cells.push_back(batch.regions.defined() ? region_overlay(image, batch.regions[r], cell) : image * 0.35);
     std::vector<std::string> epg_text;
     for (const auto& a : attributions) {
-      auto map = a->explain(e).detach()[r];
+      auto map = a->explain(e).detach()[r].cpu();
       cells.push_back(heat_overlay(image, to_unit_map(map, cell, false)));
       if (batch.regions.defined()) {
         double epg = model::energy_pointing_game(map.unsqueeze(0), batch.regions[r].unsqueeze(0)).item<double>();
@@ -127,7 +129,7 @@ void write_picture_grid(const std::string& path, model::Model& model, const data
         epg_text.push_back(buf);
       }
     }
-    if (model.has_masks()) cells.push_back(mask_overlay(image, to_unit_map(e.out.merged_mask.detach()[r][0], cell, true)));
+    if (model.has_masks()) cells.push_back(mask_overlay(image, to_unit_map(e.out.merged_mask.detach()[r][0].cpu(), cell, true)));
     for (int c = 0; c < cols; ++c) cells[c].copyTo(canvas(cv::Rect(pad + c * (cell + pad), y, cell, cell)));
     std::string truth = info.class_names.at(batch.labels[r].item<int64_t>());
     std::string pred = info.class_names.at(preds[r].item<int64_t>());

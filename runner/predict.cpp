@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/h5.h"
+#include "runner/device.h"
 #include "runner/trained_run.h"
 #include "runner/schema.h"
 
@@ -96,6 +97,8 @@ int64_t predict(const PredictOptions& o) {
     model = model::make_model(cfg, classes);
     source = o.config;
   }
+  model->to(select_device(cfg, 0));
+  const auto device = device_of(*model);
   model->eval();
   Inputs in = !o.images_h5.empty() ? read_h5(o.images_h5) : read_folder(o.images_dir, cfg, o.size);
   const int64_t n = in.images.size(0);
@@ -104,10 +107,10 @@ int64_t predict(const PredictOptions& o) {
   std::vector<torch::Tensor> logits, masks_by_stage, merged;
   std::vector<std::vector<torch::Tensor>> stage_masks(model->mask_stages().size());
   for (int64_t start = 0; start < n; start += o.batch_size) {
-    auto out = model->forward(in.images.slice(0, start, std::min(n, start + o.batch_size)));
-    logits.push_back(out.logits);
-    for (size_t k = 0; k < out.masks.size(); ++k) stage_masks[k].push_back(out.masks[k].squeeze(1).to(torch::kUInt8));
-    if (out.merged_mask.defined()) merged.push_back(out.merged_mask.squeeze(1).to(torch::kUInt8));
+    auto out = model->forward(in.images.slice(0, start, std::min(n, start + o.batch_size)).to(device));
+    logits.push_back(out.logits.cpu());
+    for (size_t k = 0; k < out.masks.size(); ++k) stage_masks[k].push_back(out.masks[k].squeeze(1).to(torch::kUInt8).cpu());
+    if (out.merged_mask.defined()) merged.push_back(out.merged_mask.squeeze(1).to(torch::kUInt8).cpu());
   }
   auto all_logits = torch::cat(logits).to(torch::kFloat).contiguous();
   auto pred = all_logits.argmax(1).contiguous();

@@ -13,6 +13,10 @@ void add_runner_keys(Schema& s) {
   s.add(KeySpec("name", ValueType::String, "run", "a label for the run").not_identity());
   s.add(KeySpec("output_dir", ValueType::String, "outputs", "runs go to <output_dir>/runs/<run-id>/, sweeps link them from <output_dir>/<sweep>/").not_identity());
   s.add(KeySpec("threads", ValueType::Int, "0", "torch intra-op threads per rank (0: this process's share of the cores it may use)").range(0.0, 1024.0).not_identity());
+  s.add(KeySpec("device", ValueType::String, "auto",
+                "where each rank computes: auto (its local rank's GPU when CUDA is available, else the CPU), cpu, cuda")
+            .one_of({"auto", "cpu", "cuda"})
+            .not_identity());
   s.add(KeySpec("log_level", ValueType::String, "info", "console log level").one_of({"trace", "debug", "info", "warn", "error"}).not_identity());
   s.add(KeySpec("seed", ValueType::Int, "0", "seed of initialisation, data order, augmentation and mask sampling").range(0.0, std::nullopt));
 

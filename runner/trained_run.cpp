@@ -3,12 +3,13 @@
 #include "aim/registry.h"
 #include "core/error.h"
 #include "runner/checkpoint.h"
+#include "runner/device.h"
 #include "runner/run_paths.h"
 #include "runner/schema.h"
 
 namespace aim {
 
-TrainedRun load_trained_run(const std::string& run_dir, const std::vector<std::string>& overrides) {
+TrainedRun load_trained_run(const std::string& run_dir, const std::vector<std::string>& overrides, int local_rank) {
   RunPaths paths{run_dir};
   TrainedRun run;
   run.config = load_run_config(paths.config(), overrides);
@@ -17,6 +18,7 @@ TrainedRun load_trained_run(const std::string& run_dir, const std::vector<std::s
   if (run.class_names.empty()) throw Error(paths.checkpoint() + ": checkpoint does not record the classes");
   run.model = model::make_model(run.config, int64_t(run.class_names.size()));
   load_checkpoint_model(paths.checkpoint(), *run.model);
+  run.model->to(select_device(run.config, local_rank));
   run.model->eval();
   return run;
 }

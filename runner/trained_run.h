@@ -16,6 +16,8 @@ struct TrainedRun {
   std::vector<std::string> class_names;
 };
 
-TrainedRun load_trained_run(const std::string& run_dir, const std::vector<std::string>& overrides = {});
+// The model lands on the device `device: auto` selects for this local rank.
+TrainedRun load_trained_run(const std::string& run_dir, const std::vector<std::string>& overrides = {},
+                            int local_rank = 0);
 
 }  // namespace aim

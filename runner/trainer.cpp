@@ -25,6 +25,7 @@
 #include "data/registry.h"
 #include "results/run_file.h"
 #include "runner/checkpoint.h"
+#include "runner/device.h"
 #include "runner/comm/gradient_sync.h"
 #include "runner/evaluate.h"
 #include "runner/optim.h"
@@ -66,8 +67,9 @@ void broadcast_model(torch::nn::Module& model, comm::Communicator& comm) {
 EpochSums reduce_sums(const EpochSums& s, comm::Communicator& comm) {
   if (comm.world_size() == 1) return s;
   EpochSums out = s;
-  std::vector<double> d = {s.loss, s.compute_seconds, s.data_seconds};
+  std::vector<double> d = {s.loss};
   for (const auto& [k, v] : s.parts) d.push_back(v);
+  for (const auto& [k, v] : s.seconds) d.push_back(v);
   d.insert(d.end(), s.area_sum.begin(), s.area_sum.end());
   d.insert(d.end(), s.area_sumsq.begin(), s.area_sumsq.end());
   std::vector<int64_t> i = {s.correct, s.seen};
@@ -79,9 +81,8 @@ EpochSums reduce_sums(const EpochSums& s, comm::Communicator& comm) {
   auto ip = it.data_ptr<int64_t>();
   size_t k = 0;
   out.loss = dp[k++];
-  out.compute_seconds = dp[k++] / comm.world_size();  // time is per rank: report the mean
-  out.data_seconds = dp[k++] / comm.world_size();
   for (auto& [name, v] : out.parts) v = dp[k++];
+  for (auto& [name, v] : out.seconds) v = dp[k++] / comm.world_size();  // time is per rank: the mean
   for (auto& v : out.area_sum) v = dp[k++];
   for (auto& v : out.area_sumsq) v = dp[k++];
   k = 0;
@@ -163,12 +164,57 @@ class Progress {
   int64_t session_first_step_ = 0;
 };
 
-void init_mask_sums(EpochSums& s, size_t stages, int64_t bins) {
-  if (s.area_sum.size() == stages) return;
-  s.area_sum.assign(stages, 0);
-  s.area_sumsq.assign(stages, 0);
-  s.area_hist.assign(stages, std::vector<int64_t>(bins, 0));
-}
+// Per-step statistics accumulated in tensors on the training device and read back only
+// when needed (a progress line, a checkpoint, the end of the epoch): reading a GPU scalar
+// every step would stall the pipeline.
+class StepStats {
+ public:
+  explicit StepStats(int64_t bins) : bins_(bins) {}
+  void add(const model::ModelOutput& out, const model::LossTerms& terms, const torch::Tensor& labels) {
+    torch::NoGradGuard no_grad;
+    const double n = double(labels.size(0));
+    auto acc = [](torch::Tensor& sum, const torch::Tensor& v) { sum = sum.defined() ? sum + v : v.clone(); };
+    acc(loss_, terms.total.detach().to(torch::kDouble) * n);
+    for (const auto& [k, v] : terms.parts) acc(parts_[k], v.to(torch::kDouble) * n);
+    acc(correct_, out.logits.argmax(1).eq(labels).sum());
+    seen_ += int64_t(n);
+    for (size_t s = 0; s < out.masks.size(); ++s) {
+      if (area_sum_.size() <= s) area_sum_.resize(s + 1), area_sumsq_.resize(s + 1), hist_.resize(s + 1);
+      auto area = out.masks[s].detach().mean({1, 2, 3}).to(torch::kDouble);
+      acc(area_sum_[s], area.sum());
+      acc(area_sumsq_[s], area.pow(2).sum());
+      auto bin = (area * double(bins_)).floor().clamp(0, double(bins_ - 1)).to(torch::kLong);
+      acc(hist_[s], torch::bincount(bin, {}, bins_));
+    }
+  }
+  // Moves what was accumulated into `sums` (on the CPU) and starts again.
+  void flush(EpochSums& sums) {
+    if (seen_ == 0) return;
+    sums.loss += loss_.item<double>();
+    for (auto& [k, v] : parts_) sums.parts[k] += v.item<double>();
+    sums.correct += correct_.item<int64_t>();
+    sums.seen += seen_;
+    if (!area_sum_.empty() && sums.area_sum.size() != area_sum_.size()) {
+      sums.area_sum.assign(area_sum_.size(), 0);
+      sums.area_sumsq.assign(area_sum_.size(), 0);
+      sums.area_hist.assign(area_sum_.size(), std::vector<int64_t>(bins_, 0));
+    }
+    for (size_t s = 0; s < area_sum_.size(); ++s) {
+      sums.area_sum[s] += area_sum_[s].item<double>();
+      sums.area_sumsq[s] += area_sumsq_[s].item<double>();
+      auto h = hist_[s].cpu();
+      for (int64_t k = 0; k < bins_; ++k) sums.area_hist[s][k] += h[k].item<int64_t>();
+    }
+    *this = StepStats(bins_);
+  }
+
+ private:
+  int64_t bins_;
+  int64_t seen_ = 0;
+  torch::Tensor loss_, correct_;
+  std::map<std::string, torch::Tensor> parts_;
+  std::vector<torch::Tensor> area_sum_, area_sumsq_, hist_;
+};
 
 }  // namespace
 
@@ -232,8 +278,10 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   auto train_set = splits.splits.at("train");
   const auto& info = train_set->info();
 
+  const auto device = select_device(cfg, comm.local_rank());
   torch::manual_seed(seed);  // identical initialisation on every rank (and broadcast anyway)
   auto model = model::make_model(cfg, info.num_classes());
+  model->to(device);
   broadcast_model(*model, comm);
   auto optimizer = make_optimizer(cfg, *model);
   // From here on each rank draws its own randomness (mask sampling, dropout).
@@ -273,7 +321,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   TrainState state;
   state.world_size = world;
   state.class_names = info.class_names;
-  if (options.resume && load_checkpoint(paths.checkpoint(), *model, *optimizer, state)) {
+  if (options.resume && load_checkpoint(paths.checkpoint(), *model, *optimizer, state, device)) {
     if (state.world_size != world)
       throw Error(paths.checkpoint() + ": written with " + std::to_string(state.world_size) + " ranks, now " +
                   std::to_string(world) + "; resume with the same number of ranks, or delete it to restart");
@@ -316,7 +364,6 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
 
   for (; state.epoch < epochs; ++state.epoch) {
     const auto epoch_start = Clock::now();
-    const double comm_wait_before = sync ? sync->wait_seconds() : 0.0;
     const model::Progress where{state.epoch, epochs};
     model->train();
     auto all_batches = data::train_batches(train_set->size(), batch, seed, state.epoch, rank, world);
@@ -324,12 +371,17 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     data::BatchLoader loader(train_set, batches, mix_seed(mix_seed(seed, uint64_t(state.epoch)), uint64_t(rank)),
                              workers, prefetch, size_t(state.step_in_epoch));
     EpochSums& sums = state.partial;
-    auto step_start = Clock::now();
-    double data_before = 0;
+    StepStats stats(bins);
     int64_t session_images = 0;  // all ranks, since this epoch (or resume) started
-    while (auto b = loader.next()) {
-      sums.data_seconds += loader.wait_seconds() - data_before;
-      data_before = loader.wait_seconds();
+    auto phase_start = Clock::now();
+    auto lap = [&](const char* phase) {  // seconds since the last lap go to `phase`
+      auto now = Clock::now();
+      sums.seconds[phase] += std::chrono::duration<double>(now - phase_start).count();
+      phase_start = now;
+    };
+    while (auto cpu_batch = loader.next()) {
+      auto b = std::make_optional(cpu_batch->to(device, /*non_blocking=*/true));
+      lap("data");
       const double lr = schedule.at(state.global_step);
       schedule.apply(*optimizer, state.global_step);
       if (fault.rank == rank && fault.step == state.global_step) {
@@ -340,35 +392,23 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       broadcast_buffers(*model, comm);
       auto out = model->forward(b->images);
       auto terms = model->loss(out, b->labels, where);
+      lap("forward");
       optimizer->zero_grad();
       if (sync) sync->begin_step();
       terms.total.backward();
+      lap("backward");
       if (sync) sync->finish_step();
+      lap("comm_wait");
       optimizer->step();
+      stats.add(out, terms, b->labels);
+      lap("optimizer");
 
-      const int64_t n = b->size();
-      sums.loss += terms.total.item<double>() * double(n);
-      for (const auto& [k, v] : terms.parts) sums.parts[k] += v.item<double>() * double(n);
-      sums.correct += out.logits.argmax(1).eq(b->labels).sum().item<int64_t>();
-      sums.seen += n;
-      session_images += n * world;
-      if (!out.masks.empty()) {
-        init_mask_sums(sums, out.masks.size(), bins);
-        for (size_t s = 0; s < out.masks.size(); ++s) {
-          auto area = out.masks[s].detach().mean({1, 2, 3}).to(torch::kDouble);
-          sums.area_sum[s] += area.sum().item<double>();
-          sums.area_sumsq[s] += area.pow(2).sum().item<double>();
-          auto bin = (area * double(bins)).floor().clamp(0, double(bins - 1)).to(torch::kLong);
-          auto counts = torch::bincount(bin, {}, bins);
-          for (int64_t k = 0; k < bins; ++k) sums.area_hist[s][k] += counts[k].item<int64_t>();
-        }
-      }
+      session_images += b->size() * world;
       state.step_in_epoch++;
       state.global_step++;
-      sums.compute_seconds += seconds_since(step_start) - (loader.wait_seconds() - data_before);
-      step_start = Clock::now();
 
       if (rank == 0 && progress.due()) {
+        stats.flush(sums);
         double elapsed = seconds_since(epoch_start);
         spdlog::info("epoch {}/{} step {}/{} loss {:.4f} acc {:.1f}% lr {:.4g} {:.0f} img/s ETA {}", state.epoch + 1,
                      epochs, state.step_in_epoch, steps_per_epoch, sums.loss / std::max<int64_t>(1, sums.seen),
@@ -377,6 +417,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
         progress.mark();
       }
       if (stop_now()) {
+        stats.flush(sums);
         state.train_seconds += seconds_since(epoch_start);
         checkpoint();
         spdlog::info("stop requested: checkpoint written at epoch {} step {}", state.epoch + 1, state.step_in_epoch);
@@ -384,6 +425,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       }
     }
     // ---- end of epoch: reduce, record, evaluate, checkpoint
+    stats.flush(sums);
     EpochSums total = reduce_sums(sums, comm);
     const double epoch_s = seconds_since(epoch_start);
     state.train_seconds += epoch_s;
@@ -394,10 +436,12 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     push("train_loss", total.loss / seen);
     push("train_accuracy", double(total.correct) / seen);
     push("lr", schedule.at(state.global_step - 1));
-    push("images_per_s", double(total.seen) / std::max(1e-9, total.compute_seconds + total.data_seconds));
+    double step_seconds = 0;
+    for (const auto& [k, v] : total.seconds) step_seconds += v;
+    push("images_per_s", double(total.seen) / std::max(1e-9, step_seconds));
     push("epoch_seconds", epoch_s);
-    push("data_seconds", total.data_seconds);
-    push("comm_wait_seconds", sync ? sync->wait_seconds() - comm_wait_before : 0.0);
+    for (const char* phase : {"data", "forward", "backward", "comm_wait", "optimizer"})
+      push(std::string(phase) + "_seconds", total.seconds.count(phase) ? total.seconds.at(phase) : 0.0);
     for (const auto& [k, v] : total.parts) push("loss_" + k, v / seen);
     if (!total.area_sum.empty()) {
       auto targets = model->area_targets(where);

@@ -25,7 +25,7 @@ struct EvaluateArgs {
 
 void run_evaluate(const EvaluateArgs& a) {
   auto comm = comm::make_communicator_from_environment();
-  auto run = load_trained_run(a.run_dir, a.overrides);
+  auto run = load_trained_run(a.run_dir, a.overrides, comm->local_rank());
   const auto& cfg = run.config;
   init_logging(comm->rank(), cfg.get_string("log_level"));
   auto splits = data::make_datasets(cfg);

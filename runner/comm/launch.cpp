@@ -3,7 +3,11 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/error.h"
 #include "runner/comm/mpi_communicator.h"
+#ifdef AIM_WITH_NCCL
+#include "runner/comm/nccl_communicator.h"
+#endif
 
 namespace aim::comm {
 
@@ -28,6 +32,25 @@ int launcher_world_size() {
 std::unique_ptr<Communicator> make_communicator_from_environment() {
   if (launcher_world_size() > 1) return make_mpi_communicator();
   return make_local_communicator();
+}
+
+bool built_with_nccl() {
+#ifdef AIM_WITH_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::unique_ptr<Communicator> for_device(std::unique_ptr<Communicator> cpu, const c10::Device& device) {
+  if (!device.is_cuda()) return cpu;
+#ifdef AIM_WITH_NCCL
+  return make_nccl_communicator(std::move(cpu), device.index());
+#else
+  if (cpu->world_size() > 1)
+    throw Error("several ranks on GPUs need the NCCL communicator: rebuild with -DAIM_WITH_NCCL=ON");
+  return cpu;
+#endif
 }
 
 }  // namespace aim::comm
