@@ -1,5 +1,7 @@
 #include "runner/comm/gradient_sync.h"
 
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -38,8 +40,26 @@ GradientSync::GradientSync(std::vector<at::Tensor> parameters, Communicator& com
     buckets_.push_back(std::move(bucket));
   }
   got_.assign(params_.size(), false);
+  bind_gradients();
+  // A post hook on each parameter's gradient accumulator (what DDP's reducer uses): it runs
+  // after the gradient is in .grad, i.e. in the bucket.
   for (size_t k = 0; k < params_.size(); ++k) {
-    params_[k].register_hook([this, k](const at::Tensor& grad) { on_gradient(k, grad); });
+    auto acc = torch::autograd::impl::grad_accumulator(params_[k]);
+    acc->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+        [this, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+          on_gradient(k);
+          return outputs;
+        }));
+    accumulators_.push_back(acc);
+  }
+}
+
+void GradientSync::bind_gradients() {
+  for (size_t k = 0; k < params_.size(); ++k) {
+    const auto& s = slots_[k];
+    auto view = buckets_[s.bucket].flat.narrow(0, s.offset, s.numel).view(params_[k].sizes());
+    auto& g = params_[k].mutable_grad();
+    if (!g.defined() || !g.is_alias_of(view)) g = view;
   }
 }
 
@@ -49,7 +69,10 @@ GradientSync::~GradientSync() {
 }
 
 void GradientSync::begin_step() {
+  // An optimiser's zero_grad() may have set .grad to None: bind the views again.
+  bind_gradients();
   for (auto& b : buckets_) {
+    b.flat.zero_();
     b.ready = 0;
     b.work.reset();
   }
@@ -57,11 +80,8 @@ void GradientSync::begin_step() {
   next_launch_ = 0;
 }
 
-void GradientSync::on_gradient(size_t k, const at::Tensor& grad) {
-  const auto& s = slots_[k];
-  auto& b = buckets_[s.bucket];
-  torch::NoGradGuard no_grad;
-  b.flat.narrow(0, s.offset, s.numel).copy_(grad.reshape({-1}));
+void GradientSync::on_gradient(size_t k) {
+  auto& b = buckets_[slots_[k].bucket];
   if (!got_[k]) {
     got_[k] = true;
     b.ready++;
@@ -77,12 +97,12 @@ void GradientSync::launch_ready() {
 }
 
 void GradientSync::finish_step() {
-  // Parameters that took no part in this backward pass contribute zeros, on every rank.
+  // Parameters that took no part in this backward pass contribute zeros (their slots were
+  // zeroed in begin_step), on every rank.
   for (size_t bi = next_launch_; bi < buckets_.size(); ++bi) {
     auto& b = buckets_[bi];
     for (size_t k : b.params) {
       if (got_[k]) continue;
-      b.flat.narrow(0, slots_[k].offset, slots_[k].numel).zero_();
       got_[k] = true;
       b.ready++;
     }
@@ -91,15 +111,10 @@ void GradientSync::finish_step() {
   auto t0 = std::chrono::steady_clock::now();
   for (auto& b : buckets_) b.work->wait();
   wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Average in place, once per bucket: the .grad views see the result.
   torch::NoGradGuard no_grad;
   const double inv = 1.0 / double(comm_.world_size());
-  for (size_t k = 0; k < params_.size(); ++k) {
-    const auto& s = slots_[k];
-    auto avg = buckets_[s.bucket].flat.narrow(0, s.offset, s.numel).view(params_[k].sizes());
-    auto& g = params_[k].mutable_grad();
-    if (!g.defined()) g = torch::zeros_like(params_[k]);
-    g.copy_(avg).mul_(inv);
-  }
+  for (auto& b : buckets_) b.flat.mul_(inv);
 }
 
 }  // namespace aim::comm

@@ -1,11 +1,12 @@
 #pragma once
-// Data-parallel gradient averaging, as PyTorch DDP and Horovod do it: gradients are copied
-// into flat buckets (reverse parameter order, the order backward produces them; the first
-// bucket small so communication starts early), and each bucket's allreduce is launched
-// from an autograd hook as soon as its last gradient arrives, overlapping the rest of the
-// backward pass. Buckets are launched strictly in bucket order, so every rank issues the
-// same collectives in the same order. The sum is divided by the world size once it is
-// complete, never before.
+// Data-parallel gradient averaging, as PyTorch DDP and Horovod do it. Each parameter's
+// .grad is a view into a flat bucket (reverse parameter order, the order backward produces
+// them; the first bucket small so communication starts early), so autograd accumulates
+// straight into the bucket and nothing is copied. A hook after each gradient's
+// accumulation counts it in; when a bucket is complete its allreduce is launched, while
+// the rest of the backward pass goes on. Buckets are launched strictly in bucket order, so
+// every rank issues the same collectives in the same order. The sum is divided by the world
+// size once it is complete, never before.
 #include <ATen/core/Tensor.h>
 
 #include <memory>
@@ -41,10 +42,12 @@ class GradientSync {
     size_t ready = 0;
     std::unique_ptr<Work> work;
   };
-  void on_gradient(size_t param, const at::Tensor& grad);
+  void on_gradient(size_t param);
   void launch_ready();
+  void bind_gradients();  // .grad of every parameter = its view into a bucket
 
   std::vector<at::Tensor> params_;
+  std::vector<std::shared_ptr<void>> accumulators_;  // keeps the hooked autograd nodes alive
   std::vector<Slot> slots_;
   std::vector<bool> got_;  // per parameter: its gradient arrived in this step
   std::vector<Bucket> buckets_;

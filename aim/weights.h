@@ -1,0 +1,20 @@
+#pragma once
+// Import of torchvision weights: an HDF5 file with one dataset per state_dict key at its
+// root (scripts/export_torchvision_weights.py writes it). Keys map 1:1 onto
+// `backbone.<key>`; the final linear layer (Backbone::torchvision_head()) maps onto the
+// model's `head`.
+#include <string>
+
+#include "aim/model.h"
+
+namespace aim::model {
+
+// Copies every backbone parameter and buffer from `h5_path` into `model`, and the head
+// when the model has one of the same shape. A head of another shape (a different number of
+// classes) keeps its fresh initialisation when `allow_new_head`, and is an error otherwise;
+// models without a `head` ignore the file's head. Nothing is copied unless everything fits:
+// missing, unexpected and mismatched keys are reported together in one aim::Error naming
+// the file.
+void load_torchvision_weights(Model& model, const std::string& h5_path, bool allow_new_head);
+
+}  // namespace aim::model
