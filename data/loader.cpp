@@ -7,12 +7,14 @@
 namespace aim::data {
 
 BatchLoader::BatchLoader(std::shared_ptr<const Dataset> dataset, BatchIndices batches,
-                         std::optional<uint64_t> augment_seed, int workers, int prefetch, size_t first_batch)
+                         std::optional<uint64_t> augment_seed, int workers, int prefetch, size_t first_batch,
+                         bool pin_memory)
     : dataset_(std::move(dataset)),
       batches_(std::move(batches)),
       augment_seed_(augment_seed),
       prefetch_(size_t(std::max(1, prefetch))),
-      first_batch_(first_batch) {
+      first_batch_(first_batch),
+      pin_memory_(pin_memory) {
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
 }
 
@@ -28,7 +30,8 @@ BatchLoader::~BatchLoader() {
 Batch BatchLoader::build(size_t i) const {
   std::optional<uint64_t> seed;
   if (augment_seed_) seed = mix_seed(*augment_seed_, uint64_t(first_batch_ + i));
-  return dataset_->get_batch(batches_[i], seed);
+  Batch b = dataset_->get_batch(batches_[i], seed);
+  return pin_memory_ ? b.pinned() : b;
 }
 
 void BatchLoader::work() {

@@ -22,7 +22,8 @@ class BatchLoader {
   // first_batch: the number of the first batch (when resuming mid-epoch), so that its
   // augmentation is the one the uninterrupted run drew.
   BatchLoader(std::shared_ptr<const Dataset> dataset, BatchIndices batches,
-              std::optional<uint64_t> augment_seed, int workers, int prefetch, size_t first_batch = 0);
+              std::optional<uint64_t> augment_seed, int workers, int prefetch, size_t first_batch = 0,
+              bool pin_memory = false);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
@@ -42,6 +43,7 @@ class BatchLoader {
   std::optional<uint64_t> augment_seed_;
   size_t prefetch_;
   size_t first_batch_;
+  bool pin_memory_;  // page-locked batches, for asynchronous copies to a GPU
   size_t next_to_build_ = 0, next_to_hand_out_ = 0;
   std::map<size_t, Batch> ready_;
   std::exception_ptr error_;

@@ -11,7 +11,9 @@ DatasetEntry synthetic_dataset_entry();
 
 const std::vector<DatasetEntry>& dataset_registry() {
   static const std::vector<DatasetEntry> entries = {
+#ifdef AIM_WITH_OPENCV
       builtin_dataset_entry(),
+#endif
       synthetic_dataset_entry(),
   };
   return entries;
@@ -20,13 +22,22 @@ const std::vector<DatasetEntry>& dataset_registry() {
 void add_dataset_keys(Schema& schema) {
   std::vector<std::string> names;
   for (const auto& e : dataset_registry()) names.push_back(e.name);
-  schema.add(KeySpec("dataset.name", ValueType::String, "builtin", "which dataset to train and evaluate on").one_of(names));
+  // The default is the first registered dataset: the built-in benchmark (synthetic data in a
+  // build without OpenCV).
+  schema.add(KeySpec("dataset.name", ValueType::String, names.front(), "which dataset to train and evaluate on").one_of(names));
   schema.add(KeySpec("dataset.mean", ValueType::FloatList, "[0.485, 0.456, 0.406]", "per-channel mean subtracted from images in [0,1] (ImageNet's, so pretrained weights apply)"));
   schema.add(KeySpec("dataset.std", ValueType::FloatList, "[0.229, 0.224, 0.225]", "per-channel standard deviation"));
   schema.add(KeySpec("dataset.hflip", ValueType::Bool, "true", "random horizontal flips of training images"));
   schema.add(KeySpec("dataset.cache_dir", ValueType::String, "~", "where generated or packed datasets are cached (~: $AIMRUN_CACHE, $XDG_CACHE_HOME/aimrun or ~/.cache/aimrun)").not_identity());
   schema.add(KeySpec("dataset.workers", ValueType::Int, "0", "threads that assemble batches ahead of the trainer (0: on the training thread)").range(0.0, 256.0).not_identity());
+  schema.add(KeySpec("dataset.pin_memory", ValueType::Bool, "true",
+                     "GPU runs: batches are assembled in page-locked memory and copied asynchronously")
+                 .not_identity());
   schema.add(KeySpec("dataset.prefetch", ValueType::Int, "4", "batches assembled ahead (per loader)").range(1.0, 1024.0).not_identity());
+  // Keys of the generated datasets (built-in and synthetic).
+  schema.add(KeySpec("dataset.train_size", ValueType::Int, "~", "builtin, synthetic: training samples (~: all that remain after val)").range(1.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
+  schema.add(KeySpec("dataset.val_size", ValueType::Int, "2000", "builtin, synthetic: validation samples, taken from Fashion-MNIST train").range(0.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
+  schema.add(KeySpec("dataset.seed", ValueType::Int, "0", "builtin, synthetic: seed of the generated data (fixed across a sweep's seeds, like a real dataset)").range(0.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
   for (const auto& e : dataset_registry()) e.add_keys(schema);
 }
 

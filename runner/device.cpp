@@ -1,6 +1,9 @@
 #include "runner/device.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
+#include <torch/torch.h>
+#include <torch/version.h>
 
 namespace aim {
 
@@ -20,6 +23,46 @@ c10::Device select_device(const Config& cfg, int local_rank) {
 c10::Device device_of(const torch::nn::Module& model) {
   auto params = model.parameters();
   return params.empty() ? c10::Device(c10::kCPU) : params.front().device();
+}
+
+// The autocast API changed in PyTorch 2.4 (per device type); both are supported so that the
+// same code builds against Debian's libtorch 1.13 and a current CUDA libtorch.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define AIM_AUTOCAST_PER_DEVICE 1
+#endif
+
+AutocastScope::AutocastScope(const c10::Device& device, bool bf16) : active_(bf16), type_(device.type()) {
+  if (!active_) return;
+#ifdef AIM_AUTOCAST_PER_DEVICE
+  at::autocast::set_autocast_dtype(type_, at::kBFloat16);
+  at::autocast::set_autocast_enabled(type_, true);
+#else
+  if (type_ == c10::kCUDA) {
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+#endif
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#ifdef AIM_AUTOCAST_PER_DEVICE
+  at::autocast::set_autocast_enabled(type_, false);
+#else
+  if (type_ == c10::kCUDA) at::autocast::set_enabled(false);
+  else at::autocast::set_cpu_enabled(false);
+#endif
+}
+
+void to_channels_last(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
 }
 
 }  // namespace aim

@@ -11,4 +11,21 @@ namespace aim {
 c10::Device select_device(const Config& cfg, int local_rank);
 c10::Device device_of(const torch::nn::Module& model);
 
+// Mixed precision for the forward pass and the loss (train.precision: bf16): autocast on the
+// device's type while in scope; backward runs outside it, as in PyTorch.
+class AutocastScope {
+ public:
+  AutocastScope(const c10::Device& device, bool bf16);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_;
+  c10::DeviceType type_;
+};
+
+// Convolution weights in channels-last layout (faster convolutions on tensor-core GPUs).
+void to_channels_last(torch::nn::Module& model);
+
 }  // namespace aim

@@ -81,14 +81,6 @@ void label(cv::Mat& canvas, const std::string& text, int x, int y, double scale 
 
 }  // namespace
 
-std::vector<int64_t> lowest(const std::vector<float>& scores, size_t count) {
-  std::vector<int64_t> idx(scores.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) { return scores[a] < scores[b]; });
-  idx.resize(std::min(count, idx.size()));
-  return idx;
-}
-
 void write_picture_grid(const std::string& path, model::Model& model, const data::Dataset& dataset,
                         const std::vector<int64_t>& indices, const std::vector<std::string>& notes,
                         const PictureOptions& o) {

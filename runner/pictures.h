@@ -1,6 +1,8 @@
 #pragma once
 // PNG grids a person can check against the image: one row per sample, columns
 // image | ground truth | one heat map per attribution method | the model's mask.
+#include <algorithm>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,12 @@ void write_picture_grid(const std::string& path, model::Model& model, const data
                         const PictureOptions& options);
 
 // The indices of the `count` samples with the lowest `scores` (ties: lower index first).
-std::vector<int64_t> lowest(const std::vector<float>& scores, size_t count);
+inline std::vector<int64_t> lowest(const std::vector<float>& scores, size_t count) {
+  std::vector<int64_t> idx(scores.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) { return scores[a] < scores[b]; });
+  idx.resize(std::min(count, idx.size()));
+  return idx;
+}
 
 }  // namespace aim

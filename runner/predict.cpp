@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#ifdef AIM_WITH_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include "aim/registry.h"
 #include "core/error.h"
@@ -28,6 +30,11 @@ struct Inputs {
 };
 
 Inputs read_folder(const std::string& dir, const Config& cfg, std::vector<int64_t> size) {
+#ifndef AIM_WITH_OPENCV
+  (void)cfg;
+  (void)size;
+  throw Error(dir + ": reading image folders needs OpenCV; this aimrun was built without it (use --h5)");
+#else
   if (!fs::is_directory(dir)) throw Error(dir + ": not a folder");
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -54,6 +61,7 @@ Inputs read_folder(const std::string& dir, const Config& cfg, std::vector<int64_
     images[int64_t(i)].copy_(t);
   }
   return {images, files};
+#endif
 }
 
 Inputs read_h5(const std::string& path) {

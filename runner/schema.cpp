@@ -40,6 +40,12 @@ void add_runner_keys(Schema& s) {
                 "data parallel: size of the first bucket (the last layers), small so communication starts early")
             .range(0.001, std::nullopt)
             .not_identity());
+  s.add(KeySpec("train.precision", ValueType::String, "fp32",
+                "fp32, or bf16: forward pass and loss under bfloat16 autocast (CUDA; on CPUs only where bf16 is fast)")
+            .one_of({"fp32", "bf16"}));
+  s.add(KeySpec("train.channels_last", ValueType::Bool, "false",
+                "channels-last memory layout for convolution weights and inputs (faster on tensor-core GPUs)")
+            .not_identity());
   s.add(KeySpec("train.eval_every", ValueType::Int, "1", "evaluate on the validation split every N epochs (0: only at the end)").range(0.0, std::nullopt));
   s.add(KeySpec("train.checkpoint_every", ValueType::Int, "1", "write a checkpoint every N epochs").range(1.0, std::nullopt).not_identity());
   s.add(KeySpec("train.log_every", ValueType::Float, "10.0", "seconds between progress lines").range(0.0, std::nullopt).not_identity());

@@ -282,6 +282,10 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   torch::manual_seed(seed);  // identical initialisation on every rank (and broadcast anyway)
   auto model = model::make_model(cfg, info.num_classes());
   model->to(device);
+  const bool channels_last = cfg.get_bool("train.channels_last");
+  if (channels_last) to_channels_last(*model);
+  const bool bf16 = cfg.get_string("train.precision") == "bf16";
+  const bool pin = device.is_cuda() && cfg.get_bool("dataset.pin_memory");
   broadcast_model(*model, comm);
   auto optimizer = make_optimizer(cfg, *model);
   // From here on each rank draws its own randomness (mask sampling, dropout).
@@ -369,7 +373,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     auto all_batches = data::train_batches(train_set->size(), batch, seed, state.epoch, rank, world);
     data::BatchIndices batches(all_batches.begin() + state.step_in_epoch, all_batches.end());
     data::BatchLoader loader(train_set, batches, mix_seed(mix_seed(seed, uint64_t(state.epoch)), uint64_t(rank)),
-                             workers, prefetch, size_t(state.step_in_epoch));
+                             workers, prefetch, size_t(state.step_in_epoch), pin);
     EpochSums& sums = state.partial;
     StepStats stats(bins);
     int64_t session_images = 0;  // all ranks, since this epoch (or resume) started
@@ -380,7 +384,8 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       phase_start = now;
     };
     while (auto cpu_batch = loader.next()) {
-      auto b = std::make_optional(cpu_batch->to(device, /*non_blocking=*/true));
+      auto b = std::make_optional(cpu_batch->to(device, /*non_blocking=*/pin));
+      if (channels_last) b->images = b->images.contiguous(at::MemoryFormat::ChannelsLast);
       lap("data");
       const double lr = schedule.at(state.global_step);
       schedule.apply(*optimizer, state.global_step);
@@ -390,11 +395,18 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
         throw Error("AIMRUN_FAULT: injected failure on rank " + std::to_string(rank));
       }
       broadcast_buffers(*model, comm);
-      auto out = model->forward(b->images);
-      auto terms = model->loss(out, b->labels, where);
+      model::ModelOutput out;
+      model::LossTerms terms;
+      {
+        AutocastScope autocast(device, bf16);
+        out = model->forward(b->images);
+        terms = model->loss(out, b->labels, where);
+      }
       lap("forward");
-      optimizer->zero_grad();
+      // With several ranks the gradients are views into the buckets, which begin_step()
+      // zeroes (libtorch's zero_grad() would try to detach the views and fail).
       if (sync) sync->begin_step();
+      else optimizer->zero_grad();
       terms.total.backward();
       lap("backward");
       if (sync) sync->finish_step();

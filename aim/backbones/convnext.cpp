@@ -131,7 +131,7 @@ class ConvNextTiny : public Backbone {
   std::vector<int64_t> stage_strides() const override { return {4, 8, 16, 32}; }
 
   torch::Tensor forward_stage(int i, const torch::Tensor& x) override {
-    const auto& [entry, stage] = stages_.at(i);
+    auto& [entry, stage] = stages_.at(i);
     return stage->forward(entry->forward(x));
   }
 

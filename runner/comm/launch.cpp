@@ -4,7 +4,9 @@
 #include <string>
 
 #include "core/error.h"
+#ifdef AIM_WITH_MPI
 #include "runner/comm/mpi_communicator.h"
+#endif
 #ifdef AIM_WITH_NCCL
 #include "runner/comm/nccl_communicator.h"
 #endif
@@ -30,7 +32,14 @@ int launcher_world_size() {
 }
 
 std::unique_ptr<Communicator> make_communicator_from_environment() {
-  if (launcher_world_size() > 1) return make_mpi_communicator();
+  if (launcher_world_size() > 1) {
+#ifdef AIM_WITH_MPI
+    return make_mpi_communicator();
+#else
+    throw Error("started as " + std::to_string(launcher_world_size()) +
+                " ranks, but this aimrun was built without MPI (one rank only)");
+#endif
+  }
   return make_local_communicator();
 }
 
