@@ -60,15 +60,24 @@ void add_model_keys(Schema& s) {
   s.add(KeySpec("model.backbone", ValueType::String, "small_cnn", "the bottom-up network").one_of(backbones));
   s.add(KeySpec("model.width", ValueType::Int, "16", "small_cnn: channels of the first stage (doubled per stage)").range(1.0, 4096.0).only_when("model.backbone", {"small_cnn"}));
   s.add(KeySpec("model.norm", ValueType::String, "batch", "small_cnn: normalisation layers").one_of({"batch", "group", "none"}).only_when("model.backbone", {"small_cnn"}));
-  s.add(KeySpec("model.drop_path", ValueType::Float, "0.0", "convnext: stochastic depth of the last block (linear from 0 at the first; torchvision trains with 0.1)").range(0.0, 1.0).only_when("model.backbone", {"convnext_tiny"}));
-  s.add(KeySpec("model.weights", ValueType::String, "~", "HDF5 file of torchvision weights to start from (scripts/export_torchvision_weights.py); ~: random initialisation").only_when("model.backbone", kTorchvisionBackbones));
-  s.add(KeySpec("model.allow_new_head", ValueType::Bool, "false", "with model.weights: a head of another shape (number of classes) is freshly initialised instead of an error").only_when("model.backbone", kTorchvisionBackbones));
+  s.add(KeySpec("model.drop_path", ValueType::Float, "0.0",
+                "convnext: stochastic depth, rising linearly from 0 to this at the last block (torchvision: 0.1)")
+            .range(0.0, 1.0)
+            .only_when("model.backbone", {"convnext_tiny"}));
+  s.add(KeySpec("model.weights", ValueType::String, "~",
+                "HDF5 file of torchvision weights to start from (scripts/export_torchvision_weights.py); ~: random "
+                "initialisation")
+            .only_when("model.backbone", kTorchvisionBackbones));
+  s.add(KeySpec("model.allow_new_head", ValueType::Bool, "false",
+                "with model.weights: a head of another shape (number of classes) is freshly initialised instead of an "
+                "error")
+            .only_when("model.backbone", kTorchvisionBackbones));
   s.add(KeySpec("method.name", ValueType::String, "vanilla", "how the stages become a decision, and the loss").one_of(methods));
   for (const auto& e : method_registry())
     if (e.add_keys) e.add_keys(s);
 }
 
-std::shared_ptr<Model> make_model(const Config& cfg, int64_t num_classes) {
+std::shared_ptr<Model> make_model(const Config& cfg, int64_t num_classes, bool initial_weights) {
   std::shared_ptr<Backbone> backbone;
   const auto bname = cfg.get_string("model.backbone");
   for (const auto& e : backbone_registry())
@@ -79,7 +88,7 @@ std::shared_ptr<Model> make_model(const Config& cfg, int64_t num_classes) {
   for (const auto& e : method_registry())
     if (e.name == mname) model = e.make(cfg, backbone, num_classes);
   if (!model) cfg.fail("method.name", "unknown method '" + mname + "'");
-  if (!cfg.is_null("model.weights")) {
+  if (initial_weights && !cfg.is_null("model.weights")) {
     if (!cfg.applies("model.weights")) cfg.fail("model.weights", "backbone '" + bname + "' has no torchvision weights");
     try {
       load_torchvision_weights(*model, cfg.get_string("model.weights"), cfg.get_bool("model.allow_new_head"));

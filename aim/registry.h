@@ -27,6 +27,8 @@ struct MethodEntry {
 const std::vector<BackboneEntry>& backbone_registry();
 const std::vector<MethodEntry>& method_registry();
 void add_model_keys(Schema& schema);  // model.* and method.*
-std::shared_ptr<Model> make_model(const Config& cfg, int64_t num_classes);
+// The model of `cfg`; with `initial_weights`, model.weights (when set) is imported. A model
+// about to be loaded from a checkpoint does not need them (nor the file).
+std::shared_ptr<Model> make_model(const Config& cfg, int64_t num_classes, bool initial_weights = true);
 
 }  // namespace aim::model

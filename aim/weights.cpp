@@ -91,7 +91,7 @@ void load_torchvision_weights(Model& model, const std::string& h5_path, bool all
   // The head loads as a whole or not at all: half a classifier from another task is no use.
   for (const auto& [name, t] : head)
     if (!found.count(name)) head_problems.push_back(head_prefix + name.substr(5) + " (missing from the file)");
-  bool load_head = !head.empty() && head_problems.empty();
+  const bool load_head = !head.empty() && head_problems.empty();
   if (head.empty()) {
     if (!head_keys.empty())
       spdlog::info("{}: the model has no `head`, so {} is not loaded", h5_path, join_keys(head_keys));
@@ -106,7 +106,8 @@ void load_torchvision_weights(Model& model, const std::string& h5_path, bool all
   if (!missing.empty() || !unexpected.empty() || !mismatched.empty() || head_error) {
     std::string msg = h5_path + ": the torchvision weights do not fit the model";
     if (!missing.empty()) msg += "\n  missing from the file: " + join_keys(missing);
-    if (!unexpected.empty()) msg += "\n  unexpected in the file (no such parameter or buffer): " + join_keys(unexpected);
+    if (!unexpected.empty())
+      msg += "\n  unexpected in the file (no such parameter or buffer): " + join_keys(unexpected);
     if (!mismatched.empty()) msg += "\n  shape mismatch: " + join_keys(mismatched);
     if (head_error)
       msg += "\n  the head (" + head_prefix + "*) does not fit the model's (set model.allow_new_head to train a fresh "

@@ -16,7 +16,7 @@ TrainedRun load_trained_run(const std::string& run_dir, const std::vector<std::s
   auto state = read_checkpoint_state(paths.checkpoint());
   run.class_names = state.class_names;
   if (run.class_names.empty()) throw Error(paths.checkpoint() + ": checkpoint does not record the classes");
-  run.model = model::make_model(run.config, int64_t(run.class_names.size()));
+  run.model = model::make_model(run.config, int64_t(run.class_names.size()), /*initial_weights=*/false);
   load_checkpoint_model(paths.checkpoint(), *run.model);
   run.model->to(select_device(run.config, local_rank));
   run.model->eval();

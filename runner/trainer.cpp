@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <csignal>
 #include <spdlog/spdlog.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 #include <unistd.h>
@@ -437,6 +438,11 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       }
     }
     // ---- end of epoch: reduce, record, evaluate, checkpoint
+    // On a GPU the last steps may still be queued: count them in the step time.
+    if (device.is_cuda()) {
+      torch::cuda::synchronize();
+      lap("optimizer");
+    }
     stats.flush(sums);
     EpochSums total = reduce_sums(sums, comm);
     const double epoch_s = seconds_since(epoch_start);

@@ -55,6 +55,8 @@ struct ParityCase {
   std::string model;
   int height, width;
 };
+// Readable test names in ctest's listing instead of the struct's bytes.
+void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.model << " " << c.height << "x" << c.width; }
 
 class ParityLogits : public ::testing::TestWithParam<ParityCase> {};
 
@@ -84,9 +86,9 @@ TEST_P(ParityLogits, MatchTorchvision) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Torchvision, ParityLogits,
-                         ::testing::Values(ParityCase{"resnet18", 128, 128}, ParityCase{"resnet18", 96, 160},
-                                           ParityCase{"resnet50", 128, 128}, ParityCase{"resnet50", 96, 160},
-                                           ParityCase{"convnext_tiny", 128, 128},
+                         ::testing::Values(ParityCase{"resnet18", 224, 224}, ParityCase{"resnet18", 96, 160},
+                                           ParityCase{"resnet50", 224, 224}, ParityCase{"resnet50", 96, 160},
+                                           ParityCase{"convnext_tiny", 224, 224},
                                            ParityCase{"convnext_tiny", 96, 160}),
                          [](const auto& info) {
                            return info.param.model + "_" + std::to_string(info.param.height) + "x" +
@@ -197,6 +199,18 @@ TEST(ParityStages, ChannelsAndStrides) {
           << name << " stage " << i;
     }
   }
+}
+
+// ConvNeXt's stochastic depth draws in training only: eval stays deterministic.
+TEST(ParityStages, ConvNextDropPathOnlyInTraining) {
+  TempDir dir;
+  auto model = build_model(dir, "convnext_tiny", 10, {"model.drop_path=0.5"});
+  auto x = torch::randn({4, 3, 64, 64});
+  torch::NoGradGuard no_grad;
+  model->eval();
+  EXPECT_TRUE(torch::equal(model->forward(x).logits, model->forward(x).logits));
+  model->train();
+  EXPECT_FALSE(torch::equal(model->forward(x).logits, model->forward(x).logits));
 }
 
 }  // namespace
