@@ -46,6 +46,9 @@ void add_runner_keys(Schema& s) {
   s.add(KeySpec("train.channels_last", ValueType::Bool, "false",
                 "channels-last memory layout for convolution weights and inputs (faster on tensor-core GPUs)")
             .not_identity());
+  s.add(KeySpec("train.cudnn_benchmark", ValueType::Bool, "true",
+                "GPU: let cuDNN time its convolution algorithms for each input shape and keep the fastest")
+            .not_identity());
   s.add(KeySpec("train.eval_every", ValueType::Int, "1", "evaluate on the validation split every N epochs (0: only at the end)").range(0.0, std::nullopt));
   s.add(KeySpec("train.checkpoint_every", ValueType::Int, "1", "write a checkpoint every N epochs").range(1.0, std::nullopt).not_identity());
   s.add(KeySpec("train.log_every", ValueType::Float, "10.0", "seconds between progress lines").range(0.0, std::nullopt).not_identity());

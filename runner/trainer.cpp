@@ -287,6 +287,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   if (channels_last) to_channels_last(*model);
   const bool bf16 = cfg.get_string("train.precision") == "bf16";
   const bool pin = device.is_cuda() && cfg.get_bool("dataset.pin_memory");
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(cfg.get_bool("train.cudnn_benchmark"));
   broadcast_model(*model, comm);
   auto optimizer = make_optimizer(cfg, *model);
   // From here on each rank draws its own randomness (mask sampling, dropout).

@@ -21,5 +21,6 @@ void add_config_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_pictures_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
+void add_model_command(CLI::App& app);
 
 }  // namespace aim::cli

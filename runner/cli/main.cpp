@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   aim::cli::add_evaluate_command(app);
   aim::cli::add_predict_command(app);
   aim::cli::add_pictures_command(app);
+  aim::cli::add_model_command(app);
   aim::cli::add_config_command(app);
   try {
     aim::init_logging();
