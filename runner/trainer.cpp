@@ -257,6 +257,9 @@ void write_run_pictures(const Config& cfg, const RunPaths& paths, model::Model& 
 }
 
 int default_threads(int local_size) {
+  // A launcher or batch script that says how many threads a process gets is obeyed
+  // (Slurm jobs from `aimrun sweep submit` set it to --cpus-per-task).
+  if (const char* v = std::getenv("OMP_NUM_THREADS"); v && std::atoi(v) > 0) return std::atoi(v);
   cpu_set_t set;
   int cores = int(std::thread::hardware_concurrency());
   if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);

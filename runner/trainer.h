@@ -29,8 +29,8 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
 void write_run_pictures(const Config& cfg, const RunPaths& paths, model::Model& model, const data::DatasetSplits& splits,
                         const results::RunRecord& record, const EvalOptions& eval);
 
-// Threads for torch's intra-op pool: the cores this process may run on, shared between
-// the ranks of this node when they all see the same cores.
+// Threads for torch's intra-op pool: OMP_NUM_THREADS when set, else the cores this process
+// may run on, shared between the ranks of this node when they all see the same cores.
 int default_threads(int local_size);
 
 }  // namespace aim

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
+# The Slurm tests need a cluster: a one-node one on this machine (needs root, as on CI).
+scripts/slurm-local.sh start
 # Tests generate their own small datasets; keep them out of the user's cache.
 export AIMRUN_CACHE="${AIMRUN_CACHE:-$PWD/build/test-cache}"
 ctest --test-dir build --output-on-failure -j 2 "$@"

@@ -1,11 +1,14 @@
 // aimrun sweep plan|run SPEC: expand a sweep file into runs and train the pending ones.
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "core/strings.h"
 #include "runner/cli/commands.h"
+#include "core/files.h"
 #include "runner/sweep/local_executor.h"
+#include "runner/sweep/slurm_executor.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/sweep_spec.h"
 
@@ -18,10 +21,23 @@ struct SweepArgs {
   std::vector<std::string> overrides;
   int ranks = 1;
   bool fail_fast = false;
+  std::string profile;
+  bool dry_run = false;
 };
 
-void print_plan(const Sweep& sweep) {
+std::string profiles_dir() {
+  // slurm/profiles of the source tree this aimrun was built from, unless AIMRUN_PROFILES says otherwise.
+  if (const char* v = std::getenv("AIMRUN_PROFILES"); v && *v) return v;
+  return AIM_SOURCE_DIR "/slurm/profiles";
+}
+
+void print_plan(const Sweep& sweep, bool with_slurm = false) {
   std::vector<std::string> header = {"#", "run-id", "state"};
+  std::map<std::string, SlurmElement> slurm;
+  if (with_slurm) {
+    slurm = slurm_run_states(sweep);
+    header.push_back("slurm");
+  }
   for (const auto& k : sweep.axis_keys) header.push_back(k);
   header.push_back("detail");
   std::vector<std::vector<std::string>> rows;
@@ -29,8 +45,19 @@ void print_plan(const Sweep& sweep) {
   for (size_t i = 0; i < sweep.runs.size(); ++i) {
     const auto& run = sweep.runs[i];
     auto status = inspect_run(RunPaths{sweep.run_dir(run.run_id)});
-    counts[to_string(status.state)]++;
-    std::vector<std::string> row = {std::to_string(i + 1), run.run_id, to_string(status.state)};
+    std::string state = to_string(status.state);
+    std::string slurm_text;
+    if (with_slurm) {
+      auto it = slurm.find(run.run_id);
+      if (it != slurm.end()) {
+        slurm_text = it->second.id + " " + it->second.state;
+        // The folder says what is done or failed; Slurm says what is waiting or running.
+        if (status.state != RunState::Done) state = it->second.state == "RUNNING" ? "running" : "queued";
+      }
+    }
+    counts[state]++;
+    std::vector<std::string> row = {std::to_string(i + 1), run.run_id, state};
+    if (with_slurm) row.push_back(slurm_text);
     for (const auto& k : sweep.axis_keys) {
       std::string v;
       for (const auto& [ak, av] : run.axes)
@@ -83,6 +110,41 @@ void add_sweep_command(CLI::App& app) {
     int failed = run_sweep_locally(s, {run_args->ranks, run_args->fail_fast, true});
     exit_code() = failed ? kExitError : 0;
   });
+
+  auto submit_args = std::make_shared<SweepArgs>();
+  auto* submit = sweep->add_subcommand(
+      "submit",
+      "Submit the sweep's pending runs to Slurm as one job array (one element per run) and return at once.\n"
+      "Resources come from a profile (slurm/profiles/<name>.yaml). Runs done, running or already queued are\n"
+      "not submitted again. Each element checkpoints on the profile's signal before its time limit and\n"
+      "requeues itself; `aimrun sweep status` shows where everything is.");
+  submit->add_option("spec", submit_args->spec, "sweep YAML file")->required()->check(CLI::ExistingFile);
+  submit->add_option("overrides", submit_args->overrides, "key=value overrides applied to every run");
+  submit->add_option("--profile", submit_args->profile, "Slurm profile: a name in slurm/profiles/ or a .yaml path")
+      ->required();
+  submit->add_flag("--dry-run", submit_args->dry_run, "write the sbatch script and print it, submit nothing");
+  submit->callback([submit_args] {
+    auto s = load_sweep(submit_args->spec, submit_args->overrides);
+    auto profile = load_slurm_profile(submit_args->profile, profiles_dir());
+    auto sub = submit_sweep(s, profile, submit_args->dry_run);
+    if (sub.run_ids.empty()) {
+      spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);
+    } else if (submit_args->dry_run) {
+      std::cout << read_text(sub.script);
+    } else {
+      spdlog::info("sweep {}: submitted job array {} ({} runs, profile {}); script {}", s.name, sub.job_id,
+                   sub.run_ids.size(), profile.name, sub.script);
+      std::cout << sub.job_id << "\n";
+    }
+  });
+
+  auto status_args = std::make_shared<SweepArgs>();
+  auto* status = sweep->add_subcommand("status",
+                                       "The state of every run: done, running, queued (in Slurm), failed or pending,\n"
+                                       "from the run folders and squeue.");
+  status->add_option("spec", status_args->spec, "sweep YAML file")->required()->check(CLI::ExistingFile);
+  status->add_option("overrides", status_args->overrides, "key=value overrides applied to every run");
+  status->callback([status_args] { print_plan(load_sweep(status_args->spec, status_args->overrides), true); });
 }
 
 }  // namespace aim::cli

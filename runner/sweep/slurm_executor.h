@@ -1,0 +1,49 @@
+#pragma once
+// Slurm: a sweep's pending runs become one sbatch job array (one element per run, with a
+// %throttle), resources from a profile in slurm/profiles/. Submission returns at once; the
+// state of every run is read back from its folder and from squeue. Preemption and time
+// limits: the job asks for a signal before the limit (USR2 by default; NCCL uses USR1), the
+// trainer checkpoints at the next step and exits with 75, and the element requeues itself.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "runner/sweep/sweep_spec.h"
+
+namespace aim {
+
+struct SlurmProfile {
+  std::string name;
+  int nodes = 1, tasks_per_node = 1, cpus_per_task = 1, gpus_per_node = 0, throttle = 0;
+  std::string time = "01:00:00", partition, account, mem, signal = "USR2@120", srun_mpi = "pmix";
+  std::vector<std::string> modules, extra_sbatch;
+};
+
+// slurm/profiles/<name>.yaml (or a path to a .yaml file); unknown keys are errors.
+SlurmProfile load_slurm_profile(const std::string& name_or_path, const std::string& profiles_dir);
+
+// The sbatch script for `run_dirs` (array element i trains run_dirs[i]).
+std::string sbatch_script(const Sweep& sweep, const SlurmProfile& profile, const std::string& run_list,
+                          const std::string& aimrun, size_t count);
+
+struct Submission {
+  std::string job_id;
+  std::vector<std::string> run_ids;  // by array index
+  std::string script;
+};
+
+// Writes the script and the run list under <sweep>/slurm/, submits, records the submission
+// in <sweep>/slurm/submissions.yaml. Returns it (job_id empty when nothing was pending).
+Submission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run);
+
+std::vector<Submission> read_submissions(const Sweep& sweep);
+
+struct SlurmElement {
+  std::string id;     // "12_3"
+  std::string state;  // squeue's: PENDING, RUNNING, REQUEUED, COMPLETING, ...
+};
+// Runs of the sweep that Slurm still knows about (queued or running), by run id, from
+// squeue and the submission record; empty when squeue is not available.
+std::map<std::string, SlurmElement> slurm_run_states(const Sweep& sweep);
+
+}  // namespace aim

@@ -1,0 +1,114 @@
+// Sweeps on a real Slurm cluster (the one-node cluster of scripts/slurm-local.sh, which the
+// test command starts): a job array of several runs, status while it runs, and a run
+// preempted with USR2 that checkpoints, requeues itself, resumes and ends with exactly the
+// numbers of its uninterrupted twin.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "core/files.h"
+#include "core/strings.h"
+#include "results/run_file.h"
+#include "runner/sweep/sweep_spec.h"
+#include "test_util.h"
+
+using namespace aim;
+namespace fs = std::filesystem;
+
+namespace {
+
+class Slurm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto r = test::run_command("sinfo -h -o %T");
+    ASSERT_EQ(r.exit_code, 0) << "no Slurm cluster: start it with scripts/slurm-local.sh start\n" << r.output;
+  }
+};
+
+std::string spec_text(const std::string& out, const std::string& name, int epochs, const std::string& seeds) {
+  return "output_dir: " + out +
+         "\n"
+         "dataset: {train_size: 3000, val_size: 200, test_size: 400}\n"
+         "model: {width: 8}\n"
+         "train: {epochs: " +
+         std::to_string(epochs) +
+         ", batch_size: 64, log_every: 1}\n"
+         "eval: {attributions: [gradcam], keep_maps: 4, pictures: 0}\n"
+         "sweep:\n  name: " +
+         name + "\n  grid:\n    seed: " + seeds + "\n";
+}
+
+// Polls `aimrun sweep status` until every run is done; returns the states seen on the way.
+std::string wait_until_done(const std::string& spec, int runs, int timeout_s) {
+  std::string seen;
+  auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(timeout_s)) {
+    auto st = test::run_command(test::aimrun() + " sweep status " + spec);
+    seen += st.output;
+    if (st.output.find(std::to_string(runs) + " done") != std::string::npos) return seen;
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  ADD_FAILURE() << "sweep not done after " << timeout_s << " s:\n" << seen.substr(seen.size() > 3000 ? seen.size() - 3000 : 0);
+  return seen;
+}
+
+}  // namespace
+
+TEST_F(Slurm, SubmitAJobArrayAndFollowItToTheEnd) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "array", 2, "[0, 1, 2, 3]"));
+  auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  EXPECT_NE(submit.output.find("submitted job array"), std::string::npos) << submit.output;
+  // Submitting again does not queue the same runs twice.
+  auto again = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
+  EXPECT_NE(again.output.find("nothing to submit"), std::string::npos) << again.output;
+  auto seen = wait_until_done(spec, 4, 600);
+  // With 2 CPUs and one per run, some runs wait in the queue while others run.
+  EXPECT_NE(seen.find("queued"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("running"), std::string::npos) << seen;
+  auto sweep = load_sweep(spec, {});
+  for (const auto& r : sweep.runs) EXPECT_NO_THROW(results::read_run_file(sweep.run_dir(r.run_id) + "/result.h5"));
+  // Logs of every element, appended per attempt.
+  int logs = 0;
+  for (auto& e : fs::directory_iterator(dir.file("out/array/slurm"))) logs += e.path().extension() == ".out";
+  EXPECT_EQ(logs, 4);
+}
+
+TEST_F(Slurm, PreemptedRunRequeuesResumesAndMatchesItsTwin) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "preempt", 8, "[11]"));
+  auto sweep = load_sweep(spec, {});
+  const auto run_dir = sweep.run_dir(sweep.runs[0].run_id);
+  auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  const std::string job = trim(submit.output.substr(submit.output.rfind('\n', submit.output.size() - 2) + 1));
+  // Once the run has trained an epoch, the cluster asks it to stop (as before a time limit).
+  for (int i = 0; i < 600 && !fs::exists(run_dir + "/checkpoint.pt"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(fs::exists(run_dir + "/checkpoint.pt")) << "the run never checkpointed";
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto signal = test::run_command("scancel --signal=USR2 " + job + "_0");
+  ASSERT_EQ(signal.exit_code, 0) << signal.output;
+  wait_until_done(spec, 1, 600);
+  auto log = read_text(dir.file("out/preempt/slurm/" + job + "_0.out"));
+  EXPECT_NE(log.find("checkpoint written at epoch"), std::string::npos) << log;
+  EXPECT_NE(log.find("requeueing " + job + "_0"), std::string::npos) << log;
+  EXPECT_NE(log.find("(restart 1)"), std::string::npos) << log;
+  EXPECT_NE(log.find("resuming from"), std::string::npos) << log;
+  // The twin: the same run, uninterrupted, with the thread count the job used.
+  auto twin = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + run_dir + "/config.yaml --run-dir " +
+                                dir.file("twin"));
+  ASSERT_EQ(twin.exit_code, 0) << twin.output;
+  auto a = results::read_run_file(run_dir + "/result.h5"), b = results::read_run_file(dir.file("twin/result.h5"));
+  EXPECT_EQ(a.curves.series.at("train_loss"), b.curves.series.at("train_loss"));
+  ASSERT_EQ(a.splits.size(), b.splits.size());
+  for (size_t i = 0; i < a.splits.size(); ++i) {
+    EXPECT_EQ(a.splits[i].pred, b.splits[i].pred);
+    EXPECT_EQ(a.splits[i].accuracy, b.splits[i].accuracy);
+    EXPECT_EQ(a.splits[i].loss, b.splits[i].loss);
+    EXPECT_EQ(a.splits[i].scalars, b.splits[i].scalars);
+  }
+}

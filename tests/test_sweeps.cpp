@@ -1,0 +1,143 @@
+// Sweeps run locally: skip what is done, go on after a failure, share runs between sweeps,
+// report states; a run killed (SIGKILL) or stopped (SIGUSR2) resumes and ends with exactly
+// the numbers of an uninterrupted twin.
+#include <gtest/gtest.h>
+#include <sys/file.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/files.h"
+#include "results/run_file.h"
+#include "runner/sweep/sweep_spec.h"
+#include "test_util.h"
+
+using namespace aim;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string small_run(const std::string& out, int epochs = 3) {
+  return "output_dir: " + out +
+         "\n"
+         "dataset: {train_size: 3000, val_size: 200, test_size: 400}\n"
+         "model: {width: 8}\n"
+         "train: {epochs: " +
+         std::to_string(epochs) +
+         ", batch_size: 64, log_every: 0}\n"
+         "eval: {attributions: [gradcam], keep_maps: 4, pictures: 0}\n";
+}
+
+// Everything a resumed run must reproduce exactly.
+void expect_same_results(const std::string& a_path, const std::string& b_path) {
+  auto a = results::read_run_file(a_path), b = results::read_run_file(b_path);
+  EXPECT_EQ(a.curves.series.at("train_loss"), b.curves.series.at("train_loss"));
+  EXPECT_EQ(a.curves.series.at("train_accuracy"), b.curves.series.at("train_accuracy"));
+  ASSERT_EQ(a.splits.size(), b.splits.size());
+  for (size_t i = 0; i < a.splits.size(); ++i) {
+    EXPECT_EQ(a.splits[i].pred, b.splits[i].pred) << a.splits[i].split;
+    EXPECT_EQ(a.splits[i].loss, b.splits[i].loss) << a.splits[i].split;
+    EXPECT_EQ(a.splits[i].scalars, b.splits[i].scalars) << a.splits[i].split;
+  }
+}
+
+}  // namespace
+
+TEST(Sweeps, RunSkipsDoneGoesOnAfterFailuresAndReportsThem) {
+  test::TempDir dir;
+  // Seed 1 asks for more training samples than exist: it fails when it starts, not at
+  // validation (the size is only known from the data), and must not stop the others.
+  auto spec = dir.write("s.yaml", small_run(dir.file("out"), 1) +
+                                      "sweep:\n  name: mix\n  zip:\n"
+                                      "    - {seed: [0, 1, 2], dataset.train_size: [1000, 999999, 1000]}\n");
+  auto first = test::run_command(test::aimrun() + " sweep run " + spec);
+  EXPECT_EQ(first.exit_code, 1) << first.output;
+  EXPECT_NE(first.output.find("2 trained, 0 skipped, 1 failed"), std::string::npos) << first.output;
+  EXPECT_NE(first.output.find("dataset.train_size"), std::string::npos) << first.output;
+  auto plan = test::run_command(test::aimrun() + " sweep plan " + spec);
+  EXPECT_NE(plan.output.find("2 done, 1 failed"), std::string::npos) << plan.output;
+  // Again: the done runs are skipped, the failed one is retried (and fails again).
+  auto second = test::run_command(test::aimrun() + " sweep run " + spec);
+  EXPECT_NE(second.output.find("0 trained, 2 skipped, 1 failed"), std::string::npos) << second.output;
+  // --fail-fast stops at the first failure.
+  auto spec2 = dir.write("t.yaml", small_run(dir.file("out"), 1) +
+                                       "sweep:\n  name: ff\n  zip:\n"
+                                       "    - {seed: [5, 6], dataset.train_size: [999999, 1000]}\n");
+  auto ff = test::run_command(test::aimrun() + " sweep run --fail-fast " + spec2);
+  EXPECT_NE(ff.output.find("0 trained, 0 skipped, 1 failed"), std::string::npos) << ff.output;
+}
+
+TEST(Sweeps, TwoSweepsShareARunAndItsResult) {
+  test::TempDir dir;
+  auto a = dir.write("a.yaml", small_run(dir.file("out"), 1) + "sweep:\n  name: first\n  grid:\n    seed: [0, 1]\n");
+  auto b = dir.write("b.yaml", small_run(dir.file("out"), 1) + "sweep:\n  name: second\n  grid:\n    seed: [1, 2]\n");
+  ASSERT_EQ(test::run_command(test::aimrun() + " sweep run " + a).exit_code, 0);
+  auto plan = test::run_command(test::aimrun() + " sweep plan " + b);
+  EXPECT_NE(plan.output.find("1 done, 1 pending"), std::string::npos) << plan.output;
+  auto run = test::run_command(test::aimrun() + " sweep run " + b);
+  EXPECT_NE(run.output.find("1 trained, 1 skipped, 0 failed"), std::string::npos) << run.output;
+  // Both sweep folders link the shared run; the report of each sees its two runs.
+  auto sweep_b = load_sweep(b, {});
+  for (const auto& r : sweep_b.runs) EXPECT_TRUE(fs::exists(dir.file("out/second/" + r.run_id + "/result.h5")));
+  auto report = test::run_command(test::aimrun() + " report " + dir.file("out/second"));
+  EXPECT_EQ(report.exit_code, 0) << report.output;
+  EXPECT_NE(report.output.find("| 2 |"), std::string::npos) << report.output;
+}
+
+TEST(Sweeps, PlanShowsRunningWhileAProcessHoldsTheRun) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", small_run(dir.file("out"), 1) + "sweep:\n  name: lock\n  grid:\n    seed: [3]\n");
+  auto sweep = load_sweep(spec, {});
+  auto run_dir = sweep.run_dir(sweep.runs[0].run_id);
+  fs::create_directories(run_dir);
+  FileLock lock;
+  ASSERT_TRUE(lock.try_lock(run_dir + "/.lock"));
+  auto plan = test::run_command(test::aimrun() + " sweep plan " + spec);
+  EXPECT_NE(plan.output.find("1 running"), std::string::npos) << plan.output;
+  // A second trainer refuses the run instead of writing into it too.
+  auto train = test::run_command(test::aimrun() + " train " + dir.write("c.yaml", small_run(dir.file("out"), 1) + "seed: 3\n"));
+  EXPECT_NE(train.exit_code, 0);
+  EXPECT_NE(train.output.find("already being trained by another process"), std::string::npos) << train.output;
+}
+
+TEST(Resume, SigkillMidEpochResumesFromTheLastCheckpointWithIdenticalResults) {
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", small_run(dir.file("out"), 4));
+  // The twin, uninterrupted.
+  ASSERT_EQ(test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("twin"))
+                .exit_code,
+            0);
+  // Killed with SIGKILL once the first checkpoint exists (in epoch 2 or later).
+  std::string script = "OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run") +
+                       " > " + dir.file("log") + " 2>&1 & pid=$!; " + "for i in $(seq 600); do [ -f " +
+                       dir.file("run/checkpoint.pt") + " ] && break; sleep 0.05; done; sleep 0.5; kill -9 $pid; " +
+                       "wait $pid; echo exit=$?";
+  auto killed = test::run_command(script);
+  EXPECT_NE(killed.output.find("exit=137"), std::string::npos) << killed.output;
+  EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
+  ASSERT_TRUE(fs::exists(dir.file("run/checkpoint.pt")));
+  auto resumed = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
+  expect_same_results(dir.file("run/result.h5"), dir.file("twin/result.h5"));
+}
+
+TEST(Resume, Sigusr2CheckpointsMidEpochExits75AndResumesWithIdenticalResults) {
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", small_run(dir.file("out"), 4));
+  ASSERT_EQ(test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("twin"))
+                .exit_code,
+            0);
+  // USR2 a moment after the first epoch's checkpoint: the stop lands mid-epoch.
+  std::string script = "OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run") +
+                       " > " + dir.file("log") + " 2>&1 & pid=$!; " + "for i in $(seq 600); do [ -f " +
+                       dir.file("run/checkpoint.pt") + " ] && break; sleep 0.05; done; sleep 0.3; kill -USR2 $pid; " +
+                       "wait $pid; echo exit=$?";
+  auto stopped = test::run_command(script);
+  EXPECT_NE(stopped.output.find("exit=75"), std::string::npos) << stopped.output << read_text(dir.file("log"));
+  EXPECT_NE(read_text(dir.file("log")).find("checkpoint written at epoch"), std::string::npos);
+  auto resumed = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
+  expect_same_results(dir.file("run/result.h5"), dir.file("twin/result.h5"));
+}
