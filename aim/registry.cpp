@@ -67,7 +67,8 @@ void add_model_keys(Schema& s) {
   s.add(KeySpec("model.weights", ValueType::String, "~",
                 "HDF5 file of torchvision weights to start from (scripts/export_torchvision_weights.py); ~: random "
                 "initialisation")
-            .only_when("model.backbone", kTorchvisionBackbones));
+            .only_when("model.backbone", kTorchvisionBackbones)
+            .existing_path());
   s.add(KeySpec("model.allow_new_head", ValueType::Bool, "false",
                 "with model.weights: a head of another shape (number of classes) is freshly initialised instead of an "
                 "error")

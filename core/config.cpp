@@ -355,6 +355,9 @@ Config Config::resolve(const FlatConfig& flat, const Schema& schema) {
               "unknown key" + (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)"));
     }
     cfg.values_[key] = ConfigValue{canonical_value(*spec, value.value, value.where), value.where};
+    const auto& v = cfg.values_[key].value;
+    if (spec->must_exist && v.IsScalar() && !fs::exists(v.Scalar()))
+      fail_at(value.where, key, "no such file or folder: " + v.Scalar());
   }
   for (const auto& spec : schema.specs()) {
     if (cfg.values_.count(spec.key)) continue;

@@ -29,6 +29,8 @@ struct KeySpec {
   KeySpec& at_least(double lo) { min = lo; return *this; }
   // Output paths, threads, logging: changing them must not change the run's identity.
   KeySpec& not_identity() { identity = false; return *this; }
+  // A path that must exist when set (checked when the config is resolved, before anything runs).
+  KeySpec& existing_path() { must_exist = true; return *this; }
   // A key that only matters when `selector` has one of `values` (e.g. method.target only
   // for masking methods): otherwise it is left out of the run identity, so a vanilla run is
   // the same run whatever the masking settings of the sweep it appears in.
@@ -47,6 +49,7 @@ struct KeySpec {
   std::optional<double> max;
   bool nullable = false;  // may be ~ (null); implied when the default is ~
   bool identity = true;   // part of the run identity
+  bool must_exist = false;
   std::string when_key;   // see only_when()
   std::vector<std::string> when_values;
 };

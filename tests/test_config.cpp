@@ -152,6 +152,16 @@ TEST(Config, RunIdDependsOnWhatChangesResultsOnly) {
   EXPECT_EQ(f.to_yaml(), a.to_yaml());
 }
 
+TEST(Config, MissingFilesAreReportedBeforeAnythingRuns) {
+  TempDir dir;
+  auto path = dir.write("a.yaml", "model:\n  backbone: resnet18\n  weights: /nowhere/w.h5\n");
+  auto msg = error_of([&] { load_run_config(path, {}); });
+  EXPECT_NE(msg.find(path + ":3: model.weights: no such file or folder: /nowhere/w.h5"), std::string::npos) << msg;
+  auto s = dir.write("s.yaml", "sweep:\n  grid:\n    dataset.source: [/usr, /nowhere/fmnist]\n");
+  msg = error_of([&] { load_sweep(s, {}); });
+  EXPECT_NE(msg.find(s + ":3: dataset.source: no such file or folder: /nowhere/fmnist"), std::string::npos) << msg;
+}
+
 TEST(Config, TrainRefusesASweepFile) {
   TempDir dir;
   auto path = dir.write("s.yaml", "seed: 1\nsweep:\n  grid: {seed: [1, 2]}\n");
