@@ -1,0 +1,536 @@
+#!/usr/bin/python3
+"""aimrun result files (HDF5, docs/hdf5-schema.md) into pandas DataFrames.
+
+One row per run and evaluated split: the run's resolved configuration as flat columns
+(`dataset.name`, `method.name`, `seed`, ...), the split's metrics (`accuracy`,
+`worst_group_accuracy`, `epg.<method>`, `mask_area`, ...) and where the file is.
+
+As a library (docs/results-python.md):
+
+    import aimresults
+    df = aimresults.load("outputs/quickstart")            # every run under the folder
+    df[df.split == "test"].groupby("method.name")["accuracy"].agg(["mean", "std", "count"])
+    samples = aimresults.load_samples(df.path[0], "test")  # per-sample arrays of one run
+    curves = aimresults.load_curves(df.path[0])            # per-epoch training curves
+
+As a command:
+
+    /usr/bin/python3 scripts/aimresults.py DIR [--csv OUT] [--split test]
+
+Files that cannot be used (truncated, corrupt, not ours, from a newer aimrun, runs not
+finished yet) are skipped and reported: `load` appends them to its `problems` list (or
+emits a Python warning per file when none is given); the command prints them on stderr
+and exits with 3, like `aimrun report`.
+
+Runs are found the way `aimrun report` finds them: run folders (a `config.yaml` or a
+`result.h5`) and any other non-hidden `.h5` file, following symbolic links (a sweep folder
+`outputs/<sweep>/<run-id>` is a link to `outputs/runs/<run-id>`) but counting every real
+folder and file once, and a run id only once.
+"""
+import argparse
+import dataclasses
+import fcntl
+import os
+import re
+import sys
+import warnings
+
+import h5py
+import numpy as np
+import pandas as pd
+
+# The newest result-file layout this module reads (root attribute `schema_version`).
+CURRENT_SCHEMA_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Where one schema version keeps things. A new schema version that moves or renames
+    something gets its own entry in LAYOUTS; the readers below only go through this."""
+    curves: str = "curves"                  # per-epoch series, one dataset each
+    eval_curves: str = "curves/eval"        # <split>/{epoch,accuracy,worst_group_accuracy,loss}
+    mask_curves: str = "curves/masks"       # stage_<l>/{active_mean,active_std,target}
+    evaluation: str = "eval"                # <split> groups with the final metrics as attributes
+    samples: str = "samples"                # per-sample arrays, inside a split group
+    groups: str = "groups"                  # per-group counts, inside a split group
+    config: str = "config"                  # one attribute per configuration key
+    epg_prefix: str = "epg_"                # split attribute / sample array prefix of the EPG
+
+
+LAYOUTS = {1: Layout()}
+
+# Root attributes copied into the summary table (the configuration comes from /config).
+ROOT_COLUMNS = ("method", "dataset", "backbone", "aimrun_version", "host", "backend", "finished",
+                "world_size", "parameters", "train_seconds", "eval_seconds", "evaluated_from")
+
+# Split attributes with a fixed column (the others, e.g. mask_area, keep their own name).
+SPLIT_COLUMNS = ("accuracy", "worst_group_accuracy", "loss", "n", "correct")
+
+
+class ResultFileError(Exception):
+    """A file that cannot be used; `kind` says why (see Problem)."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclasses.dataclass
+class Problem:
+    """A file or run folder that was skipped.
+
+    kind: `truncated`, `corrupt` (not readable as HDF5), `foreign` (HDF5 without our
+    schema), `newer-schema`, `incomplete` (file lacks parts or status != complete),
+    `pending`, `running`, `failed` (run folders without a result yet), `broken-link`,
+    `duplicate` (the same run id again), `evaluation` (an `aimrun evaluate` file, not
+    counted unless asked for).
+    """
+    path: str
+    kind: str
+    message: str
+
+    def __str__(self):
+        return f"{self.path}: {self.kind}: {self.message}"
+
+
+# --------------------------------------------------------------------------- opening
+
+def _classify_open_error(err):
+    text = str(err)
+    if "truncated" in text:
+        return "truncated"
+    return "corrupt"
+
+
+def open_result(path):
+    """Opens a result file read-only and checks its schema; returns (h5py.File, Layout).
+
+    Raises ResultFileError for files that are unreadable, not ours, or newer than this module.
+    """
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise ResultFileError(_classify_open_error(err), f"cannot open as HDF5 ({err})") from None
+    try:
+        version = f.attrs.get("schema_version")
+        if version is None:
+            raise ResultFileError("foreign", "not an aimrun result file (no schema_version attribute)")
+        try:
+            version = int(np.asarray(version).item())
+        except (TypeError, ValueError):
+            raise ResultFileError("foreign", f"schema_version {version!r} is not a number") from None
+        if version > CURRENT_SCHEMA_VERSION:
+            raise ResultFileError(
+                "newer-schema",
+                f"schema_version {version} was written by a newer aimrun; this aimresults.py reads "
+                f"versions up to {CURRENT_SCHEMA_VERSION} (update scripts/aimresults.py)")
+        if version not in LAYOUTS:
+            raise ResultFileError("foreign", f"unknown schema_version {version}")
+        status = _text(f.attrs.get("status", ""))
+        if status != "complete":
+            raise ResultFileError("incomplete", f"status is {status or 'missing'!r}, not 'complete'")
+        return f, LAYOUTS[version]
+    except BaseException:
+        f.close()
+        raise
+
+
+def result_path(run):
+    """The result file of `run`: a result.h5 path, another .h5 path, or a run folder."""
+    run = os.fspath(run)
+    return os.path.join(run, "result.h5") if os.path.isdir(run) else run
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _scalar(value):
+    """An HDF5 attribute as a plain Python value (numbers stay numbers)."""
+    if isinstance(value, (bytes, str)):
+        return _text(value)
+    value = np.asarray(value)
+    return value.item() if value.ndim == 0 else value.tolist()
+
+
+def _config_value(value):
+    """A /config attribute: numbers as numbers, `true`/`false` as bool, `~` as None;
+    lists stay as their YAML text (`[0.4, 0.65]`)."""
+    value = _scalar(value)
+    if isinstance(value, str):
+        return {"true": True, "false": False, "~": None}.get(value, value)
+    return value
+
+
+def identity_keys(identity_yaml):
+    """The flattened key names of a run's identity YAML (block style, 2-space indent)."""
+    keys, stack = [], []
+    for line in identity_yaml.splitlines():
+        m = re.match(r"^( *)([^\s:#][^:]*):(.*)$", line)
+        if not m:
+            continue
+        depth = len(m.group(1)) // 2
+        stack = stack[:depth] + [m.group(2).strip()]
+        if m.group(3).strip():
+            keys.append(".".join(stack))
+    return keys
+
+
+# --------------------------------------------------------------------------- one run
+
+def read_summary(path):
+    """The summary rows of one result file, one dict per evaluated split."""
+    f, layout = open_result(path)
+    with f:
+        try:
+            return _summary_rows(f, layout, path)
+        except (KeyError, ValueError) as err:
+            raise ResultFileError("incomplete", f"missing or malformed part ({err})") from None
+        except OSError as err:
+            raise ResultFileError("corrupt", f"unreadable data ({err})") from None
+
+
+def _summary_rows(f, layout, path):
+    attrs = f.attrs
+    config = {k: _config_value(v) for k, v in f[layout.config].attrs.items()}
+    base = {
+        "run_id": _text(attrs["run_id"]),
+        "path": path,
+        "status": _text(attrs["status"]),
+        "schema_version": int(attrs["schema_version"]),
+    }
+    for name in ROOT_COLUMNS:
+        if name in attrs and name not in config:
+            base[name] = _scalar(attrs[name])
+    base["identity_keys"] = " ".join(identity_keys(_text(attrs.get("identity_yaml", ""))))
+    rows = []
+    for split, group in sorted(f[layout.evaluation].items()):
+        row = dict(base, split=split)
+        row.update(_split_metrics(group, layout))
+        row.update(config)
+        rows.append(row)
+    if not rows:
+        raise KeyError(f"no evaluated split under /{layout.evaluation}")
+    return rows
+
+
+def _split_metrics(group, layout):
+    metrics = {name: _scalar(group.attrs[name]) for name in SPLIT_COLUMNS}
+    for name, value in group.attrs.items():
+        if name in SPLIT_COLUMNS:
+            continue
+        metrics[_metric_name(name, layout)] = _scalar(value)
+    return metrics
+
+
+def _metric_name(name, layout):
+    """`epg_gradcam` -> `epg.gradcam`; other names unchanged."""
+    if name.startswith(layout.epg_prefix):
+        return "epg." + name[len(layout.epg_prefix):]
+    return name
+
+
+def load_samples(run, split="test"):
+    """Per-sample arrays of one run's split, one row per sample in dataset order: index,
+    label, pred, correct, group, group_name, confidence, epg.<method>, mask_area, ..."""
+    path = result_path(run)
+    f, layout = open_result(path)
+    with f:
+        group = f[f"{layout.evaluation}/{split}"]
+        samples = group[layout.samples]
+        columns = {"index": np.arange(samples["label"].shape[0])}
+        for name in ("label", "pred", "group"):
+            columns[name] = samples[name][()]
+        columns["correct"] = columns["pred"] == columns["label"]
+        if layout.groups in group:
+            names = np.asarray(group[layout.groups]["name"].asstr()[()], dtype=object)
+            columns["group_name"] = names[columns["group"]]
+        for name, data in sorted(samples.items()):
+            if name not in columns and isinstance(data, h5py.Dataset):
+                columns[_metric_name(name, layout)] = data[()]
+    return pd.DataFrame(columns)
+
+
+def load_groups(run, split="test"):
+    """Per-group counts of one run's split: name, count, correct, accuracy."""
+    path = result_path(run)
+    f, layout = open_result(path)
+    with f:
+        g = f[f"{layout.evaluation}/{split}/{layout.groups}"]
+        return pd.DataFrame({"name": g["name"].asstr()[()], "count": g["count"][()],
+                             "correct": g["correct"][()], "accuracy": g["accuracy"][()]})
+
+
+def load_curves(run):
+    """Per-epoch curves of one run, one row per epoch: epoch, train_loss, loss_<part>,
+    train_accuracy, lr, ..., and the evaluations during training as <split>_accuracy,
+    <split>_worst_group_accuracy, <split>_loss (NaN in epochs without an evaluation)."""
+    path = result_path(run)
+    f, layout = open_result(path)
+    with f:
+        curves = f[layout.curves]
+        table = pd.DataFrame({name: data[()] for name, data in curves.items()
+                              if isinstance(data, h5py.Dataset)})
+        if "epoch" not in table:
+            table["epoch"] = pd.Series(dtype="int64")
+        for split, g in sorted(f[layout.eval_curves].items()) if layout.eval_curves in f else []:
+            ev = pd.DataFrame({f"{split}_{k}" if k != "epoch" else "epoch": g[k][()] for k in g})
+            table = table.merge(ev, on="epoch", how="left")
+    return table[["epoch"] + [c for c in table.columns if c != "epoch"]]
+
+
+def load_mask_curves(run):
+    """Mask statistics of a masking run, one row per stage and epoch: stage, epoch,
+    active_mean, active_std, target (the annealed target area). Empty for vanilla runs."""
+    path = result_path(run)
+    f, layout = open_result(path)
+    columns = ["stage", "epoch", "active_mean", "active_std", "target"]
+    with f:
+        if layout.mask_curves not in f:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("stage", "epoch") else "float64")
+                                 for c in columns})
+        epochs = f[layout.curves]["epoch"][()]
+        parts = []
+        for name, g in f[layout.mask_curves].items():
+            parts.append(pd.DataFrame({
+                "stage": int(name.rsplit("_", 1)[1]), "epoch": epochs,
+                "active_mean": g["active_mean"][()], "active_std": g["active_std"][()],
+                "target": g["target"][()]}))
+    return pd.concat(parts, ignore_index=True).sort_values(["stage", "epoch"], ignore_index=True)
+
+
+# --------------------------------------------------------------------------- folders
+
+def _lock_held(lock_path):
+    """True when another process holds the run's .lock (it is training right now)."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def _unfinished_run(run_dir):
+    """A Problem describing a run folder that has no result.h5 yet."""
+    failed = os.path.join(run_dir, "FAILED")
+    if os.path.exists(failed):
+        with open(failed, errors="replace") as fh:
+            first = (fh.read().strip().splitlines() or ["(empty FAILED file)"])[0]
+        return Problem(run_dir, "failed", first)
+    if _lock_held(os.path.join(run_dir, ".lock")):
+        return Problem(run_dir, "running", "being trained now")
+    if os.path.exists(os.path.join(run_dir, "checkpoint.pt")):
+        return Problem(run_dir, "pending", "incomplete (has a checkpoint)")
+    return Problem(run_dir, "pending", "not started")
+
+
+def find_results(folder):
+    """Walks `folder` (following links, each real folder once) for result files.
+
+    Returns (paths, problems): the result files to read, in sorted walk order, and the run
+    folders without a result (pending, running, failed) and broken links.
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        if os.path.isfile(folder):
+            return [folder], []
+        return [], [Problem(folder, "missing", "no such folder")]
+    paths, problems = [], []
+    seen_dirs, seen_files = set(), set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen_dirs:
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real)
+        dirnames.sort()
+        if "result.h5" in filenames:
+            candidates = ["result.h5"]
+        elif "config.yaml" in filenames:
+            problems.append(_unfinished_run(dirpath))
+            candidates = []
+        else:
+            candidates = []
+        candidates += [n for n in sorted(filenames)
+                       if n.endswith(".h5") and n != "result.h5" and not n.startswith(".")]
+        for name in candidates:
+            path = os.path.join(dirpath, name)
+            if not os.path.exists(path):
+                problems.append(Problem(path, "broken-link", "link target does not exist"))
+                continue
+            if os.path.realpath(path) not in seen_files:
+                seen_files.add(os.path.realpath(path))
+                paths.append(path)
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path) and not os.path.exists(path) and not name.endswith(".h5"):
+                problems.append(Problem(path, "broken-link", "link target does not exist"))
+    return paths, problems
+
+
+def load(folder, problems=None, include_evaluations=False):
+    """Every usable run under `folder` as a DataFrame, one row per run and evaluated split.
+
+    Columns: run_id, path, split, status, schema_version, accuracy, worst_group_accuracy,
+    loss, n, correct, epg.<method>, mask_* (masking runs), the root metadata (method,
+    dataset, backbone, aimrun_version, host, train_seconds, ...), identity_keys (the keys
+    that define the run, space-separated) and every configuration key (`dataset.name`,
+    `method.name`, `seed`, `train.lr`, ...).
+
+    Skipped files and run folders are appended to `problems` (a list) when given, otherwise
+    each becomes a Python warning. `aimrun evaluate` files (attribute evaluated_from) re-
+    evaluate a run that is already counted; they are skipped unless include_evaluations.
+    """
+    paths, found = find_results(folder)
+    rows, seen_runs = [], {}
+    for path in paths:
+        try:
+            file_rows = read_summary(path)
+        except ResultFileError as err:
+            found.append(Problem(path, err.kind, str(err)))
+            continue
+        first = file_rows[0]
+        if "evaluated_from" in first and not include_evaluations:
+            found.append(Problem(path, "evaluation",
+                                 f"re-evaluation of run {first['run_id']}, not counted "
+                                 "(load(..., include_evaluations=True) to add it)"))
+            continue
+        key = (first["run_id"], "evaluated_from" in first)
+        if key in seen_runs:
+            found.append(Problem(path, "duplicate",
+                                 f"run {first['run_id']} already read from {seen_runs[key]}"))
+            continue
+        seen_runs[key] = path
+        rows.extend(file_rows)
+    _report(found, problems)
+    return _order_columns(pd.DataFrame(rows))
+
+
+def _report(found, problems):
+    """Hands the skipped files to the caller's list, or else warns once, listing them all."""
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        warnings.warn(f"skipped {len(found)} files or run folders ({summarize(found)}):\n  "
+                      + "\n  ".join(map(str, found)), stacklevel=3)
+
+
+def summarize(problems):
+    """`13 pending, 1 running, 1 truncated`: how many problems of each kind."""
+    counts = {}
+    for p in problems:
+        counts[p.kind] = counts.get(p.kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items())
+
+
+def _order_columns(df):
+    """Run and metric columns first, then metadata, then the configuration keys."""
+    if df.empty:
+        return df
+    first = ["run_id", "split", "method.name", "seed", "accuracy", "worst_group_accuracy"]
+    first += sorted(c for c in df.columns if c.startswith("epg."))
+    first += [c for c in ("mask_area", "n", "correct", "loss", "status", "schema_version", "path")
+              if c in df.columns]
+    first = [c for c in first if c in df.columns]
+    rest = [c for c in df.columns if c not in first]
+    config = sorted(c for c in rest if "." in c or c in ("name", "device", "threads", "output_dir",
+                                                          "log_level"))
+    other = [c for c in rest if c not in config]
+    return df[first + other + config]
+
+
+def varying_keys(df, ignore=("seed",)):
+    """Identity keys whose values differ between runs (only runs whose identity includes
+    the key count, as in `aimrun report`): the settings that tell run groups apart."""
+    out = []
+    keys = sorted({k for ks in df.get("identity_keys", []) for k in ks.split()})
+    for key in keys:
+        if key in ignore or key not in df.columns:
+            continue
+        has = df["identity_keys"].str.split().apply(lambda ks, key=key: key in ks)
+        if df.loc[has, key].astype(str).nunique() > 1:
+            out.append(key)
+    return out
+
+
+def group_labels(df, keys=None):
+    """A readable label per row from the varying keys, e.g. `aim, correlation=0.95`."""
+    keys = varying_keys(df) if keys is None else keys
+
+    def label(row):
+        has = row.get("identity_keys", "").split()
+        parts = []
+        for k in keys:
+            if k not in has:
+                continue
+            parts.append(str(row[k]) if k == "method.name" else f"{k.rsplit('.', 1)[-1]}={row[k]}")
+        return ", ".join(parts) or str(row.get("method.name", "all"))
+
+    return df.apply(label, axis=1) if not df.empty else pd.Series(dtype=str)
+
+
+def collect(df, loader):
+    """`loader` (load_curves, load_mask_curves, ...) for every run in `df`, concatenated,
+    with run_id, method.name, seed and group (group_labels) in front."""
+    runs = df.drop_duplicates("run_id").copy()
+    runs["group"] = group_labels(runs)
+    parts = []
+    for _, run in runs.iterrows():
+        table = loader(run["path"])
+        if table.empty:
+            continue
+        for col in ("group", "seed", "method.name", "run_id"):
+            table.insert(0, col, run.get(col))
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+# --------------------------------------------------------------------------- command
+
+def _summary_table(df):
+    keys = [k for k in varying_keys(df) if k != "method.name"]
+    cols = ["run_id", "split", "method.name", "seed"] + keys + ["accuracy", "worst_group_accuracy"]
+    cols += sorted(c for c in df.columns if c.startswith("epg.")) + ["mask_area", "n"]
+    return df[[c for c in cols if c in df.columns]]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", help="results folder (e.g. outputs/quickstart or outputs)")
+    parser.add_argument("--csv", help="write the whole table (every column) to this CSV file")
+    parser.add_argument("--split", help="only this split (e.g. test)")
+    parser.add_argument("--include-evaluations", action="store_true",
+                        help="also count `aimrun evaluate` files")
+    args = parser.parse_args(argv)
+    problems = []
+    df = load(args.folder, problems, include_evaluations=args.include_evaluations)
+    if args.split and not df.empty:
+        df = df[df.split == args.split]
+    if df.empty:
+        print(f"no complete runs under {args.folder}")
+    else:
+        with pd.option_context("display.max_rows", 500, "display.width", 200,
+                               "display.float_format", "{:.4f}".format):
+            print(_summary_table(df).to_string(index=False))
+        print(f"\n{df.run_id.nunique()} runs, {len(df)} rows, {len(df.columns)} columns")
+    if args.csv:
+        df.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    for p in problems:
+        print(f"skipped {p}", file=sys.stderr)
+    if problems:
+        print(f"skipped {len(problems)} ({summarize(problems)})", file=sys.stderr)
+    return 3 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
