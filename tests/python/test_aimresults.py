@@ -1,0 +1,286 @@
+"""Tests of scripts/aimresults.py and scripts/plots.py on result files aimrun writes itself.
+
+Run from CTest (tests/CMakeLists.txt, test python.aimresults) or by hand:
+
+    AIMRUN=build/runner/aimrun AIM_SOURCE_DIR=. /usr/bin/python3 -m unittest -v tests/python/test_aimresults.py
+
+Trains two tiny runs (vanilla and AIM, 2 epochs, a few hundred samples), links them into a
+sweep-style folder, adds unusable files next to a copy, and checks every table against the
+values read directly from the files with h5py.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import warnings
+
+import h5py
+import numpy as np
+import pandas as pd
+
+SOURCE_DIR = os.path.abspath(os.environ.get(
+    "AIM_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
+AIMRUN = os.environ.get("AIMRUN", os.path.join(SOURCE_DIR, "build", "runner", "aimrun"))
+SCRIPTS = os.path.join(SOURCE_DIR, "scripts")
+sys.path.insert(0, SCRIPTS)
+import aimresults  # noqa: E402
+
+EPOCHS = 2
+CONFIG = """\
+name: pytest
+dataset:
+  name: builtin
+  classes: binary
+  correlation: 0.95
+  train_size: 256
+  val_size: 128
+  test_size: 128
+model:
+  backbone: small_cnn
+  width: 8
+train:
+  epochs: {epochs}
+  batch_size: 64
+  lr: 0.05
+method:
+  stages: 2
+  target: 0.25
+eval:
+  keep_maps: 8
+  pictures: 4
+"""
+
+
+def train(config, out_dir, *overrides):
+    """Runs `aimrun train` and returns the run folder it reports."""
+    cmd = [AIMRUN, "train", config, f"output_dir={out_dir}", "threads=1", *overrides]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
+    m = re.search(r"complete: (\S+/result\.h5)", proc.stdout + proc.stderr)
+    if not m:
+        raise RuntimeError(f"no result path in the output of {' '.join(cmd)}:\n{proc.stdout}{proc.stderr}")
+    return os.path.dirname(m.group(1))
+
+
+def script(name, *args):
+    """Runs scripts/<name> with /usr/bin/python3-like interpreter (this one)."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run([sys.executable, os.path.join(SCRIPTS, name), *args],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+class AimResultsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(AIMRUN, os.X_OK):
+            raise RuntimeError(f"aimrun binary not found at {AIMRUN} (set AIMRUN)")
+        cls.tmp = tempfile.mkdtemp(prefix="aimresults-test-")
+        config = os.path.join(cls.tmp, "tiny.yaml")
+        with open(config, "w") as fh:
+            fh.write(CONFIG.format(epochs=EPOCHS))
+        cls.results = os.path.join(cls.tmp, "results")
+        out = os.path.join(cls.results, "out")
+        cache = f"dataset.cache_dir={os.path.join(cls.tmp, 'cache')}"
+        cls.vanilla = train(config, out, "method.name=vanilla", "seed=0", cache)
+        cls.aim = train(config, out, "method.name=aim", "seed=0", cache)
+        cls.run_dirs = {"vanilla": cls.vanilla, "aim": cls.aim}
+        # A sweep folder as aimrun writes it: <sweep>/<run-id> -> ../out/runs/<run-id>.
+        cls.sweep = os.path.join(cls.results, "sweep")
+        os.makedirs(cls.sweep)
+        for d in (cls.vanilla, cls.aim):
+            os.symlink(os.path.relpath(d, cls.sweep), os.path.join(cls.sweep, os.path.basename(d)))
+        cls.bad = os.path.join(cls.tmp, "bad")
+        cls._make_bad_folder(os.path.join(cls.aim, "result.h5"))
+
+    @classmethod
+    def _make_bad_folder(cls, good):
+        """One good copy and one file of each unusable kind, plus an unfinished run folder."""
+        os.makedirs(cls.bad)
+        shutil.copy(good, os.path.join(cls.bad, "good.h5"))
+        with open(good, "rb") as fh:
+            data = fh.read()
+        with open(os.path.join(cls.bad, "truncated.h5"), "wb") as fh:
+            fh.write(data[:len(data) // 2])
+        with open(os.path.join(cls.bad, "random.h5"), "wb") as fh:
+            fh.write(np.random.default_rng(0).bytes(4096))
+        with h5py.File(os.path.join(cls.bad, "foreign.h5"), "w") as f:
+            f["images"] = np.zeros((2, 3), dtype=np.float32)
+            f.attrs["source"] = "somebody else's tool"
+        for name, attr, value in (("newer.h5", "schema_version", 99),
+                                  ("incomplete.h5", "status", "running")):
+            shutil.copy(good, os.path.join(cls.bad, name))
+            with h5py.File(os.path.join(cls.bad, name), "a") as f:
+                f.attrs[attr] = value
+        shutil.copy(good, os.path.join(cls.bad, "no_eval.h5"))
+        with h5py.File(os.path.join(cls.bad, "no_eval.h5"), "a") as f:
+            del f["eval"]
+        pending = os.path.join(cls.bad, "runs", "0123456789ab")
+        os.makedirs(pending)
+        shutil.copy(os.path.join(os.path.dirname(good), "config.yaml"), pending)
+        cls.expected_kinds = {"truncated.h5": "truncated", "random.h5": "corrupt",
+                              "foreign.h5": "foreign", "newer.h5": "newer-schema",
+                              "incomplete.h5": "incomplete", "no_eval.h5": "incomplete",
+                              "0123456789ab": "pending"}
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def load(self, folder):
+        problems = []
+        return aimresults.load(folder, problems), problems
+
+    # ------------------------------------------------------------------ the table
+
+    def test_one_row_per_run_and_split(self):
+        df, problems = self.load(os.path.join(self.results, "out"))
+        self.assertEqual(problems, [])
+        self.assertEqual(sorted(df.run_id.unique()),
+                         sorted(os.path.basename(d) for d in self.run_dirs.values()))
+        with h5py.File(os.path.join(self.aim, "result.h5")) as f:
+            splits = sorted(f["eval"].keys())
+        self.assertGreaterEqual(len(splits), 1)
+        self.assertEqual(len(df), 2 * len(splits))
+        self.assertEqual(sorted(df[df["method.name"] == "aim"].split), splits)
+        for column in ("run_id", "path", "split", "accuracy", "worst_group_accuracy", "epg.gradcam",
+                       "epg.ixg", "mask_area", "n", "status", "dataset.name", "method.name", "seed",
+                       "train.epochs", "train.lr", "schema_version"):
+            self.assertIn(column, df.columns)
+        self.assertTrue((df.status == "complete").all())
+
+    def test_values_match_the_files(self):
+        df, _ = self.load(os.path.join(self.results, "out"))
+        for _, row in df.iterrows():
+            with h5py.File(row.path) as f:
+                ev = f["eval"][row.split]
+                label, pred = ev["samples/label"][()], ev["samples/pred"][()]
+                group = ev["samples/group"][()]
+                self.assertEqual(row.n, len(label))
+                self.assertAlmostEqual(row.accuracy, np.mean(pred == label), places=12)
+                self.assertAlmostEqual(row.accuracy, ev.attrs["accuracy"], places=12)
+                by_group = [np.mean(pred[group == g] == label[g == group]) for g in np.unique(group)]
+                self.assertAlmostEqual(row.worst_group_accuracy, min(by_group), places=12)
+                for name in ("gradcam", "ixg"):
+                    self.assertAlmostEqual(row[f"epg.{name}"],
+                                           float(np.mean(ev[f"samples/epg_{name}"][()], dtype=np.float64)),
+                                           places=5)
+                self.assertEqual(row["method.name"], f["config"].attrs["method.name"])
+                self.assertEqual(row["seed"], 0)
+                self.assertEqual(row["dataset.train_size"], 256)
+                self.assertEqual(row["train.epochs"], EPOCHS)
+                self.assertIs(row["dataset.hflip"], True)    # `true` in the file
+                self.assertIsNone(row["model.weights"])      # `~` in the file
+                self.assertEqual(row.run_id, f.attrs["run_id"])
+                if row["method.name"] == "aim":
+                    self.assertAlmostEqual(row.mask_area, float(np.mean(ev["samples/mask_area"][()],
+                                                                        dtype=np.float64)), places=5)
+                    self.assertAlmostEqual(row["epg.mask"], ev.attrs["epg_mask"], places=12)
+                else:
+                    self.assertTrue(np.isnan(row.mask_area))
+
+    def test_samples_groups_and_curves(self):
+        path = os.path.join(self.aim, "result.h5")
+        samples = aimresults.load_samples(self.aim, "test")
+        groups = aimresults.load_groups(path, "test")
+        curves = aimresults.load_curves(path)
+        masks = aimresults.load_mask_curves(path)
+        with h5py.File(path) as f:
+            s = f["eval/test/samples"]
+            np.testing.assert_array_equal(samples.label, s["label"][()])
+            np.testing.assert_array_equal(samples.pred, s["pred"][()])
+            np.testing.assert_array_equal(samples.correct, s["pred"][()] == s["label"][()])
+            np.testing.assert_array_equal(samples["epg.gradcam"], s["epg_gradcam"][()])
+            np.testing.assert_array_equal(samples.mask_area, s["mask_area"][()])
+            names = f["eval/test/groups/name"].asstr()[()]
+            self.assertEqual(list(samples.group_name), [names[g] for g in s["group"][()]])
+            np.testing.assert_array_equal(groups["count"], f["eval/test/groups/count"][()])
+            self.assertEqual(list(curves.epoch), list(range(1, EPOCHS + 1)))
+            np.testing.assert_array_equal(curves.train_loss, f["curves/train_loss"][()])
+            np.testing.assert_array_equal(curves.val_accuracy, f["curves/eval/val/accuracy"][()])
+            stages = sorted(int(k.split("_")[1]) for k in f["curves/masks"])
+            self.assertEqual(sorted(masks.stage.unique()), stages)
+            self.assertEqual(len(masks), len(stages) * EPOCHS)
+            first = masks[masks.stage == stages[0]]
+            np.testing.assert_array_equal(first.target, f[f"curves/masks/stage_{stages[0]}/target"][()])
+        self.assertTrue(aimresults.load_mask_curves(self.vanilla).empty)
+
+    def test_sweep_links_are_not_counted_twice(self):
+        # results/ holds out/runs/<id> and sweep/<id> links to the same two folders.
+        df, problems = self.load(self.results)
+        self.assertEqual(problems, [])
+        self.assertEqual(df.run_id.nunique(), 2)
+        self.assertEqual(len(df), df.drop_duplicates(["run_id", "split"]).shape[0])
+        df_sweep, _ = self.load(self.sweep)
+        self.assertEqual(sorted(df_sweep.run_id.unique()), sorted(df.run_id.unique()))
+
+    # ------------------------------------------------------------------ unusable files
+
+    def test_unusable_files_are_reported_and_skipped(self):
+        df, problems = self.load(self.bad)
+        self.assertEqual(df.run_id.nunique(), 1)
+        self.assertEqual(set(df.path), {os.path.join(self.bad, "good.h5")})
+        kinds = {os.path.basename(p.path): p.kind for p in problems}
+        self.assertEqual(kinds, self.expected_kinds)
+        newer = next(p for p in problems if p.kind == "newer-schema")
+        self.assertIn("schema_version 99", newer.message)
+
+    def test_without_a_problem_list_it_warns(self):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            df = aimresults.load(self.bad)
+        self.assertEqual(df.run_id.nunique(), 1)
+        text = "\n".join(str(w.message) for w in caught)
+        for name in self.expected_kinds:
+            self.assertIn(name, text)
+
+    def test_newer_schema_is_refused_by_every_reader(self):
+        newer = os.path.join(self.bad, "newer.h5")
+        for reader in (aimresults.load_samples, aimresults.load_curves, aimresults.read_summary):
+            with self.assertRaisesRegex(aimresults.ResultFileError, "newer aimrun"):
+                reader(newer)
+
+    def test_command_line(self):
+        csv = os.path.join(self.tmp, "table.csv")
+        good = script("aimresults.py", self.results, "--csv", csv)
+        self.assertEqual(good.returncode, 0, good.stderr)
+        table = pd.read_csv(csv)
+        self.assertEqual(table.run_id.nunique(), 2)
+        self.assertIn("epg.gradcam", table.columns)
+        bad = script("aimresults.py", self.bad)
+        self.assertEqual(bad.returncode, 3, bad.stdout + bad.stderr)
+        for name in self.expected_kinds:
+            self.assertIn(name, bad.stderr)
+        self.assertIn("1 runs", bad.stdout)
+
+    # ------------------------------------------------------------------ plots
+
+    def test_plots_and_index(self):
+        out = os.path.join(self.tmp, "plots")
+        proc = script("plots.py", self.results, "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn(os.path.join(out, "index.html"), proc.stdout)
+        for name in ("curves.png", "masks_1.png", "epg_vs_wga.png"):
+            with open(os.path.join(out, name), "rb") as fh:
+                self.assertEqual(fh.read(8), b"\x89PNG\r\n\x1a\n", name)
+        with open(os.path.join(out, "index.html")) as fh:
+            html = fh.read()
+        with open(os.path.join(out, "index.md")) as fh:
+            md = fh.read()
+        links = set(re.findall(r'(?:src|href)="([^"]+)"', html))
+        for name in ("curves.png", "masks_1.png", "epg_vs_wga.png"):
+            self.assertIn(name, links)
+            self.assertIn(f"({name})", md)
+        pictures = [l for l in links if "/pictures/" in l]
+        self.assertGreaterEqual(len(pictures), 2)   # each run writes test_first + least_confident
+        for run_dir in self.run_dirs.values():
+            self.assertTrue(any(os.path.basename(run_dir) in l for l in pictures), run_dir)
+        for link in links:
+            self.assertTrue(os.path.isfile(os.path.join(out, link)), link)
+
+
+if __name__ == "__main__":
+    unittest.main()
