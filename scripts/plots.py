@@ -223,7 +223,9 @@ def _has_tabulate():
 
 def make_plots(folder, out_dir=None, split="test"):
     """Every plot and the index for `folder`; returns (index.html path, plots, problems)."""
-    out_dir = out_dir or os.path.join(folder, "plots")
+    if not out_dir:
+        base = folder if os.path.isdir(folder) else os.path.dirname(os.path.abspath(folder))
+        out_dir = os.path.join(base, "plots")
     os.makedirs(out_dir, exist_ok=True)
     problems = []
     df = aimresults.load(folder, problems)
