@@ -59,9 +59,9 @@ class Layout:
 
 LAYOUTS = {1: Layout()}
 
-# Root attributes copied into the summary table (the configuration comes from /config).
-ROOT_COLUMNS = ("method", "dataset", "backbone", "aimrun_version", "host", "backend", "finished",
-                "world_size", "parameters", "train_seconds", "eval_seconds", "evaluated_from")
+# Root attributes not copied into the summary table as they are (the other root attributes
+# are run metadata and become columns, unless /config has the same key).
+ROOT_NOT_COLUMNS = ("config_yaml", "identity_yaml", "schema_version", "status", "run_id")
 
 # Split attributes with a fixed column (the others, e.g. mask_area, keep their own name).
 SPLIT_COLUMNS = ("accuracy", "worst_group_accuracy", "loss", "n", "correct")
@@ -201,9 +201,9 @@ def _summary_rows(f, layout, path):
         "status": _text(attrs["status"]),
         "schema_version": int(attrs["schema_version"]),
     }
-    for name in ROOT_COLUMNS:
-        if name in attrs and name not in config:
-            base[name] = _scalar(attrs[name])
+    for name, value in attrs.items():
+        if name not in ROOT_NOT_COLUMNS and name not in config:
+            base[name] = _scalar(value)
     base["identity_keys"] = " ".join(identity_keys(_text(attrs.get("identity_yaml", ""))))
     rows = []
     for split, group in sorted(f[layout.evaluation].items()):
@@ -381,7 +381,7 @@ def load(folder, problems=None, include_evaluations=False):
     """Every usable run under `folder` as a DataFrame, one row per run and evaluated split.
 
     Columns: run_id, path, split, status, schema_version, accuracy, worst_group_accuracy,
-    loss, n, correct, epg.<method>, mask_* (masking runs), the root metadata (method,
+    loss, n, correct, epg.<method>, mask_* (masking runs), the other root attributes (method,
     dataset, backbone, aimrun_version, host, train_seconds, ...), identity_keys (the keys
     that define the run, space-separated) and every configuration key (`dataset.name`,
     `method.name`, `seed`, `train.lr`, ...).
