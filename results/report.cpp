@@ -13,6 +13,7 @@
 #include "core/files.h"
 #include "core/h5.h"
 #include "core/strings.h"
+#include "results/collection.h"
 #include "results/run_file.h"
 
 namespace fs = std::filesystem;
@@ -55,6 +56,15 @@ struct Stat {
     return std::sqrt(s / double(values.size() - 1));
   }
 };
+
+std::string fmt_reference(const ReferenceValue& v, const std::string& format) {
+  char buf[64];
+  if (format == "csv") std::snprintf(buf, sizeof buf, "%.4f", v.mean);
+  else if (!v.std) std::snprintf(buf, sizeof buf, "%.1f", v.mean);
+  else if (format == "latex") std::snprintf(buf, sizeof buf, "%.1f $\\pm$ %.1f", v.mean, *v.std);
+  else std::snprintf(buf, sizeof buf, "%.1f ± %.1f", v.mean, *v.std);
+  return buf;
+}
 
 const SplitResult* find_split(const RunRecord& r, const std::string& name) {
   for (const auto& s : r.splits)
@@ -120,8 +130,9 @@ void write_least_confident(const std::vector<const FoundRun*>& runs, int count, 
 
 std::vector<FoundRun> find_runs(const std::string& dir) {
   std::vector<FoundRun> out;
+  if (fs::is_regular_file(dir) && is_collection(dir)) return runs_in_collection(dir);
   if (!fs::is_directory(dir)) {
-    out.push_back({dir, "unreadable", "not a folder", {}});
+    out.push_back({dir, "unreadable", fs::exists(dir) ? "neither a folder nor a collection (aimrun collect)" : "no such folder", {}});
     return out;
   }
   std::set<std::string> seen_dirs, seen_files;
@@ -174,6 +185,14 @@ std::vector<FoundRun> find_runs(const std::string& dir) {
     out.push_back(std::move(f));
   }
   for (const auto& p : h5_files) {
+    if (is_collection(p.string())) {
+      try {
+        for (auto& f : runs_in_collection(p.string())) out.push_back(std::move(f));
+      } catch (const std::exception& e) {
+        out.push_back({p.string(), "unreadable", e.what(), {}});
+      }
+      continue;
+    }
     FoundRun f;
     f.path = p.string();
     try {
@@ -190,6 +209,16 @@ std::vector<FoundRun> find_runs(const std::string& dir) {
       f.detail = e.what();
     }
     out.push_back(std::move(f));
+  }
+  // The same run reached twice (a run folder and a collection holding it) counts once.
+  std::map<std::string, std::string> first_path;
+  for (auto& f : out) {
+    if (f.state != "done") continue;
+    auto [it, inserted] = first_path.emplace(f.record.run_id, f.path);
+    if (!inserted) {
+      f.state = "duplicate";
+      f.detail = "the same run as " + it->second;
+    }
   }
   return out;
 }
@@ -225,6 +254,7 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
   struct Group {
     std::vector<std::string> key;
     std::map<std::string, Stat> stats;
+    std::map<std::string, std::string> common;  // config values all its runs share
     int n = 0;
   };
   std::map<std::vector<std::string>, Group> groups;
@@ -238,7 +268,12 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
     for (const auto& k : group_keys) key.push_back(configs[i].count(k) ? configs[i].at(k) : "");
     auto& g = groups[key];
     g.key = key;
-    g.n++;
+    if (g.n++ == 0) {
+      g.common = configs[i];
+    } else {
+      for (auto it = g.common.begin(); it != g.common.end();)
+        it = configs[i].count(it->first) && configs[i].at(it->first) == it->second ? std::next(it) : g.common.erase(it);
+    }
     const auto& rec = done[i]->record;
     for (const std::string split : {"test", "val"}) {
       const SplitResult* s = find_split(rec, split);
@@ -279,13 +314,51 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
     header.push_back(k == "dataset.name" ? "dataset" : k == "method.name" ? "method" : k == "model.backbone" ? "backbone" : k);
   header.push_back("n");
   for (const auto& m : metric_names) header.push_back(m);
+  // Reference numbers (e.g. the paper's) beside ours: the value and our mean minus it.
+  const Reference* ref = options.compare ? &*options.compare : nullptr;
+  if (ref)
+    for (const auto& [name, column] : ref->metrics) {
+      header.push_back("paper " + name);
+      header.push_back("Δ " + name);
+    }
+  if (ref && options.format == "latex")
+    for (auto& h : header)
+      if (starts_with(h, "Δ ")) h = "$\\Delta$ " + h.substr(std::string("Δ ").size());
   std::vector<std::vector<std::string>> cells;
+  std::set<const ReferenceRow*> matched;
   for (const auto& g : rows) {
     std::vector<std::string> row = g.key;
     row.push_back(std::to_string(g.n));
     for (const auto& m : metric_names) {
       auto it = g.stats.find(m);
       row.push_back(it == g.stats.end() ? "-" : fmt_stat(it->second, m != "n", options.format));
+    }
+    if (ref) {
+      const ReferenceRow* match = nullptr;
+      for (const auto& r : ref->rows)
+        if (row_matches(r, g.common)) {
+          match = &r;
+          break;
+        }
+      if (match) matched.insert(match);
+      for (const auto& [name, column] : ref->metrics) {
+        auto v = match ? match->values.find(name) : std::map<std::string, ReferenceValue>::const_iterator();
+        if (!match || v == match->values.end()) {
+          row.push_back("-");
+          row.push_back("-");
+          continue;
+        }
+        row.push_back(fmt_reference(v->second, options.format));
+        auto ours = g.stats.find(column);
+        if (ours == g.stats.end() || ours->second.values.empty()) {
+          row.push_back("-");
+        } else {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, options.format == "csv" ? "%.4f" : "%+.1f",
+                        ours->second.mean() * 100.0 - v->second.mean);
+          row.push_back(buf);
+        }
+      }
     }
     cells.push_back(row);
   }
@@ -332,13 +405,31 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
     if (!cells.empty())
       out << "\nIn %, mean ± std over seeds (sample std; n = runs per row). EPG: Energy Pointing Game of each "
              "attribution method on the test split; mask area: active fraction of the merged mask.\n";
+    if (ref) {
+      out << "\npaper: " << (ref->source.empty() ? options.compare_path : ref->source)
+          << " (Δ: our mean minus the paper's, in points).\n";
+      // Unmatched paper rows of the datasets in this report are worth knowing (a missing
+      // setting); the rows of other datasets are only counted.
+      std::set<std::string> datasets;
+      for (const auto& g : rows) datasets.insert(g.key[0]);
+      std::vector<std::string> missing;
+      int other = 0;
+      for (const auto& r : ref->rows) {
+        if (matched.count(&r)) continue;
+        auto d = r.match.find("dataset.name");
+        if (d == r.match.end() || datasets.count(d->second)) missing.push_back(r.name);
+        else other++;
+      }
+      if (!missing.empty()) out << "Paper rows with no runs here: " << join(missing, "; ") << ".\n";
+      if (other) out << other << " paper rows concern datasets not in this report.\n";
+    }
     write_least_confident(done, options.least_confident, out);
   }
 
   bool complete = true;
   for (const auto& r : runs) {
     if (r.state == "done") continue;
-    complete = complete && r.state == "foreign";
+    complete = complete && (r.state == "foreign" || r.state == "duplicate");
     problems << r.state << ": " << r.path << (r.detail.empty() ? "" : " (" + r.detail + ")") << "\n";
   }
   if (done.empty()) {

@@ -3,10 +3,12 @@
 // backbone and every other identity key that varies (except the seed), mean +- std and n
 // per metric. Runs that are missing, failed or unreadable are listed, never dropped
 // silently.
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "results/comparison.h"
 #include "results/run_record.h"
 
 namespace aim::results {
@@ -14,16 +16,19 @@ namespace aim::results {
 struct ReportOptions {
   std::string format = "md";   // md, latex, csv
   int least_confident = 5;     // md: list this many samples with the least confident masks (0: none)
+  std::optional<Reference> compare;  // numbers to put beside ours (--compare FILE)
+  std::string compare_path;
 };
 
 struct FoundRun {
   std::string path;     // result file, or run folder when there is no result
-  std::string state;    // done, failed, running, pending, unreadable, foreign
+  std::string state;    // done, failed, running, pending, unreadable, foreign, duplicate
   std::string detail;
   RunRecord record;     // when done
 };
 
-// Every run folder (a folder with config.yaml or result.h5) and every .h5 file below dir.
+// Every run folder (a folder with config.yaml or result.h5), every .h5 file and every run of
+// a collection (aimrun collect) below dir; dir may also be a collection file.
 std::vector<FoundRun> find_runs(const std::string& dir);
 
 // Writes the table to `out` and the problems to `problems`; returns false when some run

@@ -111,9 +111,21 @@ void write_run_file(const std::string& path, const RunRecord& r) {
 }
 
 RunRecord read_run_file(const std::string& path) {
-  RunRecord r;
   try {
     auto file = h5::open_file(path);
+    return read_run_group(file.openGroup("/"), path);
+  } catch (const H5::Exception& e) {
+    throw DataError(path + ": unreadable result file (truncated or corrupt?): " + e.getDetailMsg());
+  } catch (const DataError&) {
+    throw;
+  } catch (const Error& e) {  // cannot open: missing, truncated, not HDF5
+    throw DataError(e.what());
+  }
+}
+
+RunRecord read_run_group(const H5::Group& file, const std::string& path) {
+  RunRecord r;
+  try {
     if (!h5::has_attr(file, "schema_version"))
       throw DataError(path + ": not an aimrun result file (no schema_version attribute)");
     int64_t version = h5::attr_int(file, "schema_version");
@@ -225,7 +237,7 @@ RunRecord read_run_file(const std::string& path) {
       r.splits.push_back(std::move(s));
     }
   } catch (const H5::Exception& e) {
-    throw DataError(path + ": unreadable result file (truncated or corrupt?): " + e.getDetailMsg());
+    throw DataError(path + ": unreadable result (truncated or corrupt?): " + e.getDetailMsg());
   } catch (const DataError&) {
     throw;
   } catch (const Error& e) {

@@ -1,6 +1,8 @@
 #pragma once
 // One HDF5 file per run, written by rank 0 only, to a temporary name that is renamed into
 // place when complete: a file under the final name is always a complete result.
+#include <H5Cpp.h>
+
 #include <string>
 
 #include "results/run_record.h"
@@ -10,5 +12,8 @@ namespace aim::results {
 void write_run_file(const std::string& path, const RunRecord& record);
 // Throws aim::DataError naming the file when it is not a complete run file.
 RunRecord read_run_file(const std::string& path);
+// The same from a group holding a run (the root of a result file, or /runs/<id> of a
+// collection); `where` names it in messages.
+RunRecord read_run_group(const H5::Group& root, const std::string& where);
 
 }  // namespace aim::results

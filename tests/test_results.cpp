@@ -9,6 +9,8 @@
 
 #include "core/error.h"
 #include "core/h5.h"
+#include "results/collection.h"
+#include "results/comparison.h"
 #include "results/report.h"
 #include "results/run_file.h"
 #include "runner/evaluate.h"
@@ -163,4 +165,135 @@ TEST(Report, GroupsOverSeedsWithMeanStdAndListsProblems) {
   std::ostringstream csv, ignored;
   write_report(runs, {"csv"}, csv, ignored);
   EXPECT_NE(csv.str().find("builtin,aim,small_cnn,3,90.0000"), std::string::npos) << csv.str();
+}
+
+namespace {
+
+// Five runs (vanilla x2, aim x3) in <dir>/runs/<id>/result.h5, as a sweep leaves them.
+void write_five_runs(const test::TempDir& dir) {
+  for (auto [method, seed, acc] : {std::tuple{"vanilla", 0, 0.60}, {"vanilla", 1, 0.70}, {"aim", 0, 0.80},
+                                   {"aim", 1, 0.90}, {"aim", 2, 1.00}}) {
+    auto run = dir.path() + "/runs/" + method + std::to_string(seed);
+    std::filesystem::create_directories(run);
+    write_run_file(run + "/result.h5", sample_record(method, seed, acc));
+  }
+}
+
+std::string report_of(const std::string& where, ReportOptions options = {}) {
+  std::ostringstream out, problems;
+  options.least_confident = 0;
+  write_report(find_runs(where), options, out, problems);
+  return out.str();
+}
+
+}  // namespace
+
+TEST(Report, ComparesWithReferenceNumbersAndNamesUnmatchedRows) {
+  test::TempDir dir;
+  write_five_runs(dir);
+  auto ref = dir.write("paper.yaml",
+                       "source: the paper\n"
+                       "metrics: {acc: test acc, wg: test worst-group}\n"
+                       "rows:\n"
+                       "  - name: plain\n"
+                       "    match: {dataset.name: builtin, method.name: vanilla}\n"
+                       "    acc: 61.5\n"
+                       "  - name: masked\n"
+                       "    match: {dataset.name: builtin, method.name: aim, seed: 1}\n"  // not shared by the aim runs
+                       "    acc: [88.0, 0.5]\n"
+                       "  - name: elsewhere\n"
+                       "    match: {dataset.name: waterbirds, method.name: aim}\n"
+                       "    wg: 90\n");
+  ReportOptions options;
+  options.compare = load_reference(ref);
+  auto table = report_of(dir.path(), options);
+  // vanilla: 65.0 ours vs 61.5 -> +3.5; no worst-group reference for it.
+  EXPECT_NE(table.find("| paper acc | Δ acc | paper wg | Δ wg |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| 61.5      | +3.5  | -        | -    |"), std::string::npos) << table;
+  // The aim row's runs do not all have seed 1: no match, and the row is named as unmatched.
+  EXPECT_NE(table.find("Paper rows with no runs here: masked."), std::string::npos) << table;
+  EXPECT_NE(table.find("1 paper rows concern datasets not in this report."), std::string::npos) << table;
+
+  options.format = "csv";
+  auto csv = report_of(dir.path(), options);
+  EXPECT_NE(csv.find("builtin,vanilla,small_cnn,2,65.0000"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",61.5000,3.5000,-,-"), std::string::npos) << csv;
+}
+
+TEST(Report, ReferenceFileErrorsNameFileLineAndKey) {
+  test::TempDir dir;
+  auto check = [&](const std::string& text, const std::string& expected) {
+    auto path = dir.write("ref.yaml", text);
+    try {
+      load_reference(path);
+      ADD_FAILURE() << "accepted:\n" << text;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(path + expected), std::string::npos) << e.what();
+    }
+  };
+  check("metrics: {acc: test acc}\nrows:\n  - name: a\n    match: {method.name: aim}\n    accuracy: 5\n",
+        ":5: accuracy: unknown key (expected name, match or one of the metrics: acc)");
+  check("metrics: {acc: test acc}\nrows:\n  - name: a\n    match: {method.name: aim}\n    acc: high\n",
+        ":5: acc: expected a number (in %) or [mean, std]");
+  check("metrics: {acc: test acc}\nrows:\n  - name: a\n    acc: 5\n", ":3: match: every row needs a match");
+  check("rows: []\n", ": metrics: expected a map");
+}
+
+TEST(Collect, CopiesAreSelfContainedAndReportTheSameTable) {
+  test::TempDir dir;
+  write_five_runs(dir);
+  std::filesystem::create_directories(dir.path() + "/runs/failedrun");
+  dir.write("runs/failedrun/config.yaml", "seed: 5\n");
+  dir.write("runs/failedrun/FAILED", "out of memory\n");
+  auto runs = find_runs(dir.path() + "/runs");
+  auto summary = collect_runs(runs, dir.file("all.h5"), /*link=*/false);
+  EXPECT_EQ(summary.runs, 5);
+  ASSERT_EQ(summary.left_out.size(), 1u);
+  EXPECT_TRUE(is_collection(dir.file("all.h5")));
+  {
+    auto f = h5::open_file(dir.file("all.h5"));
+    EXPECT_EQ(h5::read_strings(f.openGroup("index"), "run_id").size(), 5u);
+    auto problems = h5::read_strings(f, "problems");
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_NE(problems[0].find("failed: "), std::string::npos);
+    // Every run keeps its own layout and attributes.
+    auto run = f.openGroup("runs/aim2");
+    EXPECT_EQ(h5::attr_int(run, "schema_version"), kSchemaVersion);
+    EXPECT_DOUBLE_EQ(h5::attr_double(run.openGroup("eval/test"), "accuracy"), 1.0);
+  }
+  auto expected = report_of(dir.path() + "/runs");
+  // Readable without the run folders.
+  std::filesystem::rename(dir.file("all.h5"), dir.file("moved.h5"));
+  std::filesystem::remove_all(dir.path() + "/runs");
+  EXPECT_EQ(report_of(dir.file("moved.h5")), expected);
+  auto found = find_runs(dir.file("moved.h5"));
+  ASSERT_EQ(found.size(), 5u);
+  EXPECT_EQ(found[0].path, dir.file("moved.h5") + ":/runs/aim0");
+}
+
+TEST(Collect, LinksFollowTheRunFilesAndAMissingTargetIsNamed) {
+  test::TempDir dir;
+  write_five_runs(dir);
+  std::filesystem::create_directories(dir.path() + "/out");
+  auto summary = collect_runs(find_runs(dir.path() + "/runs"), dir.file("out/links.h5"), /*link=*/true);
+  EXPECT_EQ(summary.runs, 5);
+  EXPECT_LT(std::filesystem::file_size(dir.file("out/links.h5")), 20000u);
+  EXPECT_EQ(report_of(dir.file("out/links.h5")), report_of(dir.path() + "/runs"));
+  // A folder holding both the runs and their collection counts each run once.
+  auto both = find_runs(dir.path());
+  int done = 0, duplicates = 0;
+  for (const auto& r : both) {
+    done += r.state == "done";
+    duplicates += r.state == "duplicate";
+  }
+  EXPECT_EQ(done, 5);
+  EXPECT_EQ(duplicates, 5);
+  std::ostringstream out, problems;
+  EXPECT_TRUE(write_report(both, {}, out, problems)) << problems.str();
+  // Relative links: the pair moves together; a run file that disappears is named.
+  std::filesystem::remove(dir.path() + "/runs/aim1/result.h5");
+  auto runs = find_runs(dir.file("out/links.h5"));
+  ASSERT_EQ(runs.size(), 5u);
+  EXPECT_EQ(runs[1].path, dir.file("out/links.h5") + ":/runs/aim1");
+  EXPECT_EQ(runs[1].state, "unreadable");
 }

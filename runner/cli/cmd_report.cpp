@@ -11,13 +11,20 @@ void add_report_command(CLI::App& app) {
     std::string dir;
     std::string format = "md";
     int least_confident = 5;
+    std::string compare;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("report",
                                  "Table of the runs under DIR: grouped by dataset, method, backbone and every other\n"
                                  "setting that varies except the seed; mean +- std and n per metric. Incomplete,\n"
                                  "failed and unreadable runs are listed on stderr and make the exit code 3.");
-  cmd->add_option("dir", args->dir, "a sweep folder (<output_dir>/<sweep>) or any folder of runs")->required();
+  cmd->add_option("dir", args->dir,
+                  "a sweep folder (<output_dir>/<sweep>), any folder of runs, or a collection (aimrun collect)")
+      ->required();
+  cmd->add_option("--compare", args->compare,
+                  "YAML of reference numbers to put beside ours with the difference, e.g.\n"
+                  "experiments/paper_numbers.yaml (the AIM paper's tables)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--format", args->format, "md, latex or csv")->check(CLI::IsMember({"md", "latex", "csv"}));
   cmd->add_option("--least-confident", args->least_confident,
                   "md: also list this many test samples with the least confident masks (0: none)")
@@ -27,6 +34,10 @@ void add_report_command(CLI::App& app) {
     results::ReportOptions options;
     options.format = args->format;
     options.least_confident = args->least_confident;
+    if (!args->compare.empty()) {
+      options.compare = results::load_reference(args->compare);
+      options.compare_path = args->compare;
+    }
     bool complete = results::write_report(runs, options, std::cout, std::cerr);
     exit_code() = complete ? 0 : kExitPartial;
   });
