@@ -8,7 +8,7 @@ with the same module shapes, losses and Gumbel masks. Data: a pool of noise imag
 host, copied per batch, like aimrun's synthetic dataset.
 
   reference_train.py --model resnet18 --method aim --size 64 --batch 128 --steps 60 --threads 2
-Prints one line: images/s over the steps after --warmup.
+Prints one line: images/s (all ranks together) over the steps after --warmup.
 """
 import argparse
 import math
@@ -69,6 +69,8 @@ class Vanilla(nn.Module):
     def loss(self, x, y, tau):
         return F.cross_entropy(self.head(self.backbone.forward_stages(x)[-1].mean((2, 3))), y)
 
+    forward = loss  # DistributedDataParallel hooks forward()
+
 
 class MaskEstimator(nn.Module):
     def __init__(self, cin, hidden, blocks=1, keep_bias=2.0):
@@ -127,24 +129,19 @@ class Aim(nn.Module):
         area = sum((m.mean((1, 2, 3)).mean() - tau) ** 2 for m in masks)
         return loss + self.lam * area
 
+    forward = loss
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="small_cnn", choices=["small_cnn", "resnet18", "resnet50"])
-    p.add_argument("--method", default="vanilla", choices=["vanilla", "aim"])
-    p.add_argument("--width", type=int, default=16)
-    p.add_argument("--size", type=int, default=64)
-    p.add_argument("--classes", type=int, default=10)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
-    p.add_argument("--channels-last", action="store_true")
-    a = p.parse_args()
-    if a.threads:
-        torch.set_num_threads(a.threads)
+
+def train(rank, a, port):
+    """One rank's loop; with --ranks N > 1, DistributedDataParallel over gloo, as a user of
+    torch.distributed on CPUs would write it (each rank with its own batch of a.batch)."""
+    threads = a.threads // a.ranks if a.threads else 0
+    if threads:
+        torch.set_num_threads(max(1, threads))
+    torch.manual_seed(rank)
+    if a.ranks > 1:
+        import torch.distributed as dist
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=a.ranks)
     torch.backends.cudnn.benchmark = True
     dev = torch.device(a.device)
     backbone = SmallCnn(a.width) if a.model == "small_cnn" else TorchvisionResNet(a.model)
@@ -155,6 +152,8 @@ def main():
     no_decay = [p for p in model.parameters() if p.dim() <= 1]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0.0}],
                           lr=0.05, momentum=0.9)
+    if a.ranks > 1:
+        model = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=25)
     pool = torch.randn(64, 3, a.size, a.size)
     labels = torch.arange(a.batch) % a.classes
     pin = dev.type == "cuda"
@@ -174,14 +173,42 @@ def main():
         if a.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.precision == "bf16"):
-            loss = model.loss(x, y, 0.25)
+            loss = model(x, y, 0.25)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     if pin:
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
-    print(f"python {a.model} {a.method} {a.size}px batch {a.batch} {a.precision}: {a.steps * a.batch / dt:.1f} images/s")
+    if rank == 0:
+        print(f"python {a.model} {a.method} {a.size}px batch {a.batch} x {a.ranks} ranks {a.precision}: "
+              f"{a.ranks * a.steps * a.batch / dt:.1f} images/s", flush=True)
+    if a.ranks > 1:
+        torch.distributed.destroy_process_group()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="small_cnn", choices=["small_cnn", "resnet18", "resnet50"])
+    p.add_argument("--method", default="vanilla", choices=["vanilla", "aim"])
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--classes", type=int, default=10)
+    p.add_argument("--batch", type=int, default=128, help="per rank")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--threads", type=int, default=0, help="in total, divided between the ranks")
+    p.add_argument("--ranks", type=int, default=1, help="processes (DistributedDataParallel over gloo)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    p.add_argument("--channels-last", action="store_true")
+    a = p.parse_args()
+    if a.ranks == 1:
+        train(0, a, 0)
+    else:
+        import random
+        import torch.multiprocessing as mp
+        mp.spawn(train, args=(a, random.randint(20000, 60000)), nprocs=a.ranks)
 
 
 if __name__ == "__main__":

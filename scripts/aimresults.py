@@ -102,15 +102,68 @@ def _classify_open_error(err):
     return "corrupt"
 
 
+COLLECTION_SEPARATOR = ":/runs/"
+
+
+class _RunInCollection:
+    """A run inside a collection (`aimrun collect`): the group /runs/<id>, which has the
+    layout of a whole result file; closing it closes the collection."""
+
+    def __init__(self, file, group):
+        self._file, self._group = file, group
+
+    def __getattr__(self, name):
+        return getattr(self._group, name)
+
+    def __getitem__(self, key):
+        return self._group[key]
+
+    def __contains__(self, key):
+        return key in self._group
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+    def close(self):
+        self._file.close()
+
+
+def is_collection(path):
+    """True for a file written by `aimrun collect`."""
+    try:
+        with h5py.File(path, "r") as f:
+            return "aimrun_collection" in f.attrs
+    except OSError:
+        return False
+
+
+def collection_runs(path):
+    """The runs of a collection, as paths `<file>:/runs/<run-id>` that every reader accepts."""
+    with h5py.File(path, "r") as f:
+        return [f"{path}{COLLECTION_SEPARATOR}{run_id}" for run_id in sorted(f["runs"].keys())]
+
+
 def open_result(path):
-    """Opens a result file read-only and checks its schema; returns (h5py.File, Layout).
+    """Opens a result file (or a run of a collection, `<file>:/runs/<id>`) read-only and
+    checks its schema; returns (h5py.File or group, Layout).
 
     Raises ResultFileError for files that are unreadable, not ours, or newer than this module.
     """
+    file_path, sep, run_id = path.partition(COLLECTION_SEPARATOR)
     try:
-        f = h5py.File(path, "r")
+        f = h5py.File(file_path, "r")
     except OSError as err:
         raise ResultFileError(_classify_open_error(err), f"cannot open as HDF5 ({err})") from None
+    if sep:
+        try:
+            f = _RunInCollection(f, f["runs/" + run_id])
+        except (KeyError, OSError) as err:
+            f.close()
+            raise ResultFileError("broken-link", f"run {run_id} of the collection is missing or its linked "
+                                                 f"file is gone ({err})") from None
     try:
         version = f.attrs.get("schema_version")
         if version is None:
@@ -342,7 +395,7 @@ def find_results(folder):
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         if os.path.isfile(folder):
-            return [folder], []
+            return (collection_runs(folder) if is_collection(folder) else [folder]), []
         return [], [Problem(folder, "missing", "no such folder")]
     paths, problems = [], []
     seen_dirs, seen_files = set(), set()
@@ -369,7 +422,7 @@ def find_results(folder):
                 continue
             if os.path.realpath(path) not in seen_files:
                 seen_files.add(os.path.realpath(path))
-                paths.append(path)
+                paths.extend(collection_runs(path) if is_collection(path) else [path])
         for name in filenames:
             path = os.path.join(dirpath, name)
             if os.path.islink(path) and not os.path.exists(path) and not name.endswith(".h5"):

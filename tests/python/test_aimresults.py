@@ -217,6 +217,38 @@ class AimResultsTest(unittest.TestCase):
         df_sweep, _ = self.load(self.sweep)
         self.assertEqual(sorted(df_sweep.run_id.unique()), sorted(df.run_id.unique()))
 
+    def test_collections_read_like_the_folder(self):
+        # `aimrun collect`: copies (self-contained) and external links give the same table.
+        expected, _ = self.load(os.path.join(self.results, "out"))
+        columns = ["run_id", "split", "accuracy", "worst_group_accuracy", "epg.gradcam", "method.name"]
+        expected = expected[columns].sort_values(["run_id", "split"]).reset_index(drop=True)
+        for mode in ([], ["--link"]):
+            out = os.path.join(self.tmp, "collection" + "".join(mode) + ".h5")
+            proc = subprocess.run([AIMRUN, "collect", os.path.join(self.results, "out"), out, *mode],
+                                  capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            df, problems = self.load(out)
+            self.assertEqual(problems, [])
+            self.assertTrue(df.path.str.startswith(out + ":/runs/").all())
+            got = df[columns].sort_values(["run_id", "split"]).reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, expected)
+            samples = aimresults.load_samples(df.path.iloc[0], df.split.iloc[0])
+            self.assertEqual(len(samples), int(df.n.iloc[0]))
+
+    def test_dataframe_agrees_with_aimrun_report(self):
+        proc = subprocess.run([AIMRUN, "report", os.path.join(self.results, "out"), "--format", "csv"],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        import io
+        report = pd.read_csv(io.StringIO(proc.stdout))
+        df, _ = self.load(os.path.join(self.results, "out"))
+        test = df[df.split == "test"].set_index("method.name")
+        for _, row in report.iterrows():
+            self.assertAlmostEqual(row["test acc"], 100 * test.loc[row["method"], "accuracy"], places=3)
+            self.assertAlmostEqual(row["test worst-group"],
+                                   100 * test.loc[row["method"], "worst_group_accuracy"], places=3)
+            self.assertAlmostEqual(row["EPG gradcam"], 100 * test.loc[row["method"], "epg.gradcam"], places=3)
+
     # ------------------------------------------------------------------ unusable files
 
     def test_unusable_files_are_reported_and_skipped(self):

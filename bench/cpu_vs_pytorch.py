@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""aimrun against the plain PyTorch loop a user would otherwise write, side by side in one
+invocation, on this machine's CPUs; plus FLOPs per image and utilisation of the measured
+peak.
+
+For each case (model, image size, method, ranks, per-rank batch) it runs
+  - `aimrun train` on the synthetic dataset (noise images from a pool, like the reference),
+    two epochs of --steps steps; the second epoch's images/s from result.h5 is the figure
+    (the first warms up). 2 ranks: `mpirun -np 2`, one thread each.
+  - bench/reference_train.py with the same model, batch, optimiser and data, --steps after
+    as many warm-up steps. 2 ranks: DistributedDataParallel over gloo, one thread each.
+and prints a markdown table: images/s of each, the ratio, and utilisation = images/s x
+training FLOPs per image (`aimrun model`, counted from the executed convolutions and
+matmuls, 3x forward) / peak FLOP/s (a 2048^3 float32 matmul in torch on the same threads).
+
+  /usr/bin/python3 bench/cpu_vs_pytorch.py [--aimrun build/runner/aimrun] [--quick]
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# model, size, method, ranks, per-rank batch, steps per epoch
+CASES = [
+    ("small_cnn", 64, "vanilla", 1, 128, 40),
+    ("small_cnn", 64, "aim", 1, 128, 40),
+    ("small_cnn", 64, "vanilla", 1, 16, 100),   # small batch: per-step overhead dominates
+    ("small_cnn", 64, "aim", 1, 16, 100),
+    ("small_cnn", 64, "vanilla", 2, 64, 40),
+    ("small_cnn", 64, "aim", 2, 64, 40),
+    ("small_cnn", 224, "vanilla", 1, 32, 20),
+    ("small_cnn", 224, "aim", 1, 32, 20),
+    ("resnet18", 64, "vanilla", 1, 64, 20),
+    ("resnet18", 64, "aim", 1, 64, 20),
+    ("resnet18", 64, "vanilla", 2, 32, 20),
+    ("resnet18", 64, "aim", 2, 32, 20),
+    ("resnet18", 224, "vanilla", 1, 16, 8),
+    ("resnet18", 224, "aim", 1, 16, 8),
+]
+
+CONFIG = """
+name: bench
+dataset: {{name: synthetic, image_size: {size}, num_classes: 10, train_size: {train}, val_size: {batch},
+          pool: 64, hflip: false, workers: 1}}
+model: {{backbone: {model}, width: 16}}
+method: {{name: {method}, stages: 2, target: 0.25}}
+train: {{epochs: 2, batch_size: {batch}, optimizer: sgd, lr: 0.05, warmup_epochs: 0, eval_every: 0,
+        checkpoint_every: 10, log_every: 1000}}
+eval: {{batch_size: {batch}, attributions: [gradcam], keep_maps: 0, pictures: 0}}
+"""
+
+
+def peak_gflops(threads):
+    torch.set_num_threads(threads)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    for _ in range(2):
+        a @ b
+    t = time.perf_counter()
+    n = 10
+    for _ in range(n):
+        a @ b
+    return n * 2 * 2048 ** 3 / (time.perf_counter() - t) / 1e9
+
+
+def training_gflops(aimrun, config, size):
+    out = subprocess.run([aimrun, "model", config, "--size", str(size), str(size), "--classes", "10"],
+                         capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"training \(3x\)\s+([\d.]+)", out).group(1))
+
+
+def run_aimrun(aimrun, tmp, model, size, method, ranks, batch, steps, threads):
+    config = os.path.join(tmp, f"{model}-{size}-{method}-{ranks}-{batch}.yaml")
+    with open(config, "w") as fh:
+        fh.write(CONFIG.format(size=size, train=steps * batch * ranks, batch=batch, model=model, method=method))
+    run_dir = config[:-5]
+    cmd = [aimrun, "train", config, f"threads={max(1, threads // ranks)}", "--run-dir", run_dir]
+    if ranks > 1:
+        cmd = ["mpirun", "-np", str(ranks), "--oversubscribe", "--bind-to", "none"] + \
+              (["--allow-run-as-root"] if os.geteuid() == 0 else []) + cmd
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    with h5py.File(os.path.join(run_dir, "result.h5")) as f:
+        return float(f["curves/images_per_s"][-1]), config
+
+
+def run_python(model, size, method, ranks, batch, steps, threads):
+    cmd = [sys.executable, os.path.join(HERE, "reference_train.py"), "--model", model, "--method", method,
+           "--size", str(size), "--classes", "10", "--batch", str(batch), "--steps", str(steps),
+           "--warmup", str(steps), "--threads", str(threads), "--ranks", str(ranks)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"([\d.]+) images/s", out).group(1))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--aimrun", default=os.path.join(ROOT, "build", "runner", "aimrun"))
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--quick", action="store_true", help="only the small CNN at 64x64")
+    a = p.parse_args()
+    cases = [c for c in CASES if not a.quick or (c[0] == "small_cnn" and c[1] == 64)]
+    peak = peak_gflops(a.threads)
+    print(f"peak: {peak:.1f} GFLOP/s (float32 2048^3 matmul, {a.threads} threads, torch {torch.__version__})")
+    print()
+    print("| model | size | method | ranks x batch | aimrun img/s | python img/s | aimrun/python | "
+          "train GFLOP/img | aimrun util. |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="aimrun-bench-") as tmp:
+        os.environ["AIMRUN_CACHE"] = tmp
+        for model, size, method, ranks, batch, steps in cases:
+            ours, config = run_aimrun(a.aimrun, tmp, model, size, method, ranks, batch, steps, a.threads)
+            ref = run_python(model, size, method, ranks, batch, steps, a.threads)
+            flops = training_gflops(a.aimrun, config, size)
+            print(f"| {model} | {size} | {method} | {ranks} x {batch} | {ours:.0f} | {ref:.0f} | {ours / ref:.2f} | "
+                  f"{flops:.3f} | {100 * ours * flops / peak:.0f}% |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
