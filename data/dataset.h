@@ -34,6 +34,9 @@ struct SplitInfo {
   int64_t height = 0, width = 0;
   std::string region_kind;  // "segmentation", "boxes" or "" (no ground truth)
   std::vector<float> mean, std;  // the normalisation applied to images (to undo it for pictures)
+  // Files left out because they were missing or could not be decoded (dataset.skip_corrupt);
+  // the run's result file lists them.
+  std::vector<std::string> skipped;
   int64_t num_classes() const { return int64_t(class_names.size()); }
   int64_t num_groups() const { return int64_t(group_names.size()); }
 };

@@ -3,11 +3,20 @@
 #include <cstdlib>
 
 #include "core/strings.h"
+#ifdef AIM_WITH_OPENCV
+#include "data/readers/common.h"
+#endif
 
 namespace aim::data {
 
 DatasetEntry builtin_dataset_entry();
 DatasetEntry synthetic_dataset_entry();
+DatasetEntry cub_dataset_entry();
+DatasetEntry waterbirds_dataset_entry();
+DatasetEntry traveling_birds_dataset_entry();
+DatasetEntry hard_imagenet_dataset_entry();
+DatasetEntry imagenet100_dataset_entry();
+DatasetEntry imagewoof_dataset_entry();
 
 const std::vector<DatasetEntry>& dataset_registry() {
   static const std::vector<DatasetEntry> entries = {
@@ -15,6 +24,14 @@ const std::vector<DatasetEntry>& dataset_registry() {
       builtin_dataset_entry(),
 #endif
       synthetic_dataset_entry(),
+#ifdef AIM_WITH_OPENCV
+      cub_dataset_entry(),
+      waterbirds_dataset_entry(),
+      traveling_birds_dataset_entry(),
+      hard_imagenet_dataset_entry(),
+      imagenet100_dataset_entry(),
+      imagewoof_dataset_entry(),
+#endif
   };
   return entries;
 }
@@ -37,7 +54,13 @@ void add_dataset_keys(Schema& schema) {
   // Keys of the generated datasets (built-in and synthetic).
   schema.add(KeySpec("dataset.train_size", ValueType::Int, "~", "builtin, synthetic: training samples (~: all that remain after val)").range(1.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
   schema.add(KeySpec("dataset.val_size", ValueType::Int, "2000", "builtin, synthetic: validation samples, taken from Fashion-MNIST train").range(0.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
-  schema.add(KeySpec("dataset.seed", ValueType::Int, "0", "builtin, synthetic: seed of the generated data (fixed across a sweep's seeds, like a real dataset)").range(0.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
+  schema.add(KeySpec("dataset.seed", ValueType::Int, "0", "builtin, synthetic: seed of the generated data (fixed across a sweep's seeds, like a real dataset); cub, traveling_birds: of the held-out val split").range(0.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic", "cub", "traveling_birds"}));
+  std::vector<std::string> sized = {"synthetic"};
+#ifdef AIM_WITH_OPENCV
+  readers::add_image_dataset_keys(schema);
+  for (const auto& n : readers::image_dataset_names()) sized.push_back(n);
+#endif
+  schema.add(KeySpec("dataset.image_size", ValueType::Int, "224", "synthetic, image datasets: side of the square images the model sees").range(8.0, 4096.0).only_when("dataset.name", sized));
   for (const auto& e : dataset_registry()) e.add_keys(schema);
 }
 

@@ -69,6 +69,13 @@ void write_run_file(const std::string& path, const RunRecord& r) {
       h5::set_attr(g, "bins", m.bins);
     }
 
+    for (const auto& [split, files] : r.skipped_files) {
+      if (files.empty()) continue;
+      auto g = h5::ensure_group(file, "data/" + split);
+      h5::write_strings(g, "skipped_files", files);
+      h5::set_attr(g, "skipped", int64_t(files.size()));
+    }
+
     for (const auto& s : r.splits) {
       auto g = h5::ensure_group(file, "eval/" + s.split);
       h5::set_attr(g, "n", s.n);

@@ -72,6 +72,8 @@ struct RunRecord {
   std::map<std::string, EvalCurve> eval_curves;
   std::vector<MaskCurve> mask_curves;
   std::vector<SplitResult> splits;
+  // Files a dataset left out (missing or undecodable, dataset.skip_corrupt), per split.
+  std::map<std::string, std::vector<std::string>> skipped_files;
 };
 
 }  // namespace aim::results

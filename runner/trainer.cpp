@@ -535,6 +535,9 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   }
   state.eval_seconds += seconds_since(t0);
 
+  for (const auto& [name, ds] : splits.splits)
+    if (!ds->info().skipped.empty()) rec.skipped_files[name] = ds->info().skipped;
+
   if (rank == 0 && cfg.get_int("eval.pictures") > 0) write_run_pictures(cfg, paths, *model, splits, rec, final_options);
 
   if (rank == 0) {

@@ -64,9 +64,7 @@ DatasetSplits make(const Config& cfg) {
 
 void add_keys(Schema& s) {
   const std::vector<std::string> synthetic = {"synthetic"};
-  s.add(KeySpec("dataset.image_size", ValueType::Int, "224", "synthetic: image side in pixels")
-            .range(8, 4096)
-            .only_when("dataset.name", synthetic));
+  // dataset.image_size is shared with the image datasets: data/registry.cpp.
   s.add(KeySpec("dataset.num_classes", ValueType::Int, "1000", "synthetic: number of classes")
             .range(2, 100000)
             .only_when("dataset.name", synthetic));

@@ -1,0 +1,233 @@
+#include "data/images/packed_cache.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <opencv2/imgproc.hpp>
+#include <thread>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/hash.h"
+
+namespace aim::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kMagic[8] = {'A', 'I', 'M', 'P', 'A', 'C', 'K', '1'};
+struct Header {
+  char magic[8];
+  uint64_t count;
+  uint64_t index_offset;
+};
+
+struct Packed {
+  cv::Mat rgb, region;
+  std::string error;
+};
+
+Packed pack_one(const Sample& s, const PackOptions& o) {
+  Packed p;
+  try {
+    auto d = decode_sample(s, o.with_region);
+    const int shorter = std::min(d.rgb.rows, d.rgb.cols);
+    if (shorter > o.shorter_side) {
+      const double f = double(o.shorter_side) / shorter;
+      cv::Size size(std::max(1, int(std::lround(d.rgb.cols * f))), std::max(1, int(std::lround(d.rgb.rows * f))));
+      cv::resize(d.rgb, d.rgb, size, 0, 0, cv::INTER_AREA);
+      if (!d.region.empty()) cv::resize(d.region, d.region, size, 0, 0, cv::INTER_NEAREST);
+    }
+    p.rgb = d.rgb.isContinuous() ? d.rgb : d.rgb.clone();
+    if (!d.region.empty()) p.region = d.region.isContinuous() ? d.region : d.region.clone();
+  } catch (const DataError& e) {
+    p.error = e.what();
+  }
+  return p;
+}
+
+void write_all(FILE* f, const void* data, size_t n, const std::string& path) {
+  if (n && std::fwrite(data, 1, n, f) != n) throw Error(path + ": cannot write packed cache (disk full?)");
+}
+
+}  // namespace
+
+void PackedCache::build(const std::string& path, const std::vector<Sample>& samples, const PackOptions& o) {
+  const std::string tmp = temp_path_for(path);
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw Error(tmp + ": cannot create packed cache: " + std::strerror(errno));
+  try {
+    Header h{};
+    std::memcpy(h.magic, kMagic, 8);
+    h.count = samples.size();
+    write_all(f, &h, sizeof h, tmp);
+    uint64_t offset = sizeof h;
+    std::vector<PackedEntry> index(samples.size());
+    const int threads = o.threads > 0 ? o.threads : std::max(1, int(std::thread::hardware_concurrency()));
+    // Chunks bound the memory held at once; within a chunk samples decode in parallel and
+    // are written in order.
+    const size_t chunk = size_t(threads) * 32;
+    std::vector<Packed> packed;
+    for (size_t start = 0; start < samples.size(); start += chunk) {
+      const size_t n = std::min(chunk, samples.size() - start);
+      packed.assign(n, Packed{});
+      std::atomic<size_t> next{0};
+      std::vector<std::thread> pool;
+      for (int t = 0; t < std::min<int>(threads, int(n)); ++t)
+        pool.emplace_back([&] {
+          for (size_t i; (i = next++) < n;) packed[i] = pack_one(samples[start + i], o);
+        });
+      for (auto& t : pool) t.join();
+      for (size_t i = 0; i < n; ++i) {
+        auto& p = packed[i];
+        auto& e = index[start + i];
+        if (!p.error.empty()) {
+          if (!o.skip_corrupt) throw DataError(p.error);
+          continue;  // an empty entry: height 0
+        }
+        e.height = uint32_t(p.rgb.rows);
+        e.width = uint32_t(p.rgb.cols);
+        e.image_offset = offset;
+        write_all(f, p.rgb.data, p.rgb.total() * 3, tmp);
+        offset += p.rgb.total() * 3;
+        if (!p.region.empty()) {
+          e.has_region = 1;
+          e.region_offset = offset;
+          write_all(f, p.region.data, p.region.total(), tmp);
+          offset += p.region.total();
+        }
+      }
+    }
+    h.index_offset = offset;
+    write_all(f, index.data(), index.size() * sizeof(PackedEntry), tmp);
+    if (std::fseek(f, 0, SEEK_SET) != 0) throw Error(tmp + ": cannot seek");
+    write_all(f, &h, sizeof h, tmp);
+    if (std::fflush(f) != 0) throw Error(tmp + ": cannot write packed cache");
+    std::fclose(f);
+    f = nullptr;
+    commit_file(tmp, path);
+  } catch (...) {
+    if (f) std::fclose(f);
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+
+PackedCache PackedCache::open_or_build(const std::string& path, const std::vector<Sample>& samples,
+                                       const PackOptions& options, std::vector<std::string>* failures) {
+  ensure_dir(fs::path(path).parent_path().string());
+  if (!fs::exists(path)) {
+    // Concurrent runs (ranks, sweep members) wait for one builder instead of all decoding.
+    FileLock lock;
+    lock.lock(path + ".lock");
+    if (!fs::exists(path)) {
+      spdlog::info("packing {} images into {} (once; later runs read it)", samples.size(), path);
+      build(path, samples, options);
+    }
+  }
+  PackedCache c;
+  c.map(path);
+  if (c.size() != samples.size())
+    throw DataError(path + ": packed cache holds " + std::to_string(c.size()) + " samples, expected " +
+                    std::to_string(samples.size()) + " (delete it to rebuild)");
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (c.readable(i)) continue;
+    if (!options.skip_corrupt)
+      throw DataError(samples[i].path + ": cannot decode image (recorded as unreadable in " + path + ")");
+    if (failures) failures->push_back(samples[i].path);
+  }
+  return c;
+}
+
+void PackedCache::map(const std::string& path) {
+  path_ = path;
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw Error(path + ": cannot open packed cache: " + std::strerror(errno));
+  struct stat st {};
+  ::fstat(fd, &st);
+  bytes_ = size_t(st.st_size);
+  void* p = bytes_ ? ::mmap(nullptr, bytes_, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+  ::close(fd);
+  if (p == MAP_FAILED) throw Error(path + ": cannot map packed cache");
+  data_ = static_cast<const uint8_t*>(p);
+  const auto bad = [&](const std::string& why) {
+    return DataError(path + ": damaged packed cache (" + why + "); delete it to rebuild");
+  };
+  if (bytes_ < sizeof(Header)) throw bad("too short");
+  Header h;
+  std::memcpy(&h, data_, sizeof h);
+  if (std::memcmp(h.magic, kMagic, 8) != 0) throw bad("wrong magic");
+  if (h.index_offset > bytes_ || (bytes_ - h.index_offset) != h.count * sizeof(PackedEntry))
+    throw bad("index does not match the file size");
+  index_.resize(h.count);
+  std::memcpy(index_.data(), data_ + h.index_offset, h.count * sizeof(PackedEntry));
+  for (const auto& e : index_) {
+    const uint64_t px = uint64_t(e.height) * e.width;
+    if (e.height && (e.image_offset + px * 3 > h.index_offset ||
+                     (e.has_region && e.region_offset + px > h.index_offset)))
+      throw bad("entry outside the data");
+  }
+}
+
+cv::Mat PackedCache::image(size_t i) const {
+  const auto& e = index_[i];
+  return cv::Mat(int(e.height), int(e.width), CV_8UC3, const_cast<uint8_t*>(data_ + e.image_offset));
+}
+
+cv::Mat PackedCache::region(size_t i) const {
+  const auto& e = index_[i];
+  if (!e.has_region) return {};
+  return cv::Mat(int(e.height), int(e.width), CV_8UC1, const_cast<uint8_t*>(data_ + e.region_offset));
+}
+
+PackedCache::~PackedCache() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), bytes_);
+}
+
+PackedCache::PackedCache(PackedCache&& o) noexcept
+    : path_(std::move(o.path_)), data_(o.data_), bytes_(o.bytes_), index_(std::move(o.index_)) {
+  o.data_ = nullptr;
+  o.bytes_ = 0;
+}
+
+PackedCache& PackedCache::operator=(PackedCache&& o) noexcept {
+  if (this != &o) {
+    if (data_) ::munmap(const_cast<uint8_t*>(data_), bytes_);
+    path_ = std::move(o.path_);
+    data_ = o.data_;
+    bytes_ = o.bytes_;
+    index_ = std::move(o.index_);
+    o.data_ = nullptr;
+    o.bytes_ = 0;
+  }
+  return *this;
+}
+
+std::string packed_cache_path(const std::string& cache_dir, const std::string& dataset, const std::string& split,
+                              const std::vector<Sample>& samples, const PackOptions& o) {
+  // Paths and sizes on disk identify the files (modification times would invalidate the
+  // cache whenever a dataset is copied to a node's local disk).
+  std::string key = "v1|" + std::to_string(o.shorter_side) + "|" + std::to_string(o.with_region) + "|";
+  uint64_t h = fnv1a64(key);
+  std::error_code ec;
+  for (const auto& s : samples) {
+    std::string line = s.path + "|" + std::to_string(fs::file_size(s.path, ec)) + "|" + s.mask_path + "|" +
+                       std::to_string(s.mask_threshold) + "|" + std::to_string(s.box_frame_width) + "x" +
+                       std::to_string(s.box_frame_height);
+    for (const auto& b : s.boxes)
+      line += "|" + std::to_string(b.x) + "," + std::to_string(b.y) + "," + std::to_string(b.w) + "," + std::to_string(b.h);
+    h = fnv1a64(line, h);
+  }
+  return cache_dir + "/packed/" + dataset + "-" + split + "-" + hex_digest(h) + ".pack";
+}
+
+}  // namespace aim::data

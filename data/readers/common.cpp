@@ -1,0 +1,296 @@
+#include "data/readers/common.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/random.h"
+#include "core/strings.h"
+#include "data/registry.h"
+
+namespace aim::data::readers {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& image_dataset_names() {
+  static const std::vector<std::string> names = {"cub", "waterbirds", "traveling_birds", "hard_imagenet",
+                                                 "imagenet100", "imagewoof"};
+  return names;
+}
+
+void add_image_dataset_keys(Schema& s) {
+  const auto& all = image_dataset_names();
+  s.add(KeySpec("dataset.root", ValueType::String, "~", "image datasets: the dataset's folder (layouts: docs/datasets.md)").existing_path().not_identity().only_when("dataset.name", all));
+  s.add(KeySpec("dataset.cub_root", ValueType::String, "~", "waterbirds, traveling_birds: a CUB-200-2011 folder whose boxes (and segmentations) are matched to the images by file name; without it no EPG ground truth").existing_path().not_identity().only_when("dataset.name", {"waterbirds", "traveling_birds"}));
+  s.add(KeySpec("dataset.imagenet_root", ValueType::String, "~", "hard_imagenet: the ILSVRC2012 folder with train/<wnid>/ and val/<wnid>/ images").existing_path().not_identity().only_when("dataset.name", {"hard_imagenet"}));
+  s.add(KeySpec("dataset.class_list", ValueType::String, "~", "imagenet100, imagewoof: file with one wnid per line (optionally a name after whitespace); ~: every class folder under <root>/train").existing_path().only_when("dataset.name", {"imagenet100", "imagewoof"}));
+  s.add(KeySpec("dataset.boxes_dir", ValueType::String, "~", "imagenet100, imagewoof: ILSVRC localisation XML folder (Annotations/CLS-LOC) for EPG boxes; ~: no ground truth").existing_path().not_identity().only_when("dataset.name", {"imagenet100", "imagewoof"}));
+  s.add(KeySpec("dataset.resize", ValueType::Int, "256", "image datasets: evaluation resizes the shorter side to this, then centre-crops image_size; the packed cache stores images at this shorter side").range(8.0, 8192.0).only_when("dataset.name", all));
+  s.add(KeySpec("dataset.crop_scale", ValueType::FloatList, "[0.08, 1.0]", "image datasets: training RandomResizedCrop area range (fractions of the image)").only_when("dataset.name", all));
+  s.add(KeySpec("dataset.crop_ratio", ValueType::FloatList, "[0.75, 1.3333333333333333]", "image datasets: training RandomResizedCrop aspect-ratio range").only_when("dataset.name", all));
+  s.add(KeySpec("dataset.packed_cache", ValueType::Bool, "false", "image datasets: decode and resize every image once into <cache_dir>/packed/ and read from there every epoch").only_when("dataset.name", all));
+  s.add(KeySpec("dataset.skip_corrupt", ValueType::Bool, "false", "image datasets: leave out missing or undecodable images (checked once at start, listed in the result file) instead of stopping with an error").not_identity().only_when("dataset.name", all));
+  s.add(KeySpec("dataset.segmentations", ValueType::Bool, "true", "cub, waterbirds, traveling_birds: EPG ground truth from CUB's segmentations when the copy has them (else its boxes)").only_when("dataset.name", {"cub", "waterbirds", "traveling_birds"}));
+  s.add(KeySpec("dataset.val_fraction", ValueType::Float, "0.0", "cub, traveling_birds: fraction of each training class held out as a 'val' split (drawn from dataset.seed); 0: no val split").range(0.0, 0.9).only_when("dataset.name", {"cub", "traveling_birds"}));
+}
+
+std::string root_of(const Config& cfg) {
+  if (cfg.is_null("dataset.root"))
+    cfg.fail("dataset.root", "required for dataset '" + cfg.get_string("dataset.name") +
+                                 "': the dataset's folder (docs/datasets.md)");
+  return cfg.get_string("dataset.root");
+}
+
+ImageListOptions image_options(const Config& cfg, bool train_split) {
+  ImageListOptions o;
+  auto& t = o.transforms;
+  t.image_size = cfg.get_int("dataset.image_size");
+  t.resize = cfg.get_int("dataset.resize");
+  auto scale = cfg.get_float_list("dataset.crop_scale"), ratio = cfg.get_float_list("dataset.crop_ratio");
+  if (scale.size() != 2 || !(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1))
+    cfg.fail("dataset.crop_scale", "expected [min, max] with 0 < min <= max <= 1");
+  if (ratio.size() != 2 || !(ratio[0] > 0 && ratio[0] <= ratio[1]))
+    cfg.fail("dataset.crop_ratio", "expected [min, max] with 0 < min <= max");
+  t.scale_min = scale[0];
+  t.scale_max = scale[1];
+  t.ratio_min = ratio[0];
+  t.ratio_max = ratio[1];
+  t.hflip = cfg.get_bool("dataset.hflip");
+  auto mean = cfg.get_float_list("dataset.mean"), std = cfg.get_float_list("dataset.std");
+  if (mean.size() != 3) cfg.fail("dataset.mean", "expected 3 values (R, G, B)");
+  if (std.size() != 3) cfg.fail("dataset.std", "expected 3 values (R, G, B)");
+  o.norm.mean.assign(mean.begin(), mean.end());
+  o.norm.std.assign(std.begin(), std.end());
+  o.augment = train_split;
+  o.skip_corrupt = cfg.get_bool("dataset.skip_corrupt");
+  o.packed_cache = cfg.get_bool("dataset.packed_cache");
+  o.cache_dir = cache_dir_of(cfg);
+  return o;
+}
+
+SplitInfo split_info(const std::string& dataset, const std::string& split, std::vector<std::string> class_names,
+                     std::vector<std::string> group_names, std::string region_kind) {
+  SplitInfo i;
+  i.dataset = dataset;
+  i.split = split;
+  i.class_names = std::move(class_names);
+  i.group_names = std::move(group_names);
+  i.region_kind = std::move(region_kind);
+  return i;
+}
+
+std::vector<Line> read_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path + ": file is missing or cannot be read");
+  std::vector<Line> lines;
+  std::string text;
+  int n = 0;
+  while (std::getline(in, text)) {
+    ++n;
+    if (n == 1 && text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' ' || text.back() == '\t')) text.pop_back();
+    if (trim(text).empty()) continue;
+    lines.push_back({n, text});
+  }
+  return lines;
+}
+
+std::vector<std::string> fields(const std::string& text) {
+  std::istringstream ss(text);
+  std::vector<std::string> out;
+  for (std::string f; ss >> f;) out.push_back(f);
+  return out;
+}
+
+void fail_line(const std::string& path, int line, const std::string& message) {
+  throw DataError(path + ":" + std::to_string(line) + ": " + message);
+}
+
+int64_t parse_int(const std::string& s, const std::string& path, int line, const std::string& what) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(s, &used);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  fail_line(path, line, "expected an integer " + what + ", got '" + s + "'");
+}
+
+double parse_double(const std::string& s, const std::string& path, int line, const std::string& what) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(s, &used);
+    if (used == s.size() && std::isfinite(v)) return v;
+  } catch (const std::exception&) {
+  }
+  fail_line(path, line, "expected a number " + what + ", got '" + s + "'");
+}
+
+namespace {
+
+// CUB's "<id> <value...>" files: every line an id and `n` fields (the last may hold spaces
+// when rest_joined, as in images.txt paths). Duplicate ids are errors.
+std::map<int64_t, std::vector<std::string>> read_id_file(const std::string& path, size_t n, const std::string& expected) {
+  std::map<int64_t, std::vector<std::string>> out;
+  for (const auto& l : read_lines(path)) {
+    auto f = fields(l.text);
+    if (f.size() != n + 1) fail_line(path, l.number, "expected '" + expected + "', got '" + l.text + "'");
+    const int64_t id = parse_int(f[0], path, l.number, "id");
+    if (id < 1) fail_line(path, l.number, "ids are 1-based, got " + f[0]);
+    if (!out.emplace(id, std::vector<std::string>(f.begin() + 1, f.end())).second)
+      fail_line(path, l.number, "id " + f[0] + " appears twice");
+  }
+  return out;
+}
+
+std::string file_name(const std::string& path) { return fs::path(path).filename().string(); }
+
+}  // namespace
+
+std::string CubMetadata::segmentation_of(int64_t id) const {
+  if (!has_segmentations) return "";
+  fs::path rel(image_path.at(id));
+  rel.replace_extension(".png");
+  return segmentation_root + "/" + rel.string();
+}
+
+CubMetadata read_cub(const std::string& root_in, bool full) {
+  CubMetadata m;
+  // Accept the folder that holds images.txt, or its parent (CUB_200_2011/ inside the archive).
+  m.root = root_in;
+  if (!fs::exists(m.root + "/images.txt") && fs::exists(m.root + "/CUB_200_2011/images.txt"))
+    m.root += "/CUB_200_2011";
+  const std::string& r = m.root;
+  if (!fs::exists(r + "/images.txt"))
+    throw DataError(r + "/images.txt: file is missing (is " + root_in + " a CUB-200-2011 folder?)");
+  for (auto& [id, f] : read_id_file(r + "/images.txt", 1, "<image_id> <class_dir>/<file>.jpg")) {
+    m.id_by_name[file_name(f[0])] = id;
+    m.image_path[id] = f[0];
+  }
+  const std::string boxes = r + "/bounding_boxes.txt";
+  if (fs::exists(boxes) || full) {
+    for (const auto& l : read_lines(boxes)) {
+      auto f = fields(l.text);
+      if (f.size() != 5) fail_line(boxes, l.number, "expected '<image_id> <x> <y> <width> <height>', got '" + l.text + "'");
+      const int64_t id = parse_int(f[0], boxes, l.number, "image id");
+      Box b{parse_double(f[1], boxes, l.number, "x"), parse_double(f[2], boxes, l.number, "y"),
+            parse_double(f[3], boxes, l.number, "width"), parse_double(f[4], boxes, l.number, "height")};
+      if (b.w < 0 || b.h < 0) fail_line(boxes, l.number, "negative box size");
+      if (!m.image_path.count(id)) fail_line(boxes, l.number, "image id " + f[0] + " is not in images.txt");
+      if (!m.box.emplace(id, b).second) fail_line(boxes, l.number, "id " + f[0] + " appears twice");
+    }
+  }
+  m.segmentation_root = r + "/segmentations";
+  // The segmentations archive unpacks next to CUB_200_2011/, not inside it.
+  if (!fs::is_directory(m.segmentation_root) && fs::is_directory(fs::path(r).parent_path() / "segmentations"))
+    m.segmentation_root = (fs::path(r).parent_path() / "segmentations").string();
+  m.has_segmentations = fs::is_directory(m.segmentation_root);
+  if (!full) return m;
+  const std::string classes = r + "/classes.txt";
+  std::map<int64_t, std::vector<std::string>> cls = read_id_file(classes, 1, "<class_id> <class_dir>");
+  int64_t expect = 1;
+  for (auto& [id, f] : cls) {
+    if (id != expect++) throw DataError(classes + ": class ids must be 1..N without gaps (missing " + std::to_string(expect - 1) + ")");
+    m.class_names.push_back(f[0]);
+  }
+  const std::string labels = r + "/image_class_labels.txt";
+  for (const auto& l : read_lines(labels)) {
+    auto f = fields(l.text);
+    if (f.size() != 2) fail_line(labels, l.number, "expected '<image_id> <class_id>', got '" + l.text + "'");
+    const int64_t id = parse_int(f[0], labels, l.number, "image id"), c = parse_int(f[1], labels, l.number, "class id");
+    if (c < 1 || c > int64_t(m.class_names.size()))
+      fail_line(labels, l.number, "class id " + f[1] + " outside 1.." + std::to_string(m.class_names.size()) + " (classes.txt)");
+    if (!m.image_path.count(id)) fail_line(labels, l.number, "image id " + f[0] + " is not in images.txt");
+    if (!m.label.emplace(id, c - 1).second) fail_line(labels, l.number, "id " + f[0] + " appears twice");
+  }
+  const std::string split = r + "/train_test_split.txt";
+  for (const auto& l : read_lines(split)) {
+    auto f = fields(l.text);
+    if (f.size() != 2 || (f[1] != "0" && f[1] != "1"))
+      fail_line(split, l.number, "expected '<image_id> <1 = train, 0 = test>', got '" + l.text + "'");
+    const int64_t id = parse_int(f[0], split, l.number, "image id");
+    if (!m.image_path.count(id)) fail_line(split, l.number, "image id " + f[0] + " is not in images.txt");
+    if (!m.is_train.emplace(id, f[1] == "1").second) fail_line(split, l.number, "id " + f[0] + " appears twice");
+  }
+  for (const auto& [id, p] : m.image_path) {
+    if (!m.label.count(id)) throw DataError(labels + ": no label for image id " + std::to_string(id) + " (" + p + ")");
+    if (!m.is_train.count(id)) throw DataError(split + ": no split for image id " + std::to_string(id) + " (" + p + ")");
+  }
+  return m;
+}
+
+bool attach_cub_ground_truth(const CubMetadata& cub, const std::string& name, bool segmentations, Sample& s) {
+  auto it = cub.id_by_name.find(name);
+  if (it == cub.id_by_name.end()) return false;
+  if (segmentations && cub.has_segmentations) {
+    s.mask_path = cub.segmentation_of(it->second);
+    // CUB's masks are soft (the share of annotators who marked a pixel): the majority counts.
+    s.mask_threshold = 127;
+  } else if (auto b = cub.box.find(it->second); b != cub.box.end()) {
+    s.boxes = {b->second};
+  }
+  return true;
+}
+
+std::vector<Sample> carve_validation(std::vector<Sample>& train, double fraction, uint64_t seed) {
+  std::vector<Sample> val;
+  if (fraction <= 0) return val;
+  std::map<int64_t, std::vector<size_t>> by_class;
+  for (size_t i = 0; i < train.size(); ++i) by_class[train[i].label].push_back(i);
+  std::vector<char> to_val(train.size(), 0);
+  for (auto& [label, idx] : by_class) {
+    Rng rng(mix_seed(seed, uint64_t(label)));
+    rng.shuffle(idx);
+    const size_t n = size_t(std::lround(fraction * double(idx.size())));
+    for (size_t k = 0; k < n && k + 1 < idx.size(); ++k) to_val[idx[k]] = 1;  // keep one to train on
+  }
+  std::vector<Sample> keep;
+  for (size_t i = 0; i < train.size(); ++i) (to_val[i] ? val : keep).push_back(std::move(train[i]));
+  train = std::move(keep);
+  return val;
+}
+
+std::vector<std::string> list_dirs(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_directory()) out.push_back(e.path().filename().string());
+  if (ec) throw DataError(dir + ": cannot list folder: " + ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> list_images(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_regular_file()) continue;
+    std::string ext = e.path().extension().string();
+    for (auto& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp") out.push_back(e.path().filename().string());
+  }
+  if (ec) throw DataError(dir + ": cannot list folder: " + ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+DatasetSplits make_splits(const Config& cfg, const std::string& dataset,
+                          std::vector<std::pair<std::string, std::vector<Sample>>> splits,
+                          const std::vector<std::string>& class_names, const std::vector<std::string>& group_names,
+                          const std::string& region_kind, std::vector<std::string> eval_splits) {
+  DatasetSplits out;
+  for (auto& [name, samples] : splits) {
+    if (samples.empty()) throw DataError(dataset + ": split '" + name + "' has no samples under " + root_of(cfg));
+    auto info = split_info(dataset, name, class_names, group_names, region_kind);
+    out.splits[name] = std::make_shared<ImageListDataset>(info, std::move(samples), image_options(cfg, name == "train"));
+  }
+  out.eval_splits = std::move(eval_splits);
+  return out;
+}
+
+}  // namespace aim::data::readers

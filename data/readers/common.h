@@ -1,0 +1,78 @@
+#pragma once
+// What the image-dataset readers share: their config keys, options from a config, text
+// files read line by line with errors naming file:line, CUB's metadata (Waterbirds and
+// TravelingBirds borrow its boxes and segmentations), and splits assembled from sample lists.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "data/dataset.h"
+#include "data/images/image_list_dataset.h"
+
+namespace aim::data::readers {
+
+// Names of the datasets read from image files, for only_when().
+const std::vector<std::string>& image_dataset_names();
+// Keys every image dataset reads (dataset.root, image_size, packed_cache, ...).
+void add_image_dataset_keys(Schema& schema);
+
+// dataset.root, required for image datasets.
+std::string root_of(const Config& cfg);
+// Transforms, normalisation, cache and skipping options from the config.
+ImageListOptions image_options(const Config& cfg, bool train_split);
+SplitInfo split_info(const std::string& dataset, const std::string& split, std::vector<std::string> class_names,
+                     std::vector<std::string> group_names, std::string region_kind);
+
+// A text file's non-blank lines with their 1-based numbers; CR of CRLF endings and a UTF-8
+// byte-order mark removed. A missing file is an error naming it.
+struct Line {
+  int number;
+  std::string text;
+};
+std::vector<Line> read_lines(const std::string& path);
+// Whitespace-separated fields.
+std::vector<std::string> fields(const std::string& text);
+[[noreturn]] void fail_line(const std::string& path, int line, const std::string& message);
+int64_t parse_int(const std::string& s, const std::string& path, int line, const std::string& what);
+double parse_double(const std::string& s, const std::string& path, int line, const std::string& what);
+
+// CUB-200-2011's metadata, ids as in its files (1-based).
+struct CubMetadata {
+  std::string root;
+  std::vector<std::string> class_names;       // classes.txt order (label = position)
+  std::map<int64_t, std::string> image_path;  // images.txt, relative to images/
+  std::map<int64_t, int64_t> label;           // 0-based
+  std::map<int64_t, bool> is_train;
+  std::map<int64_t, Box> box;
+  std::map<std::string, int64_t> id_by_name;  // file name (no folder) -> id
+  // segmentations/<class_dir>/<name>.png, or "" when the copy has no segmentations folder.
+  std::string segmentation_of(int64_t id) const;
+  bool has_segmentations = false;
+  std::string segmentation_root;  // <root>/segmentations, or the one next to <root>
+};
+// Reads images.txt and bounding_boxes.txt always, and with `full` also classes.txt,
+// image_class_labels.txt and train_test_split.txt.
+CubMetadata read_cub(const std::string& root, bool full);
+
+// Puts CUB's ground truth for the image named like `file_name` on `s`: its segmentation
+// when `segmentations` and the copy has one, else its box. Returns false when CUB has no
+// image of that name.
+bool attach_cub_ground_truth(const CubMetadata& cub, const std::string& file_name, bool segmentations, Sample& s);
+
+// Moves a deterministic fraction of `train` (per class, from seed) into the returned
+// validation list.
+std::vector<Sample> carve_validation(std::vector<Sample>& train, double fraction, uint64_t seed);
+
+// Sorted names of the sub-folders of `dir`.
+std::vector<std::string> list_dirs(const std::string& dir);
+// Sorted image files (.jpg .jpeg .png .bmp, any case) directly in `dir`.
+std::vector<std::string> list_images(const std::string& dir);
+
+// The splits as ImageListDatasets.
+DatasetSplits make_splits(const Config& cfg, const std::string& dataset,
+                          std::vector<std::pair<std::string, std::vector<Sample>>> splits,
+                          const std::vector<std::string>& class_names, const std::vector<std::string>& group_names,
+                          const std::string& region_kind, std::vector<std::string> eval_splits);
+
+}  // namespace aim::data::readers

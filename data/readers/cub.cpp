@@ -1,0 +1,46 @@
+// CUB-200-2011 (Wah et al. 2011): 200 bird species, CUB's own train/test split, boxes and
+// optional segmentations as EPG ground truth.
+#include "core/error.h"
+#include "data/readers/common.h"
+#include "data/registry.h"
+
+namespace aim::data {
+
+namespace {
+
+DatasetSplits make(const Config& cfg) {
+  const auto cub = readers::read_cub(readers::root_of(cfg), /*full=*/true);
+  const bool segs = cfg.get_bool("dataset.segmentations") && cub.has_segmentations;
+  std::vector<Sample> train, test;
+  for (const auto& [id, rel] : cub.image_path) {
+    Sample s;
+    s.path = cub.root + "/images/" + rel;
+    s.label = cub.label.at(id);
+    if (segs) {
+      s.mask_path = cub.segmentation_of(id);
+      s.mask_threshold = 127;  // soft masks: the annotators' majority
+    } else if (auto b = cub.box.find(id); b != cub.box.end()) {
+      s.boxes = {b->second};
+    }
+    (cub.is_train.at(id) ? train : test).push_back(std::move(s));
+  }
+  auto val = readers::carve_validation(train, cfg.get_float("dataset.val_fraction"), uint64_t(cfg.get_int("dataset.seed")));
+  std::vector<std::pair<std::string, std::vector<Sample>>> splits = {{"train", std::move(train)}};
+  std::vector<std::string> eval = {"test"};
+  if (!val.empty()) {
+    splits.emplace_back("val", std::move(val));
+    eval = {"val", "test"};
+  }
+  splits.emplace_back("test", std::move(test));
+  const std::string region = segs ? "segmentation" : cub.box.empty() ? "" : "boxes";
+  return readers::make_splits(cfg, "cub", std::move(splits), cub.class_names, {}, region, eval);
+}
+
+}  // namespace
+
+DatasetEntry cub_dataset_entry() {
+  return {"cub", "CUB-200-2011: 200 bird species, boxes and optional segmentations (docs/datasets.md)",
+          [](Schema&) {}, make};
+}
+
+}  // namespace aim::data
