@@ -13,6 +13,7 @@
 #include "core/files.h"
 #include "core/h5.h"
 #include "core/random.h"
+#include "core/strings.h"
 #include "data/images/image_list_dataset.h"
 #include "data/images/packed_cache.h"
 #include "data/images/transforms.h"
@@ -593,4 +594,43 @@ TEST(EndToEnd, TrainOnMiniatureWaterbirdsRecordsSkippedFiles) {
   EXPECT_EQ(h5::read_strings(g, "skipped_files"), std::vector<std::string>{corrupt});
   EXPECT_EQ(h5::attr_int(g, "skipped"), 1);
   EXPECT_TRUE(h5::exists(file, "eval/test/samples/epg_gradcam") || true);
+}
+
+TEST(BadInput, HalfAJpegIsCorrupt_EmptyFileToo) {
+  TempDir dir;
+  std::vector<Sample> samples(3);
+  for (int i = 0; i < 3; ++i) {
+    samples[size_t(i)].path = dir.file("i" + std::to_string(i) + ".jpg");
+    draw(samples[size_t(i)].path, i, 200, 150);
+  }
+  // libjpeg decodes half a file with only a warning; the reader must not train on it.
+  std::string bytes = read_text(samples[1].path);
+  write_file(samples[1].path, bytes.substr(0, bytes.size() / 2));
+  write_file(samples[2].path, "");
+  ImageListOptions o;
+  o.transforms.image_size = 32;
+  ImageListDataset ds(test_info(""), samples, o);
+  EXPECT_NO_THROW(ds.get_batch({0}, std::nullopt));
+  auto msg = error_of([&] { ds.get_batch({1}, std::nullopt); });
+  EXPECT_NE(msg.find(samples[1].path + ": cannot decode image (truncated JPEG"), std::string::npos) << msg;
+  msg = error_of([&] { ds.get_batch({2}, std::nullopt); });
+  EXPECT_NE(msg.find(samples[2].path + ": image file is empty"), std::string::npos) << msg;
+  o.skip_corrupt = true;
+  ImageListDataset skipping(test_info(""), samples, o);
+  EXPECT_EQ(skipping.size(), 1);
+  EXPECT_EQ(skipping.info().skipped, (std::vector<std::string>{samples[1].path, samples[2].path}));
+}
+
+TEST(Waterbirds, ACopyWithoutValRowsTrainsAndEvaluatesTest) {
+  TempDir dir;
+  auto cub = make_cub(dir.file("cub"), false);
+  auto wb = make_waterbirds(dir.file("wb"), cub);
+  std::string meta = read_text(wb + "/metadata.csv"), kept;
+  for (const auto& line : split(meta, '\n'))
+    if (!line.empty() && line.find(",1,0,/b/") == std::string::npos && line.find(",1,1,/b/") == std::string::npos)
+      kept += line + "\n";
+  write_file(wb + "/metadata.csv", kept);
+  auto splits = make_datasets(config(dir, {"dataset.name=waterbirds", "dataset.root=" + wb}));
+  EXPECT_EQ(splits.eval_splits, std::vector<std::string>{"test"});
+  EXPECT_EQ(splits.splits.count("val"), 0u);
 }

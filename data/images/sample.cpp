@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -12,20 +14,41 @@ namespace aim::data {
 
 namespace {
 
-// imread returns an empty matrix for a missing, truncated or foreign file, and some codecs
-// throw instead: both become an error naming the file.
+// The file's bytes; a missing or unreadable file is an error naming it.
+std::vector<uint8_t> read_bytes(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw DataError(path + ": " + what + " file is missing");
+    throw DataError(path + ": cannot read " + what + " file");
+  }
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// libjpeg decodes a truncated file with only a warning ("Premature end of JPEG file") and
+// grey rows where the data ended: a JPEG must end with its end-of-image marker (FF D9),
+// allowing for the padding some writers append.
+bool truncated_jpeg(const std::vector<uint8_t>& b) {
+  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return false;  // not a JPEG
+  const size_t from = b.size() > 4096 ? b.size() - 4096 : 1;
+  for (size_t i = b.size() - 1; i > from; --i)
+    if (b[i - 1] == 0xFF && b[i] == 0xD9) return false;
+  return true;
+}
+
+// imdecode returns an empty matrix for a truncated or foreign file, and some codecs throw
+// instead: both become an error naming the file.
 cv::Mat read_image(const std::string& path, int flags, const char* what) {
+  const auto bytes = read_bytes(path, what);
+  if (bytes.empty()) throw DataError(path + ": " + what + " file is empty");
+  if (truncated_jpeg(bytes)) throw DataError(path + ": cannot decode " + what + " (truncated JPEG: no end-of-image marker)");
   cv::Mat m;
   try {
-    m = cv::imread(path, flags);
+    m = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data())), flags);
   } catch (const cv::Exception& e) {
     throw DataError(path + ": cannot decode " + what + ": " + e.msg);
   }
-  if (m.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) throw DataError(path + ": " + what + " file is missing");
-    throw DataError(path + ": cannot decode " + what + " (corrupt, truncated or not an image)");
-  }
+  if (m.empty()) throw DataError(path + ": cannot decode " + what + " (corrupt, truncated or not an image)");
   return m;
 }
 

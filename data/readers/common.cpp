@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/random.h"
@@ -285,10 +287,17 @@ DatasetSplits make_splits(const Config& cfg, const std::string& dataset,
                           const std::string& region_kind, std::vector<std::string> eval_splits) {
   DatasetSplits out;
   for (auto& [name, samples] : splits) {
-    if (samples.empty()) throw DataError(dataset + ": split '" + name + "' has no samples under " + root_of(cfg));
+    if (samples.empty() && name == "train") throw DataError(dataset + ": no training samples under " + root_of(cfg));
+    if (samples.empty()) {
+      // A copy without (say) a val split still trains; it just is not evaluated.
+      spdlog::warn("{}: split '{}' has no samples under {}: left out", dataset, name, root_of(cfg));
+      eval_splits.erase(std::remove(eval_splits.begin(), eval_splits.end(), name), eval_splits.end());
+      continue;
+    }
     auto info = split_info(dataset, name, class_names, group_names, region_kind);
     out.splits[name] = std::make_shared<ImageListDataset>(info, std::move(samples), image_options(cfg, name == "train"));
   }
+  if (eval_splits.empty()) throw DataError(dataset + ": no samples to evaluate on under " + root_of(cfg));
   out.eval_splits = std::move(eval_splits);
   return out;
 }
