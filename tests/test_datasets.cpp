@@ -634,3 +634,15 @@ TEST(Waterbirds, ACopyWithoutValRowsTrainsAndEvaluatesTest) {
   EXPECT_EQ(splits.eval_splits, std::vector<std::string>{"test"});
   EXPECT_EQ(splits.splits.count("val"), 0u);
 }
+
+TEST(Cub, ACopyWithoutClassesAndBoxesFilesNamesClassesByFolder) {
+  TempDir dir;
+  auto cub = make_cub(dir.file("cub"), false);
+  fs::remove(cub.root + "/classes.txt");
+  fs::remove(cub.root + "/bounding_boxes.txt");
+  auto splits = make_datasets(config(dir, {"dataset.name=cub", "dataset.root=" + cub.root}));
+  EXPECT_EQ(splits.at("train").info().class_names,
+            (std::vector<std::string>{"001.Black_footed_Albatross", "002.Laysan_Albatross", "003.Sooty_Albatross"}));
+  EXPECT_EQ(splits.at("train").info().region_kind, "");
+  EXPECT_FALSE(splits.at("train").get_batch({0, 1}, 5).regions.defined());
+}

@@ -175,7 +175,8 @@ CubMetadata read_cub(const std::string& root_in, bool full) {
     m.image_path[id] = f[0];
   }
   const std::string boxes = r + "/bounding_boxes.txt";
-  if (fs::exists(boxes) || full) {
+  if (!fs::exists(boxes) && full) spdlog::warn("{}: no bounding_boxes.txt: no box ground truth", r);
+  if (fs::exists(boxes)) {
     for (const auto& l : read_lines(boxes)) {
       auto f = fields(l.text);
       if (f.size() != 5) fail_line(boxes, l.number, "expected '<image_id> <x> <y> <width> <height>', got '" + l.text + "'");
@@ -193,22 +194,36 @@ CubMetadata read_cub(const std::string& root_in, bool full) {
     m.segmentation_root = (fs::path(r).parent_path() / "segmentations").string();
   m.has_segmentations = fs::is_directory(m.segmentation_root);
   if (!full) return m;
+  // classes.txt names the classes; copies without it get the folder names of their images.
   const std::string classes = r + "/classes.txt";
-  std::map<int64_t, std::vector<std::string>> cls = read_id_file(classes, 1, "<class_id> <class_dir>");
-  int64_t expect = 1;
-  for (auto& [id, f] : cls) {
-    if (id != expect++) throw DataError(classes + ": class ids must be 1..N without gaps (missing " + std::to_string(expect - 1) + ")");
-    m.class_names.push_back(f[0]);
+  const bool named = fs::exists(classes);
+  if (named) {
+    std::map<int64_t, std::vector<std::string>> cls = read_id_file(classes, 1, "<class_id> <class_dir>");
+    int64_t expect = 1;
+    for (auto& [id, f] : cls) {
+      if (id != expect++) throw DataError(classes + ": class ids must be 1..N without gaps (missing " + std::to_string(expect - 1) + ")");
+      m.class_names.push_back(f[0]);
+    }
   }
   const std::string labels = r + "/image_class_labels.txt";
   for (const auto& l : read_lines(labels)) {
     auto f = fields(l.text);
     if (f.size() != 2) fail_line(labels, l.number, "expected '<image_id> <class_id>', got '" + l.text + "'");
     const int64_t id = parse_int(f[0], labels, l.number, "image id"), c = parse_int(f[1], labels, l.number, "class id");
-    if (c < 1 || c > int64_t(m.class_names.size()))
-      fail_line(labels, l.number, "class id " + f[1] + " outside 1.." + std::to_string(m.class_names.size()) + " (classes.txt)");
+    if (c < 1 || (named && c > int64_t(m.class_names.size())))
+      fail_line(labels, l.number, "class id " + f[1] + " outside 1.." +
+                                      (named ? std::to_string(m.class_names.size()) + " (classes.txt)" : std::string("N (class ids are 1-based)")));
     if (!m.image_path.count(id)) fail_line(labels, l.number, "image id " + f[0] + " is not in images.txt");
     if (!m.label.emplace(id, c - 1).second) fail_line(labels, l.number, "id " + f[0] + " appears twice");
+  }
+  if (!named) {
+    int64_t n = 0;
+    for (const auto& [id, c] : m.label) n = std::max(n, c + 1);
+    m.class_names.assign(size_t(n), "");
+    for (const auto& [id, c] : m.label)
+      if (m.class_names[size_t(c)].empty()) m.class_names[size_t(c)] = fs::path(m.image_path[id]).parent_path().string();
+    for (size_t c = 0; c < m.class_names.size(); ++c)
+      if (m.class_names[c].empty()) m.class_names[c] = "class_" + std::to_string(c + 1);
   }
   const std::string split = r + "/train_test_split.txt";
   for (const auto& l : read_lines(split)) {
