@@ -61,6 +61,16 @@ void add_dataset_keys(Schema& schema) {
   for (const auto& n : readers::image_dataset_names()) sized.push_back(n);
 #endif
   schema.add(KeySpec("dataset.image_size", ValueType::Int, "224", "synthetic, image datasets: side of the square images the model sees").range(8.0, 4096.0).only_when("dataset.name", sized));
+  // The built-in benchmark generates its training split with this correlation; Waterbirds
+  // comes as one folder per variant, and this key says which one a run used, so that runs
+  // of the 95% and 100% variants have different identities (dataset.root is a path, not
+  // part of the identity). The reader checks it against metadata.csv.
+  schema.add(KeySpec("dataset.correlation", ValueType::Float, "0.95",
+                     "builtin: probability that a training sample shows its class's place (1.0: the '100%' variant); "
+                     "waterbirds: the variant dataset.root holds (0.95 or 1.0: the fraction of training birds on their "
+                     "own place, checked against metadata.csv)")
+                 .range(0.0, 1.0)
+                 .only_when("dataset.name", {"builtin", "waterbirds"}));
   for (const auto& e : dataset_registry()) e.add_keys(schema);
 }
 

@@ -59,7 +59,6 @@ void add_keys(Schema& s) {
   s.add(KeySpec("dataset.source", ValueType::String, "/usr/share/datasets/fashion-mnist", "builtin: folder with the Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)").not_identity().only_when("dataset.name", {"builtin"}).existing_path());
   s.add(KeySpec("dataset.canvas", ValueType::Int, "64", "builtin: image side in pixels").range(16.0, 1024.0).only_when("dataset.name", {"builtin"}));
   s.add(KeySpec("dataset.classes", ValueType::String, "binary", "builtin: 'binary' (tops vs footwear, 2 places, 4 groups like Waterbirds) or 'all' (10 classes, 10 places)").one_of({"binary", "all"}).only_when("dataset.name", {"builtin"}));
-  s.add(KeySpec("dataset.correlation", ValueType::Float, "0.95", "builtin: probability that a training sample shows its class's place (1.0: the '100%' variant)").range(0.0, 1.0).only_when("dataset.name", {"builtin"}));
   s.add(KeySpec("dataset.scale", ValueType::FloatList, "[0.4, 0.65]", "builtin: range of the garment's side as a fraction of the canvas side").only_when("dataset.name", {"builtin"}));
   s.add(KeySpec("dataset.test_size", ValueType::Int, "~", "builtin: test samples (~: all of Fashion-MNIST test)").range(1.0, std::nullopt).only_when("dataset.name", {"builtin"}));
 }

@@ -4,6 +4,7 @@
 // file name (the birds keep CUB's geometry).
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -83,6 +84,19 @@ DatasetSplits make(const Config& cfg) {
     if (cub && !readers::attach_cub_ground_truth(*cub, fs::path(file).filename().string(), segs, s)) ++unmatched;
     by_split[split == 0 ? "train" : split == 1 ? "val" : "test"].push_back(std::move(s));
   }
+  // The variant: the fraction of training birds on their own place (landbird on land,
+  // waterbird on water), 0.95 or 1.0 in the released folders.
+  if (!by_split["train"].empty()) {
+    size_t own = 0;
+    for (const auto& s : by_split["train"]) own += s.group == 0 || s.group == 3;
+    const double measured = double(own) / double(by_split["train"].size());
+    const double declared = cfg.get_float("dataset.correlation");
+    if (std::abs(measured - declared) > 0.02)
+      spdlog::warn("waterbirds: {}: {:.1f}% of the training birds are on their own place, but dataset.correlation is "
+                   "{} (set it to the variant this folder holds, so that runs of different variants keep different "
+                   "identities)",
+                   meta, 100.0 * measured, declared);
+  }
   if (cub && unmatched == lines.size() - 1)
     throw DataError(cub->root + ": none of the Waterbirds images is in this CUB copy's images.txt (is dataset.cub_root right?)");
   if (unmatched)
@@ -98,7 +112,7 @@ DatasetSplits make(const Config& cfg) {
 }  // namespace
 
 DatasetEntry waterbirds_dataset_entry() {
-  return {"waterbirds", "Waterbirds (95% or 100% variant: the folder dataset.root points at), 4 groups label x place",
+  return {"waterbirds", "Waterbirds (95% or 100% variant: the folder dataset.root points at, named by dataset.correlation), 4 groups label x place",
           [](Schema&) {}, make};
 }
 
