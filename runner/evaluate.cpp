@@ -151,8 +151,14 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
         logits, batch->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
     put(losses, ce);
     put(arrays.at("confidence"), torch::softmax(logits, 1).amax(1));
-    for (const auto& a : attributions)
-      put(arrays.at("epg_" + a->name()), model::energy_pointing_game(normalise_map(a->explain(e)), batch->regions));
+    // A sample without ground truth (an ImageNet image without a box file, a bird missing
+    // from the CUB copy) has no EPG: NaN, left out of the split's mean, rather than a 0
+    // that would pull the mean down.
+    const auto annotated = batch->regions.ne(0).flatten(1).any(1);
+    for (const auto& a : attributions) {
+      auto epg = model::energy_pointing_game(normalise_map(a->explain(e)), batch->regions);
+      put(arrays.at("epg_" + a->name()), torch::where(annotated, epg, torch::full_like(epg, NAN)));
+    }
     if (model.has_masks()) {
       const auto& out = e.out;
       put(arrays.at("mask_area"), out.merged_mask.mean({1, 2, 3}));
@@ -184,8 +190,13 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
   r.loss = n ? losses.sum().item<double>() / double(n) : NAN;
   for (size_t k = 0; k < arrays.names.size(); ++k) {
     r.per_sample[arrays.names[k]] = to_vector<float>(arrays.values[k]);
-    if (arrays.names[k] != "confidence")  // summed in float64, divided once
-      r.scalars[arrays.names[k]] = n ? arrays.values[k].to(torch::kDouble).sum().item<double>() / double(n) : NAN;
+    if (arrays.names[k] == "confidence") continue;
+    // Summed in float64, divided once, over the samples that have a value (EPG: those with
+    // ground truth).
+    auto v = arrays.values[k].to(torch::kDouble);
+    auto valid = v.isnan().logical_not();
+    const int64_t count = valid.sum().item<int64_t>();
+    r.scalars[arrays.names[k]] = count ? torch::where(valid, v, torch::zeros_like(v)).sum().item<double>() / double(count) : NAN;
   }
   if (comm.rank() == 0) r.kept = keep_maps(model, *dataset, options, attributions, need_grad);
   model.train(was_training);

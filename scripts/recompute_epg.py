@@ -4,6 +4,7 @@
 EPG per sample: resize the attribution map to the ground truth's size (bilinear with
 half-pixel centres, i.e. align_corners=False), take its positive part, and divide the
 energy inside the ground-truth region by the total energy; 0 when the total is <= 1e-12.
+In result files a sample without ground truth (empty region) has EPG NaN (no value).
 
   recompute_epg.py RESULT.h5            check every stored map of a run's result file
                                         against the per-sample EPG aimrun recorded
@@ -62,11 +63,14 @@ def check_result(path):
                 if name in ("index", "images", "region"):
                     continue
                 mine = epg(maps[name][:].astype(np.float64), regions)
+                mine[~(regions != 0).reshape(len(regions), -1).any(1)] = np.nan  # no ground truth
                 stored = g["samples"]["epg_" + name][:][index]
-                diff = float(np.abs(mine - stored).max())
+                same_nan = np.isnan(mine) & np.isnan(stored)
+                diff = float(np.where(same_nan, 0.0, np.abs(mine - stored)).max()) if len(index) else 0.0
+                diff = np.inf if np.isnan(diff) else diff
                 worst = max(worst, diff)
-                print(f"{split} {name}: {len(index)} samples, mean EPG {mine.mean():.6f} "
-                      f"(stored {stored.mean():.6f}), max |difference| {diff:.2e}")
+                print(f"{split} {name}: {len(index)} samples, mean EPG {np.nanmean(mine):.6f} "
+                      f"(stored {np.nanmean(stored):.6f}), max |difference| {diff:.2e}")
     return worst
 
 
