@@ -1,6 +1,9 @@
 // Config files, includes, overrides, validation messages, run identity, sweep expansion.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "core/error.h"
 #include "runner/schema.h"
 #include "runner/sweep/sweep_spec.h"
@@ -234,4 +237,14 @@ TEST(Cli, EveryCommandHasHelp) {
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.output;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << cmd;
   }
+}
+
+TEST(Config, ReferenceDocIsInStepWithTheSchema) {
+  auto r = test::run_command(test::aimrun() + " config --markdown");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(std::string(AIM_SOURCE_DIR) + "/docs/config-reference.md");
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(r.output.size(), 1000u);
+  EXPECT_TRUE(doc.size() >= r.output.size() && doc.compare(doc.size() - r.output.size(), r.output.size(), r.output) == 0)
+      << "docs/config-reference.md is out of date: regenerate its table with `aimrun config --markdown`";
 }
