@@ -9,7 +9,8 @@ For each case (model, image size, method, ranks, per-rank batch) it runs
     (the first warms up). 2 ranks: `mpirun -np 2`, one thread each.
   - bench/reference_train.py with the same model, batch, optimiser and data, --steps after
     as many warm-up steps. 2 ranks: DistributedDataParallel over gloo, one thread each.
-and prints a markdown table: images/s of each, the ratio, and utilisation = images/s x
+and prints a markdown table: images/s of each, the ratio, peak memory (resident set, per
+rank: the largest process), and utilisation = images/s x
 training FLOPs per image (`aimrun model`, counted from the executed convolutions and
 matmuls, 3x forward) / peak FLOP/s (a 2048^3 float32 matmul in torch on the same threads).
 
@@ -47,6 +48,8 @@ CASES = [
     ("resnet18", 224, "aim", 1, 16, 8),
 ]
 
+PHASES = ("data", "forward", "backward", "comm_wait", "optimizer")
+
 CONFIG = """
 name: bench
 dataset: {{name: synthetic, image_size: {size}, num_classes: 10, train_size: {train}, val_size: {batch},
@@ -57,6 +60,18 @@ train: {{epochs: 2, batch_size: {batch}, optimizer: sgd, lr: 0.05, warmup_epochs
         checkpoint_every: 10, log_every: 1000}}
 eval: {{batch_size: {batch}, attributions: [gradcam], keep_maps: 0, pictures: 0}}
 """
+
+
+def run(cmd):
+    """Runs cmd; returns (stdout, stderr, exit code, peak resident memory in MiB of the
+    process or its largest descendant)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return out.read(), err.read(), proc.returncode, usage.ru_maxrss / 1024
 
 
 def peak_gflops(threads):
@@ -86,19 +101,26 @@ def run_aimrun(aimrun, tmp, model, size, method, ranks, batch, steps, threads):
     if ranks > 1:
         cmd = ["mpirun", "-np", str(ranks), "--oversubscribe", "--bind-to", "none"] + \
               (["--allow-run-as-root"] if os.geteuid() == 0 else []) + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    _, stderr, code, rss = run(cmd)
+    if code != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}")
     with h5py.File(os.path.join(run_dir, "result.h5")) as f:
-        return float(f["curves/images_per_s"][-1]), config
+        c = f["curves"]
+        # Rank 0's time per step in each phase, second epoch, in ms.
+        phases = {k: 1000 * float(c[f"{k}_seconds"][-1]) / steps for k in PHASES}
+        phases["step"] = 1000 * float(c["epoch_seconds"][-1]) / steps
+        phases["rss"] = rss
+        return float(c["images_per_s"][-1]), config, phases
 
 
 def run_python(model, size, method, ranks, batch, steps, threads):
     cmd = [sys.executable, os.path.join(HERE, "reference_train.py"), "--model", model, "--method", method,
            "--size", str(size), "--classes", "10", "--batch", str(batch), "--steps", str(steps),
            "--warmup", str(steps), "--threads", str(threads), "--ranks", str(ranks)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return float(re.search(r"([\d.]+) images/s", out).group(1))
+    out, err, code, rss = run(cmd)
+    if code != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{err[-3000:]}")
+    return float(re.search(r"([\d.]+) images/s", out).group(1)), rss
 
 
 def main():
@@ -112,16 +134,26 @@ def main():
     print(f"peak: {peak:.1f} GFLOP/s (float32 2048^3 matmul, {a.threads} threads, torch {torch.__version__})")
     print()
     print("| model | size | method | ranks x batch | aimrun img/s | python img/s | aimrun/python | "
-          "train GFLOP/img | aimrun util. |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "train GFLOP/img | aimrun util. | peak RSS MiB aimrun / python |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    split = []
     with tempfile.TemporaryDirectory(prefix="aimrun-bench-") as tmp:
         os.environ["AIMRUN_CACHE"] = tmp
         for model, size, method, ranks, batch, steps in cases:
-            ours, config = run_aimrun(a.aimrun, tmp, model, size, method, ranks, batch, steps, a.threads)
-            ref = run_python(model, size, method, ranks, batch, steps, a.threads)
+            ours, config, phases = run_aimrun(a.aimrun, tmp, model, size, method, ranks, batch, steps, a.threads)
+            ref, ref_rss = run_python(model, size, method, ranks, batch, steps, a.threads)
             flops = training_gflops(a.aimrun, config, size)
             print(f"| {model} | {size} | {method} | {ranks} x {batch} | {ours:.0f} | {ref:.0f} | {ours / ref:.2f} | "
-                  f"{flops:.3f} | {100 * ours * flops / peak:.0f}% |", flush=True)
+                  f"{flops:.3f} | {100 * ours * flops / peak:.0f}% | {phases['rss']:.0f} / {ref_rss:.0f} |", flush=True)
+            split.append((f"{model} {size} {method} {ranks}x{batch}", phases))
+    print()
+    print("aimrun time per step (rank 0, second epoch, ms): data = waiting for the loader, comm_wait = waiting "
+          "for gradient allreduces after backward")
+    print()
+    print("| case | step | " + " | ".join(PHASES) + " |")
+    print("|---|---|" + "---|" * len(PHASES))
+    for name, ph in split:
+        print(f"| {name} | {ph['step']:.1f} | " + " | ".join(f"{ph[k]:.1f}" for k in PHASES) + " |")
 
 
 if __name__ == "__main__":
