@@ -132,6 +132,18 @@ class Aim(nn.Module):
     forward = loss
 
 
+def peak_resident_mib():
+    """This process's peak resident memory (VmHWM, since exec), as aimrun records it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def train(rank, a, port):
     """One rank's loop; with --ranks N > 1, DistributedDataParallel over gloo, as a user of
     torch.distributed on CPUs would write it (each rank with its own batch of a.batch)."""
@@ -182,7 +194,7 @@ def train(rank, a, port):
     dt = time.perf_counter() - t0
     if rank == 0:
         print(f"python {a.model} {a.method} {a.size}px batch {a.batch} x {a.ranks} ranks {a.precision}: "
-              f"{a.ranks * a.steps * a.batch / dt:.1f} images/s", flush=True)
+              f"{a.ranks * a.steps * a.batch / dt:.1f} images/s, peak memory {peak_resident_mib():.0f} MiB", flush=True)
     if a.ranks > 1:
         torch.distributed.destroy_process_group()
 

@@ -14,6 +14,7 @@
 #include <ctime>
 #include <numeric>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "aim/attribution.h"
@@ -54,6 +55,17 @@ std::string hostname() {
   char buf[256] = {0};
   gethostname(buf, sizeof buf - 1);
   return buf;
+}
+
+// This process's peak resident memory in MiB (VmHWM: since exec, unlike getrusage's
+// ru_maxrss, which keeps the high-water mark of the process it was forked from). NaN where
+// /proc is not available.
+double peak_resident_mib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // "VmHWM:   123456 kB"
+  return NAN;
 }
 
 // Every rank starts from rank 0's parameters and buffers (BatchNorm statistics included).
@@ -409,9 +421,13 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       }
       lap("forward");
       // With several ranks the gradients are views into the buckets, which begin_step()
-      // zeroes (libtorch's zero_grad() would try to detach the views and fail).
+      // zeroes (libtorch's zero_grad() would try to detach the views and fail). With one,
+      // gradients are released rather than zeroed (PyTorch's set_to_none): backward then
+      // writes each gradient once instead of adding it to a buffer of zeros.
       if (sync) sync->begin_step();
-      else optimizer->zero_grad();
+      else
+        for (auto& group : optimizer->param_groups())
+          for (auto& p : group.params()) p.mutable_grad().reset();
       terms.total.backward();
       lap("backward");
       if (sync) sync->finish_step();
@@ -519,6 +535,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   }
 
   // ---- final evaluation on every split, then the result file
+  const double peak_train_mib = peak_resident_mib();
   auto& rec = state.record;
   rec.splits.clear();
   auto t0 = Clock::now();
@@ -562,6 +579,8 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     rec.numbers["train_seconds"] = state.train_seconds;
     rec.numbers["eval_seconds"] = state.eval_seconds;
     rec.numbers["wall_seconds_last_session"] = seconds_since(wall_start);
+    rec.numbers["peak_memory_train_mib"] = peak_train_mib;
+    rec.numbers["peak_memory_mib"] = peak_resident_mib();
     results::write_run_file(paths.result(), rec);
   }
   comm.barrier();

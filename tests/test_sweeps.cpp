@@ -170,8 +170,8 @@ TEST(ShippedSweeps, EverySweepInExperimentsPlans) {
         // Waterbirds variants would if the variant were not part of it).
         static const std::map<std::string, size_t> expected = {
             {"quickstart.yaml", 6}, {"builtin-benchmark.yaml", 18}, {"gpu-check.yaml", 1},
-            {"waterbirds.yaml", 18}, {"traveling_birds.yaml", 9}, {"imagenet100.yaml", 12},
-            {"hard_imagenet.yaml", 6}, {"cub_ablation.yaml", 12}};
+            {"waterbirds.yaml", 48}, {"traveling_birds.yaml", 24}, {"imagenet100.yaml", 48},
+            {"hard_imagenet.yaml", 24}, {"cub_ablation.yaml", 30}};
         auto it = expected.find(e.path().filename().string());
         if (it == expected.end()) ADD_FAILURE() << "a new sweep file: add its run count here";
         else EXPECT_EQ(sweep.runs.size(), it->second);
