@@ -175,7 +175,9 @@ TEST(ShippedSweeps, EverySweepInExperimentsPlans) {
         auto it = expected.find(e.path().filename().string());
         if (it == expected.end()) ADD_FAILURE() << "a new sweep file: add its run count here";
         else EXPECT_EQ(sweep.runs.size(), it->second);
-        if (paper) EXPECT_EQ(sweep.runs.front().config.get_string("model.backbone"), "convnext_tiny");
+        if (paper) {
+          EXPECT_EQ(sweep.runs.front().config.get_string("model.backbone"), "convnext_tiny");
+        }
         ++sweeps;
       } catch (const std::exception& e) {
         ADD_FAILURE() << e.what();

@@ -254,6 +254,26 @@ bool attach_cub_ground_truth(const CubMetadata& cub, const std::string& name, bo
   return true;
 }
 
+std::vector<std::pair<std::string, std::vector<Sample>>> train_val_test(const Config& cfg, std::vector<Sample> train,
+                                                                        std::vector<Sample> test,
+                                                                        std::vector<std::string>& eval_splits) {
+  auto val = carve_validation(train, cfg.get_float("dataset.val_fraction"), uint64_t(cfg.get_int("dataset.seed")));
+  std::vector<std::pair<std::string, std::vector<Sample>>> splits = {{"train", std::move(train)}};
+  eval_splits = {"test"};
+  if (!val.empty()) {
+    splits.emplace_back("val", std::move(val));
+    eval_splits = {"val", "test"};
+  }
+  splits.emplace_back("test", std::move(test));
+  return splits;
+}
+
+std::string ilsvrc_images_folder(const std::string& root, const std::string& key) {
+  for (const std::string& c : {root, root + "/Data/CLS-LOC", root + "/ILSVRC/Data/CLS-LOC"})
+    if (fs::is_directory(c + "/train")) return c;
+  throw DataError(root + "/train: folder is missing (" + key + " must hold train/<wnid>/ and val/<wnid>/)");
+}
+
 std::vector<Sample> carve_validation(std::vector<Sample>& train, double fraction, uint64_t seed) {
   std::vector<Sample> val;
   if (fraction <= 0) return val;

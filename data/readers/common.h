@@ -64,6 +64,17 @@ bool attach_cub_ground_truth(const CubMetadata& cub, const std::string& file_nam
 // validation list.
 std::vector<Sample> carve_validation(std::vector<Sample>& train, double fraction, uint64_t seed);
 
+// Datasets that come as train and test (CUB, TravelingBirds): "train", an optional "val"
+// carved from train by dataset.val_fraction (from dataset.seed), and "test"; the
+// evaluated splits are val (when there is one) and test. Sets `eval_splits`.
+std::vector<std::pair<std::string, std::vector<Sample>>> train_val_test(const Config& cfg, std::vector<Sample> train,
+                                                                        std::vector<Sample> test,
+                                                                        std::vector<std::string>& eval_splits);
+
+// The ILSVRC folder with train/<wnid>/ and val/<wnid>/: `root` itself, or its Data/CLS-LOC
+// folder (the Kaggle and academic-torrents layouts). `key` names the config key in errors.
+std::string ilsvrc_images_folder(const std::string& root, const std::string& key);
+
 // Sorted names of the sub-folders of `dir`.
 std::vector<std::string> list_dirs(const std::string& dir);
 // Sorted image files (.jpg .jpeg .png .bmp, any case) directly in `dir`.

@@ -24,14 +24,8 @@ DatasetSplits make(const Config& cfg) {
     }
     (cub.is_train.at(id) ? train : test).push_back(std::move(s));
   }
-  auto val = readers::carve_validation(train, cfg.get_float("dataset.val_fraction"), uint64_t(cfg.get_int("dataset.seed")));
-  std::vector<std::pair<std::string, std::vector<Sample>>> splits = {{"train", std::move(train)}};
-  std::vector<std::string> eval = {"test"};
-  if (!val.empty()) {
-    splits.emplace_back("val", std::move(val));
-    eval = {"val", "test"};
-  }
-  splits.emplace_back("test", std::move(test));
+  std::vector<std::string> eval;
+  auto splits = readers::train_val_test(cfg, std::move(train), std::move(test), eval);
   const std::string region = segs ? "segmentation" : cub.box.empty() ? "" : "boxes";
   return readers::make_splits(cfg, "cub", std::move(splits), cub.class_names, {}, region, eval);
 }

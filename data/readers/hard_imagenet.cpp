@@ -15,14 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The ILSVRC folder with train/ and val/ class folders: the root itself, or the
-// Data/CLS-LOC folder of the Kaggle/academic-torrents layout.
-std::string images_folder(const std::string& root) {
-  for (const std::string& c : {root, root + "/Data/CLS-LOC", root + "/ILSVRC/Data/CLS-LOC"})
-    if (fs::is_directory(c + "/train")) return c;
-  throw DataError(root + "/train: folder is missing (dataset.imagenet_root must hold train/<wnid>/ and val/<wnid>/)");
-}
-
 // The image a mask belongs to: <split>/<wnid>/<name>, or <split>/<name> for a val folder
 // that was never sorted into classes; real copies differ in extension case (.JPEG, .jpg).
 std::string image_for(const std::string& split_dir, const std::string& wnid, const std::string& name) {
@@ -39,7 +31,7 @@ DatasetSplits make(const Config& cfg) {
   const std::string masks = readers::root_of(cfg);
   if (cfg.is_null("dataset.imagenet_root"))
     cfg.fail("dataset.imagenet_root", "required for hard_imagenet: the ILSVRC2012 folder its masks refer to");
-  const std::string images = images_folder(cfg.get_string("dataset.imagenet_root"));
+  const std::string images = readers::ilsvrc_images_folder(cfg.get_string("dataset.imagenet_root"), "dataset.imagenet_root");
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> files;  // split -> (wnid, image name, mask)
   std::map<std::string, std::vector<std::string>> mask_of;
   std::set<std::string> wnids;

@@ -18,12 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string images_folder(const std::string& root) {
-  for (const std::string& c : {root, root + "/Data/CLS-LOC", root + "/ILSVRC/Data/CLS-LOC"})
-    if (fs::is_directory(c + "/train")) return c;
-  throw DataError(root + "/train: folder is missing (dataset.root must hold train/<wnid>/ and val/<wnid>/)");
-}
-
 std::string boxes_folder(const std::string& dir) {
   for (const std::string& c : {dir + "/Annotations/CLS-LOC", dir + "/ILSVRC/Annotations/CLS-LOC"})
     if (fs::is_directory(c)) return c;
@@ -77,7 +71,7 @@ ClassList read_class_list(const Config& cfg, const std::string& images) {
 }
 
 DatasetSplits make_subset(const Config& cfg, const std::string& dataset) {
-  const std::string images = images_folder(readers::root_of(cfg));
+  const std::string images = readers::ilsvrc_images_folder(readers::root_of(cfg), "dataset.root");
   const auto classes = read_class_list(cfg, images);
   const bool with_boxes = !cfg.is_null("dataset.boxes_dir");
   const std::string boxes = with_boxes ? boxes_folder(cfg.get_string("dataset.boxes_dir")) : "";

@@ -60,14 +60,8 @@ DatasetSplits make(const Config& cfg) {
     throw DataError(cub->root + ": none of the TravelingBirds images is in this CUB copy's images.txt (is dataset.cub_root right?)");
   if (unmatched)
     spdlog::warn("traveling_birds: {} images have no CUB counterpart by file name: no EPG ground truth for them", unmatched);
-  auto val = readers::carve_validation(train, cfg.get_float("dataset.val_fraction"), uint64_t(cfg.get_int("dataset.seed")));
-  std::vector<std::pair<std::string, std::vector<Sample>>> splits = {{"train", std::move(train)}};
-  std::vector<std::string> eval = {"test"};
-  if (!val.empty()) {
-    splits.emplace_back("val", std::move(val));
-    eval = {"val", "test"};
-  }
-  splits.emplace_back("test", std::move(test));
+  std::vector<std::string> eval;
+  auto splits = readers::train_val_test(cfg, std::move(train), std::move(test), eval);
   const std::string region = !cub ? "" : segs ? "segmentation" : "boxes";
   return readers::make_splits(cfg, "traveling_birds", std::move(splits), train_dirs, {}, region, eval);
 }
