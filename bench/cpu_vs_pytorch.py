@@ -103,7 +103,7 @@ def run_aimrun(aimrun, tmp, model, size, method, ranks, batch, steps, threads):
     config = os.path.join(tmp, f"{model}-{size}-{method}-{ranks}-{batch}.yaml")
     with open(config, "w") as fh:
         fh.write(CONFIG.format(size=size, train=steps * batch * ranks, batch=batch, model=model, method=method))
-    run_dir = config[:-5]
+    run_dir = f"{config[:-5]}-{time.monotonic_ns()}"  # a fresh run each time (a done run would be skipped)
     cmd = [aimrun, "train", config, f"threads={max(1, threads // ranks)}", "--run-dir", run_dir]
     if ranks > 1:
         cmd = ["mpirun", "-np", str(ranks), "--oversubscribe", "--bind-to", "none"] + \
