@@ -42,6 +42,16 @@ void expect_same_results(const std::string& a_path, const std::string& b_path) {
   }
 }
 
+// Trains cfg into <dir>/run in the background (output in <dir>/log), sends `signal` `delay`
+// seconds after the first checkpoint appears, and waits; the output ends with "exit=<code>".
+test::CommandResult signal_after_first_checkpoint(const test::TempDir& dir, const std::string& cfg,
+                                                  const std::string& delay, const std::string& signal) {
+  return test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run") +
+                           " > " + dir.file("log") + " 2>&1 & pid=$!; for i in $(seq 600); do [ -f " +
+                           dir.file("run/checkpoint.pt") + " ] && break; sleep 0.05; done; sleep " + delay + "; kill " +
+                           signal + " $pid; wait $pid; echo exit=$?");
+}
+
 }  // namespace
 
 TEST(Sweeps, RunSkipsDoneGoesOnAfterFailuresAndReportsThem) {
@@ -109,11 +119,7 @@ TEST(Resume, SigkillMidEpochResumesFromTheLastCheckpointWithIdenticalResults) {
                 .exit_code,
             0);
   // Killed with SIGKILL once the first checkpoint exists (in epoch 2 or later).
-  std::string script = "OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run") +
-                       " > " + dir.file("log") + " 2>&1 & pid=$!; " + "for i in $(seq 600); do [ -f " +
-                       dir.file("run/checkpoint.pt") + " ] && break; sleep 0.05; done; sleep 0.5; kill -9 $pid; " +
-                       "wait $pid; echo exit=$?";
-  auto killed = test::run_command(script);
+  auto killed = signal_after_first_checkpoint(dir, cfg, "0.5", "-9");
   EXPECT_NE(killed.output.find("exit=137"), std::string::npos) << killed.output;
   EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
   ASSERT_TRUE(fs::exists(dir.file("run/checkpoint.pt")));
@@ -130,11 +136,7 @@ TEST(Resume, Sigusr2CheckpointsMidEpochExits75AndResumesWithIdenticalResults) {
                 .exit_code,
             0);
   // USR2 a moment after the first epoch's checkpoint: the stop lands mid-epoch.
-  std::string script = "OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run") +
-                       " > " + dir.file("log") + " 2>&1 & pid=$!; " + "for i in $(seq 600); do [ -f " +
-                       dir.file("run/checkpoint.pt") + " ] && break; sleep 0.05; done; sleep 0.3; kill -USR2 $pid; " +
-                       "wait $pid; echo exit=$?";
-  auto stopped = test::run_command(script);
+  auto stopped = signal_after_first_checkpoint(dir, cfg, "0.3", "-USR2");
   EXPECT_NE(stopped.output.find("exit=75"), std::string::npos) << stopped.output << read_text(dir.file("log"));
   EXPECT_NE(read_text(dir.file("log")).find("checkpoint written at epoch"), std::string::npos);
   auto resumed = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run"));
