@@ -3,11 +3,13 @@
 
 #include <iostream>
 
+#include "core/allocator.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "runner/cli/commands.h"
 
 int main(int argc, char** argv) {
+  const std::string malloc_setting = aim::keep_freed_memory_in_process();  // before any tensor
   CLI::App app{
       "aimrun: trains and compares interpretable image classifiers (AIM, bottom-up masking, vanilla)\n"
       "on ResNet/ConvNeXt backbones, locally or on Slurm, with results in HDF5."};
@@ -24,6 +26,7 @@ int main(int argc, char** argv) {
   aim::cli::add_config_command(app);
   try {
     aim::init_logging();
+    spdlog::debug("{}", malloc_setting);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : aim::cli::kExitConfig;
