@@ -42,9 +42,9 @@ class BlockImpl : public nn::Module {
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
-    auto out = torch::relu(bn1_->forward(conv1_->forward(x)));
+    auto out = bn1_->forward(conv1_->forward(x)).relu_();
     out = bn2_->forward(conv2_->forward(out));
-    if (bottleneck_) out = bn3_->forward(conv3_->forward(torch::relu(out)));
+    if (bottleneck_) out = bn3_->forward(conv3_->forward(torch::relu_(out)));
     out += downsample_ ? downsample_->forward(x) : x;
     return torch::relu_(out);
   }
@@ -89,7 +89,7 @@ class ResNet : public Backbone {
   std::vector<int64_t> stage_strides() const override { return {4, 8, 16, 32}; }
 
   torch::Tensor forward_stage(int i, const torch::Tensor& x) override {
-    if (i == 0) return layers_[0]->forward(maxpool_->forward(torch::relu(bn1_->forward(conv1_->forward(x)))));
+    if (i == 0) return layers_[0]->forward(maxpool_->forward(bn1_->forward(conv1_->forward(x)).relu_()));
     return layers_.at(i)->forward(x);
   }
 
