@@ -9,6 +9,8 @@ For each case (model, image size, method, ranks, per-rank batch) it runs
     (the first warms up). 2 ranks: `mpirun -np 2`, one thread each.
   - bench/reference_train.py with the same model, batch, optimiser and data, --steps after
     as many warm-up steps. 2 ranks: DistributedDataParallel over gloo, one thread each.
+  - the same Python loop with glibc malloc set as aimrun sets it (GLIBC_TUNABLES: freed
+    memory kept for reuse), to show how much of the difference that setting is.
 and prints a markdown table: images/s of each, the ratio, peak memory (rank 0's resident
 set while training: VmHWM), and utilisation = images/s x
 training FLOPs per image (`aimrun model`, counted from the executed convolutions and
@@ -64,9 +66,13 @@ eval: {{batch_size: {batch}, attributions: [gradcam], keep_maps: 0, pictures: 0}
 """
 
 
-def run(cmd):
+# What aimrun does at start (core/allocator.cpp), as glibc tunables for another process.
+KEEP_FREED_MEMORY = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:glibc.malloc.top_pad=67108864"
+
+
+def run(cmd, env=None):
     """Runs cmd; returns (stdout, stderr, exit code)."""
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     return proc.stdout, proc.stderr, proc.returncode
 
 
@@ -120,11 +126,12 @@ def run_aimrun(aimrun, tmp, model, size, method, ranks, batch, steps, threads):
         return float(c["images_per_s"][-1]), config, phases
 
 
-def run_python(model, size, method, ranks, batch, steps, threads):
+def run_python(model, size, method, ranks, batch, steps, threads, keep_freed_memory=False):
     cmd = [sys.executable, os.path.join(HERE, "reference_train.py"), "--model", model, "--method", method,
            "--size", str(size), "--classes", "10", "--batch", str(batch), "--steps", str(steps),
            "--warmup", str(steps), "--threads", str(threads), "--ranks", str(ranks)]
-    out, err, code = run(cmd)
+    env = dict(os.environ, GLIBC_TUNABLES=KEEP_FREED_MEMORY) if keep_freed_memory else None
+    out, err, code = run(cmd, env)
     if code != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{err[-3000:]}")
     return float(re.search(r"([\d.]+) images/s", out).group(1)), float(re.search(r"peak memory ([\d.]+) MiB", out).group(1))
@@ -136,22 +143,22 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--quick", action="store_true", help="only the small CNN at 64x64")
     p.add_argument("--repeat", type=int, default=2, help="interleaved runs of each, the best counts")
+    p.add_argument("--only", metavar="MODEL:SIZE", help="only these cases, e.g. resnet18:224")
     a = p.parse_args()
     cases = [c for c in CASES if not a.quick or (c[0] == "small_cnn" and c[1] == 64)]
-    peak, matmul, conv = peak_gflops(a.threads)
-    print(f"best of {a.repeat} interleaved runs each")
-    print(f"peak: {peak:.1f} GFLOP/s on {a.threads} threads, torch {torch.__version__} (float32: 2048^3 matmul "
-          f"{matmul:.1f}, 3x3 convolution 256->256 channels at 28x28, batch 16: {conv:.1f})")
-    print()
-    print("| model | size | method | ranks x batch | aimrun img/s | python img/s | aimrun/python | "
-          "train GFLOP/img | aimrun util. | peak RSS MiB aimrun / python |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    split = []
+    if a.only:
+        cases = [c for c in cases if f"{c[0]}:{c[1]}" == a.only]
+        if not cases:
+            sys.exit(f"--only {a.only}: no such case (MODEL:SIZE, e.g. resnet18:224)")
+    # The peak is measured before and after the cases and the higher counts: on a shared VM
+    # one measurement can land in a slow minute, which would inflate every utilisation.
+    peaks = [peak_gflops(a.threads)]
+    rows, split = [], []
     with tempfile.TemporaryDirectory(prefix="aimrun-bench-") as tmp:
         os.environ["AIMRUN_CACHE"] = tmp
         for model, size, method, ranks, batch, steps in cases:
             # Interleaved repeats, best of each: a shared VM's noise only ever slows a run down.
-            ours, ref = 0.0, 0.0
+            ours, ref, ref_kept = 0.0, 0.0, 0.0
             for _ in range(a.repeat):
                 o, config, ph = run_aimrun(a.aimrun, tmp, model, size, method, ranks, batch, steps, a.threads)
                 if o > ours:
@@ -159,10 +166,26 @@ def main():
                 r, r_rss = run_python(model, size, method, ranks, batch, steps, a.threads)
                 if r > ref:
                     ref, ref_rss = r, r_rss
+                ref_kept = max(ref_kept, run_python(model, size, method, ranks, batch, steps, a.threads, True)[0])
             flops = training_gflops(a.aimrun, config, size)
-            print(f"| {model} | {size} | {method} | {ranks} x {batch} | {ours:.0f} | {ref:.0f} | {ours / ref:.2f} | "
-                  f"{flops:.3f} | {100 * ours * flops / peak:.0f}% | {phases['rss']:.0f} / {ref_rss:.0f} |", flush=True)
+            print(f"{model} {size} {method} {ranks}x{batch}: aimrun {ours:.0f} img/s, python {ref:.0f} "
+                  f"({ours / ref:.2f})", file=sys.stderr, flush=True)
+            rows.append((model, size, method, ranks, batch, ours, ref, ref_kept, flops, phases["rss"], ref_rss))
             split.append((f"{model} {size} {method} {ranks}x{batch}", phases))
+    peaks.append(peak_gflops(a.threads))
+    peak, matmul, conv = max(peaks)
+    print(f"best of {a.repeat} interleaved runs each")
+    print(f"peak: {peak:.1f} GFLOP/s on {a.threads} threads, torch {torch.__version__} (float32: 2048^3 matmul "
+          f"{matmul:.1f}, 3x3 convolution 256->256 channels at 28x28, batch 16: {conv:.1f}; the higher of "
+          f"{peaks[0][0]:.1f} before and {peaks[1][0]:.1f} after the cases)")
+    print()
+    print("| model | size | method | ranks x batch | aimrun img/s | python img/s | aimrun/python | "
+          "python, malloc as aimrun | train GFLOP/img | aimrun util. | peak RSS MiB aimrun / python |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for model, size, method, ranks, batch, ours, ref, ref_kept, flops, rss, ref_rss in rows:
+        print(f"| {model} | {size} | {method} | {ranks} x {batch} | {ours:.0f} | {ref:.0f} | {ours / ref:.2f} | "
+              f"{ref_kept:.0f} ({ours / ref_kept:.2f}) | {flops:.3f} | {100 * ours * flops / peak:.0f}% | "
+              f"{rss:.0f} / {ref_rss:.0f} |")
     print()
     print("aimrun time per step (rank 0, second epoch, ms): data = waiting for the loader, comm_wait = waiting "
           "for gradient allreduces after backward")

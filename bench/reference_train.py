@@ -171,8 +171,12 @@ def train(rank, a, port):
     pin = dev.type == "cuda"
     model.train()
     t0 = None
+    profiler = None
     for step in range(a.warmup + a.steps):
         if step == a.warmup:
+            if a.trace and rank == 0:
+                profiler = torch.autograd.profiler.profile()
+                profiler.__enter__()
             if pin:
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
@@ -192,6 +196,9 @@ def train(rank, a, port):
     if pin:
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
+    if profiler is not None:
+        profiler.__exit__(None, None, None)
+        profiler.export_chrome_trace(a.trace)
     if rank == 0:
         print(f"python {a.model} {a.method} {a.size}px batch {a.batch} x {a.ranks} ranks {a.precision}: "
               f"{a.ranks * a.steps * a.batch / dt:.1f} images/s, peak memory {peak_resident_mib():.0f} MiB", flush=True)
@@ -214,6 +221,8 @@ def main():
     p.add_argument("--device", default="cpu")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--trace", metavar="FILE", help="rank 0's timed steps as a Chrome trace (the autograd profiler; "
+                   "compare with build/bench/step_bench --trace using bench/compare_traces.py)")
     a = p.parse_args()
     if a.ranks == 1:
         train(0, a, 0)
