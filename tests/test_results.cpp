@@ -163,7 +163,9 @@ TEST(Report, GroupsOverSeedsWithMeanStdAndListsProblems) {
   EXPECT_NE(problems.str().find("unreadable: " + dir.path() + "/runs/broken/result.h5"), std::string::npos)
       << problems.str();
   std::ostringstream csv, ignored;
-  write_report(runs, {"csv"}, csv, ignored);
+  ReportOptions as_csv;
+  as_csv.format = "csv";
+  write_report(runs, as_csv, csv, ignored);
   EXPECT_NE(csv.str().find("builtin,aim,small_cnn,3,90.0000"), std::string::npos) << csv.str();
 }
 

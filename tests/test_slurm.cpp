@@ -28,16 +28,8 @@ class Slurm : public ::testing::Test {
 };
 
 std::string spec_text(const std::string& out, const std::string& name, int epochs, const std::string& seeds) {
-  return "output_dir: " + out +
-         "\n"
-         "dataset: {train_size: 3000, val_size: 200, test_size: 400}\n"
-         "model: {width: 8}\n"
-         "train: {epochs: " +
-         std::to_string(epochs) +
-         ", batch_size: 64, log_every: 1}\n"
-         "eval: {attributions: [gradcam], keep_maps: 4, pictures: 0}\n"
-         "sweep:\n  name: " +
-         name + "\n  grid:\n    seed: " + seeds + "\n";
+  return test::small_run_config(out, epochs, /*log_every=*/1) + "sweep:\n  name: " + name +
+         "\n  grid:\n    seed: " + seeds + "\n";
 }
 
 // Polls `aimrun sweep status` until every run is done; returns the states seen on the way.
@@ -50,7 +42,8 @@ std::string wait_until_done(const std::string& spec, int runs, int timeout_s) {
     if (st.output.find(std::to_string(runs) + " done") != std::string::npos) return seen;
     std::this_thread::sleep_for(std::chrono::seconds(2));
   }
-  ADD_FAILURE() << "sweep not done after " << timeout_s << " s:\n" << seen.substr(seen.size() > 3000 ? seen.size() - 3000 : 0);
+  ADD_FAILURE() << "sweep not done after " << timeout_s << " s:\n"
+                << seen.substr(seen.size() > 3000 ? seen.size() - 3000 : 0);
   return seen;
 }
 
@@ -99,8 +92,8 @@ TEST_F(Slurm, PreemptedRunRequeuesResumesAndMatchesItsTwin) {
   EXPECT_NE(log.find("(restart 1)"), std::string::npos) << log;
   EXPECT_NE(log.find("resuming from"), std::string::npos) << log;
   // The twin: the same run, uninterrupted, with the thread count the job used.
-  auto twin = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + run_dir + "/config.yaml --run-dir " +
-                                dir.file("twin"));
+  auto twin = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + run_dir +
+                                "/config.yaml --run-dir " + dir.file("twin"));
   ASSERT_EQ(twin.exit_code, 0) << twin.output;
   auto a = results::read_run_file(run_dir + "/result.h5"), b = results::read_run_file(dir.file("twin/result.h5"));
   EXPECT_EQ(a.curves.series.at("train_loss"), b.curves.series.at("train_loss"));

@@ -18,16 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string small_run(const std::string& out, int epochs = 3) {
-  return "output_dir: " + out +
-         "\n"
-         "dataset: {train_size: 3000, val_size: 200, test_size: 400}\n"
-         "model: {width: 8}\n"
-         "train: {epochs: " +
-         std::to_string(epochs) +
-         ", batch_size: 64, log_every: 0}\n"
-         "eval: {attributions: [gradcam], keep_maps: 4, pictures: 0}\n";
-}
+std::string small_run(const std::string& out, int epochs = 3) { return test::small_run_config(out, epochs); }
 
 // Everything a resumed run must reproduce exactly.
 void expect_same_results(const std::string& a_path, const std::string& b_path) {

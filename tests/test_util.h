@@ -57,6 +57,19 @@ inline CommandResult run_command(const std::string& cmd) {
 
 inline std::string aimrun() { return AIMRUN_BIN; }
 
+// A small run on the built-in dataset (seconds per epoch), as the sweep, resume and Slurm
+// tests train it; the YAML text, to which a test may append a `sweep:` section.
+inline std::string small_run_config(const std::string& output_dir, int epochs, int log_every = 0) {
+  return "output_dir: " + output_dir +
+         "\n"
+         "dataset: {train_size: 3000, val_size: 200, test_size: 400}\n"
+         "model: {width: 8}\n"
+         "train: {epochs: " +
+         std::to_string(epochs) + ", batch_size: 64, log_every: " + std::to_string(log_every) +
+         "}\n"
+         "eval: {attributions: [gradcam], keep_maps: 4, pictures: 0}\n";
+}
+
 }  // namespace aim::test
 
 namespace aim::test {
