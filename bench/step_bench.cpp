@@ -68,8 +68,7 @@ int main(int argc, char** argv) {
     auto out = model->forward(images);
     auto loss = model->loss(out, labels, {0, 1}).total;
     auto t1 = Clock::now();
-    for (auto& group : optimizer->param_groups())
-      for (auto& p : group.params()) p.mutable_grad().reset();
+    aim::release_gradients(*optimizer);
     loss.backward();
     auto t2 = Clock::now();
     optimizer->step();

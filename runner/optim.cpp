@@ -37,6 +37,11 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Config& cfg, torch
   return std::make_unique<torch::optim::AdamW>(std::move(groups), opts);
 }
 
+void release_gradients(torch::optim::Optimizer& opt) {
+  for (auto& group : opt.param_groups())
+    for (auto& p : group.params()) p.mutable_grad().reset();
+}
+
 LrSchedule::LrSchedule(const Config& cfg, int64_t steps_per_epoch)
     : peak_(cfg.get_float("train.lr")),
       min_(cfg.get_float("train.min_lr")),

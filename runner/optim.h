@@ -12,6 +12,10 @@ namespace aim {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Config& cfg, torch::nn::Module& model);
 
+// Releases the gradients (PyTorch's zero_grad(set_to_none=True)): the next backward pass
+// writes each gradient once instead of adding it to a buffer of zeros.
+void release_gradients(torch::optim::Optimizer& opt);
+
 class LrSchedule {
  public:
   LrSchedule(const Config& cfg, int64_t steps_per_epoch);

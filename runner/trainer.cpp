@@ -422,12 +422,11 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       lap("forward");
       // With several ranks the gradients are views into the buckets, which begin_step()
       // zeroes (libtorch's zero_grad() would try to detach the views and fail). With one,
-      // gradients are released rather than zeroed (PyTorch's set_to_none): backward then
-      // writes each gradient once instead of adding it to a buffer of zeros.
-      if (sync) sync->begin_step();
+      // gradients are released rather than zeroed.
+      if (sync)
+        sync->begin_step();
       else
-        for (auto& group : optimizer->param_groups())
-          for (auto& p : group.params()) p.mutable_grad().reset();
+        release_gradients(*optimizer);
       terms.total.backward();
       lap("backward");
       if (sync) sync->finish_step();
