@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build git pkg-config
+  build-essential cmake ninja-build git pkg-config ccache
   libtorch-dev libopenblas0-pthread       # libtorch; OpenBLAS instead of the reference BLAS (20x faster GEMM)
   libopenmpi-dev openmpi-bin              # MPI communicator, mpirun
   libyaml-cpp-dev libhdf5-dev hdf5-tools libspdlog-dev libcli11-dev libopencv-dev zlib1g-dev
