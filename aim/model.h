@@ -46,6 +46,9 @@ class Model : public torch::nn::Module {
   // Target active fraction of each mask at this point of training (empty when no masks).
   virtual std::vector<double> area_targets(const Progress&) const { return {}; }
   virtual std::shared_ptr<Backbone> backbone() const = 0;
+  // The names of the parts loss() reports (LossTerms::parts), the same at every step: the
+  // trainer sums them per epoch in a layout every rank knows before the first step.
+  virtual std::vector<std::string> loss_parts() const = 0;
 };
 
 }  // namespace aim::model

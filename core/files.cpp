@@ -4,7 +4,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <signal.h>
+
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <thread>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -45,16 +51,65 @@ void commit_file(const std::string& tmp_path, const std::string& final_path) {
   fsync_path(dir.empty() ? "." : dir.string(), true);
 }
 
-void write_text_atomic(const std::string& path, const std::string& content) {
-  std::string tmp = temp_path_for(path);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(path + ": cannot write (" + std::strerror(errno) + ")");
-    out << content;
-    out.flush();
-    if (!out) throw Error(path + ": write failed (" + std::strerror(errno) + ")");
+std::string write_error(const std::string& path, int err) {
+  if (err == ENOSPC || err == EDQUOT) return "no space left on device: " + path;
+  return path + ": write failed: " + std::strerror(err);
+}
+
+namespace {
+// Writes all of `content` to a new file at `tmp`, fsync'd and closed; errno on failure.
+int write_all(const std::string& tmp, const std::string& content) {
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  const char* p = content.data();
+  size_t left = content.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      return err;
+    }
+    p += n;
+    left -= size_t(n);
   }
-  commit_file(tmp, path);
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    return err;
+  }
+  return ::close(fd) != 0 ? errno : 0;
+}
+}  // namespace
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  std::string tmp = temp_path_for(path);
+  if (int err = write_all(tmp, content)) {
+    std::remove(tmp.c_str());
+    throw Error(write_error(path, err));
+  }
+  try {
+    commit_file(tmp, path);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+
+void write_text_atomic(const std::string& path, const std::string& content) { write_file_atomic(path, content); }
+
+std::vector<std::string> remove_stale_temp_files(const std::string& dir) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos && e.is_regular_file(ec)) {
+      std::error_code rm;
+      if (fs::remove(e.path(), rm)) removed.push_back(name);
+    }
+  }
+  return removed;
 }
 
 std::string read_text(const std::string& path) {
@@ -71,6 +126,81 @@ void ensure_dir(const std::string& path) {
   if (ec) throw Error(path + ": cannot create directory: " + ec.message());
 }
 
+bool flock_unsupported(int err) { return err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS; }
+
+namespace {
+
+std::string this_host() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+std::string owner_line() {
+  return this_host() + " " + std::to_string(getpid()) + " " + std::to_string(long(std::time(nullptr))) + "\n";
+}
+
+// An owner file is stale when its heartbeat is old, or it names a dead process here.
+bool owner_is_stale(const std::string& text) {
+  std::istringstream in(text);
+  std::string host;
+  long pid = 0, beat = 0;
+  if (!(in >> host >> pid >> beat)) return true;  // a torn or empty file: its writer died creating it
+  if (std::time(nullptr) - beat > FileLock::kStaleSeconds) return true;
+  return host == this_host() && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
+}
+
+bool owner_file_held(const std::string& owner) {
+  std::ifstream in(owner);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return !owner_is_stale(ss.str());
+}
+
+}  // namespace
+
+struct FileLock::Heartbeat {
+  std::atomic<bool> stop{false};
+  std::thread thread;
+};
+
+bool FileLock::try_owner_file(const std::string& path) {
+  const std::string owner = path + ".owner";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int fd = ::open(owner.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      auto line = owner_line();
+      bool ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size()) && ::fsync(fd) == 0;
+      ok = ::close(fd) == 0 && ok;
+      if (!ok) {
+        ::unlink(owner.c_str());
+        throw Error(write_error(owner, errno));
+      }
+      owner_path_ = owner;
+      heartbeat_ = new Heartbeat;
+      heartbeat_->thread = std::thread([owner, hb = heartbeat_] {
+        while (!hb->stop) {
+          for (int i = 0; i < kHeartbeatSeconds * 10 && !hb->stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          if (hb->stop) break;
+          int f = ::open(owner.c_str(), O_WRONLY | O_CLOEXEC);
+          if (f < 0) continue;
+          auto l = owner_line();
+          if (::pwrite(f, l.data(), l.size(), 0) > 0) (void)::ftruncate(f, off_t(l.size()));
+          ::close(f);
+        }
+      });
+      return true;
+    }
+    if (errno != EEXIST) throw Error(owner + ": cannot create lock file: " + std::strerror(errno));
+    if (owner_file_held(owner)) return false;
+    // Stale: move it aside (atomic: of two takers only one moves it), then try again.
+    std::string aside = owner + ".stale-" + std::to_string(getpid());
+    if (std::rename(owner.c_str(), aside.c_str()) == 0) ::unlink(aside.c_str());
+  }
+  return false;
+}
+
 FileLock::~FileLock() { unlock(); }
 
 bool FileLock::try_lock(const std::string& path) {
@@ -78,9 +208,11 @@ bool FileLock::try_lock(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(path + ": cannot open lock file: " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
     ::close(fd);
-    if (errno == EWOULDBLOCK) return false;
-    throw Error(path + ": flock failed: " + std::strerror(errno));
+    if (err == EWOULDBLOCK) return false;
+    if (flock_unsupported(err)) return try_owner_file(path);
+    throw Error(path + ": flock failed: " + std::strerror(err));
   }
   fd_ = fd;
   return true;
@@ -94,6 +226,10 @@ void FileLock::lock(const std::string& path) {
     if (errno == EINTR) continue;
     int err = errno;
     ::close(fd);
+    if (flock_unsupported(err)) {
+      while (!try_owner_file(path)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return;
+    }
     throw Error(path + ": flock failed: " + std::strerror(err));
   }
   fd_ = fd;
@@ -105,13 +241,26 @@ void FileLock::unlock() {
     ::close(fd_);
     fd_ = -1;
   }
+  if (heartbeat_) {
+    heartbeat_->stop = true;
+    heartbeat_->thread.join();
+    delete heartbeat_;
+    heartbeat_ = nullptr;
+  }
+  if (!owner_path_.empty()) {
+    ::unlink(owner_path_.c_str());
+    owner_path_.clear();
+  }
 }
 
 bool is_locked_by_other(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool locked = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  if (!locked) ::flock(fd, LOCK_UN);
+  if (fd < 0) return owner_file_held(path + ".owner");
+  bool locked = false;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+    locked = errno == EWOULDBLOCK || (flock_unsupported(errno) && owner_file_held(path + ".owner"));
+  else
+    ::flock(fd, LOCK_UN);
   ::close(fd);
   return locked;
 }

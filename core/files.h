@@ -3,6 +3,7 @@
 // temporary name, flushed to disk and renamed, so a crash never leaves a half-written
 // file under the final name. Plus an advisory lock so two processes never own one run.
 #include <string>
+#include <vector>
 
 namespace aim {
 
@@ -10,14 +11,30 @@ namespace aim {
 std::string temp_path_for(const std::string& final_path);
 // fsync(tmp), rename(tmp, final), fsync(directory). Throws aim::Error on failure.
 void commit_file(const std::string& tmp_path, const std::string& final_path);
+// Writes `content` to a temporary name, checks every write, fsync and close, and renames
+// it into place; on any error the temporary file is removed and aim::Error names the path
+// ("no space left on device: <path>" when the disk is full). Nothing half-written remains.
+void write_file_atomic(const std::string& path, const std::string& content);
 void write_text_atomic(const std::string& path, const std::string& content);
+// The message for a failed write of `path` with errno `err`.
+std::string write_error(const std::string& path, int err);
+// Removes the temporary files of writes that a killed process left in `dir`
+// (".<name>.tmp-<pid>"); returns their names. Call only while holding the run's lock.
+std::vector<std::string> remove_stale_temp_files(const std::string& dir);
 std::string read_text(const std::string& path);
 void ensure_dir(const std::string& path);
 
 // flock()-based lock, released by the kernel when the process dies (a crashed run never
-// looks "running"). Works across nodes on NFSv4 and Lustre.
+// looks "running"). Works across nodes on NFSv4 and Lustre (-o flock).
+// Where the file system has no flock (ENOLCK, EOPNOTSUPP, ENOSYS: NFS without lockd,
+// Lustre without -o flock), the lock is "<path>.owner", created with O_EXCL and holding
+// "host pid heartbeat"; its owner rewrites the heartbeat every kHeartbeatSeconds. Another
+// process takes over an owner file only when it is stale: its heartbeat is older than
+// kStaleSeconds, or it names this host and a pid that no longer runs.
 class FileLock {
  public:
+  static constexpr int kHeartbeatSeconds = 20;
+  static constexpr int kStaleSeconds = 90;
   FileLock() = default;
   ~FileLock();
   FileLock(const FileLock&) = delete;
@@ -27,11 +44,18 @@ class FileLock {
   // Waits until the lock is free, then holds it.
   void lock(const std::string& path);
   void unlock();
-  bool locked() const { return fd_ >= 0; }
+  bool locked() const { return fd_ >= 0 || !owner_path_.empty(); }
 
  private:
+  bool try_owner_file(const std::string& path);
   int fd_ = -1;
+  std::string owner_path_;  // the fallback lock file, while held
+  struct Heartbeat;
+  Heartbeat* heartbeat_ = nullptr;
 };
+
+// True when the flock error `err` means the file system has no flock at all.
+bool flock_unsupported(int err);
 
 // True when some process holds the lock at `path` (probes with a non-blocking flock).
 bool is_locked_by_other(const std::string& path);

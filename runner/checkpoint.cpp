@@ -4,7 +4,12 @@
 #include <torch/torch.h>
 #include <yaml-cpp/yaml.h>
 
+#include <zlib.h>
+
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -136,6 +141,57 @@ void state_from_yaml(const std::string& text, TrainState& s) {
     }
 }
 
+// The file: a header line "AIMCKPT1 crc32=<8 hex> bytes=<n>\n", then the torch archive
+// (a zip) of n bytes. The CRC covers every byte of the archive, so a flipped bit anywhere in
+// the tensors is found before anything is resumed from it.
+constexpr const char* kMagic = "AIMCKPT1";
+
+uint32_t crc_of(const std::string& bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto* p = reinterpret_cast<const Bytef*>(bytes.data());
+  size_t left = bytes.size();
+  while (left > 0) {  // crc32() takes 32-bit lengths
+    uInt n = uInt(std::min<size_t>(left, 1u << 30));
+    crc = crc32(crc, p, n);
+    p += n;
+    left -= n;
+  }
+  return uint32_t(crc);
+}
+
+std::string with_header(const std::string& archive) {
+  char head[64];
+  std::snprintf(head, sizeof head, "%s crc32=%08x bytes=%zu\n", kMagic, crc_of(archive), archive.size());
+  return head + archive;
+}
+
+// The archive's bytes, verified. Files from before the header are read as they are.
+std::string verified_archive(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read the checkpoint: " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string data = ss.str();
+  if (data.rfind(kMagic, 0) != 0) return data;
+  auto eol = data.find('\n');
+  unsigned crc = 0;
+  size_t bytes = 0;
+  const auto advice = " (the file is damaged: delete it, or run `aimrun train --restart`, to train the run from the start)";
+  if (eol == std::string::npos || std::sscanf(data.c_str(), "AIMCKPT1 crc32=%8x bytes=%zu", &crc, &bytes) != 2)
+    throw Error(path + ": corrupt checkpoint header" + advice);
+  std::string archive = data.substr(eol + 1);
+  if (archive.size() != bytes)
+    throw Error(path + ": truncated checkpoint: " + std::to_string(archive.size()) + " of " + std::to_string(bytes) +
+                " bytes" + advice);
+  if (crc_of(archive) != crc) throw Error(path + ": checkpoint checksum mismatch" + advice);
+  return archive;
+}
+
+void load_archive(torch::serialize::InputArchive& archive, const std::string& path, c10::Device device) {
+  std::istringstream in(verified_archive(path));
+  archive.load_from(in, device);
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
@@ -148,14 +204,13 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   archive.write("state", c10::IValue(state_to_yaml(state)));
   archive.write("rng_count", torch::tensor(int64_t(state.rng_states.size())));
   for (size_t i = 0; i < state.rng_states.size(); ++i) archive.write("rng_" + std::to_string(i), state.rng_states[i]);
-  std::string tmp = temp_path_for(path);
+  std::ostringstream bytes;
   try {
-    archive.save_to(tmp);
+    archive.save_to(bytes);
   } catch (const c10::Error& e) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot write checkpoint: " + e.what_without_backtrace());
+    throw Error(path + ": cannot serialise the checkpoint: " + e.what_without_backtrace());
   }
-  commit_file(tmp, path);
+  write_file_atomic(path, with_header(bytes.str()));
 }
 
 bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
@@ -163,7 +218,7 @@ bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   if (!std::filesystem::exists(path)) return false;
   try {
     torch::serialize::InputArchive archive, model_archive, optim_archive;
-    archive.load_from(path, device);
+    load_archive(archive, path, device);
     archive.read("model", model_archive);
     archive.read("optimizer", optim_archive);
     model.load(model_archive);
@@ -192,7 +247,7 @@ TrainState read_checkpoint_state(const std::string& path) {
   TrainState state;
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(path);
+    load_archive(archive, path, c10::Device(c10::kCPU));
     c10::IValue text;
     archive.read("state", text);
     state_from_yaml(text.toStringRef(), state);
@@ -207,7 +262,7 @@ TrainState read_checkpoint_state(const std::string& path) {
 void load_checkpoint_model(const std::string& path, torch::nn::Module& model) {
   try {
     torch::serialize::InputArchive archive, model_archive;
-    archive.load_from(path);
+    load_archive(archive, path, c10::Device(c10::kCPU));
     archive.read("model", model_archive);
     model.load(model_archive);
   } catch (const c10::Error& e) {

@@ -51,6 +51,17 @@ void add_runner_keys(Schema& s) {
             .not_identity());
   s.add(KeySpec("train.eval_every", ValueType::Int, "1", "evaluate on the validation split every N epochs (0: only at the end)").range(0.0, std::nullopt));
   s.add(KeySpec("train.checkpoint_every", ValueType::Int, "1", "write a checkpoint every N epochs").range(1.0, std::nullopt).not_identity());
+  s.add(KeySpec("train.stop_on_nan", ValueType::Bool, "true",
+                "stop the run with FAILED when the training loss becomes NaN or inf (never a complete result)")
+            .not_identity());
+  s.add(KeySpec("train.collective_timeout", ValueType::Float, "600",
+                "seconds a collective may wait for the other ranks before the job is ended as stuck (0: forever)")
+            .range(0.0, std::nullopt)
+            .not_identity());
+  s.add(KeySpec("world_size", ValueType::Int, "0",
+                "ranks the run trains on; part of its identity (0: as launched: mpirun/srun's rank count, a sweep's "
+                "--ranks or profile tasks); a run launched with another count is refused")
+            .range(0.0, 65536.0));
   s.add(KeySpec("train.log_every", ValueType::Float, "10.0", "seconds between progress lines").range(0.0, std::nullopt).not_identity());
 
   s.add(KeySpec("eval.batch_size", ValueType::Int, "256", "samples per evaluation step per rank").range(1.0, std::nullopt).not_identity());

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <array>
 #include <numeric>
 #include <filesystem>
 #include <fstream>
@@ -28,10 +29,13 @@
 #include "results/run_file.h"
 #include "runner/checkpoint.h"
 #include "runner/device.h"
+#include "runner/comm/agree.h"
+#include "runner/epoch_stats.h"
 #include "runner/comm/gradient_sync.h"
 #include "runner/evaluate.h"
 #include "runner/optim.h"
 #include "runner/pictures.h"
+#include "runner/session_ledger.h"
 
 #ifndef AIM_VERSION
 #define AIM_VERSION "unknown"
@@ -76,36 +80,6 @@ void broadcast_model(torch::nn::Module& model, comm::Communicator& comm) {
   for (auto& b : model.buffers()) comm.broadcast(b, 0);
 }
 
-// Sums the epoch's per-rank sums over all ranks: doubles and counts in 64 bits.
-EpochSums reduce_sums(const EpochSums& s, comm::Communicator& comm) {
-  if (comm.world_size() == 1) return s;
-  EpochSums out = s;
-  std::vector<double> d = {s.loss};
-  for (const auto& [k, v] : s.parts) d.push_back(v);
-  for (const auto& [k, v] : s.seconds) d.push_back(v);
-  d.insert(d.end(), s.area_sum.begin(), s.area_sum.end());
-  d.insert(d.end(), s.area_sumsq.begin(), s.area_sumsq.end());
-  std::vector<int64_t> i = {s.correct, s.seen};
-  for (const auto& h : s.area_hist) i.insert(i.end(), h.begin(), h.end());
-  auto dt = torch::tensor(d, torch::kDouble), it = torch::tensor(i, torch::kLong);
-  comm.allreduce_sum(dt);
-  comm.allreduce_sum(it);
-  auto dp = dt.data_ptr<double>();
-  auto ip = it.data_ptr<int64_t>();
-  size_t k = 0;
-  out.loss = dp[k++];
-  for (auto& [name, v] : out.parts) v = dp[k++];
-  for (auto& [name, v] : out.seconds) v = dp[k++] / comm.world_size();  // time is per rank: the mean
-  for (auto& v : out.area_sum) v = dp[k++];
-  for (auto& v : out.area_sumsq) v = dp[k++];
-  k = 0;
-  out.correct = ip[k++];
-  out.seen = ip[k++];
-  for (auto& h : out.area_hist)
-    for (auto& v : h) v = ip[k++];
-  return out;
-}
-
 // Every rank's generator state, gathered on every rank (one row each, summed).
 std::vector<torch::Tensor> gather_rng_states(comm::Communicator& comm) {
   auto state = at::detail::getDefaultCPUGenerator().get_state();
@@ -131,8 +105,9 @@ void broadcast_buffers(torch::nn::Module& model, comm::Communicator& comm) {
   for (auto& b : model.buffers()) comm.broadcast(b, 0);
 }
 
-// A test hook: AIMRUN_FAULT="rank=1,step=3,kind=throw|kill" makes that rank fail at that
-// global step, to prove that a failing rank takes the whole job down (tests/test_distributed).
+// A test hook: AIMRUN_FAULT="rank=1,step=3,kind=throw|kill|stop|nan|stall" makes that rank
+// fail at that global step (throw, kill), ask for a stop as a signal would (stop), see a
+// non-finite loss (nan), or hang (stall): the fault tests (tests/test_faults.cpp).
 struct Fault {
   int rank = -1;
   int64_t step = -1;
@@ -163,11 +138,12 @@ class Progress {
   }
   bool due() const { return every_s_ > 0 && seconds_since(last_) >= every_s_; }
   void mark() { last_ = Clock::now(); }
-  std::string eta(int64_t step) const {
+  // Seconds to the last step at this session's pace so far (-1: not known yet).
+  double eta_seconds(int64_t step) const {
     int64_t done = step - session_first_step_;
-    if (done <= 0) return "?";
+    if (done <= 0) return -1;
     double per_step = seconds_since(session_start_) / double(done);
-    return format_duration(per_step * double(total_steps_ - step));
+    return per_step * double(total_steps_ - step);
   }
 
  private:
@@ -175,58 +151,6 @@ class Progress {
   int64_t total_steps_;
   Clock::time_point session_start_, last_;
   int64_t session_first_step_ = 0;
-};
-
-// Per-step statistics accumulated in tensors on the training device and read back only
-// when needed (a progress line, a checkpoint, the end of the epoch): reading a GPU scalar
-// every step would stall the pipeline.
-class StepStats {
- public:
-  explicit StepStats(int64_t bins) : bins_(bins) {}
-  void add(const model::ModelOutput& out, const model::LossTerms& terms, const torch::Tensor& labels) {
-    torch::NoGradGuard no_grad;
-    const double n = double(labels.size(0));
-    auto acc = [](torch::Tensor& sum, const torch::Tensor& v) { sum = sum.defined() ? sum + v : v.clone(); };
-    acc(loss_, terms.total.detach().to(torch::kDouble) * n);
-    for (const auto& [k, v] : terms.parts) acc(parts_[k], v.to(torch::kDouble) * n);
-    acc(correct_, out.logits.argmax(1).eq(labels).sum());
-    seen_ += int64_t(n);
-    for (size_t s = 0; s < out.masks.size(); ++s) {
-      if (area_sum_.size() <= s) area_sum_.resize(s + 1), area_sumsq_.resize(s + 1), hist_.resize(s + 1);
-      auto area = out.masks[s].detach().mean({1, 2, 3}).to(torch::kDouble);
-      acc(area_sum_[s], area.sum());
-      acc(area_sumsq_[s], area.pow(2).sum());
-      auto bin = (area * double(bins_)).floor().clamp(0, double(bins_ - 1)).to(torch::kLong);
-      acc(hist_[s], torch::bincount(bin, {}, bins_));
-    }
-  }
-  // Moves what was accumulated into `sums` (on the CPU) and starts again.
-  void flush(EpochSums& sums) {
-    if (seen_ == 0) return;
-    sums.loss += loss_.item<double>();
-    for (auto& [k, v] : parts_) sums.parts[k] += v.item<double>();
-    sums.correct += correct_.item<int64_t>();
-    sums.seen += seen_;
-    if (!area_sum_.empty() && sums.area_sum.size() != area_sum_.size()) {
-      sums.area_sum.assign(area_sum_.size(), 0);
-      sums.area_sumsq.assign(area_sum_.size(), 0);
-      sums.area_hist.assign(area_sum_.size(), std::vector<int64_t>(bins_, 0));
-    }
-    for (size_t s = 0; s < area_sum_.size(); ++s) {
-      sums.area_sum[s] += area_sum_[s].item<double>();
-      sums.area_sumsq[s] += area_sumsq_[s].item<double>();
-      auto h = hist_[s].cpu();
-      for (int64_t k = 0; k < bins_; ++k) sums.area_hist[s][k] += h[k].item<int64_t>();
-    }
-    *this = StepStats(bins_);
-  }
-
- private:
-  int64_t bins_;
-  int64_t seen_ = 0;
-  torch::Tensor loss_, correct_;
-  std::map<std::string, torch::Tensor> parts_;
-  std::vector<torch::Tensor> area_sum_, area_sumsq_, hist_;
 };
 
 }  // namespace
@@ -290,14 +214,20 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   torch::set_num_threads(threads);
   const uint64_t seed = uint64_t(cfg.get_int("seed"));
 
-  auto splits = data::make_datasets(cfg);
+  // Each rank builds its data and model alone: any failure reaches every rank before the
+  // first collective (runner/comm/agree.h).
+  data::DatasetSplits splits;
+  comm::run_agreed(comm, [&] { splits = data::make_datasets(cfg); });
   auto train_set = splits.splits.at("train");
   const auto& info = train_set->info();
 
   const auto device = select_device(cfg, comm.local_rank());
   torch::manual_seed(seed);  // identical initialisation on every rank (and broadcast anyway)
-  auto model = model::make_model(cfg, info.num_classes());
-  model->to(device);
+  std::shared_ptr<model::Model> model;
+  comm::run_agreed(comm, [&] {
+    model = model::make_model(cfg, info.num_classes());
+    model->to(device);
+  });
   const bool channels_last = cfg.get_bool("train.channels_last");
   if (channels_last) to_channels_last(*model);
   const bool bf16 = cfg.get_string("train.precision") == "bf16";
@@ -339,17 +269,25 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   final_options.keep_maps = cfg.get_int("eval.keep_maps");
   final_options.mask_confidence = cfg.get_bool("eval.mask_confidence");
 
+  // The epoch statistics have one layout on every rank, fixed before the first step.
+  const EpochLayout layout = epoch_layout(*model, bins);
   TrainState state;
   state.world_size = world;
   state.class_names = info.class_names;
-  if (options.resume && load_checkpoint(paths.checkpoint(), *model, *optimizer, state, device)) {
+  state.partial = EpochSums::zeros(layout);
+  bool resumed = false;
+  comm::run_agreed(comm, [&] {
+    if (!options.resume || !load_checkpoint(paths.checkpoint(), *model, *optimizer, state, device)) return;
+    resumed = true;
     if (state.world_size != world)
       throw Error(paths.checkpoint() + ": written with " + std::to_string(state.world_size) + " ranks, now " +
                   std::to_string(world) + "; resume with the same number of ranks, or delete it to restart");
     if (size_t(rank) < state.rng_states.size()) set_rng_state(state.rng_states[rank]);
-    if (rank != 0) state.partial = EpochSums{};  // rank 0 carries the sums reduced at the checkpoint
+    // Rank 0 carries the sums reduced at the checkpoint; the others start the epoch at zero.
+    state.partial = rank == 0 ? conform(state.partial, layout) : EpochSums::zeros(layout);
+  });
+  if (resumed && rank == 0)
     spdlog::info("resuming from {} at epoch {} step {}", paths.checkpoint(), state.epoch + 1, state.step_in_epoch);
-  }
 
   int64_t num_params = 0;
   for (const auto& p : model->parameters()) num_params += p.numel();
@@ -357,23 +295,56 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
                cfg.run_id(), cfg.get_string("method.name"), cfg.get_string("model.backbone"),
                cfg.get_string("dataset.name"), train_set->size(), info.num_classes(), num_params, world, threads);
 
+  // <run>/progress.json (rank 0): where the run is, for `sweep status` and the session ledger.
+  ProgressInfo where_now;
+  where_now.epochs = epochs;
+  where_now.steps_per_epoch = steps_per_epoch;
+  if (resumed) {
+    where_now.checkpoint_epoch = state.epoch, where_now.checkpoint_step = state.step_in_epoch;
+    where_now.checkpoint_time = double(std::time(nullptr));
+  }
+  auto note_progress = [&](double loss, double images_per_s, double eta_s) {
+    if (rank != 0) return;
+    where_now.time = double(std::time(nullptr));
+    where_now.epoch = state.epoch, where_now.step = state.step_in_epoch;
+    where_now.loss = loss, where_now.images_per_s = images_per_s, where_now.eta_s = eta_s;
+    where_now.train_seconds = state.train_seconds;
+    try {
+      write_progress(paths, where_now);
+    } catch (const std::exception& e) {
+      spdlog::warn("cannot update {}: {}", progress_path(paths), e.what());  // a view, not a result: go on
+    }
+  };
   auto checkpoint = [&] {
-    // Every rank joins the gathers; rank 0 writes.
+    // Every rank joins the gathers; rank 0 writes, and every rank learns whether it could.
     state.rng_states = gather_rng_states(comm);
     TrainState to_save = state;
-    to_save.partial = reduce_sums(state.partial, comm);
-    if (rank == 0) save_checkpoint(paths.checkpoint(), *model, *optimizer, to_save);
-    comm.barrier();
+    to_save.partial = reduce_sums(state.partial, layout, comm);
+    comm::run_agreed(comm, [&] {
+      if (rank == 0) save_checkpoint(paths.checkpoint(), *model, *optimizer, to_save);
+    });
+    where_now.checkpoint_epoch = state.epoch, where_now.checkpoint_step = state.step_in_epoch;
+    where_now.checkpoint_time = double(std::time(nullptr));
+    note_progress(where_now.loss, where_now.images_per_s, where_now.eta_s);
   };
-  auto stop_now = [&] {
-    int64_t flag = options.stop_requested && options.stop_requested->load() ? 1 : 0;
+  // One collective per step carries both what a signal asked (stop) and what the loss did
+  // (non-finite on any rank): every rank takes the same decision at the same step.
+  const bool stop_on_nan = cfg.get_bool("train.stop_on_nan");
+  auto step_decision = [&](bool nonfinite, bool stop = false) {
+    std::array<int64_t, 2> flags = {stop || (options.stop_requested && options.stop_requested->load()) ? 1 : 0,
+                                    stop_on_nan && nonfinite ? 1 : 0};
     if (world > 1) {
-      auto t = torch::tensor({flag}, torch::kLong);
+      auto t = torch::tensor({flags[0], flags[1]}, torch::kLong);
       comm.allreduce_sum(t);
-      flag = t.item<int64_t>();
+      flags = {t[0].item<int64_t>(), t[1].item<int64_t>()};
     }
-    return flag > 0;
+    if (flags[1] > 0)
+      throw Error("loss is " + std::string(nonfinite ? "not finite" : "not finite on another rank") + " at epoch " +
+                  std::to_string(state.epoch + 1) + " step " + std::to_string(state.step_in_epoch) +
+                  " (train.stop_on_nan: true; lower train.lr or check the data)");
+    return flags[0] > 0;
   };
+  auto stop_now = [&] { return step_decision(false); };
 
   Progress progress(cfg.get_float("train.log_every"), epochs * steps_per_epoch);
   progress.start_session(state.global_step);
@@ -383,6 +354,12 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     if (!splits.splits.count(name)) cfg.fail("eval.splits", "dataset has no split '" + name + "'");
   const std::string val_name = splits.splits.count("val") ? "val" : eval_names.front();
 
+  // A stop asked for during start-up (a signal while the data or the model was built): nothing
+  // new to save, so stop before the first step; the job is requeued as usual.
+  if (state.epoch < epochs && stop_now()) {
+    spdlog::info("stop requested before the first step: nothing to save");
+    return TrainOutcome::Stopped;
+  }
   for (; state.epoch < epochs; ++state.epoch) {
     const auto epoch_start = Clock::now();
     const model::Progress where{state.epoch, epochs};
@@ -392,7 +369,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     data::BatchLoader loader(train_set, batches, mix_seed(mix_seed(seed, uint64_t(state.epoch)), uint64_t(rank)),
                              workers, prefetch, size_t(state.step_in_epoch), pin);
     EpochSums& sums = state.partial;
-    StepStats stats(bins);
+    StepStats stats(layout);
     int64_t session_images = 0;  // all ranks, since this epoch (or resume) started
     auto phase_start = Clock::now();
     auto lap = [&](const char* phase) {  // seconds since the last lap go to `phase`
@@ -406,9 +383,12 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       lap("data");
       const double lr = schedule.at(state.global_step);
       schedule.apply(*optimizer, state.global_step);
-      if (fault.rank == rank && fault.step == state.global_step) {
+      const bool fault_now = fault.rank == rank && fault.step == state.global_step;
+      if (fault_now && (fault.kind == "throw" || fault.kind == "kill" || fault.kind == "stall")) {
         spdlog::error("AIMRUN_FAULT: rank {} fails ({}) at step {}", rank, fault.kind, state.global_step);
         if (fault.kind == "kill") std::raise(SIGKILL);
+        if (fault.kind == "stall")
+          while (true) std::raise(SIGSTOP);  // stays stopped, whatever continues it
         throw Error("AIMRUN_FAULT: injected failure on rank " + std::to_string(rank));
       }
       broadcast_buffers(*model, comm);
@@ -434,6 +414,12 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       optimizer->step();
       stats.add(out, terms, b->labels);
       lap("optimizer");
+      // On the CPU the loss is checked every step; on a GPU (where reading it would stall
+      // the pipeline) it is checked at the progress lines and the end of the epoch.
+      bool nonfinite = false;
+      if (stop_on_nan && !device.is_cuda()) nonfinite = !std::isfinite(terms.total.item<double>());
+      if (fault_now && fault.kind == "nan") nonfinite = true;
+      if (fault_now && fault.kind == "stop") spdlog::warn("AIMRUN_FAULT: rank {} asks for a stop at step {}", rank, state.global_step);
 
       session_images += b->size() * world;
       state.step_in_epoch++;
@@ -442,13 +428,16 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       if (rank == 0 && progress.due()) {
         stats.flush(sums);
         double elapsed = seconds_since(epoch_start);
+        const double loss = sums.loss / double(std::max<int64_t>(1, sums.seen));
+        const double images_per_s = double(session_images) / std::max(1e-9, elapsed);
         spdlog::info("epoch {}/{} step {}/{} loss {:.4f} acc {:.1f}% lr {:.4g} {:.0f} img/s ETA {}", state.epoch + 1,
-                     epochs, state.step_in_epoch, steps_per_epoch, sums.loss / std::max<int64_t>(1, sums.seen),
-                     100.0 * double(sums.correct) / std::max<int64_t>(1, sums.seen), lr,
-                     double(session_images) / std::max(1e-9, elapsed), progress.eta(state.global_step));
+                     epochs, state.step_in_epoch, steps_per_epoch, loss,
+                     100.0 * double(sums.correct) / std::max<int64_t>(1, sums.seen), lr, images_per_s,
+                     format_duration(progress.eta_seconds(state.global_step)));
+        note_progress(loss, images_per_s, progress.eta_seconds(state.global_step));
         progress.mark();
       }
-      if (stop_now()) {
+      if (step_decision(nonfinite, fault_now && fault.kind == "stop")) {
         stats.flush(sums);
         state.train_seconds += seconds_since(epoch_start);
         checkpoint();
@@ -463,7 +452,9 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       lap("optimizer");
     }
     stats.flush(sums);
-    EpochSums total = reduce_sums(sums, comm);
+    EpochSums total = reduce_sums(sums, layout, comm);
+    if (stop_on_nan && !std::isfinite(total.loss))  // the same on every rank
+      throw Error("loss is not finite in epoch " + std::to_string(state.epoch + 1) + " (train.stop_on_nan: true)");
     const double epoch_s = seconds_since(epoch_start);
     state.train_seconds += epoch_s;
     auto& rec = state.record;
@@ -518,7 +509,8 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       spdlog::info("epoch {}/{} done in {}: loss {:.4f} acc {:.1f}% {:.0f} img/s{}", state.epoch + 1, epochs,
                    format_duration(epoch_s), total.loss / seen, 100.0 * double(total.correct) / seen,
                    rec.curves.series["images_per_s"].back(), eval_text);
-    state.partial = EpochSums{};
+    note_progress(total.loss / seen, rec.curves.series["images_per_s"].back(), progress.eta_seconds(state.global_step));
+    state.partial = EpochSums::zeros(layout);
     state.step_in_epoch = 0;
     if ((state.epoch + 1) % cfg.get_int("train.checkpoint_every") == 0 || state.epoch + 1 == epochs) {
       ++state.epoch;  // the checkpoint records the epoch as completed
@@ -569,6 +561,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     rec.text["torch_version"] = TORCH_VERSION;
     rec.text["hdf5_version"] = H5_VERS_INFO;
     rec.text["host"] = hostname();
+    rec.text["hosts"] = options.hosts.empty() ? hostname() : options.hosts;
     rec.text["backend"] = comm.backend();
     rec.text["finished"] = now_iso();
     rec.numbers["seed"] = double(seed);

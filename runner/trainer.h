@@ -2,6 +2,7 @@
 // Trains one run: builds data and model from the config, trains with periodic evaluation
 // and checkpoints, evaluates every split at the end and writes <run>/result.h5 (rank 0).
 #include <atomic>
+#include <string>
 
 #include "core/config.h"
 #include "data/dataset.h"
@@ -17,6 +18,7 @@ struct TrainOptions {
   bool resume = true;  // continue from <run>/checkpoint.pt when there is one
   // Set asynchronously (a signal): the trainer checkpoints at the next step and stops.
   const std::atomic<bool>* stop_requested = nullptr;
+  std::string hosts;  // every rank's host, comma-separated, for the result's metadata
 };
 
 enum class TrainOutcome { Completed, Stopped };

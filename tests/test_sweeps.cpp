@@ -11,6 +11,7 @@
 #include "core/files.h"
 #include "results/run_file.h"
 #include "runner/sweep/sweep_spec.h"
+#include "run_compare.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -19,19 +20,6 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string small_run(const std::string& out, int epochs = 3) { return test::small_run_config(out, epochs); }
-
-// Everything a resumed run must reproduce exactly.
-void expect_same_results(const std::string& a_path, const std::string& b_path) {
-  auto a = results::read_run_file(a_path), b = results::read_run_file(b_path);
-  EXPECT_EQ(a.curves.series.at("train_loss"), b.curves.series.at("train_loss"));
-  EXPECT_EQ(a.curves.series.at("train_accuracy"), b.curves.series.at("train_accuracy"));
-  ASSERT_EQ(a.splits.size(), b.splits.size());
-  for (size_t i = 0; i < a.splits.size(); ++i) {
-    EXPECT_EQ(a.splits[i].pred, b.splits[i].pred) << a.splits[i].split;
-    EXPECT_EQ(a.splits[i].loss, b.splits[i].loss) << a.splits[i].split;
-    EXPECT_EQ(a.splits[i].scalars, b.splits[i].scalars) << a.splits[i].split;
-  }
-}
 
 // Trains cfg into <dir>/run in the background (output in <dir>/log), sends `signal` `delay`
 // seconds after the first checkpoint appears, and waits; the output ends with "exit=<code>".
@@ -117,7 +105,7 @@ TEST(Resume, SigkillMidEpochResumesFromTheLastCheckpointWithIdenticalResults) {
   auto resumed = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
-  expect_same_results(dir.file("run/result.h5"), dir.file("twin/result.h5"));
+  test::expect_same_results(dir.file("run/result.h5"), dir.file("twin/result.h5"));
 }
 
 TEST(Resume, Sigusr2CheckpointsMidEpochExits75AndResumesWithIdenticalResults) {
@@ -133,7 +121,7 @@ TEST(Resume, Sigusr2CheckpointsMidEpochExits75AndResumesWithIdenticalResults) {
   auto resumed = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
-  expect_same_results(dir.file("run/result.h5"), dir.file("twin/result.h5"));
+  test::expect_same_results(dir.file("run/result.h5"), dir.file("twin/result.h5"));
 }
 
 // Every sweep the project ships plans: its runs resolve and validate. The paper's sweeps

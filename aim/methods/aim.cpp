@@ -88,6 +88,8 @@ std::vector<int> AimModel::mask_stages() const {
   return out;
 }
 
+std::vector<std::string> AimModel::loss_parts() const { return {"ce", "ce_deep_supervision", "area"}; }
+
 std::vector<double> AimModel::area_targets(const Progress& p) const {
   return std::vector<double>(size_t(options_.stages),
                              annealed_target(options_.target, options_.anneal_fraction, p.epoch, p.epochs));

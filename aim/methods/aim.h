@@ -23,6 +23,7 @@ class AimModel : public Model {
   LossTerms loss(const ModelOutput& out, const torch::Tensor& labels, const Progress& progress) override;
   std::vector<int> mask_stages() const override;
   std::vector<double> area_targets(const Progress& progress) const override;
+  std::vector<std::string> loss_parts() const override;
   std::shared_ptr<Backbone> backbone() const override { return backbone_; }
 
   // The only path from features to logits: per-stage logits (coarsest first; the last is the

@@ -72,6 +72,7 @@ class BottomUp : public Model {
     return std::vector<double>(size_t(options_.stages),
                                annealed_target(options_.target, options_.anneal_fraction, p.epoch, p.epochs));
   }
+  std::vector<std::string> loss_parts() const override { return {"ce", "area"}; }
   std::shared_ptr<Backbone> backbone() const override { return backbone_; }
 
  private:

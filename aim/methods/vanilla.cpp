@@ -29,6 +29,7 @@ class Vanilla : public Model {
     return t;
   }
 
+  std::vector<std::string> loss_parts() const override { return {"ce"}; }
   std::shared_ptr<Backbone> backbone() const override { return backbone_; }
 
  private:

@@ -94,7 +94,9 @@ void add_sweep_command(CLI::App& app) {
   auto* plan = sweep->add_subcommand("plan", "List the sweep's runs, their ids and states; runs nothing");
   plan->add_option("spec", plan_args->spec, "sweep YAML file")->required()->check(CLI::ExistingFile);
   plan->add_option("overrides", plan_args->overrides, "key=value overrides applied to every run");
-  plan->callback([plan_args] { print_plan(load_sweep(plan_args->spec, plan_args->overrides)); });
+  plan->add_option("--ranks", plan_args->ranks, "ranks per run (part of each run's id; as in sweep run --ranks)")
+      ->check(CLI::Range(1, 4096));
+  plan->callback([plan_args] { print_plan(load_sweep(plan_args->spec, plan_args->overrides, plan_args->ranks)); });
 
   auto run_args = std::make_shared<SweepArgs>();
   auto* run = sweep->add_subcommand("run",
@@ -106,7 +108,7 @@ void add_sweep_command(CLI::App& app) {
   run->add_option("--ranks", run_args->ranks, "ranks per run (started with mpirun)")->check(CLI::Range(1, 4096));
   run->add_flag("--fail-fast", run_args->fail_fast, "stop at the first failed run");
   run->callback([run_args] {
-    auto s = load_sweep(run_args->spec, run_args->overrides);
+    auto s = load_sweep(run_args->spec, run_args->overrides, run_args->ranks);
     int failed = run_sweep_locally(s, {run_args->ranks, run_args->fail_fast, true});
     exit_code() = failed ? kExitError : 0;
   });
@@ -124,8 +126,8 @@ void add_sweep_command(CLI::App& app) {
       ->required();
   submit->add_flag("--dry-run", submit_args->dry_run, "write the sbatch script and print it, submit nothing");
   submit->callback([submit_args] {
-    auto s = load_sweep(submit_args->spec, submit_args->overrides);
     auto profile = load_slurm_profile(submit_args->profile, profiles_dir());
+    auto s = load_sweep(submit_args->spec, submit_args->overrides, profile.nodes * profile.tasks_per_node);
     auto sub = submit_sweep(s, profile, submit_args->dry_run);
     if (sub.run_ids.empty()) {
       spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);
@@ -144,7 +146,16 @@ void add_sweep_command(CLI::App& app) {
                                        "from the run folders and squeue.");
   status->add_option("spec", status_args->spec, "sweep YAML file")->required()->check(CLI::ExistingFile);
   status->add_option("overrides", status_args->overrides, "key=value overrides applied to every run");
-  status->callback([status_args] { print_plan(load_sweep(status_args->spec, status_args->overrides), true); });
+  status->add_option("--ranks", status_args->ranks, "ranks per run (part of each run's id)")->check(CLI::Range(1, 4096));
+  status->add_option("--profile", status_args->profile, "the Slurm profile it was submitted with (its tasks give the ranks)");
+  status->callback([status_args] {
+    int ranks = status_args->ranks;
+    if (!status_args->profile.empty()) {
+      auto profile = load_slurm_profile(status_args->profile, profiles_dir());
+      ranks = profile.nodes * profile.tasks_per_node;
+    }
+    print_plan(load_sweep(status_args->spec, status_args->overrides, ranks), true);
+  });
 }
 
 }  // namespace aim::cli

@@ -1,7 +1,7 @@
 // aimrun train CONFIG [key=value ...]: one run, in this process (or in each rank's).
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <unistd.h>
@@ -9,10 +9,15 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/stop_signal.h"
+#include "core/strings.h"
 #include "runner/cli/commands.h"
+#include "runner/comm/agree.h"
 #include "runner/comm/launch.h"
 #include "runner/device.h"
 #include "runner/schema.h"
+#include "runner/session_ledger.h"
+#include "runner/sweep/run_state.h"
 #include "runner/trainer.h"
 
 namespace fs = std::filesystem;
@@ -20,23 +25,6 @@ namespace fs = std::filesystem;
 namespace aim::cli {
 
 namespace {
-
-std::atomic<bool> stop_requested{false};
-std::atomic<int> interrupts{0};
-
-// One place for signals: USR2 (Slurm's warning before the time limit or preemption) and
-// TERM ask for a checkpoint at the next step boundary; a second Ctrl-C quits at once.
-void on_signal(int sig) {
-  if (sig == SIGINT && interrupts.fetch_add(1) >= 1) _exit(130);
-  stop_requested = true;
-}
-
-void install_signal_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGUSR2, SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
-}
 
 struct TrainArgs {
   std::string config;
@@ -46,52 +34,130 @@ struct TrainArgs {
   bool force = false;
 };
 
-int run_train(const TrainArgs& args) {
-  auto comm = comm::make_communicator_from_environment();
-  const int rank = comm->rank();
+// The run's config with its world size: as launched unless the config names one, in which
+// case the launch must match it (the world size is part of the run's identity).
+Config load_config_for(const TrainArgs& args, int world) {
   Config cfg = load_run_config(args.config, args.overrides);
-  comm = comm::for_device(std::move(comm), select_device(cfg, comm->local_rank()));
-  init_logging(rank, cfg.get_string("log_level"));
-  RunPaths paths{args.run_dir.empty() ? cfg.get_string("output_dir") + "/runs/" + cfg.run_id() : args.run_dir};
+  const int64_t said = cfg.get_int("world_size");
+  if (said == 0) {
+    auto overrides = args.overrides;
+    overrides.push_back("world_size=" + std::to_string(world));
+    return load_run_config(args.config, overrides);
+  }
+  if (said != world)
+    cfg.fail("world_size", "the run is for " + std::to_string(said) + " rank(s), but this job has " + std::to_string(world) +
+                               " (launch it with " + std::to_string(said) + ", or set world_size: 0)");
+  return cfg;
+}
 
-  FileLock lock;
-  if (rank == 0) {
+// Rank 0 takes the run folder: creates it, locks it, opens its log, removes the temporary
+// files of writes a killed process left. Every rank learns the outcome.
+void take_run_folder(comm::Communicator& comm, const Config& cfg, const RunPaths& paths, FileLock& lock) {
+  comm::run_agreed(comm, [&] {
+    if (comm.rank() != 0) return;
     ensure_dir(paths.dir);
     if (!lock.try_lock(paths.lock()))
-      throw Error("run " + cfg.run_id() + " is already being trained by another process (" + paths.lock() + " is locked)");
+      throw comm::RunBusy("run " + cfg.run_id() + " is already being trained by another process (" + paths.lock() +
+                          " is locked)");
     add_log_file(paths.log());
+    for (const auto& name : remove_stale_temp_files(paths.dir))
+      spdlog::info("removed {} (left by an interrupted write)", name);
+  });
+}
+
+// The collective watchdog: a collective that waits past train.collective_timeout ends the
+// job with a message and FAILED (another rank is stuck or dead).
+void arm_watchdog(comm::Communicator& comm, const Config& cfg, const RunPaths& paths) {
+  comm::Watchdog w;
+  w.seconds = cfg.get_float("train.collective_timeout");
+  const int rank = comm.rank();
+  w.on_timeout = [&comm, paths, rank, id = cfg.run_id()](const std::string& what, double waited) {
+    std::string msg = "rank " + std::to_string(rank) + " waited " + format_duration(waited) + " in " + what +
+                      " (train.collective_timeout): another rank is stuck or dead; ending the job";
+    spdlog::error("run {} failed: {}", id, msg);
+    try {
+      write_text_atomic(paths.failed(), msg + "\n");
+      ledger_end(paths, kExitError, "failed: " + msg);
+    } catch (...) {
+    }
+    comm.abort(kExitError);
+  };
+  comm.set_watchdog(std::move(w));
+}
+
+void record_failure(const RunPaths& paths, const std::string& id, const std::string& msg) {
+  spdlog::error("run {} failed: {}", id, msg);
+  try {
+    write_text_atomic(paths.failed(), msg + "\n");
+  } catch (const std::exception& e) {
+    spdlog::error("cannot write {}: {}", paths.failed(), e.what());
   }
-  comm->barrier();
-  if (fs::exists(paths.result()) && !args.force) {
+}
+
+// Every rank's host name, in rank order without repeats: "n1,n2".
+std::string all_hosts(comm::Communicator& comm) {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  std::vector<std::string> hosts;
+  for (int r = 0; r < comm.world_size(); ++r) {
+    auto h = comm::broadcast_text(comm, buf, r);
+    if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
+  }
+  return join(hosts, ",");
+}
+
+int train_in_folder(const TrainArgs& args, comm::Communicator& comm, const Config& cfg, const RunPaths& paths,
+                    const std::string& hosts) {
+  const int rank = comm.rank();
+  const bool done = comm::broadcast_flag(comm, rank == 0 && inspect_run(paths).state == RunState::Done);
+  if (done && !args.force) {
     if (rank == 0) spdlog::info("run {} is complete already: {} (use --force to train it again)", cfg.run_id(), paths.result());
     return 0;
   }
-  if (rank == 0) {
+  comm::run_agreed(comm, [&] {
+    if (rank != 0) return;
     write_text_atomic(paths.config(), cfg.to_yaml());
     std::error_code ec;
     fs::remove(paths.failed(), ec);
     if (args.restart) fs::remove(paths.checkpoint(), ec);
     if (args.force) fs::remove(paths.result(), ec);
-  }
-  install_signal_handlers();
-  TrainOutcome outcome;
-  try {
-    outcome = train_run(cfg, paths, *comm, {!args.restart, &stop_requested});
-  } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (auto* c = dynamic_cast<const c10::Error*>(&e)) msg = c->what_without_backtrace();
-    spdlog::error("run {} failed: {}", cfg.run_id(), msg);
-    try {
-      write_text_atomic(paths.failed(), msg + "\n");
-    } catch (...) {
-    }
-    // Other ranks may be waiting in a collective: take the whole job down.
-    if (comm->world_size() > 1) comm->abort(kExitError);
-    throw;
-  }
+  });
+  auto outcome = train_run(cfg, paths, comm, {!args.restart, &stop_requested(), hosts});
   if (outcome == TrainOutcome::Stopped) return kExitStopped;
   if (rank == 0) spdlog::info("run {} complete: {}", cfg.run_id(), paths.result());
   return 0;
+}
+
+int run_train(const TrainArgs& args) {
+  auto comm = comm::make_communicator_from_environment();
+  const int rank = comm->rank();
+  Config cfg;
+  comm::run_agreed(*comm, [&] { cfg = load_config_for(args, comm->world_size()); });
+  comm = comm::for_device(std::move(comm), select_device(cfg, comm->local_rank()));
+  init_logging(rank, cfg.get_string("log_level"));
+  RunPaths paths{args.run_dir.empty() ? cfg.get_string("output_dir") + "/runs/" + cfg.run_id() : args.run_dir};
+  arm_watchdog(*comm, cfg, paths);
+  FileLock lock;
+  bool session_open = false;  // this process wrote a "start" to the run's session ledger
+  try {
+    take_run_folder(*comm, cfg, paths, lock);
+    const auto hosts = all_hosts(*comm);
+    if (rank == 0) ledger_start(paths, hosts);
+    session_open = rank == 0;
+    int code = train_in_folder(args, *comm, cfg, paths, hosts);
+    if (session_open) ledger_end(paths, code, "");
+    return code;
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (auto* c = dynamic_cast<const c10::Error*>(&e)) msg = c->what_without_backtrace();
+    const bool busy = dynamic_cast<const comm::RunBusy*>(&e) != nullptr;
+    if (!busy && (rank == 0 || !comm::is_agreed(e))) record_failure(paths, cfg.run_id(), msg);
+    if (session_open) ledger_end(paths, dynamic_cast<const ConfigError*>(&e) ? kExitConfig : kExitError, "failed: " + msg);
+    // An error on this rank alone: other ranks may be waiting in a collective, take the
+    // whole job down. An agreed error ends every rank by itself.
+    if (comm->world_size() > 1 && !comm::is_agreed(e)) comm->abort(kExitError);
+    throw;
+  }
 }
 
 }  // namespace

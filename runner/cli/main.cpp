@@ -6,9 +6,13 @@
 #include "core/allocator.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/stop_signal.h"
 #include "runner/cli/commands.h"
 
 int main(int argc, char** argv) {
+  // `aimrun train` owns USR2/TERM/INT from the first instruction: a stop asked for during
+  // start-up is a clean stop (exit 75), not a killed rank (core/stop_signal.h).
+  if (argc > 1 && std::string(argv[1]) == "train") aim::install_stop_handlers();
   const std::string malloc_setting = aim::keep_freed_memory_in_process();  // before any tensor
   CLI::App app{
       "aimrun: trains and compares interpretable image classifiers (AIM, bottom-up masking, vanilla)\n"

@@ -3,6 +3,7 @@
 // Horovod's common/): the trainer never knows whether it talks to MPI, NCCL or nobody.
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,9 +16,20 @@ class Work {
   virtual void wait() = 0;
 };
 
+// The collective watchdog: a collective, or a wait for one, that takes longer than `seconds`
+// calls `on_timeout` with what it waited for and for how long (another rank is stuck or
+// dead), from the thread that waits. `on_timeout` must end the job (it does not return).
+// seconds <= 0: wait forever.
+struct Watchdog {
+  double seconds = 0;
+  std::function<void(const std::string& what, double waited_s)> on_timeout;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
+  virtual void set_watchdog(Watchdog w) { watchdog_ = std::move(w); }
+  const Watchdog& watchdog() const { return watchdog_; }
   virtual std::string backend() const = 0;  // "local", "mpi", "nccl"
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
@@ -32,6 +44,9 @@ class Communicator {
   virtual void barrier() = 0;
   // Takes every rank of the job down (used when one rank fails, so none hangs).
   [[noreturn]] virtual void abort(int exit_code) = 0;
+
+ protected:
+  Watchdog watchdog_;
 };
 
 // A world of one: every collective is the identity.

@@ -5,6 +5,7 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -43,16 +44,30 @@ void check(int rc, const char* what) {
   }
 }
 
+// An operation on the communication thread. wait() obeys the watchdog: past its limit it
+// reports what it waited for (and the watchdog ends the job).
 class FutureWork : public Work {
  public:
-  explicit FutureWork(std::future<void> f) : f_(std::move(f)) {}
+  FutureWork(std::future<void> f, std::string what, const Watchdog& watchdog)
+      : f_(std::move(f)), what_(std::move(what)), watchdog_(watchdog) {}
   void wait() override {
-    if (f_.valid()) f_.get();  // rethrows an MPI error from the communication thread
+    if (!f_.valid()) return;
+    if (watchdog_.seconds > 0 && watchdog_.on_timeout) {
+      auto limit = std::chrono::duration<double>(watchdog_.seconds);
+      if (f_.wait_for(limit) == std::future_status::timeout) watchdog_.on_timeout(what_, watchdog_.seconds);
+    }
+    f_.get();  // rethrows an MPI error from the communication thread
   }
 
  private:
   std::future<void> f_;
+  std::string what_;
+  const Watchdog& watchdog_;
 };
+
+std::string describe(const char* op, const at::Tensor& t) {
+  return std::string(op) + " of " + std::to_string(t.numel()) + " " + c10::toString(t.scalar_type()) + " values";
+}
 
 class MpiCommunicator : public Communicator {
  public:
@@ -96,7 +111,7 @@ class MpiCommunicator : public Communicator {
   void allreduce_sum(at::Tensor& t) override { allreduce_sum_async(t)->wait(); }
 
   std::unique_ptr<Work> allreduce_sum_async(at::Tensor t) override {
-    return submit([t]() mutable {
+    return submit(describe("MPI_Allreduce", t), [t]() mutable {
       auto c = t.is_contiguous() ? t : t.contiguous();
       check(MPI_Allreduce(MPI_IN_PLACE, c.data_ptr(), int(c.numel()), mpi_type(c.scalar_type()), MPI_SUM, MPI_COMM_WORLD),
             "MPI_Allreduce");
@@ -106,7 +121,7 @@ class MpiCommunicator : public Communicator {
 
   void broadcast(at::Tensor& t, int root) override {
     at::Tensor target = t;
-    submit([target, root]() mutable {
+    submit(describe("MPI_Bcast", t), [target, root]() mutable {
       auto c = target.is_contiguous() ? target : target.contiguous();
       check(MPI_Bcast(c.data_ptr(), int(c.numel()), mpi_type(c.scalar_type()), root, MPI_COMM_WORLD), "MPI_Bcast");
       if (!c.is_same(target)) target.copy_(c);
@@ -114,7 +129,7 @@ class MpiCommunicator : public Communicator {
   }
 
   void barrier() override {
-    submit([] { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); })->wait();
+    submit("MPI_Barrier", [] { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); })->wait();
   }
 
   [[noreturn]] void abort(int exit_code) override {
@@ -125,7 +140,7 @@ class MpiCommunicator : public Communicator {
   }
 
  private:
-  std::unique_ptr<Work> submit(std::function<void()> task) {
+  std::unique_ptr<Work> submit(std::string what, std::function<void()> task) {
     std::packaged_task<void()> job(std::move(task));
     auto future = job.get_future();
     {
@@ -133,7 +148,7 @@ class MpiCommunicator : public Communicator {
       queue_.push_back(std::move(job));
     }
     cv_.notify_one();
-    return std::make_unique<FutureWork>(std::move(future));
+    return std::make_unique<FutureWork>(std::move(future), std::move(what), watchdog_);
   }
 
   void loop() {

@@ -4,9 +4,14 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 
@@ -68,9 +73,20 @@ class NcclCommunicator : public Communicator {
     cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   }
   ~NcclCommunicator() override {
+    stop_watch_ = true;
+    if (watcher_.joinable()) watcher_.join();
     cudaStreamSynchronize(stream_);
     ncclCommDestroy(comm_);
     cudaStreamDestroy(stream_);
+  }
+
+  // The host never blocks on a collective (NcclWork waits on the device), so a stuck peer
+  // shows as collectives that never complete: a thread watches the oldest one in flight and
+  // NCCL's asynchronous error, as PyTorch's NCCL watchdog does.
+  void set_watchdog(Watchdog w) override {
+    cpu_->set_watchdog(w);
+    watchdog_ = std::move(w);
+    if (watchdog_.seconds > 0 && !watcher_.joinable()) watcher_ = std::thread([this] { watch(); });
   }
 
   std::string backend() const override { return "nccl"; }
@@ -84,9 +100,11 @@ class NcclCommunicator : public Communicator {
   std::unique_ptr<Work> allreduce_sum_async(at::Tensor t) override {
     if (!t.is_cuda()) return cpu_->allreduce_sum_async(t);
     check_contiguous(t);
-    return enqueue([&](cudaStream_t s) {
-      return ncclAllReduce(t.data_ptr(), t.data_ptr(), size_t(t.numel()), nccl_type(t.scalar_type()), ncclSum, comm_, s);
-    });
+    return enqueue(
+        [&](cudaStream_t s) {
+          return ncclAllReduce(t.data_ptr(), t.data_ptr(), size_t(t.numel()), nccl_type(t.scalar_type()), ncclSum, comm_, s);
+        },
+        "ncclAllReduce of " + std::to_string(t.numel()) + " values");
   }
 
   void broadcast(at::Tensor& t, int root) override {
@@ -113,8 +131,40 @@ class NcclCommunicator : public Communicator {
     if (!t.is_contiguous()) throw Error("NCCL communicator: tensors must be contiguous");
   }
 
+  struct InFlight {
+    cudaEvent_t done;
+    std::chrono::steady_clock::time_point start;
+    std::string what;
+  };
+
+  void track(const std::string& what) {
+    cudaEvent_t e;
+    if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) != cudaSuccess) return;
+    cudaEventRecord(e, stream_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    in_flight_.push_back({e, std::chrono::steady_clock::now(), what});
+  }
+
+  void watch() {
+    cudaSetDevice(device_);
+    while (!stop_watch_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      ncclResult_t async = ncclSuccess;
+      if (ncclCommGetAsyncError(comm_, &async) == ncclSuccess && async != ncclSuccess && async != ncclInProgress)
+        watchdog_.on_timeout(std::string("NCCL asynchronous error: ") + ncclGetErrorString(async), 0);
+      std::lock_guard<std::mutex> lock(mutex_);
+      while (!in_flight_.empty() && cudaEventQuery(in_flight_.front().done) == cudaSuccess) {
+        cudaEventDestroy(in_flight_.front().done);
+        in_flight_.pop_front();
+      }
+      if (in_flight_.empty()) continue;
+      double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - in_flight_.front().start).count();
+      if (waited > watchdog_.seconds) watchdog_.on_timeout(in_flight_.front().what, waited);
+    }
+  }
+
   template <class F>
-  std::unique_ptr<Work> enqueue(F&& op) {
+  std::unique_ptr<Work> enqueue(F&& op, const std::string& what = "NCCL collective") {
     cudaEvent_t ready, done;
     cuda_check(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming), "cudaEventCreate");
     cuda_check(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "cudaEventCreate");
@@ -124,6 +174,7 @@ class NcclCommunicator : public Communicator {
     nccl_check(op(stream_), "collective");
     cuda_check(cudaEventRecord(done, stream_), "cudaEventRecord");
     cudaEventDestroy(ready);
+    if (watcher_.joinable()) track(what);
     return std::make_unique<NcclWork>(done, comm_);
   }
 
@@ -131,6 +182,10 @@ class NcclCommunicator : public Communicator {
   int device_;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  std::thread watcher_;
+  std::atomic<bool> stop_watch_{false};
+  std::mutex mutex_;
+  std::deque<InFlight> in_flight_;
 };
 
 }  // namespace

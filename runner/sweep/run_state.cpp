@@ -5,6 +5,7 @@
 #include "core/files.h"
 #include "core/h5.h"
 #include "core/strings.h"
+#include "runner/session_ledger.h"
 
 namespace fs = std::filesystem;
 
@@ -45,9 +46,12 @@ RunStatus inspect_run(const RunPaths& paths) {
       s.detail = text.substr(0, text.find('\n'));
     } catch (...) {
     }
+    if (auto why = ledger_summary(paths); !why.empty() && why.find("; ") != std::string::npos)
+      s.detail += " (" + why.substr(why.find("; ") + 2) + ")";
     return s;
   }
   if (fs::exists(paths.checkpoint())) s.detail = "has a checkpoint, will resume";
+  if (auto why = ledger_summary(paths); !why.empty()) s.detail += (s.detail.empty() ? "" : "; ") + why;
   return s;
 }
 

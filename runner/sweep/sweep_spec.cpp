@@ -89,7 +89,7 @@ bool next_combination(std::vector<size_t>& idx, const std::vector<Axis>& axes) {
 
 }  // namespace
 
-Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides) {
+Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides, int world_size) {
   auto loaded = load_config_file(path, {"sweep"});
   Sweep sweep;
   sweep.spec_path = path;
@@ -126,6 +126,10 @@ Sweep load_sweep(const std::string& path, const std::vector<std::string>& overri
     }
     for (const auto& o : overrides) apply_override(flat, o);
     run.config = Config::resolve(flat, full_schema());
+    if (run.config.get_int("world_size") == 0) {
+      apply_override(flat, "world_size=" + std::to_string(world_size));
+      run.config = Config::resolve(flat, full_schema());
+    }
     run.run_id = run.config.run_id();
     if (seen.insert(run.run_id).second) sweep.runs.push_back(std::move(run));
     if (!next_combination(idx, axes)) break;

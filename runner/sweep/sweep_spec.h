@@ -34,6 +34,8 @@ struct Sweep {
   std::string run_dir(const std::string& run_id) const { return output_dir + "/runs/" + run_id; }
 };
 
-Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides);
+// `world_size`: the ranks each run will train on (part of every run's identity), unless
+// the sweep's config names one (world_size: N).
+Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides, int world_size = 1);
 
 }  // namespace aim

@@ -1,0 +1,246 @@
+#include "runner/session_ledger.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "core/files.h"
+#include "core/strings.h"
+
+namespace aim {
+
+std::string format_time(double unix_seconds);
+
+namespace {
+
+double now() { return double(std::time(nullptr)); }
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += char(c);
+    else if (c == '\n') out += "\\n";
+    else if (c < 0x20) out += ' ';
+    else out += char(c);
+  }
+  return out + "\"";
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string to_json(const SessionEntry& e) {
+  std::ostringstream s;
+  s << "{\"event\": " << json_string(e.event) << ", \"time\": " << int64_t(e.time)
+    << ", \"iso\": " << json_string(format_time(e.time)) << ", \"hosts\": " << json_string(e.hosts)
+    << ", \"slurm\": " << json_string(e.slurm_job) << ", \"pid\": " << getpid();
+  if (e.event == "end")
+    s << ", \"by\": " << json_string(e.by) << ", \"exit_code\": " << e.exit_code << ", \"cause\": " << json_string(e.cause)
+      << ", \"checkpoint_epoch\": " << e.epoch << ", \"checkpoint_step\": " << e.step
+      << ", \"lost_seconds\": " << format_double(std::round(e.lost_s * 10) / 10);
+  s << "}\n";
+  return s.str();
+}
+
+}  // namespace
+
+std::string progress_path(const RunPaths& paths) { return paths.dir + "/progress.json"; }
+std::string ledger_path(const RunPaths& paths) { return paths.dir + "/sessions.jsonl"; }
+
+void write_progress(const RunPaths& paths, const ProgressInfo& p) {
+  std::ostringstream s;
+  s << "{\"time\": " << format_double(p.time) << ", \"epoch\": " << p.epoch << ", \"epochs\": " << p.epochs
+    << ", \"step\": " << p.step << ", \"steps_per_epoch\": " << p.steps_per_epoch
+    << ", \"loss\": " << (std::isfinite(p.loss) ? format_double(p.loss) : "null")
+    << ", \"images_per_s\": " << format_double(p.images_per_s) << ", \"eta_seconds\": " << format_double(p.eta_s)
+    << ", \"checkpoint_epoch\": " << p.checkpoint_epoch << ", \"checkpoint_step\": " << p.checkpoint_step
+    << ", \"checkpoint_time\": " << format_double(p.checkpoint_time)
+    << ", \"train_seconds\": " << format_double(p.train_seconds) << "}\n";
+  write_text_atomic(progress_path(paths), s.str());
+}
+
+bool read_progress(const RunPaths& paths, ProgressInfo& p) {
+  try {
+    auto n = YAML::LoadFile(progress_path(paths));
+    auto num = [&](const char* k, auto& v) {
+      if (n[k] && !n[k].IsNull()) v = n[k].as<std::decay_t<decltype(v)>>();
+    };
+    num("time", p.time);
+    num("epoch", p.epoch);
+    num("epochs", p.epochs);
+    num("step", p.step);
+    num("steps_per_epoch", p.steps_per_epoch);
+    num("loss", p.loss);
+    num("images_per_s", p.images_per_s);
+    num("eta_seconds", p.eta_s);
+    num("checkpoint_epoch", p.checkpoint_epoch);
+    num("checkpoint_step", p.checkpoint_step);
+    num("checkpoint_time", p.checkpoint_time);
+    num("train_seconds", p.train_seconds);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::vector<SessionEntry> read_ledger(const RunPaths& paths) {
+  std::vector<SessionEntry> out;
+  std::ifstream in(ledger_path(paths));
+  std::string line;
+  while (std::getline(in, line)) {
+    try {
+      auto n = YAML::Load(line);
+      if (!n.IsMap() || !n["event"]) continue;  // a torn last line: its writer died mid-write
+      SessionEntry e;
+      e.event = n["event"].as<std::string>();
+      if (n["time"]) e.time = n["time"].as<double>();
+      if (n["hosts"]) e.hosts = n["hosts"].as<std::string>();
+      if (n["slurm"]) e.slurm_job = n["slurm"].as<std::string>();
+      if (n["by"]) e.by = n["by"].as<std::string>();
+      if (n["exit_code"]) e.exit_code = n["exit_code"].as<int>();
+      if (n["cause"]) e.cause = n["cause"].as<std::string>();
+      if (n["checkpoint_epoch"]) e.epoch = n["checkpoint_epoch"].as<int64_t>();
+      if (n["checkpoint_step"]) e.step = n["checkpoint_step"].as<int64_t>();
+      if (n["lost_seconds"]) e.lost_s = n["lost_seconds"].as<double>();
+      out.push_back(e);
+    } catch (const YAML::Exception&) {
+    }
+  }
+  return out;
+}
+
+void append_session(const RunPaths& paths, const SessionEntry& e) {
+  // O_APPEND of one short line: whole or absent, also with the sbatch wrapper appending.
+  std::ofstream out(ledger_path(paths), std::ios::app);
+  out << to_json(e);
+  out.flush();
+}
+
+std::string describe_exit(int code) {
+  if (code == 0) return "complete";
+  if (code == 75) return "stopped for requeue (preempted or near its time limit)";
+  if (code == 2) return "config error";
+  if (code == 1) return "failed";
+  if (code > 128 && code < 128 + 65) {
+    int sig = code - 128;
+    std::string name = sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : std::to_string(sig);
+    std::string why = sig == SIGKILL ? " (out of memory, a time limit or scancel?)"
+                      : sig == SIGTERM ? " (time limit or scancel?)"
+                      : sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS ? " (a crash)"
+                                                                         : "";
+    return "killed by signal " + std::to_string(sig) + " (" + name + ")" + why;
+  }
+  return "exit code " + std::to_string(code);
+}
+
+namespace {
+
+// An end for a session that has none: the process was killed before it could write one.
+SessionEntry inferred_end(const RunPaths& paths, const SessionEntry& start, const std::string& by) {
+  SessionEntry e;
+  e.event = "end";
+  e.by = by;
+  e.hosts = start.hosts;
+  e.slurm_job = start.slurm_job;
+  e.exit_code = -1;
+  e.cause = "ended without a record: killed (SIGKILL, out of memory, node failure or time limit)";
+  ProgressInfo p;
+  if (read_progress(paths, p) && p.time >= start.time) {
+    e.time = p.time;  // last seen alive
+    e.epoch = p.checkpoint_epoch;
+    e.step = p.checkpoint_step;
+    e.lost_s = p.checkpoint_time > 0 ? std::max(0.0, p.time - std::max(p.checkpoint_time, start.time)) : p.time - start.time;
+  } else {
+    e.time = start.time;
+  }
+  return e;
+}
+
+}  // namespace
+
+void ledger_start(const RunPaths& paths, const std::string& hosts) {
+  auto entries = read_ledger(paths);
+  if (!entries.empty() && entries.back().event == "start") append_session(paths, inferred_end(paths, entries.back(), "next session"));
+  SessionEntry e;
+  e.event = "start";
+  e.time = now();
+  e.hosts = hosts;
+  e.slurm_job = slurm_ids();
+  append_session(paths, e);
+}
+
+void ledger_end(const RunPaths& paths, int exit_code, const std::string& cause) {
+  auto entries = read_ledger(paths);
+  SessionEntry e;
+  e.event = "end";
+  e.time = now();
+  e.by = "aimrun";
+  e.exit_code = exit_code;
+  e.cause = cause.empty() ? describe_exit(exit_code) : cause;
+  e.slurm_job = slurm_ids();
+  if (!entries.empty() && entries.back().event == "start") e.hosts = entries.back().hosts;
+  ProgressInfo p;
+  if (read_progress(paths, p)) {
+    e.epoch = p.checkpoint_epoch;
+    e.step = p.checkpoint_step;
+    if (exit_code != 0 && exit_code != 75 && p.checkpoint_time > 0) e.lost_s = std::max(0.0, p.time - p.checkpoint_time);
+  }
+  append_session(paths, e);
+}
+
+std::string ledger_summary(const RunPaths& paths) {
+  auto entries = read_ledger(paths);
+  if (entries.empty()) return "";
+  int stops = 0, kills = 0;
+  double lost = 0;
+  SessionEntry last;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto e = entries[i];
+    if (e.event == "start" && (i + 1 == entries.size())) continue;  // the current or last session, no end yet
+    if (e.event != "end") continue;
+    if (e.exit_code == 75) ++stops;
+    if (e.exit_code < 0 || e.exit_code > 128) ++kills;
+    lost += e.lost_s;
+    last = e;
+  }
+  std::ostringstream s;
+  if (entries.back().event == "start") {
+    auto end = inferred_end(paths, entries.back(), "status");
+    last = end;
+    ++kills;
+    lost += end.lost_s;
+  }
+  if (last.event.empty()) return "";
+  s << "last: " << last.cause;
+  if (stops) s << "; preempted " << stops << (stops == 1 ? " time" : " times");
+  if (kills) s << "; killed " << kills << (kills == 1 ? " time" : " times");
+  if (lost > 0) s << ", " << format_duration(lost) << " lost";
+  return s.str();
+}
+
+std::string slurm_ids() {
+  std::string job = env("SLURM_JOB_ID");
+  if (job.empty()) return "";
+  std::string out = "job " + job;
+  if (!env("SLURM_ARRAY_JOB_ID").empty()) out += " (array " + env("SLURM_ARRAY_JOB_ID") + "_" + env("SLURM_ARRAY_TASK_ID") + ")";
+  if (!env("SLURM_RESTART_COUNT").empty()) out += ", restart " + env("SLURM_RESTART_COUNT");
+  return out;
+}
+
+std::string format_time(double unix_seconds) {
+  std::time_t t = std::time_t(unix_seconds);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", std::localtime(&t));
+  return buf;
+}
+
+}  // namespace aim

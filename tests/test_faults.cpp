@@ -1,0 +1,344 @@
+// The run on a hostile cluster (issue: runs that survive a real cluster): a stop on every
+// step position of an epoch resumes bit for bit on 2 and 3 ranks; start-up errors on one
+// rank end every rank; a stuck rank is caught by the watchdog; a full disk, a damaged
+// checkpoint, an early signal, a non-finite loss and a file system without flock each end
+// with a clear message and nothing lost. Each case is one FaultCase (tests/fault_log.h).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "core/files.h"
+#include "fault_log.h"
+#include "run_compare.h"
+#include "runner/trained_run.h"
+#include "test_util.h"
+
+using namespace aim;
+namespace fs = std::filesystem;
+
+namespace {
+
+// 3 steps per epoch on any rank count (batch 16 per rank), 2 epochs.
+std::string run_config(const test::TempDir& dir, int ranks, int epochs = 2) {
+  return dir.write("c.yaml", "output_dir: " + dir.file("out") +
+                                 "\n"
+                                 "dataset: {train_size: " +
+                                 std::to_string(3 * 16 * ranks) +
+                                 ", val_size: 64, test_size: 96}\n"
+                                 "model: {width: 8}\n"
+                                 "method: {name: aim}\n"
+                                 "train: {epochs: " +
+                                 std::to_string(epochs) +
+                                 ", batch_size: 16, log_every: 0}\n"
+                                 "eval: {attributions: [gradcam, mask], keep_maps: 2, pictures: 0}\n");
+}
+
+std::string launch(int ranks) { return ranks > 1 ? test::mpirun(ranks) + " -x AIMRUN_FAULT " : std::string(); }
+
+test::CommandResult train(int ranks, const std::string& cfg, const std::string& run_dir, const std::string& env = "",
+                          const std::string& extra = "") {
+  return test::run_command("AIMRUN_FAULT= " + env + " OMP_NUM_THREADS=1 timeout 300 " + launch(ranks) + test::aimrun() + " train " + cfg +
+                           " threads=1 --run-dir " + run_dir + " " + extra);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+}  // namespace
+
+// A stop (as USR2 would ask) after global step s, for every position of the 3-step epochs,
+// including the last step of the first epoch and of the whole run; then the same command
+// again. The result equals the uninterrupted twin's bit for bit.
+class ResumeEveryStep : public ::testing::TestWithParam<int> {};
+
+TEST_P(ResumeEveryStep, StopAtEachStepResumesBitIdentically) {
+  const int ranks = GetParam();
+  test::TempDir dir;
+  auto cfg = run_config(dir, ranks);
+  auto twin = train(ranks, cfg, dir.file("twin"));
+  ASSERT_EQ(twin.exit_code, 0) << twin.output;
+  for (int step = 0; step < 6; ++step) {
+    test::FaultCase fc(std::to_string(ranks) + "-rank stop after step " + std::to_string(step + 1) + " of 6, then resume");
+    const std::string run = dir.file("run" + std::to_string(step));
+    const std::string fault = "AIMRUN_FAULT=rank=" + std::to_string(step % ranks) + ",step=" + std::to_string(step) + ",kind=stop";
+    auto first = train(ranks, cfg, run, fault);
+    if (step < 5) {
+      ASSERT_EQ(first.exit_code, 75) << first.output;
+      EXPECT_TRUE(contains(first.output, "checkpoint written")) << first.output;
+      EXPECT_FALSE(fs::exists(run + "/result.h5"));
+    }
+    auto second = train(ranks, cfg, run);
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    EXPECT_FALSE(fs::exists(run + "/FAILED"));
+    test::expect_same_results(dir.file("twin/result.h5"), run + "/result.h5");
+    if (::testing::Test::HasFailure()) fc.result_lost();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Mpi, ResumeEveryStep, ::testing::Values(2, 3));
+
+// A second job for a run that is training, and a run folder that cannot be created: rank 0
+// alone finds out; every rank must end, with the message, within seconds.
+TEST(StartupErrors, DuplicateMultiRankStartEndsEveryRankWithTheMessage) {
+  test::FaultCase fc("duplicate 2-rank start of a run that is training (lock held)");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 2);
+  fs::create_directories(dir.file("run"));
+  FileLock held;
+  ASSERT_TRUE(held.try_lock(dir.file("run/.lock")));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = train(2, cfg, dir.file("run"));
+  EXPECT_LT(seconds_since(t0), 30.0) << r.output;
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.exit_code, 124) << "hung until timeout: " << r.output;
+  EXPECT_TRUE(contains(r.output, "already being trained")) << r.output;
+  size_t n = 0;
+  for (size_t at = r.output.find("already being trained"); at != std::string::npos; at = r.output.find("already being trained", at + 1)) ++n;
+  EXPECT_EQ(n, 2u) << "each rank ends with the message: " << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("run/FAILED"))) << "a busy run is not a failed run";
+}
+
+TEST(StartupErrors, UnwritableOutputDirEndsEveryRankWithTheMessage) {
+  test::FaultCase fc("2-rank start with an unwritable run folder");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 2);
+  dir.write("file", "not a folder");
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = train(2, cfg, dir.file("file/run"));
+  EXPECT_LT(seconds_since(t0), 30.0) << r.output;
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.exit_code, 124) << "hung until timeout: " << r.output;
+  EXPECT_TRUE(contains(r.output, "cannot create directory")) << r.output;
+}
+
+TEST(StartupErrors, DamagedCheckpointOnResumeFailsEveryRankAndWritesFailed) {
+  test::FaultCase fc("2-rank resume from a checkpoint with 20 flipped bytes");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 2);
+  ASSERT_EQ(train(2, cfg, dir.file("run"), "AIMRUN_FAULT=rank=0,step=2,kind=stop").exit_code, 75);
+  const auto ckpt = dir.file("run/checkpoint.pt");
+  {
+    std::fstream f(ckpt, std::ios::in | std::ios::out | std::ios::binary);
+    const auto size = fs::file_size(ckpt);
+    std::mt19937 rng(7);
+    for (int i = 0; i < 20; ++i) {  // in the tensor data: past the first kilobyte, before the zip directory
+      f.seekg(std::streamoff(1024 + rng() % (size * 3 / 4 - 1024)));
+      char c = 0;
+      f.read(&c, 1);
+      f.seekp(-1, std::ios::cur);
+      c = char(c ^ 0x5a);
+      f.write(&c, 1);
+    }
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = train(2, cfg, dir.file("run"));
+  EXPECT_LT(seconds_since(t0), 30.0) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "checkpoint checksum mismatch")) << r.output;
+  EXPECT_TRUE(contains(r.output, "--restart")) << "the message says what to do: " << r.output;
+  ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
+  EXPECT_TRUE(contains(read_text(dir.file("run/FAILED")), "checksum mismatch"));
+  EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
+}
+
+TEST(StartupErrors, TruncatedCheckpointIsAClearError) {
+  test::FaultCase fc("resume from a truncated checkpoint");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 1);
+  ASSERT_EQ(train(1, cfg, dir.file("run"), "AIMRUN_FAULT=rank=0,step=1,kind=stop").exit_code, 75);
+  const auto ckpt = dir.file("run/checkpoint.pt");
+  fs::resize_file(ckpt, fs::file_size(ckpt) / 2);
+  auto r = train(1, cfg, dir.file("run"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "truncated checkpoint")) << r.output;
+  EXPECT_TRUE(fs::exists(dir.file("run/FAILED")));
+  // --restart trains it from the start.
+  auto again = train(1, cfg, dir.file("run"), "", "--restart");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_TRUE(fs::exists(dir.file("run/result.h5")));
+}
+
+// A rank that stops answering (SIGSTOP, as a hung GPU or a frozen node would): the other
+// rank's watchdog ends the job with the collective and the time, and FAILED.
+TEST(Watchdog, StoppedRankEndsTheJobWithinAMinute) {
+  test::FaultCase fc("SIGSTOP of one rank of a 2-rank run (collective watchdog, 20 s)");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 2, 20);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = train(2, cfg, dir.file("run"), "AIMRUN_FAULT=rank=1,step=2,kind=stall", "train.collective_timeout=20");
+  const double s = seconds_since(t0);
+  EXPECT_LT(s, 60.0) << r.output;
+  EXPECT_GT(s, 19.0) << "the watchdog fired before its limit: " << r.output;
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.exit_code, 124) << "hung until timeout: " << r.output;
+  EXPECT_TRUE(contains(r.output, "rank 0 waited")) << r.output;
+  EXPECT_TRUE(contains(r.output, "(train.collective_timeout)")) << r.output;
+  EXPECT_TRUE(contains(r.output, " in MPI_")) << "names the collective: " << r.output;
+  ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
+  EXPECT_TRUE(contains(read_text(dir.file("run/FAILED")), "stuck or dead"));
+}
+
+// USR2 or TERM while the process starts (before any step): a clean stop, exit 75, nothing
+// lost. The handlers are in place once the dynamic loader is done (.preinit_array, before
+// libtorch's initialisers); the test signals as soon as /proc says they are (SigCgt), while
+// the libraries initialise and the dataset is generated.
+TEST(Signals, StopDuringStartupExitsCleanly) {
+  for (const char* sig : {"USR2", "TERM"}) {
+    test::FaultCase fc(std::string("SIG") + sig + " during start-up");
+    test::TempDir dir;
+    auto cfg = run_config(dir, 1);
+    auto r = test::run_command("AIMRUN_CACHE=" + dir.file("cache") + " OMP_NUM_THREADS=1 " + test::aimrun() + " train " +
+                               cfg + " --run-dir " + dir.file("run") +
+                               " & pid=$!; for i in $(seq 2000); do m=$(awk '/SigCgt/{print $2}' /proc/$pid/status 2>/dev/null); "
+                               "[ -n \"$m\" ] && [ $(( 0x$m & 0x4800 )) -ne 0 ] && break; sleep 0.005; done; kill -" +
+                               sig + " $pid; wait $pid; echo exit=$?");
+    EXPECT_TRUE(contains(r.output, "exit=75")) << r.output;
+    EXPECT_TRUE(contains(r.output, "before the first step")) << r.output;
+    EXPECT_FALSE(fs::exists(dir.file("run/FAILED"))) << r.output;
+    auto again = train(1, cfg, dir.file("run"));
+    EXPECT_EQ(again.exit_code, 0) << again.output;
+  }
+}
+
+TEST(Loss, NonFiniteLossStopsTheRunWithFailed) {
+  for (int ranks : {1, 2}) {
+    test::FaultCase fc(std::to_string(ranks) + "-rank run whose loss becomes NaN");
+    test::TempDir dir;
+    auto cfg = run_config(dir, ranks);
+    auto r = train(ranks, cfg, dir.file("run"), "AIMRUN_FAULT=rank=" + std::to_string(ranks - 1) + ",step=4,kind=nan");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "loss is not finite")) << r.output;
+    EXPECT_TRUE(contains(r.output, "epoch 2 step 2")) << r.output;
+    ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
+    EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
+  }
+  test::FaultCase fc("train.lr=1e30: the loss overflows");
+  test::TempDir dir;
+  auto r = train(1, run_config(dir, 1), dir.file("run"), "", "train.lr=1e30 train.warmup_epochs=0");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "loss is not finite")) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
+}
+
+// A full disk while the checkpoint is written: a clear error, FAILED, no temporary file;
+// and the temporary files a killed write left are removed when the run starts again.
+TEST(DiskFull, CheckpointWriteFailsCleanly) {
+  test::FaultCase fc("no space left while writing the checkpoint");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 1);
+  auto r = train(1, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_ENOSPC=.checkpoint.pt.tmp");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "no space left on device: " + dir.file("run/checkpoint.pt"))) << r.output;
+  EXPECT_FALSE(contains(r.output, "terminate")) << r.output;
+  ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
+  for (const auto& e : fs::directory_iterator(dir.file("run")))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
+TEST(DiskFull, StaleTemporaryFilesAreRemovedOnTheNextStart) {
+  test::FaultCase fc("temporary files left by killed writes");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 1, 1);
+  dir.write("run/.checkpoint.pt.tmp-99999", "half a checkpoint");
+  dir.write("run/.result.h5.tmp-99998", "half a result");
+  auto r = train(1, cfg, dir.file("run"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("run/.checkpoint.pt.tmp-99999")));
+  EXPECT_FALSE(fs::exists(dir.file("run/.result.h5.tmp-99998")));
+}
+
+// The world size is part of the identity: 1 and 2 ranks give different numbers, so they are
+// different runs in different folders; a config that names a world size refuses another.
+TEST(Identity, OneAndTwoRanksAreDifferentRuns) {
+  test::FaultCase fc("1-rank and 2-rank runs of one config");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 2, 1);
+  auto one = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg);
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  auto two = test::run_command("OMP_NUM_THREADS=1 " + test::mpirun(2) + " " + test::aimrun() + " train " + cfg);
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  std::vector<std::string> ids;
+  for (const auto& e : fs::directory_iterator(dir.file("out/runs"))) ids.push_back(e.path().filename().string());
+  EXPECT_EQ(ids.size(), 2u) << one.output << two.output;
+  auto wrong = test::run_command(test::aimrun() + " train " + cfg + " world_size=2");
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
+  EXPECT_TRUE(contains(wrong.output, "world_size")) << wrong.output;
+}
+
+// No flock (NFS without lockd, Lustre without -o flock): the O_EXCL owner file stands in;
+// the run trains, and a second process is refused while it does.
+TEST(SharedFileSystems, RunLockFallsBackWhenFlockIsMissing) {
+  for (const char* err : {"ENOLCK", "EOPNOTSUPP", "ENOSYS"}) {
+    test::FaultCase fc(std::string("flock fails with ") + err);
+    test::TempDir dir;
+    auto cfg = run_config(dir, 1, 1);
+    const std::string env = std::string("LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FLOCK=") + err;
+    auto r = test::run_command(env + " OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " +
+                               dir.file("run") + " > " + dir.file("log") + " 2>&1 & pid=$!; for i in $(seq 600); do [ -f " +
+                               dir.file("run/.lock.owner") + " ] && break; sleep 0.05; done; " + env + " " +
+                               test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run") +
+                               "; echo second=$?; wait $pid; echo first=$?");
+    EXPECT_TRUE(contains(r.output, "already being trained")) << r.output;
+    EXPECT_TRUE(contains(r.output, "first=0")) << r.output << read_text(dir.file("log"));
+    EXPECT_TRUE(fs::exists(dir.file("run/result.h5")));
+    EXPECT_FALSE(fs::exists(dir.file("run/.lock.owner"))) << "the owner file is removed at the end";
+  }
+}
+
+TEST(SharedFileSystems, StaleOwnerFileIsTakenOver) {
+  test::FaultCase fc("stale fallback lock left by a dead process");
+  test::TempDir dir;
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  // A live owner (this test process, a fresh heartbeat) is respected...
+  dir.write("run/.lock.owner", std::string(host) + " " + std::to_string(getpid()) + " " +
+                                   std::to_string(long(std::time(nullptr))) + "\n");
+  const std::string cmd = "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FLOCK=ENOLCK OMP_NUM_THREADS=1 " + test::aimrun() + " train " +
+                          run_config(dir, 1, 1) + " --run-dir " + dir.file("run");
+  auto busy = test::run_command(cmd);
+  EXPECT_NE(busy.exit_code, 0) << busy.output;
+  EXPECT_TRUE(contains(busy.output, "already being trained")) << busy.output;
+  // ...one that names a pid no longer running here is taken over.
+  dir.write("run/.lock.owner", std::string(host) + " 999999 " + std::to_string(long(std::time(nullptr))) + "\n");
+  auto r = test::run_command(cmd);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("run/.lock.owner")));
+  // So is one whose heartbeat is older than FileLock::kStaleSeconds, from any host.
+  dir.write("run/.lock.owner", "elsewhere 1 1000\n");
+  auto forced = test::run_command(cmd + " --force");
+  EXPECT_EQ(forced.exit_code, 0) << forced.output;
+}
+
+// Why did a run die: the session ledger records each process session; one killed outright
+// is closed by the next session (or by `sweep status`) from the last progress it wrote.
+TEST(Ledger, KilledAndStoppedSessionsAreRecordedAndShown) {
+  test::FaultCase fc("SIGKILL of a run, then a stop, then the end: the session ledger");
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 2) + "sweep:\n  name: led\n  grid:\n    seed: [4]\n");
+  auto killed = test::run_command("AIMRUN_FAULT=rank=0,step=50,kind=kill " + test::aimrun() + " sweep run " + spec);
+  EXPECT_NE(killed.exit_code, 0) << killed.output;
+  auto status = test::run_command(test::aimrun() + " sweep status " + spec);
+  EXPECT_TRUE(contains(status.output, "ended without a record")) << status.output;
+  EXPECT_TRUE(contains(status.output, "killed 1 time")) << status.output;
+  auto stopped = test::run_command("AIMRUN_FAULT=rank=0,step=60,kind=stop " + test::aimrun() + " sweep run " + spec);
+  auto status2 = test::run_command(test::aimrun() + " sweep status " + spec);
+  EXPECT_TRUE(contains(status2.output, "preempted 1 time")) << stopped.output << status2.output;
+  auto done = test::run_command(test::aimrun() + " sweep run " + spec);
+  EXPECT_EQ(done.exit_code, 0) << done.output;
+  std::string ledger;
+  for (const auto& e : fs::directory_iterator(dir.file("out/runs"))) ledger = read_text(e.path().string() + "/sessions.jsonl");
+  // start, (inferred) end, start, end 75, start, end 0
+  EXPECT_EQ(std::count(ledger.begin(), ledger.end(), '\n'), 6) << ledger;
+  EXPECT_TRUE(contains(ledger, "\"by\": \"next session\"")) << ledger;
+  EXPECT_TRUE(contains(ledger, "\"exit_code\": 75")) << ledger;
+  EXPECT_TRUE(contains(ledger, "\"cause\": \"complete\"")) << ledger;
+}
