@@ -107,6 +107,7 @@ void add_sweep_command(CLI::App& app) {
   run->add_flag("--fail-fast", run_args->fail_fast, "stop at the first failed run");
   run->callback([run_args] {
     auto s = load_sweep(run_args->spec, run_args->overrides);
+    check_sweep_world(s, run_args->ranks);
     int failed = run_sweep_locally(s, {run_args->ranks, run_args->fail_fast, true});
     exit_code() = failed ? kExitError : 0;
   });
@@ -126,6 +127,7 @@ void add_sweep_command(CLI::App& app) {
   submit->callback([submit_args] {
     auto s = load_sweep(submit_args->spec, submit_args->overrides);
     auto profile = load_slurm_profile(submit_args->profile, profiles_dir());
+    check_sweep_world(s, profile.nodes * profile.tasks_per_node);
     auto sub = submit_sweep(s, profile, submit_args->dry_run);
     if (sub.run_ids.empty()) {
       spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);

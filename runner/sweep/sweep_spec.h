@@ -34,6 +34,14 @@ struct Sweep {
   std::string run_dir(const std::string& run_id) const { return output_dir + "/runs/" + run_id; }
 };
 
+// Expands and validates every run (check_run_config with one rank); a run's error names
+// the sweep file and the axis values of that run.
 Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides);
+// Checks every run again with `world_size` ranks (sweep run --ranks, a Slurm profile's
+// tasks): the global batch against the training split.
+void check_sweep_world(const Sweep& sweep, int world_size);
+
+// The most runs one sweep may expand to (a grid's combinations), checked before expanding.
+constexpr size_t kMaxSweepRuns = 10000;
 
 }  // namespace aim
