@@ -30,7 +30,7 @@ void add_masking_keys(Schema& s) {
             .range(1, 3).only_when("method.name", masking));
   s.add(KeySpec("method.target", ValueType::Float, "0.25",
                 "masking methods: final target active fraction of every mask (paper: 0.25 or 0.35)")
-            .range(0.0, 1.0).only_when("method.name", masking));
+            .above(0.0).at_most(1.0).only_when("method.name", masking));
   s.add(KeySpec("method.lambda", ValueType::Float, "6.0", "masking methods: weight of the area loss (paper: 6; 5 and 10 also used)")
             .at_least(0).only_when("method.name", masking));
   s.add(KeySpec("method.anneal_fraction", ValueType::Float, "0.5",
@@ -38,7 +38,7 @@ void add_masking_keys(Schema& s) {
                 "(1.0: all of training, 0.5: the first half), then is held")
             .range(0.0, 1.0).only_when("method.name", masking));
   s.add(KeySpec("method.temperature", ValueType::Float, "1.0", "masking methods: Gumbel-softmax temperature in training")
-            .range(1e-3, std::nullopt).only_when("method.name", masking));
+            .range(1e-3, 1e3).only_when("method.name", masking));
   s.add(KeySpec("method.width", ValueType::Int, "~",
                 "aim: common width of the top-down pathway (~: half the last stage's channels, within [32, 256])")
             .range(1, 4096).only_when("method.name", {"aim"}));
@@ -50,7 +50,7 @@ void add_masking_keys(Schema& s) {
   s.add(KeySpec("method.deep_supervision", ValueType::Bool, "true",
                 "aim: a classifier and cross-entropy on every top-down stage, not only the final one").only_when("method.name", {"aim"}));
   s.add(KeySpec("method.keep_bias", ValueType::Float, "2.0",
-                "masking methods: initial keep-minus-drop logit bias (2: masks start ~88% open, like the target 1.0)").only_when("method.name", masking));
+                "masking methods: initial keep-minus-drop logit bias (2: masks start ~88% open, like the target 1.0)").range(-20.0, 20.0).only_when("method.name", masking));
 }
 
 double annealed_target(double target, double fraction, int64_t epoch, int64_t epochs) {

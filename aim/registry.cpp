@@ -62,7 +62,7 @@ void add_model_keys(Schema& s) {
   s.add(KeySpec("model.norm", ValueType::String, "batch", "small_cnn: normalisation layers").one_of({"batch", "group", "none"}).only_when("model.backbone", {"small_cnn"}));
   s.add(KeySpec("model.drop_path", ValueType::Float, "0.0",
                 "convnext: stochastic depth, rising linearly from 0 to this at the last block (torchvision: 0.1)")
-            .range(0.0, 1.0)
+            .range(0.0, std::nullopt).below(1.0)
             .only_when("model.backbone", {"convnext_tiny"}));
   s.add(KeySpec("model.weights", ValueType::String, "~",
                 "HDF5 file of torchvision weights to start from (scripts/export_torchvision_weights.py); ~: random "

@@ -71,11 +71,58 @@ Location location_of(const YAML::Node& node, const std::string& file) {
   return loc;
 }
 
+std::string line_of(const YAML::Node& node, const std::string& file) {
+  return location_of(node, file).str();
+}
+
+std::string kind_of(const YAML::Node& node) {
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  if (node.IsNull()) return "nothing (null)";
+  return "'" + node.Scalar() + "'";
+}
+
+}  // namespace
+
+std::string key_name(const YAML::Node& key, const std::string& file, const std::string& prefix) {
+  if (key.IsScalar()) return key.Scalar();
+  throw ConfigError(line_of(key, file) + ": " + (prefix.empty() ? std::string("(top level)") : prefix) +
+                    ": keys must be plain names, got " + kind_of(key) + " as a key");
+}
+
+void check_yaml_size(const YAML::Node& root, const std::string& file, size_t& budget) {
+  // Depth-first with an explicit stack: aliases are followed (each visit counts), so the
+  // count is what any later traversal (flattening, printing) would visit.
+  std::vector<std::pair<YAML::Node, size_t>> stack{{root, 1}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (budget == 0)
+      throw ConfigError(line_of(node, file) + ": YAML aliases expand to more than " +
+                        std::to_string(kMaxConfigNodes) + " nodes (the most one config may hold)");
+    --budget;
+    if (!node.IsMap() && !node.IsSequence()) continue;
+    if (depth >= kMaxConfigDepth)
+      throw ConfigError(line_of(node, file) + ": YAML nested deeper than " + std::to_string(kMaxConfigDepth) +
+                        " levels");
+    for (auto it : node) {
+      if (node.IsMap()) {
+        stack.emplace_back(it.first, depth + 1);
+        stack.emplace_back(it.second, depth + 1);
+      } else {
+        stack.emplace_back(YAML::Node(it), depth + 1);
+      }
+    }
+  }
+}
+
+namespace {
+
 // yaml-cpp keeps duplicate keys silently; a config that sets `train:` twice loses one.
 void reject_duplicate_keys(const YAML::Node& map, const std::string& prefix, const std::string& file) {
   std::map<std::string, int> seen;
   for (auto it : map) {
-    auto key = it.first.as<std::string>();
+    auto key = key_name(it.first, file, prefix);
     int line = it.first.Mark().line + 1;
     auto [pos, inserted] = seen.emplace(key, line);
     if (!inserted)
@@ -84,55 +131,91 @@ void reject_duplicate_keys(const YAML::Node& map, const std::string& prefix, con
   }
 }
 
-YAML::Node parse_file(const std::string& path) {
-  if (!fs::exists(path)) throw ConfigError(path + ": file not found");
+// What one load has left to spend (all its files together).
+struct LoadBudget {
+  size_t nodes = kMaxConfigNodes;
+  size_t files = kMaxConfigFiles;
+};
+
+void check_readable_file(const std::string& path, const std::string& where) {
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) throw ConfigError(where + "file not found: " + path);
+  if (fs::is_directory(status)) throw ConfigError(where + path + " is a folder, not a YAML file");
+  if (!fs::is_regular_file(status)) throw ConfigError(where + path + " is not a regular file");
+  auto bytes = fs::file_size(path, ec);
+  if (!ec && bytes > kMaxConfigFileBytes)
+    throw ConfigError(where + path + ": " + std::to_string(bytes) + " bytes, more than a config file may have (" +
+                      std::to_string(kMaxConfigFileBytes >> 20) + " MiB)");
+}
+
+YAML::Node parse_file(const std::string& path, LoadBudget& budget) {
+  check_readable_file(path, "");
+  if (budget.files-- == 0)
+    throw ConfigError(path + ": include: more than " + std::to_string(kMaxConfigFiles) +
+                      " files read for one config (includes included)");
+  YAML::Node root;
   try {
-    return YAML::LoadFile(path);
+    root = YAML::LoadFile(path);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " +
                       e.msg);
   } catch (const YAML::BadFile&) {
     throw ConfigError(path + ": cannot be read");
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML error: " + e.msg);
   }
+  check_yaml_size(root, path, budget.nodes);
+  return root;
+}
+
+// The files `include:` names (relative to the including file), with where each is named.
+std::vector<std::pair<std::string, std::string>> include_paths(const YAML::Node& inc, const std::string& path) {
+  std::vector<YAML::Node> items;
+  if (inc.IsScalar()) items.push_back(inc);
+  else if (inc.IsSequence())
+    for (auto it : inc) items.push_back(it);
+  else
+    throw ConfigError(location_of(inc, path).str() +
+                      ": include: expected a file name or a list of file names");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& item : items) {
+    const std::string where = location_of(item, path).str();
+    if (!item.IsScalar()) throw ConfigError(where + ": include: expected a file name, got " + kind_of(item));
+    fs::path p = item.Scalar();
+    if (p.is_relative()) p = fs::path(path).parent_path() / p;
+    check_readable_file(p.string(), where + ": include: ");
+    out.emplace_back(p.string(), where);
+  }
+  return out;
 }
 
 void load_recursive(const std::string& path, const std::vector<std::string>& section_names,
-                    std::vector<std::string>& stack, LoadedFile& out) {
-  std::string canonical = fs::weakly_canonical(path).string();
-  if (std::find(stack.begin(), stack.end(), canonical) != stack.end())
-    throw ConfigError(path + ": include cycle: " + join(stack, " -> ") + " -> " + canonical);
-  stack.push_back(canonical);
-
-  YAML::Node root = parse_file(path);
+                    std::vector<std::string>& stack, LoadBudget& budget, LoadedFile& out) {
+  stack.push_back(fs::weakly_canonical(path).string());
+  YAML::Node root = parse_file(path, budget);
+  // An empty file given as the config is most likely a truncated one; an empty include is fine.
+  if (root.IsNull() && stack.size() == 1)
+    throw ConfigError(path + ":1: the file is empty: no keys, or only comments (write `{}` to train with every default)");
   if (root.IsNull()) {
     stack.pop_back();
     return;
   }
   if (!root.IsMap())
-    throw ConfigError(location_of(root, path).str() + ": expected a mapping of keys at the top");
+    throw ConfigError(location_of(root, path).str() + ": expected a mapping of keys at the top, got " +
+                      (root.IsSequence() ? std::string("a list") : "a single value"));
   reject_duplicate_keys(root, "", path);
 
   if (auto inc = root["include"]) {
-    std::vector<YAML::Node> items;
-    if (inc.IsScalar()) items.push_back(inc);
-    else if (inc.IsSequence())
-      for (auto it : inc) items.push_back(it);
-    else
-      throw ConfigError(location_of(inc, path).str() +
-                        ": include: expected a file name or a list of file names");
-    for (auto& item : items) {
-      if (!item.IsScalar())
-        throw ConfigError(location_of(item, path).str() + ": include: expected a file name");
-      fs::path p = item.as<std::string>();
-      if (p.is_relative()) p = fs::path(path).parent_path() / p;
-      if (!fs::exists(p))
-        throw ConfigError(location_of(item, path).str() + ": include: file not found: " +
-                          p.string());
-      load_recursive(p.string(), section_names, stack, out);
+    for (const auto& [p, where] : include_paths(inc, path)) {
+      const std::string canonical = fs::weakly_canonical(p).string();
+      if (std::find(stack.begin(), stack.end(), canonical) != stack.end())
+        throw ConfigError(where + ": include cycle: " + join(stack, " -> ") + " -> " + canonical);
+      load_recursive(p, section_names, stack, budget, out);
     }
   }
   for (auto it : root) {
-    auto key = it.first.as<std::string>();
+    auto key = it.first.Scalar();
     if (key == "include") continue;
     if (std::find(section_names.begin(), section_names.end(), key) != section_names.end()) {
       out.sections[key] = {it.second, location_of(it.first, path)};
@@ -157,7 +240,7 @@ void flatten_into(FlatConfig& flat, const std::string& prefix, const YAML::Node&
   if (node.IsMap()) {
     reject_duplicate_keys(node, prefix, file);
     for (auto it : node) {
-      auto key = it.first.as<std::string>();
+      auto key = it.first.Scalar();
       std::string full = prefix.empty() ? key : prefix + "." + key;
       if (it.second.IsMap()) {
         flatten_into(flat, full, it.second, file);
@@ -176,16 +259,18 @@ LoadedFile load_config_file(const std::string& path,
                             const std::vector<std::string>& section_names) {
   LoadedFile out;
   std::vector<std::string> stack;
-  load_recursive(path, section_names, stack, out);
+  LoadBudget budget;
+  load_recursive(path, section_names, stack, budget, out);
   return out;
 }
 
 void apply_override(FlatConfig& flat, const std::string& assignment, const std::string& origin) {
   auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw ConfigError(origin + ": override '" + assignment + "': expected key=value");
   std::string key = trim(assignment.substr(0, eq));
+  if (eq == std::string::npos || key.empty())
+    throw ConfigError(origin + ": override '" + assignment + "': expected key=value");
   std::string text = assignment.substr(eq + 1);
+  Location where{origin + " (" + key + "=" + text + ")", 0};
   YAML::Node value;
   try {
     value = YAML::Load(text.empty() ? "~" : text);
@@ -193,15 +278,13 @@ void apply_override(FlatConfig& flat, const std::string& assignment, const std::
     throw ConfigError(origin + ": override '" + assignment + "': value is not valid YAML: " +
                       e.msg);
   }
-  Location where{origin + " (" + key + "=" + text + ")", 0};
+  size_t budget = kMaxConfigNodes;
+  check_yaml_size(value, where.str(), budget);
   if (value.IsMap()) {
     // A mapping sets the keys it names and leaves the others of the section alone.
-    for (auto it : value) {
-      std::string sub = key + "." + it.first.as<std::string>();
-      FlatConfig tmp;
-      flatten_into(tmp, sub, it.second, "");
-      for (auto& [k, v] : tmp) flat[k] = ConfigValue{v.value, where};
-    }
+    FlatConfig tmp;
+    flatten_into(tmp, key, value, where.str());
+    for (auto& [k, v] : tmp) flat[k] = ConfigValue{v.value, where};
   } else {
     // Anything else replaces the key and everything below it.
     for (auto it = flat.begin(); it != flat.end();)
@@ -221,40 +304,51 @@ namespace {
 
 std::string describe(const YAML::Node& node) {
   if (node.IsNull()) return "nothing (null)";
-  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  if (node.IsScalar()) {
+    const std::string& t = node.Scalar();
+    return "'" + (t.size() > 80 ? t.substr(0, 77) + "..." : t) + "'";
+  }
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a mapping";
   return "?";
 }
 
-bool parse_int(const YAML::Node& n, int64_t& out) {
-  if (!n.IsScalar()) return false;
+// Why a scalar is not a number of the kind asked for; "" when it is one.
+std::string parse_int(const YAML::Node& n, int64_t& out) {
+  if (!n.IsScalar()) return "not a number";
   const std::string& s = n.Scalar();
   try {
     size_t pos = 0;
     long long v = std::stoll(s, &pos, 10);
-    if (pos != s.size()) return false;
+    if (pos != s.size()) return "not an integer";
     out = v;
-    return true;
+    return "";
+  } catch (const std::out_of_range&) {
+    return "out of the range of 64-bit integers";
   } catch (...) {
-    return false;
+    return "not an integer";
   }
 }
 
-bool parse_float(const YAML::Node& n, double& out) {
-  if (!n.IsScalar()) return false;
+std::string parse_float(const YAML::Node& n, double& out) {
+  if (!n.IsScalar()) return "not a number";
   const std::string& s = n.Scalar();
-  if (s == ".inf" || s == ".Inf") { out = INFINITY; return true; }
-  if (s == "-.inf" || s == "-.Inf") { out = -INFINITY; return true; }
   try {
     size_t pos = 0;
     double v = std::stod(s, &pos);
-    if (pos != s.size()) return false;
+    if (pos != s.size()) return "not a number";
     out = v;
-    return true;
+  } catch (const std::out_of_range&) {
+    return "out of the range of double-precision numbers";
   } catch (...) {
-    return false;
+    // YAML's own spellings of infinity and not-a-number.
+    std::string l = s;
+    std::transform(l.begin(), l.end(), l.begin(), ::tolower);
+    if (l == ".inf" || l == "+.inf" || l == "-.inf" || l == ".nan") return "not a finite number";
+    return "not a number";
   }
+  if (!std::isfinite(out)) return "not a finite number";
+  return "";
 }
 
 bool parse_bool(const YAML::Node& n, bool& out) {
@@ -266,14 +360,61 @@ bool parse_bool(const YAML::Node& n, bool& out) {
   return false;
 }
 
-void check_range(const KeySpec& spec, double v, bool integer, const Location& where) {
-  if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
-    auto text = [&](double d) { return integer ? std::to_string(int64_t(d)) : format_double(d); };
-    std::string range = "[" + (spec.min ? text(*spec.min) : std::string("-inf")) + ", " +
-                        (spec.max ? text(*spec.max) : std::string("inf")) + "]";
-    fail_at(where, spec.key, "expected a value in " + range + ", got " + text(v));
-  }
+std::string bound_text(double d, bool integer) {
+  return integer ? std::to_string(int64_t(d)) : format_double(d);
 }
+
+std::string range_text(const KeySpec& spec, bool integer) {
+  if (!spec.min && !spec.max) return "";
+  return std::string(spec.min && !spec.min_open ? "[" : "(") +
+         (spec.min ? bound_text(*spec.min, integer) : std::string("-inf")) + ", " +
+         (spec.max ? bound_text(*spec.max, integer) : std::string("inf")) + (spec.max && !spec.max_open ? "]" : ")");
+}
+
+// `text`: the value as it will be stored (an int64 beyond 2^53 is not exact as a double).
+void check_range(const KeySpec& spec, double v, const std::string& text, bool integer, const Location& where) {
+  const bool low = spec.min && (spec.min_open ? v <= *spec.min : v < *spec.min);
+  const bool high = spec.max && (spec.max_open ? v >= *spec.max : v > *spec.max);
+  if (low || high) fail_at(where, spec.key, "expected a value in " + range_text(spec, integer) + ", got " + text);
+}
+
+// Every list key: its length when the key fixes one, at most kMaxListLength otherwise,
+// ascending when asked.
+constexpr size_t kMaxListLength = 64;
+
+void check_list(const KeySpec& spec, const YAML::Node& list, const Location& where) {
+  if (spec.list_length && list.size() != *spec.list_length)
+    fail_at(where, spec.key,
+            "expected " + std::to_string(*spec.list_length) + " values, got " + std::to_string(list.size()));
+  if (list.size() > kMaxListLength)
+    fail_at(where, spec.key, "at most " + std::to_string(kMaxListLength) + " values, got " + std::to_string(list.size()));
+  if (spec.type == ValueType::StringList) {
+    std::set<std::string> seen;
+    for (auto n : list)
+      if (!seen.insert(n.Scalar()).second) fail_at(where, spec.key, "'" + n.Scalar() + "' is listed twice");
+  }
+  if (!spec.sorted) return;
+  for (size_t i = 1; i < list.size(); ++i)
+    if (std::stod(list[i].Scalar()) < std::stod(list[i - 1].Scalar()))
+      fail_at(where, spec.key, "expected ascending values ([min, max]), got " + list[i - 1].Scalar() + " before " +
+                                   list[i].Scalar());
+}
+
+}  // namespace
+
+std::string domain_text(const KeySpec& spec) {
+  const bool list = spec.type == ValueType::IntList || spec.type == ValueType::FloatList ||
+                    spec.type == ValueType::StringList;
+  const bool integer = spec.type == ValueType::Int || spec.type == ValueType::IntList;
+  std::string range = range_text(spec, integer);
+  std::string out;
+  if (list && spec.list_length) out = std::to_string(*spec.list_length) + " values";
+  if (!range.empty()) out += (out.empty() ? (list ? "each " : "") : std::string(" ")) + "in " + range;
+  if (spec.sorted) out += ", ascending";
+  return out;
+}
+
+namespace {
 
 // Returns the value with canonical scalar text, or throws naming the key and location.
 YAML::Node canonical_value(const KeySpec& spec, const YAML::Node& raw, const Location& where) {
@@ -281,30 +422,31 @@ YAML::Node canonical_value(const KeySpec& spec, const YAML::Node& raw, const Loc
     if (!spec.nullable) fail_at(where, spec.key, "expected " + to_string(spec.type) + ", got nothing (null)");
     return YAML::Node(YAML::NodeType::Null);
   }
-  auto expect = [&](const std::string& what) {
-    fail_at(where, spec.key, "expected " + what + ", got " + describe(raw));
+  auto expect = [&](const std::string& what, const YAML::Node& got, const std::string& why = "") {
+    fail_at(where, spec.key, "expected " + what + ", got " + describe(got) + (why.empty() ? "" : " (" + why + ")"));
   };
   auto scalar = [&](const YAML::Node& n, ValueType t) -> YAML::Node {
     switch (t) {
       case ValueType::Bool: {
         bool b;
-        if (!parse_bool(n, b)) expect(to_string(ValueType::Bool));
+        if (!parse_bool(n, b)) expect(to_string(ValueType::Bool), n);
         return YAML::Node(b ? "true" : "false");
       }
       case ValueType::Int: {
-        int64_t v;
-        if (!parse_int(n, v)) expect(to_string(ValueType::Int));
-        check_range(spec, double(v), true, where);
+        int64_t v = 0;
+        if (auto why = parse_int(n, v); !why.empty()) expect(to_string(ValueType::Int), n, why);
+        check_range(spec, double(v), std::to_string(v), true, where);
         return YAML::Node(std::to_string(v));
       }
       case ValueType::Float: {
-        double v;
-        if (!parse_float(n, v)) expect(to_string(ValueType::Float));
-        check_range(spec, v, false, where);
+        double v = 0;
+        if (auto why = parse_float(n, v); why == "not a number") expect(to_string(ValueType::Float), n);
+        else if (!why.empty()) expect("a finite number", n, why);
+        check_range(spec, v, format_double(v), false, where);
         return YAML::Node(format_double(v));
       }
       default: {
-        if (!n.IsScalar()) expect(to_string(ValueType::String));
+        if (!n.IsScalar()) expect(to_string(ValueType::String), n);
         const std::string& s = n.Scalar();
         if (!spec.choices.empty() &&
             std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end()) {
@@ -329,9 +471,11 @@ YAML::Node canonical_value(const KeySpec& spec, const YAML::Node& raw, const Loc
       ValueType elem = spec.type == ValueType::IntList     ? ValueType::Int
                        : spec.type == ValueType::FloatList ? ValueType::Float
                                                            : ValueType::String;
-      if (!raw.IsSequence()) expect(to_string(spec.type));
+      if (!raw.IsSequence()) expect(to_string(spec.type), raw);
       YAML::Node out(YAML::NodeType::Sequence);
+      if (raw.size() > kMaxListLength) check_list(spec, raw, where);  // before converting a long list
       for (auto item : raw) out.push_back(scalar(item, elem));
+      check_list(spec, out, where);
       return out;
     }
   }
@@ -375,6 +519,8 @@ Config Config::from_yaml_text(const std::string& text, const Schema& schema,
   } catch (const YAML::Exception& e) {
     throw ConfigError(origin + ": stored config is not valid YAML: " + e.msg);
   }
+  size_t budget = kMaxConfigNodes;
+  check_yaml_size(root, origin, budget);
   FlatConfig flat;
   if (root.IsMap()) flatten_into(flat, "", root, origin);
   return resolve(flat, schema);

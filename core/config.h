@@ -27,6 +27,13 @@ struct KeySpec {
   KeySpec& one_of(std::vector<std::string> allowed) { choices = std::move(allowed); return *this; }
   KeySpec& range(std::optional<double> lo, std::optional<double> hi) { min = lo; max = hi; return *this; }
   KeySpec& at_least(double lo) { min = lo; return *this; }
+  KeySpec& at_most(double hi) { max = hi; return *this; }
+  // Exclusive bounds: above(0) for a learning rate or a standard deviation.
+  KeySpec& above(double lo) { min = lo; min_open = true; return *this; }
+  KeySpec& below(double hi) { max = hi; max_open = true; return *this; }
+  // Lists: exactly n elements; ascending: each element at least the one before ([min, max] pairs).
+  KeySpec& length(size_t n) { list_length = n; return *this; }
+  KeySpec& ascending() { sorted = true; return *this; }
   // Output paths, threads, logging: changing them must not change the run's identity.
   KeySpec& not_identity() { identity = false; return *this; }
   // A path that must exist when set (checked when the config is resolved, before anything runs).
@@ -47,12 +54,19 @@ struct KeySpec {
   std::vector<std::string> choices;  // allowed strings, empty = any
   std::optional<double> min;         // inclusive bounds for numbers (each list element)
   std::optional<double> max;
+  bool min_open = false, max_open = false;  // the bound itself is outside the domain
+  std::optional<size_t> list_length;
+  bool sorted = false;
   bool nullable = false;  // may be ~ (null); implied when the default is ~
   bool identity = true;   // part of the run identity
   bool must_exist = false;
   std::string when_key;   // see only_when()
   std::vector<std::string> when_values;
 };
+
+// The values a key accepts beyond its type, e.g. "in (0, inf)", "3 values in (0, inf)",
+// "2 values in (0, 1), ascending"; "" when any value of the type will do.
+std::string domain_text(const KeySpec& spec);
 
 class Schema {
  public:
@@ -79,10 +93,25 @@ struct LoadedFile {
   std::map<std::string, std::pair<YAML::Node, Location>> sections;
 };
 
+// Limits on what loading one config (a file with its includes) may cost: every YAML node
+// is counted as often as aliases repeat it, so an alias bomb ("billion laughs") is an error
+// instead of gigabytes. docs/config-reference.md states them.
+constexpr size_t kMaxConfigNodes = 100000;     // nodes of all files of one load, aliases expanded
+constexpr size_t kMaxConfigDepth = 64;         // nesting levels
+constexpr size_t kMaxConfigFiles = 64;         // files read for one load (includes included)
+constexpr uintmax_t kMaxConfigFileBytes = 16u << 20;
+
 // Reads a YAML file and, first, the files its `include:` names (relative to it; later
 // files override earlier ones, the including file overrides them all).
 LoadedFile load_config_file(const std::string& path,
                             const std::vector<std::string>& section_names = {});
+
+// Throws ConfigError "file:line: YAML aliases expand to more than N nodes" (or nesting too
+// deep) once `node`, aliases expanded, has used up `budget` (which it decreases).
+void check_yaml_size(const YAML::Node& node, const std::string& file, size_t& budget);
+// A mapping key as a plain name; a key that is a list or a mapping (`? [a, b]`) is a
+// ConfigError naming file:line.
+std::string key_name(const YAML::Node& key, const std::string& file, const std::string& prefix);
 
 // Flattens `node` below `prefix` into `flat` ("" prefix: the root). Sequences are leaves.
 void flatten_into(FlatConfig& flat, const std::string& prefix, const YAML::Node& node,

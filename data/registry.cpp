@@ -42,8 +42,8 @@ void add_dataset_keys(Schema& schema) {
   // The default is the first registered dataset: the built-in benchmark (synthetic data in a
   // build without OpenCV).
   schema.add(KeySpec("dataset.name", ValueType::String, names.front(), "which dataset to train and evaluate on").one_of(names));
-  schema.add(KeySpec("dataset.mean", ValueType::FloatList, "[0.485, 0.456, 0.406]", "per-channel mean subtracted from images in [0,1] (ImageNet's, so pretrained weights apply)"));
-  schema.add(KeySpec("dataset.std", ValueType::FloatList, "[0.229, 0.224, 0.225]", "per-channel standard deviation"));
+  schema.add(KeySpec("dataset.mean", ValueType::FloatList, "[0.485, 0.456, 0.406]", "per-channel mean subtracted from images in [0,1] (ImageNet's, so pretrained weights apply)").length(3));
+  schema.add(KeySpec("dataset.std", ValueType::FloatList, "[0.229, 0.224, 0.225]", "per-channel standard deviation").length(3).above(0.0));
   schema.add(KeySpec("dataset.hflip", ValueType::Bool, "true", "random horizontal flips of training images"));
   schema.add(KeySpec("dataset.cache_dir", ValueType::String, "~", "where generated or packed datasets are cached (~: $AIMRUN_CACHE, $XDG_CACHE_HOME/aimrun or ~/.cache/aimrun)").not_identity());
   schema.add(KeySpec("dataset.workers", ValueType::Int, "0", "threads that assemble batches ahead of the trainer (0: on the training thread)").range(0.0, 256.0).not_identity());
@@ -53,7 +53,7 @@ void add_dataset_keys(Schema& schema) {
   schema.add(KeySpec("dataset.prefetch", ValueType::Int, "4", "batches assembled ahead (per loader)").range(1.0, 1024.0).not_identity());
   // Keys of the generated datasets (built-in and synthetic).
   schema.add(KeySpec("dataset.train_size", ValueType::Int, "~", "builtin, synthetic: training samples (~: all that remain after val)").range(1.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
-  schema.add(KeySpec("dataset.val_size", ValueType::Int, "2000", "builtin, synthetic: validation samples, taken from Fashion-MNIST train").range(0.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
+  schema.add(KeySpec("dataset.val_size", ValueType::Int, "2000", "builtin, synthetic: validation samples, taken from Fashion-MNIST train (fewer than it holds)").range(0.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
   schema.add(KeySpec("dataset.seed", ValueType::Int, "0", "builtin, synthetic: seed of the generated data (fixed across a sweep's seeds, like a real dataset); cub, traveling_birds: of the held-out val split").range(0.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic", "cub", "traveling_birds"}));
   std::vector<std::string> sized = {"synthetic"};
 #ifdef AIM_WITH_OPENCV
@@ -78,6 +78,13 @@ DatasetSplits make_datasets(const Config& cfg) {
   const std::string name = cfg.get_string("dataset.name");
   for (const auto& e : dataset_registry())
     if (e.name == name) return e.make(cfg);
+  cfg.fail("dataset.name", "unknown dataset '" + name + "'");
+}
+
+DatasetLayout dataset_layout(const Config& cfg) {
+  const std::string name = cfg.get_string("dataset.name");
+  for (const auto& e : dataset_registry())
+    if (e.name == name) return e.layout(cfg);
   cfg.fail("dataset.name", "unknown dataset '" + name + "'");
 }
 

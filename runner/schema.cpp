@@ -1,7 +1,9 @@
 #include "runner/schema.h"
 
+#include "aim/attribution.h"
 #include "aim/registry.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "data/registry.h"
 
 namespace aim {
@@ -20,25 +22,25 @@ void add_runner_keys(Schema& s) {
   s.add(KeySpec("log_level", ValueType::String, "info", "console log level").one_of({"trace", "debug", "info", "warn", "error"}).not_identity());
   s.add(KeySpec("seed", ValueType::Int, "0", "seed of initialisation, data order, augmentation and mask sampling").range(0.0, std::nullopt));
 
-  s.add(KeySpec("train.epochs", ValueType::Int, "10", "training epochs").range(1.0, std::nullopt));
-  s.add(KeySpec("train.batch_size", ValueType::Int, "128", "samples per step per rank (the global batch is this x ranks)").range(1.0, std::nullopt));
+  s.add(KeySpec("train.epochs", ValueType::Int, "10", "training epochs").range(1.0, 1e6));
+  s.add(KeySpec("train.batch_size", ValueType::Int, "128", "samples per step per rank (the global batch is this x ranks; at most the training split)").range(1.0, 1e9));
   s.add(KeySpec("train.optimizer", ValueType::String, "sgd", "optimiser").one_of({"sgd", "adamw"}));
-  s.add(KeySpec("train.lr", ValueType::Float, "0.05", "peak learning rate (after warm-up)").range(0.0, std::nullopt));
-  s.add(KeySpec("train.min_lr", ValueType::Float, "0.0", "learning rate at the end of the cosine schedule").range(0.0, std::nullopt));
+  s.add(KeySpec("train.lr", ValueType::Float, "0.05", "peak learning rate (after warm-up)").above(0.0));
+  s.add(KeySpec("train.min_lr", ValueType::Float, "0.0", "learning rate at the end of the cosine schedule (at most train.lr)").range(0.0, std::nullopt));
   s.add(KeySpec("train.schedule", ValueType::String, "cosine", "learning-rate schedule after warm-up").one_of({"cosine", "constant"}));
   s.add(KeySpec("train.warmup_epochs", ValueType::Float, "1.0", "linear warm-up from 0 to train.lr, in epochs (fractions allowed)").range(0.0, std::nullopt));
-  s.add(KeySpec("train.momentum", ValueType::Float, "0.9", "sgd: momentum").range(0.0, 1.0));
+  s.add(KeySpec("train.momentum", ValueType::Float, "0.9", "sgd: momentum").range(0.0, std::nullopt).below(1.0));
   s.add(KeySpec("train.nesterov", ValueType::Bool, "false", "sgd: Nesterov momentum"));
-  s.add(KeySpec("train.betas", ValueType::FloatList, "[0.9, 0.999]", "adamw: beta1, beta2"));
+  s.add(KeySpec("train.betas", ValueType::FloatList, "[0.9, 0.999]", "adamw: beta1, beta2").length(2).range(0.0, std::nullopt).below(1.0));
   s.add(KeySpec("train.weight_decay", ValueType::Float, "0.0005", "weight decay (decoupled for adamw)").range(0.0, std::nullopt));
   s.add(KeySpec("train.decay_norm_and_bias", ValueType::Bool, "false", "also decay normalisation weights and biases (off: the usual recipe)"));
   s.add(KeySpec("train.bucket_mb", ValueType::Float, "25.0",
                 "data parallel: gradient bucket size in MiB (each bucket is one allreduce, launched from backward)")
-            .range(0.001, std::nullopt)
+            .range(0.001, 1e6)
             .not_identity());
   s.add(KeySpec("train.first_bucket_mb", ValueType::Float, "1.0",
                 "data parallel: size of the first bucket (the last layers), small so communication starts early")
-            .range(0.001, std::nullopt)
+            .range(0.001, 1e6)
             .not_identity());
   s.add(KeySpec("train.precision", ValueType::String, "fp32",
                 "fp32, or bf16: forward pass and loss under bfloat16 autocast (CUDA; on CPUs only where bf16 is fast)")
@@ -68,7 +70,8 @@ void add_runner_keys(Schema& s) {
   s.add(KeySpec("eval.splits", ValueType::StringList, "~", "splits evaluated at the end (~: all of the dataset's eval splits)"));
   s.add(KeySpec("eval.attributions", ValueType::StringList, "[gradcam, ixg, mask]",
                 "attribution methods scored with the Energy Pointing Game at the end ('mask': a masking model's merged "
-                "mask and each stage's)"));
+                "mask and each stage's)")
+            .one_of(model::attribution_names()));
   s.add(KeySpec("eval.explain", ValueType::String, "predicted", "which class the attributions explain")
             .one_of({"predicted", "true"}));
   s.add(KeySpec("eval.keep_maps", ValueType::Int, "64",
@@ -94,6 +97,48 @@ const Schema& full_schema() {
     return s;
   }();
   return schema;
+}
+
+namespace {
+
+void check_training(const Config& cfg) {
+  if (cfg.get_float("train.min_lr") > cfg.get_float("train.lr"))
+    cfg.fail("train.min_lr", "larger than train.lr (" + cfg.text("train.lr") + "): the schedule would rise");
+}
+
+void check_batch(const Config& cfg, const data::DatasetLayout& layout, int world_size) {
+  const int64_t train = layout.split_sizes.at("train"), batch = cfg.get_int("train.batch_size");
+  if (train < 0 || batch * world_size <= train) return;
+  cfg.fail("train.batch_size",
+           (world_size > 1 ? "the global batch (" + std::to_string(batch) + " x " + std::to_string(world_size) +
+                                 " ranks = " + std::to_string(batch * world_size) + ")"
+                           : "the batch (" + std::to_string(batch) + ")") +
+               " is larger than the training split (" + std::to_string(train) + " samples): not one step per epoch");
+}
+
+void check_eval_splits(const Config& cfg, const data::DatasetLayout& layout) {
+  const auto names = cfg.is_null("eval.splits") ? layout.eval_splits : cfg.get_string_list("eval.splits");
+  if (names.empty()) cfg.fail("eval.splits", "expected at least one split to evaluate (~: the dataset's own)");
+  std::vector<std::string> have;
+  for (const auto& [name, size] : layout.split_sizes) have.push_back(name);
+  for (const auto& name : names) {
+    auto it = layout.split_sizes.find(name);
+    if (it == layout.split_sizes.end())
+      cfg.fail("eval.splits", "dataset '" + cfg.get_string("dataset.name") + "' has no split '" + name +
+                                  "' (it has " + join(have, ", ") + ")");
+    std::string size_key = "dataset." + name + "_size";  // where an empty split got its size
+    if (!cfg.is_null("eval.splits") || !cfg.schema().find(size_key)) size_key = "eval.splits";
+    if (it->second == 0) cfg.fail(size_key, "split '" + name + "' is evaluated but has no samples");
+  }
+}
+
+}  // namespace
+
+void check_run_config(const Config& cfg, int world_size) {
+  check_training(cfg);
+  const auto layout = data::dataset_layout(cfg);
+  check_batch(cfg, layout, world_size);
+  check_eval_splits(cfg, layout);
 }
 
 Config load_run_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -9,5 +9,10 @@ namespace aim {
 const Schema& full_schema();
 // Reads a config file (+ includes) and applies overrides; throws ConfigError.
 Config load_run_config(const std::string& path, const std::vector<std::string>& overrides);
+// The checks that need more than one key or the dataset's layout (its splits and their
+// sizes, without loading images): run before anything is written, so a bad config never
+// gets a run folder. `world_size`: ranks of the run (1 where not known yet: the per-rank
+// batch is checked alone). Throws ConfigError "file:line: key: ...".
+void check_run_config(const Config& cfg, int world_size = 1);
 
 }  // namespace aim

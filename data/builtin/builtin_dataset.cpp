@@ -1,6 +1,7 @@
 // Registry entry of the built-in dataset: its config keys and how a config becomes splits.
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "data/builtin/fashion_places.h"
 #include "data/in_memory_dataset.h"
 #include "data/registry.h"
@@ -55,18 +56,47 @@ DatasetSplits make(const Config& cfg) {
   return out;
 }
 
+// The split sizes generate_fashion_places() will make, from the label files alone.
+DatasetLayout layout(const Config& cfg) {
+  FashionPlacesPools pools;
+  try {
+    pools = fashion_places_pools(cfg.get_string("dataset.source"), cfg.get_string("dataset.classes"));
+  } catch (const DataError& e) {
+    cfg.fail("dataset.source", e.what());
+  }
+  const int64_t val = cfg.get_int("dataset.val_size");
+  if (val >= pools.train)
+    cfg.fail("dataset.val_size", std::to_string(val) + " samples asked for, but Fashion-MNIST train holds " +
+                                     std::to_string(pools.train) + " of these classes (val and train are drawn from them)");
+  int64_t train = pools.train - val, test = pools.test;
+  if (!cfg.is_null("dataset.train_size")) {
+    if (cfg.get_int("dataset.train_size") > train)
+      cfg.fail("dataset.train_size", "at most " + std::to_string(train) + " samples remain after dataset.val_size (" +
+                                         std::to_string(val) + "), asked for " + cfg.text("dataset.train_size"));
+    train = cfg.get_int("dataset.train_size");
+  }
+  if (!cfg.is_null("dataset.test_size")) {
+    if (cfg.get_int("dataset.test_size") > test)
+      cfg.fail("dataset.test_size", "at most " + std::to_string(test) + " test samples are available, asked for " +
+                                        cfg.text("dataset.test_size"));
+    test = cfg.get_int("dataset.test_size");
+  }
+  return {{{"train", train}, {"val", val}, {"test", test}}, {"val", "test"}};
+}
+
 void add_keys(Schema& s) {
   s.add(KeySpec("dataset.source", ValueType::String, "/usr/share/datasets/fashion-mnist", "builtin: folder with the Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)").not_identity().only_when("dataset.name", {"builtin"}).existing_path());
   s.add(KeySpec("dataset.canvas", ValueType::Int, "64", "builtin: image side in pixels").range(16.0, 1024.0).only_when("dataset.name", {"builtin"}));
   s.add(KeySpec("dataset.classes", ValueType::String, "binary", "builtin: 'binary' (tops vs footwear, 2 places, 4 groups like Waterbirds) or 'all' (10 classes, 10 places)").one_of({"binary", "all"}).only_when("dataset.name", {"builtin"}));
-  s.add(KeySpec("dataset.scale", ValueType::FloatList, "[0.4, 0.65]", "builtin: range of the garment's side as a fraction of the canvas side").only_when("dataset.name", {"builtin"}));
+  s.add(KeySpec("dataset.scale", ValueType::FloatList, "[0.4, 0.65]", "builtin: range of the garment's side as a fraction of the canvas side (the garment must not fill the canvas)").length(2).above(0.0).below(1.0).ascending().only_when("dataset.name", {"builtin"}));
   s.add(KeySpec("dataset.test_size", ValueType::Int, "~", "builtin: test samples (~: all of Fashion-MNIST test)").range(1.0, std::nullopt).only_when("dataset.name", {"builtin"}));
 }
 
 }  // namespace
 
 DatasetEntry builtin_dataset_entry() {
-  return {"builtin", "Fashion-MNIST garments on procedural backgrounds (a miniature Waterbirds)", add_keys, make};
+  return {"builtin", "Fashion-MNIST garments on procedural backgrounds (a miniature Waterbirds)", add_keys, make,
+          layout};
 }
 
 }  // namespace aim::data

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
@@ -67,6 +68,21 @@ Source read_source(const std::string& dir, const std::string& prefix) {
         throw DataError(lab + ": label count does not match " + img);
       return s;
     }
+  }
+  throw DataError(dir + ": Fashion-MNIST files " + prefix +
+                  "-{images-idx3,labels-idx1}-ubyte[.gz] not found (apt-get install "
+                  "dataset-fashion-mnist, or set dataset.source)");
+}
+
+// Samples of the selected classes in one Fashion-MNIST file, from its labels alone.
+int64_t pool_size(const std::string& dir, const std::string& prefix, const ClassMap& cm) {
+  for (const std::string& suffix : {std::string(""), std::string(".gz")}) {
+    auto lab = dir + "/" + prefix + "-labels-idx1-ubyte" + suffix;
+    if (!fs::exists(dir + "/" + prefix + "-images-idx3-ubyte" + suffix) || !fs::exists(lab)) continue;
+    auto labels = read_idx(lab);
+    int64_t n = 0;
+    for (auto l : labels.data) n += l < cm.from_fashion.size() && cm.from_fashion[l] >= 0;
+    return n;
   }
   throw DataError(dir + ": Fashion-MNIST files " + prefix +
                   "-{images-idx3,labels-idx1}-ubyte[.gz] not found (apt-get install "
@@ -157,6 +173,19 @@ std::string FashionPlacesOptions::cache_key() const {
          " scale=" + format_double(scale_min) + "," + format_double(scale_max) +
          " sizes=" + std::to_string(train_size) + "," + std::to_string(val_size) + "," +
          std::to_string(test_size) + " seed=" + std::to_string(seed);
+}
+
+FashionPlacesPools fashion_places_pools(const std::string& source_dir, const std::string& classes) {
+  // A sweep asks once per run: read the label files once per process.
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::string>, FashionPlacesPools> known;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = known.find({source_dir, classes});
+  if (it != known.end()) return it->second;
+  const ClassMap cm = class_map(classes);
+  FashionPlacesPools pools{pool_size(source_dir, "train", cm), pool_size(source_dir, "t10k", cm)};
+  known[{source_dir, classes}] = pools;
+  return pools;
 }
 
 std::vector<std::string> FashionPlaces::group_names() const {

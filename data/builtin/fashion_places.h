@@ -43,6 +43,13 @@ struct FashionPlaces {
   std::vector<std::string> group_names() const;  // "tops@meadow", ...
 };
 
+// Samples of the selected classes in Fashion-MNIST train (val and train are drawn from
+// them) and test, read from the label files only.
+struct FashionPlacesPools {
+  int64_t train = 0, test = 0;
+};
+FashionPlacesPools fashion_places_pools(const std::string& source_dir, const std::string& classes);
+
 FashionPlaces generate_fashion_places(const FashionPlacesOptions& options);
 // Sample i of a split is drawn from Rng(mix_seed(split_seed, i)), its background first
 // (draw_place), so tests can redraw a sample's background on its own.

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "data/dataset.h"
+#include "data/registry.h"
 #include "data/images/image_list_dataset.h"
 
 namespace aim::data::readers {
@@ -16,6 +17,13 @@ namespace aim::data::readers {
 const std::vector<std::string>& image_dataset_names();
 // Keys every image dataset reads (dataset.root, image_size, packed_cache, ...).
 void add_image_dataset_keys(Schema& schema);
+
+// The layout of an image dataset: `splits` (sizes unknown until the files are read),
+// `eval` evaluated by default; checks that dataset.root is set.
+DatasetLayout image_layout(const Config& cfg, const std::vector<std::string>& splits,
+                           std::vector<std::string> eval);
+// cub and traveling_birds: train, test, and val when dataset.val_fraction > 0.
+DatasetLayout layout_with_held_out_val(const Config& cfg);
 
 // dataset.root, required for image datasets.
 std::string root_of(const Config& cfg);

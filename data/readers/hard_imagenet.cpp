@@ -71,7 +71,8 @@ DatasetSplits make(const Config& cfg) {
 }  // namespace
 
 DatasetEntry hard_imagenet_dataset_entry() {
-  return {"hard_imagenet", "Hard ImageNet: 15 ImageNet classes with a segmentation per image", [](Schema&) {}, make};
+  return {"hard_imagenet", "Hard ImageNet: 15 ImageNet classes with a segmentation per image", [](Schema&) {}, make,
+          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); }};
 }
 
 }  // namespace aim::data

@@ -114,12 +114,14 @@ DatasetSplits make_subset(const Config& cfg, const std::string& dataset) {
 
 DatasetEntry imagenet100_dataset_entry() {
   return {"imagenet100", "ImageNet100: a 100-class ImageFolder subset of ImageNet (class list: dataset.class_list)",
-          [](Schema&) {}, [](const Config& cfg) { return make_subset(cfg, "imagenet100"); }};
+          [](Schema&) {}, [](const Config& cfg) { return make_subset(cfg, "imagenet100"); },
+          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); }};
 }
 
 DatasetEntry imagewoof_dataset_entry() {
   return {"imagewoof", "ImageWoof: 10 dog breeds of ImageNet, ImageFolder layout", [](Schema&) {},
-          [](const Config& cfg) { return make_subset(cfg, "imagewoof"); }};
+          [](const Config& cfg) { return make_subset(cfg, "imagewoof"); },
+          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); }};
 }
 
 }  // namespace aim::data

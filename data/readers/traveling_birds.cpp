@@ -69,7 +69,8 @@ DatasetSplits make(const Config& cfg) {
 }  // namespace
 
 DatasetEntry traveling_birds_dataset_entry() {
-  return {"traveling_birds", "TravelingBirds (CUB_fixed): species on shifted backgrounds in test", [](Schema&) {}, make};
+  return {"traveling_birds", "TravelingBirds (CUB_fixed): species on shifted backgrounds in test", [](Schema&) {}, make,
+          readers::layout_with_held_out_val};
 }
 
 }  // namespace aim::data

@@ -62,6 +62,11 @@ DatasetSplits make(const Config& cfg) {
   return out;
 }
 
+DatasetLayout layout(const Config& cfg) {
+  auto size = [&](const char* key) { return cfg.is_null(key) ? int64_t{4096} : cfg.get_int(key); };
+  return {{{"train", size("dataset.train_size")}, {"val", size("dataset.val_size")}}, {"val"}};
+}
+
 void add_keys(Schema& s) {
   const std::vector<std::string> synthetic = {"synthetic"};
   // dataset.image_size is shared with the image datasets: data/registry.cpp.
@@ -76,7 +81,8 @@ void add_keys(Schema& s) {
 }  // namespace
 
 DatasetEntry synthetic_dataset_entry() {
-  return {"synthetic", "random noise images for benchmarks (no files; accuracy means nothing)", add_keys, make};
+  return {"synthetic", "random noise images for benchmarks (no files; accuracy means nothing)", add_keys, make,
+          layout};
 }
 
 }  // namespace aim::data

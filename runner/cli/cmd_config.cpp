@@ -19,6 +19,7 @@ void print_keys(bool markdown) {
       type = "one of:";
       for (const auto& c : s.choices) type += " " + c;
     }
+    if (auto domain = domain_text(s); !domain.empty()) type += ", " + domain;
     std::string help = s.help + (s.identity ? "" : " (not part of the run identity)");
     if (markdown)
       std::cout << "| `" << s.key << "` | " << type << " | `" << s.default_yaml << "` | " << help << " |\n";

@@ -132,7 +132,10 @@ int run_train(const TrainArgs& args) {
   auto comm = comm::make_communicator_from_environment();
   const int rank = comm->rank();
   Config cfg;
-  comm::run_agreed(*comm, [&] { cfg = load_config_for(args, comm->world_size()); });
+  comm::run_agreed(*comm, [&] {
+    cfg = load_config_for(args, comm->world_size());
+    check_run_config(cfg, comm->world_size());  // before the run folder exists
+  });
   comm = comm::for_device(std::move(comm), select_device(cfg, comm->local_rank()));
   init_logging(rank, cfg.get_string("log_level"));
   RunPaths paths{args.run_dir.empty() ? cfg.get_string("output_dir") + "/runs/" + cfg.run_id() : args.run_dir};

@@ -32,13 +32,13 @@ std::string value_text(const YAML::Node& n) {
 std::vector<Axis> read_axes(const YAML::Node& sweep, const std::string& file) {
   std::vector<Axis> axes;
   for (auto it : sweep) {
-    auto key = it.first.as<std::string>();
+    auto key = key_name(it.first, file, "sweep");
     if (key == "name") continue;
     if (key == "grid") {
       if (!it.second.IsMap())
         throw ConfigError(where(file, it.second) + ": sweep.grid: expected a mapping of key: [values]");
       for (auto a : it.second) {
-        auto akey = a.first.as<std::string>();
+        auto akey = key_name(a.first, file, "sweep.grid");
         if (!a.second.IsSequence() || a.second.size() == 0)
           throw ConfigError(where(file, a.first) + ": sweep.grid." + akey + ": expected a non-empty list of values");
         Axis axis{{akey}, {}};
@@ -54,7 +54,7 @@ std::vector<Axis> read_axes(const YAML::Node& sweep, const std::string& file) {
         Axis axis;
         size_t len = 0;
         for (auto a : group) {
-          auto akey = a.first.as<std::string>();
+          auto akey = key_name(a.first, file, "sweep.zip");
           if (!a.second.IsSequence() || a.second.size() == 0)
             throw ConfigError(where(file, a.first) + ": sweep.zip." + akey + ": expected a non-empty list of values");
           if (axis.keys.empty()) len = a.second.size();
@@ -87,9 +87,46 @@ bool next_combination(std::vector<size_t>& idx, const std::vector<Axis>& axes) {
   return false;
 }
 
-}  // namespace
+// The grid's combinations, refused above kMaxSweepRuns before any is made.
+void check_run_count(const std::vector<Axis>& axes, const Location& loc) {
+  size_t runs = 1;
+  for (const auto& a : axes) {
+    runs *= a.values.size();
+    if (runs > kMaxSweepRuns)
+      throw ConfigError(loc.str() + ": sweep: the axes make more than " + std::to_string(kMaxSweepRuns) +
+                        " runs (the most one sweep may have; split it into several sweep files)");
+  }
+}
 
-Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides, int world_size) {
+// "seed=1, method={name: aim} (sweep.yaml:7)": which run of the sweep an error is about.
+std::string run_context(const std::vector<Axis>& axes, const std::vector<size_t>& idx, const std::string& file) {
+  std::vector<std::string> parts;
+  for (size_t a = 0; a < axes.size(); ++a)
+    for (size_t k = 0; k < axes[a].keys.size(); ++k) {
+      const auto& v = axes[a].values[idx[a]][k];
+      parts.push_back(axes[a].keys[k] + "=" + value_text(v) + " (" + where(file, v) + ")");
+    }
+  return parts.empty() ? "the sweep's only run" : "the run with " + join(parts, ", ");
+}
+
+// Resolves and validates one run; an error names the sweep's run by its axis values.
+// The world size is filled in (part of the identity) unless the sweep names one.
+Config resolve_run(FlatConfig flat, const std::vector<Axis>& axes, const std::vector<size_t>& idx,
+                   const std::string& file, int world_size) {
+  try {
+    Config cfg = Config::resolve(flat, full_schema());
+    if (cfg.get_int("world_size") == 0) {
+      apply_override(flat, "world_size=" + std::to_string(world_size));
+      cfg = Config::resolve(flat, full_schema());
+    }
+    check_run_config(cfg, int(cfg.get_int("world_size")));
+    return cfg;
+  } catch (const ConfigError& e) {
+    throw ConfigError(std::string(e.what()) + "\n  in " + run_context(axes, idx, file) + " of sweep " + file);
+  }
+}
+
+Sweep expand_sweep(const std::string& path, const std::vector<std::string>& overrides, int world_size) {
   auto loaded = load_config_file(path, {"sweep"});
   Sweep sweep;
   sweep.spec_path = path;
@@ -100,6 +137,7 @@ Sweep load_sweep(const std::string& path, const std::vector<std::string>& overri
     if (!node.IsMap()) throw ConfigError(loc.str() + ": sweep: expected a mapping with name, grid and/or zip");
     if (node["name"]) sweep.name = node["name"].as<std::string>();
     axes = read_axes(node, path);
+    check_run_count(axes, loc);
   }
   if (sweep.name.empty() || sweep.name == "runs" || sweep.name.find('/') != std::string::npos)
     throw ConfigError(path + ": sweep.name: '" + sweep.name + "' cannot be used as a folder name");
@@ -125,17 +163,38 @@ Sweep load_sweep(const std::string& path, const std::vector<std::string>& overri
       }
     }
     for (const auto& o : overrides) apply_override(flat, o);
-    run.config = Config::resolve(flat, full_schema());
-    if (run.config.get_int("world_size") == 0) {
-      apply_override(flat, "world_size=" + std::to_string(world_size));
-      run.config = Config::resolve(flat, full_schema());
-    }
+    run.config = resolve_run(flat, axes, idx, path, world_size);
     run.run_id = run.config.run_id();
     if (seen.insert(run.run_id).second) sweep.runs.push_back(std::move(run));
     if (!next_combination(idx, axes)) break;
   }
   sweep.output_dir = sweep.runs.front().config.get_string("output_dir");
   return sweep;
+}
+
+}  // namespace
+
+Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides, int world_size) {
+  try {
+    return expand_sweep(path, overrides, world_size);
+  } catch (const YAML::Exception& e) {
+    // A value of the wrong YAML kind that slipped past the checks above: still file:line.
+    throw ConfigError((e.mark.line >= 0 ? path + ":" + std::to_string(e.mark.line + 1) : path) + ": sweep: " + e.msg);
+  }
+}
+
+void check_sweep_world(const Sweep& sweep, int world_size) {
+  for (const auto& run : sweep.runs) {
+    try {
+      check_run_config(run.config, world_size);
+    } catch (const ConfigError& e) {
+      std::vector<std::string> axes;
+      for (const auto& [k, v] : run.axes) axes.push_back(k + "=" + v);
+      throw ConfigError(std::string(e.what()) + "\n  in the run " + run.run_id +
+                        (axes.empty() ? std::string() : " (" + join(axes, ", ") + ")") + " of sweep " + sweep.spec_path +
+                        ", with " + std::to_string(world_size) + " ranks");
+    }
+  }
 }
 
 }  // namespace aim

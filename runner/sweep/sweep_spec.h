@@ -34,8 +34,15 @@ struct Sweep {
   std::string run_dir(const std::string& run_id) const { return output_dir + "/runs/" + run_id; }
 };
 
-// `world_size`: the ranks each run will train on (part of every run's identity), unless
-// the sweep's config names one (world_size: N).
+// Expands and validates every run for `world_size` ranks (part of every run's identity,
+// unless the sweep's config names one: world_size: N); a run's error names the sweep file
+// and the axis values of that run.
 Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides, int world_size = 1);
+// Checks every run again with `world_size` ranks (sweep run --ranks, a Slurm profile's
+// tasks): the global batch against the training split.
+void check_sweep_world(const Sweep& sweep, int world_size);
+
+// The most runs one sweep may expand to (a grid's combinations), checked before expanding.
+constexpr size_t kMaxSweepRuns = 10000;
 
 }  // namespace aim
