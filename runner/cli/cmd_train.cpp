@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -12,6 +14,7 @@
 #include "runner/cli/commands.h"
 #include "runner/comm/launch.h"
 #include "runner/device.h"
+#include "runner/sweep/local_executor.h"
 #include "runner/schema.h"
 #include "runner/trainer.h"
 
@@ -38,6 +41,16 @@ void install_signal_handlers() {
   for (int sig : {SIGUSR2, SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
 }
 
+// A `sweep status` or `sweep run` elsewhere may hold the lock for a moment to probe it
+// (is_locked_by_other): a lock still taken after a second belongs to a training process.
+bool take_run_lock(FileLock& lock, const std::string& path) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (lock.try_lock(path)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 struct TrainArgs {
   std::string config;
   std::vector<std::string> overrides;
@@ -57,8 +70,11 @@ int run_train(const TrainArgs& args) {
   FileLock lock;
   if (rank == 0) {
     ensure_dir(paths.dir);
-    if (!lock.try_lock(paths.lock()))
-      throw Error("run " + cfg.run_id() + " is already being trained by another process (" + paths.lock() + " is locked)");
+    if (!take_run_lock(lock, paths.lock())) {
+      spdlog::warn("run {} is already being trained by another process ({} is locked): left to it", cfg.run_id(), paths.lock());
+      if (comm->world_size() > 1) comm->abort(kTrainExitBusy);
+      return kTrainExitBusy;
+    }
     add_log_file(paths.log());
   }
   comm->barrier();
