@@ -482,6 +482,19 @@ YAML::Node canonical_value(const KeySpec& spec, const YAML::Node& raw, const Loc
   return raw;
 }
 
+// Names that become folders or job names, and paths (KeySpec::file_name(), path()).
+void check_text(const KeySpec& spec, const YAML::Node& v, const Location& where) {
+  if (!v.IsScalar()) return;
+  const std::string& s = v.Scalar();
+  std::string why;
+  if (spec.text == KeySpec::Text::Name) why = name_problem(s);
+  else if (spec.text == KeySpec::Text::Path || spec.must_exist)
+    why = s.find('\n') != std::string::npos   ? "a path cannot contain a newline"
+          : s.find('\0') != std::string::npos ? "a path cannot contain a NUL character"
+                                              : "";
+  if (!why.empty()) fail_at(where, spec.key, why);
+}
+
 }  // namespace
 
 Config Config::resolve(const FlatConfig& flat, const Schema& schema) {
@@ -500,6 +513,7 @@ Config Config::resolve(const FlatConfig& flat, const Schema& schema) {
     }
     cfg.values_[key] = ConfigValue{canonical_value(*spec, value.value, value.where), value.where};
     const auto& v = cfg.values_[key].value;
+    check_text(*spec, v, value.where);
     if (spec->must_exist && v.IsScalar() && !fs::exists(v.Scalar()))
       fail_at(value.where, key, "no such file or folder: " + v.Scalar());
   }

@@ -38,6 +38,11 @@ struct KeySpec {
   KeySpec& not_identity() { identity = false; return *this; }
   // A path that must exist when set (checked when the config is resolved, before anything runs).
   KeySpec& existing_path() { must_exist = true; return *this; }
+  // A name that becomes a folder or a job name (name_problem() in core/strings.h).
+  KeySpec& file_name() { text = Text::Name; return *this; }
+  // A path: anything but a newline or NUL (paths go into run lists and scripts, one per
+  // line). existing_path() keys are paths too.
+  KeySpec& path() { text = Text::Path; return *this; }
   // A key that only matters when `selector` has one of `values` (e.g. method.target only
   // for masking methods): otherwise it is left out of the run identity, so a vanilla run is
   // the same run whatever the masking settings of the sweep it appears in.
@@ -60,6 +65,8 @@ struct KeySpec {
   bool nullable = false;  // may be ~ (null); implied when the default is ~
   bool identity = true;   // part of the run identity
   bool must_exist = false;
+  enum class Text { Any, Name, Path };
+  Text text = Text::Any;  // see file_name(), path()
   std::string when_key;   // see only_when()
   std::vector<std::string> when_values;
 };

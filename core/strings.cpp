@@ -103,4 +103,45 @@ std::string format_double(double v) {
   return s;
 }
 
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+namespace {
+// A character as an error message shows it: 'x', a newline, byte 0xc3 (not ASCII).
+std::string describe_char(unsigned char c) {
+  if (c == '\n') return "a newline";
+  if (c == '\r') return "a carriage return";
+  if (c == '\t') return "a tab";
+  if (c == 0) return "a NUL character";
+  if (c == ' ') return "a space";
+  char buf[32];
+  if (c < 0x20 || c >= 0x7f) std::snprintf(buf, sizeof buf, "byte 0x%02x (not printable ASCII)", c);
+  else std::snprintf(buf, sizeof buf, "'%c'", c);
+  return buf;
+}
+bool ascii_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+}  // namespace
+
+std::string name_problem(const std::string& name) {
+  const std::string rule = " (a name becomes a folder and a job name: 1 to " + std::to_string(kMaxNameLength) +
+                           " ASCII letters, digits, '-', '_' or '.', starting with a letter, a digit or '_')";
+  if (name.empty()) return "the name is empty" + rule;
+  for (unsigned char c : name)
+    if (!ascii_alnum(c) && c != '-' && c != '_' && c != '.') return "the name contains " + describe_char(c) + rule;
+  if (name[0] == '.' || name[0] == '-') return "the name starts with " + describe_char(name[0]) + rule;
+  if (name.size() > kMaxNameLength)
+    return "the name is " + std::to_string(name.size()) + " characters long, more than " +
+           std::to_string(kMaxNameLength) + rule;
+  return "";
+}
+
+std::string multiline_problem(const std::string& text) {
+  for (unsigned char c : text)
+    if (c == '\n' || c == '\r' || c == 0) return "contains " + describe_char(c) + ", but must be a single line";
+  return "";
+}
+
 }  // namespace aim

@@ -20,4 +20,18 @@ std::string format_duration(double seconds);
 // Shortest text that parses back to the same double ("0.1", not "0.10000000000000001").
 std::string format_double(double v);
 
+// The text as one bash word, whatever it holds (quotes, $(...), backticks, newlines):
+// 'it'\''s'. Every value aimrun writes into a generated script goes through this.
+std::string shell_quote(const std::string& s);
+
+// Names that become folders or Slurm job names (sweep.name, the run's `name`, profile
+// names): 1 to kMaxNameLength ASCII letters, digits, '-', '_' and '.', starting with a
+// letter, a digit or '_' (so never '.', '..', a hidden folder or an option). Returns why
+// `name` is not such a name, or "" when it is.
+constexpr size_t kMaxNameLength = 64;
+std::string name_problem(const std::string& name);
+
+// "" when `text` is one line (no newline, carriage return or NUL), else what it contains.
+std::string multiline_problem(const std::string& text);
+
 }  // namespace aim

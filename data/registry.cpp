@@ -45,7 +45,7 @@ void add_dataset_keys(Schema& schema) {
   schema.add(KeySpec("dataset.mean", ValueType::FloatList, "[0.485, 0.456, 0.406]", "per-channel mean subtracted from images in [0,1] (ImageNet's, so pretrained weights apply)").length(3));
   schema.add(KeySpec("dataset.std", ValueType::FloatList, "[0.229, 0.224, 0.225]", "per-channel standard deviation").length(3).above(0.0));
   schema.add(KeySpec("dataset.hflip", ValueType::Bool, "true", "random horizontal flips of training images"));
-  schema.add(KeySpec("dataset.cache_dir", ValueType::String, "~", "where generated or packed datasets are cached (~: $AIMRUN_CACHE, $XDG_CACHE_HOME/aimrun or ~/.cache/aimrun)").not_identity());
+  schema.add(KeySpec("dataset.cache_dir", ValueType::String, "~", "where generated or packed datasets are cached (~: $AIMRUN_CACHE, $XDG_CACHE_HOME/aimrun or ~/.cache/aimrun)").not_identity().path());
   schema.add(KeySpec("dataset.workers", ValueType::Int, "0", "threads that assemble batches ahead of the trainer (0: on the training thread)").range(0.0, 256.0).not_identity());
   schema.add(KeySpec("dataset.pin_memory", ValueType::Bool, "true",
                      "GPU runs: batches are assembled in page-locked memory and copied asynchronously")

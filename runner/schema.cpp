@@ -12,8 +12,8 @@ namespace {
 
 void add_runner_keys(Schema& s) {
   // Not part of a run's identity: where it goes and how fast it runs, not what it computes.
-  s.add(KeySpec("name", ValueType::String, "run", "a label for the run").not_identity());
-  s.add(KeySpec("output_dir", ValueType::String, "outputs", "runs go to <output_dir>/runs/<run-id>/, sweeps link them from <output_dir>/<sweep>/").not_identity());
+  s.add(KeySpec("name", ValueType::String, "run", "a label for the run").not_identity().file_name());
+  s.add(KeySpec("output_dir", ValueType::String, "outputs", "runs go to <output_dir>/runs/<run-id>/, sweeps link them from <output_dir>/<sweep>/").not_identity().path());
   s.add(KeySpec("threads", ValueType::Int, "0", "torch intra-op threads per rank (0: this process's share of the cores it may use)").range(0.0, 1024.0).not_identity());
   s.add(KeySpec("device", ValueType::String, "auto",
                 "where each rank computes: auto (its local rank's GPU when CUDA is available, else the CPU), cpu, cuda")

@@ -23,6 +23,7 @@ struct SweepArgs {
   bool fail_fast = false;
   std::string profile;
   bool dry_run = false;
+  bool no_wait = false;
 };
 
 std::string profiles_dir() {
@@ -102,14 +103,21 @@ void add_sweep_command(CLI::App& app) {
   auto* run = sweep->add_subcommand("run",
                                     "Train the sweep's pending and failed runs here, one after another; skip done ones.\n"
                                     "A failed run does not stop the others (unless --fail-fast); failures are listed at\n"
-                                    "the end and make the exit code non-zero.");
+                                    "the end and make the exit code non-zero. Runs that another process is training are\n"
+                                    "left to it, and waited for at the end (unless --no-wait).");
   run->add_option("spec", run_args->spec, "sweep YAML file")->required()->check(CLI::ExistingFile);
   run->add_option("overrides", run_args->overrides, "key=value overrides applied to every run");
   run->add_option("--ranks", run_args->ranks, "ranks per run (started with mpirun)")->check(CLI::Range(1, 4096));
   run->add_flag("--fail-fast", run_args->fail_fast, "stop at the first failed run");
+  run->add_flag("--no-wait", run_args->no_wait,
+                "return without waiting for runs that another process is training (default: wait for them)");
   run->callback([run_args] {
     auto s = load_sweep(run_args->spec, run_args->overrides, run_args->ranks);
-    int failed = run_sweep_locally(s, {run_args->ranks, run_args->fail_fast, true});
+    LocalRunOptions options;
+    options.ranks = run_args->ranks;
+    options.fail_fast = run_args->fail_fast;
+    options.wait_for_others = !run_args->no_wait;
+    int failed = run_sweep_locally(s, options);
     exit_code() = failed ? kExitError : 0;
   });
 

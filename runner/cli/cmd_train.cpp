@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -15,6 +17,7 @@
 #include "runner/comm/agree.h"
 #include "runner/comm/launch.h"
 #include "runner/device.h"
+#include "runner/sweep/local_executor.h"
 #include "runner/schema.h"
 #include "runner/session_ledger.h"
 #include "runner/sweep/run_state.h"
@@ -25,6 +28,16 @@ namespace fs = std::filesystem;
 namespace aim::cli {
 
 namespace {
+
+// A `sweep status` or `sweep run` elsewhere may hold the lock for a moment to probe it
+// (is_locked_by_other): a lock still taken after a second belongs to a training process.
+bool take_run_lock(FileLock& lock, const std::string& path) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (lock.try_lock(path)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
 
 struct TrainArgs {
   std::string config;
@@ -56,9 +69,9 @@ void take_run_folder(comm::Communicator& comm, const Config& cfg, const RunPaths
   comm::run_agreed(comm, [&] {
     if (comm.rank() != 0) return;
     ensure_dir(paths.dir);
-    if (!lock.try_lock(paths.lock()))
+    if (!take_run_lock(lock, paths.lock()))
       throw comm::RunBusy("run " + cfg.run_id() + " is already being trained by another process (" + paths.lock() +
-                          " is locked)");
+                          " is locked): left to it");
     add_log_file(paths.log());
     for (const auto& name : remove_stale_temp_files(paths.dir))
       spdlog::info("removed {} (left by an interrupted write)", name);
@@ -154,6 +167,10 @@ int run_train(const TrainArgs& args) {
     std::string msg = e.what();
     if (auto* c = dynamic_cast<const c10::Error*>(&e)) msg = c->what_without_backtrace();
     const bool busy = dynamic_cast<const comm::RunBusy*>(&e) != nullptr;
+    if (busy) {  // every rank knows (agreed): not a failure of the run, and nothing to abort
+      spdlog::warn("{}", msg);
+      return kTrainExitBusy;
+    }
     if (!busy && (rank == 0 || !comm::is_agreed(e))) record_failure(paths, cfg.run_id(), msg);
     if (session_open) ledger_end(paths, dynamic_cast<const ConfigError*>(&e) ? kExitConfig : kExitError, "failed: " + msg);
     // An error on this rank alone: other ranks may be waiting in a collective, take the

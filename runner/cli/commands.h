@@ -1,7 +1,8 @@
 #pragma once
 // Each subcommand of aimrun registers itself on the app and returns its exit code through
 // the callback. Exit codes: 0 success, 1 error, 2 bad configuration or usage,
-// 3 partial report, 75 stopped early (preempted; resumable).
+// 3 partial report, 4 (train) the run is being trained by another process, 75 stopped
+// early (preempted; resumable).
 #include <CLI/CLI.hpp>
 
 namespace aim::cli {

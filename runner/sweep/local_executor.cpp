@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -58,6 +59,27 @@ std::vector<std::string> train_command(const std::string& run_dir, int ranks) {
   return cmd;
 }
 
+namespace {
+
+// <sweep>/<run-id> -> ../runs/<run-id>. Made under a temporary name and renamed over the
+// final one, so two commands preparing the same sweep at once both succeed (a rename over
+// a link is atomic), and a link to somewhere else is corrected.
+void link_run(const fs::path& link, const fs::path& target) {
+  std::error_code ec;
+  if (fs::read_symlink(link, ec) == target) return;
+  fs::path tmp = link.parent_path() / ("." + link.filename().string() + ".tmp-" + std::to_string(getpid()));
+  fs::remove(tmp, ec);
+  fs::create_directory_symlink(target, tmp, ec);
+  if (!ec) fs::rename(tmp, link, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw Error(link.string() + ": cannot create link: " + ec.message());
+  }
+}
+
+}  // namespace
+
 void prepare_sweep_dirs(const Sweep& sweep) {
   ensure_dir(sweep.sweep_dir());
   ensure_dir(sweep.output_dir + "/runs");
@@ -66,61 +88,116 @@ void prepare_sweep_dirs(const Sweep& sweep) {
     RunPaths paths{sweep.run_dir(run.run_id)};
     ensure_dir(paths.dir);
     if (!fs::exists(paths.config())) write_text_atomic(paths.config(), run.config.to_yaml());
-    fs::path link = fs::path(sweep.sweep_dir()) / run.run_id;
-    std::error_code ec;
-    if (!fs::exists(fs::symlink_status(link))) fs::create_directory_symlink(fs::path("../runs") / run.run_id, link, ec);
-    if (ec) throw Error(link.string() + ": cannot create link: " + ec.message());
+    link_run(fs::path(sweep.sweep_dir()) / run.run_id, fs::path("../runs") / run.run_id);
   }
 }
 
+namespace {
+
+enum class Outcome { Trained, Skipped, Failed, Elsewhere };
+
+struct Tally {
+  int trained = 0, skipped = 0, failed = 0;
+  std::vector<std::string> failures;
+};
+
+std::string axes_label(const SweepRun& run) {
+  std::vector<std::string> v;
+  for (const auto& [k, val] : run.axes) v.push_back(k + "=" + val);
+  return join(v, " ");
+}
+
+// Run i of the sweep: skipped when done, left alone while another process trains it,
+// trained here otherwise. `after_wait`: another process was training it and has stopped;
+// a run that failed there is reported, not trained again at once.
+Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bool after_wait, Tally& tally) {
+  const auto& run = sweep.runs[i];
+  RunPaths paths{sweep.run_dir(run.run_id)};
+  const auto status = inspect_run(paths);
+  const std::string where = fmt::format("[{}/{}] {}", i + 1, sweep.runs.size(), run.run_id);
+  const std::string label = axes_label(run);
+  if (status.state == RunState::Done) {
+    spdlog::info("{} {} ({}), skipped", where, after_wait ? "done by another process" : "done already", label);
+    ++tally.skipped;
+    return Outcome::Skipped;
+  }
+  if (status.state == RunState::Running) {
+    spdlog::info("{} is running in another process ({}): left to it", where, label);
+    return Outcome::Elsewhere;
+  }
+  if (status.state == RunState::Failed && (after_wait || !options.retry_failed)) {
+    ++tally.failed;
+    tally.failures.push_back(run.run_id + " (" + label + "): " + status.detail +
+                             (after_wait ? " (in another process)" : ""));
+    return Outcome::Failed;
+  }
+  spdlog::info("{} {}{}", where, label, status.detail.empty() ? "" : " (" + status.detail + ")");
+  int rc = spawn_and_wait(train_command(paths.dir, options.ranks));
+  if (rc == kTrainExitBusy) {
+    spdlog::info("{} was started by another process meanwhile: left to it", where);
+    return Outcome::Elsewhere;
+  }
+  if (rc == 0 && inspect_run(paths).state == RunState::Done) {
+    ++tally.trained;
+    return Outcome::Trained;
+  }
+  ++tally.failed;
+  auto after = inspect_run(paths);
+  tally.failures.push_back(run.run_id + " (" + label + "): exit code " + std::to_string(rc) +
+                           (after.detail.empty() ? "" : ": " + after.detail));
+  spdlog::error("run {} failed with exit code {}", run.run_id, rc);
+  return Outcome::Failed;
+}
+
+// Waits until no run of `elsewhere` is running in another process any more, taking each
+// as it ends: done there, failed there, or pending again (that process was stopped): then
+// trained here.
+void wait_for_others(const Sweep& sweep, std::vector<size_t> elsewhere, const LocalRunOptions& options, Tally& tally) {
+  auto last_note = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  while (!elsewhere.empty()) {
+    if (std::chrono::steady_clock::now() - last_note > std::chrono::minutes(5)) {
+      spdlog::info("sweep {}: waiting for {} run(s) running in another process (--no-wait: do not wait)", sweep.name,
+                   elsewhere.size());
+      last_note = std::chrono::steady_clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(options.poll_ms));
+    std::vector<size_t> still;
+    for (size_t i : elsewhere) {
+      if (inspect_run(RunPaths{sweep.run_dir(sweep.runs[i].run_id)}).state == RunState::Running) {
+        still.push_back(i);
+        continue;
+      }
+      auto outcome = run_one(sweep, i, options, true, tally);
+      if (outcome == Outcome::Elsewhere) still.push_back(i);
+      if (outcome == Outcome::Failed && options.fail_fast) return;
+    }
+    elsewhere = std::move(still);
+  }
+}
+
+}  // namespace
+
 int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options) {
   prepare_sweep_dirs(sweep);
-  int failed = 0, done = 0, skipped = 0;
-  std::vector<std::string> failures;
+  Tally tally;
+  std::vector<size_t> elsewhere;
   const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < sweep.runs.size(); ++i) {
-    const auto& run = sweep.runs[i];
-    RunPaths paths{sweep.run_dir(run.run_id)};
-    auto status = inspect_run(paths);
-    std::string label = join([&] {
-      std::vector<std::string> v;
-      for (const auto& [k, val] : run.axes) v.push_back(k + "=" + val);
-      return v;
-    }(), " ");
-    if (status.state == RunState::Done) {
-      spdlog::info("[{}/{}] {} done already ({}), skipped", i + 1, sweep.runs.size(), run.run_id, label);
-      ++skipped;
-      continue;
-    }
-    if (status.state == RunState::Running) {
-      spdlog::warn("[{}/{}] {} is running in another process, skipped", i + 1, sweep.runs.size(), run.run_id);
-      ++skipped;
-      continue;
-    }
-    if (status.state == RunState::Failed && !options.retry_failed) {
-      ++failed;
-      failures.push_back(run.run_id + " (" + label + "): " + status.detail);
-      continue;
-    }
-    spdlog::info("[{}/{}] {} {}{}", i + 1, sweep.runs.size(), run.run_id, label,
-                 status.detail.empty() ? "" : " (" + status.detail + ")");
-    int rc = spawn_and_wait(train_command(paths.dir, options.ranks));
-    if (rc == 0 && inspect_run(paths).state == RunState::Done) {
-      ++done;
-      continue;
-    }
-    ++failed;
-    auto after = inspect_run(paths);
-    failures.push_back(run.run_id + " (" + label + "): exit code " + std::to_string(rc) +
-                       (after.detail.empty() ? "" : ": " + after.detail));
-    spdlog::error("run {} failed with exit code {}", run.run_id, rc);
-    if (options.fail_fast) break;
+    auto outcome = run_one(sweep, i, options, false, tally);
+    if (outcome == Outcome::Elsewhere) elsewhere.push_back(i);
+    if (outcome == Outcome::Failed && options.fail_fast) break;
+  }
+  const bool stopped = options.fail_fast && tally.failed > 0;
+  if (options.wait_for_others && !stopped) {
+    wait_for_others(sweep, elsewhere, options, tally);
+    elsewhere.clear();
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("sweep {}: {} trained, {} skipped, {} failed, in {}", sweep.name, done, skipped, failed,
-               format_duration(secs));
-  for (const auto& f : failures) spdlog::error("failed: {}", f);
-  return failed;
+  spdlog::info("sweep {}: {} trained, {} skipped, {} failed, in {}{}", sweep.name, tally.trained, tally.skipped,
+               tally.failed, format_duration(secs),
+               elsewhere.empty() ? "" : fmt::format("; {} left running in another process", elsewhere.size()));
+  for (const auto& f : tally.failures) spdlog::error("failed: {}", f);
+  return tally.failed;
 }
 
 }  // namespace aim

@@ -10,13 +10,22 @@ struct LocalRunOptions {
   int ranks = 1;
   bool fail_fast = false;
   bool retry_failed = true;  // failed runs are pending again for a new `sweep run`
+  // Runs another process is training are left to it; at the end, wait until they end
+  // there (and train here any that process left pending), or return at once.
+  bool wait_for_others = true;
+  int poll_ms = 2000;  // how often to look at the runs of other processes while waiting
 };
 
-// Writes each run's folder (config.yaml) and the sweep's links. Returns the number of runs
-// that failed.
+// `aimrun train` exits with this when another process holds the run's lock.
+constexpr int kTrainExitBusy = 4;
+
+// Writes each run's folder (config.yaml) and the sweep's links, then trains each run that
+// is not done and not running in another process (docs/sweeps.md, "Two commands at once").
+// Returns the number of runs that failed.
 int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options);
 
-// <out>/<sweep>/<run-id> -> ../runs/<run-id>, and <out>/<sweep>/sweep.yaml; idempotent.
+// <out>/<sweep>/<run-id> -> ../runs/<run-id>, and <out>/<sweep>/sweep.yaml; idempotent,
+// also when two processes prepare the same sweep at once.
 void prepare_sweep_dirs(const Sweep& sweep);
 
 // The command that trains one run: [mpirun -np N ...] <this aimrun> train <config> --run-dir <dir>

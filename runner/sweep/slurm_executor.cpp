@@ -3,12 +3,18 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cstdio>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <set>
 #include <sstream>
-#include <sys/wait.h>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -17,104 +23,168 @@
 #include "runner/sweep/local_executor.h"
 #include "runner/sweep/run_state.h"
 
+extern char** environ;
 namespace fs = std::filesystem;
 
 namespace aim {
 
 namespace {
 
-std::string run_capture(const std::string& cmd, int* status = nullptr) {
+// Runs argv (no shell: nothing in it is interpreted) in the folder `cwd` ("" = this one);
+// returns its stdout and stderr together and puts its exit status in *status.
+std::string run_capture(const std::vector<std::string>& argv, const std::string& cwd, int* status) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw Error("cannot run " + argv[0] + ": pipe: " + std::strerror(errno));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
   std::string out;
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) throw Error("cannot run: " + cmd);
   char buf[4096];
-  while (fgets(buf, sizeof buf, pipe)) out += buf;
-  int rc = pclose(pipe);
-  if (status) *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 1;
+  for (ssize_t n; rc == 0 && ((n = ::read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR));)
+    if (n > 0) out.append(buf, size_t(n));
+  ::close(fds[0]);
+  if (rc != 0) {
+    *status = 127;
+    return argv[0] + ": " + std::strerror(rc);
+  }
+  int wstatus = 0;
+  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  *status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + (WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
   return out;
 }
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  for (const auto& dir : split(path ? path : "", ':'))
+    if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+// slurm/profiles/<name>.yaml, or the path itself. A name (not a path) becomes a file name,
+// so it must be a safe one (no '/', no '..').
+std::string find_profile(const std::string& name_or_path, const std::string& profiles_dir) {
+  std::error_code ec;  // "File name too long" and the like: not a file
+  if (fs::is_regular_file(name_or_path, ec)) return name_or_path;
+  const bool looks_like_path = name_or_path.find('/') != std::string::npos ||
+                               fs::path(name_or_path).extension() == ".yaml";
+  if (looks_like_path) throw ConfigError("--profile: " + name_or_path + ": file not found");
+  if (auto why = name_problem(name_or_path); !why.empty())
+    throw ConfigError("--profile: '" + name_or_path + "' is not a profile name: " + why);
+  std::string path = profiles_dir + "/" + name_or_path + ".yaml";
+  if (fs::is_regular_file(path, ec)) return path;
+  std::vector<std::string> names;
+  if (fs::is_directory(profiles_dir))
+    for (const auto& e : fs::directory_iterator(profiles_dir))
+      if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
+  std::sort(names.begin(), names.end());
+  std::string hint = closest_match(name_or_path, names);
+  throw ConfigError("Slurm profile '" + name_or_path + "' not found in " + profiles_dir + " (profiles: " +
+                    join(names, ", ") + ")" + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+}
+
+// Fields that go into `#SBATCH` lines unquoted (sbatch parses them itself) and are not the
+// user's own lines: only characters that need no quoting there.
+void check_token(const std::string& where, const std::string& value) {
+  static const std::string allowed =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:@_.,+-";
+  for (char c : value)
+    if (allowed.find(c) == std::string::npos)
+      throw ConfigError(where + "'" + value + "': only letters, digits and : @ _ . , + - are allowed here");
+}
+
+// One profile key into `p`. `where` is "file:line: key: ".
+void read_profile_key(SlurmProfile& p, const std::string& key, const YAML::Node& v, const std::string& where) {
+  auto integer = [&](int& out, int lo) {
+    try {
+      out = v.as<int>();
+    } catch (...) {
+      throw ConfigError(where + "expected an integer, got '" + (v.IsScalar() ? v.Scalar() : "?") + "'");
+    }
+    if (out < lo) throw ConfigError(where + "expected at least " + std::to_string(lo));
+  };
+  // Single-line text; partition and account are inserted verbatim (docs/sweeps.md).
+  auto text = [&](std::string& out, bool token) {
+    if (!v.IsNull() && !v.IsScalar()) throw ConfigError(where + "expected a single value, got a list or a mapping");
+    out = v.IsNull() ? "" : v.Scalar();
+    if (auto why = multiline_problem(out); !why.empty()) throw ConfigError(where + "the value " + why);
+    if (token) check_token(where, out);
+  };
+  // The user's own lines (module commands, #SBATCH options), one per item, verbatim.
+  auto lines = [&](std::vector<std::string>& out) {
+    if (v.IsNull()) return;
+    if (!v.IsSequence()) throw ConfigError(where + "expected a list of strings");
+    for (auto item : v) {
+      if (!item.IsScalar()) throw ConfigError(where + "expected a list of strings");
+      if (auto why = multiline_problem(item.Scalar()); !why.empty())
+        throw ConfigError(where + "an item " + why + " (one line per item)");
+      out.push_back(item.Scalar());
+    }
+  };
+  if (key == "nodes") integer(p.nodes, 1);
+  else if (key == "tasks_per_node") integer(p.tasks_per_node, 1);
+  else if (key == "cpus_per_task") integer(p.cpus_per_task, 1);
+  else if (key == "gpus_per_node") integer(p.gpus_per_node, 0);
+  else if (key == "throttle") integer(p.throttle, 0);
+  else if (key == "time") text(p.time, true);
+  else if (key == "partition") text(p.partition, false);
+  else if (key == "account") text(p.account, false);
+  else if (key == "mem") text(p.mem, true);
+  else if (key == "signal") text(p.signal, true);
+  else if (key == "srun_mpi") text(p.srun_mpi, true);
+  else if (key == "modules") lines(p.modules);
+  else if (key == "extra_sbatch") lines(p.extra_sbatch);
 }
 
 }  // namespace
 
 SlurmProfile load_slurm_profile(const std::string& name_or_path, const std::string& profiles_dir) {
-  std::string path = name_or_path;
-  if (!fs::exists(path)) path = profiles_dir + "/" + name_or_path + ".yaml";
-  if (!fs::exists(path)) {
-    std::vector<std::string> names;
-    if (fs::is_directory(profiles_dir))
-      for (const auto& e : fs::directory_iterator(profiles_dir))
-        if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
-    std::sort(names.begin(), names.end());
-    std::string hint = closest_match(name_or_path, names);
-    throw ConfigError("Slurm profile '" + name_or_path + "' not found in " + profiles_dir + " (profiles: " +
-                      join(names, ", ") + ")" + (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
-  }
+  const std::string path = find_profile(name_or_path, profiles_dir);
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
   } catch (const YAML::Exception& e) {
     throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
+  if (!root.IsNull() && !root.IsMap()) throw ConfigError(path + ": expected a mapping of profile keys");
   SlurmProfile p;
   p.name = fs::path(path).stem().string();
   const std::vector<std::string> keys = {"nodes", "tasks_per_node", "cpus_per_task", "gpus_per_node", "throttle",
                                          "time", "partition", "account", "mem", "signal", "srun_mpi", "modules",
                                          "extra_sbatch"};
   for (auto it : root) {
-    auto key = it.first.as<std::string>();
-    auto where = path + ":" + std::to_string(it.first.Mark().line + 1) + ": " + key + ": ";
+    const std::string line = path + ":" + std::to_string(it.first.Mark().line + 1) + ": ";
+    if (!it.first.IsScalar()) throw ConfigError(line + "expected a key name");
+    auto key = it.first.Scalar();
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
       auto hint = closest_match(key, keys);
-      throw ConfigError(where + "unknown key" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+      throw ConfigError(line + key + ": unknown key" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
     }
-    const auto& v = it.second;
-    auto integer = [&](int& out, int lo) {
-      try {
-        out = v.as<int>();
-      } catch (...) {
-        throw ConfigError(where + "expected an integer, got '" + (v.IsScalar() ? v.Scalar() : "?") + "'");
-      }
-      if (out < lo) throw ConfigError(where + "expected at least " + std::to_string(lo));
-    };
-    auto text = [&](std::string& out) { out = v.IsNull() ? "" : v.as<std::string>(); };
-    auto list = [&](std::vector<std::string>& out) {
-      if (v.IsNull()) return;
-      if (!v.IsSequence()) throw ConfigError(where + "expected a list of strings");
-      for (auto s : v) out.push_back(s.as<std::string>());
-    };
-    if (key == "nodes") integer(p.nodes, 1);
-    else if (key == "tasks_per_node") integer(p.tasks_per_node, 1);
-    else if (key == "cpus_per_task") integer(p.cpus_per_task, 1);
-    else if (key == "gpus_per_node") integer(p.gpus_per_node, 0);
-    else if (key == "throttle") integer(p.throttle, 0);
-    else if (key == "time") text(p.time);
-    else if (key == "partition") text(p.partition);
-    else if (key == "account") text(p.account);
-    else if (key == "mem") text(p.mem);
-    else if (key == "signal") text(p.signal);
-    else if (key == "srun_mpi") text(p.srun_mpi);
-    else if (key == "modules") list(p.modules);
-    else if (key == "extra_sbatch") list(p.extra_sbatch);
+    read_profile_key(p, key, it.second, line + key + ": ");
   }
   if (p.signal.rfind("USR1", 0) == 0)
     throw ConfigError(path + ": signal: NCCL uses USR1 internally; use USR2 (the default)");
   return p;
 }
 
-std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::string& run_list,
-                          const std::string& aimrun, size_t count) {
-  const std::string logs = fs::absolute(sweep.sweep_dir() + "/slurm").string();
-  std::ostringstream s;
-  s << "#!/bin/bash\n"
-    << "# Written by `aimrun sweep submit` for sweep " << sweep.name << " (" << sweep.spec_path << "), profile "
-    << p.name << ".\n"
-    << "#SBATCH --job-name=aim-" << sweep.name << "\n"
+namespace {
+
+// The #SBATCH lines. sbatch parses them itself (not bash), so nothing in them comes from a
+// path: the job name is a checked name, the numbers are numbers, time/mem/signal are
+// checked tokens, and the log goes to a relative %A_%a.out, i.e. into the folder sbatch is
+// started in (submit_sweep starts it in <sweep>/slurm). partition, account and
+// extra_sbatch are the user's own text, verbatim (single lines).
+void sbatch_header(std::ostream& s, const Sweep& sweep, const SlurmProfile& p, size_t count) {
+  s << "#SBATCH --job-name=aim-" << sweep.name << "\n"
     << "#SBATCH --array=0-" << (count - 1) << (p.throttle > 0 ? "%" + std::to_string(p.throttle) : "") << "\n"
     << "#SBATCH --nodes=" << p.nodes << "\n"
     << "#SBATCH --ntasks-per-node=" << p.tasks_per_node << "\n"
@@ -127,16 +197,36 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::
   s << "#SBATCH --signal=" << p.signal << "\n"
     << "#SBATCH --requeue\n"
     << "#SBATCH --open-mode=append\n"
-    << "#SBATCH --output=" << logs << "/%A_%a.out\n";
+    << "#SBATCH --output=%A_%a.out\n";
   for (const auto& line : p.extra_sbatch) s << "#SBATCH " << line << "\n";
+}
+
+}  // namespace
+
+std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::string& run_list,
+                          const std::string& aimrun, size_t count) {
+  std::ostringstream s;
+  s << "#!/bin/bash\n"
+    << "# Written by `aimrun sweep submit`; what it runs is named below the #SBATCH lines.\n"
+    << "# Submit it from the folder it is in: the logs (%A_%a.out) are written there.\n";
+  sbatch_header(s, sweep, p, count);
+  // Below, bash reads every value: each one is quoted (shell_quote) and never in a comment.
+  s << "\n"
+    << "aim_sweep=" << shell_quote(sweep.name) << "\n"
+    << "aim_sweep_file=" << shell_quote(fs::absolute(sweep.spec_path).string()) << "\n"
+    << "aim_profile=" << shell_quote(p.name) << "\n"
+    << "aim_run_list=" << shell_quote(run_list) << "\n"
+    << "aimrun=" << shell_quote(aimrun) << "\n"
+    << "# Runs start in the folder `sweep submit` was started in (relative paths in their configs).\n"
+    << "cd -- " << shell_quote(fs::current_path().string()) << " || exit 1\n";
   for (const auto& m : p.modules) s << m << "\n";
   s << "\n"
     << "# Array element i trains the run on line i+1 of the run list.\n"
-    << "run_dir=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " << quote(run_list) << ")\n"
+    << "run_dir=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \"$aim_run_list\")\n"
     << "echo \"[$(date '+%F %T')] ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID} (restart ${SLURM_RESTART_COUNT:-0}): "
        "$run_dir\"\n"
     << "export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}\n"
-    << "srun --mpi=" << p.srun_mpi << " --kill-on-bad-exit=1 " << quote(aimrun)
+    << "srun --mpi=" << shell_quote(p.srun_mpi) << " --kill-on-bad-exit=1 \"$aimrun\""
     << " train \"$run_dir/config.yaml\" --run-dir \"$run_dir\"\n"
     << "rc=$?\n"
     << "# 75: stopped by the signal before the time limit, with a checkpoint: run again later.\n"
@@ -148,35 +238,43 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::
   return s.str();
 }
 
-Submission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run) {
-  prepare_sweep_dirs(sweep);
-  const std::string dir = sweep.sweep_dir() + "/slurm";
-  ensure_dir(dir);
-  Submission sub;
+namespace {
+
+// The absolute folders of the runs to submit (not done, not running, not queued), one per
+// line of the run list: a folder whose path holds a newline cannot be listed.
+std::vector<std::string> runs_to_submit(const Sweep& sweep, std::vector<std::string>& run_ids) {
   std::vector<std::string> run_dirs;
-  // Runs queued or running already (from an earlier submission) are not submitted twice.
   const auto in_slurm = slurm_run_states(sweep);
   for (const auto& run : sweep.runs) {
     auto st = inspect_run(RunPaths{sweep.run_dir(run.run_id)}).state;
     if (st == RunState::Done || st == RunState::Running || in_slurm.count(run.run_id)) continue;
-    sub.run_ids.push_back(run.run_id);
+    run_ids.push_back(run.run_id);
     run_dirs.push_back(fs::absolute(sweep.run_dir(run.run_id)).string());
+    if (run_dirs.back().find('\n') != std::string::npos)
+      throw Error(run_dirs.back() + ": a run folder whose path holds a newline cannot be submitted");
   }
-  if (sub.run_ids.empty()) return sub;
-  char stamp[32];
-  std::time_t t = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
-  const std::string list = fs::absolute(dir + "/runs-" + stamp + ".txt").string();
-  write_text_atomic(list, join(run_dirs, "\n") + "\n");
-  std::string aimrun = fs::read_symlink("/proc/self/exe").string();
-  sub.script = dir + "/array-" + stamp + ".sbatch";
-  write_text_atomic(sub.script, sbatch_script(sweep, profile, list, aimrun, run_dirs.size()));
-  if (dry_run) return sub;
+  return run_dirs;
+}
+
+// bash -n always; with `test_only` (a dry run) and Slurm present, sbatch --test-only too.
+void check_script(const std::string& script, const std::string& dir, bool test_only) {
   int status = 0;
-  std::string out = trim(run_capture("sbatch --parsable " + quote(sub.script), &status));
-  if (status != 0) throw Error("sbatch failed for " + sub.script + ": " + out);
-  sub.job_id = out.substr(0, out.find(';'));
-  // Append to the record of submissions (rewritten atomically).
+  std::string out = run_capture({"bash", "-n", script}, dir, &status);
+  if (status != 0)
+    throw Error(script + ": bash -n rejects the generated script (the profile's `modules` lines are inserted "
+                "verbatim): " + trim(out));
+  if (!test_only) return;
+  if (!on_path("sbatch")) {
+    spdlog::info("no sbatch on PATH: the script passed bash -n only");
+    return;
+  }
+  out = trim(run_capture({"sbatch", "--test-only", script}, dir, &status));
+  if (status != 0) throw Error(script + ": sbatch --test-only rejects the script: " + out);
+  spdlog::info("sbatch --test-only: {}", out);
+}
+
+void record_submission(const std::string& dir, const Submission& sub, const SlurmProfile& profile,
+                       const std::string& stamp) {
   YAML::Node record;
   const std::string record_path = dir + "/submissions.yaml";
   if (fs::exists(record_path)) record = YAML::LoadFile(record_path);
@@ -190,6 +288,53 @@ Submission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dr
   YAML::Emitter em;
   em << record;
   write_text_atomic(record_path, std::string(em.c_str()) + "\n");
+}
+
+}  // namespace
+
+namespace {
+
+// Slurm builds a log's path from the job's folder and the relative --output, and reads '%'
+// and '\' anywhere in it as a file name pattern: the logs' folder must not hold them.
+void check_log_folder(const Sweep& sweep) {
+  const std::string dir = fs::absolute(sweep.sweep_dir() + "/slurm").string();
+  if (dir.find_first_of("%\\") == std::string::npos) return;
+  sweep.runs.front().config.fail(
+      "output_dir", "Slurm cannot write logs into " + dir +
+                        ": sbatch reads '%' and '\\' in a log's path as a file name pattern; use an output_dir "
+                        "(and a folder to submit from) without them");
+}
+
+}  // namespace
+
+Submission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run) {
+  check_log_folder(sweep);
+  prepare_sweep_dirs(sweep);
+  const std::string dir = fs::absolute(sweep.sweep_dir() + "/slurm").string();
+  ensure_dir(dir);
+  // Submissions of one sweep take turns, so a second one sees the runs the first queued.
+  FileLock lock;
+  lock.lock(dir + "/.submit.lock");
+  Submission sub;
+  const auto run_dirs = runs_to_submit(sweep, sub.run_ids);
+  if (sub.run_ids.empty()) return sub;
+  char time_text[32];
+  std::time_t t = std::time(nullptr);
+  std::strftime(time_text, sizeof time_text, "%Y%m%d-%H%M%S", std::localtime(&t));
+  const std::string stamp = std::string(time_text) + "-" + std::to_string(getpid());
+  const std::string list = dir + "/runs-" + stamp + ".txt";
+  write_text_atomic(list, join(run_dirs, "\n") + "\n");
+  std::string aimrun = fs::read_symlink("/proc/self/exe").string();
+  sub.script = dir + "/array-" + stamp + ".sbatch";
+  write_text_atomic(sub.script, sbatch_script(sweep, profile, list, aimrun, run_dirs.size()));
+  check_script(sub.script, dir, dry_run);
+  if (dry_run) return sub;
+  // In <sweep>/slurm, where the script's relative --output puts the logs.
+  int status = 0;
+  std::string out = trim(run_capture({"sbatch", "--parsable", sub.script}, dir, &status));
+  if (status != 0) throw Error("sbatch failed for " + sub.script + ": " + out);
+  sub.job_id = out.substr(0, out.find(';'));
+  record_submission(dir, sub, profile, stamp);
   return sub;
 }
 
@@ -218,7 +363,7 @@ std::map<std::string, SlurmElement> slurm_run_states(const Sweep& sweep) {
   int status = 0;
   // All of squeue (-r: one line per array element, pending ones included), filtered here:
   // asking for finished job ids makes squeue fail.
-  std::string text = run_capture("squeue -h -r -o '%i %T'", &status);
+  std::string text = run_capture({"squeue", "-h", "-r", "-o", "%i %T"}, "", &status);
   if (status != 0) return out;
   std::istringstream in(text);
   std::string id, state;

@@ -22,7 +22,10 @@ struct SlurmProfile {
 // slurm/profiles/<name>.yaml (or a path to a .yaml file); unknown keys are errors.
 SlurmProfile load_slurm_profile(const std::string& name_or_path, const std::string& profiles_dir);
 
-// The sbatch script for `run_dirs` (array element i trains run_dirs[i]).
+// The sbatch script for `count` runs (array element i trains the run on line i+1 of
+// `run_list`). Every value bash reads is shell-quoted; the #SBATCH lines hold only checked
+// values and the profile's own text; the log path is relative: sbatch is started in the
+// script's folder, and the script changes to the folder it was written from.
 std::string sbatch_script(const Sweep& sweep, const SlurmProfile& profile, const std::string& run_list,
                           const std::string& aimrun, size_t count);
 
@@ -32,8 +35,10 @@ struct Submission {
   std::string script;
 };
 
-// Writes the script and the run list under <sweep>/slurm/, submits, records the submission
+// Writes the script and the run list under <sweep>/slurm/, checks the script (bash -n; in a
+// dry run also sbatch --test-only when sbatch is on PATH), submits, records the submission
 // in <sweep>/slurm/submissions.yaml. Returns it (job_id empty when nothing was pending).
+// Concurrent submissions of one sweep take turns (a lock in <sweep>/slurm).
 Submission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run);
 
 std::vector<Submission> read_submissions(const Sweep& sweep);

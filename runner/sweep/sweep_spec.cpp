@@ -78,6 +78,20 @@ std::vector<Axis> read_axes(const YAML::Node& sweep, const std::string& file) {
   return axes;
 }
 
+// sweep.name, or the file's name without .yaml: it becomes <output_dir>/<name>/ and the
+// Slurm job name, so it must be a safe name (name_problem()) and not "runs".
+// `file`: the file the sweep section is in (an include, perhaps); `spec`: the sweep file.
+std::string sweep_name(const YAML::Node& sweep, const std::string& file, const std::string& spec) {
+  const bool set = sweep.IsMap() && sweep["name"] && !sweep["name"].IsNull();
+  const YAML::Node n = set ? sweep["name"] : YAML::Node();
+  if (set && !n.IsScalar()) throw ConfigError(where(file, n) + ": sweep.name: expected a name, got a list or a mapping");
+  const std::string name = set ? n.Scalar() : fs::path(spec).stem().string();
+  std::string why = name == "runs" ? "'runs' is the folder of the runs themselves" : name_problem(name);
+  if (why.empty()) return name;
+  if (set) throw ConfigError(where(file, n) + ": sweep.name: " + why);
+  throw ConfigError(spec + ": sweep.name: not set, and the file's name '" + name + "' cannot be one: " + why);
+}
+
 // Odometer over the axes, last axis fastest; false after the last combination.
 bool next_combination(std::vector<size_t>& idx, const std::vector<Axis>& axes) {
   for (size_t a = axes.size(); a-- > 0;) {
@@ -130,17 +144,16 @@ Sweep expand_sweep(const std::string& path, const std::vector<std::string>& over
   auto loaded = load_config_file(path, {"sweep"});
   Sweep sweep;
   sweep.spec_path = path;
-  sweep.name = fs::path(path).stem().string();
   std::vector<Axis> axes;
   if (loaded.sections.count("sweep")) {
     const auto& [node, loc] = loaded.sections["sweep"];
     if (!node.IsMap()) throw ConfigError(loc.str() + ": sweep: expected a mapping with name, grid and/or zip");
-    if (node["name"]) sweep.name = node["name"].as<std::string>();
+    sweep.name = sweep_name(node, loc.file, path);
     axes = read_axes(node, path);
     check_run_count(axes, loc);
+  } else {
+    sweep.name = sweep_name(YAML::Node(), path, path);
   }
-  if (sweep.name.empty() || sweep.name == "runs" || sweep.name.find('/') != std::string::npos)
-    throw ConfigError(path + ": sweep.name: '" + sweep.name + "' cannot be used as a folder name");
   for (const auto& a : axes) sweep.axis_keys.insert(sweep.axis_keys.end(), a.keys.begin(), a.keys.end());
 
   // Cartesian product over axes, first axis slowest.

@@ -1,0 +1,411 @@
+// Hostile input to sweeps (issue 15), without a cluster: names that would become folders,
+// job names or commands are refused when the config is read (exit 2, `file:line: key:`),
+// before anything is written; paths may hold anything but a newline and reach generated
+// scripts quoted; two commands on one sweep at once both end without a false failure.
+// The same on a real Slurm cluster: tests/test_hostile_slurm.cpp.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/files.h"
+#include "core/strings.h"
+#include "fault_log.h"
+#include "hostile_values.h"
+#include "runner/sweep/sweep_spec.h"
+#include "test_util.h"
+
+using namespace aim;
+namespace fs = std::filesystem;
+using test::Hostile;
+
+namespace {
+
+// A sweep of tiny runs; `sweep_name` is YAML text, on line 7.
+// The tests' small run, smaller still (seconds of training), plus `sweep:`.
+std::string spec_text(const std::string& out, const std::string& sweep_name, const std::string& seeds = "[0]") {
+  std::string run = test::small_run_config(out, 1);
+  run.replace(run.find("train_size: 3000, val_size: 200, test_size: 400"), 47, "train_size: 320, val_size: 64, test_size: 64");
+  return run + "sweep:\n  name: " + sweep_name + "\n  grid:\n    seed: " + seeds + "\n";
+}
+
+// `cmd` must exit 2 naming `where` (file:line: key:), create no marker, and write nothing
+// under `out`.
+void expect_refused(const std::string& cmd, const std::string& where, const std::string& out,
+                    const std::string& marker) {
+  auto r = test::run_command(cmd);
+  EXPECT_EQ(r.exit_code, 2) << cmd << "\n" << r.output;
+  EXPECT_NE(r.output.find(where), std::string::npos) << "expected '" << where << "' in:\n" << r.output;
+  EXPECT_FALSE(fs::exists(out)) << "written before the config was refused: " << out;
+  EXPECT_FALSE(fs::exists(marker)) << "a command ran: " << marker;
+}
+
+class HostileName : public ::testing::TestWithParam<Hostile> {};
+class HostileArgument : public ::testing::TestWithParam<Hostile> {};
+class HostilePath : public ::testing::TestWithParam<Hostile> {};
+
+}  // namespace
+
+// sweep.name becomes <output_dir>/<name>/ and the Slurm job name.
+TEST_P(HostileName, AsSweepNameIsRefusedBeforeAnythingIsWritten) {
+  test::FaultCase fc("sweep.name: " + GetParam().label);
+  test::TempDir dir;
+  const auto out = dir.file("out"), marker = dir.file("pwned");
+  auto spec = dir.write("s.yaml", spec_text(out, test::yaml_quote(GetParam().with_marker(marker))));
+  for (const auto* cmd : {" sweep plan ", " sweep submit --dry-run --profile local "})
+    expect_refused(test::aimrun() + cmd + spec, spec + ":7: sweep.name: ", out, marker);
+}
+
+// The run's `name`, set in the file, as an axis of a sweep, and on the command line.
+TEST_P(HostileName, AsRunNameIsRefusedBeforeAnythingIsWritten) {
+  test::FaultCase fc("run name: " + GetParam().label);
+  test::TempDir dir;
+  const auto out = dir.file("out"), marker = dir.file("pwned");
+  const auto name = test::yaml_quote(GetParam().with_marker(marker));
+  auto cfg = dir.write("c.yaml", "name: " + name + "\n" + test::small_run_config(out, 1));
+  expect_refused(test::aimrun() + " train " + cfg, cfg + ":1: name: ", out, marker);
+  auto spec = dir.write("s.yaml", "name: " + name + "\n" + spec_text(out, "ok"));
+  expect_refused(test::aimrun() + " sweep run " + spec, spec + ":1: name: ", out, marker);
+  auto axis = dir.write("a.yaml", test::small_run_config(out, 1) + "sweep:\n  name: ok\n  grid:\n    name: [fine, " +
+                                      name + "]\n");
+  expect_refused(test::aimrun() + " sweep submit --dry-run --profile local " + axis, axis + ":9: name: ", out, marker);
+}
+
+INSTANTIATE_TEST_SUITE_P(Values, HostileName, ::testing::ValuesIn(test::hostile_names()),
+                         [](const auto& info) { return info.param.id; });
+
+// A profile given by name becomes slurm/profiles/<name>.yaml.
+TEST_P(HostileArgument, AsProfileNameIsRefused) {
+  const auto& h = GetParam();
+  test::FaultCase fc("--profile name: " + h.label);
+  test::TempDir dir;
+  const auto out = dir.file("out"), marker = dir.file("pwned");
+  auto spec = dir.write("s.yaml", spec_text(out, "ok"));
+  expect_refused(test::aimrun() + " sweep submit " + spec + " --profile " + shell_quote(h.with_marker(marker)),
+                 "--profile", out, marker);
+}
+
+INSTANTIATE_TEST_SUITE_P(Values, HostileArgument, ::testing::ValuesIn(test::hostile_arguments()),
+                         [](const auto& info) { return info.param.id; });
+
+TEST(HostileNames, TheFileNameIsTheDefaultSweepNameAndIsCheckedToo) {
+  test::FaultCase fc("sweep file named 'my $(x) sweep.yaml' without sweep.name");
+  test::TempDir dir;
+  auto spec = dir.write("my $(touch x) sweep.yaml", test::small_run_config(dir.file("out"), 1));
+  auto r = test::run_command(test::aimrun() + " sweep plan " + shell_quote(spec));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("sweep.name: not set, and the file's name"), std::string::npos) << r.output;
+}
+
+TEST(HostileNames, SweepNameRunsAListOrAMappingIsRefused) {
+  test::TempDir dir;
+  for (const std::string name : {"runs", "[a, b]", "{a: 1}"}) {
+    test::FaultCase fc("sweep.name: " + name);
+    auto spec = dir.write("s.yaml", spec_text(dir.file("out"), name));
+    auto r = test::run_command(test::aimrun() + " sweep plan " + spec);
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find(spec + ":7: sweep.name: "), std::string::npos) << r.output;
+  }
+}
+
+TEST(HostileNames, ALongestNameAndEveryAllowedCharacterAreAccepted) {
+  test::TempDir dir;
+  const std::string longest = "Az09-_." + std::string(kMaxNameLength - 7, 'x');
+  auto spec = dir.write("s.yaml", "name: " + longest + "\n" + spec_text(dir.file("out"), longest));
+  auto r = test::run_command(test::aimrun() + " sweep plan " + spec);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("sweep " + longest + ": 1 runs"), std::string::npos) << r.output;
+  EXPECT_EQ(name_problem("_hidden_not"), "");
+  EXPECT_NE(name_problem(longest + "x"), "");
+}
+
+// Any character but a newline or a NUL in output_dir: refused ones exit 2 before anything
+// is written, the others reach the script quoted.
+TEST(HostilePaths, ANewlineOrANulInOutputDirIsRefused) {
+  std::string body = spec_text("unused", "ok");
+  body = body.substr(body.find('\n') + 1);  // all but the output_dir line
+  for (const auto& [label, bad] : std::vector<std::pair<std::string, std::string>>{
+           {"newline", "out\ntouch MARKER #"}, {"NUL", std::string("out\0x", 5)}}) {
+    test::FaultCase fc("output_dir with a " + label);
+    test::TempDir dir;
+    const auto marker = dir.file("pwned");
+    const auto out = dir.file(test::Hostile{"", "", bad}.with_marker(marker));
+    auto spec = dir.write("s.yaml", "output_dir: " + test::yaml_quote(out) + "\n" + body);
+    expect_refused(test::aimrun() + " sweep submit --dry-run --profile local " + spec, spec + ":1: output_dir: ",
+                   out.substr(0, out.find_first_of(std::string("\n\0", 2))), marker);
+    // On the command line, as YAML: a plain value folds a newline into a space, a quoted one keeps it.
+    expect_refused(test::aimrun() + " sweep plan " + spec + " " + shell_quote("output_dir=\"" + dir.file("cli\\nx") + "\""),
+                   "output_dir: a path cannot contain a newline", dir.file("cli"), marker);
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1)
+        << "only s.yaml may be in " << dir.path();
+  }
+}
+
+// Slurm reads '%' and '\' in a log's path as a file name pattern (and drops the
+// backslash): a sweep whose logs would go there is refused by `sweep submit` only.
+TEST(HostilePaths, APercentOrABackslashInTheLogFolderIsRefusedBySubmitOnly) {
+  for (const std::string bad : {"o%j", "o\\b"}) {
+    test::FaultCase fc("sweep submit into an output_dir holding " + bad);
+    test::TempDir dir;
+    auto spec = dir.write("s.yaml", spec_text(dir.file(bad), "ok"));
+    expect_refused(test::aimrun() + " sweep submit --dry-run --profile local " + spec,
+                   spec + ":1: output_dir: Slurm cannot write logs into", dir.file(bad), dir.file("pwned"));
+    EXPECT_EQ(test::run_command(test::aimrun() + " sweep plan " + spec).exit_code, 0);
+  }
+}
+
+TEST(HostilePaths, EveryValueComesBackFromBashExactlyAsWritten) {
+  test::TempDir dir;
+  for (const auto& h : test::hostile_names()) {
+    if (h.value.find('\0') != std::string::npos) continue;  // bash strings end at a NUL
+    test::FaultCase fc("shell_quote of " + h.label);
+    const auto marker = dir.file("pwned");
+    const auto value = h.with_marker(marker);
+    auto script = dir.write("q.sh", "printf '%s' " + shell_quote(value) + " > " + shell_quote(dir.file("got")) + "\n");
+    auto r = test::run_command("bash " + script);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(read_text(dir.file("got")), value) << h.label;
+    EXPECT_FALSE(fs::exists(marker)) << h.label;
+  }
+}
+
+namespace {
+
+std::vector<Hostile> hostile_path_parts() {
+  std::vector<Hostile> out;
+  for (const auto& h : test::hostile_names())
+    if (h.value.find_first_of(std::string("\n\0%\\", 4)) == std::string::npos && h.value.size() <= 200)
+      out.push_back(h);
+  return out;
+}
+
+// Every file below `root`, relative to it (links not followed).
+std::vector<std::string> files_below(const fs::path& root) {
+  std::vector<std::string> out;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
+    if (!it->is_directory() || it->is_symlink()) out.push_back(fs::relative(it->path(), root).string());
+  return out;
+}
+
+// Stands in for srun: writes its folder and its arguments, one per line, to $AIM_STUB_OUT.
+std::string write_srun_stub(const test::TempDir& dir) {
+  auto stub = dir.write("stub/srun", "#!/bin/bash\n{ printf '%s\\n' \"$PWD\"; for a in \"$@\"; do printf '%s\\n' \"$a\"; done; } "
+                                     "> \"$AIM_STUB_OUT\"\n");
+  fs::permissions(stub, fs::perms::owner_all);
+  return dir.file("stub");
+}
+
+}  // namespace
+
+// The hostile text in the folder `sweep submit` starts in, in the (relative) output_dir and
+// in the sweep file's name. The dry-run's script passes bash -n, and run by bash with a
+// stand-in srun, it runs nothing else and hands srun every path intact.
+TEST_P(HostilePath, ReachesTheScriptQuotedAndRunsNothing) {
+  const auto& h = GetParam();
+  test::FaultCase fc("paths holding " + h.label + " in a generated sbatch script");
+  test::TempDir dir;
+  const auto marker = dir.file("pwned");
+  const std::string part = h.with_marker(marker);
+  const fs::path cwd = dir.file("w" + part);
+  const std::string out_rel = "o" + part, spec = (cwd / ("s" + part + ".yaml")).string();
+  fs::create_directories(fs::path(spec).parent_path());
+  std::ofstream(spec) << spec_text(test::yaml_quote(out_rel), "ok");
+  // No sbatch here: bash -n is the check (test_hostile_slurm adds sbatch --test-only).
+  fs::create_directories(dir.file("bin"));
+  fs::create_symlink("/bin/bash", dir.file("bin/bash"));
+  auto r = test::run_command("cd " + shell_quote(cwd.string()) + " && PATH=" + dir.file("bin") + " " + test::aimrun() +
+                             " sweep submit --dry-run --profile local " + shell_quote(spec));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("passed bash -n"), std::string::npos) << r.output;
+  const std::string out = cwd.string() + "/" + out_rel;
+  for (const auto& f : files_below(cwd))
+    EXPECT_TRUE(cwd / f == fs::path(spec) || starts_with((cwd / f).string(), out + "/")) << "outside output_dir: " << f;
+  std::vector<fs::path> scripts;
+  for (const auto& e : fs::directory_iterator(out + "/ok/slurm"))
+    if (e.path().extension() == ".sbatch") scripts.push_back(e.path());
+  ASSERT_EQ(scripts.size(), 1u);
+  const auto stub = write_srun_stub(dir);
+  auto run = test::run_command("cd " + shell_quote(out + "/ok/slurm") + " && PATH=" + stub + ":$PATH SLURM_ARRAY_TASK_ID=0 "
+                               "SLURM_ARRAY_JOB_ID=7 AIM_STUB_OUT=" + dir.file("srun.args") + " bash " +
+                               shell_quote(scripts[0].string()));
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_FALSE(fs::exists(marker)) << "the script ran a command from a path";
+  const std::string run_dir = out + "/runs/" + load_sweep(spec, {}).runs[0].run_id;
+  EXPECT_EQ(split(read_text(dir.file("srun.args")), '\n'),
+            (std::vector<std::string>{cwd.string(), "--mpi=pmix", "--kill-on-bad-exit=1", test::aimrun(), "train",
+                                      run_dir + "/config.yaml", "--run-dir", run_dir, ""}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Values, HostilePath, ::testing::ValuesIn(hostile_path_parts()),
+                         [](const auto& info) { return info.param.id; });
+
+// Profile fields: the ones that go into #SBATCH lines unquoted are checked, the user's own
+// lines (partition, account, modules, extra_sbatch) must be single lines.
+TEST(HostileProfiles, FieldsThatCannotBeQuotedAreRefusedWithFileAndLine) {
+  test::TempDir dir;
+  const auto out = dir.file("out"), marker = dir.file("pwned");
+  auto spec = dir.write("s.yaml", spec_text(out, "ok"));
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"partition", "\"debug\\ntouch MARKER\""},  {"account", "\"me\\rtouch MARKER\""},
+      {"partition", "[a, b]"},                     {"time", "\"01:00:00\\ntouch MARKER\""},
+      {"time", "\"$(touch MARKER)\""},            {"mem", "\"`touch MARKER`\""},
+      {"mem", "\"1G; touch MARKER\""},            {"signal", "\"USR2@60 #\""},
+      {"srun_mpi", "\"pmix' ; touch MARKER '\""}, {"srun_mpi", "\"pmix\\ntouch MARKER\""},
+      {"modules", "[\"module load x\\ntouch MARKER\"]"},
+      {"extra_sbatch", "[\"--constraint=a\\ntouch MARKER\"]"},
+      {"extra_sbatch", "[{a: 1}]"},               {"modules", "module load x"}};
+  for (const auto& [key, value] : cases) {
+    std::string v = value;
+    for (size_t p; (p = v.find("MARKER")) != std::string::npos;) v.replace(p, 6, marker);
+    test::FaultCase fc("profile " + key + ": " + value);
+    auto profile = dir.write("p.yaml", "nodes: 1\n" + key + ": " + v + "\n");
+    expect_refused(test::aimrun() + " sweep submit " + spec + " --profile " + profile, profile + ":2: " + key + ": ",
+                   out, marker);
+  }
+}
+
+TEST(HostileProfiles, AModulesLineThatIsNotBashFailsTheDryRunCheck) {
+  test::FaultCase fc("profile modules line with a bash syntax error");
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "ok"));
+  auto profile = dir.write("p.yaml", "modules: [\"if then fi (\"]\n");
+  auto r = test::run_command(test::aimrun() + " sweep submit --dry-run " + spec + " --profile " + profile);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("bash -n rejects the generated script"), std::string::npos) << r.output;
+}
+
+// ---------------------------------------------------------------------------------------
+// Two commands at once
+
+namespace {
+
+// Runs `a` and `b` at the same time; their outputs and exit codes.
+std::pair<test::CommandResult, test::CommandResult> at_once(const std::string& a, const std::string& b) {
+  test::CommandResult ra, rb;
+  std::thread ta([&] { ra = test::run_command(a); });
+  std::thread tb([&] { rb = test::run_command(b); });
+  ta.join();
+  tb.join();
+  return {ra, rb};
+}
+
+int trained_count(const std::string& output) {
+  auto p = output.rfind(" trained, ");
+  if (p == std::string::npos) return -1;
+  auto b = output.rfind(' ', p - 1);
+  return std::stoi(output.substr(b + 1, p - b - 1));
+}
+
+}  // namespace
+
+TEST(Concurrent, TrainOfARunAnotherProcessHoldsExits4AndLeavesNoFailure) {
+  test::FaultCase fc("aimrun train of a run whose lock another process holds");
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", test::small_run_config(dir.file("out"), 1));
+  fs::create_directories(dir.file("run"));
+  FileLock lock;
+  ASSERT_TRUE(lock.try_lock(dir.file("run/.lock")));
+  auto r = test::run_command(test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run"));
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_NE(r.output.find("already being trained by another process"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("run/FAILED")));
+}
+
+TEST(Concurrent, SweepRunLeavesARunningRunToItsProcessWithoutAFailure) {
+  test::FaultCase fc("sweep run (--no-wait) while another process trains one of its runs");
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "busy", "[0, 1]"));
+  auto sweep = load_sweep(spec, {});
+  const auto held = sweep.run_dir(sweep.runs[0].run_id);
+  fs::create_directories(held);
+  FileLock lock;
+  ASSERT_TRUE(lock.try_lock(held + "/.lock"));
+  auto r = test::run_command(test::aimrun() + " sweep run --no-wait " + spec);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("1 trained, 0 skipped, 0 failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 left running in another process"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("failed:"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(held + "/FAILED"));
+}
+
+TEST(Concurrent, SweepRunWaitsForTheOtherProcessAndTrainsWhatItLeft) {
+  test::FaultCase fc("sweep run waits while another process holds a run, then trains what it left pending");
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "wait", "[0, 1]"));
+  auto sweep = load_sweep(spec, {});
+  const auto held = sweep.run_dir(sweep.runs[0].run_id), other = sweep.run_dir(sweep.runs[1].run_id);
+  fs::create_directories(held);
+  auto lock = std::make_unique<FileLock>();
+  ASSERT_TRUE(lock->try_lock(held + "/.lock"));
+  test::CommandResult r;
+  std::thread t([&] { r = test::run_command(test::aimrun() + " sweep run " + spec); });
+  // The other process "stops" (without a result) once this one has trained the free run.
+  for (int i = 0; i < 1200 && !fs::exists(other + "/result.h5"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_FALSE(fs::exists(held + "/result.h5"));
+  lock.reset();
+  t.join();
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("is running in another process"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("2 trained, 0 skipped, 0 failed"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(held + "/result.h5"));
+}
+
+TEST(Concurrent, TwoSweepRunsOfOneSweepTrainEachRunOnceAndBothSucceed) {
+  test::FaultCase fc("two sweep run of the same sweep started together");
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "twice", "[0, 1, 2]"));
+  const std::string cmd = "OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec;
+  auto [a, b] = at_once(cmd, cmd);
+  EXPECT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_EQ(b.exit_code, 0) << b.output;
+  EXPECT_GE(trained_count(a.output), 0) << a.output;
+  EXPECT_GE(trained_count(b.output), 0) << b.output;
+  for (const auto& out : {a.output, b.output}) {
+    EXPECT_NE(out.find(" 0 failed"), std::string::npos) << out;
+    EXPECT_EQ(out.find("failed"), out.rfind("failed")) << "a failure besides the summary:\n" << out;
+    EXPECT_EQ(out.find("File exists"), std::string::npos) << out;
+  }
+  auto plan = test::run_command(test::aimrun() + " sweep plan " + spec);
+  EXPECT_NE(plan.output.find("3 done"), std::string::npos) << plan.output;
+  // Each run trained once: one training session ended with "run <id> complete: ".
+  auto sweep = load_sweep(spec, {});
+  for (const auto& r : sweep.runs) {
+    const auto log = read_text(sweep.run_dir(r.run_id) + "/train.log");
+    const std::string done = "run " + r.run_id + " complete: ";
+    EXPECT_NE(log.find(done), std::string::npos) << log;
+    EXPECT_EQ(log.find(done), log.rfind(done)) << "trained twice:\n" << log;
+  }
+}
+
+TEST(Concurrent, PreparingOneSweepTwiceAtOnceNeverFailsOnItsLinks) {
+  // sweep run of a sweep whose runs are all "running" elsewhere: each command only prepares
+  // the sweep's folders and links (300 of them), at the same time as the other.
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "links", "[" + [] {
+    std::string s;
+    for (int i = 0; i < 300; ++i) s += (i ? ", " : "") + std::to_string(i);
+    return s;
+  }() + "]"));
+  auto sweep = load_sweep(spec, {});
+  std::vector<std::unique_ptr<FileLock>> locks;
+  for (const auto& r : sweep.runs) {
+    fs::create_directories(sweep.run_dir(r.run_id));
+    locks.push_back(std::make_unique<FileLock>());
+    ASSERT_TRUE(locks.back()->try_lock(sweep.run_dir(r.run_id) + "/.lock"));
+  }
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    test::FaultCase fc("two sweep run --no-wait preparing a 300-run sweep at once, try " + std::to_string(attempt + 1));
+    fs::remove_all(dir.file("out/links"));
+    const std::string cmd = test::aimrun() + " sweep run --no-wait " + spec;
+    auto [a, b] = at_once(cmd, cmd);
+    for (const auto& r : {a, b}) {
+      EXPECT_EQ(r.exit_code, 0) << r.output;
+      EXPECT_EQ(r.output.find("cannot create link"), std::string::npos) << r.output;
+    }
+    for (const auto& r : sweep.runs)
+      EXPECT_EQ(fs::read_symlink(dir.file("out/links/" + r.run_id)), fs::path("../runs") / r.run_id);
+  }
+}
