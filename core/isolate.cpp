@@ -38,8 +38,12 @@ void write_all(int fd, const std::string& text) {
 
 [[noreturn]] void child_main(int fd, const std::function<std::string()>& work, const IsolationLimits& limits) {
   rlimit as{};
-  as.rlim_cur = as.rlim_max = current_address_space() + limits.extra_address_space;
-  setrlimit(RLIMIT_AS, &as);
+  if (getrlimit(RLIMIT_AS, &as) == 0) {  // lower only: a limit the caller set stays
+    rlim_t want = current_address_space() + limits.extra_address_space;
+    if (as.rlim_max == RLIM_INFINITY || want < as.rlim_max) as.rlim_cur = want;
+    else as.rlim_cur = as.rlim_max;
+    setrlimit(RLIMIT_AS, &as);
+  }
   int code = 0;
   std::string out;
   try {

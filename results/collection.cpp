@@ -75,7 +75,7 @@ void add_runs(const std::vector<FoundRun>& runs, H5::Group& group, const fs::pat
     if (problem.empty() && !added.insert(id).second) continue;  // the same run reached twice
     auto [file, object] = split_source(r.path);
     if (problem.empty() && !link)
-      if (auto why = copy_problem(file, object); !why.empty()) problem = "unreadable: " + r.path + " (" + why + ")";
+      if (auto why = copy_problem(file, object); !why.empty()) problem = "unreadable: " + r.path + " (copying the run: " + why + ")";
     if (!problem.empty()) {
       summary.left_out.push_back(&r);
       summary.reasons.push_back(problem);
