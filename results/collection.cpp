@@ -139,6 +139,22 @@ CollectSummary collect_runs(const std::vector<FoundRun>& runs, const std::string
   return summary;
 }
 
+namespace {
+
+// /runs/<id>: with --link an external link, whose file HDF5 opens with the link access
+// list's file access: the one without file locks (h5::file_access), as for every file.
+H5::Group open_run(const H5::Group& runs, const std::string& id) {
+  H5::LinkAccPropList lapl;
+  if (H5Pset_elink_fapl(lapl.getId(), h5::file_access().getId()) < 0) throw Error("HDF5: cannot set the link access");
+  hid_t gid = H5Gopen2(runs.getId(), id.c_str(), lapl.getId());
+  if (gid < 0) throw DataError(h5::describe(runs, id) + ": cannot open (linked run file missing or corrupt?)");
+  H5::Group group(gid);  // takes its own reference
+  H5Gclose(gid);
+  return group;
+}
+
+}  // namespace
+
 bool is_collection(const std::string& path) {
   try {
     auto file = h5::open_file(path);
@@ -160,7 +176,7 @@ std::vector<FoundRun> runs_in_collection(const std::string& path) {
     std::string id = runs.getObjnameByIdx(i);
     f.path = path + ":/runs/" + id;
     try {
-      f.record = read_run_group(runs.openGroup(id), f.path);
+      f.record = read_run_group(open_run(runs, id), f.path);
       f.state = "done";
     } catch (const H5::Exception& e) {
       f.state = "unreadable";

@@ -504,6 +504,12 @@ TEST(H5Locking, ReadersAndWritersWorkWhereFlockFails) {
                                dir.file("all.h5"));
   EXPECT_EQ(rep.exit_code, 0) << rep.output;
   EXPECT_NE(rep.output.find("| builtin"), std::string::npos) << rep.output;
+  // A --link collection: HDF5 opens the linked run files with the same (lock-less) access.
+  ASSERT_EQ(test::run_command(test::aimrun() + " collect --link " + dir.file("runs") + " " + dir.file("links.h5")).exit_code, 0);
+  auto linked = test::run_command("env -u HDF5_USE_FILE_LOCKING " + shim_env(".h5", "flock") + test::aimrun() +
+                                  " report " + dir.file("links.h5"));
+  EXPECT_EQ(linked.exit_code, 0) << linked.output;
+  EXPECT_NE(linked.output.find("| builtin"), std::string::npos) << linked.output;
   // The user's own HDF5_USE_FILE_LOCKING=TRUE wins: HDF5 locks, and says so when it cannot.
   auto forced = test::run_command("HDF5_USE_FILE_LOCKING=TRUE " + shim_env(".h5", "flock") + test::aimrun() + " collect " +
                                   dir.file("runs") + " " + dir.file("forced.h5"));
