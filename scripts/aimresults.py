@@ -116,6 +116,27 @@ def _h5file(path):
         return h5py.File(path, "r")
 
 
+def _open_linked(f, name):
+    """f[name], where name may be an external link (`aimrun collect --link`): its file is
+    opened without HDF5's file locks too, unless HDF5_USE_FILE_LOCKING is set."""
+    if "HDF5_USE_FILE_LOCKING" in os.environ:
+        return f[name]
+    try:
+        fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+        fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
+        fapl.set_file_locking(False, True)
+        lapl = h5py.h5p.create(h5py.h5p.LINK_ACCESS)
+        lapl.set_elink_fapl(fapl)
+    except (AttributeError, ValueError):  # h5py or HDF5 without per-file locking
+        return f[name]
+    try:
+        return h5py.Group(h5py.h5o.open(f.id, name.encode(), lapl=lapl))
+    except KeyError:
+        raise
+    except Exception as err:
+        raise KeyError(str(err)) from None
+
+
 def _child(write_fd, fn, args):
     try:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -293,7 +314,7 @@ def open_result(path):
         raise ResultFileError(_classify_open_error(err), f"cannot open as HDF5 ({err})") from None
     if sep:
         try:
-            f = _RunInCollection(f, f["runs/" + run_id])
+            f = _RunInCollection(f, _open_linked(f, "runs/" + run_id))
         except (KeyError, OSError) as err:
             f.close()
             raise ResultFileError("broken-link", f"run {run_id} of the collection is missing or its linked "
