@@ -1,5 +1,14 @@
 #include "core/h5.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <numeric>
 
 #include "core/error.h"
@@ -9,11 +18,43 @@ namespace aim::h5 {
 
 namespace {
 
+// Every failing HDF5 call, counted, and the operating system's message of the last one
+// that had one ("No space left on device"): HDF5 puts errno only in the deepest entry of
+// its error stack, which is gone once the next call (a destructor's close) runs.
+std::atomic<uint64_t> failed_calls{0};
+std::mutex system_error_mutex;
+std::string last_system_error;
+
+herr_t note_error_entry(unsigned, const H5E_error2_t* e, void* found) {
+  const char* d = e->desc ? std::strstr(e->desc, "error message = '") : nullptr;
+  if (!d) return 0;
+  d += std::strlen("error message = '");
+  const char* end = std::strchr(d, '\'');
+  *static_cast<std::string*>(found) = end ? std::string(d, end) : std::string(d);
+  return 0;
+}
+
+herr_t on_error(hid_t stack, void*) {
+  failed_calls++;
+  std::string found;
+  H5Ewalk2(stack, H5E_WALK_UPWARD, note_error_entry, &found);
+  if (!found.empty()) {
+    std::lock_guard<std::mutex> lock(system_error_mutex);
+    last_system_error = found;
+  }
+  return 0;  // nothing printed: we report our own message
+}
+
 struct QuietErrors {
-  // The C++ API prints HDF5's error stack to stderr by default; we report our own message.
-  QuietErrors() { H5::Exception::dontPrint(); }
+  // The C++ API prints HDF5's error stack to stderr by default; we count and report instead.
+  QuietErrors() {
+    H5::Exception::dontPrint();
+    H5Eset_auto2(H5E_DEFAULT, on_error, nullptr);
+  }
 };
 const QuietErrors quiet;
+
+uint64_t quiet_error_count() { return failed_calls.load(); }
 
 H5::StrType utf8_string() {
   H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
@@ -95,21 +136,116 @@ std::string describe(const H5::H5Object& obj, const std::string& name) {
   return file_name_of(obj) + ":" + path;
 }
 
+H5::FileAccPropList file_access() {
+  H5::FileAccPropList fapl;
+#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) || H5_VERSION_GE(1, 12, 1)
+  // Our files are private until renamed into place, and readers only read: HDF5's own
+  // locks (flock, which NFS without lockd and Lustre without -o flock refuse) buy nothing.
+  // A user's HDF5_USE_FILE_LOCKING wins: the library reads it and overrides this setting.
+  if (!std::getenv("HDF5_USE_FILE_LOCKING") && H5Pset_file_locking(fapl.getId(), false, true) < 0)
+    throw Error("HDF5: cannot turn file locking off");
+#endif
+  return fapl;
+}
+
 H5::H5File create_file(const std::string& path) {
   try {
-    return H5::H5File(path, H5F_ACC_TRUNC);
+    return H5::H5File(path, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, file_access());
   } catch (const H5::Exception& e) {
-    throw Error(path + ": cannot create HDF5 file: " + e.getDetailMsg());
+    throw Error(path + ": cannot create HDF5 file: " + detail(e));
   }
 }
 
 H5::H5File open_file(const std::string& path, bool writable) {
   try {
     if (!H5::H5File::isHdf5(path.c_str())) throw Error(path + ": not an HDF5 file");
-    return H5::H5File(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY);
+    return H5::H5File(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5::FileCreatPropList::DEFAULT, file_access());
   } catch (const H5::Exception& e) {
-    throw Error(path + ": cannot open HDF5 file (truncated or corrupt?): " + e.getDetailMsg());
+    throw Error(path + ": cannot open HDF5 file (truncated or corrupt?): " + detail(e));
   }
+}
+
+H5::H5File create_in_memory(const std::string& name) {
+  try {
+    H5::FileAccPropList fapl;
+    fapl.setCore(1 << 20, false);  // grows by 1 MiB; nothing goes to disk
+    return H5::H5File(name, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, fapl);
+  } catch (const H5::Exception& e) {
+    throw Error(name + ": cannot create an HDF5 file in memory: " + detail(e));
+  }
+}
+
+namespace {
+
+std::vector<char> close_to_image(H5::H5File& file, const std::string& path) {
+  try {
+    ssize_t open_objects = H5Fget_obj_count(file.getId(), H5F_OBJ_ALL | H5F_OBJ_LOCAL);
+    if (open_objects != 1)  // the file itself: anything else would be closed (and fail) unseen
+      throw Error(path + ": " + std::to_string(open_objects - 1) + " HDF5 objects still open at close");
+    file.flush(H5F_SCOPE_GLOBAL);
+    ssize_t size = H5Fget_file_image(file.getId(), nullptr, 0);
+    if (size <= 0) throw Error(path + ": cannot get the HDF5 file image");
+    std::vector<char> image(static_cast<size_t>(size));
+    if (H5Fget_file_image(file.getId(), image.data(), size_t(size)) != size)
+      throw Error(path + ": cannot get the HDF5 file image");
+    file.close();
+    return image;
+  } catch (const H5::Exception& e) {
+    throw Error(path + ": cannot flush and close: " + detail(e));
+  }
+}
+
+// Writes all of `bytes` to a new file `path` and fsyncs it; every call checked. On error the
+// file is removed and the message has the OS's reason ("No space left on device").
+void write_bytes(const std::string& path, const std::vector<char>& bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(path + ": cannot create: " + std::strerror(errno));
+  auto fail = [&](const std::string& what) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    throw Error(path + ": " + what + " failed: " + std::strerror(err));
+  };
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("write");
+    done += size_t(n);
+  }
+  if (::fsync(fd) != 0) fail("fsync");
+  if (::close(fd) != 0) {
+    int err = errno;
+    ::unlink(path.c_str());
+    throw Error(path + ": close failed: " + std::strerror(err));
+  }
+}
+
+}  // namespace
+
+void save_file(H5::H5File& file, const std::string& path) { write_bytes(path, close_to_image(file, path)); }
+
+uint64_t error_count() { return quiet_error_count(); }
+
+std::string system_error() {
+  std::lock_guard<std::mutex> lock(system_error_mutex);
+  return last_system_error;
+}
+
+void clear_system_error() {
+  std::lock_guard<std::mutex> lock(system_error_mutex);
+  last_system_error.clear();
+}
+
+std::string write_error(const std::string& path, const std::string& what) {
+  if (what.find(std::strerror(ENOSPC)) != std::string::npos || system_error() == std::strerror(ENOSPC))
+    return "no space left on device: " + path + " (" + what + ")";
+  return path + ": cannot write: " + what;
+}
+
+std::string detail(const H5::Exception& e) {
+  std::string msg = e.getDetailMsg(), sys = system_error();
+  return sys.empty() || msg.find(sys) != std::string::npos ? msg : msg + " (" + sys + ")";
 }
 
 H5::Group ensure_group(H5::Group& parent, const std::string& path) {
@@ -140,6 +276,7 @@ void set_attr(H5::H5Object& obj, const std::string& name, const std::string& val
   auto type = utf8_string();
   auto attr = obj.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
   attr.write(type, value);
+  attr.close();
 }
 
 void set_attr(H5::H5Object& obj, const std::string& name, const char* value) {
@@ -150,12 +287,14 @@ void set_attr(H5::H5Object& obj, const std::string& name, int64_t value) {
   if (obj.attrExists(name)) obj.removeAttr(name);
   auto attr = obj.createAttribute(name, H5::PredType::STD_I64LE, H5::DataSpace(H5S_SCALAR));
   attr.write(H5::PredType::NATIVE_INT64, &value);
+  attr.close();
 }
 
 void set_attr(H5::H5Object& obj, const std::string& name, double value) {
   if (obj.attrExists(name)) obj.removeAttr(name);
   auto attr = obj.createAttribute(name, H5::PredType::IEEE_F64LE, H5::DataSpace(H5S_SCALAR));
   attr.write(H5::PredType::NATIVE_DOUBLE, &value);
+  attr.close();
 }
 
 void set_attr(H5::H5Object& obj, const std::string& name, const std::vector<double>& value) {
@@ -163,14 +302,22 @@ void set_attr(H5::H5Object& obj, const std::string& name, const std::vector<doub
   hsize_t n = value.size();
   auto attr = obj.createAttribute(name, H5::PredType::IEEE_F64LE, H5::DataSpace(1, &n));
   attr.write(H5::PredType::NATIVE_DOUBLE, value.data());
+  attr.close();
 }
 
 bool has_attr(const H5::H5Object& obj, const std::string& name) { return obj.attrExists(name); }
 
 namespace {
+// An attribute holding one value (a damaged file may declare more: reading them into one
+// value's memory would write past it).
 H5::Attribute open_attr(const H5::H5Object& obj, const std::string& name) {
   if (!obj.attrExists(name)) throw Error(describe(obj) + ": attribute '" + name + "' is missing");
-  return obj.openAttribute(name);
+  auto attr = obj.openAttribute(name);
+  auto space = attr.getSpace();
+  if (space.getSimpleExtentNpoints() != 1)
+    throw DataError(describe(obj) + ": attribute '" + name + "' should hold one value, not " +
+                    std::to_string(space.getSimpleExtentNpoints()));
+  return attr;
 }
 }  // namespace
 
@@ -218,8 +365,9 @@ void write_raw(H5::Group& g, const std::string& name, Dtype stored, const void* 
     }
     auto ds = g.createDataSet(name, file_type(stored), space, props);
     if (count > 0) ds.write(data, mem_type(in_memory));
+    ds.close();  // a failed close (the chunk cache flushed to a full disk) throws here
   } catch (const H5::Exception& e) {
-    throw Error(describe(g, name) + ": cannot write dataset: " + e.getDetailMsg());
+    throw Error(describe(g, name) + ": cannot write dataset: " + detail(e));
   }
 }
 
@@ -245,27 +393,54 @@ void write_strings(H5::Group& g, const std::string& name, const std::vector<std:
     std::vector<const char*> ptrs;
     for (const auto& s : data) ptrs.push_back(s.c_str());
     if (n) ds.write(ptrs.data(), type);
+    ds.close();
   } catch (const H5::Exception& e) {
-    throw Error(describe(g, name) + ": cannot write strings: " + e.getDetailMsg());
+    throw Error(describe(g, name) + ": cannot write strings: " + detail(e));
   }
 }
+
+namespace {
+
+// The shape of a dataset, refused when the file could not hold what it declares: raw data
+// takes at least 1/1100 of its size in the file (deflate's best ratio is about 1:1030), and
+// no more than the file itself.
+std::vector<hsize_t> checked_shape(const H5::DataSet& ds, const std::string& where, size_t element_size) {
+  auto space = ds.getSpace();
+  int rank = space.getSimpleExtentNdims();
+  if (rank < 0 || rank > 8) throw DataError(where + ": dataset of rank " + std::to_string(rank));
+  std::vector<hsize_t> dims(size_t(rank), 0);
+  if (rank > 0) space.getSimpleExtentDims(dims.data());
+  long double declared = element_size;
+  for (auto d : dims) declared *= (long double)d;
+  hsize_t file_size = 0;
+  hid_t fid = H5Iget_file_id(ds.getId());
+  if (fid >= 0) {
+    H5Fget_filesize(fid, &file_size);
+    H5Fclose(fid);
+  }
+  hsize_t stored = ds.getStorageSize();
+  if (declared > 4096.0L && (declared > 1100.0L * (long double)stored || stored > file_size))
+    throw DataError(where + ": declares " + std::to_string((unsigned long long)(declared / element_size)) +
+                    " elements, more than its " + std::to_string(stored) + " stored bytes (file of " +
+                    std::to_string(file_size) + " bytes) can hold: damaged file");
+  return dims;
+}
+
+}  // namespace
 
 template <class T>
 std::vector<T> read(const H5::Group& g, const std::string& name, std::vector<hsize_t>* dims) {
   try {
     if (!exists(g, name)) throw Error(describe(g, name) + ": dataset is missing");
     auto ds = g.openDataSet(name);
-    auto space = ds.getSpace();
-    int rank = space.getSimpleExtentNdims();
-    std::vector<hsize_t> shape(rank);
-    space.getSimpleExtentDims(shape.data());
+    auto shape = checked_shape(ds, describe(g, name), sizeof(T));
     hsize_t count = std::accumulate(shape.begin(), shape.end(), hsize_t{1}, std::multiplies<>());
     std::vector<T> out(count);
     if (count) ds.read(out.data(), mem_type(dtype_of<T>()));
     if (dims) *dims = shape;
     return out;
   } catch (const H5::Exception& e) {
-    throw Error(describe(g, name) + ": cannot read dataset: " + e.getDetailMsg());
+    throw Error(describe(g, name) + ": cannot read dataset: " + detail(e));
   }
 }
 
@@ -278,12 +453,9 @@ template std::vector<uint8_t> read<uint8_t>(const H5::Group&, const std::string&
 std::vector<hsize_t> shape(const H5::Group& g, const std::string& name) {
   try {
     if (!exists(g, name)) throw Error(describe(g, name) + ": dataset is missing");
-    auto space = g.openDataSet(name).getSpace();
-    std::vector<hsize_t> dims(space.getSimpleExtentNdims());
-    space.getSimpleExtentDims(dims.data());
-    return dims;
+    return checked_shape(g.openDataSet(name), describe(g, name), 1);
   } catch (const H5::Exception& e) {
-    throw Error(describe(g, name) + ": cannot read shape: " + e.getDetailMsg());
+    throw Error(describe(g, name) + ": cannot read shape: " + detail(e));
   }
 }
 
@@ -299,7 +471,7 @@ void read_raw(const H5::Group& g, const std::string& name, Dtype in_memory, void
   try {
     g.openDataSet(name).read(dst, mem_type(in_memory));
   } catch (const H5::Exception& e) {
-    throw Error(describe(g, name) + ": cannot read dataset: " + e.getDetailMsg());
+    throw Error(describe(g, name) + ": cannot read dataset: " + detail(e));
   }
 }
 
@@ -307,8 +479,9 @@ std::vector<std::string> read_strings(const H5::Group& g, const std::string& nam
   try {
     if (!exists(g, name)) throw Error(describe(g, name) + ": dataset is missing");
     auto ds = g.openDataSet(name);
-    hsize_t n = 0;
-    ds.getSpace().getSimpleExtentDims(&n);
+    auto dims = checked_shape(ds, describe(g, name), sizeof(char*));
+    if (dims.size() != 1) throw DataError(describe(g, name) + ": expected a list of strings");
+    hsize_t n = dims[0];
     auto type = ds.getStrType();
     std::vector<std::string> out;
     if (type.isVariableStr()) {
@@ -327,7 +500,7 @@ std::vector<std::string> read_strings(const H5::Group& g, const std::string& nam
     }
     return out;
   } catch (const H5::Exception& e) {
-    throw Error(describe(g, name) + ": cannot read strings: " + e.getDetailMsg());
+    throw Error(describe(g, name) + ": cannot read strings: " + detail(e));
   }
 }
 

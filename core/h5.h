@@ -10,9 +10,33 @@
 
 namespace aim::h5 {
 
-// Creates (truncating) or opens a file; errors become aim::Error naming the path.
+// Creates (truncating) or opens a file; errors become aim::Error naming the path. Both use
+// file_access(): HDF5's file locking is off unless the user sets HDF5_USE_FILE_LOCKING
+// (then the library's own handling of it wins). docs/hdf5-schema.md, "File locking".
 H5::H5File create_file(const std::string& path);
 H5::H5File open_file(const std::string& path, bool writable = false);
+H5::FileAccPropList file_access();
+
+// Files that are written whole (result files, collections) are built in memory (HDF5's
+// core driver: no HDF5 call can fail on the disk, and a failed write leaves nothing open in
+// the library) and then saved: save_file closes the file, refusing while other objects of
+// it are still open (their close would happen later, in a destructor, unseen), and writes
+// its bytes to `path` with every write, the fsync and the close checked; on error `path` is
+// removed and aim::Error says why ("... No space left on device").
+H5::H5File create_in_memory(const std::string& name);
+void save_file(H5::H5File& file, const std::string& path);
+
+// Failing HDF5 calls so far in this process, whether or not anyone saw the exception (a
+// destructor's close): a writer compares it before and after. system_error(): the OS's
+// message of the last failure that had one ("No space left on device").
+uint64_t error_count();
+std::string system_error();
+void clear_system_error();
+// The message of a failed write of `path`: "no space left on device: <path> (...)" when
+// the disk was full, else "<path>: cannot write: <what>".
+std::string write_error(const std::string& path, const std::string& what);
+// An HDF5 exception's message with the OS's reason added when there was one.
+std::string detail(const H5::Exception& e);
 
 // Creates the nested groups of "a/b/c" as needed and returns the last.
 H5::Group ensure_group(H5::Group& parent, const std::string& path);

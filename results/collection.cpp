@@ -1,10 +1,12 @@
 #include "results/collection.h"
 
 #include <filesystem>
+#include <set>
 
 #include "core/error.h"
 #include "core/files.h"
 #include "core/h5.h"
+#include "core/isolate.h"
 #include "results/run_file.h"
 
 namespace fs = std::filesystem;
@@ -18,65 +20,143 @@ void check(herr_t status, const std::string& what) {
   if (status < 0) throw Error(what);
 }
 
+// "<file>:/runs/<id>" -> (file, "/runs/<id>"); a run file -> (file, "/").
+std::pair<std::string, std::string> split_source(const std::string& path) {
+  if (auto colon = path.find(":/runs/"); colon != std::string::npos)
+    return {path.substr(0, colon), path.substr(colon + 1)};
+  return {path, "/"};
+}
+
+// Copies `object` of `file` to `dst`/`name`; every handle closed and checked.
+void copy_object(const std::string& file, const std::string& object, hid_t dst, const std::string& name) {
+  hid_t src = H5Fopen(file.c_str(), H5F_ACC_RDONLY, h5::file_access().getId());
+  if (src < 0) throw Error(file + ": cannot open");
+  herr_t st = H5Ocopy(src, object.c_str(), dst, name.c_str(), H5P_DEFAULT, H5P_DEFAULT);
+  herr_t closed = H5Fclose(src);
+  check(st, "cannot copy " + object + " of " + file);
+  check(closed, file + ": cannot close");
+}
+
+// H5Ocopy walks every object of the run, read or not: on a damaged file it can crash, so
+// it is done first into a file in memory, in a child process.
+std::string copy_problem(const std::string& file, const std::string& object) {
+  auto checked = run_isolated([&] {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_core(fapl, 1 << 20, false);
+    hid_t mem = H5Fcreate("copy-check.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (mem < 0) throw Error("cannot create a file in memory");
+    copy_object(file, object, mem, "run");
+    check(H5Fclose(mem), "cannot close the file in memory");
+    return std::string();
+  });
+  return checked.ok ? "" : checked.output;
+}
+
+void write_index(H5::H5File& out, const std::vector<std::string>& ids, const std::vector<std::string>& sources,
+                 const std::vector<std::string>& problems) {
+  auto index = h5::ensure_group(out, "index");
+  h5::write_strings(index, "run_id", ids);
+  h5::write_strings(index, "source", sources);
+  index.close();
+  h5::write_strings(out, "problems", problems);
+}
+
+// What every run of the collection is: its id, where it came from, or why it is left out.
+struct Contents {
+  std::vector<std::string> ids, sources, problems;
+};
+
+void add_runs(const std::vector<FoundRun>& runs, H5::Group& group, const fs::path& out_dir, bool link,
+              CollectSummary& summary, Contents& c) {
+  std::set<std::string> added;
+  for (const auto& r : runs) {
+    std::string problem = r.state == "done" ? "" : r.state + ": " + r.path + (r.detail.empty() ? "" : " (" + r.detail + ")");
+    const std::string& id = r.record.run_id;
+    if (problem.empty() && !added.insert(id).second) continue;  // the same run reached twice
+    auto [file, object] = split_source(r.path);
+    if (problem.empty() && !link)
+      if (auto why = copy_problem(file, object); !why.empty()) problem = "unreadable: " + r.path + " (copying the run: " + why + ")";
+    if (!problem.empty()) {
+      summary.left_out.push_back(&r);
+      summary.reasons.push_back(problem);
+      c.problems.push_back(problem);
+      added.erase(id);
+      continue;
+    }
+    if (link) {
+      std::string rel = fs::relative(fs::absolute(file), out_dir).string();
+      check(H5Lcreate_external(rel.c_str(), object.c_str(), group.getId(), id.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+            "cannot link " + r.path);
+    } else {
+      copy_object(file, object, group.getId(), id);
+    }
+    c.ids.push_back(id);
+    c.sources.push_back(fs::relative(fs::absolute(file), out_dir).string() + (object == "/" ? "" : ":" + object));
+    summary.runs++;
+  }
+}
+
+// Reads back what was written: the index and every run in it.
+void verify_collection(const std::string& tmp, const Contents& c) {
+  auto found = runs_in_collection(tmp);
+  if (found.size() != c.ids.size()) throw Error(tmp + ": reads back " + std::to_string(found.size()) + " runs, not " +
+                                                std::to_string(c.ids.size()));
+  for (const auto& f : found)
+    if (f.state != "done") throw Error(tmp + ": reads back with a damaged run: " + f.detail);
+}
+
 }  // namespace
 
 CollectSummary collect_runs(const std::vector<FoundRun>& runs, const std::string& out_path, bool link) {
   CollectSummary summary;
   const fs::path out_dir = fs::absolute(out_path).parent_path();
-  std::vector<std::string> ids, sources, problems;
   const std::string tmp = temp_path_for(out_path);
+  h5::clear_system_error();
+  const uint64_t failed_before = h5::error_count();
   try {
-    auto out = h5::create_file(tmp);
-    h5::set_attr(out, "aimrun_collection", kCollectionVersion);
-    h5::set_attr(out, "mode", link ? "link" : "copy");
-    auto group = h5::ensure_group(out, "runs");
-    for (const auto& r : runs) {
-      if (r.state != "done") {
-        summary.left_out.push_back(&r);
-        problems.push_back(r.state + ": " + r.path + (r.detail.empty() ? "" : " (" + r.detail + ")"));
-        continue;
-      }
-      const std::string& id = r.record.run_id;
-      if (h5::exists(group, id)) continue;  // the same run reached twice (a sweep folder and the run store)
-      // A run inside another collection is addressed as "<file>:/runs/<id>".
-      std::string file = r.path, object = "/";
-      if (auto colon = r.path.find(":/runs/"); colon != std::string::npos) {
-        file = r.path.substr(0, colon);
-        object = r.path.substr(colon + 1);
-      }
-      if (link) {
-        std::string rel = fs::relative(fs::absolute(file), out_dir).string();
-        check(H5Lcreate_external(rel.c_str(), object.c_str(), group.getId(), id.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-              out_path + ": cannot link " + r.path);
-      } else {
-        hid_t src = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (src < 0) throw Error(r.path + ": cannot open");
-        herr_t st = H5Ocopy(src, object.c_str(), group.getId(), id.c_str(), H5P_DEFAULT, H5P_DEFAULT);
-        H5Fclose(src);
-        check(st, out_path + ": cannot copy " + r.path);
-      }
-      ids.push_back(id);
-      sources.push_back(fs::relative(fs::absolute(file), out_dir).string() + (object == "/" ? "" : ":" + object));
-      summary.runs++;
+    Contents c;
+    {
+      auto out = h5::create_in_memory(tmp);
+      h5::set_attr(out, "aimrun_collection", kCollectionVersion);
+      h5::set_attr(out, "mode", link ? "link" : "copy");
+      auto group = h5::ensure_group(out, "runs");
+      add_runs(runs, group, out_dir, link, summary, c);
+      group.close();
+      write_index(out, c.ids, c.sources, c.problems);
+      h5::save_file(out, tmp);
     }
-    auto index = h5::ensure_group(out, "index");
-    h5::write_strings(index, "run_id", ids);
-    h5::write_strings(index, "source", sources);
-    h5::write_strings(out, "problems", problems);
+    if (auto failed = h5::error_count() - failed_before)
+      throw Error(std::to_string(failed) + " HDF5 calls failed while writing " + tmp);
+    verify_collection(tmp, c);
+    commit_file(tmp, out_path);
   } catch (const H5::Exception& e) {
     std::remove(tmp.c_str());
-    throw Error(out_path + ": cannot write collection: " + e.getDetailMsg());
-  } catch (...) {
+    throw Error(h5::write_error(out_path, h5::detail(e)));
+  } catch (const std::exception& e) {
     std::remove(tmp.c_str());
-    throw;
+    throw Error(h5::write_error(out_path, e.what()));
   }
-  commit_file(tmp, out_path);
   return summary;
 }
 
+namespace {
+
+// /runs/<id>: with --link an external link, whose file HDF5 opens with the link access
+// list's file access: the one without file locks (h5::file_access), as for every file.
+H5::Group open_run(const H5::Group& runs, const std::string& id) {
+  H5::LinkAccPropList lapl;
+  if (H5Pset_elink_fapl(lapl.getId(), h5::file_access().getId()) < 0) throw Error("HDF5: cannot set the link access");
+  hid_t gid = H5Gopen2(runs.getId(), id.c_str(), lapl.getId());
+  if (gid < 0) throw DataError(h5::describe(runs, id) + ": cannot open (linked run file missing or corrupt?)");
+  H5::Group group(gid);  // takes its own reference
+  H5Gclose(gid);
+  return group;
+}
+
+}  // namespace
+
 bool is_collection(const std::string& path) {
   try {
-    H5::Exception::dontPrint();
     auto file = h5::open_file(path);
     return h5::has_attr(file, "aimrun_collection");
   } catch (...) {
@@ -96,11 +176,11 @@ std::vector<FoundRun> runs_in_collection(const std::string& path) {
     std::string id = runs.getObjnameByIdx(i);
     f.path = path + ":/runs/" + id;
     try {
-      f.record = read_run_group(runs.openGroup(id), f.path);
+      f.record = read_run_group(open_run(runs, id), f.path);
       f.state = "done";
     } catch (const H5::Exception& e) {
       f.state = "unreadable";
-      f.detail = "linked run file missing or corrupt: " + e.getDetailMsg();
+      f.detail = "linked run file missing or corrupt: " + h5::detail(e);
     } catch (const std::exception& e) {
       f.state = "unreadable";
       f.detail = e.what();

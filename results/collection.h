@@ -15,6 +15,7 @@ constexpr int64_t kCollectionVersion = 1;
 struct CollectSummary {
   int runs = 0;                        // runs written to the collection
   std::vector<const FoundRun*> left_out;  // runs that are not complete (also listed in /problems)
+  std::vector<std::string> reasons;       // for each of left_out: "state: path (why)"
 };
 
 // Writes `out_path` atomically (temporary name, then rename). `link`: external links with

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/files.h"
 #include "core/h5.h"
+#include "core/isolate.h"
 #include "core/strings.h"
 #include "results/collection.h"
 #include "results/run_file.h"
@@ -126,11 +127,79 @@ void write_least_confident(const std::vector<const FoundRun*>& runs, int count, 
   }
 }
 
+FoundRun unfinished_run(const fs::path& d) {
+  FoundRun f;
+  f.path = d.string();
+  if (fs::exists(d / "FAILED")) {
+    f.state = "failed";
+    try {
+      auto t = trim(read_text((d / "FAILED").string()));
+      f.detail = t.substr(0, t.find('\n'));
+    } catch (...) {
+    }
+  } else if (is_locked_by_other((d / ".lock").string())) {
+    f.state = "running";
+  } else {
+    f.state = "pending";
+    f.detail = fs::exists(d / "checkpoint.pt") ? "incomplete (has a checkpoint)" : "not started";
+  }
+  return f;
+}
+
+// What a child process found in a .h5 file: "done", "collection", or "<state>\n<why>".
+std::string classify_h5(const std::string& path, bool run_folder) {
+  if (!run_folder && is_collection(path)) {
+    runs_in_collection(path);  // every run read, as the caller will
+    return "collection";
+  }
+  try {
+    read_run_file(path);
+    return "done";
+  } catch (const std::exception& e) {
+    // Foreign: an HDF5 file of somebody else's; one that does not even open is damaged.
+    bool foreign = false;
+    try {
+      auto file = h5::open_file(path);
+      foreign = !run_folder && !h5::has_attr(file, "schema_version");
+    } catch (...) {
+    }
+    return std::string(foreign ? "foreign" : "unreadable") + "\n" + e.what();
+  }
+}
+
 }  // namespace
+
+std::vector<FoundRun> read_h5_checked(const std::string& path, bool run_folder) {
+  auto checked = run_isolated([&] { return classify_h5(path, run_folder); });
+  if (!checked.ok) return {{path, "unreadable", checked.output, {}}};
+  if (checked.output == "collection") {
+    try {
+      return runs_in_collection(path);
+    } catch (const std::exception& e) {
+      return {{path, "unreadable", e.what(), {}}};
+    }
+  }
+  FoundRun f;
+  f.path = path;
+  if (checked.output == "done") {
+    try {  // the same reading the child survived
+      f.record = read_run_file(path);
+      f.state = "done";
+    } catch (const std::exception& e) {
+      f.state = "unreadable";
+      f.detail = e.what();
+    }
+  } else {
+    auto nl = checked.output.find('\n');
+    f.state = checked.output.substr(0, nl);
+    f.detail = nl == std::string::npos ? "" : checked.output.substr(nl + 1);
+  }
+  return {f};
+}
 
 std::vector<FoundRun> find_runs(const std::string& dir) {
   std::vector<FoundRun> out;
-  if (fs::is_regular_file(dir) && is_collection(dir)) return runs_in_collection(dir);
+  if (fs::is_regular_file(dir)) return read_h5_checked(dir, false);
   if (!fs::is_directory(dir)) {
     out.push_back({dir, "unreadable", fs::exists(dir) ? "neither a folder nor a collection (aimrun collect)" : "no such folder", {}});
     return out;
@@ -155,61 +224,15 @@ std::vector<FoundRun> find_runs(const std::string& dir) {
   std::sort(run_dirs.begin(), run_dirs.end());
   std::sort(h5_files.begin(), h5_files.end());
   for (const auto& d : run_dirs) {
-    FoundRun f;
     auto result = d / "result.h5";
     if (fs::exists(result)) {
-      f.path = result.string();
-      try {
-        f.record = read_run_file(f.path);
-        f.state = "done";
-      } catch (const std::exception& e) {
-        f.state = "unreadable";
-        f.detail = e.what();
-      }
+      for (auto& f : read_h5_checked(result.string(), true)) out.push_back(std::move(f));
     } else {
-      f.path = d.string();
-      if (fs::exists(d / "FAILED")) {
-        f.state = "failed";
-        try {
-          auto t = trim(read_text((d / "FAILED").string()));
-          f.detail = t.substr(0, t.find('\n'));
-        } catch (...) {
-        }
-      } else if (is_locked_by_other((d / ".lock").string())) {
-        f.state = "running";
-      } else {
-        f.state = "pending";
-        f.detail = fs::exists(d / "checkpoint.pt") ? "incomplete (has a checkpoint)" : "not started";
-      }
+      out.push_back(unfinished_run(d));
     }
-    out.push_back(std::move(f));
   }
-  for (const auto& p : h5_files) {
-    if (is_collection(p.string())) {
-      try {
-        for (auto& f : runs_in_collection(p.string())) out.push_back(std::move(f));
-      } catch (const std::exception& e) {
-        out.push_back({p.string(), "unreadable", e.what(), {}});
-      }
-      continue;
-    }
-    FoundRun f;
-    f.path = p.string();
-    try {
-      f.record = read_run_file(f.path);
-      f.state = "done";
-    } catch (const std::exception& e) {
-      bool ours = false;
-      try {
-        auto file = h5::open_file(f.path);
-        ours = h5::has_attr(file, "schema_version");
-      } catch (...) {
-      }
-      f.state = ours ? "unreadable" : "foreign";
-      f.detail = e.what();
-    }
-    out.push_back(std::move(f));
-  }
+  for (const auto& p : h5_files)
+    for (auto& f : read_h5_checked(p.string(), false)) out.push_back(std::move(f));
   // The same run reached twice (a run folder and a collection holding it) counts once.
   std::map<std::string, std::string> first_path;
   for (auto& f : out) {
@@ -228,11 +251,16 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
   // Identity keys that vary between the complete runs (the seed aside) define the groups.
   std::vector<const FoundRun*> done;
   std::vector<std::map<std::string, std::string>> configs;
+  std::vector<std::string> unusable;  // complete runs whose identity cannot be read
   for (const auto& r : runs) {
     if (r.state != "done") continue;
-    done.push_back(&r);
     auto it = r.record.text.find("identity_yaml");
-    configs.push_back(flat_yaml(it != r.record.text.end() ? it->second : r.record.config_yaml));
+    try {
+      configs.push_back(flat_yaml(it != r.record.text.end() ? it->second : r.record.config_yaml));
+      done.push_back(&r);
+    } catch (const std::exception& e) {
+      unusable.push_back("unreadable: " + r.path + " (identity_yaml: " + e.what() + ")");
+    }
   }
   const std::vector<std::string> fixed = {"dataset.name", "method.name", "model.backbone"};
   std::set<std::string> all_keys;
@@ -432,6 +460,8 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
     complete = complete && (r.state == "foreign" || r.state == "duplicate");
     problems << r.state << ": " << r.path << (r.detail.empty() ? "" : " (" + r.detail + ")") << "\n";
   }
+  for (const auto& u : unusable) problems << u << "\n";
+  complete = complete && unusable.empty();
   if (done.empty()) {
     problems << "no complete runs found\n";
     complete = false;

@@ -31,6 +31,12 @@ struct FoundRun {
 // a collection (aimrun collect) below dir; dir may also be a collection file.
 std::vector<FoundRun> find_runs(const std::string& dir);
 
+// One .h5 file (a result file, or a collection when not `run_folder`), opened and read in
+// a child process first (core/isolate.h): a file that crashes the HDF5 library, or claims
+// more memory than it could hold, comes back "unreadable" with the reason, and only files
+// the child read completely are read here.
+std::vector<FoundRun> read_h5_checked(const std::string& path, bool run_folder);
+
 // Writes the table to `out` and the problems to `problems`; returns false when some run
 // could not be included (the report is partial).
 bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& options, std::ostream& out,

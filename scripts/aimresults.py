@@ -31,7 +31,11 @@ import argparse
 import dataclasses
 import fcntl
 import os
+import pickle
 import re
+import resource
+import select
+import signal
 import sys
 import warnings
 
@@ -95,6 +99,141 @@ class Problem:
 
 # --------------------------------------------------------------------------- opening
 
+# A reader may use this much address space beyond what the process has when it starts
+# reading one file, and this long: a damaged file that claims more is refused.
+ISOLATION_MEMORY = 1536 << 20
+ISOLATION_SECONDS = 120
+
+
+def _h5file(path):
+    """h5py.File read-only, without HDF5's file locks (they fail on NFS without lockd and on
+    Lustre without flock; reading needs none). HDF5_USE_FILE_LOCKING, when set, wins."""
+    if "HDF5_USE_FILE_LOCKING" in os.environ:
+        return h5py.File(path, "r")
+    try:
+        return h5py.File(path, "r", locking=False)
+    except (TypeError, ValueError):  # h5py < 3.5 or HDF5 < 1.10.7: no per-file setting
+        return h5py.File(path, "r")
+
+
+def _open_linked(f, name):
+    """f[name], where name may be an external link (`aimrun collect --link`): its file is
+    opened without HDF5's file locks too, unless HDF5_USE_FILE_LOCKING is set."""
+    if "HDF5_USE_FILE_LOCKING" in os.environ:
+        return f[name]
+    try:
+        fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+        fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
+        fapl.set_file_locking(False, True)
+        lapl = h5py.h5p.create(h5py.h5p.LINK_ACCESS)
+        lapl.set_elink_fapl(fapl)
+    except (AttributeError, ValueError):  # h5py or HDF5 without per-file locking
+        return f[name]
+    try:
+        return h5py.Group(h5py.h5o.open(f.id, name.encode(), lapl=lapl))
+    except KeyError:
+        raise
+    except Exception as err:
+        raise KeyError(str(err)) from None
+
+
+def _child(write_fd, fn, args):
+    try:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = _address_space() + ISOLATION_MEMORY
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)  # lower only: a limit the caller set stays
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        try:
+            result = ("ok", fn(*args))
+        except ResultFileError as err:
+            result = ("error", err.kind, str(err))
+        except MemoryError:
+            result = ("error", "corrupt", "needs more memory than the file could hold (damaged sizes)")
+        except Exception as err:  # any other failure of a damaged file
+            result = ("error", "corrupt", f"unreadable ({type(err).__name__}: {err})")
+        data = pickle.dumps(result)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write_fd, view):]
+        os._exit(0)
+    except BaseException:
+        os._exit(1)
+
+
+def _address_space():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _isolated(fn, *args):
+    """fn(*args) in a forked child: the HDF5 library can crash (segfault) or try to allocate
+    what a damaged file only claims to hold; then the caller survives and gets a
+    ResultFileError (kind `corrupt`) instead. Returns what fn returned."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(write_fd, fn, args)
+    os.close(write_fd)
+    chunks, finished = [], False
+    try:
+        while True:
+            ready, _, _ = select.select([read_fd], [], [], ISOLATION_SECONDS)
+            if not ready:
+                break
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                finished = True
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        if not finished:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    if not finished:
+        raise ResultFileError("corrupt", f"reading it took longer than {ISOLATION_SECONDS} s (stopped)")
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        raise ResultFileError("corrupt", f"reading it crashed the HDF5 library (signal {sig}, "
+                                         f"{signal.Signals(sig).name})")
+    if not chunks:
+        raise ResultFileError("corrupt", "the reader process ended without an answer")
+    result = pickle.loads(b"".join(chunks))
+    if result[0] == "error":
+        raise ResultFileError(result[1], result[2])
+    return result[1]
+
+
+def _checked_read(ds, length=None):
+    """A dataset's values, refused when its declared shape is not what the schema says
+    (`length` along the first axis) or more than the file could hold: raw data takes at
+    least 1/1100 of its size in the file (deflate's best ratio is about 1:1030)."""
+    _check_shape(ds, length)
+    return ds[()]
+
+
+def _check_shape(ds, length=None):
+    """_checked_read without the reading."""
+    if not isinstance(ds, h5py.Dataset):
+        raise ResultFileError("corrupt", f"{ds.name} is not a dataset")
+    if length is not None and (len(ds.shape) < 1 or ds.shape[0] != length):
+        raise ResultFileError("corrupt", f"{ds.name}: shape {ds.shape}, expected {length} rows")
+    declared = int(np.prod(ds.shape, dtype=np.float64)) * ds.dtype.itemsize if ds.shape else ds.dtype.itemsize
+    stored = ds.id.get_storage_size()
+    if declared > 4096 and (declared > 1100 * stored or stored > os.path.getsize(ds.file.filename)):
+        raise ResultFileError("corrupt", f"{ds.name}: declares {declared} bytes, more than its {stored} "
+                                         "stored bytes can hold")
+
+
+def _attr(attrs, name, default=None):
+    """One attribute by name (never by iterating over a damaged attribute table)."""
+    if name not in attrs:
+        return default
+    return attrs[name]
+
+
 def _classify_open_error(err):
     text = str(err)
     if "truncated" in text:
@@ -131,19 +270,35 @@ class _RunInCollection:
         self._file.close()
 
 
-def is_collection(path):
-    """True for a file written by `aimrun collect`."""
+def _is_collection(path):
     try:
-        with h5py.File(path, "r") as f:
+        with _h5file(path) as f:
             return "aimrun_collection" in f.attrs
     except OSError:
         return False
 
 
+def is_collection(path):
+    """True for a file written by `aimrun collect`."""
+    try:
+        return _isolated(_is_collection, path)
+    except ResultFileError:
+        return False
+
+
+def _collection_runs(path):
+    with _h5file(path) as f:
+        return [f"{path}{COLLECTION_SEPARATOR}{run_id}" for run_id in sorted(f["runs"].keys())]
+
+
 def collection_runs(path):
     """The runs of a collection, as paths `<file>:/runs/<run-id>` that every reader accepts."""
-    with h5py.File(path, "r") as f:
-        return [f"{path}{COLLECTION_SEPARATOR}{run_id}" for run_id in sorted(f["runs"].keys())]
+    return _isolated(_collection_runs, path)
+
+
+def _expand(path):
+    """A .h5 file as the result paths it holds: itself, or a collection's runs."""
+    return _collection_runs(path) if _is_collection(path) else [path]
 
 
 def open_result(path):
@@ -154,12 +309,12 @@ def open_result(path):
     """
     file_path, sep, run_id = path.partition(COLLECTION_SEPARATOR)
     try:
-        f = h5py.File(file_path, "r")
+        f = _h5file(file_path)
     except OSError as err:
         raise ResultFileError(_classify_open_error(err), f"cannot open as HDF5 ({err})") from None
     if sep:
         try:
-            f = _RunInCollection(f, f["runs/" + run_id])
+            f = _RunInCollection(f, _open_linked(f, "runs/" + run_id))
         except (KeyError, OSError) as err:
             f.close()
             raise ResultFileError("broken-link", f"run {run_id} of the collection is missing or its linked "
@@ -234,7 +389,12 @@ def identity_keys(identity_yaml):
 # --------------------------------------------------------------------------- one run
 
 def read_summary(path):
-    """The summary rows of one result file, one dict per evaluated split."""
+    """The summary rows of one result file, one dict per evaluated split (read in a child
+    process: a damaged file cannot crash the caller)."""
+    return _isolated(_read_summary, path)
+
+
+def _read_summary(path):
     f, layout = open_result(path)
     with f:
         try:
@@ -247,21 +407,31 @@ def read_summary(path):
 
 def _summary_rows(f, layout, path):
     attrs = f.attrs
-    config = {k: _config_value(v) for k, v in f[layout.config].attrs.items()}
+    config_attrs = f[layout.config].attrs
+    config = {k: _config_value(config_attrs[k]) for k in list(config_attrs.keys())}
+    if not isinstance(attrs["run_id"], (str, bytes)):
+        raise ValueError(f"run_id {attrs['run_id']!r} is not a string")
     base = {
         "run_id": _text(attrs["run_id"]),
         "path": path,
         "status": _text(attrs["status"]),
         "schema_version": int(attrs["schema_version"]),
     }
-    for name, value in attrs.items():
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}", base["run_id"]):
+        raise ValueError(f"run_id {base['run_id']!r} is not a run id")
+    for name in list(attrs.keys()):
         if name not in ROOT_NOT_COLUMNS and name not in config:
-            base[name] = _scalar(value)
-    base["identity_keys"] = " ".join(identity_keys(_text(attrs.get("identity_yaml", ""))))
+            base[name] = _scalar(attrs[name])
+    base["identity_keys"] = " ".join(identity_keys(_text(_attr(attrs, "identity_yaml", ""))))
     rows = []
-    for split, group in sorted(f[layout.evaluation].items()):
+    evaluation = f[layout.evaluation]
+    for split in sorted(evaluation.keys()):
+        group = evaluation[split]
         row = dict(base, split=split)
         row.update(_split_metrics(group, layout))
+        samples = group[layout.samples]
+        for name in list(samples.keys()):  # every per-sample array: n entries (shapes only)
+            _check_shape(samples[name], row["n"])
         row.update(config)
         rows.append(row)
     if not rows:
@@ -270,11 +440,15 @@ def _summary_rows(f, layout, path):
 
 
 def _split_metrics(group, layout):
-    metrics = {name: _scalar(group.attrs[name]) for name in SPLIT_COLUMNS}
-    for name, value in group.attrs.items():
+    attrs = group.attrs
+    metrics = {name: _scalar(attrs[name]) for name in SPLIT_COLUMNS}
+    for name in ("accuracy", "worst_group_accuracy", "loss", "n", "correct"):
+        if not isinstance(metrics[name], (int, float)):
+            raise ValueError(f"{group.name}: {name} is {metrics[name]!r}, not a number")
+    for name in list(attrs.keys()):
         if name in SPLIT_COLUMNS:
             continue
-        metrics[_metric_name(name, layout)] = _scalar(value)
+        metrics[_metric_name(name, layout)] = _scalar(attrs[name])
     return metrics
 
 
@@ -285,7 +459,7 @@ def _metric_name(name, layout):
     return name
 
 
-def load_samples(run, split="test"):
+def _load_samples(run, split="test"):
     """Per-sample arrays of one run's split, one row per sample in dataset order: index,
     label, pred, correct, group, group_name, confidence, epg.<method>, mask_area, ..."""
     path = result_path(run)
@@ -293,30 +467,34 @@ def load_samples(run, split="test"):
     with f:
         group = f[f"{layout.evaluation}/{split}"]
         samples = group[layout.samples]
-        columns = {"index": np.arange(samples["label"].shape[0])}
+        n = int(np.asarray(group.attrs["n"]).item())
+        columns = {"index": np.arange(n)}
         for name in ("label", "pred", "group"):
-            columns[name] = samples[name][()]
+            columns[name] = _checked_read(samples[name], n)
         columns["correct"] = columns["pred"] == columns["label"]
         if layout.groups in group:
             names = np.asarray(group[layout.groups]["name"].asstr()[()], dtype=object)
             columns["group_name"] = names[columns["group"]]
-        for name, data in sorted(samples.items()):
+        for name in sorted(samples.keys()):
+            data = samples[name]
             if name not in columns and isinstance(data, h5py.Dataset):
-                columns[_metric_name(name, layout)] = data[()]
+                columns[_metric_name(name, layout)] = _checked_read(data, n)
     return pd.DataFrame(columns)
 
 
-def load_groups(run, split="test"):
+def _load_groups(run, split="test"):
     """Per-group counts of one run's split: name, count, correct, accuracy."""
     path = result_path(run)
     f, layout = open_result(path)
     with f:
         g = f[f"{layout.evaluation}/{split}/{layout.groups}"]
-        return pd.DataFrame({"name": g["name"].asstr()[()], "count": g["count"][()],
-                             "correct": g["correct"][()], "accuracy": g["accuracy"][()]})
+        names = g["name"].asstr()[()]
+        return pd.DataFrame({"name": names, "count": _checked_read(g["count"], len(names)),
+                             "correct": _checked_read(g["correct"], len(names)),
+                             "accuracy": _checked_read(g["accuracy"], len(names))})
 
 
-def load_curves(run):
+def _load_curves(run):
     """Per-epoch curves of one run, one row per epoch: epoch, train_loss, loss_<part>,
     train_accuracy, lr, ..., and the evaluations during training as <split>_accuracy,
     <split>_worst_group_accuracy, <split>_loss (NaN in epochs without an evaluation)."""
@@ -324,17 +502,19 @@ def load_curves(run):
     f, layout = open_result(path)
     with f:
         curves = f[layout.curves]
-        table = pd.DataFrame({name: data[()] for name, data in curves.items()
-                              if isinstance(data, h5py.Dataset)})
+        epochs = curves["epoch"].shape[0] if "epoch" in curves else None
+        table = pd.DataFrame({name: _checked_read(curves[name], epochs) for name in curves.keys()
+                              if isinstance(curves[name], h5py.Dataset)})
         if "epoch" not in table:
             table["epoch"] = pd.Series(dtype="int64")
         for split, g in sorted(f[layout.eval_curves].items()) if layout.eval_curves in f else []:
-            ev = pd.DataFrame({f"{split}_{k}" if k != "epoch" else "epoch": g[k][()] for k in g})
+            rows = g["epoch"].shape[0]
+            ev = pd.DataFrame({f"{split}_{k}" if k != "epoch" else "epoch": _checked_read(g[k], rows) for k in g})
             table = table.merge(ev, on="epoch", how="left")
     return table[["epoch"] + [c for c in table.columns if c != "epoch"]]
 
 
-def load_mask_curves(run):
+def _load_mask_curves(run):
     """Mask statistics of a masking run, one row per stage and epoch: stage, epoch,
     active_mean, active_std, target (the annealed target area). Empty for vanilla runs."""
     path = result_path(run)
@@ -344,14 +524,42 @@ def load_mask_curves(run):
         if layout.mask_curves not in f:
             return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("stage", "epoch") else "float64")
                                  for c in columns})
-        epochs = f[layout.curves]["epoch"][()]
+        epochs = _checked_read(f[layout.curves]["epoch"])
         parts = []
-        for name, g in f[layout.mask_curves].items():
+        masks = f[layout.mask_curves]
+        for name in masks.keys():
+            g = masks[name]
             parts.append(pd.DataFrame({
                 "stage": int(name.rsplit("_", 1)[1]), "epoch": epochs,
-                "active_mean": g["active_mean"][()], "active_std": g["active_std"][()],
-                "target": g["target"][()]}))
+                "active_mean": _checked_read(g["active_mean"], len(epochs)),
+                "active_std": _checked_read(g["active_std"], len(epochs)),
+                "target": _checked_read(g["target"], len(epochs))}))
     return pd.concat(parts, ignore_index=True).sort_values(["stage", "epoch"], ignore_index=True)
+
+
+def load_samples(run, split="test"):
+    """Per-sample arrays of one run's split, one row per sample in dataset order: index,
+    label, pred, correct, group, group_name, confidence, epg.<method>, mask_area, ...
+    (Every load_* reads in a child process: a damaged file raises ResultFileError.)"""
+    return _isolated(_load_samples, run, split)
+
+
+def load_groups(run, split="test"):
+    """Per-group counts of one run's split: name, count, correct, accuracy."""
+    return _isolated(_load_groups, run, split)
+
+
+def load_curves(run):
+    """Per-epoch curves of one run, one row per epoch: epoch, train_loss, loss_<part>,
+    train_accuracy, lr, ..., and the evaluations during training as <split>_accuracy,
+    <split>_worst_group_accuracy, <split>_loss (NaN in epochs without an evaluation)."""
+    return _isolated(_load_curves, run)
+
+
+def load_mask_curves(run):
+    """Mask statistics of a masking run, one row per stage and epoch: stage, epoch,
+    active_mean, active_std, target (the annealed target area). Empty for vanilla runs."""
+    return _isolated(_load_mask_curves, run)
 
 
 # --------------------------------------------------------------------------- folders
@@ -395,7 +603,10 @@ def find_results(folder):
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         if os.path.isfile(folder):
-            return (collection_runs(folder) if is_collection(folder) else [folder]), []
+            try:
+                return _isolated(_expand, folder), []
+            except ResultFileError:
+                return [folder], []
         return [], [Problem(folder, "missing", "no such folder")]
     paths, problems = [], []
     seen_dirs, seen_files = set(), set()
@@ -422,7 +633,10 @@ def find_results(folder):
                 continue
             if os.path.realpath(path) not in seen_files:
                 seen_files.add(os.path.realpath(path))
-                paths.extend(collection_runs(path) if is_collection(path) else [path])
+                try:
+                    paths.extend(_isolated(_expand, path))
+                except ResultFileError:
+                    paths.append(path)  # read_summary names it with the reason
         for name in filenames:
             path = os.path.join(dirpath, name)
             if os.path.islink(path) and not os.path.exists(path) and not name.endswith(".h5"):

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "core/error.h"
@@ -14,6 +15,8 @@
 #include "results/report.h"
 #include "results/run_file.h"
 #include "runner/evaluate.h"
+#include "runner/sweep/run_state.h"
+#include "fault_log.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -298,4 +301,257 @@ TEST(Collect, LinksFollowTheRunFilesAndAMissingTargetIsNamed) {
   ASSERT_EQ(runs.size(), 5u);
   EXPECT_EQ(runs[1].path, dir.file("out/links.h5") + ":/runs/aim1");
   EXPECT_EQ(runs[1].state, "unreadable");
+}
+
+// ---------------------------------------------------------------- hostile cases: full disk,
+// lock-less file systems, damaged files (docs/reliability.md, section results)
+
+namespace {
+
+// A record with `samples` incompressible per-sample values (4 bytes each).
+RunRecord big_record(int samples) {
+  auto r = sample_record("aim", 7, 0.5);
+  auto& s = r.splits[0];
+  s.label.assign(size_t(samples), 0);
+  s.pred.assign(size_t(samples), 0);
+  s.group.assign(size_t(samples), 0);
+  s.n = samples;
+  s.correct = samples;
+  uint32_t x = 12345;
+  auto& v = s.per_sample["mask_area"];
+  v.resize(size_t(samples));
+  for (auto& f : v) {
+    x = x * 1664525u + 1013904223u;
+    f = float(x) / 4294967296.0f;
+  }
+  return r;
+}
+
+void write_at(const std::string& path, const RunRecord& r) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  write_run_file(path, r);
+}
+
+// Temporary files of writers (".<name>.tmp-<pid>") left anywhere below dir.
+std::vector<std::string> temp_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.path().filename().string().find(".tmp-") != std::string::npos) out.push_back(e.path().string());
+  return out;
+}
+
+// A 3 MB tmpfs mounted on a folder of the test (root only; else `why` says why not).
+struct SmallTmpfs {
+  std::string path, why;
+  bool mounted = false;
+  explicit SmallTmpfs(const std::string& p) : path(p) {
+    std::filesystem::create_directories(path);
+    auto r = test::run_command("mount -t tmpfs -o size=3m tmpfs " + path);
+    mounted = r.exit_code == 0;
+    why = "cannot mount a tmpfs (needs root): " + r.output;
+  }
+  ~SmallTmpfs() {
+    if (mounted) test::run_command("umount " + path);
+  }
+  // Fills the file system but for about `free_bytes`.
+  void fill_leaving(size_t free_bytes) {
+    std::string filler = path + "/filler";
+    {
+      std::ofstream out(filler, std::ios::binary);
+      std::string block(65536, 'x');
+      while (out.write(block.data(), block.size())) {
+      }
+    }
+    auto size = std::filesystem::file_size(filler);
+    std::filesystem::resize_file(filler, size > free_bytes ? size - free_bytes : 0);
+  }
+};
+
+std::string shim_env(const std::string& pattern, const std::string& fail, size_t budget = 0) {
+  return "LD_PRELOAD=" + std::string(AIM_ENOSPC_SHIM) + " AIM_SHIM_PATTERN='" + pattern + "' AIM_SHIM_FAIL=" + fail +
+         " AIM_SHIM_BUDGET=" + std::to_string(budget) + " ";
+}
+
+const char* kTinyRun =
+    "dataset: {train_size: 128, val_size: 64, test_size: 256}\n"
+    "model: {width: 8}\n"
+    "train: {epochs: 1, batch_size: 64}\n"
+    "eval: {attributions: [gradcam], keep_maps: 4, pictures: 0}\n";
+
+}  // namespace
+
+TEST(RunFileFaults, DiskFullDuringTheResultWriteThrowsAndLeavesNothing) {
+  test::FaultCase fc("disk full (3 MB tmpfs) at 6 points of the result write");
+  test::TempDir dir;
+  SmallTmpfs fs(dir.file("disk"));
+  if (!fs.mounted) GTEST_SKIP() << fs.why;
+  const auto record = big_record(600000);  // about 2.4 MB that does not compress
+  const std::string path = fs.path + "/run/result.h5";
+  std::filesystem::create_directories(fs.path + "/run");
+  for (size_t free_bytes : {size_t(0), size_t(2048), size_t(16384), size_t(131072), size_t(512 << 10), size_t(1 << 20)}) {
+    SCOPED_TRACE("free bytes: " + std::to_string(free_bytes));
+    fs.fill_leaving(free_bytes);
+    try {
+      write_run_file(path, record);
+      ADD_FAILURE() << "the write succeeded on a full disk";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("no space left on device: " + path, 0), 0u) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(path));
+    EXPECT_EQ(temp_files(fs.path), std::vector<std::string>{});
+    auto state = inspect_run(RunPaths{fs.path + "/run"});
+    EXPECT_NE(state.state, RunState::Done) << state.detail;
+    std::filesystem::remove(fs.path + "/filler");
+  }
+  // With room again the same write succeeds and reads back.
+  write_run_file(path, big_record(1000));
+  EXPECT_EQ(read_run_file(path).splits[0].n, 1000);
+  EXPECT_EQ(inspect_run(RunPaths{fs.path + "/run"}).state, RunState::Done);
+}
+
+TEST(RunFileFaults, FailingWriteFsyncOrCloseOfTheResultFailsTheRunCleanly) {
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", kTinyRun);
+  auto train = [&](const std::string& env, const std::string& out) {
+    return test::run_command(env + "OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + out);
+  };
+  ASSERT_EQ(train("", dir.file("good")).exit_code, 0);
+  const size_t size = std::filesystem::file_size(dir.file("good/result.h5"));
+  struct Case {
+    std::string fail;
+    size_t budget;
+  };
+  for (const Case& c : {Case{"write", 0}, Case{"write", size / 3}, Case{"write", size * 2 / 3}, Case{"write", size - 600},
+                        Case{"fsync", 0}, Case{"close", 0}}) {
+    test::FaultCase fc("result write: " + c.fail + " fails with ENOSPC after " + std::to_string(c.budget) + " bytes");
+    SCOPED_TRACE(c.fail + " after " + std::to_string(c.budget));
+    const std::string run = dir.file(c.fail + std::to_string(c.budget));
+    auto r = train(shim_env(".result.h5.tmp-", c.fail, c.budget), run);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("no space left on device: " + run + "/result.h5"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(run + "/result.h5"));
+    EXPECT_EQ(temp_files(run), std::vector<std::string>{});
+    EXPECT_NE(inspect_run(RunPaths{run}).state, RunState::Done);
+    // The next attempt, with the disk fine again, completes.
+    EXPECT_EQ(train("", run).exit_code, 0);
+    EXPECT_EQ(inspect_run(RunPaths{run}).state, RunState::Done);
+  }
+}
+
+TEST(CollectFaults, FullDiskDuringTheCollectionWriteExitsOneAndLeavesNothing) {
+  test::TempDir dir;
+  write_at(dir.file("runs/a/result.h5"), big_record(20000));
+  write_at(dir.file("runs/b/result.h5"), sample_record("vanilla", 2, 0.5));
+  const std::string out = dir.file("out/all.h5");
+  std::filesystem::create_directories(dir.file("out"));
+  for (std::string fail : {"write", "fsync", "close"}) {
+    for (size_t budget : {size_t(0), size_t(30000)}) {
+      if (fail != "write" && budget) continue;
+      test::FaultCase fc("aimrun collect: " + fail + " fails with ENOSPC after " + std::to_string(budget) + " bytes");
+      auto r = test::run_command(shim_env(".all.h5.tmp-", fail, budget) + test::aimrun() + " collect " +
+                                 dir.file("runs") + " " + out);
+      EXPECT_EQ(r.exit_code, 1) << r.output;
+      EXPECT_NE(r.output.find("no space left on device: " + out), std::string::npos) << r.output;
+      EXPECT_FALSE(std::filesystem::exists(out));
+      EXPECT_EQ(temp_files(dir.path()), std::vector<std::string>{});
+    }
+  }
+  EXPECT_EQ(test::run_command(test::aimrun() + " collect " + dir.file("runs") + " " + out).exit_code, 0);
+  EXPECT_EQ(find_runs(out).size(), 2u);
+}
+
+TEST(CollectFaults, DiskFullOnTmpfsDuringCollect) {
+  test::FaultCase fc("aimrun collect onto a full 3 MB tmpfs");
+  test::TempDir dir;
+  SmallTmpfs fs(dir.file("disk"));
+  if (!fs.mounted) GTEST_SKIP() << fs.why;
+  write_at(dir.file("runs/a/result.h5"), big_record(400000));
+  fs.fill_leaving(200000);
+  auto r = test::run_command(test::aimrun() + " collect " + dir.file("runs") + " " + fs.path + "/all.h5");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("no space left on device: " + fs.path + "/all.h5"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(fs.path + "/all.h5"));
+  EXPECT_EQ(temp_files(fs.path), std::vector<std::string>{});
+}
+
+TEST(H5Locking, WritesAndReadsWithFileLockingOnOffOrUnset) {
+  test::TempDir dir;
+  const char* saved = std::getenv("HDF5_USE_FILE_LOCKING");
+  std::string before = saved ? saved : "";
+  for (std::string value : {"", "FALSE", "TRUE"}) {
+    SCOPED_TRACE("HDF5_USE_FILE_LOCKING=" + value);
+    if (value.empty()) unsetenv("HDF5_USE_FILE_LOCKING");
+    else setenv("HDF5_USE_FILE_LOCKING", value.c_str(), 1);
+    const std::string path = dir.file("r" + value + "/a/result.h5");
+    write_at(path, sample_record("aim", 1, 0.5));
+    EXPECT_EQ(read_run_file(path).run_id, "aim1");
+    auto c = test::run_command("HDF5_USE_FILE_LOCKING=" + value + " " + test::aimrun() + " collect " + dir.file("r" + value) +
+                               " " + dir.file("c" + value + ".h5"));
+    EXPECT_EQ(c.exit_code, 0) << c.output;
+  }
+  if (saved) setenv("HDF5_USE_FILE_LOCKING", before.c_str(), 1);
+  else unsetenv("HDF5_USE_FILE_LOCKING");
+}
+
+TEST(H5Locking, ReadersAndWritersWorkWhereFlockFails) {
+  test::FaultCase fc("HDF5 files on a file system without flock (ENOLCK)");
+  test::TempDir dir;
+  write_at(dir.file("runs/a/result.h5"), sample_record("aim", 1, 0.5));
+  auto r = test::run_command("env -u HDF5_USE_FILE_LOCKING " + shim_env(".h5", "flock") + test::aimrun() + " collect " +
+                             dir.file("runs") + " " + dir.file("all.h5"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto rep = test::run_command("env -u HDF5_USE_FILE_LOCKING " + shim_env(".h5", "flock") + test::aimrun() + " report " +
+                               dir.file("all.h5"));
+  EXPECT_EQ(rep.exit_code, 0) << rep.output;
+  EXPECT_NE(rep.output.find("| builtin"), std::string::npos) << rep.output;
+  // A --link collection: HDF5 opens the linked run files with the same (lock-less) access.
+  ASSERT_EQ(test::run_command(test::aimrun() + " collect --link " + dir.file("runs") + " " + dir.file("links.h5")).exit_code, 0);
+  auto linked = test::run_command("env -u HDF5_USE_FILE_LOCKING " + shim_env(".h5", "flock") + test::aimrun() +
+                                  " report " + dir.file("links.h5"));
+  EXPECT_EQ(linked.exit_code, 0) << linked.output;
+  EXPECT_NE(linked.output.find("| builtin"), std::string::npos) << linked.output;
+  // The user's own HDF5_USE_FILE_LOCKING=TRUE wins: HDF5 locks, and says so when it cannot.
+  auto forced = test::run_command("HDF5_USE_FILE_LOCKING=TRUE " + shim_env(".h5", "flock") + test::aimrun() + " collect " +
+                                  dir.file("runs") + " " + dir.file("forced.h5"));
+  EXPECT_EQ(forced.exit_code, 1) << forced.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("forced.h5")));
+  EXPECT_EQ(temp_files(dir.path()), std::vector<std::string>{});
+}
+
+TEST(ReadFaults, DamagedFilesAreUnreadableNeverDoneAndNeverCrashTheReader) {
+  test::FaultCase fc("sweep state and report on result files with lying shapes, garbage YAML and bad run ids");
+  test::TempDir dir;
+  auto good = sample_record("aim", 1, 0.5);
+  write_at(dir.file("runs/good/result.h5"), good);
+  auto damaged = [&](const std::string& name, const std::function<void(H5::H5File&)>& change) {
+    auto path = dir.file("runs/" + name + "/result.h5");
+    write_at(path, good);
+    auto f = h5::open_file(path, true);
+    change(f);
+    return name;
+  };
+  std::vector<std::string> names = {
+      damaged("yaml", [](H5::H5File& f) { h5::set_attr(f, "identity_yaml", "{[: : ]]"); }),
+      damaged("runid", [](H5::H5File& f) { h5::set_attr(f, "run_id", "../x"); }),
+      damaged("short", [](H5::H5File& f) {
+        auto g = f.openGroup("eval/test/samples");
+        h5::write(g, "label", std::vector<int64_t>{1, 2});
+      }),
+      damaged("vector_attr", [](H5::H5File& f) {
+        f.removeAttr("status");
+        hsize_t n = 3;
+        f.createAttribute("status", H5::PredType::STD_I64LE, H5::DataSpace(1, &n));
+      }),
+  };
+  for (const auto& name : names) {
+    SCOPED_TRACE(name);
+    auto st = inspect_run(RunPaths{dir.file("runs/" + name)});
+    EXPECT_NE(st.state, RunState::Done);
+    EXPECT_NE(st.detail.find("unreadable"), std::string::npos) << st.detail;
+  }
+  EXPECT_EQ(inspect_run(RunPaths{dir.file("runs/good")}).state, RunState::Done);
+  auto rep = test::run_command(test::aimrun() + " report " + dir.file("runs") + " --format csv");
+  EXPECT_EQ(rep.exit_code, 3) << rep.output;
+  EXPECT_NE(rep.output.find("builtin,aim,small_cnn,1,"), std::string::npos) << rep.output;
+  for (const auto& name : names) EXPECT_NE(rep.output.find("runs/" + name + "/result.h5"), std::string::npos) << name;
 }

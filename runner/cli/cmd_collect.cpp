@@ -26,8 +26,7 @@ void add_collect_command(CLI::App& app) {
   cmd->callback([args] {
     auto runs = results::find_runs(args->dir);
     auto summary = results::collect_runs(runs, args->out, args->link);
-    for (const auto* r : summary.left_out)
-      std::cerr << r->state << ": " << r->path << (r->detail.empty() ? "" : " (" + r->detail + ")") << "\n";
+    for (const auto& why : summary.reasons) std::cerr << why << "\n";
     spdlog::info("{}: {} runs {}{}", args->out, summary.runs, args->link ? "linked" : "copied",
                  summary.left_out.empty() ? "" : fmt::format(", {} left out (listed above)", summary.left_out.size()));
     exit_code() = summary.left_out.empty() && summary.runs > 0 ? 0 : kExitPartial;

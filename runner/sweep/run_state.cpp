@@ -5,6 +5,7 @@
 #include "core/files.h"
 #include "core/h5.h"
 #include "core/strings.h"
+#include "results/report.h"
 #include "runner/session_ledger.h"
 
 namespace fs = std::filesystem;
@@ -24,16 +25,14 @@ std::string to_string(RunState state) {
 RunStatus inspect_run(const RunPaths& paths) {
   RunStatus s;
   if (fs::exists(paths.result())) {
-    try {
-      auto f = h5::open_file(paths.result());
-      if (h5::attr_string(f, "status") == "complete") {
-        s.state = RunState::Done;
-        return s;
-      }
-      s.detail = "result.h5 is not complete";
-    } catch (const std::exception& e) {
-      s.detail = std::string("result.h5 unreadable: ") + e.what();
+    // Read completely, in a child process first (a damaged file can crash HDF5): a file
+    // that only says "complete" is not done.
+    auto found = results::read_h5_checked(paths.result(), true);
+    if (found.size() == 1 && found[0].state == "done") {
+      s.state = RunState::Done;
+      return s;
     }
+    s.detail = "result.h5 unreadable: " + (found.empty() ? std::string("?") : found[0].detail);
   }
   if (is_locked_by_other(paths.lock())) {
     s.state = RunState::Running;
