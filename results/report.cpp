@@ -127,25 +127,6 @@ void write_least_confident(const std::vector<const FoundRun*>& runs, int count, 
   }
 }
 
-FoundRun unfinished_run(const fs::path& d) {
-  FoundRun f;
-  f.path = d.string();
-  if (fs::exists(d / "FAILED")) {
-    f.state = "failed";
-    try {
-      auto t = trim(read_text((d / "FAILED").string()));
-      f.detail = t.substr(0, t.find('\n'));
-    } catch (...) {
-    }
-  } else if (is_locked_by_other((d / ".lock").string())) {
-    f.state = "running";
-  } else {
-    f.state = "pending";
-    f.detail = fs::exists(d / "checkpoint.pt") ? "incomplete (has a checkpoint)" : "not started";
-  }
-  return f;
-}
-
 // What a child process found in a .h5 file: "done", "collection", or "<state>\n<why>".
 std::string classify_h5(const std::string& path, bool run_folder) {
   if (!run_folder && is_collection(path)) {
@@ -224,12 +205,7 @@ std::vector<FoundRun> find_runs(const std::string& dir) {
   std::sort(run_dirs.begin(), run_dirs.end());
   std::sort(h5_files.begin(), h5_files.end());
   for (const auto& d : run_dirs) {
-    auto result = d / "result.h5";
-    if (fs::exists(result)) {
-      for (auto& f : read_h5_checked(result.string(), true)) out.push_back(std::move(f));
-    } else {
-      out.push_back(unfinished_run(d));
-    }
+    out.push_back(inspect_run_folder(d.string()));
   }
   for (const auto& p : h5_files)
     for (auto& f : read_h5_checked(p.string(), false)) out.push_back(std::move(f));
@@ -244,6 +220,35 @@ std::vector<FoundRun> find_runs(const std::string& dir) {
     }
   }
   return out;
+}
+
+FoundRun inspect_run_folder(const std::string& dir) {
+  const fs::path d(dir);
+  FoundRun unreadable;
+  if (fs::exists(d / "result.h5")) {
+    auto found = read_h5_checked((d / "result.h5").string(), true);
+    if (found.size() == 1 && found[0].state == "done") return found[0];
+    unreadable = found.empty() ? FoundRun{(d / "result.h5").string(), "unreadable", "?", {}} : found[0];
+    unreadable.state = "unreadable";
+  }
+  FoundRun f;
+  f.path = dir;
+  if (is_locked_by_other((d / ".lock").string())) {
+    f.state = "running";
+  } else if (!unreadable.state.empty()) {
+    return unreadable;
+  } else if (fs::exists(d / "FAILED")) {
+    f.state = "failed";
+    try {
+      auto t = trim(read_text((d / "FAILED").string()));
+      f.detail = t.substr(0, t.find('\n'));
+    } catch (...) {
+    }
+  } else {
+    f.state = "pending";
+    f.detail = fs::exists(d / "checkpoint.pt") ? "incomplete (has a checkpoint)" : "not started";
+  }
+  return f;
 }
 
 bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& options, std::ostream& out,

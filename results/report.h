@@ -37,6 +37,15 @@ std::vector<FoundRun> find_runs(const std::string& dir);
 // the child read completely are read here.
 std::vector<FoundRun> read_h5_checked(const std::string& path, bool run_folder);
 
+// The state of one run folder: the one definition that `aimrun train`, `sweep status`,
+// `sweep run` and `report` all use (runner/sweep/run_state.h wraps it):
+//   done        result.h5 is complete and reads completely (in a child process first)
+//   running     another process holds <run>/.lock
+//   unreadable  result.h5 is there but damaged (trained again by the next train)
+//   failed      <run>/FAILED holds the error of the last attempt
+//   pending     none of these (detail: whether a checkpoint will be resumed)
+FoundRun inspect_run_folder(const std::string& dir);
+
 // Writes the table to `out` and the problems to `problems`; returns false when some run
 // could not be included (the report is partial).
 bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& options, std::ostream& out,

@@ -56,6 +56,33 @@ void write_root(H5::H5File& file, const RunRecord& r) {
   }
 }
 
+// The session ledger as a table: one row per event, columns of equal length.
+void write_sessions(H5::H5File& file, const RunRecord& r) {
+  if (r.sessions.empty()) return;
+  auto g = h5::ensure_group(file, "sessions");
+  auto strings = [&](const char* name, auto get) {
+    std::vector<std::string> v;
+    for (const auto& row : r.sessions) v.push_back(get(row));
+    h5::write_strings(g, name, v);
+  };
+  auto numbers = [&](const char* name, auto get) {
+    std::vector<decltype(get(r.sessions[0]))> v;
+    for (const auto& row : r.sessions) v.push_back(get(row));
+    h5::write(g, name, v);
+  };
+  strings("event", [](const SessionRow& x) { return x.event; });
+  strings("hosts", [](const SessionRow& x) { return x.hosts; });
+  strings("slurm", [](const SessionRow& x) { return x.slurm; });
+  strings("by", [](const SessionRow& x) { return x.by; });
+  strings("cause", [](const SessionRow& x) { return x.cause; });
+  numbers("time", [](const SessionRow& x) { return x.time; });
+  numbers("exit_code", [](const SessionRow& x) { return x.exit_code; });
+  numbers("checkpoint_epoch", [](const SessionRow& x) { return x.checkpoint_epoch; });
+  numbers("checkpoint_step", [](const SessionRow& x) { return x.checkpoint_step; });
+  numbers("lost_seconds", [](const SessionRow& x) { return x.lost_seconds; });
+  g.close();
+}
+
 void write_curves(H5::H5File& file, const RunRecord& r) {
   auto curves = h5::ensure_group(file, "curves");
   h5::write(curves, "epoch", r.curves.epoch);
@@ -134,6 +161,7 @@ void write_run_file(const std::string& path, const RunRecord& r) {
     {
       auto file = h5::create_in_memory(tmp);
       write_root(file, r);
+      write_sessions(file, r);
       write_curves(file, r);
       for (const auto& s : r.splits) write_split(file, s);
       h5::save_file(file, tmp);
@@ -217,6 +245,28 @@ std::vector<std::string> child_names(const H5::Group& g) {
   std::vector<std::string> out;
   for (hsize_t i = 0; i < g.getNumObjs(); ++i) out.push_back(g.getObjnameByIdx(i));
   return out;
+}
+
+void read_sessions(const H5::Group& file, RunRecord& r) {
+  if (!h5::exists(file, "sessions")) return;
+  auto g = file.openGroup("sessions");
+  auto event = h5::read_strings(g, "event");
+  const size_t n = event.size();
+  auto strings = [&](const char* name) {
+    auto v = h5::read_strings(g, name);
+    expect_length(g, name, v.size(), n);
+    return v;
+  };
+  auto hosts = strings("hosts"), slurm = strings("slurm"), by = strings("by"), cause = strings("cause");
+  auto time = h5::read<double>(g, "time"), lost = h5::read<double>(g, "lost_seconds");
+  auto code = h5::read<int64_t>(g, "exit_code"), epoch = h5::read<int64_t>(g, "checkpoint_epoch"),
+       step = h5::read<int64_t>(g, "checkpoint_step");
+  for (const auto& [name, size] : std::vector<std::pair<const char*, size_t>>{
+           {"time", time.size()}, {"lost_seconds", lost.size()}, {"exit_code", code.size()},
+           {"checkpoint_epoch", epoch.size()}, {"checkpoint_step", step.size()}})
+    expect_length(g, name, size, n);
+  for (size_t i = 0; i < n; ++i)
+    r.sessions.push_back({event[i], time[i], hosts[i], slurm[i], by[i], cause[i], code[i], epoch[i], step[i], lost[i]});
 }
 
 void read_curves(const H5::Group& file, RunRecord& r) {
@@ -350,6 +400,7 @@ RunRecord read_run_group(const H5::Group& file, const std::string& path) {
   RunRecord r;
   try {
     read_root(file, path, r);
+    read_sessions(file, r);
     read_curves(file, r);
     auto eval = file.openGroup("eval");
     for (const auto& split : child_names(eval)) r.splits.push_back(read_split(eval, split));

@@ -62,6 +62,16 @@ struct SplitResult {
   KeptMaps kept;
 };
 
+// One line of the run's session ledger (<run>/sessions.jsonl): a process session's start or
+// end (docs/reliability.md).
+struct SessionRow {
+  std::string event;  // start | end
+  double time = 0;    // unix seconds
+  std::string hosts, slurm, by, cause;
+  int64_t exit_code = 0, checkpoint_epoch = -1, checkpoint_step = -1;
+  double lost_seconds = 0;
+};
+
 struct RunRecord {
   std::string run_id;
   std::string config_yaml;                                   // the resolved config
@@ -74,6 +84,7 @@ struct RunRecord {
   std::vector<SplitResult> splits;
   // Files a dataset left out (missing or undecodable, dataset.skip_corrupt), per split.
   std::map<std::string, std::vector<std::string>> skipped_files;
+  std::vector<SessionRow> sessions;  // the session ledger up to the result (/sessions)
 };
 
 }  // namespace aim::results

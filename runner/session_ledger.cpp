@@ -1,7 +1,9 @@
 #include "runner/session_ledger.h"
 
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
@@ -111,6 +113,7 @@ std::vector<SessionEntry> read_ledger(const RunPaths& paths) {
       if (n["checkpoint_epoch"]) e.epoch = n["checkpoint_epoch"].as<int64_t>();
       if (n["checkpoint_step"]) e.step = n["checkpoint_step"].as<int64_t>();
       if (n["lost_seconds"]) e.lost_s = n["lost_seconds"].as<double>();
+      if (e.event == "end" && e.cause.empty()) e.cause = describe_exit(e.exit_code);  // the sbatch wrapper's
       out.push_back(e);
     } catch (const YAML::Exception&) {
     }
@@ -120,9 +123,11 @@ std::vector<SessionEntry> read_ledger(const RunPaths& paths) {
 
 void append_session(const RunPaths& paths, const SessionEntry& e) {
   // O_APPEND of one short line: whole or absent, also with the sbatch wrapper appending.
+  // The ledger explains, it is not a result: a failed append is reported and training goes on.
   std::ofstream out(ledger_path(paths), std::ios::app);
   out << to_json(e);
   out.flush();
+  if (!out) spdlog::warn("{}", write_error(ledger_path(paths), errno));
 }
 
 std::string describe_exit(int code) {

@@ -452,6 +452,9 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       lap("optimizer");
     }
     stats.flush(sums);
+    // After its last step each rank holds the BatchNorm statistics of its own batch: from
+    // here (evaluation, checkpoint) every rank uses rank 0's, as a resumed run does.
+    broadcast_buffers(*model, comm);
     EpochSums total = reduce_sums(sums, layout, comm);
     if (stop_on_nan && !std::isfinite(total.loss))  // the same on every rank
       throw Error("loss is not finite in epoch " + std::to_string(state.epoch + 1) + " (train.stop_on_nan: true)");
@@ -573,6 +576,8 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     rec.numbers["wall_seconds_last_session"] = seconds_since(wall_start);
     rec.numbers["peak_memory_train_mib"] = peak_train_mib;
     rec.numbers["peak_memory_mib"] = peak_resident_mib();
+    for (const auto& e : read_ledger(paths))
+      rec.sessions.push_back({e.event, e.time, e.hosts, e.slurm_job, e.by, e.cause, e.exit_code, e.epoch, e.step, e.lost_s});
     results::write_run_file(paths.result(), rec);
   }
   comm.barrier();

@@ -8,4 +8,8 @@ scripts/setup.sh --tests
 scripts/slurm-local.sh start
 # Tests generate their own small datasets; keep them out of the user's cache.
 export AIMRUN_CACHE="${AIMRUN_CACHE:-$PWD/build/test-cache}"
-ctest --test-dir build --output-on-failure -j 2 "$@"
+rc=0
+ctest --test-dir build --output-on-failure -j 2 "$@" || rc=$?
+# The fault tally of the hostile-cluster and hostile-user tests (tests/fault_log.h).
+[[ -f build/faults.tsv ]] && /usr/bin/python3 tests/fault_summary.py build/faults.tsv || true
+exit $rc

@@ -21,6 +21,13 @@ inline void expect_same_results(const std::string& a_path, const std::string& b_
     ASSERT_TRUE(b.curves.series.count(name)) << name;
     EXPECT_EQ(v, b.curves.series.at(name)) << name;
   }
+  ASSERT_EQ(a.eval_curves.size(), b.eval_curves.size());
+  for (const auto& [split, c] : a.eval_curves) {
+    ASSERT_TRUE(b.eval_curves.count(split)) << split;
+    EXPECT_EQ(c.epoch, b.eval_curves.at(split).epoch) << split;
+    EXPECT_EQ(c.accuracy, b.eval_curves.at(split).accuracy) << split;
+    EXPECT_EQ(c.loss, b.eval_curves.at(split).loss) << split;
+  }
   ASSERT_EQ(a.mask_curves.size(), b.mask_curves.size());
   for (size_t i = 0; i < a.mask_curves.size(); ++i) {
     EXPECT_EQ(a.mask_curves[i].active_mean, b.mask_curves[i].active_mean);

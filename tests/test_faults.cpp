@@ -198,7 +198,7 @@ TEST(Signals, StopDuringStartupExitsCleanly) {
     auto cfg = run_config(dir, 1);
     auto r = test::run_command("AIMRUN_CACHE=" + dir.file("cache") + " OMP_NUM_THREADS=1 " + test::aimrun() + " train " +
                                cfg + " --run-dir " + dir.file("run") +
-                               " & pid=$!; for i in $(seq 2000); do m=$(awk '/SigCgt/{print $2}' /proc/$pid/status 2>/dev/null); "
+                               " 2>&1 & pid=$!; for i in $(seq 2000); do m=$(awk '/SigCgt/{print $2}' /proc/$pid/status 2>/dev/null); "
                                "[ -n \"$m\" ] && [ $(( 0x$m & 0x4800 )) -ne 0 ] && break; sleep 0.005; done; kill -" +
                                sig + " $pid; wait $pid; echo exit=$?");
     EXPECT_TRUE(contains(r.output, "exit=75")) << r.output;
@@ -238,10 +238,30 @@ TEST(DiskFull, CheckpointWriteFailsCleanly) {
   auto r = train(1, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_ENOSPC=.checkpoint.pt.tmp");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "no space left on device: " + dir.file("run/checkpoint.pt"))) << r.output;
-  EXPECT_FALSE(contains(r.output, "terminate")) << r.output;
+  EXPECT_FALSE(contains(r.output, "terminate called")) << r.output;
   ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
   for (const auto& e : fs::directory_iterator(dir.file("run")))
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
+// Every write into the run folder fails (config.yaml, the log, the ledger, the progress
+// file, checkpoints, the result): a clear error, exit 1, no crash, no result; with space
+// again, the same command trains the run.
+TEST(DiskFull, EveryWriteInTheRunFolderFailsCleanly) {
+  for (int ranks : {1, 2}) {
+    test::FaultCase fc(std::to_string(ranks) + "-rank run on a run folder with no space at all");
+    test::TempDir dir;
+    auto cfg = run_config(dir, ranks);
+    fs::create_directories(dir.file("run"));
+    auto r = train(ranks, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_ENOSPC=" + dir.file("run/"));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "no space left on device")) << r.output;
+    EXPECT_FALSE(contains(r.output, "terminate called")) << r.output;
+    EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
+    auto again = train(ranks, cfg, dir.file("run"));
+    EXPECT_EQ(again.exit_code, 0) << again.output;
+    EXPECT_TRUE(fs::exists(dir.file("run/result.h5")));
+  }
 }
 
 TEST(DiskFull, StaleTemporaryFilesAreRemovedOnTheNextStart) {
@@ -280,14 +300,15 @@ TEST(SharedFileSystems, RunLockFallsBackWhenFlockIsMissing) {
   for (const char* err : {"ENOLCK", "EOPNOTSUPP", "ENOSYS"}) {
     test::FaultCase fc(std::string("flock fails with ") + err);
     test::TempDir dir;
-    auto cfg = run_config(dir, 1, 1);
+    auto cfg = run_config(dir, 1, 40);  // seconds: the second process starts while it trains
     const std::string env = std::string("LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FLOCK=") + err;
     auto r = test::run_command(env + " OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " +
                                dir.file("run") + " > " + dir.file("log") + " 2>&1 & pid=$!; for i in $(seq 600); do [ -f " +
                                dir.file("run/.lock.owner") + " ] && break; sleep 0.05; done; " + env + " " +
                                test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run") +
-                               "; echo second=$?; wait $pid; echo first=$?");
+                               " 2>&1; echo second=$?; wait $pid; echo first=$?");
     EXPECT_TRUE(contains(r.output, "already being trained")) << r.output;
+    EXPECT_TRUE(contains(r.output, "second=4")) << "busy, not failed: " << r.output;
     EXPECT_TRUE(contains(r.output, "first=0")) << r.output << read_text(dir.file("log"));
     EXPECT_TRUE(fs::exists(dir.file("run/result.h5")));
     EXPECT_FALSE(fs::exists(dir.file("run/.lock.owner"))) << "the owner file is removed at the end";
@@ -334,11 +355,42 @@ TEST(Ledger, KilledAndStoppedSessionsAreRecordedAndShown) {
   EXPECT_TRUE(contains(status2.output, "preempted 1 time")) << stopped.output << status2.output;
   auto done = test::run_command(test::aimrun() + " sweep run " + spec);
   EXPECT_EQ(done.exit_code, 0) << done.output;
-  std::string ledger;
-  for (const auto& e : fs::directory_iterator(dir.file("out/runs"))) ledger = read_text(e.path().string() + "/sessions.jsonl");
+  std::string ledger, run_dir;
+  for (const auto& e : fs::directory_iterator(dir.file("out/runs"))) run_dir = e.path().string();
+  ledger = read_text(run_dir + "/sessions.jsonl");
+  // result.h5 keeps the ledger up to the result: every line but the last session's end.
+  auto rec = results::read_run_file(run_dir + "/result.h5");
+  ASSERT_EQ(rec.sessions.size(), 5u);
+  EXPECT_EQ(rec.sessions[1].by, "next session");
+  EXPECT_EQ(rec.sessions[3].exit_code, 75);
+  EXPECT_EQ(rec.sessions[4].event, "start");
   // start, (inferred) end, start, end 75, start, end 0
   EXPECT_EQ(std::count(ledger.begin(), ledger.end(), '\n'), 6) << ledger;
   EXPECT_TRUE(contains(ledger, "\"by\": \"next session\"")) << ledger;
   EXPECT_TRUE(contains(ledger, "\"exit_code\": 75")) << ledger;
   EXPECT_TRUE(contains(ledger, "\"cause\": \"complete\"")) << ledger;
+}
+
+// One definition of a run's state (results::inspect_run_folder): a damaged result.h5 is
+// "unreadable" to sweep status and report alike, and the next sweep run (through train)
+// trains the run again instead of calling it complete.
+TEST(RunStates, DamagedResultIsUnreadableEverywhereAndTrainedAgain) {
+  test::FaultCase fc("a result.h5 truncated after it was complete");
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 1) + "sweep:\n  name: st\n  grid:\n    seed: [6]\n");
+  ASSERT_EQ(test::run_command(test::aimrun() + " sweep run " + spec).exit_code, 0);
+  std::string result;
+  for (const auto& e : fs::directory_iterator(dir.file("out/runs"))) result = e.path().string() + "/result.h5";
+  fs::resize_file(result, fs::file_size(result) / 2);
+  auto status = test::run_command(test::aimrun() + " sweep status " + spec);
+  EXPECT_TRUE(contains(status.output, "unreadable")) << status.output;
+  EXPECT_TRUE(contains(status.output, "1 unreadable")) << status.output;
+  auto report = test::run_command(test::aimrun() + " report " + dir.file("out/st"));
+  EXPECT_NE(report.exit_code, 0) << report.output;
+  EXPECT_TRUE(contains(report.output, "unreadable")) << report.output;
+  auto again = test::run_command(test::aimrun() + " sweep run " + spec);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_TRUE(contains(again.output, "1 trained")) << again.output;
+  auto after = test::run_command(test::aimrun() + " sweep status " + spec);
+  EXPECT_TRUE(contains(after.output, "1 done")) << after.output;
 }

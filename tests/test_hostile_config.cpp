@@ -446,7 +446,7 @@ TEST(HostileConfig, GlobalBatchIsCheckedWithTheSweepsRanks) {
   EXPECT_EQ(plan.exit_code, 0) << plan.output;  // one rank: 2000 <= 3000
   auto r = run_command(aimrun() + " sweep run --ranks 2 " + path);
   expect_config_error(r, path + ":", "the global batch (2000 x 2 ranks = 4000) is larger than the training split");
-  EXPECT_NE(r.output.find("with 2 ranks"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("train.batch_size=2000"), std::string::npos) << "names the axis value: " << r.output;
   auto profile = dir.write("two.yaml", "nodes: 1\ntasks_per_node: 2\ntime: \"00:10:00\"\n");
   r = run_command(aimrun() + " sweep submit --dry-run --profile " + profile + " " + path);
   expect_config_error(r, path + ":", "the global batch (2000 x 2 ranks = 4000)");

@@ -18,39 +18,35 @@ std::string to_string(RunState state) {
     case RunState::Running: return "running";
     case RunState::Failed: return "failed";
     case RunState::Pending: return "pending";
+    case RunState::Unreadable: return "unreadable";
   }
   return "?";
 }
 
 RunStatus inspect_run(const RunPaths& paths) {
+  auto found = results::inspect_run_folder(paths.dir);
   RunStatus s;
-  if (fs::exists(paths.result())) {
-    // Read completely, in a child process first (a damaged file can crash HDF5): a file
-    // that only says "complete" is not done.
-    auto found = results::read_h5_checked(paths.result(), true);
-    if (found.size() == 1 && found[0].state == "done") {
-      s.state = RunState::Done;
-      return s;
-    }
-    s.detail = "result.h5 unreadable: " + (found.empty() ? std::string("?") : found[0].detail);
-  }
-  if (is_locked_by_other(paths.lock())) {
-    s.state = RunState::Running;
+  s.detail = found.detail;
+  if (found.state == "done") {
+    s.state = RunState::Done;
     return s;
   }
-  if (fs::exists(paths.failed())) {
-    s.state = RunState::Failed;
-    try {
-      auto text = trim(read_text(paths.failed()));
-      s.detail = text.substr(0, text.find('\n'));
-    } catch (...) {
-    }
-    if (auto why = ledger_summary(paths); !why.empty() && why.find("; ") != std::string::npos)
-      s.detail += " (" + why.substr(why.find("; ") + 2) + ")";
-    return s;
+  if (found.state == "running") s.state = RunState::Running;
+  if (found.state == "unreadable") {
+    s.state = RunState::Unreadable;
+    s.detail = "result.h5 unreadable: " + found.detail;
   }
-  if (fs::exists(paths.checkpoint())) s.detail = "has a checkpoint, will resume";
-  if (auto why = ledger_summary(paths); !why.empty()) s.detail += (s.detail.empty() ? "" : "; ") + why;
+  if (found.state == "failed") s.state = RunState::Failed;
+  if (found.state == "pending" && fs::exists(paths.checkpoint())) s.detail = "has a checkpoint, will resume";
+  if (found.state == "pending" && !fs::exists(paths.checkpoint())) s.detail.clear();
+  if (s.state == RunState::Running) return s;
+  if (auto why = ledger_summary(paths); !why.empty()) {
+    if (s.state == RunState::Failed) {
+      if (why.find("; ") != std::string::npos) s.detail += " (" + why.substr(why.find("; ") + 2) + ")";
+    } else {
+      s.detail += (s.detail.empty() ? "" : "; ") + why;
+    }
+  }
   return s;
 }
 
