@@ -235,7 +235,7 @@ TEST(DiskFull, CheckpointWriteFailsCleanly) {
   test::FaultCase fc("no space left while writing the checkpoint");
   test::TempDir dir;
   auto cfg = run_config(dir, 1);
-  auto r = train(1, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_ENOSPC=.checkpoint.pt.tmp");
+  auto r = train(1, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_PATTERN=.checkpoint.pt.tmp AIM_SHIM_FAIL=write,fsync");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "no space left on device: " + dir.file("run/checkpoint.pt"))) << r.output;
   EXPECT_FALSE(contains(r.output, "terminate called")) << r.output;
@@ -253,7 +253,7 @@ TEST(DiskFull, EveryWriteInTheRunFolderFailsCleanly) {
     test::TempDir dir;
     auto cfg = run_config(dir, ranks);
     fs::create_directories(dir.file("run"));
-    auto r = train(ranks, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_ENOSPC=" + dir.file("run/"));
+    auto r = train(ranks, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=write,fsync AIM_SHIM_PATTERN=" + dir.file("run/"));
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_TRUE(contains(r.output, "no space left on device")) << r.output;
     EXPECT_FALSE(contains(r.output, "terminate called")) << r.output;
@@ -301,7 +301,7 @@ TEST(SharedFileSystems, RunLockFallsBackWhenFlockIsMissing) {
     test::FaultCase fc(std::string("flock fails with ") + err);
     test::TempDir dir;
     auto cfg = run_config(dir, 1, 40);  // seconds: the second process starts while it trains
-    const std::string env = std::string("LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FLOCK=") + err;
+    const std::string env = std::string("LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=flock AIM_SHIM_PATTERN=/ AIM_SHIM_FLOCK_ERRNO=") + err;
     auto r = test::run_command(env + " OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " +
                                dir.file("run") + " > " + dir.file("log") + " 2>&1 & pid=$!; for i in $(seq 600); do [ -f " +
                                dir.file("run/.lock.owner") + " ] && break; sleep 0.05; done; " + env + " " +
@@ -323,7 +323,8 @@ TEST(SharedFileSystems, StaleOwnerFileIsTakenOver) {
   // A live owner (this test process, a fresh heartbeat) is respected...
   dir.write("run/.lock.owner", std::string(host) + " " + std::to_string(getpid()) + " " +
                                    std::to_string(long(std::time(nullptr))) + "\n");
-  const std::string cmd = "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FLOCK=ENOLCK OMP_NUM_THREADS=1 " + test::aimrun() + " train " +
+  const std::string cmd = "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=flock AIM_SHIM_PATTERN=/ OMP_NUM_THREADS=1 " + test::aimrun() +
+                          " train " +
                           run_config(dir, 1, 1) + " --run-dir " + dir.file("run");
   auto busy = test::run_command(cmd);
   EXPECT_NE(busy.exit_code, 0) << busy.output;

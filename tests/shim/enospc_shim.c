@@ -2,7 +2,8 @@
 // whose path contains $AIM_SHIM_PATTERN fail the way a full disk or NFS without lockd does.
 //   AIM_SHIM_PATTERN  substring of the file's path (/proc/self/fd/N); nothing else is touched
 //   AIM_SHIM_FAIL     comma list: write (write, pwrite, writev after the budget), fsync
-//                     (fsync, fdatasync), close, flock (fails with ENOLCK)
+//                     (fsync, fdatasync), close, flock (fails with ENOLCK, or with
+//                     $AIM_SHIM_FLOCK_ERRNO: EOPNOTSUPP, ENOSYS)
 //   AIM_SHIM_BUDGET   bytes that may be written to matching files before writes fail (0)
 // Writes fail with ENOSPC, like a full disk; a failing close still closes the descriptor.
 #define _GNU_SOURCE
@@ -99,6 +100,9 @@ int close(int fd) {
 
 int flock(int fd, int op) {
   REAL(flock, int, int, int);
-  if (fails("flock") && matches(fd)) return errno = ENOLCK, -1;
+  if (fails("flock") && matches(fd)) {
+    const char* e = getenv("AIM_SHIM_FLOCK_ERRNO");  // ENOLCK (default), EOPNOTSUPP or ENOSYS
+    return errno = e && !strcmp(e, "EOPNOTSUPP") ? EOPNOTSUPP : e && !strcmp(e, "ENOSYS") ? ENOSYS : ENOLCK, -1;
+  }
   return real_flock(fd, op);
 }
