@@ -78,6 +78,15 @@ void take_run_folder(comm::Communicator& comm, const Config& cfg, const RunPaths
   });
 }
 
+void record_failure(const RunPaths& paths, const std::string& id, const std::string& msg) {
+  spdlog::error("run {} failed: {}", id, msg);
+  try {
+    write_text_atomic(paths.failed(), msg + "\n");
+  } catch (const std::exception& e) {
+    spdlog::error("cannot write {}: {}", paths.failed(), e.what());
+  }
+}
+
 // The collective watchdog: a collective that waits past train.collective_timeout ends the
 // job with a message and FAILED (another rank is stuck or dead).
 void arm_watchdog(comm::Communicator& comm, const Config& cfg, const RunPaths& paths) {
@@ -87,24 +96,11 @@ void arm_watchdog(comm::Communicator& comm, const Config& cfg, const RunPaths& p
   w.on_timeout = [&comm, paths, rank, id = cfg.run_id()](const std::string& what, double waited) {
     std::string msg = "rank " + std::to_string(rank) + " waited " + format_duration(waited) + " in " + what +
                       " (train.collective_timeout): another rank is stuck or dead; ending the job";
-    spdlog::error("run {} failed: {}", id, msg);
-    try {
-      write_text_atomic(paths.failed(), msg + "\n");
-      ledger_end(paths, kExitError, "failed: " + msg);
-    } catch (...) {
-    }
+    record_failure(paths, id, msg);
+    ledger_end(paths, kExitError, "failed: " + msg);
     comm.abort(kExitError);
   };
   comm.set_watchdog(std::move(w));
-}
-
-void record_failure(const RunPaths& paths, const std::string& id, const std::string& msg) {
-  spdlog::error("run {} failed: {}", id, msg);
-  try {
-    write_text_atomic(paths.failed(), msg + "\n");
-  } catch (const std::exception& e) {
-    spdlog::error("cannot write {}: {}", paths.failed(), e.what());
-  }
 }
 
 // Every rank's host name, in rank order without repeats: "n1,n2".
