@@ -74,6 +74,16 @@ void add_dataset_keys(Schema& schema) {
   for (const auto& e : dataset_registry()) e.add_keys(schema);
 }
 
+std::shared_ptr<const Dataset> dataset_of_files(const Config& cfg, const std::vector<std::string>& paths) {
+  const std::string name = cfg.get_string("dataset.name");
+  for (const auto& e : dataset_registry()) {
+    if (e.name != name) continue;
+    if (!e.files) cfg.fail("dataset.name", "'" + name + "' has no image files to prepare images like (use an HDF5 file of images)");
+    return e.files(cfg, paths);
+  }
+  cfg.fail("dataset.name", "unknown dataset '" + name + "'");
+}
+
 DatasetSplits make_datasets(const Config& cfg) {
   const std::string name = cfg.get_string("dataset.name");
   for (const auto& e : dataset_registry())

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct DatasetEntry {
   // Checks the dataset's keys beyond the schema (Config::fail: file:line: key) and says
   // which splits make() will return.
   std::function<DatasetLayout(const Config&)> layout;
+  // Image files outside the dataset (aimrun predict --images) as a split read with this
+  // dataset's evaluation transform and normalisation; empty when the dataset has no image
+  // files (synthetic).
+  std::function<std::shared_ptr<const Dataset>(const Config&, const std::vector<std::string>& paths)> files;
 };
 
 const std::vector<DatasetEntry>& dataset_registry();
@@ -36,6 +41,9 @@ void add_dataset_keys(Schema& schema);
 DatasetSplits make_datasets(const Config& cfg);
 // The layout of the config's dataset (throws ConfigError for keys it cannot use).
 DatasetLayout dataset_layout(const Config& cfg);
+// The image files `paths` as the config's dataset would evaluate them (DatasetEntry::files);
+// a ConfigError naming dataset.name when that dataset reads no image files.
+std::shared_ptr<const Dataset> dataset_of_files(const Config& cfg, const std::vector<std::string>& paths);
 
 // Shared helpers for entries.
 std::string default_cache_dir();  // $AIMRUN_CACHE, else $XDG_CACHE_HOME/aimrun, else ~/.cache/aimrun

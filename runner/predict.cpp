@@ -5,15 +5,15 @@
 
 #include <algorithm>
 #include <filesystem>
-#ifdef AIM_WITH_OPENCV
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-#endif
 
 #include "aim/registry.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/h5.h"
+#include "data/registry.h"
+#ifdef AIM_WITH_OPENCV
+#include "data/images/image_files.h"
+#endif
 #include "runner/device.h"
 #include "runner/trained_run.h"
 #include "runner/schema.h"
@@ -29,38 +29,21 @@ struct Inputs {
   std::vector<std::string> files;
 };
 
-Inputs read_folder(const std::string& dir, const Config& cfg, std::vector<int64_t> size) {
+// The folder's image files, prepared by the dataset's evaluation transform (the same
+// geometry and normalisation evaluate uses, so a file gets the logits evaluation gives it).
+Inputs read_folder(const std::string& dir, const Config& cfg) {
 #ifndef AIM_WITH_OPENCV
   (void)cfg;
-  (void)size;
   throw Error(dir + ": reading image folders needs OpenCV; this aimrun was built without it (use --h5)");
 #else
   if (!fs::is_directory(dir)) throw Error(dir + ": not a folder");
   std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    auto ext = e.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw Error(dir + ": no .jpg, .jpeg or .png images");
-  if (size.empty()) {
-    int64_t side = cfg.get_string("dataset.name") == "builtin" ? cfg.get_int("dataset.canvas") : 224;
-    size = {side, side};
-  }
-  auto mean = cfg.get_float_list("dataset.mean"), std = cfg.get_float_list("dataset.std");
-  auto images = torch::empty({int64_t(files.size()), 3, size[0], size[1]});
-  for (size_t i = 0; i < files.size(); ++i) {
-    cv::Mat bgr = cv::imread(files[i], cv::IMREAD_COLOR);
-    if (bgr.empty()) throw DataError(files[i] + ": cannot decode image (corrupt or not an image)");
-    cv::Mat rgb, resized;
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    cv::resize(rgb, resized, cv::Size(int(size[1]), int(size[0])), 0, 0, cv::INTER_AREA);
-    auto t = torch::from_blob(resized.data, {size[0], size[1], 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat) / 255.0;
-    for (int c = 0; c < 3; ++c) t[c].sub_(mean[c]).div_(std[c]);
-    images[int64_t(i)].copy_(t);
-  }
-  return {images, files};
+  for (const auto& name : data::list_image_files(dir)) files.push_back((fs::path(dir) / name).string());
+  if (files.empty()) throw Error(dir + ": no .jpg, .jpeg, .png or .bmp images");
+  auto ds = data::dataset_of_files(cfg, files);
+  std::vector<int64_t> all(files.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = int64_t(i);
+  return {ds->get_batch(all, std::nullopt).images, files};
 #endif
 }
 
@@ -108,7 +91,7 @@ int64_t predict(const PredictOptions& o) {
   model->to(select_device(cfg, 0));
   const auto device = device_of(*model);
   model->eval();
-  Inputs in = !o.images_h5.empty() ? read_h5(o.images_h5) : read_folder(o.images_dir, cfg, o.size);
+  Inputs in = !o.images_h5.empty() ? read_h5(o.images_h5) : read_folder(o.images_dir, cfg);
   const int64_t n = in.images.size(0);
 
   torch::NoGradGuard no_grad;

@@ -11,9 +11,8 @@ struct PredictOptions {
   std::string config;                  // a config whose model.weights holds imported weights
   std::vector<std::string> overrides;  // applied to either config
   int64_t num_classes = 0;             // with --config: classes of the head (0: from the weights file)
-  std::string images_dir;              // a folder of .jpg/.jpeg/.png images, or
+  std::string images_dir;              // a folder of .jpg/.jpeg/.png/.bmp images (the dataset's evaluation transform), or
   std::string images_h5;               // an HDF5 file with float32 NCHW `images`, already normalised
-  std::vector<int64_t> size;           // [H, W] to resize folder images to (empty: dataset.canvas or 224)
   int64_t batch_size = 64;
   std::string out;
 };

@@ -21,6 +21,7 @@
 #include "data/loader.h"
 #include "data/registry.h"
 #include "data/sampler.h"
+#include "results/run_file.h"
 #include "runner/schema.h"
 #include "test_util.h"
 
@@ -608,6 +609,67 @@ TEST(EndToEnd, TrainOnMiniatureWaterbirdsRecordsSkippedFiles) {
   EXPECT_EQ(missing, 1);
   ASSERT_GT(present, 0);
   EXPECT_NEAR(h5::attr_double(test_split, "epg_gradcam"), sum / present, 1e-6);
+}
+
+// predict --images prepares a file as evaluation does (shorter side to dataset.resize, centre
+// crop dataset.image_size; the files here are not square): the same prediction and the same
+// softmax confidence for every test image.
+TEST(EndToEnd, PredictPreparesFilesLikeEvaluation) {
+  TempDir dir;
+  auto cub = make_cub(dir.file("cub"), true);
+  auto wb = make_waterbirds(dir.file("wb"), cub);
+  const std::vector<std::string> keys = {"dataset.name=waterbirds", "dataset.root=" + wb, "dataset.cub_root=" + cub.root,
+                                         "dataset.image_size=32", "dataset.resize=40"};
+  std::string common;
+  for (const auto& k : keys) common += " " + k;
+  common += " dataset.cache_dir=" + dir.file("cache") + " model.backbone=small_cnn train.epochs=1 train.batch_size=2" +
+            " output_dir=" + dir.file("out");
+  auto cfg_file = dir.write("run.yaml", "train: {log_every: 0}\n");
+  auto r = test::run_command(test::aimrun() + " train " + cfg_file + common);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string result;
+  for (const auto& e : fs::recursive_directory_iterator(dir.file("out")))
+    if (e.path().filename() == "result.h5") result = e.path().string();
+  ASSERT_FALSE(result.empty());
+  auto run = results::read_run_file(result);
+  const results::SplitResult* test = nullptr;
+  for (const auto& s : run.splits)
+    if (s.split == "test") test = &s;
+  ASSERT_NE(test, nullptr);
+  // The test split's files, in split order, copied under names that sort in that order.
+  auto splits = make_datasets(config(dir, keys));
+  auto ds = std::dynamic_pointer_cast<const ImageListDataset>(splits.splits.at("test"));
+  ASSERT_TRUE(ds);
+  ASSERT_GT(ds->size(), 1);
+  bool some_not_square = false;
+  for (size_t i = 0; i < ds->samples().size(); ++i) {
+    const auto& src = ds->samples()[i].path;
+    auto img = cv::imread(src);
+    some_not_square = some_not_square || img.rows != img.cols;
+    char name[32];
+    std::snprintf(name, sizeof name, "%03zu", i);
+    fs::create_directories(dir.file("files"));
+    fs::copy_file(src, dir.file("files/") + name + fs::path(src).extension().string());
+  }
+  EXPECT_TRUE(some_not_square);
+  r = test::run_command(test::aimrun() + " predict --run " + fs::path(result).parent_path().string() + " --images " +
+                        dir.file("files") + " --out " + dir.file("pred.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto f = h5::open_file(dir.file("pred.h5"));
+  auto pred = h5::read<int64_t>(f, "pred");
+  std::vector<hsize_t> dims;
+  auto logits = h5::read<float>(f, "logits", &dims);
+  ASSERT_EQ(pred.size(), size_t(ds->size()));
+  auto probs = torch::softmax(torch::from_blob(logits.data(), {int64_t(dims[0]), int64_t(dims[1])}), 1).amax(1);
+  for (size_t i = 0; i < pred.size(); ++i) {
+    EXPECT_EQ(pred[i], test->pred[i]) << i;
+    EXPECT_NEAR(probs[int64_t(i)].item<float>(), test->per_sample.at("confidence")[i], 1e-5) << i;
+  }
+  // The removed --size is refused with what to do instead.
+  r = test::run_command(test::aimrun() + " predict --run " + fs::path(result).parent_path().string() + " --images " +
+                        dir.file("files") + " --size 32 32 --out " + dir.file("pred2.h5"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("dataset.image_size"), std::string::npos) << r.output;
 }
 
 TEST(BadInput, HalfAJpegIsCorrupt_EmptyFileToo) {

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <numeric>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "core/files.h"
 #include "core/h5.h"
 #include "data/registry.h"
@@ -23,6 +26,42 @@ const char* kSmallRun =
     "dataset: {train_size: 3000, val_size: 500, test_size: 1000, correlation: 0.5}\n"
     "train: {epochs: 4, batch_size: 64, lr: 0.05, log_every: 0}\n"
     "model: {width: 8}\n";
+
+// The test images the result file kept (RGB, uint8: exactly the dataset's pixels) written
+// as PNG files: `predict --images` must prepare them as evaluation did, giving the same
+// predictions and the same softmax confidence.
+void expect_folder_predictions_match_evaluation(test::TempDir& dir, const std::string& run_dir,
+                                                const results::SplitResult& test) {
+  const auto& kept = test.kept;
+  ASSERT_FALSE(kept.empty());
+  const int h = int(kept.height), w = int(kept.width);
+  for (size_t i = 0; i < kept.index.size(); ++i) {
+    cv::Mat rgb(h, w, CV_8UC3), bgr;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        for (int c = 0; c < 3; ++c)
+          rgb.at<cv::Vec3b>(y, x)[c] = kept.images[((i * 3 + size_t(c)) * size_t(h) + size_t(y)) * size_t(w) + size_t(x)];
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    char name[32];
+    std::snprintf(name, sizeof name, "img_%03zu.png", i);
+    std::filesystem::create_directories(dir.file("png"));
+    ASSERT_TRUE(cv::imwrite(dir.file("png/") + name, bgr));
+  }
+  auto out = test::run_command(test::aimrun() + " predict --run " + run_dir + " --images " + dir.file("png") +
+                               " --out " + dir.file("pred_png.h5"));
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  auto f = h5::open_file(dir.file("pred_png.h5"));
+  auto pred = h5::read<int64_t>(f, "pred");
+  std::vector<hsize_t> dims;
+  auto logits = h5::read<float>(f, "logits", &dims);
+  ASSERT_EQ(pred.size(), kept.index.size());
+  auto probs = torch::softmax(torch::from_blob(logits.data(), {int64_t(dims[0]), int64_t(dims[1])}), 1).amax(1);
+  for (size_t i = 0; i < pred.size(); ++i) {
+    const auto k = size_t(kept.index[i]);
+    EXPECT_EQ(pred[i], test.pred[k]) << i;
+    EXPECT_NEAR(probs[int64_t(i)].item<float>(), test.per_sample.at("confidence")[k], 1e-5) << i;
+  }
+}
 
 }  // namespace
 
@@ -125,4 +164,5 @@ TEST(Training, AimMasksFollowTheAnnealedTargetAndPredictAgreesWithEvaluation) {
     for (size_t k = 0; k < 64; ++k) a += merged[i * 64 + k];
     EXPECT_NEAR(a / 64.0, area[i], 1e-6) << i;
   }
+  expect_folder_predictions_match_evaluation(dir, paths.dir, *test);
 }

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "data/builtin/fashion_places.h"
+#include "data/images/image_files.h"
 #include "data/in_memory_dataset.h"
 #include "data/registry.h"
 
@@ -29,15 +30,20 @@ FashionPlacesOptions options_from(const Config& cfg) {
   return o;
 }
 
-DatasetSplits make(const Config& cfg) {
-  auto options = options_from(cfg);
-  auto data = load_or_generate_fashion_places(options, cache_dir_of(cfg));
+Normalisation normalisation_of(const Config& cfg) {
   Normalisation norm;
   auto mean = cfg.get_float_list("dataset.mean"), std = cfg.get_float_list("dataset.std");
   if (mean.size() != 3) cfg.fail("dataset.mean", "expected 3 values (R, G, B)");
   if (std.size() != 3) cfg.fail("dataset.std", "expected 3 values (R, G, B)");
   norm.mean.assign(mean.begin(), mean.end());
   norm.std.assign(std.begin(), std.end());
+  return norm;
+}
+
+DatasetSplits make(const Config& cfg) {
+  auto options = options_from(cfg);
+  auto data = load_or_generate_fashion_places(options, cache_dir_of(cfg));
+  const Normalisation norm = normalisation_of(cfg);
 
   DatasetSplits out;
   const bool hflip = cfg.get_bool("dataset.hflip");
@@ -54,6 +60,15 @@ DatasetSplits make(const Config& cfg) {
   }
   out.eval_splits = {"val", "test"};
   return out;
+}
+
+// Image files as the built-in dataset's evaluation sees its images: canvas x canvas pixels
+// (a file of another size: shorter side to the canvas, centre crop), normalised alike.
+std::shared_ptr<const Dataset> files(const Config& cfg, const std::vector<std::string>& paths) {
+  ImageListOptions o;
+  o.transforms.image_size = o.transforms.resize = cfg.get_int("dataset.canvas");
+  o.norm = normalisation_of(cfg);
+  return image_files_dataset(paths, o, "builtin");
 }
 
 // The split sizes generate_fashion_places() will make, from the label files alone.
@@ -96,7 +111,7 @@ void add_keys(Schema& s) {
 
 DatasetEntry builtin_dataset_entry() {
   return {"builtin", "Fashion-MNIST garments on procedural backgrounds (a miniature Waterbirds)", add_keys, make,
-          layout};
+          layout, files};
 }
 
 }  // namespace aim::data

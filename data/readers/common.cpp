@@ -89,6 +89,10 @@ ImageListOptions image_options(const Config& cfg, bool train_split) {
   return o;
 }
 
+std::shared_ptr<const Dataset> files_like_eval(const Config& cfg, const std::vector<std::string>& paths) {
+  return image_files_dataset(paths, image_options(cfg, false), cfg.get_string("dataset.name"));
+}
+
 SplitInfo split_info(const std::string& dataset, const std::string& split, std::vector<std::string> class_names,
                      std::vector<std::string> group_names, std::string region_kind) {
   SplitInfo i;
@@ -316,19 +320,6 @@ std::vector<std::string> list_dirs(const std::string& dir) {
   return out;
 }
 
-std::vector<std::string> list_images(const std::string& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (!e.is_regular_file()) continue;
-    std::string ext = e.path().extension().string();
-    for (auto& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
-    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp") out.push_back(e.path().filename().string());
-  }
-  if (ec) throw DataError(dir + ": cannot list folder: " + ec.message());
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 DatasetSplits make_splits(const Config& cfg, const std::string& dataset,
                           std::vector<std::pair<std::string, std::vector<Sample>>> splits,

@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "data/dataset.h"
 #include "data/registry.h"
+#include "data/images/image_files.h"
 #include "data/images/image_list_dataset.h"
 
 namespace aim::data::readers {
@@ -29,6 +30,8 @@ DatasetLayout layout_with_held_out_val(const Config& cfg);
 std::string root_of(const Config& cfg);
 // Transforms, normalisation, cache and skipping options from the config.
 ImageListOptions image_options(const Config& cfg, bool train_split);
+// DatasetEntry::files of the image datasets: the files with image_options' evaluation transform.
+std::shared_ptr<const Dataset> files_like_eval(const Config& cfg, const std::vector<std::string>& paths);
 SplitInfo split_info(const std::string& dataset, const std::string& split, std::vector<std::string> class_names,
                      std::vector<std::string> group_names, std::string region_kind);
 
@@ -85,8 +88,6 @@ std::string ilsvrc_images_folder(const std::string& root, const std::string& key
 
 // Sorted names of the sub-folders of `dir`.
 std::vector<std::string> list_dirs(const std::string& dir);
-// Sorted image files (.jpg .jpeg .png .bmp, any case) directly in `dir`.
-std::vector<std::string> list_images(const std::string& dir);
 
 // The splits as ImageListDatasets.
 DatasetSplits make_splits(const Config& cfg, const std::string& dataset,

@@ -34,7 +34,7 @@ DatasetSplits make(const Config& cfg) {
 
 DatasetEntry cub_dataset_entry() {
   return {"cub", "CUB-200-2011: 200 bird species, boxes and optional segmentations (docs/datasets.md)",
-          [](Schema&) {}, make, readers::layout_with_held_out_val};
+          [](Schema&) {}, make, readers::layout_with_held_out_val, readers::files_like_eval};
 }
 
 }  // namespace aim::data

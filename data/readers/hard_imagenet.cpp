@@ -38,7 +38,7 @@ DatasetSplits make(const Config& cfg) {
   for (const std::string split : {"train", "val"}) {
     const std::string dir = masks + "/" + split;
     if (!fs::is_directory(dir)) throw DataError(dir + ": folder is missing (dataset.root must hold the masks' train/ and val/)");
-    for (const auto& m : readers::list_images(dir)) {
+    for (const auto& m : list_image_files(dir)) {
       const auto cut = m.find('_');
       if (cut == std::string::npos || cut == 0 || cut + 1 == m.size())
         throw DataError(dir + "/" + m + ": mask name is not <wnid>_<image file name>");
@@ -72,7 +72,8 @@ DatasetSplits make(const Config& cfg) {
 
 DatasetEntry hard_imagenet_dataset_entry() {
   return {"hard_imagenet", "Hard ImageNet: 15 ImageNet classes with a segmentation per image", [](Schema&) {}, make,
-          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); }};
+          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); },
+          readers::files_like_eval};
 }
 
 }  // namespace aim::data

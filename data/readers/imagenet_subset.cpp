@@ -83,7 +83,7 @@ DatasetSplits make_subset(const Config& cfg, const std::string& dataset) {
       const auto& wnid = classes.wnids[label];
       const std::string dir = images + "/" + split + "/" + wnid;
       if (!fs::is_directory(dir)) throw DataError(dir + ": class folder is missing");
-      for (const auto& f : readers::list_images(dir)) {
+      for (const auto& f : list_image_files(dir)) {
         Sample s;
         s.path = dir + "/" + f;
         s.label = int64_t(label);
@@ -115,13 +115,15 @@ DatasetSplits make_subset(const Config& cfg, const std::string& dataset) {
 DatasetEntry imagenet100_dataset_entry() {
   return {"imagenet100", "ImageNet100: a 100-class ImageFolder subset of ImageNet (class list: dataset.class_list)",
           [](Schema&) {}, [](const Config& cfg) { return make_subset(cfg, "imagenet100"); },
-          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); }};
+          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); },
+          readers::files_like_eval};
 }
 
 DatasetEntry imagewoof_dataset_entry() {
   return {"imagewoof", "ImageWoof: 10 dog breeds of ImageNet, ImageFolder layout", [](Schema&) {},
           [](const Config& cfg) { return make_subset(cfg, "imagewoof"); },
-          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); }};
+          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); },
+          readers::files_like_eval};
 }
 
 }  // namespace aim::data

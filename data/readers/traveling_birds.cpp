@@ -45,7 +45,7 @@ DatasetSplits make(const Config& cfg) {
   auto read_split = [&](const std::string& split, const std::vector<std::string>& dirs) {
     std::vector<Sample> out;
     for (const auto& d : dirs)
-      for (const auto& f : readers::list_images(root + "/" + split + "/" + d)) {
+      for (const auto& f : list_image_files(root + "/" + split + "/" + d)) {
         Sample s;
         s.path = root + "/" + split + "/" + d + "/" + f;
         s.label = label.at(d);
@@ -70,7 +70,7 @@ DatasetSplits make(const Config& cfg) {
 
 DatasetEntry traveling_birds_dataset_entry() {
   return {"traveling_birds", "TravelingBirds (CUB_fixed): species on shifted backgrounds in test", [](Schema&) {}, make,
-          readers::layout_with_held_out_val};
+          readers::layout_with_held_out_val, readers::files_like_eval};
 }
 
 }  // namespace aim::data

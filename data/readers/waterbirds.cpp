@@ -114,7 +114,8 @@ DatasetSplits make(const Config& cfg) {
 DatasetEntry waterbirds_dataset_entry() {
   return {"waterbirds", "Waterbirds (95% or 100% variant: the folder dataset.root points at, named by dataset.correlation), 4 groups label x place",
           [](Schema&) {}, make,
-          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val", "test"}, {"val", "test"}); }};
+          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val", "test"}, {"val", "test"}); },
+          readers::files_like_eval};
 }
 
 }  // namespace aim::data
