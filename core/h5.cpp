@@ -6,12 +6,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <numeric>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/strings.h"
 
 namespace aim::h5 {
@@ -224,6 +226,30 @@ void write_bytes(const std::string& path, const std::vector<char>& bytes) {
 }  // namespace
 
 void save_file(H5::H5File& file, const std::string& path) { write_bytes(path, close_to_image(file, path)); }
+
+void write_whole_file(const std::string& path, const std::function<void(H5::H5File&)>& fill,
+                      const std::function<void(const std::string& tmp)>& verify) {
+  const std::string tmp = temp_path_for(path);
+  clear_system_error();
+  const uint64_t failed_before = error_count();
+  try {
+    {
+      auto file = create_in_memory(tmp);
+      fill(file);
+      save_file(file, tmp);
+    }
+    if (auto failed = error_count() - failed_before)
+      throw Error(std::to_string(failed) + " HDF5 calls failed while writing " + tmp);
+    if (verify) verify(tmp);
+    commit_file(tmp, path);
+  } catch (const H5::Exception& e) {
+    std::remove(tmp.c_str());
+    throw Error(write_error(path, detail(e)));
+  } catch (const std::exception& e) {
+    std::remove(tmp.c_str());
+    throw Error(write_error(path, e.what()));
+  }
+}
 
 uint64_t error_count() { return quiet_error_count(); }
 

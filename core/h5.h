@@ -5,6 +5,7 @@
 #include <H5Cpp.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,13 @@ H5::FileAccPropList file_access();
 // removed and aim::Error says why ("... No space left on device").
 H5::H5File create_in_memory(const std::string& name);
 void save_file(H5::H5File& file, const std::string& path);
+// The one way a whole HDF5 file is written: `fill` builds it in memory, it is saved to a
+// temporary name beside `path`, `verify` (when given) reads the temporary back, and it is
+// renamed over `path`. Any HDF5 call that failed meanwhile (seen or not), any write, fsync
+// or close error, and any exception of `fill` or `verify` becomes aim::Error with
+// write_error()'s message; nothing is left at the temporary name and `path` is untouched.
+void write_whole_file(const std::string& path, const std::function<void(H5::H5File&)>& fill,
+                      const std::function<void(const std::string& tmp)>& verify = {});
 
 // Failing HDF5 calls so far in this process, whether or not anyone saw the exception (a
 // destructor's close): a writer compares it before and after. system_error(): the OS's

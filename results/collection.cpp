@@ -110,32 +110,18 @@ void verify_collection(const std::string& tmp, const Contents& c) {
 CollectSummary collect_runs(const std::vector<FoundRun>& runs, const std::string& out_path, bool link) {
   CollectSummary summary;
   const fs::path out_dir = fs::absolute(out_path).parent_path();
-  const std::string tmp = temp_path_for(out_path);
-  h5::clear_system_error();
-  const uint64_t failed_before = h5::error_count();
-  try {
-    Contents c;
-    {
-      auto out = h5::create_in_memory(tmp);
-      h5::set_attr(out, "aimrun_collection", kCollectionVersion);
-      h5::set_attr(out, "mode", link ? "link" : "copy");
-      auto group = h5::ensure_group(out, "runs");
-      add_runs(runs, group, out_dir, link, summary, c);
-      group.close();
-      write_index(out, c.ids, c.sources, c.problems);
-      h5::save_file(out, tmp);
-    }
-    if (auto failed = h5::error_count() - failed_before)
-      throw Error(std::to_string(failed) + " HDF5 calls failed while writing " + tmp);
-    verify_collection(tmp, c);
-    commit_file(tmp, out_path);
-  } catch (const H5::Exception& e) {
-    std::remove(tmp.c_str());
-    throw Error(h5::write_error(out_path, h5::detail(e)));
-  } catch (const std::exception& e) {
-    std::remove(tmp.c_str());
-    throw Error(h5::write_error(out_path, e.what()));
-  }
+  Contents c;
+  h5::write_whole_file(
+      out_path,
+      [&](H5::H5File& out) {
+        h5::set_attr(out, "aimrun_collection", kCollectionVersion);
+        h5::set_attr(out, "mode", link ? "link" : "copy");
+        auto group = h5::ensure_group(out, "runs");
+        add_runs(runs, group, out_dir, link, summary, c);
+        group.close();
+        write_index(out, c.ids, c.sources, c.problems);
+      },
+      [&](const std::string& tmp) { verify_collection(tmp, c); });
   return summary;
 }
 

@@ -154,29 +154,15 @@ void verify_run_file(const std::string& tmp, const RunRecord& r) {
 }  // namespace
 
 void write_run_file(const std::string& path, const RunRecord& r) {
-  const std::string tmp = temp_path_for(path);
-  h5::clear_system_error();
-  const uint64_t failed_before = h5::error_count();
-  try {
-    {
-      auto file = h5::create_in_memory(tmp);
-      write_root(file, r);
-      write_sessions(file, r);
-      write_curves(file, r);
-      for (const auto& s : r.splits) write_split(file, s);
-      h5::save_file(file, tmp);
-    }
-    if (auto failed = h5::error_count() - failed_before)
-      throw Error(std::to_string(failed) + " HDF5 calls failed while writing " + tmp);
-    verify_run_file(tmp, r);
-    commit_file(tmp, path);
-  } catch (const H5::Exception& e) {
-    std::remove(tmp.c_str());
-    throw Error(h5::write_error(path, h5::detail(e)));
-  } catch (const std::exception& e) {
-    std::remove(tmp.c_str());
-    throw Error(h5::write_error(path, e.what()));
-  }
+  h5::write_whole_file(
+      path,
+      [&](H5::H5File& file) {
+        write_root(file, r);
+        write_sessions(file, r);
+        write_curves(file, r);
+        for (const auto& s : r.splits) write_split(file, s);
+      },
+      [&](const std::string& tmp) { verify_run_file(tmp, r); });
 }
 
 RunRecord read_run_file(const std::string& path) {

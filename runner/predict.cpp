@@ -107,9 +107,8 @@ int64_t predict(const PredictOptions& o) {
   auto pred = all_logits.argmax(1).contiguous();
 
   ensure_dir(fs::path(o.out).parent_path().empty() ? "." : fs::path(o.out).parent_path().string());
-  std::string tmp = temp_path_for(o.out);
-  {
-    auto file = h5::create_file(tmp);
+  const auto stages = model->mask_stages();
+  auto fill = [&](H5::H5File& file) {
     h5::set_attr(file, "source", source);
     h5::set_attr(file, "method", cfg.get_string("method.name"));
     h5::set_attr(file, "backbone", cfg.get_string("model.backbone"));
@@ -123,15 +122,18 @@ int64_t predict(const PredictOptions& o) {
       h5::write_raw(g, name, h5::Dtype::u8, c.data_ptr(), h5::Dtype::u8,
                     {hsize_t(c.size(0)), hsize_t(c.size(1)), hsize_t(c.size(2))});
     };
-    const auto stages = model->mask_stages();
     if (!stages.empty()) {
       auto g = h5::ensure_group(file, "masks");
       for (size_t k = 0; k < stages.size(); ++k)
         write_mask(g, "stage_" + std::to_string(stages[k]), torch::cat(stage_masks[k]));
       write_mask(file, "merged_mask", torch::cat(merged));
     }
-  }
-  commit_file(tmp, o.out);
+  };
+  auto verify = [&](const std::string& tmp) {
+    auto back = h5::open_file(tmp);
+    if (h5::read<int64_t>(back, "pred").size() != size_t(n)) throw Error(tmp + ": reads back differently from what was written");
+  };
+  h5::write_whole_file(o.out, fill, verify);
   spdlog::info("predicted {} images with {} ({}), written to {}", n, cfg.get_string("method.name"), source, o.out);
   return n;
 }

@@ -474,6 +474,68 @@ TEST(CollectFaults, DiskFullOnTmpfsDuringCollect) {
   EXPECT_EQ(temp_files(fs.path), std::vector<std::string>{});
 }
 
+// The other whole-file HDF5 writers go through the same h5::write_whole_file: predict's
+// output fails cleanly, and a dataset cache that cannot be written does not stop the run.
+TEST(WriterFaults, PredictOutputOnAFullDiskExitsOneAndLeavesNothing) {
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", kTinyRun);
+  ASSERT_EQ(test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run")).exit_code, 0);
+  // A folder of two images for predict.
+  std::filesystem::create_directories(dir.file("images"));
+  auto kept = read_run_file(dir.file("run/result.h5")).splits.back().kept;
+  ASSERT_FALSE(kept.empty());
+  const std::string out = dir.file("out/pred.h5");
+  std::filesystem::create_directories(dir.file("out"));
+  auto h5_in = dir.file("images.h5");
+  {
+    std::vector<float> images(size_t(2 * 3 * kept.height * kept.width), 0.25f);
+    auto f = h5::create_file(h5_in);
+    h5::write_raw(f, "images", h5::Dtype::f32, images.data(), h5::Dtype::f32,
+                  {2, 3, hsize_t(kept.height), hsize_t(kept.width)});
+  }
+  for (std::string fail : {"write", "fsync", "close"}) {
+    test::FaultCase fc("aimrun predict: " + fail + " of the output fails with ENOSPC");
+    auto r = test::run_command(shim_env(".pred.h5.tmp-", fail) + test::aimrun() + " predict --run " + dir.file("run") +
+                               " --h5 " + h5_in + " --out " + out);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("no space left on device: " + out), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(out));
+    EXPECT_EQ(temp_files(dir.file("out")), std::vector<std::string>{});
+  }
+  auto r = test::run_command(test::aimrun() + " predict --run " + dir.file("run") + " --h5 " + h5_in + " --out " + out);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(h5::read<int64_t>(h5::open_file(out), "pred").size(), 2u);
+}
+
+TEST(WriterFaults, ABuiltinDatasetCacheThatCannotBeWrittenDoesNotStopTheRun) {
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", kTinyRun);
+  const std::string cache = dir.file("cache");
+  auto cache_files = [&] {
+    std::vector<std::string> out;
+    if (std::filesystem::exists(cache))
+      for (const auto& e : std::filesystem::directory_iterator(cache))
+        if (e.path().extension() == ".h5") out.push_back(e.path().filename().string());
+    return out;
+  };
+  for (std::string fail : {"write", "close"}) {
+    test::FaultCase fc("built-in dataset cache: " + fail + " fails with ENOSPC");
+    auto r = test::run_command(shim_env(cache + "/", fail) + "OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg +
+                               " dataset.cache_dir=" + cache + " --run-dir " + dir.file("run_" + fail));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("not cached (no space left on device: " + cache), std::string::npos) << r.output;
+    EXPECT_EQ(cache_files(), std::vector<std::string>{});
+    EXPECT_EQ(temp_files(cache), std::vector<std::string>{});
+  }
+  // The same run's numbers with the cache written: the data did not depend on the cache.
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " dataset.cache_dir=" + cache +
+                             " --run-dir " + dir.file("run_ok"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(cache_files().size(), 1u);
+  EXPECT_EQ(read_run_file(dir.file("run_ok/result.h5")).splits.back().pred,
+            read_run_file(dir.file("run_write/result.h5")).splits.back().pred);
+}
+
 TEST(H5Locking, WritesAndReadsWithFileLockingOnOffOrUnset) {
   test::TempDir dir;
   const char* saved = std::getenv("HDF5_USE_FILE_LOCKING");

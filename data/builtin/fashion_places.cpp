@@ -280,9 +280,9 @@ FashionPlaces generate_fashion_places(const FashionPlacesOptions& o) {
 
 void save_fashion_places(const FashionPlaces& data, const std::string& path,
                          const std::string& cache_key) {
-  std::string tmp = temp_path_for(path);
-  {
-    auto file = h5::create_file(tmp);
+  // Built in memory and written whole (h5::write_whole_file): a full disk leaves no cache
+  // file that looks complete.
+  h5::write_whole_file(path, [&](H5::H5File& file) {
     h5::set_attr(file, "cache_key", cache_key);
     h5::write_strings(file, "class_names", data.class_names);
     h5::write_strings(file, "place_names", data.place_names);
@@ -297,8 +297,7 @@ void save_fashion_places(const FashionPlaces& data, const std::string& path,
           {"labels", s.labels}, {"places", s.places}, {"groups", s.groups}, {"source_index", s.source_index}};
       for (const auto& [key, t] : ints) h5::write_raw(g, key, h5::Dtype::i64, t.data_ptr(), h5::Dtype::i64, {n});
     }
-  }
-  commit_file(tmp, path);
+  });
 }
 
 FashionPlaces load_fashion_places(const std::string& path, const std::string& expected_key) {
@@ -354,8 +353,15 @@ FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& option
   auto t0 = std::chrono::steady_clock::now();
   auto data = generate_fashion_places(options);
   double gen_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  save_fashion_places(data, path, key);
-  spdlog::info("built-in dataset generated in {:.1f}s, cached at {}", gen_s, path);
+  // The cache only saves the next run the generation: a run whose cache cannot be written
+  // (a full disk, a read-only cache_dir) trains on the data it generated.
+  try {
+    save_fashion_places(data, path, key);
+    spdlog::info("built-in dataset generated in {:.1f}s, cached at {}", gen_s, path);
+  } catch (const Error& e) {
+    spdlog::warn("built-in dataset generated in {:.1f}s but not cached ({}); the next run generates it again", gen_s,
+                 e.what());
+  }
   return data;
 }
 

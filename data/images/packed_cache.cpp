@@ -56,7 +56,7 @@ Packed pack_one(const Sample& s, const PackOptions& o) {
 }
 
 void write_all(FILE* f, const void* data, size_t n, const std::string& path) {
-  if (n && std::fwrite(data, 1, n, f) != n) throw Error(path + ": cannot write packed cache (disk full?)");
+  if (n && std::fwrite(data, 1, n, f) != n) throw Error(write_error(path, errno));
 }
 
 }  // namespace
@@ -69,7 +69,7 @@ void PackedCache::build(const std::string& path, const std::vector<Sample>& samp
     Header h{};
     std::memcpy(h.magic, kMagic, 8);
     h.count = samples.size();
-    write_all(f, &h, sizeof h, tmp);
+    write_all(f, &h, sizeof h, path);
     uint64_t offset = sizeof h;
     std::vector<PackedEntry> index(samples.size());
     const int threads = o.threads > 0 ? o.threads : std::max(1, int(std::thread::hardware_concurrency()));
@@ -97,23 +97,24 @@ void PackedCache::build(const std::string& path, const std::vector<Sample>& samp
         e.height = uint32_t(p.rgb.rows);
         e.width = uint32_t(p.rgb.cols);
         e.image_offset = offset;
-        write_all(f, p.rgb.data, p.rgb.total() * 3, tmp);
+        write_all(f, p.rgb.data, p.rgb.total() * 3, path);
         offset += p.rgb.total() * 3;
         if (!p.region.empty()) {
           e.has_region = 1;
           e.region_offset = offset;
-          write_all(f, p.region.data, p.region.total(), tmp);
+          write_all(f, p.region.data, p.region.total(), path);
           offset += p.region.total();
         }
       }
     }
     h.index_offset = offset;
-    write_all(f, index.data(), index.size() * sizeof(PackedEntry), tmp);
+    write_all(f, index.data(), index.size() * sizeof(PackedEntry), path);
     if (std::fseek(f, 0, SEEK_SET) != 0) throw Error(tmp + ": cannot seek");
-    write_all(f, &h, sizeof h, tmp);
-    if (std::fflush(f) != 0) throw Error(tmp + ": cannot write packed cache");
-    std::fclose(f);
+    write_all(f, &h, sizeof h, path);
+    if (std::fflush(f) != 0 || ::fsync(fileno(f)) != 0) throw Error(write_error(path, errno));
+    const int closed = std::fclose(f);
     f = nullptr;
+    if (closed != 0) throw Error(write_error(path, errno));
     commit_file(tmp, path);
   } catch (...) {
     if (f) std::fclose(f);
