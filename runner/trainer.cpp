@@ -22,6 +22,7 @@
 #include "aim/registry.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "core/version.h"
 #include "core/hash.h"
 #include "core/strings.h"
 #include "data/loader.h"
@@ -36,10 +37,6 @@
 #include "runner/optim.h"
 #include "runner/pictures.h"
 #include "runner/session_ledger.h"
-
-#ifndef AIM_VERSION
-#define AIM_VERSION "unknown"
-#endif
 
 namespace aim {
 
@@ -560,7 +557,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     rec.text["dataset"] = cfg.get_string("dataset.name");
     rec.text["method"] = cfg.get_string("method.name");
     rec.text["backbone"] = cfg.get_string("model.backbone");
-    rec.text["aimrun_version"] = AIM_VERSION;
+    rec.text["aimrun_version"] = aimrun_version();
     rec.text["torch_version"] = TORCH_VERSION;
     rec.text["hdf5_version"] = H5_VERS_INFO;
     rec.text["host"] = hostname();

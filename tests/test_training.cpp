@@ -96,6 +96,17 @@ TEST(Training, ShortRunLearnsAndWritesAConsistentResult) {
   EXPECT_EQ(by_name.at("val")->n, 500);
   EXPECT_EQ(r.eval_curves.at("val").epoch, (std::vector<int64_t>{1, 2, 3, 4}));
   EXPECT_DOUBLE_EQ(r.eval_curves.at("val").accuracy.back(), by_name.at("val")->accuracy);
+  // The recorded code version is the checkout's commit at build time, not at the last
+  // configure (cmake/version.cmake); "-dirty" aside, since files may change after a build.
+  auto strip = [](std::string v) {
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    const std::string dirty = "-dirty";
+    if (v.size() > dirty.size() && v.compare(v.size() - dirty.size(), dirty.size(), dirty) == 0) v.resize(v.size() - dirty.size());
+    return v;
+  };
+  auto git = test::run_command("git -C " AIM_SOURCE_DIR " describe --always --dirty --tags 2>/dev/null");
+  const std::string expected = git.exit_code == 0 ? strip(git.output) : "unknown";
+  EXPECT_EQ(strip(r.text.at("aimrun_version")), expected);
 }
 
 TEST(Training, AimMasksFollowTheAnnealedTargetAndPredictAgreesWithEvaluation) {

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/stop_signal.h"
+#include "core/version.h"
 #include "runner/cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -18,7 +19,7 @@ int main(int argc, char** argv) {
       "aimrun: trains and compares interpretable image classifiers (AIM, bottom-up masking, vanilla)\n"
       "on ResNet/ConvNeXt backbones, locally or on Slurm, with results in HDF5."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", AIM_VERSION);
+  app.set_version_flag("--version", aim::aimrun_version());
   aim::cli::add_train_command(app);
   aim::cli::add_sweep_command(app);
   aim::cli::add_report_command(app);
