@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 # The newest result-file layout this module reads (root attribute `schema_version`).
-CURRENT_SCHEMA_VERSION = 1
+CURRENT_SCHEMA_VERSION = 2  # 2: gradcam on the decision map, explain/select, group EPG (docs/hdf5-schema.md)
 
 
 @dataclasses.dataclass(frozen=True)
