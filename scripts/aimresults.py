@@ -61,7 +61,8 @@ class Layout:
     epg_prefix: str = "epg_"                # split attribute / sample array prefix of the EPG
 
 
-LAYOUTS = {1: Layout()}
+# 2: the same paths; gradcam means the decision map, gradcam_backbone the old map (docs/hdf5-schema.md).
+LAYOUTS = {1: Layout(), 2: Layout()}
 
 # Root attributes not copied into the summary table as they are (the other root attributes
 # are run metadata and become columns, unless /config has the same key).
