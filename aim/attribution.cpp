@@ -8,15 +8,24 @@ namespace aim::model {
 
 namespace {
 
-// Grad-CAM (Selvaraju et al. 2017) at the last backbone stage: channel weights = spatial mean
-// of the gradient, map = ReLU(sum_c weight_c * A_c).
+// Grad-CAM (Selvaraju et al. 2017): channel weights = spatial mean of the gradient, map =
+// ReLU(sum_c weight_c * A_c). `gradcam` reads the map the final classifier pools (where each
+// model decides), `gradcam_backbone` the last backbone stage (the same map for vanilla).
+torch::Tensor grad_cam(const torch::Tensor& map, const torch::Tensor& grad) {
+  auto weights = grad.mean({2, 3}, /*keepdim=*/true);
+  return torch::relu((weights * map.detach()).sum(1));
+}
+
 class GradCam : public Attribution {
  public:
-  std::string name() const override { return "gradcam"; }
+  explicit GradCam(bool backbone) : backbone_(backbone) {}
+  std::string name() const override { return backbone_ ? "gradcam_backbone" : "gradcam"; }
   torch::Tensor explain(const Explained& e) const override {
-    auto weights = e.last_stage_grad.mean({2, 3}, /*keepdim=*/true);
-    return torch::relu((weights * e.out.last_stage.detach()).sum(1));
+    return backbone_ ? grad_cam(e.out.last_stage, e.last_stage_grad) : grad_cam(e.out.decision_map, e.decision_grad);
   }
+
+ private:
+  bool backbone_;
 };
 
 // Input x Gradient, summed over colour channels (signed; the pointing game takes the
@@ -47,14 +56,14 @@ class OwnMask : public Attribution {
 }  // namespace
 
 const std::vector<std::string>& attribution_names() {
-  static const std::vector<std::string> names = {"gradcam", "ixg", "mask"};
+  static const std::vector<std::string> names = {"gradcam", "gradcam_backbone", "ixg", "mask"};
   return names;
 }
 
 std::vector<std::unique_ptr<Attribution>> make_attributions(const std::vector<std::string>& names, const Model& model) {
   std::vector<std::unique_ptr<Attribution>> out;
   for (const auto& n : names) {
-    if (n == "gradcam") out.push_back(std::make_unique<GradCam>());
+    if (n == "gradcam" || n == "gradcam_backbone") out.push_back(std::make_unique<GradCam>(n == "gradcam_backbone"));
     else if (n == "ixg") out.push_back(std::make_unique<InputTimesGradient>());
     else if (n == "mask") {
       if (!model.has_masks()) continue;
@@ -72,13 +81,20 @@ Explained explain_batch(Model& model, const torch::Tensor& images, torch::Tensor
   torch::AutoGradMode grad_mode(need_gradients);
   e.images = need_gradients ? images.detach().requires_grad_(true) : images;
   e.out = model.forward(e.images);
+  if (!e.out.decision_map.defined()) e.out.decision_map = e.out.last_stage;
   e.targets = targets.defined() ? targets : e.out.logits.argmax(1);
   if (need_gradients) {
     auto score = e.out.logits.gather(1, e.targets.unsqueeze(1)).sum();
-    auto grads = torch::autograd::grad({score}, {e.images, e.out.last_stage}, {}, /*retain_graph=*/false,
-                                       /*create_graph=*/false, /*allow_unused=*/true);
+    // The decision map is the last stage itself for vanilla: one gradient serves both.
+    const bool same = e.out.decision_map.is_same(e.out.last_stage);
+    std::vector<torch::Tensor> inputs = {e.images, e.out.last_stage};
+    if (!same) inputs.push_back(e.out.decision_map);
+    auto grads = torch::autograd::grad({score}, inputs, {}, /*retain_graph=*/false, /*create_graph=*/false,
+                                       /*allow_unused=*/true);
+    auto or_zeros = [](const torch::Tensor& g, const torch::Tensor& like) { return g.defined() ? g : torch::zeros_like(like); };
     e.input_grad = grads[0];
-    e.last_stage_grad = grads[1].defined() ? grads[1] : torch::zeros_like(e.out.last_stage);
+    e.last_stage_grad = or_zeros(grads[1], e.out.last_stage);
+    e.decision_grad = same ? e.last_stage_grad : or_zeros(grads[2], e.out.decision_map);
   }
   return e;
 }

@@ -8,7 +8,7 @@ namespace aim::model {
 
 namespace nn = torch::nn;
 
-MaskingOptions masking_options(const Config& cfg) {
+MaskingOptions masking_options(const Config& cfg, const std::string& method) {
   MaskingOptions o;
   o.stages = cfg.get_int("method.stages");
   o.target = cfg.get_float("method.target");
@@ -18,7 +18,8 @@ MaskingOptions masking_options(const Config& cfg) {
   o.width = cfg.is_null("method.width") ? 0 : cfg.get_int("method.width");
   o.mask_width = cfg.is_null("method.mask_width") ? 0 : cfg.get_int("method.mask_width");
   o.mask_blocks = cfg.get_int("method.mask_blocks");
-  o.deep_supervision = cfg.get_bool("method.deep_supervision");
+  o.deep_supervision = cfg.is_null("method.deep_supervision") ? method == "aim" : cfg.get_bool("method.deep_supervision");
+  o.area_per_sample = cfg.get_string("method.area_loss") == "sample";
   o.keep_bias = cfg.get_float("method.keep_bias");
   return o;
 }
@@ -47,8 +48,15 @@ void add_masking_keys(Schema& s) {
             .range(1, 4096).only_when("method.name", masking));
   s.add(KeySpec("method.mask_blocks", ValueType::Int, "1", "masking methods: residual blocks in the mask estimator")
             .range(0, 16).only_when("method.name", masking));
-  s.add(KeySpec("method.deep_supervision", ValueType::Bool, "true",
-                "aim: a classifier and cross-entropy on every top-down stage, not only the final one").only_when("method.name", {"aim"}));
+  s.add(KeySpec("method.deep_supervision", ValueType::Bool, "~",
+                "masking methods: a classifier and cross-entropy on every masked stage, not only the final one "
+                "(~: true for aim, false for bottom_up)")
+            .only_when("method.name", masking));
+  s.add(KeySpec("method.area_loss", ValueType::String, "batch",
+                "masking methods: batch: (mean over the batch of each sample's active fraction - target)^2, the paper's; "
+                "sample: the mean over samples of (active fraction - target)^2, which holds every sample to the target")
+            .one_of({"batch", "sample"})
+            .only_when("method.name", masking));
   s.add(KeySpec("method.keep_bias", ValueType::Float, "2.0",
                 "masking methods: initial keep-minus-drop logit bias (2: masks start ~88% open, like the target 1.0)").range(-20.0, 20.0).only_when("method.name", masking));
 }
@@ -101,11 +109,11 @@ torch::Tensor binary_mask(const torch::Tensor& logits, double temperature, bool 
   return straight_through.narrow(1, 0, 1);
 }
 
-torch::Tensor area_loss(const std::vector<torch::Tensor>& masks, double tau) {
+torch::Tensor area_loss(const std::vector<torch::Tensor>& masks, double tau, bool per_sample) {
   torch::Tensor total;
   for (const auto& m : masks) {
-    auto r = m.mean({1, 2, 3}).mean();
-    auto term = (r - tau).pow(2);
+    auto r = m.mean({1, 2, 3});  // [B] each sample's active fraction
+    auto term = per_sample ? (r - tau).pow(2).mean() : (r.mean() - tau).pow(2);
     total = total.defined() ? total + term : term;
   }
   return total;

@@ -21,11 +21,13 @@ struct MaskingOptions {
   int64_t width = 0;              // AIM's common top-down width (0: auto)
   int64_t mask_width = 0;         // hidden width of the mask estimator (0: auto)
   int64_t mask_blocks = 1;        // residual blocks in the mask estimator
-  bool deep_supervision = true;   // AIM: a classifier and cross-entropy per top-down stage
+  bool deep_supervision = true;   // a classifier and cross-entropy per masked stage (AIM: true, bottom-up: false)
+  bool area_per_sample = false;   // area loss: mean_b (r_b - tau)^2 instead of (mean_b r_b - tau)^2
   double keep_bias = 2.0;         // initial keep-minus-drop logit: masks start mostly open
 };
 
-MaskingOptions masking_options(const Config& cfg);
+// `method` fills the defaults that depend on it (method.deep_supervision: ~).
+MaskingOptions masking_options(const Config& cfg, const std::string& method);
 void add_masking_keys(Schema& schema);  // method.* keys shared by AIM and bottom-up
 
 // Target active fraction in `epoch` (0-based) of `epochs`: 1.0 in epoch 0, falling linearly to
@@ -51,7 +53,9 @@ TORCH_MODULE(MaskEstimator);
 // sample, straight-through gradients of the soft sample. Evaluation: argmax, no noise.
 torch::Tensor binary_mask(const torch::Tensor& logits, double temperature, bool training);
 
-// sum_l (r_l - tau)^2, r_l = the batch mean of each sample's active fraction of mask l.
-torch::Tensor area_loss(const std::vector<torch::Tensor>& masks, double tau);
+// Batch (the paper's): sum_l (r_l - tau)^2, r_l = the batch mean of each sample's active
+// fraction r_{l,b} of mask l. Per sample: sum_l mean_b (r_{l,b} - tau)^2, which holds every
+// sample's mask to the target instead of only their average.
+torch::Tensor area_loss(const std::vector<torch::Tensor>& masks, double tau, bool per_sample = false);
 
 }  // namespace aim::model

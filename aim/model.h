@@ -22,7 +22,10 @@ struct ModelOutput {
   std::vector<torch::Tensor> stage_logits;    // deep-supervision logits per masked stage
   torch::Tensor merged_mask;                  // [B,1,h,w] where the decision may look, at the finest masked stage
   std::vector<torch::Tensor> masked_features; // AIM: T_l(S_l), the features each mask gates (coarsest first)
-  torch::Tensor last_stage;                   // last backbone stage (Grad-CAM reads it)
+  torch::Tensor last_stage;                   // last backbone stage (gradcam_backbone reads it)
+  // The map the final classifier pools (gradcam reads it): vanilla = last_stage, bottom-up =
+  // its masked last stage, AIM = the merged sparse map O at the finest masked stage.
+  torch::Tensor decision_map;
 };
 
 struct LossTerms {

@@ -132,6 +132,7 @@ void write_split(H5::H5File& file, const SplitResult& s) {
     h5::write(groups, "correct", s.group_correct);
     h5::write(groups, "count", s.group_count);
     h5::write(groups, "accuracy", group_accuracy(s));
+    for (const auto& [name, means] : s.group_means) h5::write(groups, name, means);
     groups.close();
   }
   if (!s.kept.empty()) write_kept_maps(g, s.kept);
@@ -206,7 +207,8 @@ std::string checked_run_id(const H5::Group& file, const std::string& path) {
 }
 
 // Root attributes: the fixed ones, then every other one as metadata, each read by name.
-void read_root(const H5::Group& file, const std::string& path, RunRecord& r) {
+// Returns the file's schema_version.
+int64_t read_root(const H5::Group& file, const std::string& path, RunRecord& r) {
   if (!h5::has_attr(file, "schema_version"))
     throw DataError(path + ": not an aimrun result file (no schema_version attribute)");
   int64_t version = h5::attr_int(file, "schema_version");
@@ -225,6 +227,31 @@ void read_root(const H5::Group& file, const std::string& path, RunRecord& r) {
     else r.numbers[name] = h5::attr_double(file, name);
   }
   if (r.text.count("identity_yaml")) check_yaml(r.text.at("identity_yaml"), path + ": identity_yaml");
+  return version;
+}
+
+// A version-1 file as version 2 (docs/hdf5-schema.md, "Version history"): its `gradcam` was
+// Grad-CAM at the last backbone stage, v2's `gradcam_backbone`; for vanilla and bottom-up
+// that is also v2's `gradcam`, for AIM it is not (v2's reads the merged sparse map).
+void upgrade_from_v1(RunRecord& r) {
+  const bool aim = r.text.count("method") && r.text.at("method") == "aim";
+  auto rename = [aim](auto& by_name, const std::string& from, const std::string& to) {
+    auto it = by_name.find(from);
+    if (it == by_name.end()) return;
+    by_name[to] = it->second;
+    if (aim) by_name.erase(from);
+  };
+  for (auto& s : r.splits) {
+    rename(s.scalars, "epg_gradcam", "epg_gradcam_backbone");
+    rename(s.per_sample, "epg_gradcam", "epg_gradcam_backbone");
+    rename(s.kept.maps, "gradcam", "gradcam_backbone");
+  }
+  if (!r.text.count("explain")) {
+    auto eval = YAML::Load(r.config_yaml)["eval"];
+    r.text["explain"] = eval && eval["explain"] ? eval["explain"].Scalar() : "predicted";
+  }
+  if (!r.text.count("select")) r.text["select"] = "last";
+  if (!r.numbers.count("selected_epoch") && !r.curves.epoch.empty()) r.numbers["selected_epoch"] = double(r.curves.epoch.back());
 }
 
 std::vector<std::string> child_names(const H5::Group& g) {
@@ -374,6 +401,11 @@ SplitResult read_split(const H5::Group& eval, const std::string& split) {
     s.group_count = h5::read<int64_t>(groups, "count");
     expect_length(groups, "correct", s.group_correct.size(), s.group_names.size());
     expect_length(groups, "count", s.group_count.size(), s.group_names.size());
+    for (const auto& name : child_names(groups)) {  // per-group EPG (files before it have none)
+      if (name.rfind("epg_", 0) != 0 || groups.childObjType(name) != H5O_TYPE_DATASET) continue;
+      s.group_means[name] = h5::read<double>(groups, name);
+      expect_length(groups, name, s.group_means[name].size(), s.group_names.size());
+    }
   }
   if (h5::exists(g, "maps")) read_maps(g, s);
   read_samples(g, s);
@@ -385,11 +417,12 @@ SplitResult read_split(const H5::Group& eval, const std::string& split) {
 RunRecord read_run_group(const H5::Group& file, const std::string& path) {
   RunRecord r;
   try {
-    read_root(file, path, r);
+    const int64_t version = read_root(file, path, r);
     read_sessions(file, r);
     read_curves(file, r);
     auto eval = file.openGroup("eval");
     for (const auto& split : child_names(eval)) r.splits.push_back(read_split(eval, split));
+    if (version == 1) upgrade_from_v1(r);
   } catch (const H5::Exception& e) {
     throw DataError(path + ": unreadable result (truncated or corrupt?): " + h5::detail(e));
   } catch (const DataError&) {

@@ -10,7 +10,7 @@
 namespace aim::results {
 
 // Version of the HDF5 layout; bumped on every change, and readers accept the old ones.
-constexpr int64_t kSchemaVersion = 1;
+constexpr int64_t kSchemaVersion = 2;  // 2: gradcam on the decision map, explain/select, group EPG
 
 // Per-epoch training curves: one value per completed epoch in every series.
 struct Curves {
@@ -55,6 +55,9 @@ struct SplitResult {
   std::vector<std::string> group_names;  // empty when the dataset has no groups
   std::vector<int64_t> group_correct, group_count;
   double worst_group_accuracy = 0;  // NaN when there are no groups
+  // Per group (with groups only): the mean of each epg_<attribution> over the group's samples
+  // that have a value (NaN for a group without any); /eval/<split>/groups/epg_<attribution>.
+  std::map<std::string, std::vector<double>> group_means;
   std::map<std::string, double> scalars;  // further metrics (mean mask area, EPG per method, ...)
   // Per sample, in dataset order.
   std::vector<int64_t> label, pred, group;

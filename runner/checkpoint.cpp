@@ -52,6 +52,8 @@ std::string state_to_yaml(const TrainState& s) {
   for (const auto& c : s.class_names) root["class_names"].push_back(c);
   root["train_seconds"] = format_double(s.train_seconds);
   root["eval_seconds"] = format_double(s.eval_seconds);
+  root["best_epoch"] = s.best_epoch;
+  root["best_score"] = format_double(s.best_score);
   auto p = root["partial"];
   p["loss"] = format_double(s.partial.loss);
   p["correct"] = s.partial.correct;
@@ -98,6 +100,8 @@ void state_from_yaml(const std::string& text, TrainState& s) {
     for (auto c : root["class_names"]) s.class_names.push_back(c.Scalar());
   s.train_seconds = std::stod(root["train_seconds"].Scalar());
   s.eval_seconds = std::stod(root["eval_seconds"].Scalar());
+  s.best_epoch = root["best_epoch"] ? root["best_epoch"].as<int64_t>() : 0;
+  s.best_score = root["best_score"] ? std::stod(root["best_score"].Scalar()) : 0.0;
   auto p = root["partial"];
   s.partial = EpochSums{};
   s.partial.loss = std::stod(p["loss"].Scalar());
@@ -192,6 +196,18 @@ void load_archive(torch::serialize::InputArchive& archive, const std::string& pa
   archive.load_from(in, device);
 }
 
+std::vector<torch::Tensor> read_best_weights(torch::serialize::InputArchive& archive) {
+  std::vector<torch::Tensor> out;
+  torch::Tensor count;
+  if (!archive.try_read("best_count", count)) return out;  // written before eval.select
+  for (int64_t i = 0; i < count.item<int64_t>(); ++i) {
+    torch::Tensor t;
+    archive.read("best_" + std::to_string(i), t);
+    out.push_back(t);
+  }
+  return out;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
@@ -204,6 +220,8 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   archive.write("state", c10::IValue(state_to_yaml(state)));
   archive.write("rng_count", torch::tensor(int64_t(state.rng_states.size())));
   for (size_t i = 0; i < state.rng_states.size(); ++i) archive.write("rng_" + std::to_string(i), state.rng_states[i]);
+  archive.write("best_count", torch::tensor(int64_t(state.best_weights.size())));
+  for (size_t i = 0; i < state.best_weights.size(); ++i) archive.write("best_" + std::to_string(i), state.best_weights[i]);
   std::ostringstream bytes;
   try {
     archive.save_to(bytes);
@@ -234,6 +252,7 @@ bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
       archive.read("rng_" + std::to_string(i), t);
       state.rng_states.push_back(t.cpu());
     }
+    state.best_weights = read_best_weights(archive);
   } catch (const c10::Error& e) {
     throw Error(path + ": unreadable checkpoint (delete it to start the run afresh): " + e.what_without_backtrace());
   } catch (const YAML::Exception& e) {
@@ -265,9 +284,32 @@ void load_checkpoint_model(const std::string& path, torch::nn::Module& model) {
     load_archive(archive, path, c10::Device(c10::kCPU));
     archive.read("model", model_archive);
     model.load(model_archive);
+    // A run with eval.select keeps the weights it evaluated: those are the trained run's.
+    auto best = read_best_weights(archive);
+    if (!best.empty()) apply_weights(model, best);
   } catch (const c10::Error& e) {
     throw Error(path + ": cannot load the model from the checkpoint: " + e.what_without_backtrace());
   }
+}
+
+std::vector<torch::Tensor> copy_weights(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model.parameters()) out.push_back(p.detach().clone());
+  for (const auto& b : model.buffers()) out.push_back(b.detach().clone());
+  return out;
+}
+
+void apply_weights(torch::nn::Module& model, const std::vector<torch::Tensor>& weights) {
+  torch::NoGradGuard no_grad;
+  auto params = model.parameters();
+  auto buffers = model.buffers();
+  if (weights.size() != params.size() + buffers.size())
+    throw Error("kept weights: " + std::to_string(weights.size()) + " tensors, the model has " +
+                std::to_string(params.size() + buffers.size()));
+  size_t i = 0;
+  for (auto& p : params) p.copy_(weights[i++]);
+  for (auto& b : buffers) b.copy_(weights[i++]);
 }
 
 }  // namespace aim

@@ -21,8 +21,13 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
 // Tensors are mapped onto `device` (the model's).
 bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
                      TrainState& state, c10::Device device = c10::Device(c10::kCPU));
-// The state and the model only (no optimiser): for predicting from a trained run.
+// The state and the model only (no optimiser): for predicting from a trained run. A run with
+// eval.select other than `last` gets the weights it selected and evaluated.
 TrainState read_checkpoint_state(const std::string& path);
 void load_checkpoint_model(const std::string& path, torch::nn::Module& model);
+
+// The model's parameters then buffers, copied (eval.select's best weights), and put back.
+std::vector<at::Tensor> copy_weights(torch::nn::Module& model);
+void apply_weights(torch::nn::Module& model, const std::vector<at::Tensor>& weights);
 
 }  // namespace aim

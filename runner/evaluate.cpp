@@ -93,6 +93,29 @@ void fill_group_metrics(results::SplitResult& r, int64_t num_groups) {
   }
 }
 
+void fill_group_epg(results::SplitResult& r, int64_t num_groups) {
+  for (const auto& [name, values] : r.per_sample) {
+    if (name.rfind("epg_", 0) != 0) continue;
+    std::vector<double> sum(size_t(num_groups), 0.0);
+    std::vector<int64_t> count(size_t(num_groups), 0);
+    for (size_t i = 0; i < values.size() && i < r.group.size(); ++i) {
+      const int64_t g = r.group[i];
+      if (g < 0 || g >= num_groups || std::isnan(values[i])) continue;
+      sum[size_t(g)] += double(values[i]);
+      count[size_t(g)]++;
+    }
+    auto& means = r.group_means[name];
+    means.assign(size_t(num_groups), NAN);
+    double worst = NAN;
+    for (size_t g = 0; g < means.size(); ++g) {
+      if (!count[g]) continue;  // no annotated sample: no EPG, not 0
+      means[g] = sum[g] / double(count[g]);
+      if (std::isnan(worst) || means[g] < worst) worst = means[g];
+    }
+    r.scalars["worst_group_" + name] = worst;
+  }
+}
+
 at::Tensor mask_agreement(model::Model& model, const at::Tensor& images, const at::Tensor& merged) {
   torch::NoGradGuard no_grad;
   auto flipped = model.forward(images.flip({3})).merged_mask.flip({3});
@@ -198,6 +221,7 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
     const int64_t count = valid.sum().item<int64_t>();
     r.scalars[arrays.names[k]] = count ? torch::where(valid, v, torch::zeros_like(v)).sum().item<double>() / double(count) : NAN;
   }
+  if (!info.group_names.empty()) fill_group_epg(r, info.num_groups());
   if (comm.rank() == 0) r.kept = keep_maps(model, *dataset, options, attributions, need_grad);
   model.train(was_training);
   return r;

@@ -18,8 +18,8 @@ struct EvalOptions {
   int64_t batch_size = 256;
   int workers = 0;
   int prefetch = 4;
-  std::vector<std::string> attributions = {"gradcam", "ixg", "mask"};
-  bool explain_true_class = false;  // explain the label instead of the prediction
+  std::vector<std::string> attributions = {"gradcam", "gradcam_backbone", "ixg", "mask"};
+  bool explain_true_class = true;   // explain the label (eval.explain: true), else the prediction
   int64_t keep_maps = 64;           // first K samples stored with their maps (rank 0)
   bool mask_confidence = true;      // masking models: margin and agreement under augmentation
 };
@@ -29,6 +29,11 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
 
 // Accuracy per group and the worst of them, from per-sample arrays (groups < 0 ignored).
 void fill_group_metrics(results::SplitResult& result, int64_t num_groups);
+
+// Per group, the mean of every per-sample epg_<attribution> over the samples with a value
+// (result.group_means; NaN for a group without any), and scalars["worst_group_epg_<a>"], the
+// lowest of those means (NaN when no group has one). Needs result.group and per_sample.
+void fill_group_epg(results::SplitResult& result, int64_t num_groups);
 
 // Mask agreement per sample: mean IoU of the merged mask with the merged masks of a
 // horizontally flipped and a one-cell shifted copy of the image (mapped back). [B] float.

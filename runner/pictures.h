@@ -13,7 +13,7 @@ namespace aim {
 
 struct PictureOptions {
   std::vector<std::string> attributions = {"gradcam", "ixg"};
-  bool explain_true_class = false;
+  bool explain_true_class = true;  // eval.explain: true
   int cell = 128;  // pixels per picture
 };
 

@@ -68,12 +68,19 @@ void add_runner_keys(Schema& s) {
 
   s.add(KeySpec("eval.batch_size", ValueType::Int, "256", "samples per evaluation step per rank").range(1.0, std::nullopt).not_identity());
   s.add(KeySpec("eval.splits", ValueType::StringList, "~", "splits evaluated at the end (~: all of the dataset's eval splits)"));
-  s.add(KeySpec("eval.attributions", ValueType::StringList, "[gradcam, ixg, mask]",
+  s.add(KeySpec("eval.attributions", ValueType::StringList, "[gradcam, gradcam_backbone, ixg, mask]",
                 "attribution methods scored with the Energy Pointing Game at the end ('mask': a masking model's merged "
                 "mask and each stage's)")
             .one_of(model::attribution_names()));
-  s.add(KeySpec("eval.explain", ValueType::String, "predicted", "which class the attributions explain")
-            .one_of({"predicted", "true"}));
+  s.add(KeySpec("eval.explain", ValueType::String, "true",
+                "which class the attributions explain: true (the label, as the localisation literature does) or "
+                "predicted (the model's prediction, which on a misclassified sample explains the wrong class)")
+            .one_of({"true", "predicted"}));
+  s.add(KeySpec("eval.select", ValueType::String, "last",
+                "which weights the final evaluation scores: last (the last epoch's), or the best validation "
+                "evaluation (every train.eval_every epochs and the last) by accuracy or worst-group accuracy "
+                "(best_val_worst_group uses group labels, which AIM's premise does not); needs a val split")
+            .one_of({"last", "best_val_accuracy", "best_val_worst_group"}));
   s.add(KeySpec("eval.keep_maps", ValueType::Int, "64",
                 "the first K samples of each split are stored with image, ground truth and every attribution map")
             .at_least(0));
@@ -134,10 +141,24 @@ void check_eval_splits(const Config& cfg, const data::DatasetLayout& layout) {
 
 }  // namespace
 
+// eval.select chooses among validation evaluations: there must be a val split and evaluations.
+void check_select(const Config& cfg, const data::DatasetLayout& layout) {
+  const auto select = cfg.get_string("eval.select");
+  if (select == "last") return;
+  auto it = layout.split_sizes.find("val");
+  if (it == layout.split_sizes.end() || it->second == 0)
+    cfg.fail("eval.select", "'" + select + "' selects by the validation split, and dataset '" +
+                                cfg.get_string("dataset.name") + "' has " + (it == layout.split_sizes.end() ? "none" : "an empty one") +
+                                " (use eval.select: last)");
+  if (cfg.get_int("train.eval_every") == 0)
+    cfg.fail("eval.select", "'" + select + "' selects among the validation evaluations, and train.eval_every is 0 (none)");
+}
+
 void check_run_config(const Config& cfg, int world_size) {
   check_training(cfg);
   const auto layout = data::dataset_layout(cfg);
   check_batch(cfg, layout, world_size);
+  check_select(cfg, layout);
   check_eval_splits(cfg, layout);
 }
 

@@ -45,6 +45,11 @@ struct TrainState {
   EpochSums partial;          // of the current epoch, already summed over ranks
   results::RunRecord record;  // curves so far
   std::vector<at::Tensor> rng_states;  // per rank: torch CPU generator state
+  // eval.select other than `last`: the best validation evaluation so far and its weights
+  // (the model's parameters, then its buffers, in their order); best_epoch 0: none yet.
+  int64_t best_epoch = 0;
+  double best_score = 0;
+  std::vector<at::Tensor> best_weights;
 };
 
 }  // namespace aim

@@ -150,6 +150,28 @@ class Progress {
   int64_t session_first_step_ = 0;
 };
 
+void add_eval_point(results::EvalCurve& c, int64_t epoch, const results::SplitResult& r) {
+  c.epoch.push_back(epoch);
+  c.accuracy.push_back(r.accuracy);
+  c.worst_group_accuracy.push_back(r.worst_group_accuracy);
+  c.loss.push_back(r.loss);
+}
+
+// eval.select: keeps the weights of the best validation evaluation so far (the earliest of
+// equal ones). The same decision on every rank: the evaluation is reduced over all ranks.
+void consider_for_selection(const std::string& select, TrainState& state, model::Model& model, int64_t epoch,
+                            const results::SplitResult& r) {
+  if (select == "last") return;
+  const double score = select == "best_val_accuracy" ? r.accuracy : r.worst_group_accuracy;
+  if (std::isnan(score))
+    throw Error("eval.select: " + select + " needs a validation split with " +
+                (select == "best_val_worst_group" ? "groups" : "samples") + " (its score is NaN)");
+  if (state.best_epoch > 0 && !(score > state.best_score)) return;
+  state.best_epoch = epoch;
+  state.best_score = score;
+  state.best_weights = copy_weights(model);
+}
+
 }  // namespace
 
 void write_run_pictures(const Config& cfg, const RunPaths& paths, model::Model& model, const data::DatasetSplits& splits,
@@ -261,7 +283,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   final_options.attributions = cfg.get_string_list("eval.attributions");
   for (const auto& a : final_options.attributions)
     if (std::find(model::attribution_names().begin(), model::attribution_names().end(), a) == model::attribution_names().end())
-      cfg.fail("eval.attributions", "unknown attribution method '" + a + "' (expected gradcam, ixg or mask)");
+      cfg.fail("eval.attributions", "unknown attribution method '" + a + "' (expected " + join(model::attribution_names(), ", ") + ")");
   final_options.explain_true_class = cfg.get_string("eval.explain") == "true";
   final_options.keep_maps = cfg.get_int("eval.keep_maps");
   final_options.mask_confidence = cfg.get_bool("eval.mask_confidence");
@@ -350,6 +372,9 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   for (const auto& name : eval_names)
     if (!splits.splits.count(name)) cfg.fail("eval.splits", "dataset has no split '" + name + "'");
   const std::string val_name = splits.splits.count("val") ? "val" : eval_names.front();
+  const std::string select = cfg.get_string("eval.select");
+  if (select != "last" && !splits.splits.count("val"))
+    cfg.fail("eval.select", "'" + select + "' selects by the validation split, and the dataset has none");
 
   // A stop asked for during start-up (a signal while the data or the model was built): nothing
   // new to save, so stop before the first step; the job is requeued as usual.
@@ -497,11 +522,8 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       auto t0 = Clock::now();
       auto r = evaluate_split(*model, splits.splits.at(val_name), comm, val_options);
       state.eval_seconds += seconds_since(t0);
-      auto& c = rec.eval_curves[val_name];
-      c.epoch.push_back(state.epoch + 1);
-      c.accuracy.push_back(r.accuracy);
-      c.worst_group_accuracy.push_back(r.worst_group_accuracy);
-      c.loss.push_back(r.loss);
+      add_eval_point(rec.eval_curves[val_name], state.epoch + 1, r);
+      consider_for_selection(select, state, *model, state.epoch + 1, r);
       eval_text = fmt::format(" | {} acc {:.1f}% worst-group {:.1f}%", val_name, 100 * r.accuracy,
                               100 * r.worst_group_accuracy);
     }
@@ -530,15 +552,20 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   auto& rec = state.record;
   rec.splits.clear();
   auto t0 = Clock::now();
+  // eval.select: the last epoch's validation is one more candidate; then the best weights
+  // (every rank holds the same) are the ones evaluated.
+  if (select != "last") {
+    auto r = evaluate_split(*model, splits.splits.at(val_name), comm, val_options);
+    add_eval_point(rec.eval_curves[val_name], epochs, r);
+    consider_for_selection(select, state, *model, epochs, r);
+    if (state.best_epoch != epochs) apply_weights(*model, state.best_weights);
+    if (rank == 0)
+      spdlog::info("eval.select {}: evaluating the weights of epoch {} ({} {:.4f})", select, state.best_epoch, val_name,
+                   state.best_score);
+  }
   for (const auto& name : eval_names) {
     auto r = evaluate_split(*model, splits.splits.at(name), comm, final_options);
-    if (name == val_name && eval_every > 0) {
-      auto& c = rec.eval_curves[val_name];
-      c.epoch.push_back(epochs);
-      c.accuracy.push_back(r.accuracy);
-      c.worst_group_accuracy.push_back(r.worst_group_accuracy);
-      c.loss.push_back(r.loss);
-    }
+    if (name == val_name && eval_every > 0 && select == "last") add_eval_point(rec.eval_curves[val_name], epochs, r);
     rec.splits.push_back(std::move(r));
   }
   state.eval_seconds += seconds_since(t0);
@@ -564,6 +591,9 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     rec.text["hosts"] = options.hosts.empty() ? hostname() : options.hosts;
     rec.text["backend"] = comm.backend();
     rec.text["finished"] = now_iso();
+    rec.text["explain"] = cfg.get_string("eval.explain");
+    rec.text["select"] = select;
+    rec.numbers["selected_epoch"] = double(select == "last" ? epochs : state.best_epoch);
     rec.numbers["seed"] = double(seed);
     rec.numbers["world_size"] = world;
     rec.numbers["threads_per_rank"] = threads;

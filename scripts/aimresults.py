@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 # The newest result-file layout this module reads (root attribute `schema_version`).
-CURRENT_SCHEMA_VERSION = 1
+CURRENT_SCHEMA_VERSION = 2  # 2: gradcam on the decision map, explain/select, group EPG (docs/hdf5-schema.md)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +61,8 @@ class Layout:
     epg_prefix: str = "epg_"                # split attribute / sample array prefix of the EPG
 
 
-LAYOUTS = {1: Layout()}
+# 2: the same paths; gradcam means the decision map, gradcam_backbone the old map (docs/hdf5-schema.md).
+LAYOUTS = {1: Layout(), 2: Layout()}
 
 # Root attributes not copied into the summary table as they are (the other root attributes
 # are run metadata and become columns, unless /config has the same key).

@@ -33,11 +33,16 @@ inline void expect_same_results(const std::string& a_path, const std::string& b_
     EXPECT_EQ(a.mask_curves[i].active_mean, b.mask_curves[i].active_mean);
     EXPECT_EQ(a.mask_curves[i].histogram, b.mask_curves[i].histogram);
   }
+  for (const char* key : {"explain", "select"})  // eval.explain, eval.select (docs/evaluation.md)
+    EXPECT_EQ(a.text.count(key) ? a.text.at(key) : "", b.text.count(key) ? b.text.at(key) : "") << key;
+  EXPECT_EQ(a.numbers.count("selected_epoch") ? a.numbers.at("selected_epoch") : -1.0,
+            b.numbers.count("selected_epoch") ? b.numbers.at("selected_epoch") : -1.0);
   ASSERT_EQ(a.splits.size(), b.splits.size());
   for (size_t i = 0; i < a.splits.size(); ++i) {
     EXPECT_EQ(a.splits[i].pred, b.splits[i].pred) << a.splits[i].split;
     EXPECT_EQ(a.splits[i].loss, b.splits[i].loss) << a.splits[i].split;
     EXPECT_EQ(a.splits[i].scalars, b.splits[i].scalars) << a.splits[i].split;
+    EXPECT_EQ(a.splits[i].group_means, b.splits[i].group_means) << a.splits[i].split;
   }
 }
 

@@ -112,16 +112,17 @@ TEST(Attribution, MethodsExplainTheRequestedClassAtTheirResolution) {
   torch::manual_seed(0);
   auto model = make_model(cfg, 3);
   model->eval();
-  auto attributions = make_attributions({"gradcam", "ixg", "mask"}, *model);
+  auto attributions = make_attributions({"gradcam", "ixg", "mask", "gradcam_backbone"}, *model);
   std::vector<std::string> names;
   for (const auto& a : attributions) names.push_back(a->name());
-  EXPECT_EQ(names, (std::vector<std::string>{"gradcam", "ixg", "mask", "mask_stage_3", "mask_stage_2"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"gradcam", "ixg", "mask", "mask_stage_3", "mask_stage_2", "gradcam_backbone"}));
   auto images = torch::randn({2, 3, 64, 64});
   auto e = explain_batch(*model, images, torch::tensor({2, 0}, torch::kLong), true);
   EXPECT_EQ(e.targets[0].item<int64_t>(), 2);
-  EXPECT_EQ(attributions[0]->explain(e).sizes(), (std::vector<int64_t>{2, 4, 4}));   // last stage of 64x64
+  EXPECT_EQ(attributions[0]->explain(e).sizes(), (std::vector<int64_t>{2, 8, 8}));   // AIM's decision map: finest masked stage
   EXPECT_EQ(attributions[1]->explain(e).sizes(), (std::vector<int64_t>{2, 64, 64})); // the input
   EXPECT_EQ(attributions[2]->explain(e).sizes(), (std::vector<int64_t>{2, 8, 8}));   // finest mask
+  EXPECT_EQ(attributions[5]->explain(e).sizes(), (std::vector<int64_t>{2, 4, 4}));   // last backbone stage of 64x64
   // Input x Gradient is exactly input * d(target logit)/d(input), summed over channels.
   auto x = images.clone().requires_grad_(true);
   auto out = model->forward(x);

@@ -370,7 +370,7 @@ std::vector<LateCase> late_cases() {
       {"eval.splits naming a split the dataset lacks", "eval:\n  splits: [val, valid]\n", "eval.splits",
        "has no split 'valid'"},
       {"an unknown eval.attributions entry", "eval:\n  attributions: [gradcam, lime]\n", "eval.attributions",
-       "expected one of [gradcam, ixg, mask], got 'lime'"},
+       "expected one of [gradcam, gradcam_backbone, ixg, mask], got 'lime'"},
       {"dataset.scale out of order", "dataset:\n  scale: [0.6, 0.4]\n", "dataset.scale", "expected ascending values"},
       {"dataset.mean of the wrong length", "dataset:\n  mean: [0.5, 0.5]\n", "dataset.mean",
        "expected 3 values, got 2"},

@@ -137,11 +137,12 @@ TEST(Training, AimMasksFollowTheAnnealedTargetAndPredictAgreesWithEvaluation) {
 
   // EPG recomputed by an independent script from the maps stored in the file.
   ASSERT_FALSE(test->kept.empty());
-  EXPECT_EQ(test->kept.maps.size(), 5u);  // gradcam, ixg, mask, mask_stage_3, mask_stage_2
+  EXPECT_EQ(test->kept.maps.size(), 6u);  // gradcam, gradcam_backbone, ixg, mask, mask_stage_3, mask_stage_2
   auto check = test::run_command("/usr/bin/python3 " AIM_SOURCE_DIR "/scripts/recompute_epg.py " + paths.result());
   EXPECT_EQ(check.exit_code, 0) << check.output;
   EXPECT_TRUE(std::filesystem::exists(paths.dir + "/pictures/test_least_confident.png"));
-  for (const std::string k : {"epg_gradcam", "epg_ixg", "epg_mask", "mask_confidence"}) {
+  for (const std::string k : {"epg_gradcam", "epg_gradcam_backbone", "epg_ixg", "epg_mask", "mask_confidence",
+                              "worst_group_epg_gradcam", "worst_group_epg_mask"}) {
     ASSERT_TRUE(test->scalars.count(k)) << k;
     EXPECT_GE(test->scalars.at(k), 0.0);
     EXPECT_LE(test->scalars.at(k), 1.0);

@@ -63,14 +63,14 @@ ModelOutput AimModel::forward(const torch::Tensor& images) {
     out.masked_features.push_back(transforms_[k]->forward(s));
     context = s;
   }
-  out.stage_logits = decide(out.masked_features, out.masks);
+  out.stage_logits = decide(out.masked_features, out.masks, &out.decision_map);
   out.logits = out.stage_logits.back();
   out.merged_mask = merge_masks(out.masks, /*union_of_masks=*/true);
   return out;
 }
 
 std::vector<torch::Tensor> AimModel::decide(const std::vector<torch::Tensor>& features,
-                                            const std::vector<torch::Tensor>& masks) {
+                                            const std::vector<torch::Tensor>& masks, torch::Tensor* finest) {
   std::vector<torch::Tensor> logits;
   torch::Tensor sparse;  // O_{l+1}
   for (size_t k = 0; k < features.size(); ++k) {
@@ -79,6 +79,7 @@ std::vector<torch::Tensor> AimModel::decide(const std::vector<torch::Tensor>& fe
     logits.push_back(classifiers_[k]->forward(o.mean({2, 3})));
     sparse = o;
   }
+  if (finest) *finest = sparse;
   return logits;
 }
 
@@ -101,7 +102,7 @@ LossTerms AimModel::loss(const ModelOutput& out, const torch::Tensor& labels, co
   torch::Tensor aux = torch::zeros({}, ce.options());
   if (options_.deep_supervision)
     for (size_t k = 0; k + 1 < out.stage_logits.size(); ++k) aux = aux + F::cross_entropy(out.stage_logits[k], labels);
-  auto area = area_loss(out.masks, area_targets(progress).front());
+  auto area = area_loss(out.masks, area_targets(progress).front(), options_.area_per_sample);
   t.total = ce + aux + options_.lambda * area;
   t.parts["ce"] = ce.detach();
   t.parts["ce_deep_supervision"] = aux.detach();
@@ -114,7 +115,7 @@ MethodEntry aim_method() {
           "AIM: top-down masking over the last K stages, decision from the merged sparse map (ICCV 2025)",
           add_masking_keys,
           [](const Config& cfg, std::shared_ptr<Backbone> backbone, int64_t num_classes) -> std::shared_ptr<Model> {
-            return std::make_shared<AimModel>(std::move(backbone), num_classes, masking_options(cfg));
+            return std::make_shared<AimModel>(std::move(backbone), num_classes, masking_options(cfg, "aim"));
           }};
 }
 

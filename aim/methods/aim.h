@@ -28,9 +28,10 @@ class AimModel : public Model {
 
   // The only path from features to logits: per-stage logits (coarsest first; the last is the
   // decision) from the gated features T_l(S_l) and the masks B_l. Public so that tests can
-  // hold the masks fixed and change the features.
+  // hold the masks fixed and change the features. `finest` (when given) receives the finest O,
+  // the map the decision pools.
   std::vector<torch::Tensor> decide(const std::vector<torch::Tensor>& features,
-                                    const std::vector<torch::Tensor>& masks);
+                                    const std::vector<torch::Tensor>& masks, torch::Tensor* finest = nullptr);
   const MaskingOptions& options() const { return options_; }
 
  private:

@@ -18,6 +18,7 @@ class Vanilla : public Model {
   ModelOutput forward(const torch::Tensor& images) override {
     ModelOutput out;
     out.last_stage = backbone_->forward_stages(images).back();
+    out.decision_map = out.last_stage;
     out.logits = head_->forward(backbone_->pool(out.last_stage));
     return out;
   }

@@ -56,6 +56,8 @@ void run_evaluate(const EvaluateArgs& a) {
     rec.text["dataset"] = cfg.get_string("dataset.name");
     rec.text["backbone"] = cfg.get_string("model.backbone");
     rec.text["evaluated_from"] = a.run_dir;
+    rec.text["explain"] = cfg.get_string("eval.explain");
+    rec.text["select"] = cfg.get_string("eval.select");
     rec.numbers["world_size"] = comm->world_size();
     std::string out = a.out.empty() ? RunPaths{a.run_dir}.dir + "/evaluation.h5" : a.out;
     results::write_run_file(out, rec);

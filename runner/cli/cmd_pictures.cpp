@@ -20,6 +20,7 @@ struct PicturesArgs {
   int least_confident = 0;
   std::string out;
   std::vector<std::string> attributions = {"gradcam", "ixg"};
+  std::string explain;  // true | predicted; empty: the run's eval.explain
   bool explain_true = false;
 };
 
@@ -30,7 +31,8 @@ void run_pictures(const PicturesArgs& a) {
   const auto& ds = splits.at(a.split);
   PictureOptions po;
   po.attributions = a.attributions;
-  po.explain_true_class = a.explain_true;
+  const std::string explain = a.explain_true ? "true" : !a.explain.empty() ? a.explain : run.config.get_string("eval.explain");
+  po.explain_true_class = explain == "true";
   std::vector<int64_t> idx = a.samples;
   std::vector<std::string> notes;
   if (a.least_confident > 0) {
@@ -70,8 +72,10 @@ void add_pictures_command(CLI::App& app) {
   cmd->add_option("--split", a->split, "dataset split");
   cmd->add_option("--samples", a->samples, "sample indices in the split (default: 0..7)");
   cmd->add_option("--least-confident", a->least_confident, "add the N samples with the least confident masks");
-  cmd->add_option("--attributions", a->attributions, "heat-map columns: gradcam, ixg");
-  cmd->add_flag("--explain-true", a->explain_true, "explain the true class (default: the predicted one)");
+  cmd->add_option("--attributions", a->attributions, "heat-map columns: gradcam, gradcam_backbone, ixg");
+  cmd->add_option("--explain", a->explain, "which class the maps explain: true or predicted (default: the run's eval.explain)")
+      ->check(CLI::IsMember({"true", "predicted"}));
+  cmd->add_flag("--explain-true", a->explain_true, "the same as --explain true");
   cmd->add_option("--out", a->out, "PNG file (default: <run>/pictures/<split>_selected.png)");
   cmd->callback([a] { run_pictures(*a); });
 }
