@@ -2,7 +2,9 @@
 // report states; a run killed (SIGKILL) or stopped (SIGUSR2) resumes and ends with exactly
 // the numbers of an uninterrupted twin.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -240,4 +242,26 @@ TEST(SweepWatch, SweepEtaFromMeasuredRunTimes) {
   // Nothing measured yet: unknown; nothing left: 0.
   EXPECT_LT(sweep_totals({run("running", -1, -1), run("queued", -1, -1)}).eta_s, 0);
   EXPECT_EQ(sweep_totals({run("done", 5, 0), run("failed", -1, -1)}).eta_s, 0);
+}
+
+// A pending run of a sweep that a `sweep run` is working on is queued: the watch goes on
+// until Ctrl-C, which ends it with 130.
+TEST(SweepWatch, PendingRunsOfAnActiveSweepRunAreQueuedAndCtrlCEndsTheWatch) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 1) +
+                                      "sweep:\n  name: held\n  grid:\n    seed: [0]\n");
+  fs::create_directories(dir.file("out/held"));
+  int fd = ::open(dir.file("out/held/.sweep-run.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_SH), 0);  // as `sweep run` holds it
+  auto r = test::run_command(test::aimrun() + " sweep status " + spec + " --watch --interval 0.2 > " + dir.file("log") +
+                             " & pid=$!; sleep 2; kill -INT $pid; wait $pid; echo rc=$?");
+  ::close(fd);
+  EXPECT_NE(r.output.find("rc=130"), std::string::npos) << r.output;
+  auto log = read_text(dir.file("log"));
+  EXPECT_NE(log.find("1 runs: 1 queued"), std::string::npos) << log;
+  // Without the sweep run, the same pending run is only pending, and the watch ends at once.
+  auto once = test::run_command(test::aimrun() + " sweep status " + spec + " --watch");
+  EXPECT_EQ(once.exit_code, 0) << once.output;
+  EXPECT_NE(once.output.find("1 runs: 1 pending"), std::string::npos) << once.output;
 }
