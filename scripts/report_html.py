@@ -213,9 +213,8 @@ def maps_figure(maps):
 # --------------------------------------------------------------------------- sections
 
 def results_section(header, rows, splits):
-    def column_split(i):
-        first = header[i].split(" ", 1)[0]
-        return first if first in splits else None
+    def column_split(i):  # the first word that names a split: "test acc", "Δ val acc", ...
+        return next((w for w in header[i].split() if w in splits), None)
     if not header:
         return "<h2>Results</h2><p>No table: no complete runs.</p>"
     return ("<h2>Results</h2><p>The table of <code>aimrun report --format csv</code> (cells as it prints "

@@ -188,6 +188,17 @@ class PageTest(unittest.TestCase):
         self.assertIn('alt="maps"', text)  # the run without pictures/: its kept maps
         self.assertIn('alt="test_least_confident.png"', text)  # aimrun's grids of the others
 
+    def test_report_options_reach_the_page(self):
+        # --compare adds the paper's columns to the CSV; the page shows the same table.
+        paper = os.path.join(SOURCE_DIR, "experiments", "paper_numbers.yaml")
+        out = os.path.join(FOLDER["tmp"], "compare.html")
+        aimrun("report", FOLDER["sweep"], "--html", out, "--compare", paper)
+        table = list(csv.reader(io.StringIO(
+            aimrun("report", FOLDER["sweep"], "--format", "csv", "--compare", paper).stdout)))
+        self.assertGreater(len(table[0]), len(FOLDER["csv"][0]))
+        with open(out, encoding="utf-8") as fh:
+            self.assertEqual(page_tables(fh.read())["results"], table)
+
     def test_page_needs_nothing_outside_itself(self):
         with open(FOLDER["html"], encoding="utf-8") as fh:
             text = fh.read()
