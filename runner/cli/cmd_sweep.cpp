@@ -162,11 +162,12 @@ void add_sweep_command(CLI::App& app) {
   status->add_option("overrides", status_args->overrides, "key=value overrides applied to every run");
   status->add_option("--ranks", status_args->ranks, "ranks per run (part of each run's id)")->check(CLI::Range(1, 4096));
   status->add_option("--profile", status_args->profile, "the Slurm profile it was submitted with (its tasks give the ranks)");
-  status->add_flag("--watch", status_args->watch,
+  auto* watch = status->add_flag("--watch", status_args->watch,
                    "refresh every --interval seconds until no run is running or queued (or Ctrl-C); redrawn\n"
                    "on a terminal, a log of changes otherwise; exit code 1 when runs failed");
   status->add_option("--interval", status_args->interval, "seconds between refreshes of --watch (default 5)")
-      ->check(CLI::Range(0.2, 3600.0));
+      ->check(CLI::Range(0.2, 3600.0))
+      ->needs(watch);
   status->callback([status_args] {
     int ranks = status_args->ranks;
     if (!status_args->profile.empty()) {
