@@ -563,6 +563,29 @@ def load_mask_curves(run):
     return _isolated(_load_mask_curves, run)
 
 
+def _load_maps(run, split="test", count=4):
+    """The first `count` kept maps of one run's split (eval.keep_maps): a dict of numpy
+    arrays, `index` [K] (positions in the split), `images` [K,3,H,W] uint8, `region` [K,H,W]
+    and one [K,h,w] array per attribution method and mask (`mask`, `mask_stage_<l>`, `gradcam`,
+    ...). Empty when the run kept none."""
+    path = result_path(run)
+    f, layout = open_result(path)
+    with f:
+        group = f[f"{layout.evaluation}/{split}"]
+        if "maps" not in group:
+            return {}
+        maps = group["maps"]
+        k = min(count, maps["index"].shape[0]) if "index" in maps else 0
+        return {name: np.asarray(maps[name][:k]) for name in maps.keys()
+                if isinstance(maps[name], h5py.Dataset) and maps[name].shape[:1] == maps["index"].shape}
+
+
+def load_maps(run, split="test", count=4):
+    """The first `count` kept maps of one run's split as numpy arrays (see _load_maps); read
+    in a child process like every load_*."""
+    return _isolated(_load_maps, run, split, count)
+
+
 # --------------------------------------------------------------------------- folders
 
 def _lock_held(lock_path):

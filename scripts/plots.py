@@ -58,6 +58,12 @@ def _mean_band(ax, table, x, y, label, color):
 
 def plot_curves(runs, colors, out_dir):
     """curves.png: loss and validation accuracies over epochs, one line per group."""
+    fig = curves_figure(runs, colors)
+    return _save(fig, out_dir, "curves.png") if fig else None
+
+
+def curves_figure(runs, colors):
+    """The figure of curves.png (None when no run has curves); report_html.py embeds it."""
     curves = aimresults.collect(runs, aimresults.load_curves)
     if curves.empty or curves["epoch"].isna().all():
         return None
@@ -76,17 +82,23 @@ def plot_curves(runs, colors, out_dir):
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.suptitle("Training curves (mean over seeds, band: ± std)")
-    return _save(fig, out_dir, "curves.png")
+    return fig
 
 
 def plot_mask_areas(runs, colors, out_dir):
     """masks_<k>.png: each masking run's active area per stage against the target."""
+    return [_save(fig, out_dir, f"masks_{page}.png")
+            for page, fig in enumerate(mask_area_figures(runs, colors), 1)]
+
+
+def mask_area_figures(runs, colors):
+    """The figures of masks_<k>.png, one per page of RUNS_PER_MASK_PAGE runs."""
     masks = aimresults.collect(runs, aimresults.load_mask_curves)
     if masks.empty:
         return []
     run_ids = list(dict.fromkeys(masks["run_id"]))
-    files = []
-    for page, start in enumerate(range(0, len(run_ids), RUNS_PER_MASK_PAGE), 1):
+    figures = []
+    for start in range(0, len(run_ids), RUNS_PER_MASK_PAGE):
         page_ids = run_ids[start:start + RUNS_PER_MASK_PAGE]
         cols = min(4, len(page_ids))
         rows = math.ceil(len(page_ids) / cols)
@@ -98,8 +110,34 @@ def plot_mask_areas(runs, colors, out_dir):
             ax.set_visible(False)
         fig.suptitle("Mask active area per stage (solid; band: ± std over samples)\n"
                      "against the annealed target (dashed)", fontsize=10)
-        files.append(_save(fig, out_dir, f"masks_{page}.png"))
-    return files
+        figures.append(fig)
+    return figures
+
+
+def mask_area_by_group_figure(runs, colors):
+    """Mask active area per stage over training, one line per run group: the mean over
+    seeds (of each run's mean over samples) with a band of +- one std over seeds, and the
+    annealed target (dashed). None for sweeps without masking runs."""
+    masks = aimresults.collect(runs, aimresults.load_mask_curves)
+    if masks.empty:
+        return None
+    stages = sorted(masks["stage"].unique())
+    fig, axes = plt.subplots(1, len(stages), figsize=(4.5 * len(stages), 3.6), squeeze=False,
+                             sharey=True)
+    for ax, stage in zip(axes[0], stages):
+        table = masks[masks["stage"] == stage]
+        for group, g in table.groupby("group"):
+            _mean_band(ax, g, "epoch", "active_mean", group, colors[group])
+            target = g.groupby("epoch")["target"].mean()
+            ax.plot(target.index, target.values, color=colors[group], linestyle="--", linewidth=1)
+        ax.set_title(f"stage {stage}")
+        ax.set_xlabel("epoch")
+        ax.set_ylim(0, 1.05)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("active fraction")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("Mask active area per method (mean over seeds, band: ± std; dashed: target)")
+    return fig
 
 
 def _plot_one_mask_run(ax, table, colors):
@@ -126,6 +164,12 @@ def _plot_one_mask_run(ax, table, colors):
 
 def plot_epg_vs_wga(split_rows, colors, out_dir):
     """epg_vs_wga.png: one point per run, one panel per attribution method."""
+    fig = epg_vs_wga_figure(split_rows, colors)
+    return _save(fig, out_dir, "epg_vs_wga.png") if fig else None
+
+
+def epg_vs_wga_figure(split_rows, colors):
+    """The figure of epg_vs_wga.png for the rows of one split (None without EPG)."""
     methods = sorted(c for c in split_rows.columns if c.startswith("epg.")
                      and not c.startswith("epg.mask_stage_"))
     methods = [m for m in methods if split_rows[m].notna().any()]
@@ -143,7 +187,7 @@ def plot_epg_vs_wga(split_rows, colors, out_dir):
     axes[0][0].legend(fontsize=8)
     split = split_rows["split"].iloc[0]
     fig.suptitle(f"Energy Pointing Game vs worst-group accuracy, {split} split, one point per run")
-    return _save(fig, out_dir, "epg_vs_wga.png")
+    return fig
 
 
 def _save(fig, out_dir, name):

@@ -15,7 +15,8 @@ packages=(
 )
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(googletest libgtest-dev python3-numpy python3-torch python3-torchvision
-             slurmctld slurmd slurm-client munge)
+             slurmctld slurmd slurm-client munge
+             chromium chromium-driver)   # the HTML report's browser test (tests/python/test_html_report.py)
 fi
 
 missing=()

@@ -105,3 +105,21 @@ TEST_F(Slurm, PreemptedRunRequeuesResumesAndMatchesItsTwin) {
     EXPECT_EQ(a.splits[i].scalars, b.splits[i].scalars);
   }
 }
+
+// sweep status --watch of a submitted sweep, stdout redirected: the runs go from queued to
+// running to done in its log, squeue is asked once per refresh, and it ends by itself.
+TEST_F(Slurm, WatchFollowsASubmittedSweepToTheEnd) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "watched", 2, "[0, 1, 2]"));
+  auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  auto watch = test::run_command("timeout 600 " + test::aimrun() + " sweep status " + spec +
+                                 " --profile local --watch --interval 1 > " + dir.file("watchlog"));
+  auto log = read_text(dir.file("watchlog"));
+  EXPECT_EQ(watch.exit_code, 0) << watch.output << log;
+  EXPECT_NE(log.find(" queued"), std::string::npos) << log;
+  EXPECT_NE(log.find(" running epoch "), std::string::npos) << log;
+  EXPECT_NE(log.find("slurm "), std::string::npos) << log;  // the element id in the detail
+  EXPECT_NE(log.find("3 runs: 3 done"), std::string::npos) << log;
+  EXPECT_EQ(log.find("\033["), std::string::npos) << log;
+}

@@ -2,7 +2,9 @@
 // report states; a run killed (SIGKILL) or stopped (SIGUSR2) resumes and ends with exactly
 // the numbers of an uninterrupted twin.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 #include "core/files.h"
 #include "results/run_file.h"
 #include "runner/sweep/sweep_spec.h"
+#include "runner/sweep/watch.h"
 #include "run_compare.h"
 #include "test_util.h"
 
@@ -181,4 +184,84 @@ TEST(ShippedSweeps, EverySweepInExperimentsPlans) {
     }
   }
   EXPECT_GE(sweeps, 8);
+}
+
+// sweep status --watch against a local sweep while it trains, stdout redirected: a log of
+// changes (state, epoch, step, loss, images/s, ETA) and the totals, ending by itself when
+// nothing is running or queued.
+TEST(SweepWatch, FollowsALocalSweepWhileItTrainsAndEndsWhenItIsDone) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 2, 10) +
+                                      "sweep:\n  name: watched\n  grid:\n    seed: [0, 1]\n");
+  const std::string lock = dir.file("out/watched/.sweep-run.lock");
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec + " > " + dir.file("runlog") +
+                             " 2>&1 & pid=$!; for i in $(seq 600); do [ -f " + lock +
+                             " ] && break; sleep 0.05; done; sleep 0.3; " + test::aimrun() + " sweep status " + spec +
+                             " --watch --interval 0.5 > " + dir.file("watchlog") + "; echo watch=$?; wait $pid; echo run=$?");
+  EXPECT_NE(r.output.find("watch=0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("run=0"), std::string::npos) << r.output;
+  auto log = read_text(dir.file("watchlog"));
+  EXPECT_EQ(log.find("\033["), std::string::npos) << "redrawn although stdout is a file";
+  EXPECT_NE(log.find(" running epoch "), std::string::npos) << log;
+  EXPECT_NE(log.find(" img/s ETA "), std::string::npos) << log;
+  EXPECT_NE(log.find("queued"), std::string::npos) << log;  // the second run, while the first trains
+  EXPECT_NE(log.find("2 runs: 2 done; sweep ETA 0"), std::string::npos) << log;
+  EXPECT_NE(log.find("nothing running or queued"), std::string::npos) << log;
+  // On a terminal (script(1) gives it one) the view is drawn in place: a clear, the table.
+  if (test::run_command("command -v script").exit_code == 0) {
+    auto tty = test::run_command("script -qec '" + test::aimrun() + " sweep status " + spec +
+                                 " --watch --interval 0.5' /dev/null");
+    EXPECT_EQ(tty.exit_code, 0) << tty.output;
+    EXPECT_NE(tty.output.find("\033[H\033[2J"), std::string::npos) << tty.output;
+    EXPECT_NE(tty.output.find("img/s"), std::string::npos) << tty.output;
+  }
+  // Nothing runs any more: --watch shows the states once and ends.
+  auto once = test::run_command(test::aimrun() + " sweep status " + spec + " --watch");
+  EXPECT_EQ(once.exit_code, 0) << once.output;
+  EXPECT_NE(once.output.find("2 runs: 2 done"), std::string::npos) << once.output;
+}
+
+TEST(SweepWatch, SweepEtaFromMeasuredRunTimes) {
+  auto run = [](const std::string& state, double train_s, double eta_s) {
+    WatchedRun r;
+    r.state = state;
+    r.has_progress = train_s >= 0;
+    r.train_seconds = train_s;
+    r.eta_s = eta_s;
+    return r;
+  };
+  // Two done in 100 s each; one running with 30 s left; two queued: (30 + 2 x 100) / 1.
+  auto t = sweep_totals({run("done", 100, 0), run("done", 100, 0), run("running", 70, 30), run("queued", -1, -1),
+                         run("queued", -1, -1)});
+  EXPECT_DOUBLE_EQ(t.eta_s, 230);
+  EXPECT_EQ(t.count["done"], 2);
+  EXPECT_EQ(t.count["queued"], 2);
+  // Two running at once share the queue.
+  t = sweep_totals({run("running", 10, 20), run("running", 10, 40), run("queued", -1, -1)});
+  EXPECT_DOUBLE_EQ(t.eta_s, (20 + 40 + 40) / 2.0);  // a run takes 40 s: their mean total
+  // Nothing measured yet: unknown; nothing left: 0.
+  EXPECT_LT(sweep_totals({run("running", -1, -1), run("queued", -1, -1)}).eta_s, 0);
+  EXPECT_EQ(sweep_totals({run("done", 5, 0), run("failed", -1, -1)}).eta_s, 0);
+}
+
+// A pending run of a sweep that a `sweep run` is working on is queued: the watch goes on
+// until Ctrl-C, which ends it with 130.
+TEST(SweepWatch, PendingRunsOfAnActiveSweepRunAreQueuedAndCtrlCEndsTheWatch) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 1) +
+                                      "sweep:\n  name: held\n  grid:\n    seed: [0]\n");
+  fs::create_directories(dir.file("out/held"));
+  int fd = ::open(dir.file("out/held/.sweep-run.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_SH), 0);  // as `sweep run` holds it
+  auto r = test::run_command(test::aimrun() + " sweep status " + spec + " --watch --interval 0.2 > " + dir.file("log") +
+                             " & pid=$!; sleep 2; kill -INT $pid; wait $pid; echo rc=$?");
+  ::close(fd);
+  EXPECT_NE(r.output.find("rc=130"), std::string::npos) << r.output;
+  auto log = read_text(dir.file("log"));
+  EXPECT_NE(log.find("1 runs: 1 queued"), std::string::npos) << log;
+  // Without the sweep run, the same pending run is only pending, and the watch ends at once.
+  auto once = test::run_command(test::aimrun() + " sweep status " + spec + " --watch");
+  EXPECT_EQ(once.exit_code, 0) << once.output;
+  EXPECT_NE(once.output.find("1 runs: 1 pending"), std::string::npos) << once.output;
 }

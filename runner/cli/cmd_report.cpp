@@ -3,6 +3,7 @@
 
 #include "results/report.h"
 #include "runner/cli/commands.h"
+#include "runner/cli/report_html.h"
 
 namespace aim::cli {
 
@@ -12,6 +13,7 @@ void add_report_command(CLI::App& app) {
     std::string format = "md";
     int least_confident = 5;
     std::string compare;
+    std::string html;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("report",
@@ -29,6 +31,10 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--least-confident", args->least_confident,
                   "md: also list this many test samples with the least confident masks (0: none)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--html", args->html,
+                  "write one self-contained HTML page (tables, plots, each run's pictures and config,\n"
+                  "the runs not in the table) to this file instead of the table; needs python3 with\n"
+                  "matplotlib (docs/results-python.md)");
   cmd->callback([args] {
     auto runs = results::find_runs(args->dir);
     results::ReportOptions options;
@@ -38,7 +44,8 @@ void add_report_command(CLI::App& app) {
       options.compare = results::load_reference(args->compare);
       options.compare_path = args->compare;
     }
-    bool complete = results::write_report(runs, options, std::cout, std::cerr);
+    bool complete = args->html.empty() ? results::write_report(runs, options, std::cout, std::cerr)
+                                       : write_html_report(args->dir, runs, options, args->html);
     exit_code() = complete ? 0 : kExitPartial;
   });
 }

@@ -1,6 +1,8 @@
 // aimrun sweep plan|run SPEC: expand a sweep file into runs and train the pending ones.
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -11,6 +13,7 @@
 #include "runner/sweep/slurm_executor.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/sweep_spec.h"
+#include "runner/sweep/watch.h"
 
 namespace aim::cli {
 
@@ -24,6 +27,8 @@ struct SweepArgs {
   std::string profile;
   bool dry_run = false;
   bool no_wait = false;
+  bool watch = false;
+  double interval = 5;
 };
 
 std::string profiles_dir() {
@@ -151,18 +156,31 @@ void add_sweep_command(CLI::App& app) {
   auto status_args = std::make_shared<SweepArgs>();
   auto* status = sweep->add_subcommand("status",
                                        "The state of every run: done, running, queued (in Slurm), failed or pending,\n"
-                                       "from the run folders and squeue.");
+                                       "from the run folders and squeue. --watch: a live view (epoch, step, loss, images/s\n"
+                                       "and ETA of every run, the sweep's totals and ETA) until nothing runs or is queued.");
   status->add_option("spec", status_args->spec, "sweep YAML file")->required()->check(CLI::ExistingFile);
   status->add_option("overrides", status_args->overrides, "key=value overrides applied to every run");
   status->add_option("--ranks", status_args->ranks, "ranks per run (part of each run's id)")->check(CLI::Range(1, 4096));
   status->add_option("--profile", status_args->profile, "the Slurm profile it was submitted with (its tasks give the ranks)");
+  auto* watch = status->add_flag("--watch", status_args->watch,
+                   "refresh every --interval seconds until no run is running or queued (or Ctrl-C); redrawn\n"
+                   "on a terminal, a log of changes otherwise; exit code 1 when runs failed");
+  status->add_option("--interval", status_args->interval, "seconds between refreshes of --watch (default 5)")
+      ->check(CLI::Range(0.2, 3600.0))
+      ->needs(watch);
   status->callback([status_args] {
     int ranks = status_args->ranks;
     if (!status_args->profile.empty()) {
       auto profile = load_slurm_profile(status_args->profile, profiles_dir());
       ranks = profile.nodes * profile.tasks_per_node;
     }
-    print_plan(load_sweep(status_args->spec, status_args->overrides, ranks), true);
+    auto sweep = load_sweep(status_args->spec, status_args->overrides, ranks);
+    if (!status_args->watch) return print_plan(sweep, true);
+    WatchOptions options;
+    options.interval_s = status_args->interval;
+    options.redraw = ::isatty(STDOUT_FILENO) == 1;
+    int failed = watch_sweep(sweep, options);
+    exit_code() = failed < 0 ? 130 : failed > 0 ? kExitError : 0;
   });
 }
 

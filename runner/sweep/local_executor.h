@@ -24,6 +24,10 @@ constexpr int kTrainExitBusy = 4;
 // Returns the number of runs that failed.
 int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options);
 
+// <sweep>/.sweep-run.lock: every `sweep run` of the sweep holds it (shared) while it runs,
+// so `sweep status --watch` knows that pending runs are queued here.
+std::string sweep_run_lock_path(const Sweep& sweep);
+
 // <out>/<sweep>/<run-id> -> ../runs/<run-id>, and <out>/<sweep>/sweep.yaml; idempotent,
 // also when two processes prepare the same sweep at once.
 void prepare_sweep_dirs(const Sweep& sweep);

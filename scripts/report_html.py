@@ -1,0 +1,383 @@
+#!/usr/bin/python3
+"""One self-contained HTML page of a folder of runs: what `aimrun report DIR --html OUT.html`
+writes (docs/results-python.md, "The HTML report").
+
+    aimrun report DIR --html OUT.html        (the usual way: aimrun runs this script)
+    /usr/bin/python3 scripts/report_html.py DIR --table TABLE.csv --runs RUNS.jsonl --out OUT.html
+
+TABLE.csv is what `aimrun report DIR --format csv` prints (the page shows exactly its cells,
+whatever columns it has); RUNS.jsonl has one JSON object per run aimrun found (path, state,
+detail, cause, run_id). Everything else is read from the result files through aimresults.py;
+plots are drawn by plots.py's figure functions. Images are embedded as data: URIs and the
+little JavaScript (sorting, the split switch) is inline: the page needs no network and no
+other file. The page is written to a temporary name and renamed over OUT.html.
+"""
+import argparse
+import base64
+import csv
+import datetime
+import html
+import io
+import json
+import os
+import sys
+import tempfile
+
+try:
+    import matplotlib
+    import numpy as np
+    import pandas  # noqa: F401 (aimresults and plots need it)
+    import h5py  # noqa: F401
+except ImportError as err:
+    print(f"report_html.py: needs the Python module {err.name} (Debian: apt-get install "
+          f"python3-{err.name}); {sys.executable} cannot import it", file=sys.stderr)
+    sys.exit(2)
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import aimresults  # noqa: E402
+import plots  # noqa: E402
+
+E = html.escape
+LEAST_CONFIDENT = 5
+MAPS_PER_RUN = 4
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1400px;color:#222}
+table{border-collapse:collapse;margin:.5em 0;font-size:13px}
+th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}
+th{background:#eee;cursor:pointer;user-select:none}
+th.asc::after{content:" \\25B2"} th.desc::after{content:" \\25BC"}
+td.t,th.t{text-align:left}
+img{max-width:100%} pre{background:#f6f6f6;padding:.5em;font-size:12px;overflow:auto}
+details{margin:.3em 0;border:1px solid #ddd;padding:.3em .6em}
+summary{cursor:pointer;font-weight:600}
+.bad{color:#a00}
+"""
+
+SCRIPT = """
+function cellValue(tr, i) {
+  var t = tr.children[i].textContent.trim();
+  var v = parseFloat(t);
+  return {t: t, v: isNaN(v) ? null : v};
+}
+function sortBy(th) {
+  var table = th.closest('table'), body = table.tBodies[0];
+  var i = Array.prototype.indexOf.call(th.parentNode.children, th);
+  var desc = th.classList.contains('asc');
+  table.querySelectorAll('th').forEach(function (h) { h.classList.remove('asc', 'desc'); });
+  th.classList.add(desc ? 'desc' : 'asc');
+  var rows = Array.prototype.slice.call(body.rows);
+  rows.sort(function (a, b) {
+    var x = cellValue(a, i), y = cellValue(b, i), c;
+    if (x.v !== null && y.v !== null) c = x.v - y.v;
+    else if (x.v !== null) return -1;  /* numbers before '-' and text, in both directions */
+    else if (y.v !== null) return 1;
+    else c = x.t < y.t ? -1 : x.t > y.t ? 1 : 0;
+    return desc ? -c : c;
+  });
+  rows.forEach(function (r) { body.appendChild(r); });
+}
+function showSplit(split) {
+  document.querySelectorAll('[data-split]').forEach(function (e) {
+    e.style.display = e.getAttribute('data-split') === split ? '' : 'none';
+  });
+}
+document.addEventListener('DOMContentLoaded', function () {
+  document.querySelectorAll('table.sortable th').forEach(function (th) {
+    th.addEventListener('click', function () { sortBy(th); });
+  });
+  var sel = document.getElementById('split');
+  if (sel) {
+    sel.addEventListener('change', function () { showSplit(sel.value); });
+    showSplit(sel.value);
+  }
+});
+"""
+
+
+# --------------------------------------------------------------------------- inputs
+
+def read_table(path):
+    """The header and rows of aimrun's CSV table, every cell as the text aimrun wrote."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        return [], []
+    header, body = rows[0], rows[1:]
+    for n, row in enumerate(body, 2):
+        if len(row) != len(header):
+            raise SystemExit(f"report_html.py: {path}:{n}: {len(row)} cells, the header has {len(header)}")
+    return header, body
+
+
+def read_runs(path):
+    """The runs aimrun found: dicts with path, state, detail, cause, run_id."""
+    runs = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    runs.append(json.loads(line))
+                except ValueError as err:
+                    raise SystemExit(f"report_html.py: {path}:{n}: {err}") from None
+    return runs
+
+
+# --------------------------------------------------------------------------- pieces
+
+def figure_uri(fig, dpi=80):
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def file_uri(path):
+    with open(path, "rb") as fh:
+        return "data:image/png;base64," + base64.b64encode(fh.read()).decode()
+
+
+def img(uri, alt, split=None):
+    attr = f' data-split="{E(split)}"' if split else ""
+    return f'<p{attr}><img src="{uri}" alt="{E(alt)}"></p>'
+
+
+def _is_text(column, rows):
+    return not any(_number(r[column]) is not None for r in rows)
+
+
+def _number(text):
+    try:
+        return float(text.split()[0])
+    except (ValueError, IndexError):
+        return None
+
+
+def _attr(name, value):
+    return f' {name}="{E(str(value))}"' if value else ""
+
+
+def table_html(header, rows, table_id=None, column_split=None, row_split=None):
+    """A sortable table; column_split(i) / row_split(r) give the split a column / row
+    belongs to (None: every split)."""
+    text_cols = {i for i in range(len(header)) if _is_text(i, rows)}
+    col_split = [column_split(i) if column_split else None for i in range(len(header))]
+
+    def cell(tag, i, text):
+        return f"<{tag}{_attr('class', 't' if i in text_cols else None)}{_attr('data-split', col_split[i])}>" \
+               f"{E(str(text))}</{tag}>"
+    out = [f'<table class="sortable"{_attr("id", table_id)}><thead><tr>']
+    out += [cell("th", i, h) for i, h in enumerate(header)]
+    out.append("</tr></thead><tbody>")
+    for r in rows:
+        out.append(f"<tr{_attr('data-split', row_split(r) if row_split else None)}>")
+        out += [cell("td", i, c) for i, c in enumerate(r)]
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _fmt(v):
+    if isinstance(v, (float, np.floating)):
+        return "-" if v != v else f"{float(v):.4f}"
+    if isinstance(v, (np.integer, np.bool_)):
+        return str(v.item())
+    return str(v)
+
+
+def maps_figure(maps):
+    """The kept maps of a run: one row per sample, image | ground truth | mask | each
+    attribution method (as aimrun's picture grids, from result.h5)."""
+    images = maps["images"]
+    names = ["region"] + [n for n in ("mask",) if n in maps]
+    names += sorted(n for n in maps if n not in ("index", "images", "region", "mask"))
+    fig, axes = plt.subplots(len(images), 1 + len(names), figsize=(1.6 * (1 + len(names)), 1.6 * len(images)),
+                             squeeze=False)
+    for row, image in enumerate(images):
+        axes[row][0].imshow(np.transpose(image, (1, 2, 0)))
+        axes[row][0].set_title(f"sample {int(maps['index'][row])}", fontsize=7)
+        for col, name in enumerate(names, 1):
+            data = np.asarray(maps[name][row], dtype=np.float32)
+            axes[row][col].imshow(data, cmap="gray" if name == "region" else "magma",
+                                  vmin=0 if name != "ixg" else -1, vmax=1, interpolation="nearest")
+            axes[row][col].set_title(name, fontsize=7)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    return fig
+
+
+# --------------------------------------------------------------------------- sections
+
+def results_section(header, rows, splits):
+    def column_split(i):  # the first word that names a split: "test acc", "Δ val acc", ...
+        return next((w for w in header[i].split() if w in splits), None)
+    if not header:
+        return "<h2>Results</h2><p>No table: no complete runs.</p>"
+    return ("<h2>Results</h2><p>The table of <code>aimrun report --format csv</code> (cells as it prints "
+            "them: in %, means over seeds; n = runs per row). Click a column to sort.</p>"
+            + table_html(header, rows, "results", column_split))
+
+
+def plots_section(runs, df, colors, splits):
+    out = ["<h2>Plots</h2>"]
+    fig = plots.curves_figure(runs, colors)
+    if fig:
+        out.append(img(figure_uri(fig), "training curves"))
+    fig = plots.mask_area_by_group_figure(runs, colors)
+    if fig:
+        out.append(img(figure_uri(fig), "mask area per method"))
+    for split in splits:
+        fig = plots.epg_vs_wga_figure(df[df["split"] == split], colors)
+        if fig:
+            out.append(img(figure_uri(fig), f"EPG vs worst-group accuracy ({split})", split))
+    return "\n".join(out)
+
+
+def run_table_section(df):
+    cols = ["run_id", "split", "group", "seed", "accuracy", "worst_group_accuracy"]
+    cols += sorted(c for c in df.columns if c.startswith("epg.") and not c.startswith("epg.mask_stage_"))
+    cols += [c for c in ("mask_area", "train_seconds") if c in df.columns]
+    cols = [c for c in cols if c in df.columns]
+    rows = [[_fmt(r[c]) for c in cols] for _, r in df.sort_values(["group", "seed"]).iterrows()]
+    return ("<h2>Runs</h2>" + table_html(cols, rows, "runs", row_split=lambda r: r[1]))
+
+
+def problems_section(found):
+    bad = [r for r in found if r.get("state") != "done"]
+    if not bad:
+        return "<h2>Runs not in the table</h2><p>None: every run is complete.</p>"
+    header = ["state", "run", "detail", "last cause (sessions.jsonl)"]
+    rows = [[r.get("state", "?"), r.get("path", "?"), r.get("detail", ""), r.get("cause", "")] for r in bad]
+    return ("<h2 class=bad>Runs not in the table</h2><p>Failed, incomplete, running or unreadable "
+            "runs, with the error of their last attempt (FAILED) and the session ledger's last cause.</p>"
+            + table_html(header, rows, "problems"))
+
+
+def differences(run, group_runs, keys):
+    """The settings in which this run differs from the other runs of its group."""
+    out = []
+    others = group_runs[group_runs["run_id"] != run["run_id"]]
+    for k in keys:
+        mine = str(run.get(k))
+        theirs = sorted({str(v) for v in others[k]}) if k in others else []
+        if theirs and theirs != [mine]:
+            out.append(f"{k}: {mine} (others: {', '.join(theirs)})")
+    return out
+
+
+def _pictures(folder):
+    """The picture grids aimrun wrote into the run folder (<run>/pictures/*.png)."""
+    pictures = os.path.join(folder, "pictures")
+    if not os.path.isdir(pictures):
+        return []
+    return [os.path.join(pictures, n) for n in sorted(os.listdir(pictures))
+            if n.endswith(".png") and not n.startswith(".")]
+
+
+def run_detail(run, group_runs, config_keys):
+    rid = run["run_id"]
+    folder = os.path.dirname(run["path"])
+    out = [f'<details id="run-{E(rid)}"><summary>{E(rid)}: {E(run["group"])}, seed {E(str(run.get("seed")))}'
+           "</summary>"]
+    diff = differences(run, group_runs, config_keys)
+    out.append("<p><b>Differs from its group's other runs:</b> "
+               + (E("; ".join(diff)) if diff else "in nothing (or it is alone)") + "</p>")
+    try:
+        samples = aimresults.load_samples(run["path"], "test")
+        if "mask_confidence" in samples:
+            cols = [c for c in ("index", "label", "pred", "group_name", "mask_confidence", "mask_margin",
+                                "mask_agreement") if c in samples]
+            low = samples.sort_values("mask_confidence", kind="stable").head(LEAST_CONFIDENT)
+            out.append("<p><b>Least confident masks</b> (test split)</p>")
+            out.append(table_html(cols, [[_fmt(r[c]) for c in cols] for _, r in low.iterrows()]))
+        pngs = _pictures(folder)
+        maps = {} if pngs else aimresults.load_maps(run["path"], "test", MAPS_PER_RUN)
+        if maps.get("images") is not None and len(maps["images"]):
+            out.append("<p><b>Kept maps</b> (result.h5, test split)</p>" + img(figure_uri(maps_figure(maps), 60), "maps"))
+    except aimresults.ResultFileError as err:
+        out.append(f"<p class=bad>{E(str(err))}</p>")
+    for path in _pictures(folder):
+        name = os.path.basename(path)
+        out.append(f"<p><b>{E(name)}</b> (pictures/, written by aimrun)</p>" + img(file_uri(path), name))
+    config = os.path.join(folder, "config.yaml")
+    if os.path.isfile(config):
+        with open(config, errors="replace") as fh:
+            text = fh.read()
+    else:
+        text = "\n".join(f"{k}: {run.get(k)}" for k in config_keys)
+    out.append("<p><b>Config</b></p><pre>" + E(text) + "</pre></details>")
+    return "\n".join(out)
+
+
+def runs_section(runs):
+    config_keys = sorted({k for ks in runs["identity_keys"] for k in ks.split()})
+    out = ["<h2>Each run</h2>"]
+    for n, (_, run) in enumerate(runs.sort_values(["group", "seed"]).iterrows(), 1):
+        print(f"report_html: run {n}/{len(runs)} {run['run_id']}", file=sys.stderr, flush=True)
+        out.append(run_detail(run, runs[runs["group"] == run["group"]], config_keys))
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- page
+
+def make_page(folder, table_csv, runs_jsonl):
+    header, rows = read_table(table_csv)
+    found = read_runs(runs_jsonl)
+    df = aimresults.load(folder, [])
+    body = [f"<h1>Results of {E(folder)}</h1>",
+            f"<p>Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by aimrun report --html; "
+            f"{sum(r.get('state') == 'done' for r in found)} complete runs, "
+            f"{sum(r.get('state') != 'done' for r in found)} not in the table.</p>"]
+    splits = []
+    if not df.empty:
+        df["group"] = aimresults.group_labels(df)
+        splits = sorted(df["split"].unique(), key=lambda s: (s != "test", s))
+        body.append('<p>Split: <select id="split">' + "".join(
+            f'<option value="{E(s)}">{E(s)}</option>' for s in splits) + "</select></p>")
+    body.append(results_section(header, rows, splits))
+    body.append(problems_section(found))
+    if not df.empty:
+        runs = df.drop_duplicates("run_id").copy()
+        colors = plots.group_colors(df["group"])
+        body.append(plots_section(runs, df, colors, splits))
+        body.append(run_table_section(df))
+        body.append(runs_section(runs))
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{E(os.path.basename(os.path.normpath(folder)))}: aimrun report</title>"
+            '<link rel="icon" href="data:,">'
+            f"<style>{STYLE}</style><script>{SCRIPT}</script></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_atomically(path, text):
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder")
+    parser.add_argument("--table", required=True, help="aimrun report --format csv output")
+    parser.add_argument("--runs", required=True, help="the runs aimrun found, JSON lines")
+    parser.add_argument("--out", required=True, help="the HTML file to write")
+    args = parser.parse_args(argv)
+    write_atomically(args.out, make_page(args.folder, args.table, args.runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
