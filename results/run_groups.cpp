@@ -115,10 +115,13 @@ Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pa
     try {
       auto it = r.record.text.find("identity_yaml");
       identity = flat_yaml(it != r.record.text.end() ? it->second : r.record.config_yaml);
-      full = flat_yaml(r.record.config_yaml);
     } catch (const std::exception& e) {
       out.unusable.push_back("unreadable: " + r.path + " (identity_yaml: " + e.what() + ")");
       continue;
+    }
+    try {  // the resolved config, for filters only: its keys are also in /config (record.config)
+      full = flat_yaml(r.record.config_yaml);
+    } catch (const std::exception&) {
     }
     for (const auto& [k, v] : identity) full.emplace(k, v);
     for (const auto& [k, v] : r.record.config) full.emplace(k, v);

@@ -45,6 +45,8 @@ void write_run(std::istringstream& in) {
   r.config_yaml = "dataset:\n  name: builtin\n  correlation: " + correlation + "\nmethod:\n  name: " + method +
                   "\nmodel:\n  backbone: small_cnn\nseed: " + seed + "\n";
   r.text["identity_yaml"] = r.config_yaml;
+  r.config = {{"dataset.name", "builtin"}, {"dataset.correlation", correlation}, {"method.name", method},
+              {"model.backbone", "small_cnn"}, {"seed", seed}};
   r.text["method"] = method;
   if (!explain.empty()) r.text["explain"] = explain;
   if (!select.empty()) r.text["select"] = select, r.numbers["selected_epoch"] = epoch;

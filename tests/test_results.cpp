@@ -301,6 +301,14 @@ TEST(Report, ShowsTheProtocolExplainSelectWorstGroupEpgAndStageAreas) {
   EXPECT_NE(text.find(",scored epoch,explains,baseline,test acc - vanilla,test acc - vanilla lo,"), std::string::npos)
       << text;
   EXPECT_NE(text.find(",vanilla,11.0000,8.5159,13.4841,0.00274349,3,3,paired"), std::string::npos) << text;
+  ReportOptions latex;
+  latex.format = "latex";
+  auto tex = report_of(dir.path(), latex);
+  EXPECT_NE(tex.find("& aim $\\dagger$ -- vanilla & test acc & +11.0 [+8.5, +13.5] & 0.003 & 3 & paired \\\\"),
+            std::string::npos)
+      << tex;
+  EXPECT_NE(tex.find("EPG gradcam\\_backbone"), std::string::npos) << tex;  // escaped outside $...$
+  EXPECT_NE(tex.find("\n% Grad-CAM and Input x Gradient explain the true class"), std::string::npos) << tex;
 }
 
 TEST(Report, WhereAndGroupByFilterAndRegroupWithClearErrors) {
@@ -309,12 +317,13 @@ TEST(Report, WhereAndGroupByFilterAndRegroupWithClearErrors) {
   ReportOptions options;
   options.where = {parse_where("method.name=aim")};
   auto table = report_of(dir.path(), options);
-  EXPECT_EQ(table.find("vanilla"), std::string::npos) << table;
+  EXPECT_EQ(table.find("| vanilla"), std::string::npos) << table;
+  EXPECT_NE(table.find("no comparison: no vanilla runs here (--baseline)"), std::string::npos) << table;
   EXPECT_NE(table.find("| builtin | aim    | small_cnn | 3 |"), std::string::npos) << table;
-  options.where = {parse_where("train.lr=0.0500")};  // numbers compare as numbers
+  options.where = {parse_where("seed=1.0")};  // numbers compare as numbers: vanilla1 and aim1
   options.group_by = {"model.backbone"};
   table = report_of(dir.path(), options);
-  EXPECT_NE(table.find("| small_cnn | 5 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| small_cnn | 2 |"), std::string::npos) << table;
   EXPECT_NE(table.find("no comparison with vanilla: method.name is not a grouping key"), std::string::npos) << table;
   options.group_by = {"model.backbon"};
   try {
