@@ -339,6 +339,39 @@ TEST(Report, WhereAndGroupByFilterAndRegroupWithClearErrors) {
   EXPECT_THROW(parse_where("=aim"), ConfigError);
 }
 
+TEST(Report, WelchWhereSeedsDoNotPairAmbiguousBaselinesAndQuotedCsvCells) {
+  test::TempDir dir;
+  write_five_runs(dir);  // vanilla seeds 0, 1; aim seeds 0, 1, 2: seed 2 has no partner
+  auto table = report_of(dir.path());
+  // scipy.stats.ttest_ind([80, 90, 100], [60, 70], equal_var=False): p = 0.0494, df = 2.88,
+  // 95% CI 25 -+ t.ppf(0.975, 2.88) * se = [0.12, 49.88].
+  EXPECT_TRUE(has_line(table, {"| aim − vanilla |", "| test acc ", "| +25.0 [+0.1, +49.9] ", "| 0.05 ", "| 3 vs 2 ",
+                               "| Welch |"}))
+      << table;
+
+  test::TempDir other;
+  auto write = [&](const std::string& name, const std::string& method, const std::string& extra) {
+    RunRecord r = sample_record(method, 0, 0.5);
+    r.run_id = name;
+    r.config_yaml += extra;
+    r.text["identity_yaml"] = r.config_yaml;
+    auto run = other.path() + "/runs/" + name;
+    std::filesystem::create_directories(run);
+    write_run_file(run + "/result.h5", r);
+  };
+  // Two vanilla rows that differ only in a key the AIM rows lack: both fit, none is chosen.
+  write("v1", "vanilla", "extra:\n  k: 1\n");
+  write("v2", "vanilla", "extra:\n  k: 2\n");
+  write("a1", "aim", "extra:\n  targets: [0.4, 0.65]\n");
+  write("a2", "aim", "extra:\n  targets: [0.3, 0.5]\n");
+  table = report_of(other.path());
+  EXPECT_NE(table.find("more than one vanilla row fits; none compared"), std::string::npos) << table;
+  ReportOptions csv;
+  csv.format = "csv";
+  auto text = report_of(other.path(), csv);
+  EXPECT_NE(text.find("builtin,aim,small_cnn,-,\"[0.3, 0.5]\",1,"), std::string::npos) << text;  // quoted list
+}
+
 TEST(Report, ReferenceFileErrorsNameFileLineAndKey) {
   test::TempDir dir;
   auto check = [&](const std::string& text, const std::string& expected) {
