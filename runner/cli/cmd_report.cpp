@@ -51,7 +51,7 @@ void add_report_command(CLI::App& app) {
                   "md: also list this many test samples with the least confident masks (0: none)")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([args] {
-    auto runs = results::find_runs(args->dir);
+    // Every option is checked before any run is read (keys against the runs: write_report).
     results::ReportOptions options;
     options.format = args->format;
     options.least_confident = args->least_confident;
@@ -68,6 +68,7 @@ void add_report_command(CLI::App& app) {
       options.compare = results::load_reference(args->compare);
       options.compare_path = args->compare;
     }
+    auto runs = results::find_runs(args->dir);
     bool complete = results::write_report(runs, options, std::cout, std::cerr);
     exit_code() = complete ? 0 : kExitPartial;
   });
