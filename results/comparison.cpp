@@ -105,12 +105,15 @@ Reference load_reference(const std::string& path) {
   return ref;
 }
 
+bool config_value_equals(const std::string& have, const std::string& want) {
+  auto a = number(have), b = number(want);
+  return a && b ? std::abs(*a - *b) <= 1e-9 * std::max(1.0, std::abs(*b)) : have == want;
+}
+
 bool row_matches(const ReferenceRow& row, const std::map<std::string, std::string>& config) {
   for (const auto& [key, want] : row.match) {
     auto it = config.find(key);
-    if (it == config.end()) return false;
-    auto a = number(it->second), b = number(want);
-    if (a && b ? std::abs(*a - *b) > 1e-9 * std::max(1.0, std::abs(*b)) : it->second != want) return false;
+    if (it == config.end() || !config_value_equals(it->second, want)) return false;
   }
   return true;
 }

@@ -30,6 +30,10 @@ struct Reference {
 // Throws aim::ConfigError naming file, line and key when the file is not of this form.
 Reference load_reference(const std::string& path);
 
+// A config value equals a wanted one: numbers compared as numbers (1 == 1.0), other text
+// exactly (--where, reference rows).
+bool config_value_equals(const std::string& have, const std::string& want);
+
 // True when every `match` entry equals the config's value (numbers compared as numbers, so
 // 1 == 1.0). `config`: the values the runs of a report row agree on.
 bool row_matches(const ReferenceRow& row, const std::map<std::string, std::string>& config);

@@ -1,11 +1,13 @@
 #pragma once
 // From a folder of runs to the paper's kind of table: runs grouped by dataset, method,
 // backbone and every other identity key that varies (except the seed), mean +- std and n
-// per metric. Runs that are missing, failed or unreadable are listed, never dropped
-// silently.
+// per metric, each method's difference from a baseline paired by seed (results/paired.h),
+// and verdicts against reference numbers (results/verdict.h); docs/report.md. Runs that are
+// missing, failed or unreadable are listed, never dropped silently.
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "results/comparison.h"
@@ -18,6 +20,10 @@ struct ReportOptions {
   int least_confident = 5;     // md: list this many samples with the least confident masks (0: none)
   std::optional<Reference> compare;  // numbers to put beside ours (--compare FILE)
   std::string compare_path;
+  double margin = 2;                 // --margin: points; a wider 95% CI is "underpowered"
+  std::string baseline = "vanilla";  // --baseline: the method every other is compared with
+  std::vector<std::pair<std::string, std::string>> where;  // --where key=value: only these runs
+  std::vector<std::string> group_by;  // --group-by: these keys instead of the default grouping
 };
 
 struct FoundRun {

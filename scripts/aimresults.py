@@ -43,6 +43,9 @@ import h5py
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import aimstats  # noqa: E402  (the report's statistics: docs/report.md)
+
 # The newest result-file layout this module reads (root attribute `schema_version`).
 CURRENT_SCHEMA_VERSION = 2  # 2: gradcam on the decision map, explain/select, group EPG (docs/hdf5-schema.md)
 
@@ -785,6 +788,29 @@ def collect(df, loader):
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def where(df, conditions):
+    """`aimrun report --where`: the rows whose config has every key=value (a dict, or
+    "key=value" strings); numbers compare as numbers; an unknown key raises KeyError."""
+    return aimstats.where(df, conditions)
+
+
+def compare(df, baseline="vanilla", metrics=None, group_by=None, split="test"):
+    """`aimrun report`'s differences from the baseline as a DataFrame, one row per group
+    and metric (in points): the group's settings, method, baseline, metric, difference,
+    ci_low, ci_high (95%, t distribution), p, n, n_baseline, test (paired by seed, or welch),
+    df. Groups as in `aimrun report` (or by `group_by`, a list of keys)."""
+    return aimstats.compare(df, baseline, metrics, group_by, varying_keys(df), split)
+
+
+def summarize_groups(df, group_by=None, split="test"):
+    """Mean, std and count per group of the report's metrics (in the DataFrame's units)."""
+    df = df[df.split == split]
+    keys = aimstats.group_keys(df, group_by, varying_keys(df))
+    labels = aimstats._group_values(df, keys).fillna("-")
+    metrics = aimstats.metric_columns(df)
+    return df[metrics].groupby([labels[k] for k in keys]).agg(["mean", "std", "count"])
+
+
 # --------------------------------------------------------------------------- command
 
 def _summary_table(df):
@@ -801,17 +827,39 @@ def main(argv=None):
     parser.add_argument("--split", help="only this split (e.g. test)")
     parser.add_argument("--include-evaluations", action="store_true",
                         help="also count `aimrun evaluate` files")
+    parser.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                        help="only runs whose config has this value (repeatable), as aimrun report")
+    parser.add_argument("--group-by", metavar="KEY,...",
+                        help="print mean/std/count per group of these keys instead of one line per run")
+    parser.add_argument("--baseline", metavar="METHOD",
+                        help="also print each method's differences from this method (aimrun report's)")
     args = parser.parse_args(argv)
     problems = []
     df = load(args.folder, problems, include_evaluations=args.include_evaluations)
+    group_by = [k.strip() for k in args.group_by.split(",") if k.strip()] if args.group_by else None
+    try:
+        if args.where and not df.empty:
+            df = where(df, args.where)
+        if group_by and not df.empty:
+            aimstats.group_keys(df, group_by)
+    except (KeyError, ValueError) as err:
+        print(f"aimresults: {err.args[0]}", file=sys.stderr)
+        return 2
     if args.split and not df.empty:
         df = df[df.split == args.split]
     if df.empty:
-        print(f"no complete runs under {args.folder}")
+        print(f"no complete runs under {args.folder}" + (" match --where" if args.where else ""))
     else:
         with pd.option_context("display.max_rows", 500, "display.width", 200,
                                "display.float_format", "{:.4f}".format):
-            print(_summary_table(df).to_string(index=False))
+            if group_by:
+                print(summarize_groups(df, group_by, args.split or "test").to_string())
+            else:
+                print(_summary_table(df).to_string(index=False))
+            if args.baseline:
+                print()
+                print(compare(df, args.baseline, group_by=group_by, split=args.split or "test")
+                      .to_string(index=False))
         print(f"\n{df.run_id.nunique()} runs, {len(df)} rows, {len(df.columns)} columns")
     if args.csv:
         df.to_csv(args.csv, index=False)

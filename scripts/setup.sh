@@ -14,7 +14,7 @@ packages=(
   python3 python3-h5py python3-pandas python3-matplotlib python3-yaml   # results reader, plots
 )
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(googletest libgtest-dev python3-numpy python3-torch python3-torchvision
+  packages+=(googletest libgtest-dev python3-numpy python3-scipy python3-torch python3-torchvision
              slurmctld slurmd slurm-client munge
              chromium chromium-driver)   # the HTML report's browser test (tests/python/test_html_report.py)
 fi

@@ -13,6 +13,7 @@
 #include "results/collection.h"
 #include "results/comparison.h"
 #include "results/report.h"
+#include "results/run_groups.h"
 #include "results/run_file.h"
 #include "runner/evaluate.h"
 #include "runner/sweep/run_state.h"
@@ -184,6 +185,17 @@ void write_five_runs(const test::TempDir& dir) {
   }
 }
 
+// True when one line of `text` holds every part.
+bool has_line(const std::string& text, const std::vector<std::string>& parts) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    bool all = true;
+    for (const auto& p : parts) all = all && line.find(p) != std::string::npos;
+    if (all) return true;
+  }
+  return false;
+}
+
 std::string report_of(const std::string& where, ReportOptions options = {}) {
   std::ostringstream out, problems;
   options.least_confident = 0;
@@ -213,8 +225,11 @@ TEST(Report, ComparesWithReferenceNumbersAndNamesUnmatchedRows) {
   options.compare = load_reference(ref);
   auto table = report_of(dir.path(), options);
   // vanilla: 65.0 ours vs 61.5 -> +3.5; no worst-group reference for it.
-  EXPECT_NE(table.find("| paper acc | Δ acc | paper wg | Δ wg |"), std::string::npos) << table;
-  EXPECT_NE(table.find("| 61.5      | +3.5  | -        | -    |"), std::string::npos) << table;
+  // Two vanilla runs: a 95% CI far wider than 2 points, so the cell is underpowered.
+  EXPECT_NE(table.find("| paper acc | Δ acc | verdict acc  | paper wg | Δ wg | verdict wg |"), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("| 61.5      | +3.5  | underpowered | -        | -    | -          |"), std::string::npos)
+      << table;
   // The aim row's runs do not all have seed 1: no match, and the row is named as unmatched.
   EXPECT_NE(table.find("Paper rows with no runs here: masked."), std::string::npos) << table;
   EXPECT_NE(table.find("1 paper rows concern datasets not in this report."), std::string::npos) << table;
@@ -222,7 +237,139 @@ TEST(Report, ComparesWithReferenceNumbersAndNamesUnmatchedRows) {
   options.format = "csv";
   auto csv = report_of(dir.path(), options);
   EXPECT_NE(csv.find("builtin,vanilla,small_cnn,2,65.0000"), std::string::npos) << csv;
-  EXPECT_NE(csv.find(",61.5000,3.5000,-,-"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",61.5000,3.5000,underpowered,-,-,-,-,-,-,-"), std::string::npos) << csv;
+}
+
+namespace {
+
+// An AIM or vanilla run as the protocol branch writes them: explain, select, the new
+// attributions, worst-group EPG, per-stage test-time areas.
+RunRecord protocol_record(const std::string& method, int seed, double acc, const std::string& select) {
+  RunRecord r = sample_record(method, seed, acc);
+  r.text["explain"] = "true";
+  r.text["select"] = select;
+  r.numbers["selected_epoch"] = 3 + seed;
+  auto& s = r.splits[0];
+  s.scalars["epg_gradcam"] = method == "aim" ? 0.5 + 0.01 * seed : 0.5;
+  s.scalars["epg_gradcam_backbone"] = 0.4;
+  s.scalars["worst_group_epg_gradcam"] = 0.25;
+  if (method == "aim") {
+    s.scalars["mask_area_stage_3"] = 0.42;
+    r.mask_curves[0].target = {1.0, 0.35};
+  } else {
+    s.scalars.erase("mask_area");
+    r.mask_curves.clear();
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST(Report, ShowsTheProtocolExplainSelectWorstGroupEpgAndStageAreas) {
+  test::TempDir dir;
+  for (int seed : {0, 1, 2})
+    for (const std::string method : {"vanilla", "aim"}) {
+      auto run = dir.path() + "/runs/" + method + std::to_string(seed);
+      std::filesystem::create_directories(run);
+      write_run_file(run + "/result.h5",
+                     protocol_record(method, seed, method == "aim" ? 0.8 + 0.01 * seed : 0.7,
+                                     method == "aim" ? "best_val_worst_group" : "best_val_accuracy"));
+    }
+  auto table = report_of(dir.path());
+  EXPECT_NE(table.find("| EPG gradcam | EPG gradcam worst-group | EPG gradcam_backbone |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| mask area stage 3 | target stage 3 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| 42.0 ± 0.0        | 35.0 ± 0.0     |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| aim †   |"), std::string::npos) << table;
+  EXPECT_NE(table.find("best val worst-group (epochs 3-5)"), std::string::npos) << table;
+  EXPECT_NE(table.find("best val acc (epochs 3-5)"), std::string::npos) << table;
+  EXPECT_NE(table.find("Grad-CAM and Input x Gradient explain the true class (eval.explain: true)."), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("† scored at the epoch of best validation worst-group accuracy"), std::string::npos) << table;
+  // Paired by seed: aim - vanilla in test acc is +10, +11, +12 -> mean +11.0, sd 1, n = 3:
+  // CI 11 -+ t(0.975, 2) / sqrt(3) = 11 -+ 2.484 (scipy.stats.t.ppf(0.975, 2) = 4.302653);
+  // p = 2 * t.sf(11 * sqrt(3), 2) = 0.00272 (scipy.stats.ttest_rel).
+  EXPECT_TRUE(has_line(table, {"| aim † − vanilla |", "| test acc ", "| +11.0 [+8.5, +13.5] ", "| 0.003 ", "| 3 ",
+                               "| paired |"}))
+      << table;
+  // EPG gradcam: +0, +1, +2 points against a constant vanilla value -> mean +1.0, p = 0.225.
+  EXPECT_TRUE(has_line(table, {"| EPG gradcam ", "| +1.0 [-1.5, +3.5] ", "| 0.23 ", "| paired |"})) << table;
+  // Zero spread: worst-group EPG is 25.0 everywhere -> difference 0, interval [0, 0], p = 1.
+  EXPECT_TRUE(has_line(table, {"| EPG gradcam worst-group ", "| +0.0 [+0.0, +0.0] ", "| 1.00 ", "| paired |"})) << table;
+  ReportOptions csv;
+  csv.format = "csv";
+  auto text = report_of(dir.path(), csv);
+  EXPECT_NE(text.find(",scored epoch,explains,baseline,test acc - vanilla,test acc - vanilla lo,"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(",vanilla,11.0000,8.5159,13.4841,0.00274349,3,3,paired"), std::string::npos) << text;
+  ReportOptions latex;
+  latex.format = "latex";
+  auto tex = report_of(dir.path(), latex);
+  EXPECT_NE(tex.find("& aim $\\dagger$ -- vanilla & test acc & +11.0 [+8.5, +13.5] & 0.003 & 3 & paired \\\\"),
+            std::string::npos)
+      << tex;
+  EXPECT_NE(tex.find("EPG gradcam\\_backbone"), std::string::npos) << tex;  // escaped outside $...$
+  EXPECT_NE(tex.find("\n% Grad-CAM and Input x Gradient explain the true class"), std::string::npos) << tex;
+}
+
+TEST(Report, WhereAndGroupByFilterAndRegroupWithClearErrors) {
+  test::TempDir dir;
+  write_five_runs(dir);
+  ReportOptions options;
+  options.where = {parse_where("method.name=aim")};
+  auto table = report_of(dir.path(), options);
+  EXPECT_EQ(table.find("| vanilla"), std::string::npos) << table;
+  EXPECT_NE(table.find("no comparison: no vanilla runs here (--baseline)"), std::string::npos) << table;
+  EXPECT_NE(table.find("| builtin | aim    | small_cnn | 3 |"), std::string::npos) << table;
+  options.where = {parse_where("seed=1.0")};  // numbers compare as numbers: vanilla1 and aim1
+  options.group_by = {"model.backbone"};
+  table = report_of(dir.path(), options);
+  EXPECT_NE(table.find("| small_cnn | 2 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("no comparison with vanilla: method.name is not a grouping key"), std::string::npos) << table;
+  options.group_by = {"model.backbon"};
+  try {
+    report_of(dir.path(), options);
+    ADD_FAILURE() << "an unknown --group-by key was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--group-by model.backbon: no complete run has this config key (did you mean "
+                                         "model.backbone?)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(parse_where("method.name"), ConfigError);
+  EXPECT_THROW(parse_where("=aim"), ConfigError);
+}
+
+TEST(Report, WelchWhereSeedsDoNotPairAmbiguousBaselinesAndQuotedCsvCells) {
+  test::TempDir dir;
+  write_five_runs(dir);  // vanilla seeds 0, 1; aim seeds 0, 1, 2: seed 2 has no partner
+  auto table = report_of(dir.path());
+  // scipy.stats.ttest_ind([80, 90, 100], [60, 70], equal_var=False): p = 0.0494, df = 2.88,
+  // 95% CI 25 -+ t.ppf(0.975, 2.88) * se = [0.12, 49.88].
+  EXPECT_TRUE(has_line(table, {"| aim − vanilla |", "| test acc ", "| +25.0 [+0.1, +49.9] ", "| 0.05 ", "| 3 vs 2 ",
+                               "| Welch |"}))
+      << table;
+
+  test::TempDir other;
+  auto write = [&](const std::string& name, const std::string& method, const std::string& extra) {
+    RunRecord r = sample_record(method, 0, 0.5);
+    r.run_id = name;
+    r.config_yaml += extra;
+    r.text["identity_yaml"] = r.config_yaml;
+    auto run = other.path() + "/runs/" + name;
+    std::filesystem::create_directories(run);
+    write_run_file(run + "/result.h5", r);
+  };
+  // Two vanilla rows that differ only in a key the AIM rows lack: both fit, none is chosen.
+  write("v1", "vanilla", "extra:\n  k: 1\n");
+  write("v2", "vanilla", "extra:\n  k: 2\n");
+  write("a1", "aim", "extra:\n  targets: [0.4, 0.65]\n");
+  write("a2", "aim", "extra:\n  targets: [0.3, 0.5]\n");
+  table = report_of(other.path());
+  EXPECT_NE(table.find("more than one vanilla row fits; none compared"), std::string::npos) << table;
+  ReportOptions csv;
+  csv.format = "csv";
+  auto text = report_of(other.path(), csv);
+  EXPECT_NE(text.find("builtin,aim,small_cnn,-,\"[0.3, 0.5]\",1,"), std::string::npos) << text;  // quoted list
 }
 
 TEST(Report, ReferenceFileErrorsNameFileLineAndKey) {

@@ -1,7 +1,10 @@
 // aimrun report DIR: the table of a folder of runs.
 #include <iostream>
 
+#include "core/error.h"
+#include "core/strings.h"
 #include "results/report.h"
+#include "results/run_groups.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/report_html.h"
 
@@ -14,12 +17,18 @@ void add_report_command(CLI::App& app) {
     int least_confident = 5;
     std::string compare;
     std::string html;
+    double margin = 2;
+    std::string baseline = "vanilla";
+    std::vector<std::string> where;
+    std::string group_by;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("report",
                                  "Table of the runs under DIR: grouped by dataset, method, backbone and every other\n"
-                                 "setting that varies except the seed; mean +- std and n per metric. Incomplete,\n"
-                                 "failed and unreadable runs are listed on stderr and make the exit code 3.");
+                                 "setting that varies except the seed; mean +- std and n per metric; each method's\n"
+                                 "difference from --baseline paired by seed (95% CI, p-value); with --compare,\n"
+                                 "verdicts against reference numbers (docs/report.md). Incomplete, failed and\n"
+                                 "unreadable runs are listed on stderr and make the exit code 3.");
   cmd->add_option("dir", args->dir,
                   "a sweep folder (<output_dir>/<sweep>), any folder of runs, or a collection (aimrun collect)")
       ->required();
@@ -27,6 +36,18 @@ void add_report_command(CLI::App& app) {
                   "YAML of reference numbers to put beside ours with the difference, e.g.\n"
                   "experiments/paper_numbers.yaml (the AIM paper's tables)")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--margin", args->margin,
+                  "--compare: a cell whose 95% CI has a half-width over this many points is\n"
+                  "'underpowered' rather than reproduced or not (default 2)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--baseline", args->baseline,
+                  "the method every other is compared with, paired by seed (default vanilla)");
+  cmd->add_option("--where", args->where,
+                  "only runs whose config has key=value (repeatable; numbers compare as numbers),\n"
+                  "e.g. --where dataset.correlation=1.0 --where method.name=aim");
+  cmd->add_option("--group-by", args->group_by,
+                  "key,...: group runs by these config keys instead of dataset, method, backbone\n"
+                  "and every other varying key (keep method.name to compare methods)");
   cmd->add_option("--format", args->format, "md, latex or csv")->check(CLI::IsMember({"md", "latex", "csv"}));
   cmd->add_option("--least-confident", args->least_confident,
                   "md: also list this many test samples with the least confident masks (0: none)")
@@ -36,14 +57,24 @@ void add_report_command(CLI::App& app) {
                   "the runs not in the table) to this file instead of the table; needs python3 with\n"
                   "matplotlib (docs/results-python.md)");
   cmd->callback([args] {
-    auto runs = results::find_runs(args->dir);
+    // Every option is checked before any run is read (keys against the runs: write_report).
     results::ReportOptions options;
     options.format = args->format;
     options.least_confident = args->least_confident;
+    options.margin = args->margin;
+    options.baseline = args->baseline;
+    for (const auto& w : args->where) options.where.push_back(results::parse_where(w));
+    for (const auto& k : split(args->group_by, ',')) {
+      auto key = trim(k);
+      if (!key.empty()) options.group_by.push_back(key);
+    }
+    if (!args->group_by.empty() && options.group_by.empty())
+      throw ConfigError("--group-by " + args->group_by + ": expected config keys separated by commas");
     if (!args->compare.empty()) {
       options.compare = results::load_reference(args->compare);
       options.compare_path = args->compare;
     }
+    auto runs = results::find_runs(args->dir);
     bool complete = args->html.empty() ? results::write_report(runs, options, std::cout, std::cerr)
                                        : write_html_report(args->dir, runs, options, args->html);
     exit_code() = complete ? 0 : kExitPartial;
