@@ -119,4 +119,20 @@ torch::Tensor area_loss(const std::vector<torch::Tensor>& masks, double tau, boo
   return total;
 }
 
+LossTerms masking_loss(const ModelOutput& out, const torch::Tensor& labels, double tau, const MaskingOptions& o,
+                       bool deep_supervision) {
+  namespace F = torch::nn::functional;
+  LossTerms t;
+  auto ce = F::cross_entropy(out.logits, labels);
+  torch::Tensor aux = torch::zeros({}, ce.options());
+  if (deep_supervision)
+    for (size_t k = 0; k + 1 < out.stage_logits.size(); ++k) aux = aux + F::cross_entropy(out.stage_logits[k], labels);
+  auto area = area_loss(out.masks, tau, o.area_per_sample);
+  t.total = ce + aux + o.lambda * area;
+  t.parts["ce"] = ce.detach();
+  t.parts["ce_deep_supervision"] = aux.detach();
+  t.parts["area"] = area.detach();
+  return t;
+}
+
 }  // namespace aim::model

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "aim/model.h"
 #include "core/config.h"
 
 namespace aim::model {
@@ -57,5 +58,12 @@ torch::Tensor binary_mask(const torch::Tensor& logits, double temperature, bool 
 // fraction r_{l,b} of mask l. Per sample: sum_l mean_b (r_{l,b} - tau)^2, which holds every
 // sample's mask to the target instead of only their average.
 torch::Tensor area_loss(const std::vector<torch::Tensor>& masks, double tau, bool per_sample = false);
+
+// The loss of both masking methods: cross-entropy of the decision (out.logits), plus with
+// `deep_supervision` the cross-entropy of every other stage's logits (out.stage_logits but
+// the last, which is the decision), plus lambda x area_loss at target `tau`. Parts: ce,
+// ce_deep_supervision (0 without it), area.
+LossTerms masking_loss(const ModelOutput& out, const torch::Tensor& labels, double tau, const MaskingOptions& options,
+                       bool deep_supervision);
 
 }  // namespace aim::model

@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/yaml_text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -603,21 +604,19 @@ bool Config::applies(const std::string& key) const {
          std::find(spec->when_values.begin(), spec->when_values.end(), v.Scalar()) != spec->when_values.end();
 }
 
-namespace {
-std::string flow_text(const YAML::Node& n) {
+std::string yaml_flow_text(const YAML::Node& n) {
   if (n.IsNull()) return "~";
   if (n.IsScalar()) return n.Scalar();
   YAML::Emitter em;
   em << YAML::Flow << n;
   return em.c_str();
 }
-}  // namespace
 
-std::string Config::text(const std::string& key) const { return flow_text(entry(key).value); }
+std::string Config::text(const std::string& key) const { return yaml_flow_text(entry(key).value); }
 
 std::vector<std::pair<std::string, std::string>> Config::items() const {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [k, v] : values_) out.emplace_back(k, flow_text(v.value));
+  for (const auto& [k, v] : values_) out.emplace_back(k, yaml_flow_text(v.value));
   return out;
 }
 

@@ -44,11 +44,11 @@ void write_least_confident(const std::vector<const FoundRun*>& runs, int count, 
   std::vector<Row> rows;
   for (const auto* r : runs) {
     const SplitResult* s = find_split(r->record, "test");
-    if (!s || !s->per_sample.count("mask_confidence")) continue;
-    const auto& c = s->per_sample.at("mask_confidence");
+    if (!s || !s->per_sample.count(kMaskConfidence)) continue;
+    const auto& c = s->per_sample.at(kMaskConfidence);
     auto method = r->record.text.count("method") ? r->record.text.at("method") : "?";
     for (size_t i = 0; i < c.size(); ++i)
-      rows.push_back({c[i], s->per_sample.at("mask_margin")[i], s->per_sample.at("mask_agreement")[i], r->record.run_id,
+      rows.push_back({c[i], s->per_sample.at(kMaskMargin)[i], s->per_sample.at(kMaskAgreement)[i], r->record.run_id,
                       method, int64_t(i), s->label[i], s->pred[i]});
   }
   if (rows.empty() || count <= 0) return;

@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/strings.h"
+#include "core/yaml_text.h"
 #include "results/comparison.h"
 
 namespace aim::results {
@@ -19,15 +20,7 @@ std::map<std::string, std::string> flat_yaml(const std::string& text) {
   FlatConfig flat;
   YAML::Node root = YAML::Load(text);
   if (root.IsMap()) flatten_into(flat, "", root, "");
-  for (const auto& [k, v] : flat) {
-    if (v.value.IsScalar()) out[k] = v.value.Scalar();
-    else if (v.value.IsNull()) out[k] = "~";
-    else {
-      YAML::Emitter em;
-      em << YAML::Flow << v.value;
-      out[k] = em.c_str();
-    }
-  }
+  for (const auto& [k, v] : flat) out[k] = yaml_flow_text(v.value);
   return out;
 }
 

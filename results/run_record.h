@@ -9,6 +9,13 @@
 
 namespace aim::results {
 
+// Names of the per-sample arrays of mask confidence (SplitResult::per_sample of masking
+// models), written by evaluation and read by the trainer's pictures, `aimrun pictures` and
+// the report: confidence = margin x agreement (docs/evaluation.md).
+inline constexpr const char* kMaskConfidence = "mask_confidence";
+inline constexpr const char* kMaskMargin = "mask_margin";
+inline constexpr const char* kMaskAgreement = "mask_agreement";
+
 // Version of the HDF5 layout; bumped on every change, and readers accept the old ones.
 constexpr int64_t kSchemaVersion = 2;  // 2: gradcam on the decision map, explain/select, group EPG
 

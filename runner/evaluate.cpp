@@ -150,9 +150,9 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
     arrays.add("mask_area", n);
     for (int s : model.mask_stages()) arrays.add("mask_area_stage_" + std::to_string(s), n);
     if (options.mask_confidence) {
-      arrays.add("mask_margin", n);
-      arrays.add("mask_agreement", n);
-      arrays.add("mask_confidence", n);
+      arrays.add(results::kMaskMargin, n);
+      arrays.add(results::kMaskAgreement, n);
+      arrays.add(results::kMaskConfidence, n);
     }
   }
 
@@ -190,9 +190,9 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
       if (options.mask_confidence) {
         auto margin = model::mask_margin(out.mask_logits);
         auto agreement = mask_agreement(model, batch->images, out.merged_mask.detach());
-        put(arrays.at("mask_margin"), margin);
-        put(arrays.at("mask_agreement"), agreement);
-        put(arrays.at("mask_confidence"), margin * agreement);
+        put(arrays.at(results::kMaskMargin), margin);
+        put(arrays.at(results::kMaskAgreement), agreement);
+        put(arrays.at(results::kMaskConfidence), margin * agreement);
       }
     }
   }

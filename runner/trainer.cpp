@@ -5,10 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 #include <unistd.h>
 
-#include <H5public.h>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -22,7 +20,6 @@
 #include "aim/registry.h"
 #include "core/error.h"
 #include "core/files.h"
-#include "core/version.h"
 #include "core/hash.h"
 #include "core/strings.h"
 #include "data/loader.h"
@@ -36,6 +33,7 @@
 #include "runner/evaluate.h"
 #include "runner/optim.h"
 #include "runner/pictures.h"
+#include "runner/run_metadata.h"
 #include "runner/session_ledger.h"
 
 namespace aim {
@@ -190,10 +188,10 @@ void write_run_pictures(const Config& cfg, const RunPaths& paths, model::Model& 
     if (a != "mask") po.attributions.push_back(a);  // the mask has its own column
   auto note = [&](int64_t i) {
     char buf[96];
-    auto it = split->per_sample.find("mask_confidence");
+    auto it = split->per_sample.find(results::kMaskConfidence);
     if (it != split->per_sample.end())
       std::snprintf(buf, sizeof buf, "mask conf %.2f (margin %.2f, agree %.2f)", it->second[i],
-                    split->per_sample.at("mask_margin")[i], split->per_sample.at("mask_agreement")[i]);
+                    split->per_sample.at(results::kMaskMargin)[i], split->per_sample.at(results::kMaskAgreement)[i]);
     else
       std::snprintf(buf, sizeof buf, "p(pred) %.2f", split->per_sample.at("confidence")[i]);
     return std::string(buf);
@@ -207,7 +205,7 @@ void write_run_pictures(const Config& cfg, const RunPaths& paths, model::Model& 
   std::vector<int64_t> first(std::min<size_t>(rows, size_t(ds.size())));
   std::iota(first.begin(), first.end(), 0);
   draw("first", first);
-  auto it = split->per_sample.find("mask_confidence");
+  auto it = split->per_sample.find(results::kMaskConfidence);
   draw("least_confident", lowest(it != split->per_sample.end() ? it->second : split->per_sample.at("confidence"), rows));
 }
 
@@ -576,23 +574,11 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   if (rank == 0 && cfg.get_int("eval.pictures") > 0) write_run_pictures(cfg, paths, *model, splits, rec, final_options);
 
   if (rank == 0) {
-    rec.run_id = cfg.run_id();
-    rec.config_yaml = cfg.to_yaml();
-    rec.config = cfg.items();
-    rec.text["identity_yaml"] = cfg.to_yaml(true);
-    rec.text["name"] = cfg.get_string("name");
-    rec.text["dataset"] = cfg.get_string("dataset.name");
-    rec.text["method"] = cfg.get_string("method.name");
-    rec.text["backbone"] = cfg.get_string("model.backbone");
-    rec.text["aimrun_version"] = aimrun_version();
-    rec.text["torch_version"] = TORCH_VERSION;
-    rec.text["hdf5_version"] = H5_VERS_INFO;
+    describe_run(cfg, rec);
     rec.text["host"] = hostname();
     rec.text["hosts"] = options.hosts.empty() ? hostname() : options.hosts;
     rec.text["backend"] = comm.backend();
     rec.text["finished"] = now_iso();
-    rec.text["explain"] = cfg.get_string("eval.explain");
-    rec.text["select"] = select;
     rec.numbers["selected_epoch"] = double(select == "last" ? epochs : state.best_epoch);
     rec.numbers["seed"] = double(seed);
     rec.numbers["world_size"] = world;

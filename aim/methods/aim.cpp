@@ -97,17 +97,7 @@ std::vector<double> AimModel::area_targets(const Progress& p) const {
 }
 
 LossTerms AimModel::loss(const ModelOutput& out, const torch::Tensor& labels, const Progress& progress) {
-  LossTerms t;
-  auto ce = F::cross_entropy(out.logits, labels);
-  torch::Tensor aux = torch::zeros({}, ce.options());
-  if (options_.deep_supervision)
-    for (size_t k = 0; k + 1 < out.stage_logits.size(); ++k) aux = aux + F::cross_entropy(out.stage_logits[k], labels);
-  auto area = area_loss(out.masks, area_targets(progress).front(), options_.area_per_sample);
-  t.total = ce + aux + options_.lambda * area;
-  t.parts["ce"] = ce.detach();
-  t.parts["ce_deep_supervision"] = aux.detach();
-  t.parts["area"] = area.detach();
-  return t;
+  return masking_loss(out, labels, area_targets(progress).front(), options_, options_.deep_supervision);
 }
 
 MethodEntry aim_method() {

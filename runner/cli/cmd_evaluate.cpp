@@ -10,6 +10,7 @@
 #include "runner/cli/commands.h"
 #include "runner/comm/launch.h"
 #include "runner/evaluate.h"
+#include "runner/run_metadata.h"
 #include "runner/run_paths.h"
 #include "runner/trained_run.h"
 
@@ -48,16 +49,8 @@ void run_evaluate(const EvaluateArgs& a) {
                    100 * r.worst_group_accuracy, r.n);
   }
   if (comm->rank() == 0) {
-    rec.run_id = cfg.run_id();
-    rec.config_yaml = cfg.to_yaml();
-    rec.config = cfg.items();
-    rec.text["identity_yaml"] = cfg.to_yaml(true);
-    rec.text["method"] = cfg.get_string("method.name");
-    rec.text["dataset"] = cfg.get_string("dataset.name");
-    rec.text["backbone"] = cfg.get_string("model.backbone");
+    describe_run(cfg, rec);
     rec.text["evaluated_from"] = a.run_dir;
-    rec.text["explain"] = cfg.get_string("eval.explain");
-    rec.text["select"] = cfg.get_string("eval.select");
     rec.numbers["world_size"] = comm->world_size();
     std::string out = a.out.empty() ? RunPaths{a.run_dir}.dir + "/evaluation.h5" : a.out;
     results::write_run_file(out, rec);

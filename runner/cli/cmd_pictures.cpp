@@ -39,7 +39,7 @@ void run_pictures(const PicturesArgs& a) {
     auto record = results::read_run_file(RunPaths{a.run_dir}.result());
     for (const auto& s : record.splits) {
       if (s.split != a.split) continue;
-      auto it = s.per_sample.find("mask_confidence");
+      auto it = s.per_sample.find(results::kMaskConfidence);
       const auto& scores = it != s.per_sample.end() ? it->second : s.per_sample.at("confidence");
       for (auto i : lowest(scores, size_t(a.least_confident))) {
         idx.push_back(i);

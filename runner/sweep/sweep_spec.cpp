@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/strings.h"
+#include "core/yaml_text.h"
 #include "runner/schema.h"
 
 namespace fs = std::filesystem;
@@ -22,12 +23,7 @@ std::string where(const std::string& file, const YAML::Node& n) {
   return file + ":" + std::to_string(n.Mark().line + 1);
 }
 
-std::string value_text(const YAML::Node& n) {
-  if (n.IsScalar()) return n.Scalar();
-  YAML::Emitter em;
-  em << YAML::Flow << n;
-  return em.c_str();
-}
+std::string value_text(const YAML::Node& n) { return yaml_flow_text(n); }
 
 std::vector<Axis> read_axes(const YAML::Node& sweep, const std::string& file) {
   std::vector<Axis> axes;
