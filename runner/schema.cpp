@@ -23,11 +23,11 @@ void add_runner_keys(Schema& s) {
   s.add(KeySpec("seed", ValueType::Int, "0", "seed of initialisation, data order, augmentation and mask sampling").range(0.0, std::nullopt));
 
   s.add(KeySpec("train.epochs", ValueType::Int, "10", "training epochs").range(1.0, 1e6));
-  s.add(KeySpec("train.batch_size", ValueType::Int, "128", "samples per step per rank (the global batch is this x ranks; at most the training split)").range(1.0, 1e9));
+  s.add(KeySpec("train.batch_size", ValueType::Int, "128", "samples per micro-batch per rank (the global batch is this x ranks x train.accumulate_steps; at most the training split)").range(1.0, 1e9));
   s.add(KeySpec("train.accumulate_steps", ValueType::Int, "1",
                 "gradient accumulation: micro-batches of train.batch_size per optimiser step, gradients allreduced "
                 "after the last only; the global batch is batch_size x ranks x this, and the learning-rate schedule "
-                "counts optimiser steps")
+                "counts optimiser steps; part of the run identity unless 1")
             .range(1.0, 65536.0)
             // In the identity unless 1, so the runs made before the key existed keep their ids.
             .only_when("train.accumulate_steps", {"!1"}));

@@ -107,9 +107,10 @@ void expect_same_as_one_node(const std::string& run_dir, const SharedDir& dir) {
 TEST_F(TwoNodes, SweepElementAcrossTwoNodesPreemptedResumesAsOneNode) {
   SharedDir dir;
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "two", 4));
-  auto sweep = load_sweep(spec, {});
+  auto sweep = load_sweep(spec, {}, 2);
   const auto run_dir = sweep.run_dir(sweep.runs[0].run_id);
   const std::string job = submit(spec, profile(dir, 1));
+  std::cout << "[ two nodes ] job " << job << ", run " << run_dir << std::endl;
   ASSERT_TRUE(wait_for([&] { return fs::exists(run_dir + "/checkpoint.pt"); }, 300)) << "the run never checkpointed";
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   auto signal = test::run_command("scancel --signal=USR2 " + job + "_0");
@@ -137,7 +138,7 @@ TEST_F(TwoNodes, SweepElementAcrossTwoNodesPreemptedResumesAsOneNode) {
 TEST_F(TwoNodes, TwoTasksPerNodeGiveLocalRanksZeroAndOneOnEachNode) {
   SharedDir dir;
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "place", 1));
-  auto sweep = load_sweep(spec, {});
+  auto sweep = load_sweep(spec, {}, 4);
   const auto run_dir = sweep.run_dir(sweep.runs[0].run_id);
   submit(spec, profile(dir, 2));
   ASSERT_TRUE(wait_for([&] { return fs::exists(run_dir + "/result.h5"); }, 400)) << read_text(run_dir + "/train.log");
@@ -170,7 +171,7 @@ struct RestartNodes {
 TEST_F(TwoNodes, NodeLostMidRunEndsTheJobAndTheRunResumes) {
   SharedDir dir;
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "lost", 4));
-  auto sweep = load_sweep(spec, {});
+  auto sweep = load_sweep(spec, {}, 2);
   const auto run_dir = sweep.run_dir(sweep.runs[0].run_id);
   const std::string prof = profile(dir, 1);
   const std::string job = submit(spec, prof);
