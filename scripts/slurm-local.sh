@@ -78,6 +78,14 @@ slurmd_pids() {
   return 0
 }
 
+# A node that comes back (after a kill: a lost node) has no job steps: the sockets its dead
+# step daemons left would make the next launch of a requeued job's step fail
+# ("pmixp_usock_create_srv: Address already in use"), so they go, as on a rebooted node.
+clean_spool() {
+  mkdir -p "/var/spool/slurmd-$1"
+  rm -rf "/var/spool/slurmd-$1"/pmix.* "/var/spool/slurmd-$1"/stepd.* "/var/spool/slurmd-$1/$1"_*
+}
+
 start_slurmd() {
   if [[ $nodes -eq 1 ]]; then
     [[ -n $(slurmd_pids) ]] || slurmd
@@ -85,10 +93,10 @@ start_slurmd() {
   fi
   local pid
   pid=$( [[ -f /run/slurmd-n1.pid ]] && cat /run/slurmd-n1.pid || true)
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || { mkdir -p /var/spool/slurmd-n1; slurmd -N n1; }
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || { clean_spool n1; slurmd -N n1; }
   pid=$( [[ -f /run/slurmd-n2.pid ]] && cat /run/slurmd-n2.pid || true)
   if ! { [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; }; then
-    mkdir -p /var/spool/slurmd-n2
+    clean_spool n2
     unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs -o mode=1777 tmpfs /dev/shm && exec slurmd -N n2'
   fi
 }
