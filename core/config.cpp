@@ -600,8 +600,12 @@ bool Config::applies(const std::string& key) const {
   const KeySpec* spec = schema_->find(key);
   if (!spec || spec->when_key.empty()) return true;
   const auto& v = entry(spec->when_key).value;
-  return v.IsScalar() &&
-         std::find(spec->when_values.begin(), spec->when_values.end(), v.Scalar()) != spec->when_values.end();
+  if (!v.IsScalar()) return false;
+  // "!x": any value but x (e.g. a key added later that, at its old implicit value, stays out
+  // of the identity: only_when(itself, {"!1"})).
+  for (const auto& w : spec->when_values)
+    if (w == v.Scalar() || (w.size() > 1 && w[0] == '!' && w.substr(1) != v.Scalar())) return true;
+  return false;
 }
 
 std::string yaml_flow_text(const YAML::Node& n) {

@@ -23,7 +23,14 @@ void add_runner_keys(Schema& s) {
   s.add(KeySpec("seed", ValueType::Int, "0", "seed of initialisation, data order, augmentation and mask sampling").range(0.0, std::nullopt));
 
   s.add(KeySpec("train.epochs", ValueType::Int, "10", "training epochs").range(1.0, 1e6));
-  s.add(KeySpec("train.batch_size", ValueType::Int, "128", "samples per step per rank (the global batch is this x ranks; at most the training split)").range(1.0, 1e9));
+  s.add(KeySpec("train.batch_size", ValueType::Int, "128", "samples per micro-batch per rank (the global batch is this x ranks x train.accumulate_steps; at most the training split)").range(1.0, 1e9));
+  s.add(KeySpec("train.accumulate_steps", ValueType::Int, "1",
+                "gradient accumulation: micro-batches of train.batch_size per optimiser step, gradients allreduced "
+                "after the last only; the global batch is batch_size x ranks x this, and the learning-rate schedule "
+                "counts optimiser steps; part of the run identity unless 1")
+            .range(1.0, 65536.0)
+            // In the identity unless 1, so the runs made before the key existed keep their ids.
+            .only_when("train.accumulate_steps", {"!1"}));
   s.add(KeySpec("train.optimizer", ValueType::String, "sgd", "optimiser").one_of({"sgd", "adamw"}));
   s.add(KeySpec("train.lr", ValueType::Float, "0.05", "peak learning rate (after warm-up)").above(0.0));
   s.add(KeySpec("train.min_lr", ValueType::Float, "0.0", "learning rate at the end of the cosine schedule (at most train.lr)").range(0.0, std::nullopt));
@@ -115,12 +122,15 @@ void check_training(const Config& cfg) {
 
 void check_batch(const Config& cfg, const data::DatasetLayout& layout, int world_size) {
   const int64_t train = layout.split_sizes.at("train"), batch = cfg.get_int("train.batch_size");
-  if (train < 0 || batch * world_size <= train) return;
+  const int64_t accum = cfg.get_int("train.accumulate_steps");
+  if (train < 0 || batch * world_size * accum <= train) return;
+  std::string what = "the batch (" + std::to_string(batch) + ")";
+  if (world_size > 1 || accum > 1)
+    what = "the global batch (" + std::to_string(batch) + " x " + std::to_string(world_size) + " ranks" +
+           (accum > 1 ? " x " + std::to_string(accum) + " train.accumulate_steps" : "") + " = " +
+           std::to_string(batch * world_size * accum) + ")";
   cfg.fail("train.batch_size",
-           (world_size > 1 ? "the global batch (" + std::to_string(batch) + " x " + std::to_string(world_size) +
-                                 " ranks = " + std::to_string(batch * world_size) + ")"
-                           : "the batch (" + std::to_string(batch) + ")") +
-               " is larger than the training split (" + std::to_string(train) + " samples): not one step per epoch");
+           what + " is larger than the training split (" + std::to_string(train) + " samples): not one step per epoch");
 }
 
 void check_eval_splits(const Config& cfg, const data::DatasetLayout& layout) {

@@ -256,10 +256,14 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   torch::manual_seed(mix_seed(seed, uint64_t(rank) + 1));
 
   const int64_t batch = cfg.get_int("train.batch_size"), epochs = cfg.get_int("train.epochs");
-  const int64_t steps_per_epoch = train_set->size() / (batch * world);
+  // One optimiser step = `accum` micro-batches of `batch` per rank: the global batch is
+  // batch x ranks x accum, and the schedule counts optimiser steps.
+  const int64_t accum = cfg.get_int("train.accumulate_steps");
+  const int64_t steps_per_epoch = train_set->size() / (batch * world * accum);
   if (steps_per_epoch == 0)
-    cfg.fail("train.batch_size", "the global batch (" + std::to_string(batch * world) + ") is larger than the training split (" +
-                                     std::to_string(train_set->size()) + " samples)");
+    cfg.fail("train.batch_size", "the global batch (" + std::to_string(batch * world * accum) +
+                                     ") is larger than the training split (" + std::to_string(train_set->size()) +
+                                     " samples)");
   LrSchedule schedule(cfg, steps_per_epoch);
   std::unique_ptr<comm::GradientSync> sync;
   if (world > 1)
@@ -384,10 +388,13 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     const auto epoch_start = Clock::now();
     const model::Progress where{state.epoch, epochs};
     model->train();
+    // Micro-batches: those of the steps done (a resumed epoch) are skipped, the few that
+    // make no complete step are dropped.
     auto all_batches = data::train_batches(train_set->size(), batch, seed, state.epoch, rank, world);
-    data::BatchIndices batches(all_batches.begin() + state.step_in_epoch, all_batches.end());
+    all_batches.resize(size_t(steps_per_epoch * accum));
+    data::BatchIndices batches(all_batches.begin() + state.step_in_epoch * accum, all_batches.end());
     data::BatchLoader loader(train_set, batches, mix_seed(mix_seed(seed, uint64_t(state.epoch)), uint64_t(rank)),
-                             workers, prefetch, size_t(state.step_in_epoch), pin);
+                             workers, prefetch, size_t(state.step_in_epoch * accum), pin);
     EpochSums& sums = state.partial;
     StepStats stats(layout);
     int64_t session_images = 0;  // all ranks, since this epoch (or resume) started
@@ -397,10 +404,7 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
       sums.seconds[phase] += std::chrono::duration<double>(now - phase_start).count();
       phase_start = now;
     };
-    while (auto cpu_batch = loader.next()) {
-      auto b = std::make_optional(cpu_batch->to(device, /*non_blocking=*/pin));
-      if (channels_last) b->images = b->images.contiguous(at::MemoryFormat::ChannelsLast);
-      lap("data");
+    while (state.step_in_epoch < steps_per_epoch) {
       const double lr = schedule.at(state.global_step);
       schedule.apply(*optimizer, state.global_step);
       const bool fault_now = fault.rank == rank && fault.step == state.global_step;
@@ -411,15 +415,6 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
           while (true) std::raise(SIGSTOP);  // stays stopped, whatever continues it
         throw Error("AIMRUN_FAULT: injected failure on rank " + std::to_string(rank));
       }
-      broadcast_buffers(*model, comm);
-      model::ModelOutput out;
-      model::LossTerms terms;
-      {
-        AutocastScope autocast(device, bf16);
-        out = model->forward(b->images);
-        terms = model->loss(out, b->labels, where);
-      }
-      lap("forward");
       // With several ranks the gradients are views into the buckets, which begin_step()
       // zeroes (libtorch's zero_grad() would try to detach the views and fail). With one,
       // gradients are released rather than zeroed.
@@ -427,21 +422,43 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
         sync->begin_step();
       else
         release_gradients(*optimizer);
-      terms.total.backward();
-      lap("backward");
+      bool nonfinite = false;
+      for (int64_t micro = 0; micro < accum; ++micro) {
+        auto cpu_batch = loader.next();
+        if (!cpu_batch) throw Error("internal: the loader ended before step " + std::to_string(state.step_in_epoch + 1));
+        auto b = std::make_optional(cpu_batch->to(device, /*non_blocking=*/pin));
+        if (channels_last) b->images = b->images.contiguous(at::MemoryFormat::ChannelsLast);
+        lap("data");
+        broadcast_buffers(*model, comm);
+        model::ModelOutput out;
+        model::LossTerms terms;
+        {
+          AutocastScope autocast(device, bf16);
+          out = model->forward(b->images);
+          terms = model->loss(out, b->labels, where);
+        }
+        lap("forward");
+        // Gradients accumulate over the micro-batches (each loss / accum: the mean over the
+        // global batch); only the last backward launches the allreduces.
+        if (sync) sync->accumulate_only(micro + 1 < accum);
+        if (accum > 1)
+          (terms.total / double(accum)).backward();
+        else
+          terms.total.backward();
+        lap("backward");
+        stats.add(out, terms, b->labels);
+        // On the CPU the loss is checked every step; on a GPU (where reading it would stall
+        // the pipeline) it is checked at the progress lines and the end of the epoch.
+        if (stop_on_nan && !device.is_cuda()) nonfinite = nonfinite || !std::isfinite(terms.total.item<double>());
+        session_images += b->size() * world;
+      }
       if (sync) sync->finish_step();
       lap("comm_wait");
       optimizer->step();
-      stats.add(out, terms, b->labels);
       lap("optimizer");
-      // On the CPU the loss is checked every step; on a GPU (where reading it would stall
-      // the pipeline) it is checked at the progress lines and the end of the epoch.
-      bool nonfinite = false;
-      if (stop_on_nan && !device.is_cuda()) nonfinite = !std::isfinite(terms.total.item<double>());
       if (fault_now && fault.kind == "nan") nonfinite = true;
       if (fault_now && fault.kind == "stop") spdlog::warn("AIMRUN_FAULT: rank {} asks for a stop at step {}", rank, state.global_step);
 
-      session_images += b->size() * world;
       state.step_in_epoch++;
       state.global_step++;
 
@@ -577,11 +594,13 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
     describe_run(cfg, rec);
     rec.text["host"] = hostname();
     rec.text["hosts"] = options.hosts.empty() ? hostname() : options.hosts;
+    rec.text["placement"] = options.placement.empty() ? hostname() + ":0/1" : options.placement;
     rec.text["backend"] = comm.backend();
     rec.text["finished"] = now_iso();
     rec.numbers["selected_epoch"] = double(select == "last" ? epochs : state.best_epoch);
     rec.numbers["seed"] = double(seed);
     rec.numbers["world_size"] = world;
+    rec.numbers["global_batch"] = double(batch * world * accum);
     rec.numbers["threads_per_rank"] = threads;
     rec.numbers["parameters"] = double(num_params);
     rec.numbers["train_seconds"] = state.train_seconds;

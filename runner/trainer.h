@@ -19,6 +19,7 @@ struct TrainOptions {
   // Set asynchronously (a signal): the trainer checkpoints at the next step and stops.
   const std::atomic<bool>* stop_requested = nullptr;
   std::string hosts;  // every rank's host, comma-separated, for the result's metadata
+  std::string placement;  // every rank's "node:local rank/local ranks", space-separated
 };
 
 enum class TrainOutcome { Completed, Stopped };

@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
-# The Slurm tests need a cluster: a one-node one on this machine (needs root, as on CI).
-scripts/slurm-local.sh start
+# The Slurm tests need a cluster on this machine (needs root, as on CI): two nodes, n1 and
+# n2; the one-node tests use the default partition (n1), the two-node tests (test_multinode)
+# the partition `multi`.
+scripts/slurm-local.sh start --nodes 2
 # Tests generate their own small datasets; keep them out of the user's cache.
 export AIMRUN_CACHE="${AIMRUN_CACHE:-$PWD/build/test-cache}"
 rc=0

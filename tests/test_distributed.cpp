@@ -130,3 +130,42 @@ TEST_P(RankFailure, TakesTheWholeJobDownWithinSeconds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Mpi, RankFailure, ::testing::Values("throw", "kill"));
+
+// Gradient accumulation (train.accumulate_steps, as DDP's no_sync): 1 rank x 4
+// micro-batches of 8, 1 rank x 32 and 2 ranks x 2 micro-batches of 8 are the same global
+// batch of 32, the same samples in every step, so the same parameters after 6 optimiser
+// steps, the same learning-rate curve and the same recorded global batch. A rank that
+// allreduced after every micro-batch would average twice per step (off by ~1e-2), and an
+// accumulation without the division by the micro-batches would take 4x the step.
+TEST(GradientAccumulation, MicroBatchesMatchOneLargeBatchOnOneAndTwoRanks) {
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", kParityRun) + " dataset.train_size=" + std::to_string(6 * 32);
+  auto one = test::run_command(test::aimrun() + " train " + cfg + " train.batch_size=32 --run-dir " + dir.file("one"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  auto acc = test::run_command(test::aimrun() + " train " + cfg +
+                               " train.batch_size=8 train.accumulate_steps=4 --run-dir " + dir.file("acc"));
+  ASSERT_EQ(acc.exit_code, 0) << acc.output;
+  auto two = test::run_command(test::mpirun(2) + " " + test::aimrun() + " train " + cfg +
+                               " train.batch_size=8 train.accumulate_steps=2 --run-dir " + dir.file("two"));
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  const auto ref = model_parameters(dir.file("one"));
+  ASSERT_GT(ref.size(), 10u);
+  const auto r_one = results::read_run_file(dir.file("one/result.h5"));
+  for (const char* name : {"acc", "two"}) {
+    auto p = model_parameters(dir.file(name));
+    ASSERT_EQ(p.size(), ref.size());
+    double worst = 0;
+    for (const auto& [key, t] : p) {
+      double diff = (t - ref.at(key)).abs().max().item<double>();
+      worst = std::max(worst, diff);
+      EXPECT_LT(diff, 1e-4) << name << ": " << key;
+    }
+    std::cout << "[ accumulation ] " << name << " vs 1 rank x 32: max absolute parameter difference " << worst
+              << std::endl;
+    auto r = results::read_run_file(dir.file(std::string(name) + "/result.h5"));
+    EXPECT_EQ(r.numbers.at("global_batch"), 32) << name;
+    EXPECT_EQ(r.curves.series.at("lr"), r_one.curves.series.at("lr")) << name << ": the schedule counts optimiser steps";
+    EXPECT_NEAR(r.curves.series.at("train_loss").back(), r_one.curves.series.at("train_loss").back(), 1e-4) << name;
+  }
+  EXPECT_EQ(r_one.numbers.at("global_batch"), 32);
+}

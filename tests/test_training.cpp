@@ -16,6 +16,7 @@
 #include "runner/comm/communicator.h"
 #include "runner/schema.h"
 #include "runner/trainer.h"
+#include "run_compare.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -177,4 +178,38 @@ TEST(Training, AimMasksFollowTheAnnealedTargetAndPredictAgreesWithEvaluation) {
     EXPECT_NEAR(a / 64.0, area[i], 1e-6) << i;
   }
   expect_folder_predictions_match_evaluation(dir, paths.dir, *test);
+}
+
+// train.accumulate_steps is part of a run's identity except at its default (1), so runs
+// made before the key existed keep their ids; a run with accumulation stopped between two
+// optimiser steps resumes to exactly the numbers of its uninterrupted twin.
+TEST(GradientAccumulation, IdentityAndResumeMidEpoch) {
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", test::small_run_config(dir.file("out"), 1) + "dataset.train_size: 1024\n");
+  auto id = [&](const std::string& override_text) {
+    std::vector<std::string> o;
+    if (!override_text.empty()) o.push_back(override_text);
+    return load_run_config(cfg, o).run_id();
+  };
+  EXPECT_EQ(id(""), id("train.accumulate_steps=1"));
+  EXPECT_NE(id(""), id("train.accumulate_steps=2"));
+  EXPECT_NE(id("train.accumulate_steps=2"), id("train.accumulate_steps=4"));
+  auto bad = test::run_command(test::aimrun() + " train " + cfg + " train.accumulate_steps=0");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("train.accumulate_steps"), std::string::npos) << bad.output;
+  auto big = test::run_command(test::aimrun() + " train " + cfg + " train.accumulate_steps=17");
+  EXPECT_EQ(big.exit_code, 2) << "64 x 17 > 1024 samples: " << big.output;
+  EXPECT_NE(big.output.find("train.accumulate_steps = 1088"), std::string::npos) << big.output;
+
+  const std::string acc = " train.batch_size=32 train.accumulate_steps=4";  // 8 optimiser steps an epoch
+  auto twin = test::run_command(test::aimrun() + " train " + cfg + acc + " --run-dir " + dir.file("twin"));
+  ASSERT_EQ(twin.exit_code, 0) << twin.output;
+  auto first = test::run_command("AIMRUN_FAULT=rank=0,step=3,kind=stop " + test::aimrun() + " train " + cfg + acc +
+                                 " --run-dir " + dir.file("run"));
+  ASSERT_EQ(first.exit_code, 75) << first.output;
+  EXPECT_NE(first.output.find("epoch 1 step 4"), std::string::npos) << "stopped after optimiser step 4: " << first.output;
+  auto second = test::run_command(test::aimrun() + " train " + cfg + acc + " --run-dir " + dir.file("run"));
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  test::expect_same_results(dir.file("twin/result.h5"), dir.file("run/result.h5"));
+  EXPECT_EQ(results::read_run_file(dir.file("run/result.h5")).numbers.at("global_batch"), 128);
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 #include <unistd.h>
@@ -103,20 +104,33 @@ void arm_watchdog(comm::Communicator& comm, const Config& cfg, const RunPaths& p
   comm.set_watchdog(std::move(w));
 }
 
-// Every rank's host name, in rank order without repeats: "n1,n2".
-std::string all_hosts(comm::Communicator& comm) {
+// This rank's node: Slurm's name for it inside a Slurm step (two slurmd daemons of a test
+// cluster may share one machine, and real clusters' host names are often longer), else the
+// host name.
+std::string node_name() {
+  if (const char* n = std::getenv("SLURMD_NODENAME"); n && *n) return n;
   char buf[256] = {0};
   gethostname(buf, sizeof buf - 1);
-  std::vector<std::string> hosts;
+  return buf;
+}
+
+// Every rank's node, in rank order without repeats ("n1,n2"), and where each rank runs:
+// "n1:0/2 n1:1/2 n2:0/2 n2:1/2" (node:local rank/ranks on that node, in rank order), for
+// the result's metadata: placement is checked, not assumed.
+std::pair<std::string, std::string> all_hosts(comm::Communicator& comm) {
+  const std::string mine = node_name() + ":" + std::to_string(comm.local_rank()) + "/" + std::to_string(comm.local_size());
+  std::vector<std::string> hosts, placement;
   for (int r = 0; r < comm.world_size(); ++r) {
-    auto h = comm::broadcast_text(comm, buf, r);
+    auto p = comm::broadcast_text(comm, mine, r);
+    placement.push_back(p);
+    auto h = p.substr(0, p.rfind(':'));
     if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
   }
-  return join(hosts, ",");
+  return {join(hosts, ","), join(placement, " ")};
 }
 
 int train_in_folder(const TrainArgs& args, comm::Communicator& comm, const Config& cfg, const RunPaths& paths,
-                    const std::string& hosts) {
+                    const std::pair<std::string, std::string>& hosts) {
   const int rank = comm.rank();
   const bool done = comm::broadcast_flag(comm, rank == 0 && inspect_run(paths).state == RunState::Done);
   if (done && !args.force) {
@@ -131,7 +145,7 @@ int train_in_folder(const TrainArgs& args, comm::Communicator& comm, const Confi
     if (args.restart) fs::remove(paths.checkpoint(), ec);
     if (args.force) fs::remove(paths.result(), ec);
   });
-  auto outcome = train_run(cfg, paths, comm, {!args.restart, &stop_requested(), hosts});
+  auto outcome = train_run(cfg, paths, comm, {!args.restart, &stop_requested(), hosts.first, hosts.second});
   if (outcome == TrainOutcome::Stopped) return kExitStopped;
   if (rank == 0) spdlog::info("run {} complete: {}", cfg.run_id(), paths.result());
   return 0;
@@ -154,7 +168,8 @@ int run_train(const TrainArgs& args) {
   try {
     take_run_folder(*comm, cfg, paths, lock);
     const auto hosts = all_hosts(*comm);
-    if (rank == 0) ledger_start(paths, hosts);
+    if (rank == 0) ledger_start(paths, hosts.first);
+    if (rank == 0 && comm->world_size() > 1) spdlog::info("ranks on nodes (node:local rank/ranks there): {}", hosts.second);
     session_open = rank == 0;
     int code = train_in_folder(args, *comm, cfg, paths, hosts);
     if (session_open) ledger_end(paths, code, "");

@@ -78,9 +78,11 @@ void GradientSync::begin_step() {
   }
   got_.assign(params_.size(), false);
   next_launch_ = 0;
+  accumulate_only_ = false;
 }
 
 void GradientSync::on_gradient(size_t k) {
+  if (accumulate_only_) return;
   auto& b = buckets_[slots_[k].bucket];
   if (!got_[k]) {
     got_[k] = true;
@@ -97,6 +99,7 @@ void GradientSync::launch_ready() {
 }
 
 void GradientSync::finish_step() {
+  accumulate_only_ = false;
   // Parameters that took no part in this backward pass contribute zeros (their slots were
   // zeroed in begin_step), on every rank.
   for (size_t bi = next_launch_; bi < buckets_.size(); ++bi) {

@@ -23,7 +23,11 @@ class GradientSync {
   GradientSync(const GradientSync&) = delete;
   GradientSync& operator=(const GradientSync&) = delete;
 
-  void begin_step();  // before backward()
+  void begin_step();  // before the first backward() of an optimiser step
+  // Gradient accumulation (as DDP's no_sync): while on, backward() only accumulates into
+  // the buckets and nothing is launched; turn it off before the last micro-batch's
+  // backward(), whose hooks then launch every bucket with the accumulated sums.
+  void accumulate_only(bool on) { accumulate_only_ = on; }
   // After backward(): launches the buckets still waiting (parameters that got no gradient
   // count as zero), waits for all, writes the averaged gradients into .grad.
   void finish_step();
@@ -52,6 +56,7 @@ class GradientSync {
   std::vector<bool> got_;  // per parameter: its gradient arrived in this step
   std::vector<Bucket> buckets_;
   size_t next_launch_ = 0;
+  bool accumulate_only_ = false;
   Communicator& comm_;
   double wait_seconds_ = 0;
 };
