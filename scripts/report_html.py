@@ -222,6 +222,47 @@ def results_section(header, rows, splits):
             + table_html(header, rows, "results", column_split))
 
 
+def differences_section(header, rows, splits):
+    """The paired differences of the CSV (columns "<metric> - <baseline>" with lo, hi, p, n,
+    test; docs/report.md) as one row per method, metric: "+2.6 [-25.6, +30.7]", p, n."""
+    if "baseline" not in header or "n" not in header:
+        return ""
+    col = {h: i for i, h in enumerate(header)}
+    group_cols = [h for h in header[:col["n"]] if h != "method"]
+    out_header = group_cols + ["comparison", "metric", "difference [95% CI]", "p", "n", "test"]
+    verdict_metrics = [h[len("verdict "):] for h in header if h.startswith("verdict ")]
+    out_rows = []
+    for r in rows:
+        base = r[col["baseline"]]
+        if base in ("", "-"):
+            continue
+        for h in header:
+            metric = h[:-len(" - " + base)] if h.endswith(" - " + base) else None
+            if metric is None or r[col[h]] in ("", "-"):
+                continue
+            def part(suffix):
+                return r[col[h + " " + suffix]] if h + " " + suffix in col else "-"
+            d, lo, hi = _number(r[col[h]]), _number(part("lo")), _number(part("hi"))
+            text = f"{d:+.1f}" if lo is None or hi is None else f"{d:+.1f} [{lo:+.1f}, {hi:+.1f}]"
+            out_rows.append([r[col[g]] for g in group_cols] +
+                            [f"{r[col['method']]} − {base}", metric, text, part("p"), part("n"), part("test")])
+    if not out_rows:
+        return ""
+    def column_split(i):
+        return None
+    def row_split(row):
+        return next((w for w in row[len(group_cols) + 1].split() if w in splits), None)
+    note = ("<p>Each method against the baseline with the same other settings, in points: the mean difference "
+            "and its 95% confidence interval (t distribution), the two-sided p-value, n runs; paired by seed "
+            "where every seed pairs, Welch otherwise (docs/report.md). The same cells as the CSV's "
+            "<code>&lt;metric&gt; - " + E(next(r[col["baseline"]] for r in rows if r[col["baseline"]] not in ("", "-")))
+            + "</code> columns.")
+    if verdict_metrics:
+        note += " Verdicts against the reference numbers are in the results table's <code>verdict</code> columns."
+    return ("<h2>Differences from the baseline</h2>" + note + "</p>"
+            + table_html(out_header, out_rows, "differences", column_split, row_split))
+
+
 def plots_section(runs, df, colors, splits):
     out = ["<h2>Plots</h2>"]
     fig = plots.curves_figure(runs, colors)
@@ -339,6 +380,7 @@ def make_page(folder, table_csv, runs_jsonl):
         body.append('<p>Split: <select id="split">' + "".join(
             f'<option value="{E(s)}">{E(s)}</option>' for s in splits) + "</select></p>")
     body.append(results_section(header, rows, splits))
+    body.append(differences_section(header, rows, splits))
     body.append(problems_section(found))
     if not df.empty:
         runs = df.drop_duplicates("run_id").copy()

@@ -180,6 +180,27 @@ def page_tables(text):
 
 
 class PageTest(unittest.TestCase):
+    def test_differences_table_holds_the_csv_differences(self):
+        """Every "<metric> - <baseline>" cell of the CSV is a row of the page's differences
+        table, with the same difference and p-value."""
+        with open(FOLDER["html"], encoding="utf-8") as fh:
+            tables = page_tables(fh.read())
+        header, rows = FOLDER["csv"][0], FOLDER["csv"][1:]
+        col = {h: i for i, h in enumerate(header)}
+        expected = []
+        for r in rows:
+            base = r[col["baseline"]]
+            for h in header:
+                if base not in ("", "-") and h.endswith(" - " + base) and r[col[h]] not in ("", "-"):
+                    expected.append((r[col["method"]] + " − " + base, h[:-len(" - " + base)],
+                                     round(float(r[col[h]]), 1), r[col[h + " p"]]))
+        self.assertGreater(len(expected), 0)
+        got_header, got = tables["differences"][0], tables["differences"][1:]
+        g = {h: i for i, h in enumerate(got_header)}
+        got_cells = [(x[g["comparison"]], x[g["metric"]], float(x[g["difference [95% CI]"]].split()[0]), x[g["p"]])
+                     for x in got]
+        self.assertEqual(got_cells, expected)
+
     def test_page_holds_the_csv_table_and_the_runs_not_in_it(self):
         self.assertEqual(FOLDER["proc"].returncode, 3, FOLDER["proc"].stderr)  # partial: failed, unreadable
         self.assertIn("wrote " + FOLDER["html"], FOLDER["proc"].stdout)
