@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <numeric>
+#include <thread>
+#include <chrono>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -97,17 +99,12 @@ TEST(Training, ShortRunLearnsAndWritesAConsistentResult) {
   EXPECT_EQ(by_name.at("val")->n, 500);
   EXPECT_EQ(r.eval_curves.at("val").epoch, (std::vector<int64_t>{1, 2, 3, 4}));
   EXPECT_DOUBLE_EQ(r.eval_curves.at("val").accuracy.back(), by_name.at("val")->accuracy);
-  // The recorded code version is the checkout's commit at build time, not at the last
-  // configure (cmake/version.cmake); "-dirty" aside, since files may change after a build.
-  auto strip = [](std::string v) {
-    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
-    const std::string dirty = "-dirty";
-    if (v.size() > dirty.size() && v.compare(v.size() - dirty.size(), dirty.size(), dirty) == 0) v.resize(v.size() - dirty.size());
-    return v;
-  };
-  auto git = test::run_command("git -C " AIM_SOURCE_DIR " describe --always --dirty --tags 2>/dev/null");
-  const std::string expected = git.exit_code == 0 ? strip(git.output) : "unknown";
-  EXPECT_EQ(strip(r.text.at("aimrun_version")), expected);
+  // The recorded code version is the binary's (generated at build time: cmake/version.cmake,
+  // tested in Version.GeneratedAtEveryBuildAndRewrittenOnlyWhenItChanges).
+  auto version = test::run_command(test::aimrun() + " --version");
+  ASSERT_EQ(version.exit_code, 0) << version.output;
+  EXPECT_NE(version.output.find(r.text.at("aimrun_version")), std::string::npos) << version.output;
+  EXPECT_FALSE(r.text.at("aimrun_version").empty());
 }
 
 TEST(Training, AimMasksFollowTheAnnealedTargetAndPredictAgreesWithEvaluation) {
@@ -212,4 +209,33 @@ TEST(GradientAccumulation, IdentityAndResumeMidEpoch) {
   ASSERT_EQ(second.exit_code, 0) << second.output;
   test::expect_same_results(dir.file("twin/result.h5"), dir.file("run/result.h5"));
   EXPECT_EQ(results::read_run_file(dir.file("run/result.h5")).numbers.at("global_batch"), 128);
+}
+
+// cmake/version.cmake, as the build runs it: the version file holds `git describe` of the
+// checkout, follows a new commit, and is not rewritten when nothing changed (so a commit
+// recompiles that one file, and a build without changes recompiles nothing).
+TEST(Version, GeneratedAtEveryBuildAndRewrittenOnlyWhenItChanges) {
+  test::TempDir dir;
+  const std::string repo = dir.file("repo"), out = dir.file("version.cpp");
+  auto sh = [&](const std::string& cmd) { return test::run_command(cmd); };
+  ASSERT_EQ(sh("git init -q " + repo + " && cd " + repo + " && git -c user.email=t@t -c user.name=t commit -q --allow-empty -m one").exit_code, 0);
+  const std::string gen = "cmake -DSRC=" + repo + " -DOUT=" + out + " -P " AIM_SOURCE_DIR "/cmake/version.cmake";
+  auto head = [&] {
+    auto r = sh("git -C " + repo + " rev-parse --short HEAD");
+    std::string h = r.output;
+    while (!h.empty() && (h.back() == '\n' || h.back() == ' ')) h.pop_back();
+    return h;
+  };
+  ASSERT_EQ(sh(gen).exit_code, 0);
+  const std::string first = head();
+  EXPECT_NE(read_text(out).find("\"" + first), std::string::npos) << read_text(out);
+  const auto stamp = std::filesystem::last_write_time(out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(sh(gen).exit_code, 0);
+  EXPECT_EQ(std::filesystem::last_write_time(out), stamp) << "rewritten without a change";
+  ASSERT_EQ(sh("cd " + repo + " && git -c user.email=t@t -c user.name=t commit -q --allow-empty -m two").exit_code, 0);
+  ASSERT_EQ(sh(gen).exit_code, 0);
+  const std::string second = head();
+  ASSERT_NE(first, second);
+  EXPECT_NE(read_text(out).find("\"" + second), std::string::npos) << read_text(out);
 }
