@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/host.h"
 
 namespace fs = std::filesystem;
 
@@ -130,14 +131,8 @@ bool flock_unsupported(int err) { return err == ENOLCK || err == EOPNOTSUPP || e
 
 namespace {
 
-std::string this_host() {
-  char buf[256] = {0};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 std::string owner_line() {
-  return this_host() + " " + std::to_string(getpid()) + " " + std::to_string(long(std::time(nullptr))) + "\n";
+  return host_name() + " " + std::to_string(getpid()) + " " + std::to_string(long(std::time(nullptr))) + "\n";
 }
 
 // An owner file is stale when its heartbeat is old, or it names a dead process here.
@@ -147,7 +142,7 @@ bool owner_is_stale(const std::string& text) {
   long pid = 0, beat = 0;
   if (!(in >> host >> pid >> beat)) return true;  // a torn or empty file: its writer died creating it
   if (std::time(nullptr) - beat > FileLock::kStaleSeconds) return true;
-  return host == this_host() && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
+  return host == host_name() && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
 }
 
 bool owner_file_held(const std::string& owner) {

@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "core/files.h"
+#include "core/host.h"
 #include "core/strings.h"
 
 namespace aim {
 
-std::string format_time(double unix_seconds);
 
 namespace {
 
@@ -43,7 +43,7 @@ std::string env(const char* name) {
 std::string to_json(const SessionEntry& e) {
   std::ostringstream s;
   s << "{\"event\": " << json_string(e.event) << ", \"time\": " << int64_t(e.time)
-    << ", \"iso\": " << json_string(format_time(e.time)) << ", \"hosts\": " << json_string(e.hosts)
+    << ", \"iso\": " << json_string(local_time_iso(e.time)) << ", \"hosts\": " << json_string(e.hosts)
     << ", \"slurm\": " << json_string(e.slurm_job) << ", \"pid\": " << getpid();
   if (e.event == "end")
     s << ", \"by\": " << json_string(e.by) << ", \"exit_code\": " << e.exit_code << ", \"cause\": " << json_string(e.cause)
@@ -241,11 +241,5 @@ std::string slurm_ids() {
   return out;
 }
 
-std::string format_time(double unix_seconds) {
-  std::time_t t = std::time_t(unix_seconds);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", std::localtime(&t));
-  return buf;
-}
 
 }  // namespace aim

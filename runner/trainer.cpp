@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/host.h"
 #include "core/strings.h"
 #include "data/loader.h"
 #include "data/registry.h"
@@ -42,19 +43,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string now_iso() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", std::localtime(&t));
-  return buf;
-}
-
-std::string hostname() {
-  char buf[256] = {0};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 // This process's peak resident memory in MiB (VmHWM: since exec, unlike getrusage's
 // ru_maxrss, which keeps the high-water mark of the process it was forked from). NaN where
@@ -592,11 +580,11 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
 
   if (rank == 0) {
     describe_run(cfg, rec);
-    rec.text["host"] = hostname();
-    rec.text["hosts"] = options.hosts.empty() ? hostname() : options.hosts;
-    rec.text["placement"] = options.placement.empty() ? hostname() + ":0/1" : options.placement;
+    rec.text["host"] = host_name();
+    rec.text["hosts"] = options.hosts.empty() ? host_name() : options.hosts;
+    rec.text["placement"] = options.placement.empty() ? host_name() + ":0/1" : options.placement;
     rec.text["backend"] = comm.backend();
-    rec.text["finished"] = now_iso();
+    rec.text["finished"] = local_time_iso_now();
     rec.numbers["selected_epoch"] = double(select == "last" ? epochs : state.best_epoch);
     rec.numbers["seed"] = double(seed);
     rec.numbers["world_size"] = world;

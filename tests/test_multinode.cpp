@@ -92,6 +92,25 @@ std::string submit(const std::string& spec, const std::string& profile_path) {
   return trim(r.output.substr(r.output.rfind('\n', r.output.size() - 2) + 1));
 }
 
+// A one-run sweep `name` of `epochs` epochs submitted with `nodes: 2`; waits for its first
+// checkpoint when asked.
+struct Submitted {
+  std::string spec, profile, run_dir, job;
+};
+Submitted submit_two_node_run(const SharedDir& dir, const std::string& name, int epochs, int tasks_per_node,
+                              bool wait_for_checkpoint) {
+  Submitted s;
+  s.spec = dir.write("s.yaml", spec_text(dir.file("out"), name, epochs));
+  auto sweep = load_sweep(s.spec, {}, 2 * tasks_per_node);
+  s.run_dir = sweep.run_dir(sweep.runs[0].run_id);
+  s.profile = profile(dir, tasks_per_node);
+  s.job = submit(s.spec, s.profile);
+  std::cout << "[ two nodes ] job " << s.job << ", run " << s.run_dir << std::endl;
+  if (wait_for_checkpoint)
+    EXPECT_TRUE(wait_for([&] { return fs::exists(s.run_dir + "/checkpoint.pt"); }, 300)) << "the run never checkpointed";
+  return s;
+}
+
 // The same run, uninterrupted, with mpirun -np 2 on this node.
 void expect_same_as_one_node(const std::string& run_dir, const SharedDir& dir) {
   auto twin = test::run_command(test::mpirun(2) + " " + test::aimrun() + " train " + run_dir + "/config.yaml --run-dir " +
@@ -106,12 +125,9 @@ void expect_same_as_one_node(const std::string& run_dir, const SharedDir& dir) {
 // checkpoint, requeued, resumed; every number equals mpirun -np 2 on one node.
 TEST_F(TwoNodes, SweepElementAcrossTwoNodesPreemptedResumesAsOneNode) {
   SharedDir dir;
-  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "two", 4));
-  auto sweep = load_sweep(spec, {}, 2);
-  const auto run_dir = sweep.run_dir(sweep.runs[0].run_id);
-  const std::string job = submit(spec, profile(dir, 1));
-  std::cout << "[ two nodes ] job " << job << ", run " << run_dir << std::endl;
-  ASSERT_TRUE(wait_for([&] { return fs::exists(run_dir + "/checkpoint.pt"); }, 300)) << "the run never checkpointed";
+  const auto run = submit_two_node_run(dir, "two", 4, 1, true);
+  if (HasFailure()) return;
+  const std::string &run_dir = run.run_dir, &job = run.job;
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   auto signal = test::run_command("scancel --signal=USR2 " + job + "_0");
   ASSERT_EQ(signal.exit_code, 0) << signal.output;
@@ -137,10 +153,7 @@ TEST_F(TwoNodes, SweepElementAcrossTwoNodesPreemptedResumesAsOneNode) {
 // nodes: 2, tasks_per_node: 2: ranks 0,1 on n1 and 2,3 on n2, local ranks 0,1 on each.
 TEST_F(TwoNodes, TwoTasksPerNodeGiveLocalRanksZeroAndOneOnEachNode) {
   SharedDir dir;
-  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "place", 1));
-  auto sweep = load_sweep(spec, {}, 4);
-  const auto run_dir = sweep.run_dir(sweep.runs[0].run_id);
-  submit(spec, profile(dir, 2));
+  const std::string run_dir = submit_two_node_run(dir, "place", 1, 2, false).run_dir;
   ASSERT_TRUE(wait_for([&] { return fs::exists(run_dir + "/result.h5"); }, 400)) << read_text(run_dir + "/train.log");
   auto r = results::read_run_file(run_dir + "/result.h5");
   EXPECT_EQ(r.numbers.at("world_size"), 4);
@@ -170,13 +183,10 @@ struct RestartNodes {
 // checkpoint and ends with the numbers of an uninterrupted one-node run: nothing lost.
 TEST_F(TwoNodes, NodeLostMidRunEndsTheJobAndTheRunResumes) {
   SharedDir dir;
-  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "lost", 4));
-  auto sweep = load_sweep(spec, {}, 2);
-  const auto run_dir = sweep.run_dir(sweep.runs[0].run_id);
-  const std::string prof = profile(dir, 1);
-  const std::string job = submit(spec, prof);
   RestartNodes restart;
-  ASSERT_TRUE(wait_for([&] { return fs::exists(run_dir + "/checkpoint.pt"); }, 300)) << "the run never checkpointed";
+  const auto run = submit_two_node_run(dir, "lost", 4, 1, true);
+  if (HasFailure()) return;
+  const std::string &run_dir = run.run_dir, &job = run.job;
   kill_node_n2();
   const auto t0 = Clock::now();
   // The element leaves RUNNING: failed, or requeued by Slurm for the lost node.
@@ -188,7 +198,7 @@ TEST_F(TwoNodes, NodeLostMidRunEndsTheJobAndTheRunResumes) {
   EXPECT_FALSE(fs::exists(run_dir + "/result.h5"));
   test::run_command(std::string(AIM_SOURCE_DIR) + "/scripts/slurm-local.sh start --nodes 2");
   // Slurm requeues a job whose node failed; if it did not, submitting again picks the run up.
-  if (test::run_command("squeue -h -j " + job).output.empty()) submit(spec, prof);
+  if (test::run_command("squeue -h -j " + job).output.empty()) submit(run.spec, run.profile);
   ASSERT_TRUE(wait_for([&] { return fs::exists(run_dir + "/result.h5"); }, 400)) << read_text(run_dir + "/train.log");
   EXPECT_NE(read_text(run_dir + "/train.log").find("resuming from"), std::string::npos);
   expect_same_as_one_node(run_dir, dir);

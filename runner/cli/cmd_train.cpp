@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/host.h"
 #include "core/log.h"
 #include "core/stop_signal.h"
 #include "core/strings.h"
@@ -102,16 +103,6 @@ void arm_watchdog(comm::Communicator& comm, const Config& cfg, const RunPaths& p
     comm.abort(kExitError);
   };
   comm.set_watchdog(std::move(w));
-}
-
-// This rank's node: Slurm's name for it inside a Slurm step (two slurmd daemons of a test
-// cluster may share one machine, and real clusters' host names are often longer), else the
-// host name.
-std::string node_name() {
-  if (const char* n = std::getenv("SLURMD_NODENAME"); n && *n) return n;
-  char buf[256] = {0};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
 }
 
 // Every rank's node, in rank order without repeats ("n1,n2"), and where each rank runs:
