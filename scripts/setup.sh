@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages aimrun uses (only those missing, so it is cheap to re-run),
 # then configures and builds into build/. Usage: scripts/setup.sh [--tests]
-#   --tests   also the packages the test suite needs (torchvision reference, Slurm, munge)
+#   --tests   also the packages the test suite needs (torchvision reference, Slurm, munge),
+#             and build the tests and benchmarks (without it: aimrun alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,14 @@ fi
 
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
-cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release >/dev/null
+# Without --tests only aimrun is built (the quickstart needs nothing else); with it, the
+# tests and benchmarks too. A build folder that has the tests keeps them.
+parts=()
+if [[ "${1:-}" == "--tests" ]]; then
+  parts=(-DAIM_BUILD_TESTS=ON -DAIM_BUILD_BENCH=ON)
+elif ! grep -qs '^AIM_BUILD_TESTS:BOOL=ON' build/CMakeCache.txt; then
+  parts=(-DAIM_BUILD_TESTS=OFF -DAIM_BUILD_BENCH=OFF)
+fi
+cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${parts[@]}" >/dev/null
 cmake --build build -j "$(nproc)"
 echo "setup: built build/runner/aimrun"

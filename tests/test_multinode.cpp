@@ -106,8 +106,9 @@ Submitted submit_two_node_run(const SharedDir& dir, const std::string& name, int
   s.profile = profile(dir, tasks_per_node);
   s.job = submit(s.spec, s.profile);
   std::cout << "[ two nodes ] job " << s.job << ", run " << s.run_dir << std::endl;
-  if (wait_for_checkpoint)
+  if (wait_for_checkpoint) {
     EXPECT_TRUE(wait_for([&] { return fs::exists(s.run_dir + "/checkpoint.pt"); }, 300)) << "the run never checkpointed";
+  }
   return s;
 }
 

@@ -82,7 +82,7 @@ void add_keys(Schema& s) {
 
 DatasetEntry synthetic_dataset_entry() {
   return {"synthetic", "random noise images for benchmarks (no files; accuracy means nothing)", add_keys, make,
-          layout};
+          layout, /*files=*/{}};
 }
 
 }  // namespace aim::data

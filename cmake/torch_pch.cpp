@@ -1,0 +1,1 @@
+// The translation unit that builds the precompiled libtorch header (cmake/torch_pch.cmake).
