@@ -171,19 +171,6 @@ INSTANTIATE_TEST_SUITE_P(Values, HostileSlurmPath, ::testing::ValuesIn([] {
                          }()),
                          [](const auto& info) { return info.param.id; });
 
-namespace {
-
-std::pair<test::CommandResult, test::CommandResult> at_once(const std::string& a, const std::string& b) {
-  test::CommandResult ra, rb;
-  std::thread ta([&] { ra = test::run_command(a); });
-  std::thread tb([&] { rb = test::run_command(b); });
-  ta.join();
-  tb.join();
-  return {ra, rb};
-}
-
-}  // namespace
-
 // Issue 15's case: two dry runs of one 300-run sweep, started together.
 TEST_F(HostileSlurm, TwoDryRunSubmitsOfA300RunSweepAtOnceBothSucceed) {
   test::TempDir dir;
@@ -194,7 +181,7 @@ TEST_F(HostileSlurm, TwoDryRunSubmitsOfA300RunSweepAtOnceBothSucceed) {
     test::FaultCase fc("two sweep submit --dry-run of a 300-run sweep at once, try " + std::to_string(attempt + 1));
     fs::remove_all(dir.file("out"));
     const std::string cmd = test::aimrun() + " sweep submit --dry-run " + spec + " --profile local";
-    auto [a, b] = at_once(cmd, cmd);
+    auto [a, b] = test::run_at_once(cmd, cmd);
     for (const auto& r : {a, b}) {
       EXPECT_EQ(r.exit_code, 0) << r.output.substr(r.output.size() > 2000 ? r.output.size() - 2000 : 0);
       EXPECT_EQ(r.output.find("cannot create link"), std::string::npos);
@@ -207,7 +194,7 @@ TEST_F(HostileSlurm, TwoSubmissionsAtOnceQueueEachRunOnce) {
   test::TempDir dir;
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "twice", "[0, 1]"));
   const std::string cmd = test::aimrun() + " sweep submit " + spec + " --profile local";
-  auto [a, b] = at_once(cmd, cmd);
+  auto [a, b] = test::run_at_once(cmd, cmd);
   EXPECT_EQ(a.exit_code, 0) << a.output;
   EXPECT_EQ(b.exit_code, 0) << b.output;
   const bool a_submitted = a.output.find("submitted job array") != std::string::npos;

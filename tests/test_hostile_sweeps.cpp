@@ -280,16 +280,6 @@ TEST(HostileProfiles, AModulesLineThatIsNotBashFailsTheDryRunCheck) {
 
 namespace {
 
-// Runs `a` and `b` at the same time; their outputs and exit codes.
-std::pair<test::CommandResult, test::CommandResult> at_once(const std::string& a, const std::string& b) {
-  test::CommandResult ra, rb;
-  std::thread ta([&] { ra = test::run_command(a); });
-  std::thread tb([&] { rb = test::run_command(b); });
-  ta.join();
-  tb.join();
-  return {ra, rb};
-}
-
 int trained_count(const std::string& output) {
   auto p = output.rfind(" trained, ");
   if (p == std::string::npos) return -1;
@@ -358,7 +348,7 @@ TEST(Concurrent, TwoSweepRunsOfOneSweepTrainEachRunOnceAndBothSucceed) {
   test::TempDir dir;
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "twice", "[0, 1, 2]"));
   const std::string cmd = "OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec;
-  auto [a, b] = at_once(cmd, cmd);
+  auto [a, b] = test::run_at_once(cmd, cmd);
   EXPECT_EQ(a.exit_code, 0) << a.output;
   EXPECT_EQ(b.exit_code, 0) << b.output;
   EXPECT_GE(trained_count(a.output), 0) << a.output;
@@ -400,7 +390,7 @@ TEST(Concurrent, PreparingOneSweepTwiceAtOnceNeverFailsOnItsLinks) {
     test::FaultCase fc("two sweep run --no-wait preparing a 300-run sweep at once, try " + std::to_string(attempt + 1));
     fs::remove_all(dir.file("out/links"));
     const std::string cmd = test::aimrun() + " sweep run --no-wait " + spec;
-    auto [a, b] = at_once(cmd, cmd);
+    auto [a, b] = test::run_at_once(cmd, cmd);
     for (const auto& r : {a, b}) {
       EXPECT_EQ(r.exit_code, 0) << r.output;
       EXPECT_EQ(r.output.find("cannot create link"), std::string::npos) << r.output;

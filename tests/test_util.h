@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <utility>
 
 namespace aim::test {
 
@@ -53,6 +55,16 @@ inline CommandResult run_command(const std::string& cmd) {
   int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+// Runs `a` and `b` at the same time; their outputs and exit codes.
+inline std::pair<CommandResult, CommandResult> run_at_once(const std::string& a, const std::string& b) {
+  CommandResult ra, rb;
+  std::thread ta([&] { ra = run_command(a); });
+  std::thread tb([&] { rb = run_command(b); });
+  ta.join();
+  tb.join();
+  return {ra, rb};
 }
 
 inline std::string aimrun() { return AIMRUN_BIN; }
