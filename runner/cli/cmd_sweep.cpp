@@ -64,9 +64,10 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
         if (status.state != RunState::Done) state = it->second.state == "RUNNING" ? "running" : "queued";
       }
     }
-    // A run that cannot start yet says why: its upstream run is not done.
-    if (!run.upstream.empty() && status.state != RunState::Done && status.state != RunState::Failed)
-      if (auto why = upstream_problem(sweep.run_dir(run.upstream)); !why.empty() && state != "running")
+    // A run that cannot train (yet) because its upstream run failed says so.
+    if (!run.upstream.empty() && status.state != RunState::Done && status.state != RunState::Failed &&
+        state != "running")
+      if (auto why = upstream_problem(sweep.run_dir(run.upstream)); why.find(" failed: ") != std::string::npos)
         status.detail = why + (status.detail.empty() ? "" : "; " + status.detail);
     counts[state]++;
     std::vector<std::string> row = {std::to_string(i + 1), run.run_id, state};
