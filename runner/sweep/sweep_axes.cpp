@@ -133,10 +133,10 @@ std::string run_context(const std::vector<Axis>& axes, const std::vector<size_t>
 
 Config resolve_sweep_run(FlatConfig flat, const std::string& context, const std::string& file, int world_size) {
   try {
-    Config cfg = Config::resolve(flat, full_schema());
+    Config cfg = resolve_run_config(flat);
     if (cfg.get_int("world_size") == 0) {
       apply_override(flat, "world_size=" + std::to_string(world_size));
-      cfg = Config::resolve(flat, full_schema());
+      cfg = resolve_run_config(flat);
     }
     check_run_config(cfg, int(cfg.get_int("world_size")));
     return cfg;
