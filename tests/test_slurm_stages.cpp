@@ -103,6 +103,8 @@ TEST_F(SlurmStages, TwoStagesRunInOrderAndAResubmissionWaitsForNothingDone) {
     EXPECT_GE(first_start(s.run_dir(f->run_id)), mtime(up) - 1)
         << "a fine-tune run started before its upstream was done";
     EXPECT_NE(read_text(s.run_dir(f->run_id) + "/config.yaml").find(f->upstream), std::string::npos);
+    EXPECT_NE(read_text(s.run_dir(f->run_id) + "/train.log").find("initialised from the upstream run " + f->upstream),
+              std::string::npos);
   }
   // The pretraining done: a new submission of a fine-tune run depends on nothing.
   const auto* again = stage_runs(s, "finetune")[0];

@@ -245,4 +245,8 @@ TEST(StagedSweep, InterruptedWhilePretrainingResumesAndFinishes) {
   EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("2 trained, 0 skipped, 0 failed"), std::string::npos) << resumed.output;
   EXPECT_TRUE(fs::exists(fine + "/result.h5"));
+  // It started from the pretrain run's weights (runner/init_from.h logs what it took).
+  EXPECT_NE(read_text(fine + "/train.log").find("initialised from the upstream run " + stage_runs(s, "pretrain")[0]->run_id),
+            std::string::npos)
+      << read_text(fine + "/train.log");
 }
