@@ -131,11 +131,14 @@ TEST_F(SlurmStages, FailedUpstreamCancelsTheLaterArrayAndAnElementStartedAnywayR
   // A cache of its own: the shared one may hold a dataset of these sizes made from good data.
   const std::string cache = dir.file("cache");
   auto spec = dir.write(
-      "s.yaml", spec_text(dir.file("out"),
-                          "      set: {dataset.cache_dir: " + cache + "}\n"
-                                                "      zip:\n        - {seed: [0, 1], dataset.train_size: [1000, 1001], dataset.source: [" +
-                              real + ", " + copy + "]}\n",
-                          "      set: {dataset.source: " + real + ", dataset.cache_dir: " + cache + "}\n      grid: {seed: [0, 1]}\n"));
+      "s.yaml",
+      spec_text(
+          dir.file("out"),
+          "      set: {dataset.cache_dir: " + cache +
+              "}\n"
+              "      zip:\n        - {seed: [0, 1], dataset.train_size: [1000, 1001], dataset.source: [" +
+              real + ", " + copy + "]}\n",
+          "      set: {dataset.source: " + real + ", dataset.cache_dir: " + cache + "}\n      grid: {seed: [0, 1]}\n"));
   auto s = load_sweep(spec, {});
   const auto* bad = stage_runs(s, "pretrain")[1];
   const auto fine = stage_runs(s, "finetune");
