@@ -187,17 +187,14 @@ TEST(StagedSweep, FailedUpstreamMarksItsDownstreamRunAndTheNextRunRetriesIt) {
   for (const std::string f : {"train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"})
     fs::create_symlink(real + "/" + f, copy + "/" + f);
   dir.write("fmnist/train-images-idx3-ubyte.gz", "not an IDX file");  // damaged: generation fails
-  // A cache of its own: the shared one may hold a dataset of these sizes made from good data.
+  // The damaged run has a dataset cache of its own: the shared one may hold a dataset of its
+  // sizes made from good data, and must not get one from this test's data.
   const std::string cache = dir.file("cache");
+  const std::string pre = "      zip:\n        - {seed: [0, 1], dataset.train_size: [1000, 1001], dataset.source: [" +
+                          real + ", " + copy + "], dataset.cache_dir: [~, " + cache + "]}\n";
   auto spec = dir.write(
       "s.yaml",
-      two_stages(
-          dir.file("out"),
-          "      set: {dataset.cache_dir: " + cache +
-              "}\n"
-              "      zip:\n        - {seed: [0, 1], dataset.train_size: [1000, 1001], dataset.source: [" +
-              real + ", " + copy + "]}\n",
-          "      set: {dataset.source: " + real + ", dataset.cache_dir: " + cache + "}\n      grid: {seed: [0, 1]}\n"));
+      two_stages(dir.file("out"), pre, "      set: {dataset.source: " + real + "}\n      grid: {seed: [0, 1]}\n"));
   auto s = load_sweep(spec, {});
   const auto* bad = stage_runs(s, "pretrain")[1];
   const auto* blocked = stage_runs(s, "finetune")[1];
