@@ -5,6 +5,7 @@
 #include <H5public.h>
 
 #include "core/version.h"
+#include "runner/init_from.h"
 
 namespace aim {
 
@@ -19,6 +20,10 @@ void describe_run(const Config& cfg, results::RunRecord& rec) {
   rec.text["backbone"] = cfg.get_string("model.backbone");
   rec.text["explain"] = cfg.get_string("eval.explain");
   rec.text["select"] = cfg.get_string("eval.select");
+  if (auto up = resolve_init_from(cfg)) {  // the run it started from (model.init_from)
+    rec.text["init_from_run"] = up->run_id;
+    rec.text["init_from_dir"] = up->folder;
+  }
   rec.text["aimrun_version"] = aimrun_version();
   rec.text["torch_version"] = TORCH_VERSION;
   rec.text["hdf5_version"] = H5_VERS_INFO;

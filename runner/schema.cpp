@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "data/registry.h"
+#include "runner/init_from.h"
 
 namespace aim {
 
@@ -108,6 +109,7 @@ const Schema& full_schema() {
     add_runner_keys(s);
     data::add_dataset_keys(s);
     model::add_model_keys(s);
+    add_init_from_keys(s);
     return s;
   }();
   return schema;
@@ -179,7 +181,9 @@ Config load_run_config(const std::string& path, const std::vector<std::string>& 
                       ": this file is a sweep (it has a 'sweep:' section); run it with 'aimrun sweep run " + path +
                       "', or train one of its runs with 'aimrun train <run-dir>/config.yaml'");
   for (const auto& o : overrides) apply_override(loaded.values, o);
-  return Config::resolve(loaded.values, full_schema());
+  return resolve_run_config(loaded.values);
 }
+
+Config resolve_run_config(const FlatConfig& flat) { return canonical_init_from(Config::resolve(flat, full_schema())); }
 
 }  // namespace aim

@@ -9,6 +9,9 @@ namespace aim {
 const Schema& full_schema();
 // Reads a config file (+ includes) and applies overrides; throws ConfigError.
 Config load_run_config(const std::string& path, const std::vector<std::string>& overrides);
+// A run's config from flat values: validated, defaults filled, model.init_from in its
+// canonical form (runner/init_from.h). Throws ConfigError.
+Config resolve_run_config(const FlatConfig& flat);
 // The checks that need more than one key or the dataset's layout (its splits and their
 // sizes, without loading images): run before anything is written, so a bad config never
 // gets a run folder. `world_size`: ranks of the run (1 where not known yet: the per-rank

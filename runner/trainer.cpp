@@ -32,6 +32,7 @@
 #include "runner/epoch_stats.h"
 #include "runner/comm/gradient_sync.h"
 #include "runner/evaluate.h"
+#include "runner/init_from.h"
 #include "runner/optim.h"
 #include "runner/pictures.h"
 #include "runner/run_metadata.h"
@@ -231,6 +232,11 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   std::shared_ptr<model::Model> model;
   comm::run_agreed(comm, [&] {
     model = model::make_model(cfg, info.num_classes());
+    // model.init_from: the upstream's weights, unless this run resumes from its own checkpoint.
+    if (!(options.resume && std::filesystem::exists(paths.checkpoint()))) {
+      const auto what = load_init_from(cfg, *model);
+      if (!what.empty() && rank == 0) spdlog::info("{}", what);
+    }
     model->to(device);
   });
   const bool channels_last = cfg.get_bool("train.channels_last");

@@ -13,6 +13,7 @@
 #include "runner/sweep/slurm_executor.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/sweep_spec.h"
+#include "runner/sweep/upstream.h"
 #include "runner/sweep/watch.h"
 
 namespace aim::cli {
@@ -38,7 +39,9 @@ std::string profiles_dir() {
 }
 
 void print_plan(const Sweep& sweep, bool with_slurm = false) {
+  const bool staged = !sweep.stages.empty();
   std::vector<std::string> header = {"#", "run-id", "state"};
+  if (staged) header.insert(header.end(), {"stage", "upstream"});
   std::map<std::string, SlurmElement> slurm;
   if (with_slurm) {
     slurm = slurm_run_states(sweep);
@@ -61,8 +64,14 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
         if (status.state != RunState::Done) state = it->second.state == "RUNNING" ? "running" : "queued";
       }
     }
+    // A run that cannot train (yet) because its upstream run failed says so.
+    if (!run.upstream.empty() && status.state != RunState::Done && status.state != RunState::Failed &&
+        state != "running")
+      if (auto why = upstream_problem(sweep.run_dir(run.upstream)); why.find(" failed: ") != std::string::npos)
+        status.detail = why + (status.detail.empty() ? "" : "; " + status.detail);
     counts[state]++;
     std::vector<std::string> row = {std::to_string(i + 1), run.run_id, state};
+    if (staged) row.insert(row.end(), {run.stage, run.upstream.empty() ? "-" : run.upstream});
     if (with_slurm) row.push_back(slurm_text);
     for (const auto& k : sweep.axis_keys) {
       std::string v;
@@ -141,15 +150,36 @@ void add_sweep_command(CLI::App& app) {
   submit->callback([submit_args] {
     auto profile = load_slurm_profile(submit_args->profile, profiles_dir());
     auto s = load_sweep(submit_args->spec, submit_args->overrides, profile.nodes * profile.tasks_per_node);
-    auto sub = submit_sweep(s, profile, submit_args->dry_run);
-    if (sub.run_ids.empty()) {
-      spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);
-    } else if (submit_args->dry_run) {
-      std::cout << read_text(sub.script);
-    } else {
-      spdlog::info("sweep {}: submitted job array {} ({} runs, profile {}); script {}", s.name, sub.job_id,
-                   sub.run_ids.size(), profile.name, sub.script);
-      std::cout << sub.job_id << "\n";
+    auto subs = submit_sweep(s, profile, submit_args->dry_run);
+    if (subs.empty()) spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);
+    for (const auto& sub : subs) {
+      const std::string stage = sub.stage.empty() ? "" : " stage " + sub.stage + ":";
+      const std::string after = sub.dependency.empty() ? "" : ", after " + sub.dependency;
+      if (submit_args->dry_run) {
+        if (!sub.stage.empty())
+          std::cout << "#" << stage << " " << sub.run_ids.size() << " runs"
+                    << (sub.dependency.empty() ? "" : ", would be submitted with --dependency=" + sub.dependency) << "\n";
+        std::cout << read_text(sub.script);
+      } else {
+        spdlog::info("sweep {}:{} submitted job array {} ({} runs, profile {}{}); script {}", s.name, stage, sub.job_id,
+                     sub.run_ids.size(), profile.name, after, sub.script);
+        std::cout << sub.job_id << "\n";
+      }
+    }
+  });
+
+  // Run by the sbatch script of a later stage, before training: exit 1 (the reason in the
+  // run's FAILED) when the run's upstream run is not done. Not for users: hidden.
+  auto check_args = std::make_shared<std::pair<std::string, std::string>>();
+  auto* check = sweep->add_subcommand("upstream-check", "Is the upstream run of a run done? (used by sbatch scripts)");
+  check->group("");
+  check->add_option("run_dir", check_args->first, "the run's folder")->required();
+  check->add_option("upstream_dir", check_args->second, "its upstream run's folder")->required();
+  check->callback([check_args] {
+    if (auto why = upstream_problem(check_args->second); !why.empty()) {
+      mark_failed(RunPaths{check_args->first}, why);
+      spdlog::error("run {} not trained: {}", check_args->first, why);
+      exit_code() = kExitError;
     }
   });
 

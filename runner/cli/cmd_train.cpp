@@ -19,6 +19,7 @@
 #include "runner/comm/agree.h"
 #include "runner/comm/launch.h"
 #include "runner/device.h"
+#include "runner/init_from.h"
 #include "runner/sweep/local_executor.h"
 #include "runner/schema.h"
 #include "runner/session_ledger.h"
@@ -149,6 +150,7 @@ int run_train(const TrainArgs& args) {
   comm::run_agreed(*comm, [&] {
     cfg = load_config_for(args, comm->world_size());
     check_run_config(cfg, comm->world_size());  // before the run folder exists
+    check_init_from_ready(cfg);  // the upstream run is complete and fits
   });
   comm = comm::for_device(std::move(comm), select_device(cfg, comm->local_rank()));
   init_logging(rank, cfg.get_string("log_level"));

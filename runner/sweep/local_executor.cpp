@@ -17,6 +17,7 @@
 #include "core/strings.h"
 #include "runner/run_paths.h"
 #include "runner/sweep/run_state.h"
+#include "runner/sweep/upstream.h"
 
 extern char** environ;
 namespace fs = std::filesystem;
@@ -96,7 +97,8 @@ void prepare_sweep_dirs(const Sweep& sweep) {
 
 namespace {
 
-enum class Outcome { Trained, Skipped, Failed, Elsewhere };
+// Waiting: its upstream run is being trained by another process.
+enum class Outcome { Trained, Skipped, Failed, Elsewhere, Waiting, Stopped };
 
 struct Tally {
   int trained = 0, skipped = 0, failed = 0;
@@ -105,6 +107,7 @@ struct Tally {
 
 std::string axes_label(const SweepRun& run) {
   std::vector<std::string> v;
+  if (!run.stage.empty()) v.push_back("stage " + run.stage);
   for (const auto& [k, val] : run.axes) v.push_back(k + "=" + val);
   return join(v, " ");
 }
@@ -133,6 +136,20 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
                              (after_wait ? " (in another process)" : ""));
     return Outcome::Failed;
   }
+  if (!run.upstream.empty()) {
+    const std::string up = sweep.run_dir(run.upstream);
+    if (inspect_run(RunPaths{up}).state == RunState::Running) {
+      spdlog::info("{} ({}) waits for its upstream run {}, running in another process", where, label, run.upstream);
+      return Outcome::Waiting;
+    }
+    if (auto why = upstream_problem(up); !why.empty()) {
+      mark_failed(paths, why);
+      spdlog::error("{} ({}) not trained: {}", where, label, why);
+      ++tally.failed;
+      tally.failures.push_back(run.run_id + " (" + label + "): " + why);
+      return Outcome::Failed;
+    }
+  }
   spdlog::info("{} {}{}", where, label, status.detail.empty() ? "" : " (" + status.detail + ")");
   int rc = spawn_and_wait(train_command(paths.dir, options.ranks));
   if (rc == kTrainExitBusy) {
@@ -144,6 +161,12 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
     return Outcome::Trained;
   }
   ++tally.failed;
+  if (rc == kTrainExitStopped) {
+    tally.failures.push_back(run.run_id + " (" + label + "): stopped by a signal, with a checkpoint");
+    spdlog::warn("run {} was stopped by a signal (exit code 75): the sweep stops here; `sweep run` again resumes it",
+                 run.run_id);
+    return Outcome::Stopped;
+  }
   auto after = inspect_run(paths);
   tally.failures.push_back(run.run_id + " (" + label + "): exit code " + std::to_string(rc) +
                            (after.detail.empty() ? "" : ": " + after.detail));
@@ -153,17 +176,19 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
 
 // Waits until no run of `elsewhere` is running in another process any more, taking each
 // as it ends: done there, failed there, or pending again (that process was stopped): then
-// trained here.
-void wait_for_others(const Sweep& sweep, std::vector<size_t> elsewhere, const LocalRunOptions& options, Tally& tally) {
+// trained here. A run of `waiting` is trained (or marked failed) once the upstream run it
+// waits for has ended in the other process.
+void wait_for_others(const Sweep& sweep, std::vector<size_t> elsewhere, std::vector<size_t> waiting,
+                     const LocalRunOptions& options, Tally& tally) {
   auto last_note = std::chrono::steady_clock::now() - std::chrono::hours(1);
-  while (!elsewhere.empty()) {
+  while (!elsewhere.empty() || !waiting.empty()) {
     if (std::chrono::steady_clock::now() - last_note > std::chrono::minutes(5)) {
       spdlog::info("sweep {}: waiting for {} run(s) running in another process (--no-wait: do not wait)", sweep.name,
-                   elsewhere.size());
+                   elsewhere.size() + waiting.size());
       last_note = std::chrono::steady_clock::now();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(options.poll_ms));
-    std::vector<size_t> still;
+    std::vector<size_t> still, still_waiting;
     for (size_t i : elsewhere) {
       if (inspect_run(RunPaths{sweep.run_dir(sweep.runs[i].run_id)}).state == RunState::Running) {
         still.push_back(i);
@@ -171,9 +196,22 @@ void wait_for_others(const Sweep& sweep, std::vector<size_t> elsewhere, const Lo
       }
       auto outcome = run_one(sweep, i, options, true, tally);
       if (outcome == Outcome::Elsewhere) still.push_back(i);
-      if (outcome == Outcome::Failed && options.fail_fast) return;
+      if (outcome == Outcome::Waiting) still_waiting.push_back(i);
+      if ((outcome == Outcome::Failed && options.fail_fast) || outcome == Outcome::Stopped) return;
+    }
+    // In the sweep's order: a run's upstream run comes before it.
+    for (size_t i : waiting) {
+      if (inspect_run(RunPaths{sweep.run_dir(sweep.runs[i].upstream)}).state == RunState::Running) {
+        still_waiting.push_back(i);
+        continue;
+      }
+      auto outcome = run_one(sweep, i, options, false, tally);
+      if (outcome == Outcome::Elsewhere) still.push_back(i);
+      if (outcome == Outcome::Waiting) still_waiting.push_back(i);
+      if ((outcome == Outcome::Failed && options.fail_fast) || outcome == Outcome::Stopped) return;
     }
     elsewhere = std::move(still);
+    waiting = std::move(still_waiting);
   }
 }
 
@@ -207,18 +245,27 @@ int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options) {
   prepare_sweep_dirs(sweep);
   SharedHold hold(sweep_run_lock_path(sweep));
   Tally tally;
-  std::vector<size_t> elsewhere;
+  std::vector<size_t> elsewhere, waiting;
+  bool stopped = false;
   const auto start = std::chrono::steady_clock::now();
+  // Stage by stage: sweep.runs holds each stage's runs after those of the stages before.
   for (size_t i = 0; i < sweep.runs.size(); ++i) {
     auto outcome = run_one(sweep, i, options, false, tally);
     if (outcome == Outcome::Elsewhere) elsewhere.push_back(i);
+    if (outcome == Outcome::Waiting) waiting.push_back(i);
+    if (outcome == Outcome::Stopped) {
+      stopped = true;
+      break;
+    }
     if (outcome == Outcome::Failed && options.fail_fast) break;
   }
-  const bool stopped = options.fail_fast && tally.failed > 0;
+  stopped = stopped || (options.fail_fast && tally.failed > 0);
   if (options.wait_for_others && !stopped) {
-    wait_for_others(sweep, elsewhere, options, tally);
+    wait_for_others(sweep, elsewhere, waiting, options, tally);
     elsewhere.clear();
+    waiting.clear();
   }
+  elsewhere.insert(elsewhere.end(), waiting.begin(), waiting.end());
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("sweep {}: {} trained, {} skipped, {} failed, in {}{}", sweep.name, tally.trained, tally.skipped,
                tally.failed, format_duration(secs),

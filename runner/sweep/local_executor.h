@@ -18,10 +18,15 @@ struct LocalRunOptions {
 
 // `aimrun train` exits with this when another process holds the run's lock.
 constexpr int kTrainExitBusy = 4;
+// ... and this when a stop signal (USR2, TERM, INT) made it checkpoint and stop: the sweep
+// stops after it too (a signal meant for the sweep reaches the run first).
+constexpr int kTrainExitStopped = 75;
 
 // Writes each run's folder (config.yaml) and the sweep's links, then trains each run that
 // is not done and not running in another process (docs/sweeps.md, "Two commands at once").
-// Returns the number of runs that failed.
+// Stage by stage; a run whose upstream run failed is marked failed with the reason (and
+// trained by a later `sweep run` once its upstream run is done). Returns the number of runs
+// that failed (a run stopped by a signal counts, and ends the sweep).
 int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options);
 
 // <sweep>/.sweep-run.lock: every `sweep run` of the sweep holds it (shared) while it runs,

@@ -183,8 +183,8 @@ namespace {
 // checked tokens, and the log goes to a relative %A_%a.out, i.e. into the folder sbatch is
 // started in (submit_sweep starts it in <sweep>/slurm). partition, account and
 // extra_sbatch are the user's own text, verbatim (single lines).
-void sbatch_header(std::ostream& s, const Sweep& sweep, const SlurmProfile& p, size_t count) {
-  s << "#SBATCH --job-name=aim-" << sweep.name << "\n"
+void sbatch_header(std::ostream& s, const Sweep& sweep, const SlurmProfile& p, size_t count, const std::string& stage) {
+  s << "#SBATCH --job-name=aim-" << sweep.name << (stage.empty() ? "" : "-" + stage) << "\n"
     << "#SBATCH --array=0-" << (count - 1) << (p.throttle > 0 ? "%" + std::to_string(p.throttle) : "") << "\n"
     << "#SBATCH --nodes=" << p.nodes << "\n"
     << "#SBATCH --ntasks-per-node=" << p.tasks_per_node << "\n"
@@ -204,12 +204,13 @@ void sbatch_header(std::ostream& s, const Sweep& sweep, const SlurmProfile& p, s
 }  // namespace
 
 std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::string& run_list,
-                          const std::string& aimrun, size_t count) {
+                          const std::string& aimrun, size_t count, const std::string& stage,
+                          const std::string& upstream_list) {
   std::ostringstream s;
   s << "#!/bin/bash\n"
     << "# Written by `aimrun sweep submit`; what it runs is named below the #SBATCH lines.\n"
     << "# Submit it from the folder it is in: the logs (%A_%a.out) are written there.\n";
-  sbatch_header(s, sweep, p, count);
+  sbatch_header(s, sweep, p, count, stage);
   // Below, bash reads every value: each one is quoted (shell_quote) and never in a comment.
   s << "\n"
     << "aim_sweep=" << shell_quote(sweep.name) << "\n"
@@ -225,7 +226,14 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::
     << "run_dir=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \"$aim_run_list\")\n"
     << "echo \"[$(date '+%F %T')] ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID} (restart ${SLURM_RESTART_COUNT:-0}): "
        "$run_dir\"\n"
-    << "export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}\n"
+    << "export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}\n";
+  if (!upstream_list.empty())
+    s << "# Its upstream run (line i+1 of the upstream list) must be done; if not, the reason goes to\n"
+      << "# the run's FAILED and the element ends.\n"
+      << "aim_upstream_list=" << shell_quote(upstream_list) << "\n"
+      << "up_dir=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \"$aim_upstream_list\")\n"
+      << "if ! \"$aimrun\" sweep upstream-check \"$run_dir\" \"$up_dir\"; then exit 1; fi\n";
+  s
     << "srun --mpi=" << shell_quote(p.srun_mpi) << " --kill-on-bad-exit=1 \"$aimrun\""
     << " train \"$run_dir/config.yaml\" --run-dir \"$run_dir\"\n"
     << "rc=$?\n"
@@ -247,20 +255,72 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::
 
 namespace {
 
-// The absolute folders of the runs to submit (not done, not running, not queued), one per
-// line of the run list: a folder whose path holds a newline cannot be listed.
-std::vector<std::string> runs_to_submit(const Sweep& sweep, std::vector<std::string>& run_ids) {
+// The absolute folders of the runs of `runs` to submit (not done, not running, not
+// queued), one per line of the run list: a folder whose path holds a newline cannot be listed.
+std::vector<std::string> runs_to_submit(const Sweep& sweep, const std::vector<const SweepRun*>& runs,
+                                        const std::map<std::string, SlurmElement>& in_slurm,
+                                        std::vector<std::string>& run_ids) {
   std::vector<std::string> run_dirs;
-  const auto in_slurm = slurm_run_states(sweep);
-  for (const auto& run : sweep.runs) {
-    auto st = inspect_run(RunPaths{sweep.run_dir(run.run_id)}).state;
-    if (st == RunState::Done || st == RunState::Running || in_slurm.count(run.run_id)) continue;
-    run_ids.push_back(run.run_id);
-    run_dirs.push_back(fs::absolute(sweep.run_dir(run.run_id)).string());
+  for (const auto* run : runs) {
+    auto st = inspect_run(RunPaths{sweep.run_dir(run->run_id)}).state;
+    if (st == RunState::Done || st == RunState::Running || in_slurm.count(run->run_id)) continue;
+    run_ids.push_back(run->run_id);
+    run_dirs.push_back(fs::absolute(sweep.run_dir(run->run_id)).string());
     if (run_dirs.back().find('\n') != std::string::npos)
       throw Error(run_dirs.back() + ": a run folder whose path holds a newline cannot be submitted");
   }
   return run_dirs;
+}
+
+// The sweep's runs by stage, in order; one group named "" without stages.
+std::vector<std::pair<std::string, std::vector<const SweepRun*>>> runs_by_stage(const Sweep& sweep) {
+  std::vector<std::pair<std::string, std::vector<const SweepRun*>>> out;
+  if (sweep.stages.empty()) out.push_back({"", {}});
+  for (const auto& st : sweep.stages) out.push_back({st.name, {}});
+  for (const auto& r : sweep.runs)
+    for (auto& [name, runs] : out)
+      if (name == r.stage) runs.push_back(&r);
+  return out;
+}
+
+// Where each run is queued in Slurm: job id and array index, from squeue and from the
+// arrays of this submission.
+struct Queued {
+  std::string job_id;
+  size_t index = 0;
+  size_t array_size = 0;  // the size of its array when submitted now; 0 for an earlier one
+};
+
+// "afterok:<job>:<job>_<index>..." for the runs `run_ids` of a stage: the arrays (or, when
+// only some of their elements hold upstream runs of these runs, the elements) their
+// upstream runs are queued in; "" when every upstream run is done or not in Slurm.
+std::string stage_dependency(const Sweep& sweep, const std::vector<std::string>& run_ids,
+                             const std::map<std::string, Queued>& queued) {
+  std::map<std::string, std::set<size_t>> needed;  // job id -> element indices
+  std::map<std::string, size_t> size_now;
+  for (const auto& id : run_ids) {
+    const auto* run = sweep.find_run(id);
+    auto it = run ? queued.find(run->upstream) : queued.end();
+    if (it == queued.end()) continue;
+    needed[it->second.job_id].insert(it->second.index);
+    size_now[it->second.job_id] = it->second.array_size;
+  }
+  std::vector<std::string> parts;
+  for (const auto& [job, indices] : needed) {
+    if (size_now[job] > 0 && indices.size() == size_now[job]) {
+      parts.push_back(job);
+      continue;
+    }
+    for (size_t i : indices) parts.push_back(job + "_" + std::to_string(i));
+  }
+  return parts.empty() ? "" : "afterok:" + join(parts, ":");
+}
+
+// One line per run of `run_ids`: the absolute folder of its upstream run.
+std::string upstream_lines(const Sweep& sweep, const std::vector<std::string>& run_ids) {
+  std::vector<std::string> lines;
+  for (const auto& id : run_ids) lines.push_back(fs::absolute(sweep.run_dir(sweep.find_run(id)->upstream)).string());
+  return join(lines, "\n") + "\n";
 }
 
 // bash -n always; with `test_only` (a dry run) and Slurm present, sbatch --test-only too.
@@ -290,6 +350,8 @@ void record_submission(const std::string& dir, const Submission& sub, const Slur
   entry["submitted"] = stamp;
   entry["profile"] = profile.name;
   entry["script"] = sub.script;
+  if (!sub.stage.empty()) entry["stage"] = sub.stage;
+  if (!sub.dependency.empty()) entry["dependency"] = sub.dependency;
   for (const auto& id : sub.run_ids) entry["runs"].push_back(id);
   record.push_back(entry);
   YAML::Emitter em;
@@ -314,7 +376,66 @@ void check_log_folder(const Sweep& sweep) {
 
 }  // namespace
 
-Submission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run) {
+namespace {
+
+// A job id as sbatch --parsable prints it (digits, perhaps ";cluster"); it goes into the
+// next stage's --dependency, so nothing else is taken.
+std::string parse_job_id(const std::string& out, const std::string& script) {
+  std::string id = out.substr(0, out.find(';'));
+  if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos)
+    throw Error("sbatch printed no job id for " + script + ": " + out);
+  return id;
+}
+
+// Writes, checks and (unless a dry run) submits the array of one stage's runs `run_dirs`.
+Submission submit_stage(const Sweep& sweep, const SlurmProfile& profile, bool dry_run, const std::string& dir,
+                        const std::string& stage, const std::vector<std::string>& run_dirs, Submission sub) {
+  char time_text[32];
+  std::time_t t = std::time(nullptr);
+  std::strftime(time_text, sizeof time_text, "%Y%m%d-%H%M%S", std::localtime(&t));
+  const std::string stamp =
+      std::string(time_text) + "-" + std::to_string(getpid()) + (stage.empty() ? "" : "-" + stage);
+  const std::string list = dir + "/runs-" + stamp + ".txt";
+  write_text_atomic(list, join(run_dirs, "\n") + "\n");
+  std::string upstream_list;
+  const auto* first = sweep.find_run(sub.run_ids.front());
+  if (first && !first->upstream.empty()) {
+    upstream_list = dir + "/upstream-" + stamp + ".txt";
+    write_text_atomic(upstream_list, upstream_lines(sweep, sub.run_ids));
+  }
+  std::string aimrun = fs::read_symlink("/proc/self/exe").string();
+  sub.script = dir + "/array-" + stamp + ".sbatch";
+  write_text_atomic(sub.script,
+                    sbatch_script(sweep, profile, list, aimrun, run_dirs.size(), stage, upstream_list));
+  check_script(sub.script, dir, dry_run);
+  if (dry_run) return sub;
+  // In <sweep>/slurm, where the script's relative --output puts the logs. An array that
+  // waits for another is cancelled by Slurm when that one fails (its runs stay pending here).
+  std::vector<std::string> argv = {"sbatch", "--parsable"};
+  if (!sub.dependency.empty()) argv.insert(argv.end(), {"--dependency=" + sub.dependency, "--kill-on-invalid-dep=yes"});
+  argv.push_back(sub.script);
+  int status = 0;
+  std::string out = trim(run_capture(argv, dir, &status));
+  if (status != 0) throw Error("sbatch failed for " + sub.script + ": " + out);
+  sub.job_id = parse_job_id(out, sub.script);
+  record_submission(dir, sub, profile, stamp);
+  return sub;
+}
+
+// Where the runs Slurm knows about are queued: "12_3" -> job 12, index 3.
+std::map<std::string, Queued> queued_elements(const std::map<std::string, SlurmElement>& in_slurm) {
+  std::map<std::string, Queued> out;
+  for (const auto& [run_id, e] : in_slurm) {
+    auto us = e.id.find('_');
+    if (us == std::string::npos || e.id.find_first_not_of("0123456789_") != std::string::npos) continue;
+    out[run_id] = {e.id.substr(0, us), std::stoul(e.id.substr(us + 1)), 0};
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run) {
   check_log_folder(sweep);
   prepare_sweep_dirs(sweep);
   const std::string dir = fs::absolute(sweep.sweep_dir() + "/slurm").string();
@@ -322,27 +443,22 @@ Submission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dr
   // Submissions of one sweep take turns, so a second one sees the runs the first queued.
   FileLock lock;
   lock.lock(dir + "/.submit.lock");
-  Submission sub;
-  const auto run_dirs = runs_to_submit(sweep, sub.run_ids);
-  if (sub.run_ids.empty()) return sub;
-  char time_text[32];
-  std::time_t t = std::time(nullptr);
-  std::strftime(time_text, sizeof time_text, "%Y%m%d-%H%M%S", std::localtime(&t));
-  const std::string stamp = std::string(time_text) + "-" + std::to_string(getpid());
-  const std::string list = dir + "/runs-" + stamp + ".txt";
-  write_text_atomic(list, join(run_dirs, "\n") + "\n");
-  std::string aimrun = fs::read_symlink("/proc/self/exe").string();
-  sub.script = dir + "/array-" + stamp + ".sbatch";
-  write_text_atomic(sub.script, sbatch_script(sweep, profile, list, aimrun, run_dirs.size()));
-  check_script(sub.script, dir, dry_run);
-  if (dry_run) return sub;
-  // In <sweep>/slurm, where the script's relative --output puts the logs.
-  int status = 0;
-  std::string out = trim(run_capture({"sbatch", "--parsable", sub.script}, dir, &status));
-  if (status != 0) throw Error("sbatch failed for " + sub.script + ": " + out);
-  sub.job_id = out.substr(0, out.find(';'));
-  record_submission(dir, sub, profile, stamp);
-  return sub;
+  const auto in_slurm = slurm_run_states(sweep);
+  auto queued = queued_elements(in_slurm);
+  std::vector<Submission> subs;
+  for (const auto& [stage, runs] : runs_by_stage(sweep)) {
+    Submission sub;
+    sub.stage = stage;
+    const auto run_dirs = runs_to_submit(sweep, runs, in_slurm, sub.run_ids);
+    if (sub.run_ids.empty()) continue;
+    sub.dependency = stage_dependency(sweep, sub.run_ids, queued);
+    sub = submit_stage(sweep, profile, dry_run, dir, stage, run_dirs, sub);
+    // In a dry run the arrays have no job ids: the next stage's dependency names this one.
+    const std::string job = dry_run ? "<" + (stage.empty() ? std::string("array") : stage + " array") + ">" : sub.job_id;
+    for (size_t i = 0; i < sub.run_ids.size(); ++i) queued[sub.run_ids[i]] = {job, i, sub.run_ids.size()};
+    subs.push_back(sub);
+  }
+  return subs;
 }
 
 std::vector<Submission> read_submissions(const Sweep& sweep) {

@@ -26,20 +26,31 @@ SlurmProfile load_slurm_profile(const std::string& name_or_path, const std::stri
 // `run_list`). Every value bash reads is shell-quoted; the #SBATCH lines hold only checked
 // values and the profile's own text; the log path is relative: sbatch is started in the
 // script's folder, and the script changes to the folder it was written from.
+// In a staged sweep (`stage` not empty) the job is aim-<sweep>-<stage>, and when the stage
+// starts from another, element i first checks the upstream run on line i+1 of
+// `upstream_list` (`aimrun sweep upstream-check`): not done, it writes the reason to the
+// run's FAILED and exits 1.
 std::string sbatch_script(const Sweep& sweep, const SlurmProfile& profile, const std::string& run_list,
-                          const std::string& aimrun, size_t count);
+                          const std::string& aimrun, size_t count, const std::string& stage = "",
+                          const std::string& upstream_list = "");
 
 struct Submission {
   std::string job_id;
   std::vector<std::string> run_ids;  // by array index
   std::string script;
+  std::string stage;       // "" in a sweep without stages
+  std::string dependency;  // sbatch's --dependency (afterok:<job>[_<index>]:...), "" if none
 };
 
 // Writes the script and the run list under <sweep>/slurm/, checks the script (bash -n; in a
 // dry run also sbatch --test-only when sbatch is on PATH), submits, records the submission
-// in <sweep>/slurm/submissions.yaml. Returns it (job_id empty when nothing was pending).
-// Concurrent submissions of one sweep take turns (a lock in <sweep>/slurm).
-Submission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run);
+// in <sweep>/slurm/submissions.yaml. One array per stage with pending runs (one in all
+// without stages); a later stage's array waits for the arrays and elements its runs'
+// upstream runs are in (--dependency=afterok:..., --kill-on-invalid-dep=yes), and for
+// nothing when they are all done. Returns the submissions, in stage order (none when
+// nothing was pending; job_id empty in a dry run). Concurrent submissions of one sweep take
+// turns (a lock in <sweep>/slurm).
+std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run);
 
 std::vector<Submission> read_submissions(const Sweep& sweep);
 

@@ -9,6 +9,14 @@
 //     zip:                           # each group's values vary together
 //       - {train.lr: [0.1, 0.05], train.batch_size: [256, 128]}
 //
+// or, in stages (runner/sweep/sweep_stages.h), each with its own settings and axes, a
+// later stage starting from the matching run of an earlier one (init_from):
+//
+//   sweep:
+//     stages:
+//       - {name: pretrain, grid: {seed: [0, 1]}}
+//       - {name: finetune, init_from: pretrain, set: {train.lr: 0.01}, grid: {seed: [0, 1]}}
+//
 // Every run's config is resolved and validated before anything runs. docs/sweeps.md.
 #include <string>
 #include <utility>
@@ -22,6 +30,14 @@ struct SweepRun {
   Config config;
   std::string run_id;
   std::vector<std::pair<std::string, std::string>> axes;  // axis key -> value text, for display
+  std::string stage;     // its stage's name; "" in a sweep without stages
+  std::string upstream;  // the run it starts from (its model.init_from, set by its stage); "" if none
+};
+
+struct SweepStage {
+  std::string name;
+  std::string init_from;               // the earlier stage it starts from; "" if none
+  std::vector<std::string> axis_keys;  // its own axes
 };
 
 struct Sweep {
@@ -29,9 +45,12 @@ struct Sweep {
   std::string spec_path;
   std::string output_dir;
   std::vector<std::string> axis_keys;
-  std::vector<SweepRun> runs;
+  std::vector<SweepRun> runs;      // stage by stage, in the order of the file
+  std::vector<SweepStage> stages;  // empty: a sweep without stages
   std::string sweep_dir() const { return output_dir + "/" + name; }
   std::string run_dir(const std::string& run_id) const { return output_dir + "/runs/" + run_id; }
+  // The run with this id, or nullptr.
+  const SweepRun* find_run(const std::string& run_id) const;
 };
 
 // Expands and validates every run for `world_size` ranks (part of every run's identity,

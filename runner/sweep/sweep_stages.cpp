@@ -1,0 +1,195 @@
+#include "runner/sweep/sweep_stages.h"
+
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "core/strings.h"
+#include "runner/sweep/sweep_axes.h"
+
+namespace aim {
+
+namespace {
+
+// One stage as read from the file.
+struct StageSpec {
+  std::string name, init_from;
+  YAML::Node node;  // the stage's mapping
+  std::vector<Axis> axes;
+  std::string prefix;  // "sweep.stages[finetune]" in errors
+};
+
+// Every combination a stage expanded to (before runs with equal ids were merged), for
+// matching: its axis values and the run's id.
+struct Expanded {
+  std::vector<std::pair<std::string, std::string>> axes;
+  std::string run_id;
+};
+
+std::string scalar_text(const YAML::Node& n, const std::string& file, const std::string& key) {
+  if (!n.IsScalar()) throw ConfigError(yaml_where(file, n) + ": " + key + ": expected a name, got a list or a mapping");
+  return n.Scalar();
+}
+
+// The stage at position i: its name (a safe name, unique), init_from (an earlier stage),
+// set (a mapping) and axes.
+StageSpec read_stage(const YAML::Node& node, size_t i, const std::string& file, const std::vector<StageSpec>& before) {
+  const std::string at = "sweep.stages[" + std::to_string(i) + "]";
+  if (!node.IsMap())
+    throw ConfigError(yaml_where(file, node) + ": " + at + ": expected a mapping (name, init_from, set, grid, zip)");
+  StageSpec s;
+  s.node = node;
+  if (!node["name"]) throw ConfigError(yaml_where(file, node) + ": " + at + ".name: every stage needs a name");
+  s.name = scalar_text(node["name"], file, at + ".name");
+  if (auto why = name_problem(s.name); !why.empty())
+    throw ConfigError(yaml_where(file, node["name"]) + ": " + at + ".name: " + why);
+  std::vector<std::string> earlier;
+  for (const auto& b : before) earlier.push_back(b.name);
+  if (std::find(earlier.begin(), earlier.end(), s.name) != earlier.end())
+    throw ConfigError(yaml_where(file, node["name"]) + ": " + at + ".name: a stage named '" + s.name +
+                      "' comes earlier in this sweep (stage names must differ)");
+  s.prefix = "sweep.stages[" + s.name + "]";
+  if (node["init_from"] && !node["init_from"].IsNull()) {
+    s.init_from = scalar_text(node["init_from"], file, s.prefix + ".init_from");
+    if (std::find(earlier.begin(), earlier.end(), s.init_from) == earlier.end()) {
+      const bool self = s.init_from == s.name;
+      std::string hint = closest_match(s.init_from, earlier);
+      throw ConfigError(yaml_where(file, node["init_from"]) + ": " + s.prefix + ".init_from: " +
+                        (self ? "a stage cannot start from itself" : "no stage '" + s.init_from + "' before this one") +
+                        " (a stage starts from an earlier stage" +
+                        (earlier.empty() ? ", and this is the first)" : ": " + join(earlier, ", ") + ")") +
+                        (hint.empty() || self ? "" : "; did you mean '" + hint + "'?"));
+    }
+  }
+  if (node["set"] && !node["set"].IsNull() && !node["set"].IsMap())
+    throw ConfigError(yaml_where(file, node["set"]) + ": " + s.prefix + ".set: expected a mapping of settings");
+  s.axes = read_axes(node, file, s.prefix, {"name", "init_from", "set"});
+  return s;
+}
+
+bool same_on(const std::vector<std::pair<std::string, std::string>>& a,
+             const std::vector<std::pair<std::string, std::string>>& b, const std::vector<std::string>& keys) {
+  for (const auto& k : keys) {
+    auto find = [&](const auto& v) {
+      for (const auto& [key, val] : v)
+        if (key == k) return val;
+      return std::string();
+    };
+    if (find(a) != find(b)) return false;
+  }
+  return true;
+}
+
+std::string axes_text(const std::vector<std::pair<std::string, std::string>>& axes) {
+  std::vector<std::string> v;
+  for (const auto& [k, val] : axes) v.push_back(k + "=" + val);
+  return v.empty() ? "(no axes)" : join(v, ", ");
+}
+
+// The upstream run of a downstream run with axis values `axes`: the one run of `up` that
+// agrees on every axis both stages declare (`shared`), or the only run of `up`.
+std::string match_upstream(const StageSpec& down, const StageSpec& up, const std::vector<Expanded>& up_runs,
+                           const std::vector<std::string>& shared,
+                           const std::vector<std::pair<std::string, std::string>>& axes, const std::string& context,
+                           const std::string& file) {
+  std::set<std::string> all, found;
+  std::vector<std::string> listed;
+  for (const auto& u : up_runs) {
+    all.insert(u.run_id);
+    if (!same_on(axes, u.axes, shared)) continue;
+    if (found.insert(u.run_id).second && listed.size() < 10)
+      listed.push_back(u.run_id + " (" + axes_text(u.axes) + ")");
+  }
+  if (all.size() == 1) return *all.begin();
+  if (found.size() == 1) return *found.begin();
+  const std::string on = shared.empty() ? "the two stages share no axis" : "matched on " + join(shared, ", ");
+  std::string msg =
+      yaml_where(file, down.node) + ": " + down.prefix + ".init_from: " + context + " (stage " + down.name + ") ";
+  if (found.empty()) {
+    std::vector<std::string> cands;
+    for (const auto& u : up_runs)
+      if (cands.size() < 10) cands.push_back(u.run_id + " (" + axes_text(u.axes) + ")");
+    throw ConfigError(msg + "matches no run of stage " + up.name + " (" + on +
+                      "); the runs there: " + join(cands, "; "));
+  }
+  throw ConfigError(msg + "matches " + std::to_string(found.size()) + " runs of stage " + up.name + " (" + on +
+                    "): " + join(listed, "; ") +
+                    "; give both stages the axes that tell these runs apart, so each run has one upstream run");
+}
+
+std::vector<std::string> shared_axes(const StageSpec& a, const StageSpec& b) {
+  std::set<std::string> bk;
+  for (const auto& ax : b.axes) bk.insert(ax.keys.begin(), ax.keys.end());
+  std::vector<std::string> out;
+  for (const auto& ax : a.axes)
+    for (const auto& k : ax.keys)
+      if (bk.count(k)) out.push_back(k);
+  return out;
+}
+
+// model.init_from set for a stage that starts from another (init_from): one or the other.
+void refuse_both(const StageSpec& s, const FlatConfig& flat, const std::string& file) {
+  auto it = flat.find("model.init_from");
+  if (s.init_from.empty() || it == flat.end()) return;
+  throw ConfigError(yaml_where(file, s.node["init_from"]) + ": " + s.prefix +
+                    ".init_from: this stage starts from stage " + s.init_from + ", but model.init_from is set too (" +
+                    it->second.where.str() + "): a stage takes its upstream run from one or the other");
+}
+
+}  // namespace
+
+void expand_stages(Sweep& sweep, const YAML::Node& stages, const std::string& file, const FlatConfig& base,
+                   const std::vector<std::string>& overrides, int world_size) {
+  if (!stages.IsSequence() || stages.size() == 0)
+    throw ConfigError(yaml_where(file, stages) + ": sweep.stages: expected a non-empty list of stages {name, ...}");
+  std::vector<StageSpec> specs;
+  size_t total = 0;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    specs.push_back(read_stage(stages[i], i, file, specs));
+    total += count_runs(specs.back().axes, yaml_where(file, stages[i]), kMaxSweepRuns);
+    if (total > kMaxSweepRuns) count_runs({}, yaml_where(file, stages[i]), 0);  // over the limit: the same error
+  }
+  std::map<std::string, std::vector<Expanded>> expanded;
+  std::set<std::string> seen;
+  for (const auto& s : specs) {
+    SweepStage stage{s.name, s.init_from, {}};
+    for (const auto& a : s.axes) stage.axis_keys.insert(stage.axis_keys.end(), a.keys.begin(), a.keys.end());
+    for (const auto& k : stage.axis_keys)
+      if (std::find(sweep.axis_keys.begin(), sweep.axis_keys.end(), k) == sweep.axis_keys.end())
+        sweep.axis_keys.push_back(k);
+    sweep.stages.push_back(stage);
+    const StageSpec* up = nullptr;
+    for (const auto& u : specs)
+      if (u.name == s.init_from) up = &u;
+    const auto shared = up ? shared_axes(s, *up) : std::vector<std::string>{};
+    std::vector<size_t> idx(s.axes.size(), 0);
+    while (true) {
+      FlatConfig flat = base;
+      if (s.node["set"] && s.node["set"].IsMap())
+        for (auto kv : s.node["set"]) set_flat_key(flat, key_name(kv.first, file, s.prefix + ".set"), kv.second, file);
+      SweepRun run{Config{}, "", apply_combination(flat, s.axes, idx, file), s.name, ""};
+      for (const auto& o : overrides) apply_override(flat, o);
+      refuse_both(s, flat, file);
+      const std::string context = run_context(s.axes, idx, file);
+      if (up) {
+        run.upstream = match_upstream(s, *up, expanded[up->name], shared, run.axes, context, file);
+        flat.erase("model.init_from");
+        flat["model.init_from"] =
+            ConfigValue{YAML::Node(run.upstream), Location{file, s.node["init_from"].Mark().line + 1}};
+      }
+      run.config = resolve_sweep_run(flat, context + " (stage " + s.name + ")", file, world_size);
+      run.run_id = run.config.run_id();
+      expanded[s.name].push_back({run.axes, run.run_id});
+      if (seen.insert(run.run_id).second) sweep.runs.push_back(std::move(run));
+      if (!next_combination(idx, s.axes)) break;
+    }
+  }
+  const std::string out = sweep.runs.front().config.get_string("output_dir");
+  for (const auto& r : sweep.runs)
+    if (r.config.get_string("output_dir") != out)
+      r.config.fail("output_dir", "every stage of a sweep writes to one output_dir (" + out + "; stage " + r.stage +
+                                      " has " + r.config.get_string("output_dir") +
+                                      "): a later stage finds its upstream runs there");
+}
+
+}  // namespace aim
