@@ -416,8 +416,8 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
         throw Error("AIMRUN_FAULT: injected failure on rank " + std::to_string(rank));
       }
       // With several ranks the gradients are views into the buckets, which begin_step()
-      // zeroes (libtorch's zero_grad() would try to detach the views and fail). With one,
-      // gradients are released rather than zeroed.
+      // releases until the step's first gradient is copied in (libtorch's zero_grad() would
+      // try to detach the views and fail). With one, gradients are released rather than zeroed.
       if (sync)
         sync->begin_step();
       else

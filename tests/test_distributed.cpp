@@ -7,7 +7,10 @@
 
 #include <chrono>
 
+#include "aim/registry.h"
 #include "results/run_file.h"
+#include "runner/comm/bucket_plan.h"
+#include "runner/schema.h"
 #include "runner/trained_run.h"
 #include "test_util.h"
 
@@ -22,6 +25,24 @@ const char* kParityRun =
     "model: {norm: group, width: 8}\n"
     "train: {epochs: 1, log_every: 0, eval_every: 0, lr: 0.05, warmup_epochs: 0.5}\n"
     "eval: {attributions: [gradcam, ixg], keep_maps: 0, pictures: 0}\n";
+
+// The gradients of a backbone's parameters, as GradientSync sees them.
+std::vector<comm::GradientInfo> gradients_of(const std::string& backbone) {
+  FlatConfig flat;
+  apply_override(flat, "model.backbone=" + backbone);
+  if (backbone == "small_cnn") apply_override(flat, "model.width=64");
+  auto model = model::make_model(Config::resolve(flat, full_schema()), 1000, false);
+  std::vector<comm::GradientInfo> out;
+  for (const auto& p : model->parameters())
+    out.push_back({p.numel() * int64_t(p.element_size()), int(p.scalar_type())});
+  return out;
+}
+
+int64_t bytes_of(const std::vector<comm::GradientInfo>& g, const std::vector<size_t>& members) {
+  int64_t sum = 0;
+  for (size_t k : members) sum += g[k].bytes;
+  return sum;
+}
 
 std::map<std::string, torch::Tensor> model_parameters(const std::string& run_dir) {
   auto run = load_trained_run(run_dir);
@@ -168,4 +189,75 @@ TEST(GradientAccumulation, MicroBatchesMatchOneLargeBatchOnOneAndTwoRanks) {
     EXPECT_NEAR(r.curves.series.at("train_loss").back(), r_one.curves.series.at("train_loss").back(), 1e-4) << name;
   }
   EXPECT_EQ(r_one.numbers.at("global_batch"), 32);
+}
+
+// Bucket planning (runner/comm/bucket_plan.h): every gradient in exactly one bucket, in
+// reverse parameter order (the order backward produces them), a bucket closed once it
+// holds its cap, one dtype per bucket.
+TEST(GradientBuckets, PlanCoversEveryGradientOnceInReverseOrder) {
+  const int f = 0, h = 1;  // two dtypes
+  const int64_t MiB = 1 << 20;
+  std::vector<comm::GradientInfo> g = {{3 * MiB, f}, {4096, f}, {2 * MiB, h}, {MiB / 2, f}, {MiB / 2, f}, {8, f}};
+  auto plan = comm::plan_buckets(g, 1.0, 0.25);
+  // Reverse order: 5 (8 B) + 4 (0.5 MiB) reach the first cap of 0.25 MiB; 3 opens the next,
+  // under 1 MiB; 2 is another dtype; 1 and 0 share the last (0 takes it past the cap).
+  std::vector<std::vector<size_t>> expected = {{5, 4}, {3}, {2}, {1, 0}};
+  EXPECT_EQ(plan, expected);
+  // A fixed cap larger than everything: the first bucket, then one per dtype change.
+  std::vector<std::vector<size_t>> one = {{5, 4}, {3}, {2}, {1, 0}};
+  EXPECT_EQ(comm::plan_buckets(g, 1000.0, 0.25), one);
+  EXPECT_EQ(comm::plan_buckets({}, 25, 1).size(), 0u);
+}
+
+TEST(GradientBuckets, CapFromTheModelSize) {
+  const int64_t MiB = 1 << 20;
+  EXPECT_DOUBLE_EQ(comm::bucket_cap_mib(25, 1000 * MiB), 25);   // an explicit cap is kept
+  EXPECT_DOUBLE_EQ(comm::bucket_cap_mib(0, 80 * MiB), 10);      // gradient bytes / 8
+  EXPECT_DOUBLE_EQ(comm::bucket_cap_mib(0, 2 * MiB), 1);        // at least 1 MiB
+  EXPECT_DOUBLE_EQ(comm::bucket_cap_mib(0, 1000 * MiB), 25);    // at most 25 MiB
+  EXPECT_THROW(comm::bucket_cap_mib(-1, MiB), std::invalid_argument);
+}
+
+// The small CNN (5.2 M parameters, 21 MB) under a fixed 25 MiB cap had two buckets, the
+// large one complete only when backward ends: nothing overlapped. From its size, it gets
+// several, and the last (the only one that cannot overlap backward) is a small share.
+TEST(GradientBuckets, ModelDerivedCapGivesSeveralBucketsWithASmallLastOne) {
+  for (const std::string backbone : {"small_cnn", "resnet18", "resnet50"}) {
+    auto g = gradients_of(backbone);
+    int64_t total = 0;
+    for (const auto& x : g) total += x.bytes;
+    auto plan = comm::plan_buckets(g, comm::bucket_cap_mib(0, total), 1.0);
+    std::vector<size_t> order;
+    for (const auto& b : plan) order.insert(order.end(), b.begin(), b.end());
+    std::vector<size_t> reverse(g.size());
+    for (size_t k = 0; k < g.size(); ++k) reverse[k] = g.size() - 1 - k;
+    EXPECT_EQ(order, reverse) << backbone;
+    EXPECT_GE(plan.size(), 4u) << backbone;
+    const double last_share = double(bytes_of(g, plan.back())) / double(total);
+    EXPECT_LT(last_share, 0.25) << backbone;
+    std::cout << "[ buckets ] " << backbone << ": " << plan.size() << " buckets, the last "
+              << int(100 * last_share + 0.5) << "% of " << total / 1000000 << " MB" << std::endl;
+  }
+  auto g = gradients_of("small_cnn");
+  EXPECT_LE(comm::plan_buckets(g, 25, 1).size(), 2u);  // what the fixed cap gave
+}
+
+// Bucket boundaries only decide which elements travel together: with 2 ranks each element
+// of the sum is a + b either way, so training is bit-identical whatever the buckets.
+TEST(GradientBuckets, TwoRankTrainingIsBitIdenticalForAnyBucketing) {
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", kParityRun) + " dataset.train_size=" + std::to_string(6 * 64) +
+             " train.batch_size=32 threads=1";
+  std::map<std::string, std::map<std::string, torch::Tensor>> runs;
+  for (const std::string buckets : {"train.bucket_mb=25", "train.bucket_mb=0", "train.bucket_mb=0.01"}) {
+    auto name = "run" + std::to_string(runs.size());
+    auto r = test::run_command(test::mpirun(2) + " " + test::aimrun() + " train " + cfg + " " + buckets +
+                               " --run-dir " + dir.file(name));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    runs[buckets] = model_parameters(dir.file(name));
+  }
+  const auto& ref = runs.at("train.bucket_mb=25");
+  ASSERT_GT(ref.size(), 10u);
+  for (const auto& [buckets, params] : runs)
+    for (const auto& [key, t] : params) EXPECT_TRUE(torch::equal(t, ref.at(key))) << buckets << ": " << key;
 }
