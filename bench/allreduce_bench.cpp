@@ -1,6 +1,7 @@
 // The gradient path's allreduce against one raw MPI_Allreduce of the same total size, for
-// two bucketings of the same model side by side: a fixed cap (--bucket-mb, 25 MiB as
-// PyTorch DDP) and the one aimrun derives from the model (train.bucket_mb: 0).
+// two bucketings of the same model side by side: a fixed cap alone (--bucket-mb, 25 MiB as
+// PyTorch DDP, the first bucket --first-bucket-mb) and aimrun's default, which adds a small
+// last bucket sized from the model (train.last_bucket_mb: 0).
 //
 //   mpirun -np 2 build/bench/allreduce_bench [--backbone small_cnn] [--width 64] [--iters 20]
 //
@@ -66,8 +67,8 @@ int main(int argc, char** argv) {
     total += p.numel();
     coeffs.push_back(torch::randn_like(p));
   }
-  aim::comm::GradientSync sync_fixed(params_fixed, *comm, bucket_mb, first_mb);
-  aim::comm::GradientSync sync_auto(params, *comm, 0, first_mb);
+  aim::comm::GradientSync sync_fixed(params_fixed, *comm, bucket_mb, first_mb, -1);  // no separate last bucket
+  aim::comm::GradientSync sync_auto(params, *comm, bucket_mb, first_mb, 0);          // aimrun's default
 
   auto make_loss = [&](std::vector<torch::Tensor>& ps) {
     torch::Tensor loss = torch::zeros({});
@@ -121,9 +122,10 @@ int main(int argc, char** argv) {
     for (auto [name, sync, times] : {Row{"fixed", &sync_fixed, &fixed}, Row{"model", &sync_auto, &automatic}}) {
       const double t_path = median(*times);
       std::printf(
-          "%s buckets (%5.2f MiB cap, %2zu buckets): gradient path %8.2f ms, ratio raw / (path - backward) = "
+          "%s buckets (%5.2f MiB last, %2zu buckets): gradient path %8.2f ms, ratio raw / (path - backward) = "
           "%.2f\n",
-          name, sync->bucket_cap_mib(), sync->num_buckets(), 1e3 * t_path, t_raw / std::max(1e-9, t_path - t_compute));
+          name, std::max(0.0, sync->last_bucket_cap_mib()), sync->num_buckets(), 1e3 * t_path,
+          t_raw / std::max(1e-9, t_path - t_compute));
     }
     std::printf("(medians of %d interleaved rounds)\n", iters);
   }

@@ -30,8 +30,8 @@ def run(binary, model, extra, iters):
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
     out = {}
-    for m in re.finditer(r"^(fixed|model) buckets \(\s*([\d.]+) MiB cap,\s*(\d+) buckets\).*= ([\d.]+)$", proc.stdout, re.M):
-        out[m.group(1)] = (float(m.group(4)), f"{float(m.group(2)):g} MiB, {m.group(3)} buckets")
+    for m in re.finditer(r"^(fixed|model) buckets \(\s*([\d.]+) MiB last,\s*(\d+) buckets\).*= ([\d.]+)$", proc.stdout, re.M):
+        out[m.group(1)] = (float(m.group(4)), f"{m.group(3)} buckets" + (f", last {float(m.group(2)):g} MiB" if m.group(1) == "model" else ""))
     m = re.search(r"in (\d+) buckets.*\n(?:.*\n)*?ratio raw / \(gradient path - backward\) = ([\d.]+)", proc.stdout)
     if m and not out:
         out["old"] = (float(m.group(2)), f"{m.group(1)} buckets")
@@ -64,7 +64,7 @@ def main():
     print("| model | buckets | ratio, median | range |")
     print("|---|---|---|---|")
     for (model, kind), values in ratios.items():
-        name = {"fixed": "fixed 25 MiB", "model": "from the model", "old": "before (--old)"}[kind]
+        name = {"fixed": "25 MiB cap, first 1 MiB", "model": "and a last one from the model", "old": "before (--old)"}[kind]
         print(f"| {model} | {name}: {layout[(model, kind)]} | {statistics.median(values):.2f} | "
               f"{min(values):.2f}-{max(values):.2f} |")
 

@@ -3,7 +3,7 @@
 // with
 //   - allreduce: the median time of the communicator's allreduce (MPI, on its
 //     communication thread, as the gradient buckets use it) for message sizes from 4 KiB
-//     to 64 MiB and for the model's gradient size;
+//     to 16 MiB and for the model's gradient size;
 //   - training steps of a model (forward + loss, backward, SGD; the batch per rank fixed,
 //     as in data-parallel training), interleaved: with GradientSync (the aimrun path) and
 //     without any communication (the compute of the same step, with the same number of
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   int64_t grad_bytes = 0;
   for (const auto& p : model_sync->parameters()) grad_bytes += p.numel() * int64_t(p.element_size());
   std::unique_ptr<aim::comm::GradientSync> sync;
-  if (world > 1) sync = std::make_unique<aim::comm::GradientSync>(model_sync->parameters(), *comm, 0, 1);
+  if (world > 1) sync = std::make_unique<aim::comm::GradientSync>(model_sync->parameters(), *comm, 25, 1, 0);
 
   torch::manual_seed(1 + comm->rank());
   auto pool = torch::randn({64, 3, size, size});
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
   // agree closely.
   std::vector<std::pair<int64_t, double>> sweep;
   if (world > 1) {
-    for (int64_t kib = 4; kib <= 64 * 1024; kib *= 4)
+    for (int64_t kib = 4; kib <= 16 * 1024; kib *= 4)
       sweep.emplace_back(kib * 1024, allreduce_seconds(*comm, kib * 1024, kib <= 1024 ? 30 : 8));
     sweep.emplace_back(grad_bytes, allreduce_seconds(*comm, grad_bytes, 8));
   }

@@ -41,14 +41,18 @@ void add_runner_keys(Schema& s) {
   s.add(KeySpec("train.betas", ValueType::FloatList, "[0.9, 0.999]", "adamw: beta1, beta2").length(2).range(0.0, std::nullopt).below(1.0));
   s.add(KeySpec("train.weight_decay", ValueType::Float, "0.0005", "weight decay (decoupled for adamw)").range(0.0, std::nullopt));
   s.add(KeySpec("train.decay_norm_and_bias", ValueType::Bool, "false", "also decay normalisation weights and biases (off: the usual recipe)"));
-  s.add(KeySpec("train.bucket_mb", ValueType::Float, "0",
-                "data parallel: gradient bucket size in MiB (each bucket is one allreduce, launched from backward); "
-                "0: from the model, its gradient bytes / 8 between 1 and 25 MiB")
-            .range(0.0, 1e6)
+  s.add(KeySpec("train.bucket_mb", ValueType::Float, "25.0",
+                "data parallel: gradient bucket size in MiB (each bucket is one allreduce, launched from backward)")
+            .range(0.001, 1e6)
             .not_identity());
   s.add(KeySpec("train.first_bucket_mb", ValueType::Float, "1.0",
                 "data parallel: size of the first bucket (the last layers), small so communication starts early")
             .range(0.001, 1e6)
+            .not_identity());
+  s.add(KeySpec("train.last_bucket_mb", ValueType::Float, "0",
+                "data parallel: size of the last bucket (the first layers, whose allreduce cannot overlap backward); "
+                "0: from the model, its gradient bytes / 8 between 1 and 25 MiB, at most a quarter of them")
+            .range(0.0, 1e6)
             .not_identity());
   s.add(KeySpec("train.precision", ValueType::String, "fp32",
                 "fp32, or bf16: forward pass and loss under bfloat16 autocast (CUDA; on CPUs only where bf16 is fast)")

@@ -6,13 +6,14 @@
 // parameter larger than the cap gets a bucket of its own and the small ones around it
 // (norms, biases) join the next large one instead of making tiny buckets.
 //
-// The default cap comes from the model: its gradient bytes / kAutoBuckets, between
-// kMinBucketMiB and kMaxBucketMiB. A fixed 25 MiB (DDP's default) put a 21 MB model in one
-// bucket besides the first, ready only when backward ends, so nothing overlapped; with
-// about 8 buckets the last one, the only one whose allreduce cannot overlap backward, is
-// about 1/8 of the gradients. The floor keeps each allreduce well above its latency (MPI
-// over shared memory or NCCL: ~10-50 us, against ~300 us for 1 MiB at ~3 GB/s); the ceiling
-// is DDP's default, which clusters are tuned for.
+// Three caps: the first bucket (the last layers) is small, so communication starts early in
+// backward; the last bucket (the first layers, complete only when backward ends: the one
+// allreduce that can never overlap it) is small, so little is left exposed; the buckets
+// between are large, as each allreduce has a fixed cost (a synchronisation of the ranks and,
+// where ranks share cores, a communication thread competing with backward). With the middle
+// cap alone (DDP's 25 MiB) a 21 MB model had one bucket besides the first, ready only when
+// backward ended, so nothing overlapped. The last bucket's cap comes from the model: its
+// gradient bytes / 8, between 1 and 25 MiB, and never more than a quarter of the model.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -24,16 +25,14 @@ struct GradientInfo {
   int dtype;      // a bucket holds one dtype only (at::ScalarType as int)
 };
 
-constexpr double kAutoBuckets = 8;
-constexpr double kMinBucketMiB = 1;
-constexpr double kMaxBucketMiB = 25;
+// The last bucket's cap for `last_mb` (the config's value): itself when positive, 0: from
+// the model's `total_bytes` as above; negative: no separate last bucket.
+double last_bucket_cap_mib(double last_mb, int64_t total_bytes);
 
-// The bucket cap for `bucket_mb` (the config's value): itself when positive, else (0) the
-// model-derived cap above for gradients of `total_bytes`.
-double bucket_cap_mib(double bucket_mb, int64_t total_bytes);
-
-// Buckets as lists of indices into `grads`, in launch order. The first bucket's cap is
-// `first_mib` (small, so communication starts early), every later one's `cap_mib`.
-std::vector<std::vector<size_t>> plan_buckets(const std::vector<GradientInfo>& grads, double cap_mib, double first_mib);
+// Buckets as lists of indices into `grads`, in launch order: the first capped at
+// `first_mib`, the last (if last_mib > 0) holding the first parameters up to last_mib (at
+// most a quarter of all bytes), every other one `cap_mib`.
+std::vector<std::vector<size_t>> plan_buckets(const std::vector<GradientInfo>& grads, double cap_mib, double first_mib,
+                                              double last_mib);
 
 }  // namespace aim::comm

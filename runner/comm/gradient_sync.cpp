@@ -11,7 +11,7 @@
 namespace aim::comm {
 
 GradientSync::GradientSync(std::vector<at::Tensor> parameters, Communicator& comm, double bucket_mb,
-                           double first_bucket_mb)
+                           double first_bucket_mb, double last_bucket_mb)
     : comm_(comm) {
   for (auto& p : parameters)
     if (p.requires_grad()) params_.push_back(p);
@@ -22,8 +22,8 @@ GradientSync::GradientSync(std::vector<at::Tensor> parameters, Communicator& com
     grads.push_back({p.numel() * int64_t(p.element_size()), int(p.scalar_type())});
     total += grads.back().bytes;
   }
-  cap_mib_ = comm::bucket_cap_mib(bucket_mb, total);
-  for (const auto& members : plan_buckets(grads, cap_mib_, first_bucket_mb)) {
+  last_cap_mib_ = comm::last_bucket_cap_mib(last_bucket_mb, total);
+  for (const auto& members : plan_buckets(grads, bucket_mb, first_bucket_mb, last_cap_mib_)) {
     int64_t numel = 0;
     for (size_t k : members) {
       slots_[k] = {buckets_.size(), numel, params_[k].numel()};

@@ -20,9 +20,10 @@ namespace aim::comm {
 
 class GradientSync {
  public:
-  // bucket_mb: the cap of every bucket after the first, in MiB; 0: derived from the model's
-  // size (bucket_plan.h). first_bucket_mb: the first bucket's.
-  GradientSync(std::vector<at::Tensor> parameters, Communicator& comm, double bucket_mb, double first_bucket_mb);
+  // Caps in MiB (bucket_plan.h): bucket_mb for the buckets in the middle, first_bucket_mb
+  // for the first; last_bucket_mb for the last: 0 derives it from the model, negative: none.
+  GradientSync(std::vector<at::Tensor> parameters, Communicator& comm, double bucket_mb, double first_bucket_mb,
+               double last_bucket_mb = 0);
   ~GradientSync();
   GradientSync(const GradientSync&) = delete;
   GradientSync& operator=(const GradientSync&) = delete;
@@ -37,7 +38,7 @@ class GradientSync {
   void finish_step();
 
   size_t num_buckets() const { return buckets_.size(); }
-  double bucket_cap_mib() const { return cap_mib_; }     // the cap in use (bucket_mb, or the derived one)
+  double last_bucket_cap_mib() const { return last_cap_mib_; }  // the last bucket's cap in use (<= 0: none)
   double wait_seconds() const { return wait_seconds_; }  // time finish_step() spent waiting, summed
 
  private:
@@ -66,7 +67,7 @@ class GradientSync {
   bool accumulate_only_ = false;
   Communicator& comm_;
   double wait_seconds_ = 0;
-  double cap_mib_ = 0;
+  double last_cap_mib_ = 0;
 };
 
 }  // namespace aim::comm
