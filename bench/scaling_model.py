@@ -17,6 +17,7 @@ and, for comparison, no overlap at all (exposed = allreduce).
   /usr/bin/python3 bench/scaling_model.py [bench/results/scaling.jsonl]
 """
 import json
+import math
 import sys
 
 import numpy as np
@@ -75,7 +76,15 @@ def measured(lines):
             print(f"| {line['ranks']} | {bytes_} | {1e3 * seconds:.3f} | {1e3 * model:.3f} | {model / seconds:.2f} |")
     h = fit_hidden(lines, alpha, bw)
     print()
-    print(f"hidden fraction fitted to the step times: h = {h:.2f}")
+    print(f"hidden fraction fitted to the step times: h = {h:.2f} (negative: communicating costs the step more "
+          "than the allreduce alone takes)")
+    for l in lines:
+        measured_ar = dict((b, t) for b, t in l["allreduce"]).get(l["grad_bytes"])
+        if measured_ar:
+            extra = l["step_sync_s"] - l["step_local_s"]
+            print(f"  {l['ranks']} ranks: step with sync - without = {1e3 * extra:.1f} ms; the gradients' allreduce "
+                  f"alone, measured: {1e3 * measured_ar:.1f} ms, so hidden {1 - extra / measured_ar:.2f}; "
+                  f"finish_step waited {1e3 * l['wait_s']:.1f} ms")
     print()
     base = {}
     for l in lines:
@@ -124,8 +133,7 @@ def project():
             fab, bw = fabric(n)
             for grad_name, elem in (("fp32", 4), ("bf16", 2)):
                 bytes_ = params * elem
-                cap = min(25, max(1, bytes_ / 2**20 / 8))
-                buckets = max(1, round(bytes_ / 2**20 / cap))
+                buckets = 1 + math.ceil(max(0.0, bytes_ / 2**20 - 1) / 25)  # aimrun's default caps: 1 MiB, then 25
                 ar = ring(n, bytes_, buckets, ALPHA_NVLINK, bw, 8, ALPHA_IB)
                 backward = 2 / 3 * step
                 exposed = max(ar / buckets, ar - backward * (1 - 1 / buckets))
