@@ -5,6 +5,8 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <c10/core/GradMode.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -176,6 +178,9 @@ class MpiCommunicator : public Communicator {
   }
 
   void loop() {
+    // Autograd's mode is per thread: this one only moves data (into parameters too, which
+    // an in-place copy with autograd on would refuse).
+    c10::AutoGradMode no_grad(false);
     while (true) {
       std::packaged_task<void()> job;
       {
