@@ -15,8 +15,8 @@
 #   5. with MPI and 2+ GPUs: ResNet-50 bf16 images/s on 1, 2 and all GPUs (weak scaling,
 #      batch 64 per GPU) and the scaling efficiency;
 # and ends with one summary table (summary.txt). Meant to take at most 8 minutes (the build
-# included; steps 1-3 took about 5 on one H100, steps 4-5 add about a minute per GPU count,
-# not yet timed there); steps 4 and 5 report "not run" where the machine lacks what they need.
+# included; steps 4-5 are short runs, 50-step epochs, not yet timed on a GPU); steps 4 and 5
+# report "not run" where the machine lacks what they need.
 #
 #   scripts/gpu-check.sh --prepare   # on a machine with the Debian packages: copies the
 #                                    # header-only CLI11 and GoogleTest into .deps/ (to carry)
