@@ -123,7 +123,7 @@ if command -v mpirun > /dev/null && grep -qE "aimrun:.*MPI (TRUE|ON|1)" "$out/cm
   mpi=(mpirun --oversubscribe --bind-to none)
   [[ $(id -u) == 0 ]] && mpi+=(--allow-run-as-root)
 fi
-echo "== gradient accumulation on the GPU ($ngpu GPUs, MPI: ${mpi:+yes}${mpi:-no})"
+echo "== gradient accumulation on the GPU ($ngpu GPUs, MPI: $([[ ${#mpi[@]} -gt 0 ]] && echo yes || echo no))"
 acc_cfg="$out/accumulate.yaml"
 cat > "$acc_cfg" <<'YAML'
 name: gpu-accumulate
