@@ -50,6 +50,7 @@ CASES = [
     ("resnet18", 64, "aim", 2, 32, 20),
     ("resnet18", 224, "vanilla", 1, 16, 8),
     ("resnet18", 224, "aim", 1, 16, 8),
+    ("resnet50", 224, "vanilla", 1, 8, 4),  # slow here: one case, few steps
 ]
 
 PHASES = ("data", "forward", "backward", "comm_wait", "optimizer")
@@ -68,6 +69,11 @@ eval: {{batch_size: {batch}, attributions: [gradcam], keep_maps: 0, pictures: 0}
 
 # What aimrun does at start (core/allocator.cpp), as glibc tunables for another process.
 KEEP_FREED_MEMORY = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:glibc.malloc.top_pad=67108864"
+
+
+def rate(images_per_s):
+    """Images/s as printed: whole numbers, one decimal below 10 (ResNet-50 at 224x224 here)."""
+    return f"{images_per_s:.1f}" if images_per_s < 10 else f"{images_per_s:.0f}"
 
 
 def run(cmd, env=None):
@@ -105,12 +111,12 @@ def training_gflops(aimrun, config, size):
     return float(re.search(r"training \(3x\)\s+([\d.]+)", out).group(1))
 
 
-def run_aimrun(aimrun, tmp, model, size, method, ranks, batch, steps, threads):
+def run_aimrun(aimrun, tmp, model, size, method, ranks, batch, steps, threads, overrides=()):
     config = os.path.join(tmp, f"{model}-{size}-{method}-{ranks}-{batch}.yaml")
     with open(config, "w") as fh:
         fh.write(CONFIG.format(size=size, train=steps * batch * ranks, batch=batch, model=model, method=method))
     run_dir = f"{config[:-5]}-{time.monotonic_ns()}"  # a fresh run each time (a done run would be skipped)
-    cmd = [aimrun, "train", config, f"threads={max(1, threads // ranks)}", "--run-dir", run_dir]
+    cmd = [aimrun, "train", config, f"threads={max(1, threads // ranks)}", *overrides, "--run-dir", run_dir]
     if ranks > 1:
         cmd = ["mpirun", "-np", str(ranks), "--oversubscribe", "--bind-to", "none"] + \
               (["--allow-run-as-root"] if os.geteuid() == 0 else []) + cmd
@@ -144,12 +150,16 @@ def main():
     p.add_argument("--quick", action="store_true", help="only the small CNN at 64x64")
     p.add_argument("--repeat", type=int, default=2, help="interleaved runs of each, the best counts")
     p.add_argument("--only", metavar="MODEL:SIZE", help="only these cases, e.g. resnet18:224")
+    p.add_argument("--channels-last-ab", action="store_true",
+                   help="instead: aimrun alone with train.channels_last false and true, interleaved")
     a = p.parse_args()
     cases = [c for c in CASES if not a.quick or (c[0] == "small_cnn" and c[1] == 64)]
     if a.only:
         cases = [c for c in cases if f"{c[0]}:{c[1]}" == a.only]
         if not cases:
             sys.exit(f"--only {a.only}: no such case (MODEL:SIZE, e.g. resnet18:224)")
+    if a.channels_last_ab:
+        return channels_last_ab(a, cases)
     # The peak is measured before and after the cases and the higher counts: on a shared VM
     # one measurement can land in a slow minute, which would inflate every utilisation.
     peaks = [peak_gflops(a.threads)]
@@ -183,8 +193,8 @@ def main():
           "python, malloc as aimrun | train GFLOP/img | aimrun util. | peak RSS MiB aimrun / python |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for model, size, method, ranks, batch, ours, ref, ref_kept, flops, rss, ref_rss in rows:
-        print(f"| {model} | {size} | {method} | {ranks} x {batch} | {ours:.0f} | {ref:.0f} | {ours / ref:.2f} | "
-              f"{ref_kept:.0f} ({ours / ref_kept:.2f}) | {flops:.3f} | {100 * ours * flops / peak:.0f}% | "
+        print(f"| {model} | {size} | {method} | {ranks} x {batch} | {rate(ours)} | {rate(ref)} | {ours / ref:.2f} | "
+              f"{rate(ref_kept)} ({ours / ref_kept:.2f}) | {flops:.3f} | {100 * ours * flops / peak:.0f}% | "
               f"{rss:.0f} / {ref_rss:.0f} |")
     print()
     print("aimrun time per step (rank 0, second epoch, ms): data = waiting for the loader, comm_wait = waiting "
@@ -194,6 +204,28 @@ def main():
     print("|---|---|" + "---|" * len(PHASES))
     for name, ph in split:
         print(f"| {name} | {ph['step']:.1f} | " + " | ".join(f"{ph[k]:.1f}" for k in PHASES) + " |")
+
+
+def channels_last_ab(a, cases):
+    """aimrun's images/s with train.channels_last false and true, interleaved, best of each."""
+    print(f"aimrun, train.channels_last false / true, best of {a.repeat} interleaved runs each; load average "
+          f"(1 min) {os.getloadavg()[0]:.2f} at the start")
+    print()
+    print("| model | size | method | ranks x batch | channels_last false img/s | true img/s | true / false | all runs |")
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="aimrun-bench-") as tmp:
+        os.environ["AIMRUN_CACHE"] = tmp
+        for model, size, method, ranks, batch, steps in cases:
+            runs = {"false": [], "true": []}
+            for _ in range(a.repeat):
+                for value in runs:
+                    runs[value].append(run_aimrun(a.aimrun, tmp, model, size, method, ranks, batch, steps, a.threads,
+                                                  [f"train.channels_last={value}"])[0])
+            off, on = max(runs["false"]), max(runs["true"])
+            all_runs = "; ".join(f"{k}: " + ", ".join(f"{v:.1f}" for v in vals) for k, vals in runs.items())
+            print(f"| {model} | {size} | {method} | {ranks} x {batch} | {off:.1f} | {on:.1f} | {on / off:.2f} | "
+                  f"{all_runs} |", flush=True)
+    print(f"\nload average (1 min) {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":

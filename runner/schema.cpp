@@ -50,6 +50,11 @@ void add_runner_keys(Schema& s) {
                 "data parallel: size of the first bucket (the last layers), small so communication starts early")
             .range(0.001, 1e6)
             .not_identity());
+  s.add(KeySpec("train.last_bucket_mb", ValueType::Float, "-1",
+                "data parallel: size of a separate last bucket (the first layers, whose allreduce cannot overlap "
+                "backward); -1: none, 0: from the model, its gradient bytes / 8 between 1 and 25 MiB, at most a quarter")
+            .range(-1.0, 1e6)
+            .not_identity());
   s.add(KeySpec("train.precision", ValueType::String, "fp32",
                 "fp32, or bf16: forward pass and loss under bfloat16 autocast (CUDA; on CPUs only where bf16 is fast)")
             .one_of({"fp32", "bf16"}));

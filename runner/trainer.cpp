@@ -262,7 +262,8 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
   std::unique_ptr<comm::GradientSync> sync;
   if (world > 1)
     sync = std::make_unique<comm::GradientSync>(model->parameters(), comm, cfg.get_float("train.bucket_mb"),
-                                                cfg.get_float("train.first_bucket_mb"));
+                                                cfg.get_float("train.first_bucket_mb"),
+                                                cfg.get_float("train.last_bucket_mb"));
   const Fault fault = fault_from_environment();
   const int64_t bins = cfg.get_int("eval.mask_hist_bins");
   const int workers = int(cfg.get_int("dataset.workers")), prefetch = int(cfg.get_int("dataset.prefetch"));
@@ -410,8 +411,8 @@ TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communica
         throw Error("AIMRUN_FAULT: injected failure on rank " + std::to_string(rank));
       }
       // With several ranks the gradients are views into the buckets, which begin_step()
-      // zeroes (libtorch's zero_grad() would try to detach the views and fail). With one,
-      // gradients are released rather than zeroed.
+      // releases until the step's first gradient is copied in (libtorch's zero_grad() would
+      // try to detach the views and fail). With one, gradients are released rather than zeroed.
       if (sync)
         sync->begin_step();
       else

@@ -9,7 +9,14 @@
 #      vanilla and AIM[2,25%] on ResNet-50 with synthetic 224x224 images for 200 steps each
 #      (the second 100 timed), in fp32 and in bf16 + channels-last, runs the same training
 #      as a plain PyTorch loop (bench/reference_train.py), and prints images/s of both and
-#      the utilisation of the GPU.
+#      the utilisation of the GPU;
+#   4. gradient accumulation on the GPU: 1 GPU x 4 micro-batches of 8 against 1 GPU x 32
+#      (and, with MPI and 2+ GPUs, 2 GPUs x 2 x 8 through NCCL): the same losses;
+#   5. with MPI and 2+ GPUs: ResNet-50 bf16 images/s on 1, 2 and all GPUs (weak scaling,
+#      batch 64 per GPU) and the scaling efficiency;
+# and ends with one summary table (summary.txt). Meant to take at most 8 minutes (the build
+# included; steps 4-5 are short runs, 50-step epochs, not yet timed on a GPU); steps 4 and 5
+# report "not run" where the machine lacks what they need.
 #
 #   scripts/gpu-check.sh --prepare   # on a machine with the Debian packages: copies the
 #                                    # header-only CLI11 and GoogleTest into .deps/ (to carry)
@@ -35,8 +42,8 @@ nccl_lib=$($python -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nc
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 $python -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda)' | tee -a "$out/gpu.txt"
 
-echo "== build"
 start=$(date +%s)
+echo "== build"
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$PWD/.deps" -DGTEST_ROOT="$PWD/.deps" \
   -DAIM_WITH_NCCL=ON -DAIM_BUILD_BENCH=OFF ${nccl_lib:+-DNCCL_HOME_LIB="$nccl_lib"} \
@@ -47,7 +54,7 @@ cmake --build build-gpu -j "$(nproc)" --target aimrun test_nccl > "$out/build.lo
 echo "built in $(( $(date +%s) - start )) s"
 
 echo "== NCCL communicator test (1 rank)"
-build-gpu/tests/test_nccl 2>&1 | tee "$out/test_nccl.log" | grep -E "^\[ +(OK|FAILED|PASSED) "
+build-gpu/tests/test_nccl 2>&1 | tee "$out/test_nccl.log" | grep -E "^\[ +(OK|FAILED|PASSED) " || true
 
 echo "== model cost (counted)"
 for method in vanilla aim; do
@@ -108,4 +115,82 @@ for mode in ("fp32", "bf16"):
     print(f"AIM / vanilla time per image ({mode}): {rows[('vanilla', mode)] / rows[('aim', mode)]:.2f}x")
 print("utilisation = images/s x counted training FLOPs per image / measured peak matmul FLOP/s "
       f"(bf16 {peak['peak_bf16_tflops']} TFLOP/s, TF32 {peak['peak_tf32_tflops']} TFLOP/s)")
+PY
+
+ngpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
+mpi=()
+if command -v mpirun > /dev/null && grep -qE "aimrun:.*MPI (TRUE|ON|1)" "$out/cmake.log"; then
+  mpi=(mpirun --oversubscribe --bind-to none)
+  [[ $(id -u) == 0 ]] && mpi+=(--allow-run-as-root)
+fi
+echo "== gradient accumulation on the GPU ($ngpu GPUs, MPI: $([[ ${#mpi[@]} -gt 0 ]] && echo yes || echo no))"
+acc_cfg="$out/accumulate.yaml"
+cat > "$acc_cfg" <<'YAML'
+name: gpu-accumulate
+output_dir: build-gpu/outputs
+device: cuda
+dataset: {name: synthetic, image_size: 64, num_classes: 10, train_size: 192, val_size: 64, test_size: 64, pool: 64, hflip: false, workers: 2}
+model: {backbone: small_cnn, norm: group, width: 16}
+train: {epochs: 2, lr: 0.05, warmup_epochs: 0.5, eval_every: 0, log_every: 0, cudnn_benchmark: false}
+eval: {batch_size: 64, attributions: [gradcam], keep_maps: 0, pictures: 0}
+YAML
+acc_runs=("one 1 train.batch_size=32" "acc 1 train.batch_size=8 train.accumulate_steps=4")
+(( ngpu >= 2 )) && [[ ${#mpi[@]} -gt 0 ]] && acc_runs+=("two 2 train.batch_size=8 train.accumulate_steps=2")
+for run in "${acc_runs[@]}"; do
+  read -r name ranks overrides <<< "$run"
+  launch=()
+  (( ranks > 1 )) && launch=("${mpi[@]}" -np "$ranks")
+  # shellcheck disable=SC2086
+  "${launch[@]}" build-gpu/runner/aimrun train "$acc_cfg" $overrides --run-dir "build-gpu/outputs/acc-$name" \
+    > "$out/accumulate-$name.log" 2>&1 || { tail -20 "$out/accumulate-$name.log"; exit 1; }
+done
+
+scaling=()
+if (( ngpu >= 2 )) && [[ ${#mpi[@]} -gt 0 ]]; then
+  echo "== multi-GPU scaling: ResNet-50 bf16 + channels-last, batch 64 per GPU, 50 steps per epoch"
+  scaling=(1 2)
+  (( ngpu > 2 )) && scaling+=("$ngpu")
+  for k in "${scaling[@]}"; do
+    "${mpi[@]}" -np "$k" build-gpu/runner/aimrun train experiments/gpu-check.yaml train.precision=bf16 \
+      train.channels_last=true dataset.train_size=$((3200 * k)) --run-dir "build-gpu/outputs/scale-$k" \
+      > "$out/scale-$k.log" 2>&1 || { tail -20 "$out/scale-$k.log"; exit 1; }
+  done
+fi
+
+echo "== summary ($(( $(date +%s) - start )) s in all)"
+$python - "$out" "${scaling[*]}" <<'PY' | tee "$out/summary.txt"
+import h5py, os, re, sys
+out, scaling = sys.argv[1], sys.argv[2].split()
+rows = []
+log = open(f"{out}/test_nccl.log").read()
+passed, failed = len(re.findall(r"^\[ +OK \]", log, re.M)), len(re.findall(r"^\[ +FAILED +\] \S+\.", log, re.M))
+rows.append(("NCCL communicator test (1 rank)", f"{passed} passed, {failed} failed", "PASS" if passed and not failed else "FAIL"))
+def curve(run, name):
+    with h5py.File(f"build-gpu/outputs/{run}/result.h5") as f:
+        return [float(v) for v in f[f"curves/{name}"][()]]
+ref = curve("acc-one", "train_loss")
+for name, label in (("acc", "accumulation, 1 GPU: 4 x 8 vs 1 x 32"), ("two", "accumulation, 2 GPUs (NCCL): 2 x 2 x 8 vs 1 x 32")):
+    if not os.path.exists(f"build-gpu/outputs/acc-{name}/result.h5"):
+        rows.append((label, "not run (needs MPI and 2 GPUs)", "-"))
+        continue
+    diff = max(abs(a - b) for a, b in zip(curve(f"acc-{name}", "train_loss"), ref))
+    rows.append((label, f"max |train loss difference| {diff:.2e} (losses {ref[-1]:.4f})", "PASS" if diff < 1e-3 else "FAIL"))
+for line in open(f"{out}/throughput.txt"):
+    m = re.match(r"(vanilla|aim)\s+(fp32 \(TF32 convolutions\)|bf16 \+ channels-last)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+%)", line)
+    if m:
+        rows.append((f"ResNet-50 {m.group(1)}, {m.group(2)}, batch 64", f"aimrun {m.group(3)} img/s, python {m.group(4)} "
+                     f"({m.group(5)}x), utilisation {m.group(6)}", "-"))
+if scaling:
+    one = None
+    for k in scaling:
+        ips = curve(f"scale-{k}", "images_per_s")[-1]
+        one = one or ips
+        rows.append((f"ResNet-50 bf16 on {k} GPU{'s' if k != '1' else ''} (NCCL)", f"{ips:.0f} img/s, "
+                     f"scaling efficiency {100 * ips / (int(k) * one):.0f}%", "-"))
+else:
+    rows.append(("multi-GPU scaling", "not run (needs MPI and 2 GPUs)", "-"))
+w = max(len(r[0]) for r in rows)
+print(f"{'check':{w}}  {'result':6}  measurement")
+for check, text, result in rows:
+    print(f"{check:{w}}  {result:6}  {text}")
 PY

@@ -65,3 +65,31 @@ TEST_F(Nccl, GradientBucketsOnTheGpu) {
       EXPECT_TRUE(torch::allclose(params[k].grad(), expected[k], 1e-5, 1e-6)) << "param " << k << " step " << step;
   }
 }
+
+// Gradient accumulation through the buckets on the GPU (train.accumulate_steps): 4
+// micro-batches of 8, each loss / 4, only the last backward launching the allreduces, give
+// the gradients of one batch of 32.
+TEST_F(Nccl, AccumulatedMicroBatchesMatchOneBatch) {
+  auto comm = make_nccl_communicator(make_local_communicator(), 0);
+  torch::manual_seed(0);
+  auto net = torch::nn::Sequential(torch::nn::Linear(64, 256), torch::nn::ReLU(), torch::nn::Linear(256, 10));
+  net->to(torch::kCUDA);
+  auto x = torch::randn({32, 64}, torch::kCUDA);
+  net->forward(x).pow(2).mean().backward();
+  std::vector<torch::Tensor> expected;
+  for (auto& p : net->parameters()) expected.push_back(p.grad().clone());
+  for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
+  GradientSync sync(net->parameters(), *comm, 0.05, 0.01);
+  EXPECT_GT(sync.num_buckets(), 1u);
+  for (int step = 0; step < 2; ++step) {
+    sync.begin_step();
+    for (int micro = 0; micro < 4; ++micro) {
+      sync.accumulate_only(micro < 3);
+      (net->forward(x.narrow(0, 8 * micro, 8)).pow(2).mean() / 4.0).backward();
+    }
+    sync.finish_step();
+    auto params = net->parameters();
+    for (size_t k = 0; k < params.size(); ++k)
+      EXPECT_TRUE(torch::allclose(params[k].grad(), expected[k], 1e-4, 1e-6)) << "param " << k << " step " << step;
+  }
+}

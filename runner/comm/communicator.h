@@ -40,6 +40,11 @@ class Communicator {
   virtual void allreduce_sum(at::Tensor& t) = 0;
   // Starts the sum and returns at once; `t` must stay alive and untouched until wait().
   virtual std::unique_ptr<Work> allreduce_sum_async(at::Tensor t) = 0;
+  // The sum, then divided by the world size: every element times 1/N as a value of t's
+  // dtype (the same numbers as allreduce_sum then t.mul_(1.0 / N)). This default divides in
+  // wait(); the MPI communicator divides on its thread right after the sum, so a gradient
+  // bucket's division overlaps the backward pass as its sum does.
+  virtual std::unique_ptr<Work> allreduce_average_async(at::Tensor t);
   virtual void broadcast(at::Tensor& t, int root) = 0;
   virtual void barrier() = 0;
   // Takes every rank of the job down (used when one rank fails, so none hangs).

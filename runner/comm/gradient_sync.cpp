@@ -6,41 +6,37 @@
 
 #include <chrono>
 
+#include "runner/comm/bucket_plan.h"
+
 namespace aim::comm {
 
 GradientSync::GradientSync(std::vector<at::Tensor> parameters, Communicator& comm, double bucket_mb,
-                           double first_bucket_mb)
+                           double first_bucket_mb, double last_bucket_mb)
     : comm_(comm) {
   for (auto& p : parameters)
     if (p.requires_grad()) params_.push_back(p);
   slots_.resize(params_.size());
-  // Reverse parameter order: the last layers' gradients are ready first.
-  std::vector<std::vector<size_t>> members(1);
-  std::vector<int64_t> sizes(1, 0);
-  std::vector<at::ScalarType> types(1, params_.empty() ? at::kFloat : params_.back().scalar_type());
-  for (size_t k = params_.size(); k-- > 0;) {
-    const auto& p = params_[k];
-    const double cap_mb = members.size() == 1 ? first_bucket_mb : bucket_mb;
-    const int64_t bytes = (sizes.back() + p.numel()) * int64_t(p.element_size());
-    bool full = !members.back().empty() && (double(bytes) > cap_mb * 1024 * 1024 || p.scalar_type() != types.back());
-    if (full) {
-      members.emplace_back();
-      sizes.push_back(0);
-      types.push_back(p.scalar_type());
-    }
-    slots_[k] = {members.size() - 1, sizes.back(), p.numel()};
-    members.back().push_back(k);
-    sizes.back() += p.numel();
+  std::vector<GradientInfo> grads;
+  int64_t total = 0;
+  for (const auto& p : params_) {
+    grads.push_back({p.numel() * int64_t(p.element_size()), int(p.scalar_type())});
+    total += grads.back().bytes;
   }
-  for (size_t b = 0; b < members.size(); ++b) {
-    if (members[b].empty()) continue;
+  last_cap_mib_ = comm::last_bucket_cap_mib(last_bucket_mb, total);
+  for (const auto& members : plan_buckets(grads, bucket_mb, first_bucket_mb, last_cap_mib_)) {
+    int64_t numel = 0;
+    for (size_t k : members) {
+      slots_[k] = {buckets_.size(), numel, params_[k].numel()};
+      numel += params_[k].numel();
+    }
     Bucket bucket;
-    bucket.params = members[b];
-    bucket.flat = torch::zeros({sizes[b]}, params_[members[b].front()].options().requires_grad(false));
+    bucket.params = members;
+    bucket.flat = torch::zeros({numel}, params_[members.front()].options().requires_grad(false));
     buckets_.push_back(std::move(bucket));
   }
   got_.assign(params_.size(), false);
-  bind_gradients();
+  stored_.assign(params_.size(), true);
+  for (size_t k = 0; k < params_.size(); ++k) params_[k].mutable_grad() = view_of(k);
   // A post hook on each parameter's gradient accumulator (what DDP's reducer uses): it runs
   // after the gradient is in .grad, i.e. in the bucket.
   for (size_t k = 0; k < params_.size(); ++k) {
@@ -54,13 +50,20 @@ GradientSync::GradientSync(std::vector<at::Tensor> parameters, Communicator& com
   }
 }
 
-void GradientSync::bind_gradients() {
-  for (size_t k = 0; k < params_.size(); ++k) {
-    const auto& s = slots_[k];
-    auto view = buckets_[s.bucket].flat.narrow(0, s.offset, s.numel).view(params_[k].sizes());
-    auto& g = params_[k].mutable_grad();
-    if (!g.defined() || !g.is_alias_of(view)) g = view;
-  }
+at::Tensor GradientSync::view_of(size_t k) {
+  const auto& s = slots_[k];
+  return buckets_[s.bucket].flat.narrow(0, s.offset, s.numel).view(params_[k].sizes());
+}
+
+void GradientSync::store(size_t k) {
+  auto view = view_of(k);
+  auto& g = params_[k].mutable_grad();
+  if (g.defined() && g.is_alias_of(view)) return;
+  if (g.defined())
+    view.copy_(g);
+  else
+    view.zero_();
+  g = view;  // later micro-batches of the step accumulate into the bucket
 }
 
 GradientSync::~GradientSync() {
@@ -69,19 +72,25 @@ GradientSync::~GradientSync() {
 }
 
 void GradientSync::begin_step() {
-  // An optimiser's zero_grad() may have set .grad to None: bind the views again.
-  bind_gradients();
+  // No pass over the buckets to zero them: each parameter's .grad is released, autograd
+  // puts its first gradient of the step in a fresh tensor, and the hook copies that into
+  // the bucket (a copy, where zeroing then accumulating would take two passes).
+  for (auto& p : params_) p.mutable_grad() = at::Tensor();
   for (auto& b : buckets_) {
-    b.flat.zero_();
     b.ready = 0;
     b.work.reset();
   }
   got_.assign(params_.size(), false);
+  stored_.assign(params_.size(), false);
   next_launch_ = 0;
   accumulate_only_ = false;
 }
 
 void GradientSync::on_gradient(size_t k) {
+  if (!stored_[k]) {
+    store(k);
+    stored_[k] = true;
+  }
   if (accumulate_only_) return;
   auto& b = buckets_[slots_[k].bucket];
   if (!got_[k]) {
@@ -94,30 +103,32 @@ void GradientSync::on_gradient(size_t k) {
 void GradientSync::launch_ready() {
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].ready == buckets_[next_launch_].params.size()) {
     auto& b = buckets_[next_launch_++];
-    b.work = comm_.allreduce_sum_async(b.flat);
+    b.work = comm_.allreduce_average_async(b.flat);
   }
 }
 
 void GradientSync::finish_step() {
   accumulate_only_ = false;
-  // Parameters that took no part in this backward pass contribute zeros (their slots were
-  // zeroed in begin_step), on every rank.
+  // Parameters that took no part in this step's backward passes contribute zeros, on every
+  // rank; their .grad is the zeroed slot.
   for (size_t bi = next_launch_; bi < buckets_.size(); ++bi) {
     auto& b = buckets_[bi];
     for (size_t k : b.params) {
+      if (!stored_[k]) {
+        torch::NoGradGuard no_grad;
+        store(k);
+        stored_[k] = true;
+      }
       if (got_[k]) continue;
       got_[k] = true;
       b.ready++;
     }
   }
   launch_ready();
+  // The averages (sum / world size) land in the buckets, which the .grad views see.
   auto t0 = std::chrono::steady_clock::now();
   for (auto& b : buckets_) b.work->wait();
   wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  // Average in place, once per bucket: the .grad views see the result.
-  torch::NoGradGuard no_grad;
-  const double inv = 1.0 / double(comm_.world_size());
-  for (auto& b : buckets_) b.flat.mul_(inv);
 }
 
 }  // namespace aim::comm

@@ -1,12 +1,14 @@
 #pragma once
 // Data-parallel gradient averaging, as PyTorch DDP and Horovod do it. Each parameter's
-// .grad is a view into a flat bucket (reverse parameter order, the order backward produces
-// them; the first bucket small so communication starts early), so autograd accumulates
-// straight into the bucket and nothing is copied. A hook after each gradient's
-// accumulation counts it in; when a bucket is complete its allreduce is launched, while
-// the rest of the backward pass goes on. Buckets are launched strictly in bucket order, so
-// every rank issues the same collectives in the same order. The sum is divided by the world
-// size once it is complete, never before.
+// gradient lives in a flat bucket (reverse parameter order, the order backward produces
+// them; the first bucket small so communication starts early; runner/comm/bucket_plan.h
+// decides which gradients share one, from their sizes alone). A hook after each gradient's
+// accumulation copies the step's first gradient into the bucket and makes .grad the
+// bucket's view (later micro-batches accumulate straight into it: no zeroing pass); when a
+// bucket is complete its allreduce is launched, while the rest of the backward pass goes
+// on. Buckets are launched strictly in bucket order, so every rank issues the same
+// collectives in the same order. Each bucket is divided by the world size once its sum is
+// complete, never before (on the MPI communication thread, right after the sum).
 #include <ATen/core/Tensor.h>
 
 #include <memory>
@@ -18,7 +20,10 @@ namespace aim::comm {
 
 class GradientSync {
  public:
-  GradientSync(std::vector<at::Tensor> parameters, Communicator& comm, double bucket_mb, double first_bucket_mb);
+  // Caps in MiB (bucket_plan.h): bucket_mb for the buckets in the middle, first_bucket_mb
+  // for the first; last_bucket_mb for the last: 0 derives it from the model, negative: none.
+  GradientSync(std::vector<at::Tensor> parameters, Communicator& comm, double bucket_mb, double first_bucket_mb,
+               double last_bucket_mb = 0);
   ~GradientSync();
   GradientSync(const GradientSync&) = delete;
   GradientSync& operator=(const GradientSync&) = delete;
@@ -29,10 +34,11 @@ class GradientSync {
   // backward(), whose hooks then launch every bucket with the accumulated sums.
   void accumulate_only(bool on) { accumulate_only_ = on; }
   // After backward(): launches the buckets still waiting (parameters that got no gradient
-  // count as zero), waits for all, writes the averaged gradients into .grad.
+  // count as zero), waits for all; .grad of every parameter then holds the average.
   void finish_step();
 
   size_t num_buckets() const { return buckets_.size(); }
+  double last_bucket_cap_mib() const { return last_cap_mib_; }  // the last bucket's cap in use (<= 0: none)
   double wait_seconds() const { return wait_seconds_; }  // time finish_step() spent waiting, summed
 
  private:
@@ -48,17 +54,20 @@ class GradientSync {
   };
   void on_gradient(size_t param);
   void launch_ready();
-  void bind_gradients();  // .grad of every parameter = its view into a bucket
+  at::Tensor view_of(size_t param);  // the parameter's slot in its bucket, shaped as the parameter
+  void store(size_t param);          // .grad into the slot (copied, or zeros if none), then .grad = the slot
 
   std::vector<at::Tensor> params_;
   std::vector<std::shared_ptr<void>> accumulators_;  // keeps the hooked autograd nodes alive
   std::vector<Slot> slots_;
-  std::vector<bool> got_;  // per parameter: its gradient arrived in this step
+  std::vector<bool> got_;     // per parameter: its gradient counted for launching in this step
+  std::vector<bool> stored_;  // per parameter: .grad is its slot in the bucket, holding this step's sum
   std::vector<Bucket> buckets_;
   size_t next_launch_ = 0;
   bool accumulate_only_ = false;
   Communicator& comm_;
   double wait_seconds_ = 0;
+  double last_cap_mib_ = 0;
 };
 
 }  // namespace aim::comm

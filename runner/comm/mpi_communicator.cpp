@@ -5,6 +5,8 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <c10/core/GradMode.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -65,6 +67,20 @@ class FutureWork : public Work {
   const Watchdog& watchdog_;
 };
 
+// t *= 1/world, on the communication thread. Float tensors in a plain loop: a torch op here
+// could start an OpenMP team of its own on this thread, beside the training threads. The
+// factor is a float, as in t.mul_(1.0 / world) on a float tensor: the same values.
+void divide(at::Tensor& t, int world) {
+  if (world <= 1) return;
+  if (t.scalar_type() != at::kFloat) {
+    t.mul_(1.0 / double(world));
+    return;
+  }
+  const float factor = float(1.0 / double(world));
+  float* p = t.data_ptr<float>();
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] *= factor;
+}
+
 std::string describe(const char* op, const at::Tensor& t) {
   return std::string(op) + " of " + std::to_string(t.numel()) + " " + c10::toString(t.scalar_type()) + " values";
 }
@@ -119,6 +135,16 @@ class MpiCommunicator : public Communicator {
     });
   }
 
+  std::unique_ptr<Work> allreduce_average_async(at::Tensor t) override {
+    const int world = size_;
+    return submit(describe("MPI_Allreduce", t), [t, world]() mutable {
+      auto c = t.is_contiguous() ? t : t.contiguous();
+      check(MPI_Allreduce(MPI_IN_PLACE, c.data_ptr(), int(c.numel()), mpi_type(c.scalar_type()), MPI_SUM, MPI_COMM_WORLD),
+            "MPI_Allreduce");
+      divide(c, world);
+      if (!c.is_same(t)) t.copy_(c);
+    });
+  }
   void broadcast(at::Tensor& t, int root) override {
     at::Tensor target = t;
     submit(describe("MPI_Bcast", t), [target, root]() mutable {
@@ -152,6 +178,9 @@ class MpiCommunicator : public Communicator {
   }
 
   void loop() {
+    // Autograd's mode is per thread: this one only moves data (into parameters too, which
+    // an in-place copy with autograd on would refuse).
+    c10::AutoGradMode no_grad(false);
     while (true) {
       std::packaged_task<void()> job;
       {

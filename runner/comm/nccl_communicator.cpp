@@ -109,6 +109,12 @@ class NcclCommunicator : public Communicator {
 
   void broadcast(at::Tensor& t, int root) override {
     if (!t.is_cuda()) return cpu_->broadcast(t, root);
+    if (!t.is_contiguous()) {  // e.g. channels-last parameters: through a contiguous copy
+      auto c = t.contiguous();
+      broadcast(c, root);
+      t.copy_(c);
+      return;
+    }
     check_contiguous(t);
     enqueue([&](cudaStream_t s) {
       return ncclBroadcast(t.data_ptr(), t.data_ptr(), size_t(t.numel()), nccl_type(t.scalar_type()), root, comm_, s);
