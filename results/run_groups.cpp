@@ -39,7 +39,8 @@ int method_rank(const std::string& m) {
 // Display order of the metric columns: accuracies, EPG (each attribution beside its worst
 // group), mask areas (each stage beside its target).
 std::pair<int, std::string> metric_order(const std::string& m) {
-  static const std::vector<std::string> order = {"test acc", "test worst-group", "val acc", "val worst-group"};
+  static const std::vector<std::string> order = {"test acc", "test worst-group", "val acc", "val worst-group",
+                                                 "ood acc",  "ood worst-group"};
   auto it = std::find(order.begin(), order.end(), m);
   if (it != order.end()) return {int(it - order.begin()), ""};
   if (starts_with(m, "EPG ")) return {10, m};
@@ -52,7 +53,7 @@ std::pair<int, std::string> metric_order(const std::string& m) {
 // Every metric of one run: name -> fraction.
 std::vector<std::pair<std::string, double>> run_metrics(const RunRecord& rec) {
   std::vector<std::pair<std::string, double>> out;
-  for (const std::string split : {"test", "val"}) {
+  for (const std::string split : {"test", "val", "ood"}) {  // ood: the built-in dataset's shifted places
     const SplitResult* s = find_split(rec, split);
     if (!s) continue;
     out.emplace_back(split + " acc", s->accuracy);

@@ -27,6 +27,10 @@ FashionPlacesOptions options_from(const Config& cfg) {
   o.val_size = cfg.get_int("dataset.val_size");
   o.test_size = size("dataset.test_size");
   o.seed = uint64_t(cfg.get_int("dataset.seed"));
+  o.task = cfg.get_string("dataset.task");
+  o.pretrain_size = cfg.get_int("dataset.pretrain_size");
+  o.pretrain_val_size = cfg.get_int("dataset.pretrain_val_size");
+  o.ood_size = cfg.get_int("dataset.ood_size");
   return o;
 }
 
@@ -40,25 +44,39 @@ Normalisation normalisation_of(const Config& cfg) {
   return norm;
 }
 
+std::shared_ptr<const Dataset> split_dataset(const FashionPlaces& data, const std::string& name,
+                                             const Normalisation& norm, bool hflip) {
+  const PackedSplit& s = data.splits.at(name);
+  SplitInfo info;
+  info.dataset = "builtin";
+  info.split = name;
+  info.class_names = data.class_names;
+  info.group_names = data.group_names();
+  info.region_kind = "segmentation";
+  return std::make_shared<InMemoryDataset>(info, s.images, s.labels, s.groups, s.regions, norm, hflip);
+}
+
 DatasetSplits make(const Config& cfg) {
   auto options = options_from(cfg);
-  auto data = load_or_generate_fashion_places(options, cache_dir_of(cfg));
   const Normalisation norm = normalisation_of(cfg);
-
-  DatasetSplits out;
   const bool hflip = cfg.get_bool("dataset.hflip");
-  for (const std::string name : {"train", "val", "test"}) {
-    const PackedSplit& s = data.splits.at(name);
-    SplitInfo info;
-    info.dataset = "builtin";
-    info.split = name;
-    info.class_names = data.class_names;
-    info.group_names = data.group_names();
-    info.region_kind = "segmentation";
-    out.splits[name] = std::make_shared<InMemoryDataset>(info, s.images, s.labels, s.groups, s.regions, norm,
-                                                         hflip && name == "train");
+  DatasetSplits out;
+  if (options.task == "pretrain") {
+    auto data = load_or_generate_fashion_places(options, cache_dir_of(cfg), nullptr, FashionPart::Pretrain);
+    out.splits["train"] = split_dataset(data, "train", norm, hflip);
+    out.splits["val"] = split_dataset(data, "val", norm, false);
+    out.eval_splits = {"val"};
+    return out;
   }
+  auto data = load_or_generate_fashion_places(options, cache_dir_of(cfg));
+  for (const std::string name : {"train", "val", "test"})
+    out.splits[name] = split_dataset(data, name, norm, hflip && name == "train");
   out.eval_splits = {"val", "test"};
+  if (options.ood_size > 0) {  // its own generator and cache: the other splits stay as they were
+    auto ood = load_or_generate_fashion_places(options, cache_dir_of(cfg), nullptr, FashionPart::Ood);
+    out.splits["ood"] = split_dataset(ood, "ood", norm, false);
+    out.eval_splits.push_back("ood");
+  }
   return out;
 }
 
@@ -69,6 +87,32 @@ std::shared_ptr<const Dataset> files(const Config& cfg, const std::vector<std::s
   o.transforms.image_size = o.transforms.resize = cfg.get_int("dataset.canvas");
   o.norm = normalisation_of(cfg);
   return image_files_dataset(paths, o, "builtin");
+}
+
+// The pretraining task's splits, checked against the garments the fine-tuning task leaves.
+DatasetLayout pretrain_layout(const Config& cfg) {
+  if (cfg.get_int("dataset.ood_size") > 0)
+    cfg.fail("dataset.ood_size", "the ood split belongs to the fine-tuning task (dataset.task: finetune)");
+  const auto o = options_from(cfg);
+  std::vector<int64_t> left;
+  try {
+    left = pretrain_garments_per_class(o);
+  } catch (const DataError& e) {
+    cfg.fail("dataset.source", e.what());
+  } catch (const ConfigError& e) {
+    cfg.fail("dataset.pretrain_size", e.what());
+  }
+  for (size_t c = 0; c < left.size(); ++c) {
+    const auto need = [&](int64_t total) { return total / 10 + (int64_t(c) < total % 10 ? 1 : 0); };
+    if (need(o.pretrain_size) + need(o.pretrain_val_size) > left[c])
+      cfg.fail("dataset.pretrain_size",
+               "class " + std::to_string(c) + " has " + std::to_string(left[c]) +
+                   " Fashion-MNIST train garments that the fine-tuning task (dataset.classes, train_size, val_size, "
+                   "seed) leaves out; dataset.pretrain_size " + cfg.text("dataset.pretrain_size") +
+                   " and pretrain_val_size " + cfg.text("dataset.pretrain_val_size") + " need " +
+                   std::to_string(need(o.pretrain_size) + need(o.pretrain_val_size)));
+  }
+  return {{{"train", o.pretrain_size}, {"val", o.pretrain_val_size}}, {"val"}};
 }
 
 // The split sizes generate_fashion_places() will make, from the label files alone.
@@ -90,13 +134,23 @@ DatasetLayout layout(const Config& cfg) {
                                          std::to_string(val) + "), asked for " + cfg.text("dataset.train_size"));
     train = cfg.get_int("dataset.train_size");
   }
+  if (cfg.get_string("dataset.task") == "pretrain") return pretrain_layout(cfg);
   if (!cfg.is_null("dataset.test_size")) {
     if (cfg.get_int("dataset.test_size") > test)
       cfg.fail("dataset.test_size", "at most " + std::to_string(test) + " test samples are available, asked for " +
                                         cfg.text("dataset.test_size"));
     test = cfg.get_int("dataset.test_size");
   }
-  return {{{"train", train}, {"val", val}, {"test", test}}, {"val", "test"}};
+  DatasetLayout out{{{"train", train}, {"val", val}, {"test", test}}, {"val", "test"}};
+  const int64_t ood = cfg.get_int("dataset.ood_size");
+  if (ood > pools.test)
+    cfg.fail("dataset.ood_size", "at most " + std::to_string(pools.test) + " test garments are available, asked for " +
+                                     cfg.text("dataset.ood_size"));
+  if (ood > 0) {
+    out.split_sizes["ood"] = ood;
+    out.eval_splits.push_back("ood");
+  }
+  return out;
 }
 
 void add_keys(Schema& s) {
@@ -105,6 +159,27 @@ void add_keys(Schema& s) {
   s.add(KeySpec("dataset.classes", ValueType::String, "binary", "builtin: 'binary' (tops vs footwear, 2 places, 4 groups like Waterbirds) or 'all' (10 classes, 10 places)").one_of({"binary", "all"}).only_when("dataset.name", {"builtin"}));
   s.add(KeySpec("dataset.scale", ValueType::FloatList, "[0.4, 0.65]", "builtin: range of the garment's side as a fraction of the canvas side (the garment must not fill the canvas)").length(2).above(0.0).below(1.0).ascending().only_when("dataset.name", {"builtin"}));
   s.add(KeySpec("dataset.test_size", ValueType::Int, "~", "builtin: test samples (~: all of Fashion-MNIST test)").range(1.0, std::nullopt).only_when("dataset.name", {"builtin"}));
+  // In the identity only when not at their defaults, so the runs made before they existed keep their ids.
+  s.add(KeySpec("dataset.task", ValueType::String, "finetune",
+                "builtin: finetune (the benchmark: dataset.classes on their places, splits train/val/test and "
+                "optionally ood) or pretrain (all 10 classes on 6 other place families drawn independently of the "
+                "class, garments the fine-tuning task of the same dataset.classes/train_size/val_size/seed leaves "
+                "out; splits train/val; docs/datasets-builtin.md)")
+            .one_of({"finetune", "pretrain"})
+            .only_when("dataset.task", {"!finetune"}));
+  s.add(KeySpec("dataset.pretrain_size", ValueType::Int, "10000",
+                "builtin, dataset.task pretrain: training samples (balanced over the 10 classes)")
+            .range(10.0, std::nullopt)
+            .only_when("dataset.task", {"pretrain"}));
+  s.add(KeySpec("dataset.pretrain_val_size", ValueType::Int, "1000",
+                "builtin, dataset.task pretrain: validation samples (balanced over the 10 classes)")
+            .range(1.0, std::nullopt)
+            .only_when("dataset.task", {"pretrain"}));
+  s.add(KeySpec("dataset.ood_size", ValueType::Int, "0",
+                "builtin: samples of the ood split (the first test garments, on 2 place families neither task uses, "
+                "balanced over (class, place)); evaluated like test; 0: no ood split")
+            .range(0.0, std::nullopt)
+            .only_when("dataset.ood_size", {"!0"}));
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "core/hash.h"
 #include "core/random.h"
 #include "core/strings.h"
+#include "data/builtin/fashion_render.h"
 #include "data/builtin/places.h"
 #include "data/idx_reader.h"
 
@@ -27,13 +28,12 @@ namespace {
 // Bump when the generator's output changes, so old caches are not reused.
 constexpr int kGeneratorVersion = 1;
 
+}  // namespace
+
+namespace fashion {
+
 const std::vector<std::string> kFashionNames = {"tshirt", "trouser", "pullover", "dress", "coat",
                                                 "sandal", "shirt",   "sneaker",  "bag",   "boot"};
-
-struct ClassMap {
-  std::vector<int> from_fashion;  // Fashion-MNIST label -> class, -1 = dropped
-  std::vector<std::string> names;
-};
 
 ClassMap class_map(const std::string& classes) {
   ClassMap m;
@@ -49,10 +49,6 @@ ClassMap class_map(const std::string& classes) {
   }
   return m;
 }
-
-struct Source {
-  IdxArray images, labels;
-};
 
 Source read_source(const std::string& dir, const std::string& prefix) {
   Source s;
@@ -74,6 +70,12 @@ Source read_source(const std::string& dir, const std::string& prefix) {
                   "dataset-fashion-mnist, or set dataset.source)");
 }
 
+}  // namespace fashion
+
+namespace {
+
+using namespace fashion;
+
 // Samples of the selected classes in one Fashion-MNIST file, from its labels alone.
 int64_t pool_size(const std::string& dir, const std::string& prefix, const ClassMap& cm) {
   for (const std::string& suffix : {std::string(""), std::string(".gz")}) {
@@ -89,10 +91,13 @@ int64_t pool_size(const std::string& dir, const std::string& prefix, const Class
                   "dataset-fashion-mnist, or set dataset.source)");
 }
 
-// Renders every sample of one split in parallel; sample i depends only on (seed, split, i).
+}  // namespace
+
+namespace fashion {
+
 PackedSplit render_split(const FashionPlacesOptions& o, uint64_t split_seed, const Source& src,
                          const std::vector<int64_t>& source_index, const std::vector<int64_t>& labels,
-                         const std::vector<int64_t>& places, int64_t num_places) {
+                         const std::vector<int64_t>& places, int64_t num_places, int first_family) {
   const int64_t n = int64_t(source_index.size()), c = o.canvas;
   PackedSplit out;
   out.images = torch::empty({n, 3, c, c}, torch::kUInt8);
@@ -106,7 +111,7 @@ PackedSplit render_split(const FashionPlacesOptions& o, uint64_t split_seed, con
     cv::Mat canvas(static_cast<int>(c), static_cast<int>(c), CV_8UC3);
     for (int64_t i = begin; i < end; ++i) {
       Rng rng(mix_seed(split_seed, uint64_t(i)));
-      draw_place(int(places[i]), rng, canvas);
+      draw_place(first_family + int(places[i]), rng, canvas);
 
       const uint8_t* garment = &src.images.data[size_t(source_index[i]) * 28 * 28];
       cv::Mat g28(28, 28, CV_8U, const_cast<uint8_t*>(garment));
@@ -161,10 +166,76 @@ PackedSplit render_split(const FashionPlacesOptions& o, uint64_t split_seed, con
   return out;
 }
 
-}  // namespace
+std::vector<int64_t> shuffled_pool(const Source& s, const ClassMap& cm, uint64_t seed, uint64_t stream) {
+  std::vector<int64_t> idx;
+  for (int64_t i = 0; i < s.labels.dims[0]; ++i)
+    if (cm.from_fashion[s.labels.data[i]] >= 0) idx.push_back(i);
+  Rng rng(mix_seed(seed, stream));
+  rng.shuffle(idx);
+  return idx;
+}
+
+FinetuneIndices finetune_indices(const FashionPlacesOptions& o, const ClassMap& cm, const Source& train_src) {
+  std::vector<int64_t> train_pool = shuffled_pool(train_src, cm, o.seed, 1);
+  FinetuneIndices out;
+  if (o.val_size < 0 || o.val_size >= int64_t(train_pool.size()))
+    throw ConfigError("dataset.val_size: must be between 0 and " + std::to_string(train_pool.size() - 1));
+  out.val.assign(train_pool.begin(), train_pool.begin() + o.val_size);
+  out.train.assign(train_pool.begin() + o.val_size, train_pool.end());
+  if (o.train_size > 0) {
+    if (o.train_size > int64_t(out.train.size()))
+      throw ConfigError("dataset.train_size: at most " + std::to_string(out.train.size()) +
+                        " samples are available for these classes, asked for " + std::to_string(o.train_size));
+    out.train.resize(o.train_size);
+  }
+  return out;
+}
+
+std::vector<int64_t> test_indices(const FashionPlacesOptions& o, const ClassMap& cm, const Source& test_src,
+                                  int64_t size, const std::string& key) {
+  std::vector<int64_t> pool = shuffled_pool(test_src, cm, o.seed, 2);
+  if (size > 0) {
+    if (size > int64_t(pool.size()))
+      throw ConfigError(key + ": at most " + std::to_string(pool.size()) + " test samples are available, asked for " +
+                        std::to_string(size));
+    pool.resize(size);
+  }
+  return pool;
+}
+
+std::vector<int64_t> labels_of(const Source& s, const ClassMap& cm, const std::vector<int64_t>& idx) {
+  std::vector<int64_t> l;
+  for (auto i : idx) l.push_back(cm.from_fashion[s.labels.data[i]]);
+  return l;
+}
+
+std::vector<int64_t> balanced_places(const std::vector<int64_t>& labels, int64_t num_classes, int64_t num_places,
+                                     uint64_t seed, uint64_t stream) {
+  Rng rng(mix_seed(seed, stream));
+  std::vector<int64_t> next(num_classes);
+  for (auto& v : next) v = int64_t(rng.below(uint64_t(num_places)));
+  std::vector<int64_t> places;
+  for (auto l : labels) places.push_back(next[l]++ % num_places);
+  return places;
+}
+
+void check_geometry(const FashionPlacesOptions& o) {
+  if (o.canvas < 16) throw ConfigError("dataset.canvas: expected at least 16, got " + std::to_string(o.canvas));
+  if (!(o.scale_min > 0 && o.scale_min <= o.scale_max && o.scale_max < 1.0))
+    throw ConfigError("dataset.scale: expected 0 < min <= max < 1 (the garment must not fill the canvas)");
+}
+
+}  // namespace fashion
 
 uint64_t fashion_places_split_seed(uint64_t seed, const std::string& split) {
-  return mix_seed(seed, split == "train" ? 101 : split == "val" ? 102 : 103);
+  // "test" (and any other name, as before "ood" and the pretraining task's splits existed): 103.
+  const uint64_t stream = split == "train" ? 101
+                          : split == "val" ? 102
+                          : split == "ood" ? 104
+                          : split == "pretrain/train" ? 201
+                          : split == "pretrain/val" ? 202
+                                                    : 103;
+  return mix_seed(seed, stream);
 }
 
 std::string FashionPlacesOptions::cache_key() const {
@@ -196,52 +267,20 @@ std::vector<std::string> FashionPlaces::group_names() const {
 }
 
 FashionPlaces generate_fashion_places(const FashionPlacesOptions& o) {
-  if (o.canvas < 16) throw ConfigError("dataset.canvas: expected at least 16, got " + std::to_string(o.canvas));
-  if (!(o.scale_min > 0 && o.scale_min <= o.scale_max && o.scale_max < 1.0))
-    throw ConfigError("dataset.scale: expected 0 < min <= max < 1 (the garment must not fill the canvas)");
+  check_geometry(o);
   const ClassMap cm = class_map(o.classes);
   const int64_t num_classes = int64_t(cm.names.size());
   const int64_t num_places = num_classes;  // one background family per class
 
   Source train_src = read_source(o.source_dir, "train");
   Source test_src = read_source(o.source_dir, "t10k");
-
-  auto pool = [&](const Source& s, uint64_t stream) {
-    std::vector<int64_t> idx;
-    for (int64_t i = 0; i < s.labels.dims[0]; ++i)
-      if (cm.from_fashion[s.labels.data[i]] >= 0) idx.push_back(i);
-    Rng rng(mix_seed(o.seed, stream));
-    rng.shuffle(idx);
-    return idx;
-  };
-  std::vector<int64_t> train_pool = pool(train_src, 1), test_pool = pool(test_src, 2);
-
-  if (o.val_size < 0 || o.val_size >= int64_t(train_pool.size()))
-    throw ConfigError("dataset.val_size: must be between 0 and " + std::to_string(train_pool.size() - 1));
-  std::vector<int64_t> val_idx(train_pool.begin(), train_pool.begin() + o.val_size);
-  std::vector<int64_t> train_idx(train_pool.begin() + o.val_size, train_pool.end());
-  if (o.train_size > 0) {
-    if (o.train_size > int64_t(train_idx.size()))
-      throw ConfigError("dataset.train_size: at most " + std::to_string(train_idx.size()) +
-                        " samples are available for these classes, asked for " + std::to_string(o.train_size));
-    train_idx.resize(o.train_size);
-  }
-  if (o.test_size > 0) {
-    if (o.test_size > int64_t(test_pool.size()))
-      throw ConfigError("dataset.test_size: at most " + std::to_string(test_pool.size()) +
-                        " test samples are available, asked for " + std::to_string(o.test_size));
-    test_pool.resize(o.test_size);
-  }
+  const FinetuneIndices idx = finetune_indices(o, cm, train_src);
+  const std::vector<int64_t> test_idx = test_indices(o, cm, test_src, o.test_size, "dataset.test_size");
 
   FashionPlaces out;
   out.class_names = cm.names;
   for (int64_t p = 0; p < num_places; ++p) out.place_names.push_back(place_name(int(p)));
 
-  auto labels_of = [&](const Source& s, const std::vector<int64_t>& idx) {
-    std::vector<int64_t> l;
-    for (auto i : idx) l.push_back(cm.from_fashion[s.labels.data[i]]);
-    return l;
-  };
   // Train: the class's own place with probability p, otherwise a uniformly chosen other one.
   auto correlated_places = [&](const std::vector<int64_t>& labels, uint64_t stream) {
     Rng rng(mix_seed(o.seed, stream));
@@ -257,24 +296,15 @@ FashionPlaces generate_fashion_places(const FashionPlacesOptions& o) {
     return places;
   };
   // Val/test: every class spread evenly over every place (group sizes differ by at most 1).
-  auto balanced_places = [&](const std::vector<int64_t>& labels, uint64_t stream) {
-    Rng rng(mix_seed(o.seed, stream));
-    std::vector<int64_t> next(num_classes);
-    for (auto& v : next) v = int64_t(rng.below(uint64_t(num_places)));
-    std::vector<int64_t> places;
-    for (auto l : labels) places.push_back(next[l]++ % num_places);
-    return places;
-  };
-
-  auto train_labels = labels_of(train_src, train_idx);
-  auto val_labels = labels_of(train_src, val_idx);
-  auto test_labels = labels_of(test_src, test_pool);
-  out.splits["train"] = render_split(o, fashion_places_split_seed(o.seed, "train"), train_src, train_idx, train_labels,
+  auto train_labels = labels_of(train_src, cm, idx.train);
+  auto val_labels = labels_of(train_src, cm, idx.val);
+  auto test_labels = labels_of(test_src, cm, test_idx);
+  out.splits["train"] = render_split(o, fashion_places_split_seed(o.seed, "train"), train_src, idx.train, train_labels,
                                      correlated_places(train_labels, 11), num_places);
-  out.splits["val"] = render_split(o, fashion_places_split_seed(o.seed, "val"), train_src, val_idx, val_labels,
-                                   balanced_places(val_labels, 12), num_places);
-  out.splits["test"] = render_split(o, fashion_places_split_seed(o.seed, "test"), test_src, test_pool, test_labels,
-                                    balanced_places(test_labels, 13), num_places);
+  out.splits["val"] = render_split(o, fashion_places_split_seed(o.seed, "val"), train_src, idx.val, val_labels,
+                                   balanced_places(val_labels, num_classes, num_places, o.seed, 12), num_places);
+  out.splits["test"] = render_split(o, fashion_places_split_seed(o.seed, "test"), test_src, test_idx, test_labels,
+                                    balanced_places(test_labels, num_classes, num_places, o.seed, 13), num_places);
   return out;
 }
 
@@ -308,7 +338,12 @@ FashionPlaces load_fashion_places(const std::string& path, const std::string& ex
   FashionPlaces out;
   out.class_names = h5::read_strings(file, "class_names");
   out.place_names = h5::read_strings(file, "place_names");
-  for (const std::string name : {"train", "val", "test"}) {
+  // Every group is a split: train/val/test of a task, or ood.
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < file.getNumObjs(); ++i)
+    if (file.getObjTypeByIdx(i) == H5G_GROUP) names.push_back(file.getObjnameByIdx(i));
+  if (names.empty()) throw DataError(path + ": the cache holds no split");
+  for (const auto& name : names) {
     auto g = file.openGroup(name);
     auto dims = h5::shape(g, "images");
     if (dims.size() != 4) throw DataError(h5::describe(g, "images") + ": expected 4 dimensions");
@@ -330,11 +365,31 @@ FashionPlaces load_fashion_places(const std::string& path, const std::string& ex
   return out;
 }
 
-FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& options,
-                                              const std::string& cache_dir, bool* from_cache) {
-  const std::string key = options.cache_key();
+namespace {
+
+FashionPlaces generate_part(const FashionPlacesOptions& options, FashionPart part) {
+  switch (part) {
+    case FashionPart::Pretrain: return generate_pretrain_places(options);
+    case FashionPart::Ood: return generate_ood_places(options);
+    default: return generate_fashion_places(options);
+  }
+}
+
+std::string key_of(const FashionPlacesOptions& options, FashionPart part) {
+  switch (part) {
+    case FashionPart::Pretrain: return options.pretrain_cache_key();
+    case FashionPart::Ood: return options.ood_cache_key();
+    default: return options.cache_key();
+  }
+}
+
+}  // namespace
+
+FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& options, const std::string& cache_dir,
+                                              bool* from_cache, FashionPart part) {
+  const std::string key = key_of(options, part);
   if (from_cache) *from_cache = false;
-  if (cache_dir.empty()) return generate_fashion_places(options);
+  if (cache_dir.empty()) return generate_part(options, part);
 
   ensure_dir(cache_dir);
   std::string path = cache_dir + "/fashion-places-" + hex_digest(fnv1a64(key)) + ".h5";
@@ -351,7 +406,7 @@ FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& option
     }
   }
   auto t0 = std::chrono::steady_clock::now();
-  auto data = generate_fashion_places(options);
+  auto data = generate_part(options, part);
   double gen_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // The cache only saves the next run the generation: a run whose cache cannot be written
   // (a full disk, a read-only cache_dir) trains on the data it generated.

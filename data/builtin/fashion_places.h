@@ -22,8 +22,15 @@ struct FashionPlacesOptions {
   double scale_min = 0.4, scale_max = 0.65;  // garment side / canvas side
   int64_t train_size = -1, val_size = 2000, test_size = -1;  // -1: all available
   uint64_t seed = 0;
-  // Text of every option that changes the generated data, plus the generator version.
+  // dataset.task: "finetune" (the splits above) or "pretrain" (generate_pretrain_places).
+  std::string task = "finetune";
+  int64_t pretrain_size = 10000, pretrain_val_size = 1000;
+  int64_t ood_size = 0;  // the fine-tuning task's `ood` split (generate_ood_places); 0: none
+  // Text of every option that changes the generated data, plus the generator version: of
+  // the fine-tuning task's train/val/test, of the pretraining task, of the ood split.
   std::string cache_key() const;
+  std::string pretrain_cache_key() const;
+  std::string ood_cache_key() const;
 };
 
 struct PackedSplit {
@@ -39,7 +46,7 @@ struct PackedSplit {
 struct FashionPlaces {
   std::vector<std::string> class_names;
   std::vector<std::string> place_names;
-  std::map<std::string, PackedSplit> splits;  // "train", "val", "test"
+  std::map<std::string, PackedSplit> splits;  // "train", "val", "test" (a task), or "ood"
   std::vector<std::string> group_names() const;  // "tops@meadow", ...
 };
 
@@ -50,7 +57,19 @@ struct FashionPlacesPools {
 };
 FashionPlacesPools fashion_places_pools(const std::string& source_dir, const std::string& classes);
 
+// The fine-tuning task: splits train, val, test; places 0 .. classes-1 (place_names).
 FashionPlaces generate_fashion_places(const FashionPlacesOptions& options);
+// The pretraining task (data/builtin/fashion_tasks.cpp, docs/datasets-builtin.md): all ten
+// Fashion-MNIST classes, balanced, on place families 10-15 drawn independently of the class;
+// garments from Fashion-MNIST train that the fine-tuning task of the same options (classes,
+// train_size, val_size, seed) does not use. Splits train (pretrain_size) and val
+// (pretrain_val_size); `places` index the six families (place_names).
+FashionPlaces generate_pretrain_places(const FashionPlacesOptions& options);
+// The fine-tuning task's `ood` split: the first ood_size test garments (those the test split
+// starts with) on place families 16-17, balanced over (class, place).
+FashionPlaces generate_ood_places(const FashionPlacesOptions& options);
+// Garments of each Fashion-MNIST class left to the pretraining task (from the label file).
+std::vector<int64_t> pretrain_garments_per_class(const FashionPlacesOptions& options);
 // Sample i of a split is drawn from Rng(mix_seed(split_seed, i)), its background first
 // (draw_place), so tests can redraw a sample's background on its own.
 uint64_t fashion_places_split_seed(uint64_t seed, const std::string& split);
@@ -59,8 +78,12 @@ void save_fashion_places(const FashionPlaces& data, const std::string& path,
 FashionPlaces load_fashion_places(const std::string& path, const std::string& expected_key);
 // Loads `<cache_dir>/fashion-places-<hash>.h5` or generates and writes it (under a lock,
 // so concurrent ranks or jobs generate it once). `cache_dir` "" disables the cache.
+// `part`: which generator (its own cache key and file): the fine-tuning task, the
+// pretraining task or the ood split.
+enum class FashionPart { Finetune, Pretrain, Ood };
 FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& options,
                                               const std::string& cache_dir,
-                                              bool* from_cache = nullptr);
+                                              bool* from_cache = nullptr,
+                                              FashionPart part = FashionPart::Finetune);
 
 }  // namespace aim::data

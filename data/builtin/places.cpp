@@ -13,7 +13,8 @@ namespace aim::data {
 namespace {
 
 const std::array<std::string, kNumPlaceFamilies> kNames = {
-    "meadow", "sea", "brick", "desert", "forest", "sky", "checker", "dots", "concrete", "rings"};
+    "meadow", "sea",    "brick",  "desert", "forest", "sky",    "checker", "dots", "concrete",
+    "rings",  "stripes", "marble", "gravel", "plaid",  "snow",   "zigzag",  "lava", "grid"};
 
 cv::Vec3f jitter(Rng& rng, cv::Vec3f c, float amount) {
   for (int i = 0; i < 3; ++i) c[i] = std::clamp(c[i] + float(rng.uniform(-amount, amount)), 0.f, 255.f);
@@ -162,6 +163,84 @@ void draw_place(int family, Rng& rng, cv::Mat& out) {
         float r = std::hypot(x - cx, y - cy);
         float v = 0.5f + 0.5f * std::sin(2 * float(M_PI) * r / period);
         return a * v + b * (1 - v);
+      });
+      break;
+    }
+    case 10: {  // stripes: yellow and navy diagonal stripes
+      cv::Vec3f a = jitter(rng, {225, 200, 60}, 15), b = jitter(rng, {40, 45, 100}, 15);
+      float period = float(rng.uniform(8, 14)) * s, phase = float(rng.uniform(0, period));
+      float dir = rng.bernoulli(0.5) ? 1.f : -1.f;
+      fill(out, [&](int y, int x) { return std::fmod(x + dir * y + phase + 4 * w, period) < period / 2 ? a : b; });
+      break;
+    }
+    case 11: {  // marble: white with grey veins
+      cv::Vec3f base = jitter(rng, {230, 228, 220}, 10);
+      cv::Mat noise = smooth_noise(rng, h, w, 4);
+      float freq = float(rng.uniform(0.08, 0.16)) / s, turb = float(rng.uniform(6, 10));
+      fill(out, [&](int y, int x) {
+        float v = std::abs(std::sin(freq * (x + y) + turb * noise.at<float>(y, x)));
+        float d = 120 * std::pow(1 - v, 6.f);
+        return cv::Vec3f(base[0] - d, base[1] - d, base[2] - 0.9f * d);
+      });
+      break;
+    }
+    case 12: {  // gravel: brown-grey pebbles on dark soil
+      cv::Vec3f soil = jitter(rng, {70, 60, 50}, 10);
+      out.setTo(cv::Scalar(soil[0], soil[1], soil[2]));
+      int n = int(w * h / (30 * s * s)) + int(rng.below(20));
+      for (int i = 0; i < n; ++i) {
+        cv::Vec3f c = jitter(rng, {150, 135, 115}, 35);
+        int r = std::max(1, int(rng.uniform(1.5, 3.5) * s));
+        cv::circle(out, cv::Point(int(rng.below(w)), int(rng.below(h))), r, cv::Scalar(c[0], c[1], c[2]), cv::FILLED);
+      }
+      break;
+    }
+    case 13: {  // plaid: red tartan with dark green bands
+      cv::Vec3f base = jitter(rng, {175, 35, 40}, 15), band = jitter(rng, {25, 75, 40}, 12);
+      int period = std::max(4, int(rng.uniform(12, 20) * s)), width = std::max(2, period / 3);
+      int ox = int(rng.below(period)), oy = int(rng.below(period));
+      fill(out, [&](int y, int x) {
+        bool bx = (x + ox) % period < width, by = (y + oy) % period < width;
+        return bx && by ? band * 0.7f : (bx || by ? base * 0.5f + band * 0.5f : base);
+      });
+      break;
+    }
+    case 14: {  // snow: white with blue-grey speckles
+      float t = float(rng.uniform(230, 250));
+      cv::Mat drift = smooth_noise(rng, h, w, 5), speck = smooth_noise(rng, h, w, std::max(16, w));
+      fill(out, [&](int y, int x) {
+        float d = 25 * drift.at<float>(y, x), sp = speck.at<float>(y, x) > 0.8f ? 60.f : 0.f;
+        return cv::Vec3f(t - d - sp, t - d - 0.8f * sp, t - 0.3f * d - 0.3f * sp);
+      });
+      break;
+    }
+    case 15: {  // zigzag: pink and white chevrons
+      cv::Vec3f a = jitter(rng, {230, 110, 170}, 15), b = jitter(rng, {245, 235, 240}, 8);
+      float period = float(rng.uniform(8, 13)) * s, tooth = float(rng.uniform(6, 12)) * s;
+      float oy = float(rng.uniform(0, period));
+      fill(out, [&](int y, int x) {
+        float zig = std::abs(std::fmod(float(x), 2 * tooth) - tooth);
+        return std::fmod(y + zig + oy, period) < period / 2 ? a : b;
+      });
+      break;
+    }
+    case 16: {  // lava: dark red crust with glowing orange cracks
+      cv::Vec3f crust = jitter(rng, {70, 20, 15}, 10), glow = jitter(rng, {255, 150, 30}, 15);
+      cv::Mat noise = smooth_noise(rng, h, w, 6);
+      float level = float(rng.uniform(0.4, 0.6));
+      fill(out, [&](int y, int x) {
+        float v = std::max(0.f, 1 - std::abs(noise.at<float>(y, x) - level) * 12);
+        return crust * (1 - v) + glow * v;
+      });
+      break;
+    }
+    case 17: {  // grid: thin cyan lines on black
+      cv::Vec3f line = jitter(rng, {40, 220, 230}, 15);
+      float dark = float(rng.uniform(5, 30));
+      int cell = std::max(3, int(rng.uniform(6, 10) * s));
+      int ox = int(rng.below(cell)), oy = int(rng.below(cell));
+      fill(out, [&](int y, int x) {
+        return (x + ox) % cell == 0 || (y + oy) % cell == 0 ? line : cv::Vec3f(dark, dark, dark + 10);
       });
       break;
     }
