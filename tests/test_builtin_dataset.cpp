@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <opencv2/core.hpp>
+#include <zlib.h>
 
 #include "core/hash.h"
 #include "core/random.h"
@@ -148,6 +149,51 @@ TEST(BuiltinDataset, CachedOnceThenReused) {
   int files = 0;
   for (auto& e : std::filesystem::directory_iterator(dir.path())) files += e.path().extension() == ".h5";
   EXPECT_EQ(files, 2);
+}
+
+namespace {
+
+// A copy of Fashion-MNIST whose garments are all different (every training pixel inverted),
+// still valid IDX: another source with the same file names and sizes.
+std::string inverted_fashion_mnist(const test::TempDir& dir) {
+  const std::string real = "/usr/share/datasets/fashion-mnist", copy = dir.file("inverted-fmnist");
+  std::filesystem::create_directories(copy);
+  for (const std::string f : {"train-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"})
+    std::filesystem::copy_file(real + "/" + f, copy + "/" + f);
+  gzFile in = gzopen((real + "/train-images-idx3-ubyte.gz").c_str(), "rb");
+  std::string bytes(64 << 20, '\0');
+  const int n = gzread(in, bytes.data(), unsigned(bytes.size()));
+  gzclose(in);
+  EXPECT_GT(n, 16);
+  bytes.resize(size_t(n));
+  for (size_t i = 16; i < bytes.size(); ++i) bytes[i] = char(255 - (unsigned char)bytes[i]);
+  gzFile out = gzopen((copy + "/train-images-idx3-ubyte.gz").c_str(), "wb1");
+  EXPECT_EQ(gzwrite(out, bytes.data(), unsigned(bytes.size())), n);
+  EXPECT_EQ(gzclose(out), Z_OK);
+  return copy;
+}
+
+}  // namespace
+
+// dataset.source is a path, not part of the identity; the cache must still tell two sources
+// apart: other garments in the source, other images, never the cached ones of another source.
+TEST(BuiltinDataset, CacheOfOneSourceIsNotReadForAnother) {
+  test::TempDir dir;
+  auto o = small();
+  o.train_size = 300;
+  o.val_size = 100;
+  o.test_size = 100;
+  bool from_cache = true;
+  auto a = load_or_generate_fashion_places(o, dir.file("cache"), &from_cache);
+  auto other = o;
+  other.source_dir = inverted_fashion_mnist(dir);
+  auto b = load_or_generate_fashion_places(other, dir.file("cache"), &from_cache);
+  EXPECT_FALSE(from_cache) << "the cache made from " << o.source_dir << " was read for " << other.source_dir;
+  EXPECT_FALSE(torch::equal(a.splits["train"].images, b.splits["train"].images));
+  EXPECT_TRUE(torch::equal(a.splits["test"].images, b.splits["test"].images)) << "the test file is the same";
+  // The same source again, from its own copy of the cache or generated anew: its own images.
+  auto c = load_or_generate_fashion_places(o, dir.file("cache"), &from_cache);
+  EXPECT_TRUE(torch::equal(a.splits["train"].images, c.splits["train"].images));
 }
 
 TEST(BuiltinDataset, BatchesAreNormalisedAndFlipsMoveTheRegion) {
