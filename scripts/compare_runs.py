@@ -21,3 +21,4 @@ for run in sorted(os.listdir(a_root)):
             same += eq
             if not eq: print('DIFFERS', run, top + '/' + n)
 print(f'{same} of {total} arrays bit-identical over {len(os.listdir(a_root))} runs')
+sys.exit(0 if same == total else 1)
