@@ -70,13 +70,6 @@ double first_start(const std::string& run_dir) {
   return at == std::string::npos ? -1 : std::stod(text.substr(at + 8));
 }
 
-std::vector<const SweepRun*> stage_runs(const Sweep& s, const std::string& stage) {
-  std::vector<const SweepRun*> out;
-  for (const auto& r : s.runs)
-    if (r.stage == stage) out.push_back(&r);
-  return out;
-}
-
 }  // namespace
 
 // Two arrays, the second with --dependency=afterok:<first>; every fine-tune run starts after
@@ -98,7 +91,7 @@ TEST_F(SlurmStages, TwoStagesRunInOrderAndAResubmissionWaitsForNothingDone) {
   EXPECT_NE(show.output.find("afterok:" + ids[0]), std::string::npos) << show.output;
   wait_for(spec, "4 done", 600);
   auto s = load_sweep(spec, {});
-  for (const auto* f : stage_runs(s, "finetune")) {
+  for (const auto* f : s.stage_runs("finetune")) {
     const std::string up = s.run_dir(f->upstream) + "/result.h5";
     EXPECT_GE(first_start(s.run_dir(f->run_id)), mtime(up) - 1)
         << "a fine-tune run started before its upstream was done";
@@ -107,7 +100,7 @@ TEST_F(SlurmStages, TwoStagesRunInOrderAndAResubmissionWaitsForNothingDone) {
               std::string::npos);
   }
   // The pretraining done: a new submission of a fine-tune run depends on nothing.
-  const auto* again = stage_runs(s, "finetune")[0];
+  const auto* again = s.stage_runs("finetune")[0];
   fs::remove(s.run_dir(again->run_id) + "/result.h5");
   auto resubmit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
   ASSERT_EQ(resubmit.exit_code, 0) << resubmit.output;
@@ -136,8 +129,8 @@ TEST_F(SlurmStages, FailedUpstreamCancelsTheLaterArrayAndAnElementStartedAnywayR
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), pre,
                                             "      set: {dataset.source: " + real + "}\n      grid: {seed: [0, 1]}\n"));
   auto s = load_sweep(spec, {});
-  const auto* bad = stage_runs(s, "pretrain")[1];
-  const auto fine = stage_runs(s, "finetune");
+  const auto* bad = s.stage_runs("pretrain")[1];
+  const auto fine = s.stage_runs("finetune");
   auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   auto ids = job_ids(submit.output);
@@ -176,8 +169,8 @@ TEST_F(SlurmStages, PreemptedUpstreamOnlyDelaysTheLaterArray) {
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "      set: {train.epochs: 4}\n      grid: {seed: [11]}\n",
                                             "      grid: {seed: [11]}\n"));
   auto s = load_sweep(spec, {});
-  const std::string pre = s.run_dir(stage_runs(s, "pretrain")[0]->run_id);
-  const std::string fine = s.run_dir(stage_runs(s, "finetune")[0]->run_id);
+  const std::string pre = s.run_dir(s.stage_runs("pretrain")[0]->run_id);
+  const std::string fine = s.run_dir(s.stage_runs("finetune")[0]->run_id);
   auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   auto ids = job_ids(submit.output);

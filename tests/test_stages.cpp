@@ -37,13 +37,6 @@ std::string load_error(const test::TempDir& dir, const std::string& text) {
   return "";
 }
 
-std::vector<const SweepRun*> stage_runs(const Sweep& s, const std::string& stage) {
-  std::vector<const SweepRun*> out;
-  for (const auto& r : s.runs)
-    if (r.stage == stage) out.push_back(&r);
-  return out;
-}
-
 std::string axis(const SweepRun& r, const std::string& key) {
   for (const auto& [k, v] : r.axes)
     if (k == key) return v;
@@ -61,7 +54,7 @@ TEST(StagedSweep, EachDownstreamRunTakesTheUpstreamRunWithItsSeed) {
                                      "      grid: {train.lr: [0.01, 0.02], seed: [0, 1]}\n"));
   auto s = load_sweep(spec, {});
   ASSERT_EQ(s.stages.size(), 2u);
-  auto pre = stage_runs(s, "pretrain"), fine = stage_runs(s, "finetune");
+  auto pre = s.stage_runs("pretrain"), fine = s.stage_runs("finetune");
   ASSERT_EQ(pre.size(), 2u);
   ASSERT_EQ(fine.size(), 4u);
   EXPECT_EQ(s.runs.front().stage, "pretrain");  // stage by stage
@@ -99,7 +92,7 @@ TEST(StagedSweep, FinetunedIdsChangeWithThePretraining) {
       dir.write("b.yaml",
                 two_stages(dir.file("out"), "      set: {train.epochs: 2}\n      grid: {seed: [0, 1]}\n", fine)),
       {});
-  auto fa = stage_runs(a, "finetune"), fb = stage_runs(b, "finetune");
+  auto fa = a.stage_runs("finetune"), fb = b.stage_runs("finetune");
   ASSERT_EQ(fa.size(), 2u);
   ASSERT_EQ(fb.size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
@@ -111,8 +104,8 @@ TEST(StagedSweep, FinetunedIdsChangeWithThePretraining) {
   auto flat =
       load_sweep(dir.write("c.yaml", small(dir.file("out"), 1) + "sweep:\n  name: flat\n  grid: {seed: [0, 1]}\n"), {});
   ASSERT_EQ(flat.runs.size(), 2u);
-  EXPECT_EQ(flat.runs[0].run_id, stage_runs(a, "pretrain")[0]->run_id);
-  EXPECT_EQ(flat.runs[1].run_id, stage_runs(a, "pretrain")[1]->run_id);
+  EXPECT_EQ(flat.runs[0].run_id, a.stage_runs("pretrain")[0]->run_id);
+  EXPECT_EQ(flat.runs[1].run_id, a.stage_runs("pretrain")[1]->run_id);
   EXPECT_TRUE(flat.stages.empty());
   EXPECT_TRUE(flat.runs[0].stage.empty());
 }
@@ -139,9 +132,9 @@ TEST(StagedSweep, MissingOrAmbiguousUpstreamIsAConfigError) {
   auto one = load_sweep(
       dir.write("one.yaml", two_stages(dir.file("out"), "      set: {seed: 9}\n", "      grid: {seed: [0, 1, 2]}\n")),
       {});
-  auto fine = stage_runs(one, "finetune");
+  auto fine = one.stage_runs("finetune");
   ASSERT_EQ(fine.size(), 3u);
-  for (const auto* f : fine) EXPECT_EQ(f->upstream, stage_runs(one, "pretrain")[0]->run_id);
+  for (const auto* f : fine) EXPECT_EQ(f->upstream, one.stage_runs("pretrain")[0]->run_id);
 }
 
 // What a stage list may not say: each a config error at the line, before anything runs.
@@ -196,8 +189,8 @@ TEST(StagedSweep, FailedUpstreamMarksItsDownstreamRunAndTheNextRunRetriesIt) {
       "s.yaml",
       two_stages(dir.file("out"), pre, "      set: {dataset.source: " + real + "}\n      grid: {seed: [0, 1]}\n"));
   auto s = load_sweep(spec, {});
-  const auto* bad = stage_runs(s, "pretrain")[1];
-  const auto* blocked = stage_runs(s, "finetune")[1];
+  const auto* bad = s.stage_runs("pretrain")[1];
+  const auto* blocked = s.stage_runs("finetune")[1];
   ASSERT_EQ(blocked->upstream, bad->run_id);
   auto first = test::run_command(test::aimrun() + " sweep run " + spec);
   EXPECT_EQ(first.exit_code, 1) << first.output;
@@ -229,8 +222,8 @@ TEST(StagedSweep, InterruptedWhilePretrainingResumesAndFinishes) {
   auto spec = dir.write("s.yaml", two_stages(dir.file("out"), "      set: {train.epochs: 3}\n      grid: {seed: [4]}\n",
                                              "      grid: {seed: [4]}\n"));
   auto s = load_sweep(spec, {});
-  const std::string pre = s.run_dir(stage_runs(s, "pretrain")[0]->run_id);
-  const std::string fine = s.run_dir(stage_runs(s, "finetune")[0]->run_id);
+  const std::string pre = s.run_dir(s.stage_runs("pretrain")[0]->run_id);
+  const std::string fine = s.run_dir(s.stage_runs("finetune")[0]->run_id);
   auto r = test::run_command("setsid sh -c 'OMP_NUM_THREADS=1 exec " + test::aimrun() + " sweep run " + spec + " > " +
                              dir.file("log") + " 2>&1' & pid=$!; for i in $(seq 1200); do [ -f " + pre +
                              "/checkpoint.pt ] && break; sleep 0.05; done; sleep 0.3; kill -TERM -$pid; wait $pid; "
@@ -262,7 +255,7 @@ TEST(StagedSweep, InterruptedWhilePretrainingResumesAndFinishes) {
   EXPECT_TRUE(fs::exists(fine + "/result.h5"));
   // It started from the pretrain run's weights (runner/init_from.h logs what it took).
   EXPECT_NE(
-      read_text(fine + "/train.log").find("initialised from the upstream run " + stage_runs(s, "pretrain")[0]->run_id),
+      read_text(fine + "/train.log").find("initialised from the upstream run " + s.stage_runs("pretrain")[0]->run_id),
       std::string::npos)
       << read_text(fine + "/train.log");
 }

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/file.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -189,27 +189,24 @@ void wait_for_others(const Sweep& sweep, std::vector<size_t> elsewhere, std::vec
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(options.poll_ms));
     std::vector<size_t> still, still_waiting;
-    for (size_t i : elsewhere) {
-      if (inspect_run(RunPaths{sweep.run_dir(sweep.runs[i].run_id)}).state == RunState::Running) {
-        still.push_back(i);
-        continue;
+    // Takes each run of `queue` whose blocker (its own folder for `elsewhere`, its upstream's
+    // for `waiting`) no longer trains; false when the sweep must stop.
+    auto take = [&](const std::vector<size_t>& queue, bool own, std::vector<size_t>& busy) {
+      for (size_t i : queue) {
+        const auto& blocker = own ? sweep.runs[i].run_id : sweep.runs[i].upstream;
+        if (inspect_run(RunPaths{sweep.run_dir(blocker)}).state == RunState::Running) {
+          busy.push_back(i);
+          continue;
+        }
+        auto outcome = run_one(sweep, i, options, own, tally);
+        if (outcome == Outcome::Elsewhere) still.push_back(i);
+        if (outcome == Outcome::Waiting) still_waiting.push_back(i);
+        if ((outcome == Outcome::Failed && options.fail_fast) || outcome == Outcome::Stopped) return false;
       }
-      auto outcome = run_one(sweep, i, options, true, tally);
-      if (outcome == Outcome::Elsewhere) still.push_back(i);
-      if (outcome == Outcome::Waiting) still_waiting.push_back(i);
-      if ((outcome == Outcome::Failed && options.fail_fast) || outcome == Outcome::Stopped) return;
-    }
-    // In the sweep's order: a run's upstream run comes before it.
-    for (size_t i : waiting) {
-      if (inspect_run(RunPaths{sweep.run_dir(sweep.runs[i].upstream)}).state == RunState::Running) {
-        still_waiting.push_back(i);
-        continue;
-      }
-      auto outcome = run_one(sweep, i, options, false, tally);
-      if (outcome == Outcome::Elsewhere) still.push_back(i);
-      if (outcome == Outcome::Waiting) still_waiting.push_back(i);
-      if ((outcome == Outcome::Failed && options.fail_fast) || outcome == Outcome::Stopped) return;
-    }
+      return true;
+    };
+    // `waiting` in the sweep's order: a run's upstream run comes before it.
+    if (!take(elsewhere, true, still) || !take(waiting, false, still_waiting)) return;
     elsewhere = std::move(still);
     waiting = std::move(still_waiting);
   }

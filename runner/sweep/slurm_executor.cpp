@@ -275,11 +275,8 @@ std::vector<std::string> runs_to_submit(const Sweep& sweep, const std::vector<co
 // The sweep's runs by stage, in order; one group named "" without stages.
 std::vector<std::pair<std::string, std::vector<const SweepRun*>>> runs_by_stage(const Sweep& sweep) {
   std::vector<std::pair<std::string, std::vector<const SweepRun*>>> out;
-  if (sweep.stages.empty()) out.push_back({"", {}});
-  for (const auto& st : sweep.stages) out.push_back({st.name, {}});
-  for (const auto& r : sweep.runs)
-    for (auto& [name, runs] : out)
-      if (name == r.stage) runs.push_back(&r);
+  if (sweep.stages.empty()) out.push_back({"", sweep.stage_runs("")});
+  for (const auto& st : sweep.stages) out.push_back({st.name, sweep.stage_runs(st.name)});
   return out;
 }
 

@@ -19,6 +19,13 @@ const SweepRun* Sweep::find_run(const std::string& run_id) const {
   return nullptr;
 }
 
+std::vector<const SweepRun*> Sweep::stage_runs(const std::string& stage) const {
+  std::vector<const SweepRun*> out;
+  for (const auto& r : runs)
+    if (r.stage == stage) out.push_back(&r);
+  return out;
+}
+
 namespace {
 
 // sweep.name, or the file's name without .yaml: it becomes <output_dir>/<name>/ and the

@@ -51,6 +51,8 @@ struct Sweep {
   std::string run_dir(const std::string& run_id) const { return output_dir + "/runs/" + run_id; }
   // The run with this id, or nullptr.
   const SweepRun* find_run(const std::string& run_id) const;
+  // The runs of one stage ("": every run of a sweep without stages), in order.
+  std::vector<const SweepRun*> stage_runs(const std::string& stage) const;
 };
 
 // Expands and validates every run for `world_size` ranks (part of every run's identity,
