@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "core/config.h"
 #include "core/error.h"
 #include "core/h5.h"
 #include "core/strings.h"
@@ -125,6 +126,16 @@ void load_torchvision_weights(Model& model, const std::string& h5_path, bool all
     dst.copy_(buf);
   }
   spdlog::info("{}: loaded {} tensors{}", h5_path, copies.size(), load_head ? " (with the head)" : "");
+}
+
+void add_torchvision_weight_keys(Schema& s) {
+  s.add(KeySpec("model.weights", ValueType::String, "~",
+                "HDF5 file of torchvision weights to start from (scripts/export_torchvision_weights.py); ~: random "
+                "initialisation")
+            .existing_path());
+  s.add(KeySpec("model.allow_new_head", ValueType::Bool, "false",
+                "with model.weights: a head of another shape (number of classes) is freshly initialised instead of an "
+                "error"));
 }
 
 }  // namespace aim::model

@@ -608,14 +608,6 @@ bool Config::applies(const std::string& key) const {
   return false;
 }
 
-std::string yaml_flow_text(const YAML::Node& n) {
-  if (n.IsNull()) return "~";
-  if (n.IsScalar()) return n.Scalar();
-  YAML::Emitter em;
-  em << YAML::Flow << n;
-  return em.c_str();
-}
-
 std::string Config::text(const std::string& key) const { return yaml_flow_text(entry(key).value); }
 
 std::vector<std::pair<std::string, std::string>> Config::items() const {
@@ -644,9 +636,7 @@ std::string Config::to_yaml(bool identity_only) const {
     if (leaf.IsSequence()) leaf.SetStyle(YAML::EmitterStyle::Flow);
     path.back()[parts.back()] = leaf;
   }
-  YAML::Emitter em;
-  em << root;
-  return std::string(em.c_str()) + "\n";
+  return yaml_block_text(root);
 }
 
 std::string Config::run_id() const { return hex_digest(fnv1a64(to_yaml(true))).substr(0, 12); }

@@ -69,6 +69,10 @@ struct KeySpec {
   Text text = Text::Any;  // see file_name(), path()
   std::string when_key;   // see only_when()
   std::vector<std::string> when_values;
+  // Keys that registry entries declare (runner/registry_keys.h): the selector
+  // ("dataset.name", "model.backbone", "method.name") and the entries that read the key.
+  std::string entry_key;
+  std::vector<std::string> entries;
 };
 
 // The values a key accepts beyond its type, e.g. "in (0, inf)", "3 values in (0, inf)",

@@ -58,22 +58,18 @@ std::string write_error(const std::string& path, int err) {
 }
 
 namespace {
-// Writes all of `content` to a new file at `tmp`, fsync'd and closed; errno on failure.
-int write_all(const std::string& tmp, const std::string& content) {
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno;
-  const char* p = content.data();
-  size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+// Writes all of `size` bytes to the open `fd`, fsyncs and closes it; errno on failure.
+int write_fsync_close(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int err = n < 0 ? errno : EIO;
       ::close(fd);
       return err;
     }
-    p += n;
-    left -= size_t(n);
+    data += n;
+    size -= size_t(n);
   }
   if (::fsync(fd) != 0) {
     int err = errno;
@@ -84,12 +80,17 @@ int write_all(const std::string& tmp, const std::string& content) {
 }
 }  // namespace
 
+int write_new_file(const std::string& path, const void* data, size_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  int err = write_fsync_close(fd, static_cast<const char*>(data), size);
+  if (err) ::unlink(path.c_str());
+  return err;
+}
+
 void write_file_atomic(const std::string& path, const std::string& content) {
   std::string tmp = temp_path_for(path);
-  if (int err = write_all(tmp, content)) {
-    std::remove(tmp.c_str());
-    throw Error(write_error(path, err));
-  }
+  if (int err = write_new_file(tmp, content.data(), content.size())) throw Error(write_error(path, err));
   try {
     commit_file(tmp, path);
   } catch (...) {

@@ -11,6 +11,11 @@ namespace aim {
 std::string temp_path_for(const std::string& final_path);
 // fsync(tmp), rename(tmp, final), fsync(directory). Throws aim::Error on failure.
 void commit_file(const std::string& tmp_path, const std::string& final_path);
+// Writes `size` bytes to a new file `path` (truncating one that is there), fsyncs and
+// closes it, every call checked; returns 0, or the errno of the first failure, after which
+// the file is removed. With commit_file, what write_file_atomic does, for a writer that
+// reads the temporary file back before it is renamed into place (h5::write_whole_file).
+int write_new_file(const std::string& path, const void* data, size_t size);
 // Writes `content` to a temporary name, checks every write, fsync and close, and renames
 // it into place; on any error the temporary file is removed and aim::Error names the path
 // ("no space left on device: <path>" when the disk is full). Nothing half-written remains.

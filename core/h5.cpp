@@ -1,9 +1,5 @@
 #include "core/h5.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -197,35 +193,12 @@ std::vector<char> close_to_image(H5::H5File& file, const std::string& path) {
   }
 }
 
-// Writes all of `bytes` to a new file `path` and fsyncs it; every call checked. On error the
-// file is removed and the message has the OS's reason ("No space left on device").
-void write_bytes(const std::string& path, const std::vector<char>& bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path + ": cannot create: " + std::strerror(errno));
-  auto fail = [&](const std::string& what) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(path.c_str());
-    throw Error(path + ": " + what + " failed: " + std::strerror(err));
-  };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("write");
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0) fail("fsync");
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(path.c_str());
-    throw Error(path + ": close failed: " + std::strerror(err));
-  }
-}
-
 }  // namespace
 
-void save_file(H5::H5File& file, const std::string& path) { write_bytes(path, close_to_image(file, path)); }
+void save_file(H5::H5File& file, const std::string& path) {
+  const auto image = close_to_image(file, path);
+  if (int err = write_new_file(path, image.data(), image.size())) throw Error(path + ": cannot write: " + std::strerror(err));
+}
 
 void write_whole_file(const std::string& path, const std::function<void(H5::H5File&)>& fill,
                       const std::function<void(const std::string& tmp)>& verify) {

@@ -1,11 +1,8 @@
 #include "data/registry.h"
 
 #include <cstdlib>
-
-#include "core/strings.h"
-#ifdef AIM_WITH_OPENCV
-#include "data/readers/common.h"
-#endif
+#include <mutex>
+#include <stdexcept>
 
 namespace aim::data {
 
@@ -18,22 +15,51 @@ DatasetEntry hard_imagenet_dataset_entry();
 DatasetEntry imagenet100_dataset_entry();
 DatasetEntry imagewoof_dataset_entry();
 
-const std::vector<DatasetEntry>& dataset_registry() {
-  static const std::vector<DatasetEntry> entries = {
+namespace {
+
+std::vector<DatasetEntry> built_in_entries() {
+  return {
 #ifdef AIM_WITH_OPENCV
       builtin_dataset_entry(),
 #endif
       synthetic_dataset_entry(),
 #ifdef AIM_WITH_OPENCV
-      cub_dataset_entry(),
-      waterbirds_dataset_entry(),
-      traveling_birds_dataset_entry(),
-      hard_imagenet_dataset_entry(),
-      imagenet100_dataset_entry(),
-      imagewoof_dataset_entry(),
+      cub_dataset_entry(),           waterbirds_dataset_entry(),  traveling_birds_dataset_entry(),
+      hard_imagenet_dataset_entry(), imagenet100_dataset_entry(), imagewoof_dataset_entry(),
 #endif
   };
-  return entries;
+}
+
+struct Registry {
+  std::mutex mutex;
+  std::vector<DatasetEntry> entries = built_in_entries();
+  bool read = false;  // set by the first dataset_registry(): no registering after it
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+}  // namespace
+
+const std::vector<DatasetEntry>& dataset_registry() {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.read = true;
+  return r.entries;
+}
+
+bool register_dataset(DatasetEntry entry) {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  if (r.read)
+    throw std::logic_error("register_dataset(" + entry.name +
+                           "): the dataset registry was read already (register before the first config is loaded)");
+  for (const auto& e : r.entries)
+    if (e.name == entry.name) throw std::logic_error("register_dataset(" + entry.name + "): registered already");
+  r.entries.push_back(std::move(entry));
+  return true;
 }
 
 void add_dataset_keys(Schema& schema) {
@@ -50,28 +76,9 @@ void add_dataset_keys(Schema& schema) {
   schema.add(KeySpec("dataset.pin_memory", ValueType::Bool, "true",
                      "GPU runs: batches are assembled in page-locked memory and copied asynchronously")
                  .not_identity());
-  schema.add(KeySpec("dataset.prefetch", ValueType::Int, "4", "batches assembled ahead (per loader)").range(1.0, 1024.0).not_identity());
-  // Keys of the generated datasets (built-in and synthetic).
-  schema.add(KeySpec("dataset.train_size", ValueType::Int, "~", "builtin, synthetic: training samples (~: all that remain after val)").range(1.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
-  schema.add(KeySpec("dataset.val_size", ValueType::Int, "2000", "builtin, synthetic: validation samples, taken from Fashion-MNIST train (fewer than it holds)").range(0.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic"}));
-  schema.add(KeySpec("dataset.seed", ValueType::Int, "0", "builtin, synthetic: seed of the generated data (fixed across a sweep's seeds, like a real dataset); cub, traveling_birds: of the held-out val split").range(0.0, std::nullopt).only_when("dataset.name", {"builtin", "synthetic", "cub", "traveling_birds"}));
-  std::vector<std::string> sized = {"synthetic"};
-#ifdef AIM_WITH_OPENCV
-  readers::add_image_dataset_keys(schema);
-  for (const auto& n : readers::image_dataset_names()) sized.push_back(n);
-#endif
-  schema.add(KeySpec("dataset.image_size", ValueType::Int, "224", "synthetic, image datasets: side of the square images the model sees").range(8.0, 4096.0).only_when("dataset.name", sized));
-  // The built-in benchmark generates its training split with this correlation; Waterbirds
-  // comes as one folder per variant, and this key says which one a run used, so that runs
-  // of the 95% and 100% variants have different identities (dataset.root is a path, not
-  // part of the identity). The reader checks it against metadata.csv.
-  schema.add(KeySpec("dataset.correlation", ValueType::Float, "0.95",
-                     "builtin: probability that a training sample shows its class's place (1.0: the '100%' variant); "
-                     "waterbirds: the variant dataset.root holds (0.95 or 1.0: the fraction of training birds on their "
-                     "own place, checked against metadata.csv)")
-                 .range(0.0, 1.0)
-                 .only_when("dataset.name", {"builtin", "waterbirds"}));
-  for (const auto& e : dataset_registry()) e.add_keys(schema);
+  schema.add(KeySpec("dataset.prefetch", ValueType::Int, "4", "batches assembled ahead (per loader)")
+                 .range(1.0, 1024.0)
+                 .not_identity());
 }
 
 std::shared_ptr<const Dataset> dataset_of_files(const Config& cfg, const std::vector<std::string>& paths) {

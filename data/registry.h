@@ -1,6 +1,6 @@
 #pragma once
-// Datasets by name. Adding a dataset: one file that defines its entry (its config keys and
-// a factory), plus one line in registry.cpp.
+// Datasets by name. Adding a dataset: one file that defines its entry (its config keys, a
+// factory, its layout), plus one line in registry.cpp (or a register_dataset() call).
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -24,7 +24,10 @@ struct DatasetLayout {
 struct DatasetEntry {
   std::string name;
   std::string help;
-  std::function<void(Schema&)> add_keys;  // keys only this dataset reads
+  // The keys this dataset reads beyond those every dataset shares (add_dataset_keys), shared
+  // ones through data/dataset_keys.h; each applies only when dataset.name names a dataset that
+  // declared it (runner/registry_keys.h). Empty: none.
+  std::function<void(Schema&)> add_keys;
   std::function<DatasetSplits(const Config&)> make;
   // Checks the dataset's keys beyond the schema (Config::fail: file:line: key) and says
   // which splits make() will return.
@@ -35,8 +38,14 @@ struct DatasetEntry {
   std::function<std::shared_ptr<const Dataset>(const Config&, const std::vector<std::string>& paths)> files;
 };
 
+// The registered datasets; the first is the default dataset.name.
 const std::vector<DatasetEntry>& dataset_registry();
-// dataset.name, the keys every dataset shares, and each registered dataset's own keys.
+// Adds a dataset after the built-in ones (an experiment's own, a test's). Call it before the
+// registry is first read (before the first config is loaded): a later call, or a name that is
+// registered already, is a std::logic_error. Returns true, for `static const bool x = ...`.
+bool register_dataset(DatasetEntry entry);
+// dataset.name and the keys every dataset shares (normalisation, flips, the loader); each
+// entry's own keys are its add_keys (collected by runner/schema.cpp).
 void add_dataset_keys(Schema& schema);
 DatasetSplits make_datasets(const Config& cfg);
 // The layout of the config's dataset (throws ConfigError for keys it cannot use).

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "results/report.h"
+#include "results/found_runs.h"
 
 namespace aim::results {
 

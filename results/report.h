@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "results/comparison.h"
-#include "results/run_record.h"
+#include "results/found_runs.h"
 
 namespace aim::results {
 
@@ -25,32 +25,6 @@ struct ReportOptions {
   std::vector<std::pair<std::string, std::string>> where;  // --where key=value: only these runs
   std::vector<std::string> group_by;  // --group-by: these keys instead of the default grouping
 };
-
-struct FoundRun {
-  std::string path;     // result file, or run folder when there is no result
-  std::string state;    // done, failed, running, pending, unreadable, foreign, duplicate
-  std::string detail;
-  RunRecord record;     // when done
-};
-
-// Every run folder (a folder with config.yaml or result.h5), every .h5 file and every run of
-// a collection (aimrun collect) below dir; dir may also be a collection file.
-std::vector<FoundRun> find_runs(const std::string& dir);
-
-// One .h5 file (a result file, or a collection when not `run_folder`), opened and read in
-// a child process first (core/isolate.h): a file that crashes the HDF5 library, or claims
-// more memory than it could hold, comes back "unreadable" with the reason, and only files
-// the child read completely are read here.
-std::vector<FoundRun> read_h5_checked(const std::string& path, bool run_folder);
-
-// The state of one run folder: the one definition that `aimrun train`, `sweep status`,
-// `sweep run` and `report` all use (runner/sweep/run_state.h wraps it):
-//   done        result.h5 is complete and reads completely (in a child process first)
-//   running     another process holds <run>/.lock
-//   unreadable  result.h5 is there but damaged (trained again by the next train)
-//   failed      <run>/FAILED holds the error of the last attempt
-//   pending     none of these (detail: whether a checkpoint will be resumed)
-FoundRun inspect_run_folder(const std::string& dir);
 
 // Writes the table to `out` and the problems to `problems`; returns false when some run
 // could not be included (the report is partial).

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "results/report.h"
+#include "results/found_runs.h"
 
 namespace aim::results {
 

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/strings.h"
+#include "core/yaml_text.h"
 
 namespace aim {
 
@@ -84,9 +85,7 @@ std::string state_to_yaml(const TrainState& s) {
     n["histogram"] = doubles(m.histogram);
     c["masks"].push_back(n);
   }
-  YAML::Emitter em;
-  em << YAML::Flow << root;
-  return em.c_str();
+  return yaml_flow_text(root);
 }
 
 void state_from_yaml(const std::string& text, TrainState& s) {

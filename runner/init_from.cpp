@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/strings.h"
-#include "runner/run_paths.h"
+#include "results/run_folder.h"
 #include "runner/schema.h"
 #include "runner/sweep/run_state.h"
 #include "runner/trained_run.h"
@@ -112,7 +112,7 @@ Config canonical_init_from(const Config& cfg) {
       cfg.fail(kDirKey, "names " + cfg.get_string(kDirKey) + ", but model.init_from names the folder " + folder);
   } else if (is_run_id(value)) {
     id = value;
-    folder = dir_set ? normal_folder(cfg.get_string(kDirKey)) : cfg.get_string("output_dir") + "/runs/" + id;
+    folder = dir_set ? normal_folder(cfg.get_string(kDirKey)) : run_folder(cfg.get_string("output_dir"), id).dir;
   } else {
     cfg.fail(kKey, "'" + value + "' is neither a run folder (no such directory) nor a run id (12 hex digits)");
   }
@@ -127,7 +127,7 @@ std::optional<Upstream> resolve_init_from(const Config& cfg) {
   if (cfg.is_null(kKey)) return std::nullopt;
   Upstream up;
   up.run_id = cfg.get_string(kKey);
-  up.folder = cfg.is_null(kDirKey) ? cfg.get_string("output_dir") + "/runs/" + up.run_id : cfg.get_string(kDirKey);
+  up.folder = cfg.is_null(kDirKey) ? run_folder(cfg.get_string("output_dir"), up.run_id).dir : cfg.get_string(kDirKey);
   up.checkpoint = RunPaths{up.folder}.checkpoint();
   return up;
 }

@@ -6,6 +6,7 @@
 #include "core/strings.h"
 #include "data/registry.h"
 #include "runner/init_from.h"
+#include "runner/registry_keys.h"
 
 namespace aim {
 
@@ -113,7 +114,11 @@ const Schema& full_schema() {
     Schema s;
     add_runner_keys(s);
     data::add_dataset_keys(s);
-    model::add_model_keys(s);
+    add_registry_keys(s, "dataset.name", data::dataset_registry());
+    model::add_backbone_key(s);
+    add_registry_keys(s, "model.backbone", model::backbone_registry());
+    model::add_method_key(s);
+    add_registry_keys(s, "method.name", model::method_registry());
     add_init_from_keys(s);
     return s;
   }();
@@ -189,6 +194,10 @@ Config load_run_config(const std::string& path, const std::vector<std::string>& 
   return resolve_run_config(loaded.values);
 }
 
-Config resolve_run_config(const FlatConfig& flat) { return canonical_init_from(Config::resolve(flat, full_schema())); }
+Config resolve_run_config(const FlatConfig& flat) {
+  Config cfg = canonical_init_from(Config::resolve(flat, full_schema()));
+  check_entry_keys(cfg);
+  return cfg;
+}
 
 }  // namespace aim

@@ -1,7 +1,7 @@
 #pragma once
 // The complete set of configuration keys: the runner's own (seed, train.*, eval.*) plus
-// those of every registered dataset, backbone and method. docs/config-reference.md is
-// generated from it (aimrun config --markdown).
+// those every registered dataset, backbone and method declares (runner/registry_keys.h).
+// docs/config-reference.md is generated from it (aimrun config --markdown).
 #include "core/config.h"
 
 namespace aim {
@@ -10,7 +10,8 @@ const Schema& full_schema();
 // Reads a config file (+ includes) and applies overrides; throws ConfigError.
 Config load_run_config(const std::string& path, const std::vector<std::string>& overrides);
 // A run's config from flat values: validated, defaults filled, model.init_from in its
-// canonical form (runner/init_from.h). Throws ConfigError.
+// canonical form (runner/init_from.h), no key of an entry it does not use set to a value
+// that would count (check_entry_keys). Throws ConfigError.
 Config resolve_run_config(const FlatConfig& flat);
 // The checks that need more than one key or the dataset's layout (its splits and their
 // sizes, without loading images): run before anything is written, so a bad config never

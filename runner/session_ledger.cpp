@@ -11,6 +11,9 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
+#include <utility>
+#include <variant>
 #include <unistd.h>
 
 #include "core/files.h"
@@ -55,39 +58,51 @@ std::string to_json(const SessionEntry& e) {
 
 }  // namespace
 
-std::string progress_path(const RunPaths& paths) { return paths.dir + "/progress.json"; }
-std::string ledger_path(const RunPaths& paths) { return paths.dir + "/sessions.jsonl"; }
+std::string progress_path(const RunPaths& paths) { return paths.progress(); }
+
+namespace {
+
+// The fields of progress.json, in the order they are written.
+using ProgressField = std::variant<double ProgressInfo::*, int64_t ProgressInfo::*>;
+const std::pair<const char*, ProgressField> kProgressFields[] = {
+    {"time", &ProgressInfo::time},
+    {"epoch", &ProgressInfo::epoch},
+    {"epochs", &ProgressInfo::epochs},
+    {"step", &ProgressInfo::step},
+    {"steps_per_epoch", &ProgressInfo::steps_per_epoch},
+    {"loss", &ProgressInfo::loss},
+    {"images_per_s", &ProgressInfo::images_per_s},
+    {"eta_seconds", &ProgressInfo::eta_s},
+    {"checkpoint_epoch", &ProgressInfo::checkpoint_epoch},
+    {"checkpoint_step", &ProgressInfo::checkpoint_step},
+    {"checkpoint_time", &ProgressInfo::checkpoint_time},
+    {"train_seconds", &ProgressInfo::train_seconds}};
+
+void write_json_number(std::ostream& s, double v) { s << (std::isfinite(v) ? format_double(v) : "null"); }
+void write_json_number(std::ostream& s, int64_t v) { s << v; }
+
+}  // namespace
 
 void write_progress(const RunPaths& paths, const ProgressInfo& p) {
   std::ostringstream s;
-  s << "{\"time\": " << format_double(p.time) << ", \"epoch\": " << p.epoch << ", \"epochs\": " << p.epochs
-    << ", \"step\": " << p.step << ", \"steps_per_epoch\": " << p.steps_per_epoch
-    << ", \"loss\": " << (std::isfinite(p.loss) ? format_double(p.loss) : "null")
-    << ", \"images_per_s\": " << format_double(p.images_per_s) << ", \"eta_seconds\": " << format_double(p.eta_s)
-    << ", \"checkpoint_epoch\": " << p.checkpoint_epoch << ", \"checkpoint_step\": " << p.checkpoint_step
-    << ", \"checkpoint_time\": " << format_double(p.checkpoint_time)
-    << ", \"train_seconds\": " << format_double(p.train_seconds) << "}\n";
-  write_text_atomic(progress_path(paths), s.str());
+  const char* separator = "{";
+  for (const auto& field : kProgressFields) {
+    s << separator << "\"" << field.first << "\": ";
+    std::visit([&](auto member) { write_json_number(s, p.*member); }, field.second);
+    separator = ", ";
+  }
+  s << "}\n";
+  write_text_atomic(paths.progress(), s.str());
 }
 
 bool read_progress(const RunPaths& paths, ProgressInfo& p) {
   try {
-    auto n = YAML::LoadFile(progress_path(paths));
-    auto num = [&](const char* k, auto& v) {
-      if (n[k] && !n[k].IsNull()) v = n[k].as<std::decay_t<decltype(v)>>();
-    };
-    num("time", p.time);
-    num("epoch", p.epoch);
-    num("epochs", p.epochs);
-    num("step", p.step);
-    num("steps_per_epoch", p.steps_per_epoch);
-    num("loss", p.loss);
-    num("images_per_s", p.images_per_s);
-    num("eta_seconds", p.eta_s);
-    num("checkpoint_epoch", p.checkpoint_epoch);
-    num("checkpoint_step", p.checkpoint_step);
-    num("checkpoint_time", p.checkpoint_time);
-    num("train_seconds", p.train_seconds);
+    auto n = YAML::LoadFile(paths.progress());
+    for (const auto& field : kProgressFields) {
+      auto value = n[field.first];
+      if (!value || value.IsNull()) continue;
+      std::visit([&](auto member) { p.*member = value.as<std::decay_t<decltype(p.*member)>>(); }, field.second);
+    }
     return true;
   } catch (const std::exception&) {
     return false;
@@ -96,7 +111,7 @@ bool read_progress(const RunPaths& paths, ProgressInfo& p) {
 
 std::vector<SessionEntry> read_ledger(const RunPaths& paths) {
   std::vector<SessionEntry> out;
-  std::ifstream in(ledger_path(paths));
+  std::ifstream in(paths.ledger());
   std::string line;
   while (std::getline(in, line)) {
     try {
@@ -124,10 +139,10 @@ std::vector<SessionEntry> read_ledger(const RunPaths& paths) {
 void append_session(const RunPaths& paths, const SessionEntry& e) {
   // O_APPEND of one short line: whole or absent, also with the sbatch wrapper appending.
   // The ledger explains, it is not a result: a failed append is reported and training goes on.
-  std::ofstream out(ledger_path(paths), std::ios::app);
+  std::ofstream out(paths.ledger(), std::ios::app);
   out << to_json(e);
   out.flush();
-  if (!out) spdlog::warn("{}", write_error(ledger_path(paths), errno));
+  if (!out) spdlog::warn("{}", write_error(paths.ledger(), errno));
 }
 
 std::string describe_exit(int code) {

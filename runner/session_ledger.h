@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "runner/run_paths.h"
+#include "results/run_folder.h"
 
 namespace aim {
 
@@ -21,7 +21,7 @@ struct ProgressInfo {
   double checkpoint_time = 0;
   double train_seconds = 0;  // training time so far (this and earlier sessions)
 };
-std::string progress_path(const RunPaths& paths);
+std::string progress_path(const RunPaths& paths);  // paths.progress()
 void write_progress(const RunPaths& paths, const ProgressInfo& p);
 bool read_progress(const RunPaths& paths, ProgressInfo& p);  // false when absent or unreadable
 
@@ -34,7 +34,6 @@ struct SessionEntry {
   int64_t epoch = -1, step = -1;     // checkpoint position at the end
   double lost_s = 0;                 // training time since that checkpoint, lost
 };
-std::string ledger_path(const RunPaths& paths);
 std::vector<SessionEntry> read_ledger(const RunPaths& paths);
 void append_session(const RunPaths& paths, const SessionEntry& e);
 

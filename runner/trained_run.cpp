@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "runner/checkpoint.h"
 #include "runner/device.h"
-#include "runner/run_paths.h"
+#include "results/run_folder.h"
 #include "runner/schema.h"
 
 namespace aim {

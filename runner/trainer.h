@@ -10,7 +10,7 @@
 #include "results/run_record.h"
 #include "runner/evaluate.h"
 #include "runner/comm/communicator.h"
-#include "runner/run_paths.h"
+#include "results/run_folder.h"
 
 namespace aim {
 

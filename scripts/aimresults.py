@@ -608,14 +608,16 @@ def _lock_held(lock_path):
 
 
 def _unfinished_run(run_dir):
-    """A Problem describing a run folder that has no result.h5 yet."""
+    """A Problem describing a run folder that has no result.h5 yet, in aimrun's order
+    (results/run_folder.h): the lock before FAILED, as a run trained again after a failure
+    holds the lock while its old FAILED is still there."""
+    if _lock_held(os.path.join(run_dir, ".lock")):
+        return Problem(run_dir, "running", "being trained now")
     failed = os.path.join(run_dir, "FAILED")
     if os.path.exists(failed):
         with open(failed, errors="replace") as fh:
             first = (fh.read().strip().splitlines() or ["(empty FAILED file)"])[0]
         return Problem(run_dir, "failed", first)
-    if _lock_held(os.path.join(run_dir, ".lock")):
-        return Problem(run_dir, "running", "being trained now")
     if os.path.exists(os.path.join(run_dir, "checkpoint.pt")):
         return Problem(run_dir, "pending", "incomplete (has a checkpoint)")
     return Problem(run_dir, "pending", "not started")

@@ -53,6 +53,39 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
 
+// A run that failed cleanly: exit code 1, `message` in its output, no crash, no result.h5.
+void expect_failed_cleanly(const test::CommandResult& r, const std::string& run_dir, const std::string& message) {
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, message)) << r.output;
+  EXPECT_FALSE(contains(r.output, "terminate called")) << r.output;
+  EXPECT_FALSE(fs::exists(run_dir + "/result.h5"));
+}
+
+// `train` of a run that one rank finds wrong at the start: every rank ends, with an error,
+// within seconds (not hung until the timeout).
+test::CommandResult train_failing_at_start(int ranks, const std::string& cfg, const std::string& run_dir) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = train(ranks, cfg, run_dir);
+  EXPECT_LT(seconds_since(t0), 30.0) << r.output;
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.exit_code, 124) << "hung until timeout: " << r.output;
+  return r;
+}
+
+// A run stopped (as USR2 would ask) after global step `step`: the path of its checkpoint.
+std::string stopped_after(int ranks, const std::string& cfg, const std::string& run_dir, int step) {
+  auto r = train(ranks, cfg, run_dir, "AIMRUN_FAULT=rank=0,step=" + std::to_string(step) + ",kind=stop");
+  EXPECT_EQ(r.exit_code, 75) << r.output;
+  EXPECT_TRUE(fs::exists(run_dir + "/checkpoint.pt")) << r.output;
+  return run_dir + "/checkpoint.pt";
+}
+
+// A run trained to its end: exit code 0 and its result.h5.
+void expect_complete(const test::CommandResult& r, const std::string& run_dir) {
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(run_dir + "/result.h5"));
+}
+
 }  // namespace
 
 // A stop (as USR2 would ask) after global step s, for every position of the 3-step epochs,
@@ -95,11 +128,7 @@ TEST(StartupErrors, DuplicateMultiRankStartEndsEveryRankWithTheMessage) {
   fs::create_directories(dir.file("run"));
   FileLock held;
   ASSERT_TRUE(held.try_lock(dir.file("run/.lock")));
-  auto t0 = std::chrono::steady_clock::now();
-  auto r = train(2, cfg, dir.file("run"));
-  EXPECT_LT(seconds_since(t0), 30.0) << r.output;
-  EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.exit_code, 124) << "hung until timeout: " << r.output;
+  auto r = train_failing_at_start(2, cfg, dir.file("run"));
   EXPECT_TRUE(contains(r.output, "already being trained")) << r.output;
   size_t n = 0;
   for (size_t at = r.output.find("already being trained"); at != std::string::npos; at = r.output.find("already being trained", at + 1)) ++n;
@@ -112,11 +141,7 @@ TEST(StartupErrors, UnwritableOutputDirEndsEveryRankWithTheMessage) {
   test::TempDir dir;
   auto cfg = run_config(dir, 2);
   dir.write("file", "not a folder");
-  auto t0 = std::chrono::steady_clock::now();
-  auto r = train(2, cfg, dir.file("file/run"));
-  EXPECT_LT(seconds_since(t0), 30.0) << r.output;
-  EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.exit_code, 124) << "hung until timeout: " << r.output;
+  auto r = train_failing_at_start(2, cfg, dir.file("file/run"));
   EXPECT_TRUE(contains(r.output, "cannot create directory")) << r.output;
 }
 
@@ -124,8 +149,7 @@ TEST(StartupErrors, DamagedCheckpointOnResumeFailsEveryRankAndWritesFailed) {
   test::FaultCase fc("2-rank resume from a checkpoint with 20 flipped bytes");
   test::TempDir dir;
   auto cfg = run_config(dir, 2);
-  ASSERT_EQ(train(2, cfg, dir.file("run"), "AIMRUN_FAULT=rank=0,step=2,kind=stop").exit_code, 75);
-  const auto ckpt = dir.file("run/checkpoint.pt");
+  const auto ckpt = stopped_after(2, cfg, dir.file("run"), 2);
   {
     std::fstream f(ckpt, std::ios::in | std::ios::out | std::ios::binary);
     const auto size = fs::file_size(ckpt);
@@ -139,32 +163,24 @@ TEST(StartupErrors, DamagedCheckpointOnResumeFailsEveryRankAndWritesFailed) {
       f.write(&c, 1);
     }
   }
-  auto t0 = std::chrono::steady_clock::now();
-  auto r = train(2, cfg, dir.file("run"));
-  EXPECT_LT(seconds_since(t0), 30.0) << r.output;
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_TRUE(contains(r.output, "checkpoint checksum mismatch")) << r.output;
+  auto r = train_failing_at_start(2, cfg, dir.file("run"));
+  expect_failed_cleanly(r, dir.file("run"), "checkpoint checksum mismatch");
   EXPECT_TRUE(contains(r.output, "--restart")) << "the message says what to do: " << r.output;
   ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
   EXPECT_TRUE(contains(read_text(dir.file("run/FAILED")), "checksum mismatch"));
-  EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
 }
 
 TEST(StartupErrors, TruncatedCheckpointIsAClearError) {
   test::FaultCase fc("resume from a truncated checkpoint");
   test::TempDir dir;
   auto cfg = run_config(dir, 1);
-  ASSERT_EQ(train(1, cfg, dir.file("run"), "AIMRUN_FAULT=rank=0,step=1,kind=stop").exit_code, 75);
-  const auto ckpt = dir.file("run/checkpoint.pt");
+  const auto ckpt = stopped_after(1, cfg, dir.file("run"), 1);
   fs::resize_file(ckpt, fs::file_size(ckpt) / 2);
   auto r = train(1, cfg, dir.file("run"));
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_TRUE(contains(r.output, "truncated checkpoint")) << r.output;
+  expect_failed_cleanly(r, dir.file("run"), "truncated checkpoint");
   EXPECT_TRUE(fs::exists(dir.file("run/FAILED")));
   // --restart trains it from the start.
-  auto again = train(1, cfg, dir.file("run"), "", "--restart");
-  EXPECT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_TRUE(fs::exists(dir.file("run/result.h5")));
+  expect_complete(train(1, cfg, dir.file("run"), "", "--restart"), dir.file("run"));
 }
 
 // A rank that stops answering (SIGSTOP, as a hung GPU or a frozen node would): the other
@@ -215,18 +231,14 @@ TEST(Loss, NonFiniteLossStopsTheRunWithFailed) {
     test::TempDir dir;
     auto cfg = run_config(dir, ranks);
     auto r = train(ranks, cfg, dir.file("run"), "AIMRUN_FAULT=rank=" + std::to_string(ranks - 1) + ",step=4,kind=nan");
-    EXPECT_EQ(r.exit_code, 1) << r.output;
-    EXPECT_TRUE(contains(r.output, "loss is not finite")) << r.output;
+    expect_failed_cleanly(r, dir.file("run"), "loss is not finite");
     EXPECT_TRUE(contains(r.output, "epoch 2 step 2")) << r.output;
     ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
-    EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
   }
   test::FaultCase fc("train.lr=1e30: the loss overflows");
   test::TempDir dir;
   auto r = train(1, run_config(dir, 1), dir.file("run"), "", "train.lr=1e30 train.warmup_epochs=0");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_TRUE(contains(r.output, "loss is not finite")) << r.output;
-  EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
+  expect_failed_cleanly(r, dir.file("run"), "loss is not finite");
 }
 
 // A full disk while the checkpoint is written: a clear error, FAILED, no temporary file;
@@ -236,9 +248,7 @@ TEST(DiskFull, CheckpointWriteFailsCleanly) {
   test::TempDir dir;
   auto cfg = run_config(dir, 1);
   auto r = train(1, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_PATTERN=.checkpoint.pt.tmp AIM_SHIM_FAIL=write,fsync");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_TRUE(contains(r.output, "no space left on device: " + dir.file("run/checkpoint.pt"))) << r.output;
-  EXPECT_FALSE(contains(r.output, "terminate called")) << r.output;
+  expect_failed_cleanly(r, dir.file("run"), "no space left on device: " + dir.file("run/checkpoint.pt"));
   ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
   for (const auto& e : fs::directory_iterator(dir.file("run")))
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
@@ -254,13 +264,8 @@ TEST(DiskFull, EveryWriteInTheRunFolderFailsCleanly) {
     auto cfg = run_config(dir, ranks);
     fs::create_directories(dir.file("run"));
     auto r = train(ranks, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=write,fsync AIM_SHIM_PATTERN=" + dir.file("run/"));
-    EXPECT_EQ(r.exit_code, 1) << r.output;
-    EXPECT_TRUE(contains(r.output, "no space left on device")) << r.output;
-    EXPECT_FALSE(contains(r.output, "terminate called")) << r.output;
-    EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
-    auto again = train(ranks, cfg, dir.file("run"));
-    EXPECT_EQ(again.exit_code, 0) << again.output;
-    EXPECT_TRUE(fs::exists(dir.file("run/result.h5")));
+    expect_failed_cleanly(r, dir.file("run"), "no space left on device");
+    expect_complete(train(ranks, cfg, dir.file("run")), dir.file("run"));
   }
 }
 

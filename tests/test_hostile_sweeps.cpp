@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 
 #include "core/files.h"
@@ -287,6 +288,24 @@ int trained_count(const std::string& output) {
   return std::stoi(output.substr(b + 1, p - b - 1));
 }
 
+// A sweep of `seeds` whose first run this process holds the lock of, as a trainer would.
+struct SweepWithAHeldRun {
+  std::string spec;
+  Sweep sweep;
+  std::string held;  // that run's folder
+  std::unique_ptr<FileLock> lock = std::make_unique<FileLock>();
+};
+
+SweepWithAHeldRun sweep_with_a_held_run(const test::TempDir& dir, const std::string& name, const std::string& seeds) {
+  SweepWithAHeldRun s;
+  s.spec = dir.write("s.yaml", spec_text(dir.file("out"), name, seeds));
+  s.sweep = load_sweep(s.spec, {});
+  s.held = s.sweep.run_dir(s.sweep.runs[0].run_id);
+  fs::create_directories(s.held);
+  EXPECT_TRUE(s.lock->try_lock(s.held + "/.lock"));
+  return s;
+}
+
 }  // namespace
 
 TEST(Concurrent, TrainOfARunAnotherProcessHoldsExits4AndLeavesNoFailure) {
@@ -305,13 +324,9 @@ TEST(Concurrent, TrainOfARunAnotherProcessHoldsExits4AndLeavesNoFailure) {
 TEST(Concurrent, SweepRunLeavesARunningRunToItsProcessWithoutAFailure) {
   test::FaultCase fc("sweep run (--no-wait) while another process trains one of its runs");
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "busy", "[0, 1]"));
-  auto sweep = load_sweep(spec, {});
-  const auto held = sweep.run_dir(sweep.runs[0].run_id);
-  fs::create_directories(held);
-  FileLock lock;
-  ASSERT_TRUE(lock.try_lock(held + "/.lock"));
-  auto r = test::run_command(test::aimrun() + " sweep run --no-wait " + spec);
+  const auto s = sweep_with_a_held_run(dir, "busy", "[0, 1]");
+  const auto& held = s.held;
+  auto r = test::run_command(test::aimrun() + " sweep run --no-wait " + s.spec);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("1 trained, 0 skipped, 0 failed"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1 left running in another process"), std::string::npos) << r.output;
@@ -322,20 +337,16 @@ TEST(Concurrent, SweepRunLeavesARunningRunToItsProcessWithoutAFailure) {
 TEST(Concurrent, SweepRunWaitsForTheOtherProcessAndTrainsWhatItLeft) {
   test::FaultCase fc("sweep run waits while another process holds a run, then trains what it left pending");
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "wait", "[0, 1]"));
-  auto sweep = load_sweep(spec, {});
-  const auto held = sweep.run_dir(sweep.runs[0].run_id), other = sweep.run_dir(sweep.runs[1].run_id);
-  fs::create_directories(held);
-  auto lock = std::make_unique<FileLock>();
-  ASSERT_TRUE(lock->try_lock(held + "/.lock"));
+  auto s = sweep_with_a_held_run(dir, "wait", "[0, 1]");
+  const std::string held = s.held, other = s.sweep.run_dir(s.sweep.runs[1].run_id);
   test::CommandResult r;
-  std::thread t([&] { r = test::run_command(test::aimrun() + " sweep run " + spec); });
+  std::thread t([&] { r = test::run_command(test::aimrun() + " sweep run " + s.spec); });
   // The other process "stops" (without a result) once this one has trained the free run.
   for (int i = 0; i < 1200 && !fs::exists(other + "/result.h5"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_FALSE(fs::exists(held + "/result.h5"));
-  lock.reset();
+  s.lock.reset();
   t.join();
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("is running in another process"), std::string::npos) << r.output;

@@ -24,6 +24,20 @@ namespace {
 
 std::string small_run(const std::string& out, int epochs = 3) { return test::small_run_config(out, epochs); }
 
+// `aimrun train cfg` into `run_dir`, on one thread.
+test::CommandResult train_into(const std::string& cfg, const std::string& run_dir) {
+  return test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + run_dir);
+}
+
+// The interrupted <dir>/run trained again: it resumes, and ends with the results of the
+// uninterrupted <dir>/twin, bit for bit.
+void expect_resumes_like_the_twin(const test::TempDir& dir, const std::string& cfg) {
+  auto resumed = train_into(cfg, dir.file("run"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
+  test::expect_same_results(dir.file("run/result.h5"), dir.file("twin/result.h5"));
+}
+
 // Trains cfg into <dir>/run in the background (output in <dir>/log), sends `signal` `delay`
 // seconds after the first checkpoint appears, and waits; the output ends with "exit=<code>".
 test::CommandResult signal_after_first_checkpoint(const test::TempDir& dir, const std::string& cfg,
@@ -112,34 +126,24 @@ TEST(Resume, SigkillMidEpochResumesFromTheLastCheckpointWithIdenticalResults) {
   test::TempDir dir;
   auto cfg = dir.write("c.yaml", small_run(dir.file("out"), 4));
   // The twin, uninterrupted.
-  ASSERT_EQ(test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("twin"))
-                .exit_code,
-            0);
+  ASSERT_EQ(train_into(cfg, dir.file("twin")).exit_code, 0);
   // Killed with SIGKILL once the first checkpoint exists (in epoch 2 or later).
   auto killed = signal_after_first_checkpoint(dir, cfg, "0.5", "-9");
   EXPECT_NE(killed.output.find("exit=137"), std::string::npos) << killed.output;
   EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
   ASSERT_TRUE(fs::exists(dir.file("run/checkpoint.pt")));
-  auto resumed = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run"));
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
-  test::expect_same_results(dir.file("run/result.h5"), dir.file("twin/result.h5"));
+  expect_resumes_like_the_twin(dir, cfg);
 }
 
 TEST(Resume, Sigusr2CheckpointsMidEpochExits75AndResumesWithIdenticalResults) {
   test::TempDir dir;
   auto cfg = dir.write("c.yaml", small_run(dir.file("out"), 4));
-  ASSERT_EQ(test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("twin"))
-                .exit_code,
-            0);
+  ASSERT_EQ(train_into(cfg, dir.file("twin")).exit_code, 0);
   // USR2 a moment after the first epoch's checkpoint: the stop lands mid-epoch.
   auto stopped = signal_after_first_checkpoint(dir, cfg, "0.3", "-USR2");
   EXPECT_NE(stopped.output.find("exit=75"), std::string::npos) << stopped.output << read_text(dir.file("log"));
   EXPECT_NE(read_text(dir.file("log")).find("checkpoint written at epoch"), std::string::npos);
-  auto resumed = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run"));
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
-  test::expect_same_results(dir.file("run/result.h5"), dir.file("twin/result.h5"));
+  expect_resumes_like_the_twin(dir, cfg);
 }
 
 // Every sweep the project ships plans: its runs resolve and validate. The paper's sweeps

@@ -2,6 +2,9 @@
 
 #include <torch/torch.h>
 
+#include "aim/registry.h"
+#include "aim/weights.h"
+
 #include <stdexcept>
 #include <string>
 
@@ -111,6 +114,14 @@ std::shared_ptr<Backbone> make_resnet(int depth) {
     case 101: return std::make_shared<ResNet>(std::vector<int>{3, 4, 23, 3}, true);
     default: throw std::invalid_argument("resnet depth must be 18, 34, 50 or 101, not " + std::to_string(depth));
   }
+}
+
+BackboneEntry resnet_backbone(int depth) {
+  const std::string name = "torchvision's ResNet-" + std::to_string(depth);
+  const std::string help = depth < 50 ? name + " (BasicBlock), stages of 64..512 channels"
+                                      : name + " (v1.5 Bottleneck), stages of 256..2048 channels";
+  return {"resnet" + std::to_string(depth), help, add_torchvision_weight_keys,
+          [depth](const Config&) { return make_resnet(depth); }};
 }
 
 }  // namespace aim::model

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "aim/registry.h"
+
 namespace aim::model {
 
 namespace {
@@ -52,6 +54,19 @@ std::shared_ptr<Backbone> make_small_cnn(const SmallCnnOptions& options) {
   if (options.norm != "batch" && options.norm != "group" && options.norm != "none")
     throw std::invalid_argument("small_cnn norm must be batch, group or none");
   return std::make_shared<SmallCnn>(options);
+}
+
+BackboneEntry small_cnn_backbone() {
+  auto add_keys = [](Schema& s) {
+    s.add(KeySpec("model.width", ValueType::Int, "16", "small_cnn: channels of the first stage (doubled per stage)")
+              .range(1.0, 4096.0));
+    s.add(KeySpec("model.norm", ValueType::String, "batch", "small_cnn: normalisation layers")
+              .one_of({"batch", "group", "none"}));
+  };
+  auto make = [](const Config& cfg) {
+    return make_small_cnn({cfg.get_int("model.width"), cfg.get_string("model.norm")});
+  };
+  return {"small_cnn", "four conv stages (widths w, 2w, 4w, 8w), fast on CPUs", add_keys, make};
 }
 
 }  // namespace aim::model

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "data/builtin/fashion_places.h"
+#include "data/dataset_keys.h"
 #include "data/images/image_files.h"
 #include "data/in_memory_dataset.h"
 #include "data/registry.h"
@@ -154,11 +155,28 @@ DatasetLayout layout(const Config& cfg) {
 }
 
 void add_keys(Schema& s) {
-  s.add(KeySpec("dataset.source", ValueType::String, "/usr/share/datasets/fashion-mnist", "builtin: folder with the Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)").not_identity().only_when("dataset.name", {"builtin"}).existing_path());
-  s.add(KeySpec("dataset.canvas", ValueType::Int, "64", "builtin: image side in pixels").range(16.0, 1024.0).only_when("dataset.name", {"builtin"}));
-  s.add(KeySpec("dataset.classes", ValueType::String, "binary", "builtin: 'binary' (tops vs footwear, 2 places, 4 groups like Waterbirds) or 'all' (10 classes, 10 places)").one_of({"binary", "all"}).only_when("dataset.name", {"builtin"}));
-  s.add(KeySpec("dataset.scale", ValueType::FloatList, "[0.4, 0.65]", "builtin: range of the garment's side as a fraction of the canvas side (the garment must not fill the canvas)").length(2).above(0.0).below(1.0).ascending().only_when("dataset.name", {"builtin"}));
-  s.add(KeySpec("dataset.test_size", ValueType::Int, "~", "builtin: test samples (~: all of Fashion-MNIST test)").range(1.0, std::nullopt).only_when("dataset.name", {"builtin"}));
+  s.add(train_size_key());
+  s.add(val_size_key());
+  s.add(seed_key());
+  s.add(correlation_key());
+  s.add(KeySpec("dataset.source", ValueType::String, "/usr/share/datasets/fashion-mnist",
+                "builtin: folder with the Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")
+            .not_identity()
+            .existing_path());
+  s.add(KeySpec("dataset.canvas", ValueType::Int, "64", "builtin: image side in pixels").range(16.0, 1024.0));
+  s.add(KeySpec(
+            "dataset.classes", ValueType::String, "binary",
+            "builtin: 'binary' (tops vs footwear, 2 places, 4 groups like Waterbirds) or 'all' (10 classes, 10 places)")
+            .one_of({"binary", "all"}));
+  s.add(KeySpec("dataset.scale", ValueType::FloatList, "[0.4, 0.65]",
+                "builtin: range of the garment's side as a fraction of the canvas side (the garment must not fill the "
+                "canvas)")
+            .length(2)
+            .above(0.0)
+            .below(1.0)
+            .ascending());
+  s.add(KeySpec("dataset.test_size", ValueType::Int, "~", "builtin: test samples (~: all of Fashion-MNIST test)")
+            .range(1.0, std::nullopt));
   // In the identity only when not at their defaults, so the runs made before they existed keep their ids.
   s.add(KeySpec("dataset.task", ValueType::String, "finetune",
                 "builtin: finetune (the benchmark: dataset.classes on their places, splits train/val/test and "

@@ -11,9 +11,15 @@
 
 namespace aim::data {
 
-// Sorted names (not paths) of the image files directly in `dir`: .jpg .jpeg .png .bmp, any
-// case. Throws aim::DataError when the folder cannot be listed.
+// Whether `name` has the extension of an image file: .jpg .jpeg .png .bmp, any case.
+bool is_image_file(const std::string& name);
+// Sorted names (not paths) of the image files directly in `dir` (is_image_file). Throws
+// aim::DataError when the folder cannot be listed.
 std::vector<std::string> list_image_files(const std::string& dir);
+// The path of the image file <dir>/<stem><extension> for an image extension in upper or
+// lower case (.JPEG, .jpeg, .JPG, .jpg, .PNG, .png, .BMP, .bmp: the first that exists), or
+// "" when there is none.
+std::string find_image_file(const std::string& dir, const std::string& stem);
 
 // The files as an unlabelled split ("files") of `dataset`, read with the evaluation
 // geometry and normalisation of `options` (no augmentation, cache or skipping: a file that

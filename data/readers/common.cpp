@@ -13,32 +13,67 @@
 #include "core/hash.h"
 #include "core/random.h"
 #include "core/strings.h"
+#include "data/dataset_keys.h"
 #include "data/registry.h"
 
 namespace aim::data::readers {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string>& image_dataset_names() {
-  static const std::vector<std::string> names = {"cub", "waterbirds", "traveling_birds", "hard_imagenet",
-                                                 "imagenet100", "imagewoof"};
-  return names;
+void add_image_dataset_keys(Schema& s) {
+  s.add(KeySpec("dataset.root", ValueType::String, "~",
+                "image datasets: the dataset's folder (layouts: docs/datasets.md)")
+            .existing_path()
+            .not_identity());
+  s.add(KeySpec("dataset.resize", ValueType::Int, "256",
+                "image datasets: evaluation resizes the shorter side to this, then centre-crops image_size; the packed "
+                "cache stores images at this shorter side")
+            .range(8.0, 8192.0));
+  s.add(KeySpec("dataset.crop_scale", ValueType::FloatList, "[0.08, 1.0]",
+                "image datasets: training RandomResizedCrop area range (fractions of the image)")
+            .length(2)
+            .above(0.0)
+            .at_most(1.0)
+            .ascending());
+  s.add(KeySpec("dataset.crop_ratio", ValueType::FloatList, "[0.75, 1.3333333333333333]",
+                "image datasets: training RandomResizedCrop aspect-ratio range")
+            .length(2)
+            .above(0.0)
+            .ascending());
+  s.add(KeySpec(
+      "dataset.packed_cache", ValueType::Bool, "false",
+      "image datasets: decode and resize every image once into <cache_dir>/packed/ and read from there every epoch"));
+  s.add(KeySpec("dataset.skip_corrupt", ValueType::Bool, "false",
+                "image datasets: leave out missing or undecodable images (checked once at start, listed in the result "
+                "file) instead of stopping with an error")
+            .not_identity());
+  s.add(image_size_key());
 }
 
-void add_image_dataset_keys(Schema& s) {
-  const auto& all = image_dataset_names();
-  s.add(KeySpec("dataset.root", ValueType::String, "~", "image datasets: the dataset's folder (layouts: docs/datasets.md)").existing_path().not_identity().only_when("dataset.name", all));
-  s.add(KeySpec("dataset.cub_root", ValueType::String, "~", "waterbirds, traveling_birds: a CUB-200-2011 folder whose boxes (and segmentations) are matched to the images by file name; without it no EPG ground truth").existing_path().not_identity().only_when("dataset.name", {"waterbirds", "traveling_birds"}));
-  s.add(KeySpec("dataset.imagenet_root", ValueType::String, "~", "hard_imagenet: the ILSVRC2012 folder with train/<wnid>/ and val/<wnid>/ images").existing_path().not_identity().only_when("dataset.name", {"hard_imagenet"}));
-  s.add(KeySpec("dataset.class_list", ValueType::String, "~", "imagenet100, imagewoof: file with one wnid per line (optionally a name after whitespace); ~: every class folder under <root>/train").existing_path().only_when("dataset.name", {"imagenet100", "imagewoof"}));
-  s.add(KeySpec("dataset.boxes_dir", ValueType::String, "~", "imagenet100, imagewoof: ILSVRC localisation XML folder (Annotations/CLS-LOC) for EPG boxes; ~: no ground truth").existing_path().not_identity().only_when("dataset.name", {"imagenet100", "imagewoof"}));
-  s.add(KeySpec("dataset.resize", ValueType::Int, "256", "image datasets: evaluation resizes the shorter side to this, then centre-crops image_size; the packed cache stores images at this shorter side").range(8.0, 8192.0).only_when("dataset.name", all));
-  s.add(KeySpec("dataset.crop_scale", ValueType::FloatList, "[0.08, 1.0]", "image datasets: training RandomResizedCrop area range (fractions of the image)").length(2).above(0.0).at_most(1.0).ascending().only_when("dataset.name", all));
-  s.add(KeySpec("dataset.crop_ratio", ValueType::FloatList, "[0.75, 1.3333333333333333]", "image datasets: training RandomResizedCrop aspect-ratio range").length(2).above(0.0).ascending().only_when("dataset.name", all));
-  s.add(KeySpec("dataset.packed_cache", ValueType::Bool, "false", "image datasets: decode and resize every image once into <cache_dir>/packed/ and read from there every epoch").only_when("dataset.name", all));
-  s.add(KeySpec("dataset.skip_corrupt", ValueType::Bool, "false", "image datasets: leave out missing or undecodable images (checked once at start, listed in the result file) instead of stopping with an error").not_identity().only_when("dataset.name", all));
-  s.add(KeySpec("dataset.segmentations", ValueType::Bool, "true", "cub, waterbirds, traveling_birds: EPG ground truth from CUB's segmentations when the copy has them (else its boxes)").only_when("dataset.name", {"cub", "waterbirds", "traveling_birds"}));
-  s.add(KeySpec("dataset.val_fraction", ValueType::Float, "0.0", "cub, traveling_birds: fraction of each training class held out as a 'val' split (drawn from dataset.seed); 0: no val split").range(0.0, 0.9).only_when("dataset.name", {"cub", "traveling_birds"}));
+KeySpec cub_root_key() {
+  return KeySpec("dataset.cub_root", ValueType::String, "~",
+                 "waterbirds, traveling_birds: a CUB-200-2011 folder whose boxes (and segmentations) are matched to "
+                 "the images by file name; without it no EPG ground truth")
+      .existing_path()
+      .not_identity();
+}
+
+KeySpec segmentations_key() {
+  return KeySpec("dataset.segmentations", ValueType::Bool, "true",
+                 "cub, waterbirds, traveling_birds: EPG ground truth from CUB's segmentations when the copy has them "
+                 "(else its boxes)");
+}
+
+KeySpec val_fraction_key() {
+  return KeySpec("dataset.val_fraction", ValueType::Float, "0.0",
+                 "cub, traveling_birds: fraction of each training class held out as a 'val' split (drawn from "
+                 "dataset.seed); 0: no val split")
+      .range(0.0, 0.9);
+}
+
+void add_held_out_val_keys(Schema& s) {
+  s.add(seed_key());
+  s.add(val_fraction_key());
 }
 
 DatasetLayout image_layout(const Config& cfg, const std::vector<std::string>& splits,

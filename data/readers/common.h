@@ -1,7 +1,8 @@
 #pragma once
-// What the image-dataset readers share: their config keys, options from a config, text
-// files read line by line with errors naming file:line, CUB's metadata (Waterbirds and
-// TravelingBirds borrow its boxes and segmentations), and splits assembled from sample lists.
+// What the image-dataset readers share: their config keys (each entry declares those it
+// reads), options from a config, text files read line by line with errors naming
+// file:line, CUB's metadata (Waterbirds and TravelingBirds borrow its boxes and
+// segmentations), and splits assembled from sample lists.
 #include <map>
 #include <string>
 #include <vector>
@@ -14,10 +15,15 @@
 
 namespace aim::data::readers {
 
-// Names of the datasets read from image files, for only_when().
-const std::vector<std::string>& image_dataset_names();
-// Keys every image dataset reads (dataset.root, image_size, packed_cache, ...).
+// Keys every image dataset reads (dataset.root, image_size, resize, packed_cache, ...):
+// each image dataset's add_keys calls it.
 void add_image_dataset_keys(Schema& schema);
+// Keys some of them read.
+KeySpec cub_root_key();       // waterbirds, traveling_birds
+KeySpec segmentations_key();  // cub, waterbirds, traveling_birds
+// dataset.val_fraction and dataset.seed: the datasets of layout_with_held_out_val (cub,
+// traveling_birds).
+void add_held_out_val_keys(Schema& schema);
 
 // The layout of an image dataset: `splits` (sizes unknown until the files are read),
 // `eval` evaluated by default; checks that dataset.root is set.

@@ -30,11 +30,21 @@ DatasetSplits make(const Config& cfg) {
   return readers::make_splits(cfg, "cub", std::move(splits), cub.class_names, {}, region, eval);
 }
 
+void add_keys(Schema& s) {
+  readers::add_image_dataset_keys(s);
+  readers::add_held_out_val_keys(s);
+  s.add(readers::segmentations_key());
+}
+
 }  // namespace
 
 DatasetEntry cub_dataset_entry() {
-  return {"cub", "CUB-200-2011: 200 bird species, boxes and optional segmentations (docs/datasets.md)",
-          [](Schema&) {}, make, readers::layout_with_held_out_val, readers::files_like_eval};
+  return {"cub",
+          "CUB-200-2011: 200 bird species, boxes and optional segmentations (docs/datasets.md)",
+          add_keys,
+          make,
+          readers::layout_with_held_out_val,
+          readers::files_like_eval};
 }
 
 }  // namespace aim::data

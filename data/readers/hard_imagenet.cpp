@@ -22,8 +22,7 @@ std::string image_for(const std::string& split_dir, const std::string& wnid, con
   if (fs::exists(exact)) return exact;
   const std::string stem = fs::path(name).stem().string();
   for (const std::string& dir : {split_dir + "/" + wnid, split_dir})
-    for (const char* ext : {".JPEG", ".jpg", ".jpeg", ".JPG", ".png", ".PNG"})
-      if (fs::exists(dir + "/" + stem + ext)) return dir + "/" + stem + ext;
+    if (auto found = find_image_file(dir, stem); !found.empty()) return found;
   return exact;  // reported as missing by the dataset's stat pass
 }
 
@@ -68,11 +67,24 @@ DatasetSplits make(const Config& cfg) {
   return readers::make_splits(cfg, "hard_imagenet", std::move(splits), classes, {}, "segmentation", {"val"});
 }
 
+void add_keys(Schema& s) {
+  readers::add_image_dataset_keys(s);
+  s.add(KeySpec("dataset.imagenet_root", ValueType::String, "~",
+                "hard_imagenet: the ILSVRC2012 folder with train/<wnid>/ and val/<wnid>/ images")
+            .existing_path()
+            .not_identity());
+}
+
 }  // namespace
 
 DatasetEntry hard_imagenet_dataset_entry() {
-  return {"hard_imagenet", "Hard ImageNet: 15 ImageNet classes with a segmentation per image", [](Schema&) {}, make,
-          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); },
+  return {"hard_imagenet",
+          "Hard ImageNet: 15 ImageNet classes with a segmentation per image",
+          add_keys,
+          make,
+          [](const Config& cfg) {
+            return readers::image_layout(cfg, {"train", "val"}, {"val"});
+          },
           readers::files_like_eval};
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/strings.h"
+#include "data/dataset_keys.h"
 #include "data/readers/common.h"
 #include "data/registry.h"
 
@@ -109,12 +110,24 @@ DatasetSplits make(const Config& cfg) {
                               {"val", "test"});
 }
 
+void add_keys(Schema& s) {
+  readers::add_image_dataset_keys(s);
+  s.add(correlation_key());
+  s.add(readers::cub_root_key());
+  s.add(readers::segmentations_key());
+}
+
 }  // namespace
 
 DatasetEntry waterbirds_dataset_entry() {
-  return {"waterbirds", "Waterbirds (95% or 100% variant: the folder dataset.root points at, named by dataset.correlation), 4 groups label x place",
-          [](Schema&) {}, make,
-          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val", "test"}, {"val", "test"}); },
+  return {"waterbirds",
+          "Waterbirds (95% or 100% variant: the folder dataset.root points at, named by dataset.correlation), 4 groups "
+          "label x place",
+          add_keys,
+          make,
+          [](const Config& cfg) {
+            return readers::image_layout(cfg, {"train", "val", "test"}, {"val", "test"});
+          },
           readers::files_like_eval};
 }
 

@@ -4,6 +4,7 @@
 // ground truth is a centred box covering a quarter of the image.
 #include <torch/torch.h>
 
+#include "data/dataset_keys.h"
 #include "data/registry.h"
 
 namespace aim::data {
@@ -68,14 +69,12 @@ DatasetLayout layout(const Config& cfg) {
 }
 
 void add_keys(Schema& s) {
-  const std::vector<std::string> synthetic = {"synthetic"};
-  // dataset.image_size is shared with the image datasets: data/registry.cpp.
-  s.add(KeySpec("dataset.num_classes", ValueType::Int, "1000", "synthetic: number of classes")
-            .range(2, 100000)
-            .only_when("dataset.name", synthetic));
-  s.add(KeySpec("dataset.pool", ValueType::Int, "64", "synthetic: distinct noise images, repeated")
-            .range(1, 100000)
-            .only_when("dataset.name", synthetic));
+  s.add(train_size_key());
+  s.add(val_size_key());
+  s.add(seed_key());
+  s.add(image_size_key());
+  s.add(KeySpec("dataset.num_classes", ValueType::Int, "1000", "synthetic: number of classes").range(2, 100000));
+  s.add(KeySpec("dataset.pool", ValueType::Int, "64", "synthetic: distinct noise images, repeated").range(1, 100000));
 }
 
 }  // namespace

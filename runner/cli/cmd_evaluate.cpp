@@ -11,7 +11,7 @@
 #include "runner/comm/launch.h"
 #include "runner/evaluate.h"
 #include "runner/run_metadata.h"
-#include "runner/run_paths.h"
+#include "results/run_folder.h"
 #include "runner/trained_run.h"
 
 namespace aim::cli {

@@ -6,7 +6,7 @@
 #include "results/run_file.h"
 #include "runner/cli/commands.h"
 #include "runner/pictures.h"
-#include "runner/run_paths.h"
+#include "results/run_folder.h"
 #include "runner/trained_run.h"
 
 namespace aim::cli {
@@ -55,7 +55,7 @@ void run_pictures(const PicturesArgs& a) {
     if (i < 0 || i >= ds.size())
       throw Error("sample " + std::to_string(i) + " is outside split '" + a.split + "' (" + std::to_string(ds.size()) +
                   " samples)");
-  std::string out = a.out.empty() ? RunPaths{a.run_dir}.dir + "/pictures/" + a.split + "_selected.png" : a.out;
+  std::string out = a.out.empty() ? RunPaths{a.run_dir}.pictures() + "/" + a.split + "_selected.png" : a.out;
   write_picture_grid(out, *run.model, ds, idx, notes, po);
   spdlog::info("wrote {} ({} samples)", out, idx.size());
 }

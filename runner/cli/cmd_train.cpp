@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/stop_signal.h"
 #include "core/strings.h"
+#include "results/run_folder.h"
 #include "runner/cli/commands.h"
 #include "runner/comm/agree.h"
 #include "runner/comm/launch.h"
@@ -23,7 +24,6 @@
 #include "runner/sweep/local_executor.h"
 #include "runner/schema.h"
 #include "runner/session_ledger.h"
-#include "runner/sweep/run_state.h"
 #include "runner/trainer.h"
 
 namespace fs = std::filesystem;
@@ -84,7 +84,7 @@ void take_run_folder(comm::Communicator& comm, const Config& cfg, const RunPaths
 void record_failure(const RunPaths& paths, const std::string& id, const std::string& msg) {
   spdlog::error("run {} failed: {}", id, msg);
   try {
-    write_text_atomic(paths.failed(), msg + "\n");
+    write_failed(paths, msg);
   } catch (const std::exception& e) {
     spdlog::error("cannot write {}: {}", paths.failed(), e.what());
   }
@@ -124,7 +124,7 @@ std::pair<std::string, std::string> all_hosts(comm::Communicator& comm) {
 int train_in_folder(const TrainArgs& args, comm::Communicator& comm, const Config& cfg, const RunPaths& paths,
                     const std::pair<std::string, std::string>& hosts) {
   const int rank = comm.rank();
-  const bool done = comm::broadcast_flag(comm, rank == 0 && inspect_run(paths).state == RunState::Done);
+  const bool done = comm::broadcast_flag(comm, rank == 0 && inspect_run_folder(paths).state == RunState::Done);
   if (done && !args.force) {
     if (rank == 0) spdlog::info("run {} is complete already: {} (use --force to train it again)", cfg.run_id(), paths.result());
     return 0;
@@ -154,7 +154,7 @@ int run_train(const TrainArgs& args) {
   });
   comm = comm::for_device(std::move(comm), select_device(cfg, comm->local_rank()));
   init_logging(rank, cfg.get_string("log_level"));
-  RunPaths paths{args.run_dir.empty() ? cfg.get_string("output_dir") + "/runs/" + cfg.run_id() : args.run_dir};
+  const RunPaths paths = args.run_dir.empty() ? run_folder(cfg.get_string("output_dir"), cfg.run_id()) : RunPaths{args.run_dir};
   arm_watchdog(*comm, cfg, paths);
   FileLock lock;
   bool session_open = false;  // this process wrote a "start" to the run's session ledger

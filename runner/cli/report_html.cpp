@@ -15,7 +15,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/strings.h"
-#include "runner/run_paths.h"
+#include "results/run_folder.h"
 #include "runner/session_ledger.h"
 
 extern char** environ;

@@ -15,7 +15,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/strings.h"
-#include "runner/run_paths.h"
+#include "results/run_folder.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/upstream.h"
 

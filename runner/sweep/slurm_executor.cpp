@@ -19,7 +19,8 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/strings.h"
-#include "runner/run_paths.h"
+#include "core/yaml_text.h"
+#include "results/run_folder.h"
 #include "runner/sweep/local_executor.h"
 #include "runner/sweep/run_state.h"
 
@@ -351,9 +352,7 @@ void record_submission(const std::string& dir, const Submission& sub, const Slur
   if (!sub.dependency.empty()) entry["dependency"] = sub.dependency;
   for (const auto& id : sub.run_ids) entry["runs"].push_back(id);
   record.push_back(entry);
-  YAML::Emitter em;
-  em << record;
-  write_text_atomic(record_path, std::string(em.c_str()) + "\n");
+  write_text_atomic(record_path, yaml_block_text(record));
 }
 
 }  // namespace

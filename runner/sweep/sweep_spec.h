@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "results/run_folder.h"
 
 namespace aim {
 
@@ -48,7 +49,7 @@ struct Sweep {
   std::vector<SweepRun> runs;      // stage by stage, in the order of the file
   std::vector<SweepStage> stages;  // empty: a sweep without stages
   std::string sweep_dir() const { return output_dir + "/" + name; }
-  std::string run_dir(const std::string& run_id) const { return output_dir + "/runs/" + run_id; }
+  std::string run_dir(const std::string& run_id) const { return run_folder(output_dir, run_id).dir; }
   // The run with this id, or nullptr.
   const SweepRun* find_run(const std::string& run_id) const;
   // The runs of one stage ("": every run of a sweep without stages), in order.

@@ -23,7 +23,7 @@ std::string upstream_problem(const std::string& upstream_dir) {
 
 void mark_failed(const RunPaths& run, const std::string& reason) {
   ensure_dir(run.dir);
-  write_text_atomic(run.failed(), reason + "\n");
+  write_failed(run, reason);
 }
 
 }  // namespace aim

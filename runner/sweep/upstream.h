@@ -5,7 +5,7 @@
 // its upstream run is done). docs/sweeps.md, "Stages".
 #include <string>
 
-#include "runner/run_paths.h"
+#include "results/run_folder.h"
 
 namespace aim {
 

@@ -8,6 +8,7 @@ Trains two tiny runs (vanilla and AIM, 2 epochs, a few hundred samples), links t
 sweep-style folder, adds unusable files next to a copy, and checks every table against the
 values read directly from the files with h5py.
 """
+import fcntl
 import os
 import re
 import shutil
@@ -21,10 +22,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
-SOURCE_DIR = os.path.abspath(os.environ.get(
-    "AIM_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
-AIMRUN = os.environ.get("AIMRUN", os.path.join(SOURCE_DIR, "build", "runner", "aimrun"))
-SCRIPTS = os.path.join(SOURCE_DIR, "scripts")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tiny_runs import AIMRUN, SCRIPTS, new_folder, train as train_result  # noqa: E402
 sys.path.insert(0, SCRIPTS)
 import aimresults  # noqa: E402
 
@@ -56,14 +55,7 @@ eval:
 
 def train(config, out_dir, *overrides):
     """Runs `aimrun train` and returns the run folder it reports."""
-    cmd = [AIMRUN, "train", config, f"output_dir={out_dir}", "threads=1", *overrides]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
-    m = re.search(r"complete: (\S+/result\.h5)", proc.stdout + proc.stderr)
-    if not m:
-        raise RuntimeError(f"no result path in the output of {' '.join(cmd)}:\n{proc.stdout}{proc.stderr}")
-    return os.path.dirname(m.group(1))
+    return os.path.dirname(train_result(config, out_dir, *overrides))
 
 
 def script(name, *args):
@@ -73,18 +65,33 @@ def script(name, *args):
                           capture_output=True, text=True, timeout=300, env=env)
 
 
+class RunFolderStateTest(unittest.TestCase):
+    """A run folder without a result, in aimrun's order of checks (results/run_folder.h)."""
+
+    def test_a_retried_run_is_running_though_its_old_failed_is_there(self):
+        with tempfile.TemporaryDirectory() as d:
+            run = os.path.join(d, "runs", "r1")
+            os.makedirs(run)
+            for name, text in (("config.yaml", "seed: 0\n"), ("FAILED", "out of memory\nmore\n")):
+                with open(os.path.join(run, name), "w") as fh:
+                    fh.write(text)
+            _, problems = aimresults.find_results(d)
+            self.assertEqual([(p.kind, p.message) for p in problems], [("failed", "out of memory")])
+            fd = os.open(os.path.join(run, ".lock"), os.O_CREAT | os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                _, problems = aimresults.find_results(d)
+                self.assertEqual([p.kind for p in problems], ["running"])
+            finally:
+                os.close(fd)
+
+
 class AimResultsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not os.access(AIMRUN, os.X_OK):
-            raise RuntimeError(f"aimrun binary not found at {AIMRUN} (set AIMRUN)")
-        cls.tmp = tempfile.mkdtemp(prefix="aimresults-test-")
-        config = os.path.join(cls.tmp, "tiny.yaml")
-        with open(config, "w") as fh:
-            fh.write(CONFIG.format(epochs=EPOCHS))
+        cls.tmp, config, cache = new_folder("aimresults-test-", CONFIG.format(epochs=EPOCHS))
         cls.results = os.path.join(cls.tmp, "results")
         out = os.path.join(cls.results, "out")
-        cache = f"dataset.cache_dir={os.path.join(cls.tmp, 'cache')}"
         cls.vanilla = train(config, out, "method.name=vanilla", "seed=0", cache)
         cls.aim = train(config, out, "method.name=aim", "seed=0", cache)
         cls.run_dirs = {"vanilla": cls.vanilla, "aim": cls.aim}

@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 import h5py
@@ -25,11 +24,8 @@ import h5py
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fault_log import record_fault  # noqa: E402
 from fuzz_corpus import CLASSES, make_corpus  # noqa: E402
+from tiny_runs import AIMRUN, SCRIPTS, new_folder, train  # noqa: E402
 
-SOURCE_DIR = os.path.abspath(os.environ.get(
-    "AIM_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
-AIMRUN = os.environ.get("AIMRUN", os.path.join(SOURCE_DIR, "build", "runner", "aimrun"))
-SCRIPTS = os.path.join(SOURCE_DIR, "scripts")
 PER_CLASS = int(os.environ.get("AIM_FUZZ_PER_CLASS", "44"))  # 5 classes: 220 files
 SEED = int(os.environ.get("AIM_FUZZ_SEED", "20261201"))
 # Address space a reader may use beyond what it has at start (`ulimit -v` of the command).
@@ -43,15 +39,6 @@ train: {epochs: 1, batch_size: 64, lr: 0.05}
 method: {stages: 2, target: 0.25}
 eval: {keep_maps: 4, pictures: 0}
 """
-
-
-def train(config, out_dir, *overrides):
-    cmd = [AIMRUN, "train", config, f"output_dir={out_dir}", "threads=1", *overrides]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
-    m = re.search(r"complete: (\S+/result\.h5)", proc.stdout + proc.stderr)
-    return m.group(1)
 
 
 def vm_size_kb(argv):
@@ -80,14 +67,8 @@ def limited(argv, limit_kb, timeout=180):
 class FuzzReadersTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not os.access(AIMRUN, os.X_OK):
-            raise RuntimeError(f"aimrun binary not found at {AIMRUN} (set AIMRUN)")
-        cls.tmp = tempfile.mkdtemp(prefix="aim-fuzz-")
-        config = os.path.join(cls.tmp, "fuzz.yaml")
-        with open(config, "w") as fh:
-            fh.write(CONFIG)
+        cls.tmp, config, cache = new_folder("aim-fuzz-", CONFIG)
         out = os.path.join(cls.tmp, "out")
-        cache = f"dataset.cache_dir={os.path.join(cls.tmp, 'cache')}"
         source = train(config, out, "method.name=aim", "seed=0", cache)
         goods = [train(config, out, "method.name=vanilla", f"seed={s}", cache) for s in (1, 2)]
         cls.corpus_dir = os.path.join(cls.tmp, "corpus")

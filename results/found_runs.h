@@ -1,0 +1,25 @@
+#pragma once
+// What is below a folder the report, `aimrun collect` and the HTML page are given: run
+// folders (complete or not), result files, collections and their runs, and .h5 files that
+// are not runs. Nothing is dropped silently: every place found is listed with its state.
+#include <string>
+#include <vector>
+
+#include "results/run_record.h"
+
+namespace aim::results {
+
+struct FoundRun {
+  std::string path;    // result file, or run folder when there is no result
+  std::string state;   // a run folder's state (results/run_folder.h), or foreign, duplicate
+  std::string detail;
+  RunRecord record;    // when done
+};
+
+// Every run folder (results/run_folder.h: a folder with config.yaml or result.h5), every
+// .h5 file and every run of a collection (aimrun collect) below dir; dir may also be a
+// collection file. A run reached twice (its folder and a collection) is a "duplicate" the
+// second time.
+std::vector<FoundRun> find_runs(const std::string& dir);
+
+}  // namespace aim::results

@@ -1,0 +1,75 @@
+#include "results/run_folder.h"
+
+#include <filesystem>
+
+#include "core/files.h"
+#include "core/strings.h"
+#include "results/checked_read.h"
+
+namespace fs = std::filesystem;
+
+namespace aim {
+
+namespace {
+
+// The first line of FAILED ("" when it cannot be read: it may be being replaced).
+std::string failed_reason(const RunPaths& paths) {
+  try {
+    auto text = trim(read_text(paths.failed()));
+    return text.substr(0, text.find('\n'));
+  } catch (...) {
+    return "";
+  }
+}
+
+}  // namespace
+
+RunPaths run_folder(const std::string& output_dir, const std::string& run_id) {
+  return RunPaths{output_dir + "/runs/" + run_id};
+}
+
+bool is_run_folder(const std::string& dir) {
+  const RunPaths paths{dir};
+  return fs::exists(paths.config()) || fs::exists(paths.result());
+}
+
+std::string to_string(RunState state) {
+  switch (state) {
+    case RunState::Done: return "done";
+    case RunState::Running: return "running";
+    case RunState::Unreadable: return "unreadable";
+    case RunState::Failed: return "failed";
+    case RunState::Pending: return "pending";
+  }
+  return "?";
+}
+
+RunFolderState inspect_run_folder(const RunPaths& paths) {
+  RunFolderState s;
+  s.has_checkpoint = fs::exists(paths.checkpoint());
+  bool damaged = false;
+  if (fs::exists(paths.result())) {
+    auto found = results::read_h5_checked(paths.result(), true).front();  // one run: a run folder's file
+    if (found.state == "done") {
+      s.state = RunState::Done;
+      s.record = std::move(found.record);
+      return s;
+    }
+    damaged = true;
+    s.detail = found.detail;
+  }
+  if (is_locked_by_other(paths.lock())) {
+    s.state = RunState::Running;
+    s.detail.clear();
+  } else if (damaged) {
+    s.state = RunState::Unreadable;
+  } else if (fs::exists(paths.failed())) {
+    s.state = RunState::Failed;
+    s.detail = failed_reason(paths);
+  }
+  return s;
+}
+
+void write_failed(const RunPaths& paths, const std::string& reason) { write_text_atomic(paths.failed(), reason + "\n"); }
+
+}  // namespace aim

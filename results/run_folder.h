@@ -1,0 +1,59 @@
+#pragma once
+// A run folder, <output_dir>/runs/<run-id>/: where each of its files is, and the state they
+// say the run is in. The one definition that `aimrun train`, `sweep status`, `sweep run`,
+// `report` and `collect` use (docs/sweeps.md, "Run folders"; runner/sweep/run_state.h adds
+// the session ledger's cause for people).
+//
+// The state is the first of these that holds, in this order:
+//   done        result.h5 reads completely (in a child process first: results/checked_read.h).
+//               It is renamed into place only when complete: a process that still holds
+//               the lock while it exits has finished the run.
+//   running     another process holds <run>/.lock. It comes before unreadable and failed:
+//               a run trained again after a failure holds the lock while its old FAILED is
+//               still there (train removes it only once it holds the lock, and an upstream
+//               check may write one meanwhile), and a damaged result.h5 is what it replaces.
+//   unreadable  result.h5 is there but damaged (the next train replaces it)
+//   failed      <run>/FAILED holds the error of the last attempt (the next `sweep run`
+//               trains it again)
+//   pending     none of these; it may have a checkpoint to resume from
+//
+// RunPaths and RunState are in namespace aim, like Config: every layer above speaks of them.
+#include <string>
+
+#include "results/run_record.h"
+
+namespace aim {
+
+struct RunPaths {
+  std::string dir;
+  std::string config() const { return dir + "/config.yaml"; }        // the resolved config
+  std::string result() const { return dir + "/result.h5"; }          // present = complete
+  std::string checkpoint() const { return dir + "/checkpoint.pt"; }  // latest state, for resume
+  std::string log() const { return dir + "/train.log"; }             // appended across restarts
+  std::string failed() const { return dir + "/FAILED"; }             // the error of the last attempt
+  std::string lock() const { return dir + "/.lock"; }                // held while a process trains it
+  std::string progress() const { return dir + "/progress.json"; }    // where it was last seen
+  std::string ledger() const { return dir + "/sessions.jsonl"; }     // its sessions (runner/session_ledger.h)
+  std::string pictures() const { return dir + "/pictures"; }         // PNG grids of samples and masks
+};
+
+// The folder of run `run_id` under `output_dir`: <output_dir>/runs/<run-id>.
+RunPaths run_folder(const std::string& output_dir, const std::string& run_id);
+// True for a folder that holds a run: one with config.yaml or result.h5.
+bool is_run_folder(const std::string& dir);
+
+enum class RunState { Done, Running, Unreadable, Failed, Pending };
+std::string to_string(RunState state);  // "done", "running", "unreadable", "failed", "pending"
+
+struct RunFolderState {
+  RunState state = RunState::Pending;
+  std::string detail;           // unreadable: why; failed: the first line of FAILED
+  bool has_checkpoint = false;  // checkpoint.pt is there (a pending run resumes from it)
+  results::RunRecord record;    // done: the result
+};
+RunFolderState inspect_run_folder(const RunPaths& paths);
+
+// Writes `reason` to FAILED, atomically: the run is failed until a train of it holds the lock.
+void write_failed(const RunPaths& paths, const std::string& reason);
+
+}  // namespace aim
