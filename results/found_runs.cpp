@@ -30,13 +30,16 @@ std::vector<FoundRun> find_runs(const std::string& dir) {
   std::vector<FoundRun> out;
   if (fs::is_regular_file(dir)) return read_h5_checked(dir, false);
   if (!fs::is_directory(dir)) {
-    out.push_back({dir, "unreadable", fs::exists(dir) ? "neither a folder nor a collection (aimrun collect)" : "no such folder", {}});
+    out.push_back({dir,
+                   "unreadable",
+                   fs::exists(dir) ? "neither a folder nor a collection (aimrun collect)" : "no such folder",
+                   {}});
     return out;
   }
   std::set<std::string> seen_dirs, seen_files;
   std::vector<fs::path> run_dirs, h5_files;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink |
-                                                           fs::directory_options::skip_permission_denied);
+  for (auto it = fs::recursive_directory_iterator(
+           dir, fs::directory_options::follow_directory_symlink | fs::directory_options::skip_permission_denied);
        it != fs::recursive_directory_iterator(); ++it) {
     const auto& p = it->path();
     std::error_code ec;

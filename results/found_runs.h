@@ -10,10 +10,10 @@
 namespace aim::results {
 
 struct FoundRun {
-  std::string path;    // result file, or run folder when there is no result
-  std::string state;   // a run folder's state (results/run_folder.h), or foreign, duplicate
+  std::string path;   // result file, or run folder when there is no result
+  std::string state;  // a run folder's state (results/run_folder.h), or foreign, duplicate
   std::string detail;
-  RunRecord record;    // when done
+  RunRecord record;  // when done
 };
 
 // Every run folder (results/run_folder.h: a folder with config.yaml or result.h5), every

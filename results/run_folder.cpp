@@ -35,11 +35,16 @@ bool is_run_folder(const std::string& dir) {
 
 std::string to_string(RunState state) {
   switch (state) {
-    case RunState::Done: return "done";
-    case RunState::Running: return "running";
-    case RunState::Unreadable: return "unreadable";
-    case RunState::Failed: return "failed";
-    case RunState::Pending: return "pending";
+    case RunState::Done:
+      return "done";
+    case RunState::Running:
+      return "running";
+    case RunState::Unreadable:
+      return "unreadable";
+    case RunState::Failed:
+      return "failed";
+    case RunState::Pending:
+      return "pending";
   }
   return "?";
 }
@@ -70,6 +75,8 @@ RunFolderState inspect_run_folder(const RunPaths& paths) {
   return s;
 }
 
-void write_failed(const RunPaths& paths, const std::string& reason) { write_text_atomic(paths.failed(), reason + "\n"); }
+void write_failed(const RunPaths& paths, const std::string& reason) {
+  write_text_atomic(paths.failed(), reason + "\n");
+}
 
 }  // namespace aim

@@ -1,5 +1,11 @@
 #include "runner/device.h"
 
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -54,8 +60,10 @@ AutocastScope::~AutocastScope() {
 #ifdef AIM_AUTOCAST_PER_DEVICE
   at::autocast::set_autocast_enabled(type_, false);
 #else
-  if (type_ == c10::kCUDA) at::autocast::set_enabled(false);
-  else at::autocast::set_cpu_enabled(false);
+  if (type_ == c10::kCUDA)
+    at::autocast::set_enabled(false);
+  else
+    at::autocast::set_cpu_enabled(false);
 #endif
 }
 
@@ -63,6 +71,20 @@ void to_channels_last(torch::nn::Module& model) {
   torch::NoGradGuard no_grad;
   for (auto& p : model.parameters())
     if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+}
+
+int default_threads(int local_size) {
+  // A launcher or batch script that says how many threads a process gets is obeyed
+  // (Slurm jobs from `aimrun sweep submit` set it to --cpus-per-task).
+  if (const char* v = std::getenv("OMP_NUM_THREADS"); v && std::atoi(v) > 0) return std::atoi(v);
+  cpu_set_t set;
+  int cores = int(std::thread::hardware_concurrency());
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+  // A launcher that binds ranks gives each its own cores; one that does not leaves every
+  // rank the whole machine, to be shared.
+  int machine = int(std::thread::hardware_concurrency());
+  if (local_size > 1 && cores >= machine) cores /= local_size;
+  return std::max(1, cores);
 }
 
 }  // namespace aim

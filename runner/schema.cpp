@@ -6,7 +6,9 @@
 #include "core/strings.h"
 #include "data/registry.h"
 #include "runner/init_from.h"
+#include "runner/eval_schedule.h"
 #include "runner/registry_keys.h"
+#include "runner/train_settings.h"
 
 namespace aim {
 
@@ -23,88 +25,11 @@ void add_runner_keys(Schema& s) {
             .not_identity());
   s.add(KeySpec("log_level", ValueType::String, "info", "console log level").one_of({"trace", "debug", "info", "warn", "error"}).not_identity());
   s.add(KeySpec("seed", ValueType::Int, "0", "seed of initialisation, data order, augmentation and mask sampling").range(0.0, std::nullopt));
-
-  s.add(KeySpec("train.epochs", ValueType::Int, "10", "training epochs").range(1.0, 1e6));
-  s.add(KeySpec("train.batch_size", ValueType::Int, "128", "samples per micro-batch per rank (the global batch is this x ranks x train.accumulate_steps; at most the training split)").range(1.0, 1e9));
-  s.add(KeySpec("train.accumulate_steps", ValueType::Int, "1",
-                "gradient accumulation: micro-batches of train.batch_size per optimiser step, gradients allreduced "
-                "after the last only; the global batch is batch_size x ranks x this, and the learning-rate schedule "
-                "counts optimiser steps; part of the run identity unless 1")
-            .range(1.0, 65536.0)
-            // In the identity unless 1, so the runs made before the key existed keep their ids.
-            .only_when("train.accumulate_steps", {"!1"}));
-  s.add(KeySpec("train.optimizer", ValueType::String, "sgd", "optimiser").one_of({"sgd", "adamw"}));
-  s.add(KeySpec("train.lr", ValueType::Float, "0.05", "peak learning rate (after warm-up)").above(0.0));
-  s.add(KeySpec("train.min_lr", ValueType::Float, "0.0", "learning rate at the end of the cosine schedule (at most train.lr)").range(0.0, std::nullopt));
-  s.add(KeySpec("train.schedule", ValueType::String, "cosine", "learning-rate schedule after warm-up").one_of({"cosine", "constant"}));
-  s.add(KeySpec("train.warmup_epochs", ValueType::Float, "1.0", "linear warm-up from 0 to train.lr, in epochs (fractions allowed)").range(0.0, std::nullopt));
-  s.add(KeySpec("train.momentum", ValueType::Float, "0.9", "sgd: momentum").range(0.0, std::nullopt).below(1.0));
-  s.add(KeySpec("train.nesterov", ValueType::Bool, "false", "sgd: Nesterov momentum"));
-  s.add(KeySpec("train.betas", ValueType::FloatList, "[0.9, 0.999]", "adamw: beta1, beta2").length(2).range(0.0, std::nullopt).below(1.0));
-  s.add(KeySpec("train.weight_decay", ValueType::Float, "0.0005", "weight decay (decoupled for adamw)").range(0.0, std::nullopt));
-  s.add(KeySpec("train.decay_norm_and_bias", ValueType::Bool, "false", "also decay normalisation weights and biases (off: the usual recipe)"));
-  s.add(KeySpec("train.bucket_mb", ValueType::Float, "25.0",
-                "data parallel: gradient bucket size in MiB (each bucket is one allreduce, launched from backward)")
-            .range(0.001, 1e6)
-            .not_identity());
-  s.add(KeySpec("train.first_bucket_mb", ValueType::Float, "1.0",
-                "data parallel: size of the first bucket (the last layers), small so communication starts early")
-            .range(0.001, 1e6)
-            .not_identity());
-  s.add(KeySpec("train.last_bucket_mb", ValueType::Float, "-1",
-                "data parallel: size of a separate last bucket (the first layers, whose allreduce cannot overlap "
-                "backward); -1: none, 0: from the model, its gradient bytes / 8 between 1 and 25 MiB, at most a quarter")
-            .range(-1.0, 1e6)
-            .not_identity());
-  s.add(KeySpec("train.precision", ValueType::String, "fp32",
-                "fp32, or bf16: forward pass and loss under bfloat16 autocast (CUDA; on CPUs only where bf16 is fast)")
-            .one_of({"fp32", "bf16"}));
-  s.add(KeySpec("train.channels_last", ValueType::Bool, "false",
-                "channels-last memory layout for convolution weights and inputs (faster on tensor-core GPUs)")
-            .not_identity());
-  s.add(KeySpec("train.cudnn_benchmark", ValueType::Bool, "true",
-                "GPU: let cuDNN time its convolution algorithms for each input shape and keep the fastest")
-            .not_identity());
-  s.add(KeySpec("train.eval_every", ValueType::Int, "1", "evaluate on the validation split every N epochs (0: only at the end)").range(0.0, std::nullopt));
-  s.add(KeySpec("train.checkpoint_every", ValueType::Int, "1", "write a checkpoint every N epochs").range(1.0, std::nullopt).not_identity());
-  s.add(KeySpec("train.stop_on_nan", ValueType::Bool, "true",
-                "stop the run with FAILED when the training loss becomes NaN or inf (never a complete result)")
-            .not_identity());
-  s.add(KeySpec("train.collective_timeout", ValueType::Float, "600",
-                "seconds a collective may wait for the other ranks before the job is ended as stuck (0: forever)")
-            .range(0.0, std::nullopt)
-            .not_identity());
   s.add(KeySpec("world_size", ValueType::Int, "0",
                 "ranks the run trains on; part of its identity (0: as launched: mpirun/srun's rank count, a sweep's "
                 "--ranks or profile tasks); a run launched with another count is refused")
             .range(0.0, 65536.0));
-  s.add(KeySpec("train.log_every", ValueType::Float, "10.0", "seconds between progress lines").range(0.0, std::nullopt).not_identity());
 
-  s.add(KeySpec("eval.batch_size", ValueType::Int, "256", "samples per evaluation step per rank").range(1.0, std::nullopt).not_identity());
-  s.add(KeySpec("eval.splits", ValueType::StringList, "~", "splits evaluated at the end (~: all of the dataset's eval splits)"));
-  s.add(KeySpec("eval.attributions", ValueType::StringList, "[gradcam, gradcam_backbone, ixg, mask]",
-                "attribution methods scored with the Energy Pointing Game at the end ('mask': a masking model's merged "
-                "mask and each stage's)")
-            .one_of(model::attribution_names()));
-  s.add(KeySpec("eval.explain", ValueType::String, "true",
-                "which class the attributions explain: true (the label, as the localisation literature does) or "
-                "predicted (the model's prediction, which on a misclassified sample explains the wrong class)")
-            .one_of({"true", "predicted"}));
-  s.add(KeySpec("eval.select", ValueType::String, "last",
-                "which weights the final evaluation scores: last (the last epoch's), or the best validation "
-                "evaluation (every train.eval_every epochs and the last) by accuracy or worst-group accuracy "
-                "(best_val_worst_group uses group labels, which AIM's premise does not); needs a val split")
-            .one_of({"last", "best_val_accuracy", "best_val_worst_group"}));
-  s.add(KeySpec("eval.keep_maps", ValueType::Int, "64",
-                "the first K samples of each split are stored with image, ground truth and every attribution map")
-            .at_least(0));
-  s.add(KeySpec("eval.mask_confidence", ValueType::Bool, "true",
-                "masking models: per-sample mask confidence (logit margin x agreement under flip and shift)"));
-  s.add(KeySpec("eval.pictures", ValueType::Int, "8",
-                "rows of the PNG grids written to <run>/pictures at the end (chosen and least confident samples; 0: none)")
-            .range(0, 256)
-            .not_identity());
-  s.add(KeySpec("eval.mask_hist_bins", ValueType::Int, "10", "bins of the per-epoch histogram of mask active fractions").range(1.0, 1000.0));
 }
 
 }  // namespace
@@ -113,6 +38,8 @@ const Schema& full_schema() {
   static const Schema schema = [] {
     Schema s;
     add_runner_keys(s);
+    add_train_keys(s);
+    add_eval_keys(s);
     data::add_dataset_keys(s);
     add_registry_keys(s, "dataset.name", data::dataset_registry());
     model::add_backbone_key(s);

@@ -11,6 +11,7 @@
 #include "results/found_runs.h"
 #include "results/run_file.h"
 #include "results/run_folder.h"
+#include "runner/evaluate.h"
 #include "runner/sweep/run_state.h"
 #include "test_util.h"
 
@@ -32,7 +33,7 @@ results::RunRecord small_record(const std::string& id) {
   s.pred = {0, 1};
   s.group = {0, 1};
   s.group_names = {"a", "b"};
-  s.accuracy = 1.0;
+  fill_group_metrics(s, 2);
   r.splits.push_back(s);
   return r;
 }

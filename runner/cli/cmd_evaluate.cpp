@@ -7,11 +7,12 @@
 #include "core/log.h"
 #include "data/registry.h"
 #include "results/run_file.h"
+#include "results/run_folder.h"
 #include "runner/cli/commands.h"
 #include "runner/comm/launch.h"
+#include "runner/eval_schedule.h"
 #include "runner/evaluate.h"
 #include "runner/run_metadata.h"
-#include "results/run_folder.h"
 #include "runner/trained_run.h"
 
 namespace aim::cli {
@@ -30,18 +31,9 @@ void run_evaluate(const EvaluateArgs& a) {
   const auto& cfg = run.config;
   init_logging(comm->rank(), cfg.get_string("log_level"));
   auto splits = data::make_datasets(cfg);
-  EvalOptions o;
-  o.batch_size = cfg.get_int("eval.batch_size");
-  o.workers = int(cfg.get_int("dataset.workers"));
-  o.prefetch = int(cfg.get_int("dataset.prefetch"));
-  o.attributions = cfg.get_string_list("eval.attributions");
-  o.explain_true_class = cfg.get_string("eval.explain") == "true";
-  o.keep_maps = cfg.get_int("eval.keep_maps");
-  o.mask_confidence = cfg.get_bool("eval.mask_confidence");
+  const EvalOptions o = final_eval_options(cfg);
   results::RunRecord rec;
-  auto names = cfg.is_null("eval.splits") ? splits.eval_splits : cfg.get_string_list("eval.splits");
-  for (const auto& name : names) {
-    if (!splits.splits.count(name)) cfg.fail("eval.splits", "dataset has no split '" + name + "'");
+  for (const auto& name : evaluated_splits(cfg, splits)) {
     rec.splits.push_back(evaluate_split(*run.model, splits.splits.at(name), *comm, o));
     const auto& r = rec.splits.back();
     if (comm->rank() == 0)
@@ -63,10 +55,11 @@ void run_evaluate(const EvaluateArgs& a) {
 
 void add_evaluate_command(CLI::App& app) {
   auto a = std::make_shared<EvaluateArgs>();
-  auto* cmd = app.add_subcommand("evaluate",
-                                 "Evaluate a trained run again from its checkpoint (e.g. eval.attributions=[gradcam] or\n"
-                                 "eval.splits=[test] overrides, or more ranks under mpirun); writes the result file's\n"
-                                 "/eval layout to --out (default <run>/evaluation.h5).");
+  auto* cmd =
+      app.add_subcommand("evaluate",
+                         "Evaluate a trained run again from its checkpoint (e.g. eval.attributions=[gradcam] or\n"
+                         "eval.splits=[test] overrides, or more ranks under mpirun); writes the result file's\n"
+                         "/eval layout to --out (default <run>/evaluation.h5).");
   cmd->add_option("--run", a->run_dir, "a run folder with checkpoint.pt")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("overrides", a->overrides, "key=value overrides of the run's config (eval.*, dataset paths)");
   cmd->add_option("--out", a->out, "output HDF5 file");

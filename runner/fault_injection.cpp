@@ -1,0 +1,37 @@
+#include "runner/fault_injection.h"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdlib>
+
+#include "core/error.h"
+#include "core/strings.h"
+
+namespace aim {
+
+Fault fault_from_environment() {
+  Fault f;
+  const char* v = std::getenv("AIMRUN_FAULT");
+  if (!v) return f;
+  for (const auto& part : split(v, ',')) {
+    auto eq = part.find('=');
+    if (eq == std::string::npos) continue;
+    auto k = part.substr(0, eq), val = part.substr(eq + 1);
+    if (k == "rank") f.rank = std::stoi(val);
+    if (k == "step") f.step = std::stoll(val);
+    if (k == "kind") f.kind = val;
+  }
+  return f;
+}
+
+void Fault::fail_if_due(int at_rank, int64_t global_step) const {
+  if (!at(at_rank, global_step) || (kind != "throw" && kind != "kill" && kind != "stall")) return;
+  spdlog::error("AIMRUN_FAULT: rank {} fails ({}) at step {}", at_rank, kind, global_step);
+  if (kind == "kill") std::raise(SIGKILL);
+  if (kind == "stall")
+    while (true) std::raise(SIGSTOP);  // stays stopped, whatever continues it
+  throw Error("AIMRUN_FAULT: injected failure on rank " + std::to_string(at_rank));
+}
+
+}  // namespace aim

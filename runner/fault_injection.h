@@ -1,0 +1,24 @@
+#pragma once
+// A test hook: AIMRUN_FAULT="rank=1,step=3,kind=throw|kill|stop|nan|stall" makes that rank
+// fail at that global step (throw, kill), ask for a stop as a signal would (stop), see a
+// non-finite loss (nan), or hang (stall). The fault tests (tests/test_faults.cpp) use it;
+// without the variable nothing happens.
+#include <cstdint>
+#include <string>
+
+namespace aim {
+
+struct Fault {
+  int rank = -1;
+  int64_t step = -1;
+  std::string kind;  // throw, kill, stop, nan, stall
+
+  bool at(int at_rank, int64_t global_step) const { return rank == at_rank && step == global_step; }
+  // kind throw, kill or stall at this rank and step: logs, then throws aim::Error, raises
+  // SIGKILL, or stops the process for good.
+  void fail_if_due(int at_rank, int64_t global_step) const;
+};
+
+Fault fault_from_environment();
+
+}  // namespace aim

@@ -1,0 +1,103 @@
+#include "runner/train_settings.h"
+
+namespace aim {
+
+void add_train_keys(Schema& s) {
+  s.add(KeySpec("train.epochs", ValueType::Int, "10", "training epochs").range(1.0, 1e6));
+  s.add(KeySpec("train.batch_size", ValueType::Int, "128",
+                "samples per micro-batch per rank (the global batch is this x ranks x train.accumulate_steps; at most "
+                "the training split)")
+            .range(1.0, 1e9));
+  s.add(KeySpec("train.accumulate_steps", ValueType::Int, "1",
+                "gradient accumulation: micro-batches of train.batch_size per optimiser step, gradients allreduced "
+                "after the last only; the global batch is batch_size x ranks x this, and the learning-rate schedule "
+                "counts optimiser steps; part of the run identity unless 1")
+            .range(1.0, 65536.0)
+            // In the identity unless 1, so the runs made before the key existed keep their ids.
+            .only_when("train.accumulate_steps", {"!1"}));
+  s.add(KeySpec("train.optimizer", ValueType::String, "sgd", "optimiser").one_of({"sgd", "adamw"}));
+  s.add(KeySpec("train.lr", ValueType::Float, "0.05", "peak learning rate (after warm-up)").above(0.0));
+  s.add(KeySpec("train.min_lr", ValueType::Float, "0.0",
+                "learning rate at the end of the cosine schedule (at most train.lr)")
+            .range(0.0, std::nullopt));
+  s.add(KeySpec("train.schedule", ValueType::String, "cosine", "learning-rate schedule after warm-up")
+            .one_of({"cosine", "constant"}));
+  s.add(KeySpec("train.warmup_epochs", ValueType::Float, "1.0",
+                "linear warm-up from 0 to train.lr, in epochs (fractions allowed)")
+            .range(0.0, std::nullopt));
+  s.add(KeySpec("train.momentum", ValueType::Float, "0.9", "sgd: momentum").range(0.0, std::nullopt).below(1.0));
+  s.add(KeySpec("train.nesterov", ValueType::Bool, "false", "sgd: Nesterov momentum"));
+  s.add(KeySpec("train.betas", ValueType::FloatList, "[0.9, 0.999]", "adamw: beta1, beta2")
+            .length(2)
+            .range(0.0, std::nullopt)
+            .below(1.0));
+  s.add(KeySpec("train.weight_decay", ValueType::Float, "0.0005", "weight decay (decoupled for adamw)")
+            .range(0.0, std::nullopt));
+  s.add(KeySpec("train.decay_norm_and_bias", ValueType::Bool, "false",
+                "also decay normalisation weights and biases (off: the usual recipe)"));
+  s.add(KeySpec("train.bucket_mb", ValueType::Float, "25.0",
+                "data parallel: gradient bucket size in MiB (each bucket is one allreduce, launched from backward)")
+            .range(0.001, 1e6)
+            .not_identity());
+  s.add(KeySpec("train.first_bucket_mb", ValueType::Float, "1.0",
+                "data parallel: size of the first bucket (the last layers), small so communication starts early")
+            .range(0.001, 1e6)
+            .not_identity());
+  s.add(
+      KeySpec("train.last_bucket_mb", ValueType::Float, "-1",
+              "data parallel: size of a separate last bucket (the first layers, whose allreduce cannot overlap "
+              "backward); -1: none, 0: from the model, its gradient bytes / 8 between 1 and 25 MiB, at most a quarter")
+          .range(-1.0, 1e6)
+          .not_identity());
+  s.add(KeySpec("train.precision", ValueType::String, "fp32",
+                "fp32, or bf16: forward pass and loss under bfloat16 autocast (CUDA; on CPUs only where bf16 is fast)")
+            .one_of({"fp32", "bf16"}));
+  s.add(KeySpec("train.channels_last", ValueType::Bool, "false",
+                "channels-last memory layout for convolution weights and inputs (faster on tensor-core GPUs)")
+            .not_identity());
+  s.add(KeySpec("train.cudnn_benchmark", ValueType::Bool, "true",
+                "GPU: let cuDNN time its convolution algorithms for each input shape and keep the fastest")
+            .not_identity());
+  s.add(KeySpec("train.eval_every", ValueType::Int, "1",
+                "evaluate on the validation split every N epochs (0: only at the end)")
+            .range(0.0, std::nullopt));
+  s.add(KeySpec("train.checkpoint_every", ValueType::Int, "1", "write a checkpoint every N epochs")
+            .range(1.0, std::nullopt)
+            .not_identity());
+  s.add(KeySpec("train.stop_on_nan", ValueType::Bool, "true",
+                "stop the run with FAILED when the training loss becomes NaN or inf (never a complete result)")
+            .not_identity());
+  s.add(KeySpec("train.collective_timeout", ValueType::Float, "600",
+                "seconds a collective may wait for the other ranks before the job is ended as stuck (0: forever)")
+            .range(0.0, std::nullopt)
+            .not_identity());
+  s.add(KeySpec("train.log_every", ValueType::Float, "10.0", "seconds between progress lines")
+            .range(0.0, std::nullopt)
+            .not_identity());
+}
+
+TrainSettings train_settings(const Config& cfg) {
+  TrainSettings t;
+  t.seed = uint64_t(cfg.get_int("seed"));
+  t.threads = int(cfg.get_int("threads"));
+  t.epochs = cfg.get_int("train.epochs");
+  t.batch_size = cfg.get_int("train.batch_size");
+  t.accumulate_steps = cfg.get_int("train.accumulate_steps");
+  t.channels_last = cfg.get_bool("train.channels_last");
+  t.bf16 = cfg.get_string("train.precision") == "bf16";
+  t.pin_memory = cfg.get_bool("dataset.pin_memory");
+  t.cudnn_benchmark = cfg.get_bool("train.cudnn_benchmark");
+  t.stop_on_nan = cfg.get_bool("train.stop_on_nan");
+  t.bucket_mb = cfg.get_float("train.bucket_mb");
+  t.first_bucket_mb = cfg.get_float("train.first_bucket_mb");
+  t.last_bucket_mb = cfg.get_float("train.last_bucket_mb");
+  t.log_every_s = cfg.get_float("train.log_every");
+  t.workers = int(cfg.get_int("dataset.workers"));
+  t.prefetch = int(cfg.get_int("dataset.prefetch"));
+  t.checkpoint_every = cfg.get_int("train.checkpoint_every");
+  t.mask_hist_bins = cfg.get_int("eval.mask_hist_bins");
+  t.pictures = cfg.get_int("eval.pictures");
+  return t;
+}
+
+}  // namespace aim

@@ -1,0 +1,37 @@
+#pragma once
+// The training loop's settings (the train.* keys, the seed and the thread count), read from
+// the config once, beside the keys that define them (add_train_keys), so that the trainer
+// and everything it hands them to take a typed struct, not key names.
+#include <cstdint>
+
+#include "core/config.h"
+
+namespace aim {
+
+struct TrainSettings {
+  uint64_t seed = 0;
+  int threads = 0;  // 0: default_threads() (runner/device.h)
+  int64_t epochs = 10;
+  int64_t batch_size = 128;      // per micro-batch per rank
+  int64_t accumulate_steps = 1;  // micro-batches per optimiser step
+  bool channels_last = false;
+  bool bf16 = false;        // train.precision: bf16
+  bool pin_memory = false;  // dataset.pin_memory (used on a GPU only)
+  bool cudnn_benchmark = true;
+  bool stop_on_nan = true;
+  double bucket_mb = 25, first_bucket_mb = 1, last_bucket_mb = -1;
+  double log_every_s = 10;
+  int workers = 0, prefetch = 4;  // dataset.workers, dataset.prefetch
+  int64_t checkpoint_every = 1;
+  int64_t mask_hist_bins = 10;  // eval.mask_hist_bins: the per-epoch mask-area histogram
+  int64_t pictures = 8;         // eval.pictures: rows of the PNG grids at the end
+
+  int64_t global_batch(int world) const { return batch_size * world * accumulate_steps; }
+};
+
+// The train.* keys (and world_size), in the order docs/config-reference.md lists them.
+void add_train_keys(Schema& schema);
+
+TrainSettings train_settings(const Config& cfg);
+
+}  // namespace aim
