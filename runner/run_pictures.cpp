@@ -15,9 +15,8 @@ namespace {
 // The line under a sample's row: its mask confidence (masking models), else p(prediction).
 std::string sample_note(const results::SplitResult& split, int64_t i) {
   char buf[96];
-  auto it = split.per_sample.find(results::kMaskConfidence);
-  if (it != split.per_sample.end())
-    std::snprintf(buf, sizeof buf, "mask conf %.2f (margin %.2f, agree %.2f)", it->second[i],
+  if (has_mask_confidence(split))
+    std::snprintf(buf, sizeof buf, "mask conf %.2f (margin %.2f, agree %.2f)", picture_scores(split)[i],
                   split.per_sample.at(results::kMaskMargin)[i], split.per_sample.at(results::kMaskAgreement)[i]);
   else
     std::snprintf(buf, sizeof buf, "p(pred) %.2f", split.per_sample.at("confidence")[i]);
@@ -25,6 +24,14 @@ std::string sample_note(const results::SplitResult& split, int64_t i) {
 }
 
 }  // namespace
+
+bool has_mask_confidence(const results::SplitResult& split) {
+  return split.per_sample.count(results::kMaskConfidence) > 0;
+}
+
+const std::vector<float>& picture_scores(const results::SplitResult& split) {
+  return split.per_sample.at(has_mask_confidence(split) ? results::kMaskConfidence : "confidence");
+}
 
 void write_run_pictures(const RunPaths& paths, model::Model& model, const data::DatasetSplits& splits,
                         const results::RunRecord& record, const EvalOptions& eval, size_t rows) {
@@ -48,9 +55,7 @@ void write_run_pictures(const RunPaths& paths, model::Model& model, const data::
   std::vector<int64_t> first(std::min<size_t>(rows, size_t(ds.size())));
   std::iota(first.begin(), first.end(), 0);
   draw("first", first);
-  auto it = split->per_sample.find(results::kMaskConfidence);
-  draw("least_confident",
-       lowest(it != split->per_sample.end() ? it->second : split->per_sample.at("confidence"), rows));
+  draw("least_confident", lowest(picture_scores(*split), rows));
 }
 
 }  // namespace aim

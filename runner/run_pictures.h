@@ -12,6 +12,11 @@
 
 namespace aim {
 
+// The per-sample scores the pictures rank samples by: mask confidence (masking models),
+// else the softmax confidence of the prediction.
+const std::vector<float>& picture_scores(const results::SplitResult& split);
+bool has_mask_confidence(const results::SplitResult& split);
+
 void write_run_pictures(const RunPaths& paths, model::Model& model, const data::DatasetSplits& splits,
                         const results::RunRecord& record, const EvalOptions& eval, size_t rows);
 

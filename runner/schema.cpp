@@ -1,6 +1,5 @@
 #include "runner/schema.h"
 
-#include "aim/attribution.h"
 #include "aim/registry.h"
 #include "core/error.h"
 #include "core/strings.h"

@@ -103,6 +103,7 @@ class Trainer {
   int64_t steps_per_epoch_ = 0, num_params_ = 0;
   EvalSchedule schedule_;
   EpochLayout layout_;
+  std::unique_ptr<EpochRecorder> recorder_;  // built with the layout
   TrainState state_;
   bool resumed_ = false;
   Fault fault_ = fault_from_environment();
@@ -152,6 +153,7 @@ void Trainer::build() {
 void Trainer::resume() {
   // The epoch statistics have one layout on every rank, fixed before the first step.
   layout_ = epoch_layout(*model_, t_.mask_hist_bins);
+  recorder_ = std::make_unique<EpochRecorder>(layout_);
   state_.world_size = world_;
   state_.class_names = train_set_->info().class_names;
   state_.partial = EpochSums::zeros(layout_);
@@ -313,7 +315,7 @@ void Trainer::end_epoch(EpochSums& sums, Clock::time_point epoch_start) {
   EpochFacts facts{state_.epoch + 1, lr_->at(state_.global_step - 1), epoch_s, {}, model_->mask_stages()};
   if (!total.area_sum.empty()) facts.area_targets = model_->area_targets(where);
   auto& rec = state_.record;
-  EpochRecorder(layout_).record(rec, total, facts);
+  recorder_->record(rec, total, facts);
   std::string eval_text;
   evaluate_val_if_due(eval_text);
   const double seen = double(std::max<int64_t>(1, total.seen));

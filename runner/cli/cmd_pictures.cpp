@@ -6,6 +6,7 @@
 #include "results/run_file.h"
 #include "runner/cli/commands.h"
 #include "runner/pictures.h"
+#include "runner/run_pictures.h"
 #include "results/run_folder.h"
 #include "runner/trained_run.h"
 
@@ -39,12 +40,11 @@ void run_pictures(const PicturesArgs& a) {
     auto record = results::read_run_file(RunPaths{a.run_dir}.result());
     for (const auto& s : record.splits) {
       if (s.split != a.split) continue;
-      auto it = s.per_sample.find(results::kMaskConfidence);
-      const auto& scores = it != s.per_sample.end() ? it->second : s.per_sample.at("confidence");
+      const auto& scores = picture_scores(s);
       for (auto i : lowest(scores, size_t(a.least_confident))) {
         idx.push_back(i);
         char buf[64];
-        std::snprintf(buf, sizeof buf, "%s %.2f", it != s.per_sample.end() ? "mask conf" : "p(pred)", scores[i]);
+        std::snprintf(buf, sizeof buf, "%s %.2f", has_mask_confidence(s) ? "mask conf" : "p(pred)", scores[i]);
         notes.resize(idx.size() - 1);
         notes.push_back(buf);
       }
