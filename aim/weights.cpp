@@ -128,6 +128,16 @@ void load_torchvision_weights(Model& model, const std::string& h5_path, bool all
   spdlog::info("{}: loaded {} tensors{}", h5_path, copies.size(), load_head ? " (with the head)" : "");
 }
 
+int64_t classes_in_configured_weights(const Config& cfg) {
+  if (!cfg.applies("model.weights") || cfg.is_null("model.weights")) return 0;
+  const auto path = cfg.get_string("model.weights");
+  auto file = h5::open_file(path);
+  for (const std::string key : {"fc.weight", "classifier.2.weight", "head.weight"})
+    if (h5::exists(file, key)) return int64_t(h5::shape(file, key)[0]);
+  throw Error(path + ": no classifier weights (fc.weight, classifier.2.weight or head.weight) to size the head; pass "
+              "--num-classes");
+}
+
 void add_torchvision_weight_keys(Schema& s) {
   s.add(KeySpec("model.weights", ValueType::String, "~",
                 "HDF5 file of torchvision weights to start from (scripts/export_torchvision_weights.py); ~: random "

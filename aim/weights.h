@@ -8,6 +8,7 @@
 #include "aim/model.h"
 
 namespace aim {
+class Config;
 class Schema;
 }
 
@@ -24,5 +25,10 @@ void add_torchvision_weight_keys(Schema& schema);
 // missing, unexpected and mismatched keys are reported together in one aim::Error naming
 // the file.
 void load_torchvision_weights(Model& model, const std::string& h5_path, bool allow_new_head);
+
+// The number of classes of the head in the file model.weights names (fc.weight,
+// classifier.2.weight or head.weight); 0 when model.weights is ~. Throws aim::Error naming
+// the file when it has no head.
+int64_t classes_in_configured_weights(const Config& cfg);
 
 }  // namespace aim::model

@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
     return m;
   };
   auto model_sync = make(), model_local = make();
-  auto opt_sync = aim::make_optimizer(cfg, *model_sync), opt_local = aim::make_optimizer(cfg, *model_local);
+  auto opt_sync = aim::make_optimizer(aim::train_settings(cfg).optim, *model_sync),
+       opt_local = aim::make_optimizer(aim::train_settings(cfg).optim, *model_local);
   int64_t grad_bytes = 0;
   for (const auto& p : model_sync->parameters()) grad_bytes += p.numel() * int64_t(p.element_size());
   std::unique_ptr<aim::comm::GradientSync> sync;

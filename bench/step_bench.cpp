@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   auto cfg = aim::Config::resolve(flat, aim::full_schema());
   torch::manual_seed(0);
   auto model = aim::model::make_model(cfg, 10);
-  auto optimizer = aim::make_optimizer(cfg, *model);
+  auto optimizer = aim::make_optimizer(aim::train_settings(cfg).optim, *model);
   model->train();
   auto pool = torch::randn({64, 3, size, size});
   auto labels = torch::arange(batch) % 10;

@@ -42,6 +42,8 @@ void add_eval_keys(Schema& s) {
             .range(1.0, 1000.0));
 }
 
+EvalProtocol eval_protocol(const Config& cfg) { return {cfg.get_string("eval.explain"), cfg.get_string("eval.select")}; }
+
 EvalOptions final_eval_options(const Config& cfg) {
   EvalOptions o;
   o.batch_size = cfg.get_int("eval.batch_size");

@@ -21,6 +21,11 @@ void add_eval_keys(Schema& schema);
 // The final evaluation's options (eval.batch_size, eval.attributions, eval.explain,
 // eval.keep_maps, eval.mask_confidence, dataset.workers/prefetch).
 EvalOptions final_eval_options(const Config& cfg);
+// What the result files record of the protocol: eval.explain and eval.select, verbatim.
+struct EvalProtocol {
+  std::string explain, select;
+};
+EvalProtocol eval_protocol(const Config& cfg);
 // eval.splits, or the dataset's evaluation splits when it is ~; a ConfigError for a split
 // the dataset does not have.
 std::vector<std::string> evaluated_splits(const Config& cfg, const data::DatasetSplits& splits);

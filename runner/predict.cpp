@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "aim/registry.h"
+#include "aim/weights.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/h5.h"
@@ -57,14 +58,6 @@ Inputs read_h5(const std::string& path) {
   return {images, {}};
 }
 
-// The number of classes of the head in a weights file (torchvision layout).
-int64_t classes_in_weights(const std::string& path) {
-  auto file = h5::open_file(path);
-  for (const std::string key : {"fc.weight", "classifier.2.weight", "head.weight"})
-    if (h5::exists(file, key)) return int64_t(h5::shape(file, key)[0]);
-  throw Error(path + ": no classifier weights (fc.weight or classifier.2.weight) to size the head; pass --num-classes");
-}
-
 }  // namespace
 
 int64_t predict(const PredictOptions& o) {
@@ -82,8 +75,8 @@ int64_t predict(const PredictOptions& o) {
     cfg = load_run_config(o.config, o.overrides);
     int64_t classes = o.num_classes;
     if (classes <= 0) {
-      if (cfg.is_null("model.weights")) throw Error("--config needs model.weights or --num-classes");
-      classes = classes_in_weights(cfg.get_string("model.weights"));
+      classes = model::classes_in_configured_weights(cfg);
+      if (classes == 0) throw Error("--config needs model.weights or --num-classes");
     }
     model = model::make_model(cfg, classes);
     source = o.config;
@@ -110,8 +103,9 @@ int64_t predict(const PredictOptions& o) {
   const auto stages = model->mask_stages();
   auto fill = [&](H5::H5File& file) {
     h5::set_attr(file, "source", source);
-    h5::set_attr(file, "method", cfg.get_string("method.name"));
-    h5::set_attr(file, "backbone", cfg.get_string("model.backbone"));
+    const auto names = run_names(cfg);
+    h5::set_attr(file, "method", names.method);
+    h5::set_attr(file, "backbone", names.backbone);
     h5::write_raw(file, "logits", h5::Dtype::f32, all_logits.data_ptr(), h5::Dtype::f32,
                   {hsize_t(n), hsize_t(all_logits.size(1))});
     h5::write_raw(file, "pred", h5::Dtype::i64, pred.data_ptr(), h5::Dtype::i64, {hsize_t(n)});
@@ -134,7 +128,7 @@ int64_t predict(const PredictOptions& o) {
     if (h5::read<int64_t>(back, "pred").size() != size_t(n)) throw Error(tmp + ": reads back differently from what was written");
   };
   h5::write_whole_file(o.out, fill, verify);
-  spdlog::info("predicted {} images with {} ({}), written to {}", n, cfg.get_string("method.name"), source, o.out);
+  spdlog::info("predicted {} images with {} ({}), written to {}", n, run_names(cfg).method, source, o.out);
   return n;
 }
 

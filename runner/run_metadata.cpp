@@ -9,7 +9,9 @@
 
 #include "core/host.h"
 #include "core/version.h"
+#include "runner/eval_schedule.h"
 #include "runner/init_from.h"
+#include "runner/schema.h"
 #include "runner/session_ledger.h"
 
 namespace aim {
@@ -19,12 +21,14 @@ void describe_run(const Config& cfg, results::RunRecord& rec) {
   rec.config_yaml = cfg.to_yaml();
   rec.config = cfg.items();
   rec.text["identity_yaml"] = cfg.to_yaml(true);
-  rec.text["name"] = cfg.get_string("name");
-  rec.text["dataset"] = cfg.get_string("dataset.name");
-  rec.text["method"] = cfg.get_string("method.name");
-  rec.text["backbone"] = cfg.get_string("model.backbone");
-  rec.text["explain"] = cfg.get_string("eval.explain");
-  rec.text["select"] = cfg.get_string("eval.select");
+  const auto names = run_names(cfg);
+  rec.text["name"] = names.name;
+  rec.text["dataset"] = names.dataset;
+  rec.text["method"] = names.method;
+  rec.text["backbone"] = names.backbone;
+  const auto protocol = eval_protocol(cfg);
+  rec.text["explain"] = protocol.explain;
+  rec.text["select"] = protocol.select;
   if (auto up = resolve_init_from(cfg)) {  // the run it started from (model.init_from)
     rec.text["init_from_run"] = up->run_id;
     rec.text["init_from_dir"] = up->folder;

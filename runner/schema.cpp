@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "data/registry.h"
+#include "runner/device.h"
 #include "runner/init_from.h"
 #include "runner/eval_schedule.h"
 #include "runner/registry_keys.h"
@@ -18,10 +19,7 @@ void add_runner_keys(Schema& s) {
   s.add(KeySpec("name", ValueType::String, "run", "a label for the run").not_identity().file_name());
   s.add(KeySpec("output_dir", ValueType::String, "outputs", "runs go to <output_dir>/runs/<run-id>/, sweeps link them from <output_dir>/<sweep>/").not_identity().path());
   s.add(KeySpec("threads", ValueType::Int, "0", "torch intra-op threads per rank (0: this process's share of the cores it may use)").range(0.0, 1024.0).not_identity());
-  s.add(KeySpec("device", ValueType::String, "auto",
-                "where each rank computes: auto (its local rank's GPU when CUDA is available, else the CPU), cpu, cuda")
-            .one_of({"auto", "cpu", "cuda"})
-            .not_identity());
+  add_device_keys(s);
   s.add(KeySpec("log_level", ValueType::String, "info", "console log level").one_of({"trace", "debug", "info", "warn", "error"}).not_identity());
   s.add(KeySpec("seed", ValueType::Int, "0", "seed of initialisation, data order, augmentation and mask sampling").range(0.0, std::nullopt));
   s.add(KeySpec("world_size", ValueType::Int, "0",
@@ -56,6 +54,9 @@ namespace {
 void check_training(const Config& cfg) {
   if (cfg.get_float("train.min_lr") > cfg.get_float("train.lr"))
     cfg.fail("train.min_lr", "larger than train.lr (" + cfg.text("train.lr") + "): the schedule would rise");
+  if (cfg.get_string("train.optimizer") == "sgd" && cfg.get_bool("train.nesterov") &&
+      cfg.get_float("train.momentum") <= 0)
+    cfg.fail("train.nesterov", "Nesterov momentum needs train.momentum > 0");
 }
 
 void check_batch(const Config& cfg, const data::DatasetLayout& layout, int world_size) {
@@ -124,6 +125,11 @@ Config resolve_run_config(const FlatConfig& flat) {
   Config cfg = canonical_init_from(Config::resolve(flat, full_schema()));
   check_entry_keys(cfg);
   return cfg;
+}
+
+RunNames run_names(const Config& cfg) {
+  return {cfg.get_string("name"), cfg.get_string("dataset.name"), cfg.get_string("method.name"),
+          cfg.get_string("model.backbone")};
 }
 
 }  // namespace aim

@@ -19,4 +19,11 @@ Config resolve_run_config(const FlatConfig& flat);
 // batch is checked alone). Throws ConfigError "file:line: key: ...".
 void check_run_config(const Config& cfg, int world_size = 1);
 
+// What a run is, by name (name, dataset.name, method.name, model.backbone): for the progress
+// log, result metadata and predictions.
+struct RunNames {
+  std::string name, dataset, method, backbone;
+};
+RunNames run_names(const Config& cfg);
+
 }  // namespace aim

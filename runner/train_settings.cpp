@@ -76,8 +76,29 @@ void add_train_keys(Schema& s) {
             .not_identity());
 }
 
+namespace {
+
+OptimizerSettings optimizer_settings(const Config& cfg) {
+  OptimizerSettings o;
+  o.adamw = cfg.get_string("train.optimizer") == "adamw";
+  o.lr = cfg.get_float("train.lr");
+  o.min_lr = cfg.get_float("train.min_lr");
+  o.warmup_epochs = cfg.get_float("train.warmup_epochs");
+  o.cosine = cfg.get_string("train.schedule") == "cosine";
+  o.momentum = cfg.get_float("train.momentum");
+  o.nesterov = cfg.get_bool("train.nesterov");
+  const auto betas = cfg.get_float_list("train.betas");  // the schema checks length 2 and [0, 1)
+  o.beta1 = betas.at(0), o.beta2 = betas.at(1);
+  o.weight_decay = cfg.get_float("train.weight_decay");
+  o.decay_norm_and_bias = cfg.get_bool("train.decay_norm_and_bias");
+  return o;
+}
+
+}  // namespace
+
 TrainSettings train_settings(const Config& cfg) {
   TrainSettings t;
+  t.optim = optimizer_settings(cfg);
   t.seed = uint64_t(cfg.get_int("seed"));
   t.threads = int(cfg.get_int("threads"));
   t.epochs = cfg.get_int("train.epochs");

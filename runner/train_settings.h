@@ -8,6 +8,18 @@
 
 namespace aim {
 
+// The optimiser and its learning-rate schedule (runner/optim.h).
+struct OptimizerSettings {
+  bool adamw = false;  // train.optimizer: sgd or adamw
+  double lr = 0.05, min_lr = 0, warmup_epochs = 1;
+  bool cosine = true;  // train.schedule: cosine or constant
+  double momentum = 0.9;
+  bool nesterov = false;
+  double beta1 = 0.9, beta2 = 0.999;
+  double weight_decay = 5e-4;
+  bool decay_norm_and_bias = false;
+};
+
 struct TrainSettings {
   uint64_t seed = 0;
   int threads = 0;  // 0: default_threads() (runner/device.h)
@@ -25,6 +37,7 @@ struct TrainSettings {
   int64_t checkpoint_every = 1;
   int64_t mask_hist_bins = 10;  // eval.mask_hist_bins: the per-epoch mask-area histogram
   int64_t pictures = 8;         // eval.pictures: rows of the PNG grids at the end
+  OptimizerSettings optim;
 
   int64_t global_batch(int world) const { return batch_size * world * accumulate_steps; }
 };
@@ -32,6 +45,7 @@ struct TrainSettings {
 // The train.* keys (and world_size), in the order docs/config-reference.md lists them.
 void add_train_keys(Schema& schema);
 
+// Keys that must agree with each other are checked before this, by check_run_config.
 TrainSettings train_settings(const Config& cfg);
 
 }  // namespace aim

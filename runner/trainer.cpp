@@ -30,6 +30,7 @@
 #include "runner/progress_clock.h"
 #include "runner/run_metadata.h"
 #include "runner/run_pictures.h"
+#include "runner/schema.h"
 #include "runner/session_ledger.h"
 #include "runner/train_settings.h"
 #include "runner/train_step.h"
@@ -132,7 +133,7 @@ void Trainer::build() {
   if (t_.channels_last) to_channels_last(*model_);
   if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(t_.cudnn_benchmark);
   broadcast_model(*model_, comm_);
-  optimizer_ = make_optimizer(cfg_, *model_);
+  optimizer_ = make_optimizer(t_.optim, *model_);
   // From here on each rank draws its own randomness (mask sampling, dropout).
   torch::manual_seed(mix_seed(t_.seed, uint64_t(rank_) + 1));
   // One optimiser step = accumulate_steps micro-batches of batch_size per rank: the
@@ -142,7 +143,7 @@ void Trainer::build() {
     cfg_.fail("train.batch_size", "the global batch (" + std::to_string(t_.global_batch(world_)) +
                                       ") is larger than the training split (" + std::to_string(train_set_->size()) +
                                       " samples)");
-  lr_ = std::make_unique<LrSchedule>(cfg_, steps_per_epoch_);
+  lr_ = std::make_unique<LrSchedule>(t_.optim, t_.epochs, steps_per_epoch_);
   if (world_ > 1)
     sync_ = std::make_unique<comm::GradientSync>(model_->parameters(), comm_, t_.bucket_mb, t_.first_bucket_mb,
                                                  t_.last_bucket_mb);
@@ -181,10 +182,11 @@ void Trainer::resume() {
 
 void Trainer::log_start() {
   const auto& info = train_set_->info();
+  const auto names = run_names(cfg_);
   spdlog::info(
       "run {}: method {} on {}, dataset {} ({} train samples, {} classes), {} parameters, {} rank(s) x {} thread(s)",
-      cfg_.run_id(), cfg_.get_string("method.name"), cfg_.get_string("model.backbone"), cfg_.get_string("dataset.name"),
-      train_set_->size(), info.num_classes(), num_params_, world_, threads_);
+      cfg_.run_id(), names.method, names.backbone, names.dataset, train_set_->size(), info.num_classes(), num_params_,
+      world_, threads_);
 }
 
 void Trainer::note_progress(double loss, double images_per_s, double eta_s) {

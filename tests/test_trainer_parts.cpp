@@ -1,13 +1,17 @@
-// The trainer's parts on their own (runner/epoch_recorder.h, runner/eval_schedule.h): what one
-// epoch adds to the curves, computed by hand, and when the validation split is evaluated and
-// which evaluation eval.select keeps.
+// The trainer's parts on their own (runner/epoch_recorder.h, runner/eval_schedule.h,
+// runner/optim.h): what one epoch adds to the curves, computed by hand, when the validation
+// split is evaluated and which evaluation eval.select keeps, and the optimiser and learning
+// rate the train.* keys give.
 #include <gtest/gtest.h>
+
+#include <torch/torch.h>
 
 #include <cmath>
 
 #include "core/error.h"
 #include "runner/epoch_recorder.h"
 #include "runner/eval_schedule.h"
+#include "runner/optim.h"
 #include "runner/schema.h"
 #include "test_util.h"
 
@@ -150,6 +154,66 @@ TEST(EvalSchedule, BuiltFromTheConfigAndTheDatasetsSplits) {
   expect_error(cfg, "eval.select", "validation split");
   auto fine = eval_schedule(load_run_config(dir.write("c.yaml", "seed: 1\n"), {}), no_val);
   EXPECT_EQ(fine.val, "test");  // without val, the first evaluated split
+}
+
+TEST(OptimizerSettings, ReadOnceFromTheTrainKeys) {
+  test::TempDir dir;
+  auto t = train_settings(load_run_config(
+      dir.write("a.yaml",
+                "train: {optimizer: adamw, lr: 0.002, min_lr: 0.0001, schedule: constant, warmup_epochs: 0.5, "
+                "betas: [0.8, 0.95], weight_decay: 0.05, decay_norm_and_bias: true}\n"),
+      {}));
+  EXPECT_TRUE(t.optim.adamw);
+  EXPECT_DOUBLE_EQ(t.optim.lr, 0.002);
+  EXPECT_DOUBLE_EQ(t.optim.min_lr, 0.0001);
+  EXPECT_FALSE(t.optim.cosine);
+  EXPECT_DOUBLE_EQ(t.optim.warmup_epochs, 0.5);
+  EXPECT_DOUBLE_EQ(t.optim.beta1, 0.8);
+  EXPECT_DOUBLE_EQ(t.optim.beta2, 0.95);
+  EXPECT_DOUBLE_EQ(t.optim.weight_decay, 0.05);
+  EXPECT_TRUE(t.optim.decay_norm_and_bias);
+  // Nesterov without momentum is refused before anything runs, naming the key.
+  auto bad = load_run_config(dir.write("b.yaml", "train: {nesterov: true, momentum: 0.0}\n"), {});
+  try {
+    check_run_config(bad);
+    ADD_FAILURE() << "expected a ConfigError naming train.nesterov";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.nesterov"), std::string::npos) << e.what();
+  }
+}
+
+TEST(OptimizerSettings, WeightDecayOnlyOnWeightsUnlessTold) {
+  torch::nn::Sequential model(torch::nn::Linear(3, 2), torch::nn::BatchNorm1d(2));
+  OptimizerSettings o;
+  o.weight_decay = 0.01;
+  auto sgd = make_optimizer(o, *model);
+  ASSERT_EQ(sgd->param_groups().size(), 2u);  // the linear weight; its bias and the norm's two
+  EXPECT_EQ(sgd->param_groups()[0].params().size(), 1u);
+  EXPECT_EQ(sgd->param_groups()[1].params().size(), 3u);
+  EXPECT_DOUBLE_EQ(static_cast<torch::optim::SGDOptions&>(sgd->param_groups()[0].options()).weight_decay(), 0.01);
+  EXPECT_DOUBLE_EQ(static_cast<torch::optim::SGDOptions&>(sgd->param_groups()[1].options()).weight_decay(), 0.0);
+  o.adamw = true, o.decay_norm_and_bias = true, o.beta1 = 0.8;
+  auto adamw = make_optimizer(o, *model);
+  ASSERT_EQ(adamw->param_groups().size(), 1u);
+  auto& a = static_cast<torch::optim::AdamWOptions&>(adamw->param_groups()[0].options());
+  EXPECT_DOUBLE_EQ(std::get<0>(a.betas()), 0.8);
+  EXPECT_DOUBLE_EQ(a.weight_decay(), 0.01);
+}
+
+TEST(LrSchedule, WarmUpThenCosineAsInTheClosedForm) {
+  OptimizerSettings o;
+  o.lr = 0.1, o.min_lr = 0.01, o.warmup_epochs = 1.0;
+  const int64_t epochs = 3, steps = 4;  // 4 warm-up steps, then 8 of cosine
+  LrSchedule lr(o, epochs, steps);
+  for (int64_t s = 0; s < 4; ++s) EXPECT_DOUBLE_EQ(lr.at(s), 0.1 * double(s + 1) / 4.0) << s;
+  for (int64_t s = 4; s < 12; ++s)
+    EXPECT_NEAR(lr.at(s), 0.01 + 0.045 * (1.0 + std::cos(M_PI * double(s - 4) / 8.0)), 1e-15) << s;
+  EXPECT_DOUBLE_EQ(lr.at(12), 0.01);  // past the end: the floor
+  o.cosine = false, o.warmup_epochs = 0.5;
+  LrSchedule flat(o, epochs, steps);
+  EXPECT_DOUBLE_EQ(flat.at(0), 0.05);
+  EXPECT_DOUBLE_EQ(flat.at(1), 0.1);
+  EXPECT_DOUBLE_EQ(flat.at(11), 0.1);
 }
 
 }  // namespace

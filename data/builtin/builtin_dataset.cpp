@@ -10,7 +10,9 @@
 
 namespace aim::data {
 
-namespace {
+// Named, not anonymous: the unity build (CMAKE_UNITY_BUILD) puts several datasets in one
+// translation unit.
+namespace builtin {
 
 FashionPlacesOptions options_from(const Config& cfg) {
   FashionPlacesOptions o;
@@ -200,11 +202,15 @@ void add_keys(Schema& s) {
             .only_when("dataset.ood_size", {"!0"}));
 }
 
-}  // namespace
+}  // namespace builtin
 
 DatasetEntry builtin_dataset_entry() {
-  return {"builtin", "Fashion-MNIST garments on procedural backgrounds (a miniature Waterbirds)", add_keys, make,
-          layout, files};
+  return {"builtin",
+          "Fashion-MNIST garments on procedural backgrounds (a miniature Waterbirds)",
+          builtin::add_keys,
+          builtin::make,
+          builtin::layout,
+          builtin::files};
 }
 
 }  // namespace aim::data

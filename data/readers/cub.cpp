@@ -6,7 +6,9 @@
 
 namespace aim::data {
 
-namespace {
+// Named, not anonymous: the unity build (CMAKE_UNITY_BUILD) puts several datasets in one
+// translation unit.
+namespace cub {
 
 DatasetSplits make(const Config& cfg) {
   const auto cub = readers::read_cub(readers::root_of(cfg), /*full=*/true);
@@ -36,13 +38,13 @@ void add_keys(Schema& s) {
   s.add(readers::segmentations_key());
 }
 
-}  // namespace
+}  // namespace cub
 
 DatasetEntry cub_dataset_entry() {
   return {"cub",
           "CUB-200-2011: 200 bird species, boxes and optional segmentations (docs/datasets.md)",
-          add_keys,
-          make,
+          cub::add_keys,
+          cub::make,
           readers::layout_with_held_out_val,
           readers::files_like_eval};
 }

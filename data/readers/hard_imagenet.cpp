@@ -11,7 +11,9 @@
 
 namespace aim::data {
 
-namespace {
+// Named, not anonymous: the unity build (CMAKE_UNITY_BUILD) puts several datasets in one
+// translation unit.
+namespace hard_imagenet {
 
 namespace fs = std::filesystem;
 
@@ -75,13 +77,13 @@ void add_keys(Schema& s) {
             .not_identity());
 }
 
-}  // namespace
+}  // namespace hard_imagenet
 
 DatasetEntry hard_imagenet_dataset_entry() {
   return {"hard_imagenet",
           "Hard ImageNet: 15 ImageNet classes with a segmentation per image",
-          add_keys,
-          make,
+          hard_imagenet::add_keys,
+          hard_imagenet::make,
           [](const Config& cfg) {
             return readers::image_layout(cfg, {"train", "val"}, {"val"});
           },

@@ -14,7 +14,9 @@
 
 namespace aim::data {
 
-namespace {
+// Named, not anonymous: the unity build (CMAKE_UNITY_BUILD) puts several datasets in one
+// translation unit.
+namespace imagenet_subset {
 
 namespace fs = std::filesystem;
 
@@ -124,13 +126,13 @@ void add_keys(Schema& s) {
             .not_identity());
 }
 
-}  // namespace
+}  // namespace imagenet_subset
 
 DatasetEntry imagenet100_dataset_entry() {
   return {"imagenet100",
           "ImageNet100: a 100-class ImageFolder subset of ImageNet (class list: dataset.class_list)",
-          add_keys,
-          [](const Config& cfg) { return make_subset(cfg, "imagenet100"); },
+          imagenet_subset::add_keys,
+          [](const Config& cfg) { return imagenet_subset::make_subset(cfg, "imagenet100"); },
           [](const Config& cfg) {
             return readers::image_layout(cfg, {"train", "val"}, {"val"});
           },
@@ -140,8 +142,8 @@ DatasetEntry imagenet100_dataset_entry() {
 DatasetEntry imagewoof_dataset_entry() {
   return {"imagewoof",
           "ImageWoof: 10 dog breeds of ImageNet, ImageFolder layout",
-          add_keys,
-          [](const Config& cfg) { return make_subset(cfg, "imagewoof"); },
+          imagenet_subset::add_keys,
+          [](const Config& cfg) { return imagenet_subset::make_subset(cfg, "imagewoof"); },
           [](const Config& cfg) {
             return readers::image_layout(cfg, {"train", "val"}, {"val"});
           },

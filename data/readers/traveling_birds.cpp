@@ -15,7 +15,9 @@
 
 namespace aim::data {
 
-namespace {
+// Named, not anonymous: the unity build (CMAKE_UNITY_BUILD) puts several datasets in one
+// translation unit.
+namespace traveling_birds {
 
 namespace fs = std::filesystem;
 
@@ -73,13 +75,13 @@ void add_keys(Schema& s) {
   s.add(readers::segmentations_key());
 }
 
-}  // namespace
+}  // namespace traveling_birds
 
 DatasetEntry traveling_birds_dataset_entry() {
   return {"traveling_birds",
           "TravelingBirds (CUB_fixed): species on shifted backgrounds in test",
-          add_keys,
-          make,
+          traveling_birds::add_keys,
+          traveling_birds::make,
           readers::layout_with_held_out_val,
           readers::files_like_eval};
 }

@@ -17,7 +17,9 @@
 
 namespace aim::data {
 
-namespace {
+// Named, not anonymous: the unity build (CMAKE_UNITY_BUILD) puts several datasets in one
+// translation unit.
+namespace waterbirds {
 
 namespace fs = std::filesystem;
 
@@ -117,14 +119,14 @@ void add_keys(Schema& s) {
   s.add(readers::segmentations_key());
 }
 
-}  // namespace
+}  // namespace waterbirds
 
 DatasetEntry waterbirds_dataset_entry() {
   return {"waterbirds",
           "Waterbirds (95% or 100% variant: the folder dataset.root points at, named by dataset.correlation), 4 groups "
           "label x place",
-          add_keys,
-          make,
+          waterbirds::add_keys,
+          waterbirds::make,
           [](const Config& cfg) {
             return readers::image_layout(cfg, {"train", "val", "test"}, {"val", "test"});
           },

@@ -9,7 +9,9 @@
 
 namespace aim::data {
 
-namespace {
+// Named, not anonymous: the unity build (CMAKE_UNITY_BUILD) puts several datasets in one
+// translation unit.
+namespace synthetic {
 
 class SyntheticDataset : public Dataset {
  public:
@@ -77,11 +79,15 @@ void add_keys(Schema& s) {
   s.add(KeySpec("dataset.pool", ValueType::Int, "64", "synthetic: distinct noise images, repeated").range(1, 100000));
 }
 
-}  // namespace
+}  // namespace synthetic
 
 DatasetEntry synthetic_dataset_entry() {
-  return {"synthetic", "random noise images for benchmarks (no files; accuracy means nothing)", add_keys, make,
-          layout, /*files=*/{}};
+  return {"synthetic",
+          "random noise images for benchmarks (no files; accuracy means nothing)",
+          synthetic::add_keys,
+          synthetic::make,
+          synthetic::layout,
+          /*files=*/{}};
 }
 
 }  // namespace aim::data
