@@ -81,6 +81,7 @@ int64_t predict(const PredictOptions& o) {
     model = model::make_model(cfg, classes);
     source = o.config;
   }
+  const auto names = run_names(cfg);
   model->to(select_device(cfg, 0));
   const auto device = device_of(*model);
   model->eval();
@@ -103,7 +104,6 @@ int64_t predict(const PredictOptions& o) {
   const auto stages = model->mask_stages();
   auto fill = [&](H5::H5File& file) {
     h5::set_attr(file, "source", source);
-    const auto names = run_names(cfg);
     h5::set_attr(file, "method", names.method);
     h5::set_attr(file, "backbone", names.backbone);
     h5::write_raw(file, "logits", h5::Dtype::f32, all_logits.data_ptr(), h5::Dtype::f32,
@@ -128,7 +128,7 @@ int64_t predict(const PredictOptions& o) {
     if (h5::read<int64_t>(back, "pred").size() != size_t(n)) throw Error(tmp + ": reads back differently from what was written");
   };
   h5::write_whole_file(o.out, fill, verify);
-  spdlog::info("predicted {} images with {} ({}), written to {}", n, run_names(cfg).method, source, o.out);
+  spdlog::info("predicted {} images with {} ({}), written to {}", n, names.method, source, o.out);
   return n;
 }
 
