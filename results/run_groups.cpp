@@ -77,6 +77,59 @@ std::vector<std::pair<std::string, double>> run_metrics(const RunRecord& rec) {
   return out;
 }
 
+// Fine-tuned runs start from one upstream run each (model.init_from: its run id), one per
+// seed in a staged sweep. For grouping, an upstream that is among the runs found and has the
+// same seed stands for its identity without the seed (recursively, for longer chains), so
+// that the runs fine-tuned from one pretraining setting form one row over seeds, paired by
+// seed, instead of one row per upstream run. The row shows the upstream ids (first six
+// characters of each). An upstream not found keeps its id: such runs are not pooled.
+constexpr const char* kInitFrom = "model.init_from";
+
+class UpstreamPooling {
+ public:
+  using Identity = std::map<std::string, std::string>;
+  // identities: every complete run's identity by run id (before any --where filter).
+  UpstreamPooling(std::vector<Identity>& configs, std::map<std::string, Identity> identities)
+      : identities_(std::move(identities)) {
+    std::vector<std::string> pooled(configs.size());
+    for (size_t i = 0; i < configs.size(); ++i) pooled[i] = pooled_upstream(configs[i], 0);
+    for (size_t i = 0; i < configs.size(); ++i)
+      if (!pooled[i].empty()) configs[i][kInitFrom] = pooled[i];
+  }
+  // The text a pooled value shows: its upstream runs.
+  std::string label(const std::string& value) const {
+    auto it = upstreams_.find(value);
+    if (it == upstreams_.end()) return value;
+    std::string out;
+    for (const auto& id : it->second) out += (out.empty() ? "" : ",") + id.substr(0, 6);
+    return out;
+  }
+
+ private:
+  // "" when the run's upstream is not pooled; else the pooled value (and its id recorded).
+  std::string pooled_upstream(const Identity& run, int depth) {
+    auto up = run.find(kInitFrom);
+    if (up == run.end() || depth > 16) return "";
+    auto u = identities_.find(up->second);
+    if (u == identities_.end() || seed(u->second) != seed(run)) return "";
+    std::string canon = "upstream{";
+    for (const auto& [k, v] : u->second) {
+      if (k == "seed") continue;
+      std::string value = k == kInitFrom ? pooled_upstream(u->second, depth + 1) : "";
+      canon += k + "=" + (value.empty() ? v : value) + ";";
+    }
+    canon += "}";
+    upstreams_[canon].insert(up->second);
+    return canon;
+  }
+  static std::string seed(const Identity& run) {
+    auto it = run.find("seed");
+    return it == run.end() ? "" : it->second;
+  }
+  std::map<std::string, Identity> identities_;
+  std::map<std::string, std::set<std::string>> upstreams_;
+};
+
 [[noreturn]] void unknown_key(const std::string& option, const std::string& key, const std::set<std::string>& known) {
   std::vector<std::string> keys(known.begin(), known.end());
   auto near = closest_match(key, keys);
@@ -103,6 +156,7 @@ Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pa
   Grouping out;
   std::vector<std::map<std::string, std::string>> configs;  // identity (grouping)
   std::set<std::string> all_config_keys;                    // full configs (filters)
+  std::map<std::string, std::map<std::string, std::string>> identities;  // every complete run's, by id
   for (const auto& r : runs) {
     if (r.state != "done") continue;
     std::map<std::string, std::string> identity, full;
@@ -120,6 +174,7 @@ Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pa
     for (const auto& [k, v] : identity) full.emplace(k, v);
     for (const auto& [k, v] : r.record.config) full.emplace(k, v);
     for (const auto& [k, v] : full) all_config_keys.insert(k);
+    identities.emplace(r.record.run_id, identity);
     bool keep = true;
     for (const auto& [k, want] : where) {
       auto have = full.find(k);
@@ -132,6 +187,7 @@ Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pa
     configs.push_back(std::move(identity));
     out.done.push_back(&r);
   }
+  UpstreamPooling pooling(configs, std::move(identities));
   for (const auto& [k, v] : where)
     if (!all_config_keys.empty() && !all_config_keys.count(k)) unknown_key("--where", k, all_config_keys);
   for (const auto& k : group_by)
@@ -186,7 +242,12 @@ Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pa
   }
   std::stable_sort(out.metrics.begin(), out.metrics.end(),
                    [](const std::string& a, const std::string& b) { return metric_order(a) < metric_order(b); });
-  for (auto& [k, g] : groups) out.groups.push_back(std::move(g));
+  for (auto& [k, g] : groups) {
+    for (size_t i = 0; i < out.keys.size(); ++i)
+      if (out.keys[i] == kInitFrom) g.key[i] = pooling.label(g.key[i]);
+    if (g.common.count(kInitFrom)) g.common[kInitFrom] = pooling.label(g.common[kInitFrom]);
+    out.groups.push_back(std::move(g));
+  }
   // Rows: by every key but the method in order, then the method (vanilla, bottom-up, AIM).
   int mi = out.method_index();
   std::stable_sort(out.groups.begin(), out.groups.end(), [mi](const RunGroup& a, const RunGroup& b) {

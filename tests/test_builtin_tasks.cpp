@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <opencv2/core.hpp>
@@ -65,6 +66,27 @@ double background_match(const PackedSplit& s, int64_t i, uint64_t split_seed, in
   auto same = img.eq(torch::from_blob(bg.data, {canvas, canvas, 3}, torch::kUInt8)).all(2);
   auto outside = s.regions[i].eq(0);
   return same.masked_select(outside).to(torch::kDouble).mean().item<double>();
+}
+
+// As background_match, with the redrawn background's channels in order `order` (0-5, the
+// lexicographic permutations of RGB: output channel k takes channel perm[k]).
+double background_match(const PackedSplit& s, int64_t i, uint64_t split_seed, int family, int64_t canvas, int order) {
+  Rng rng(mix_seed(split_seed, uint64_t(i)));
+  cv::Mat bg(static_cast<int>(canvas), static_cast<int>(canvas), CV_8UC3);
+  draw_place(family, rng, bg);
+  std::array<int64_t, 3> perm = {0, 1, 2};
+  for (int k = 0; k < order; ++k) std::next_permutation(perm.begin(), perm.end());
+  auto drawn = torch::from_blob(bg.data, {canvas, canvas, 3}, torch::kUInt8)
+                   .index_select(2, torch::tensor(std::vector<int64_t>(perm.begin(), perm.end())));
+  auto img = s.images[i].permute({1, 2, 0}).contiguous();
+  auto same = img.eq(drawn).all(2);
+  return same.masked_select(s.regions[i].eq(0)).to(torch::kDouble).mean().item<double>();
+}
+
+std::set<int> range_set(int first, int last) {
+  std::set<int> out;
+  for (int f = first; f <= last; ++f) out.insert(f);
+  return out;
 }
 
 }  // namespace
@@ -258,4 +280,97 @@ TEST(BuiltinTasks, LayoutsAndTrainedRunsHaveTheirSplits) {
   ASSERT_EQ(rec.splits.size(), 1u);
   EXPECT_EQ(rec.splits[0].split, "val");
   EXPECT_EQ(rec.splits[0].n, 50);
+}
+
+// dataset.pretrain_places unused: every family neither the fine-tuning task of the same
+// classes nor ood uses (2-15 for binary, 10-15 for all), drawn independently of the class;
+// the garments are those of reserved.
+TEST(BuiltinTasks, PretrainPlacesUnusedAreEveryFreeFamilyIndependentOfTheClass) {
+  for (const std::string classes : {"binary", "all"}) {
+    auto o = small(classes);
+    const auto reserved = generate_pretrain_places(o);
+    o.pretrain_places = "unused";
+    if (classes == "binary") o.pretrain_size = 6000;
+    const auto pre = generate_pretrain_places(o);
+    const auto ft_f = families_of(generate_fashion_places(o)), ood_f = families_of(generate_ood_places(o));
+    const auto pre_f = families_of(pre);
+    EXPECT_EQ(pre_f, range_set(classes == "binary" ? 2 : 10, 15)) << classes;
+    for (int f : pre_f) EXPECT_FALSE(ft_f.count(f) || ood_f.count(f)) << classes << " " << f;
+    const auto& t = pre.splits.at("train");
+    const auto seed = fashion_places_split_seed(o.seed, "pretrain/train");
+    const int first = *pre_f.begin();
+    for (int64_t i = 0; i < 10; ++i)
+      EXPECT_GT(background_match(t, i, seed, first + int(t.places[i].item<int64_t>()), o.canvas), 0.7) << i;
+    if (classes == "all") {  // the same families as reserved: the same samples, except the cache key
+      EXPECT_TRUE(torch::equal(t.images, reserved.splits.at("train").images));
+      EXPECT_NE(o.pretrain_cache_key(), small(classes).pretrain_cache_key());
+      continue;
+    }
+    EXPECT_TRUE(torch::equal(pre.splits.at("val").source_index, reserved.splits.at("val").source_index));
+    // 14 families x 10 classes, 6000 samples: ~42.9 per cell. Chi-square of independence,
+    // 117 degrees of freedom: p < 1e-4 beyond 182.6 (scipy.stats.chi2.ppf).
+    const int64_t nf = int64_t(pre_f.size());
+    auto table = torch::zeros({10, nf}, torch::kDouble);
+    for (int64_t i = 0; i < t.labels.size(0); ++i) table[t.labels[i].item<int64_t>()][t.places[i].item<int64_t>()] += 1;
+    auto expected = table.sum(1, true) * table.sum(0, true) / table.sum();
+    EXPECT_LT(((table - expected).pow(2) / expected).sum().item<double>(), 182.6) << table;
+    const auto& v = pre.splits.at("val");
+    for (int64_t c = 0; c < 10; ++c) {
+      auto counts = torch::bincount(v.places.masked_select(v.labels.eq(c)), {}, nf);
+      EXPECT_LE((counts.max() - counts.min()).item<int64_t>(), 1) << c << " " << counts;
+    }
+  }
+}
+
+// dataset.pretrain_places varied: the unused families, each background with its colour
+// channels in one of the six orders, every order used, independently of the class; the
+// garments, places and regions are those of unused.
+TEST(BuiltinTasks, PretrainPlacesVariedPermuteEachBackgroundsChannels) {
+  auto o = small();
+  o.pretrain_places = "unused";
+  const auto unused = generate_pretrain_places(o);
+  o.pretrain_places = "varied";
+  const auto pre = generate_pretrain_places(o);
+  EXPECT_NE(o.pretrain_cache_key(), small().pretrain_cache_key());
+  const auto& t = pre.splits.at("train");
+  const auto& u = unused.splits.at("train");
+  EXPECT_TRUE(torch::equal(t.source_index, u.source_index));
+  EXPECT_TRUE(torch::equal(t.places, u.places));
+  EXPECT_TRUE(torch::equal(t.regions, u.regions));
+  EXPECT_FALSE(torch::equal(t.images, u.images));
+  const auto seed = fashion_places_split_seed(o.seed, "pretrain/train");
+  auto orders = torch::zeros({10, 6}, torch::kDouble);
+  const int64_t n = 600;
+  for (int64_t i = 0; i < n; ++i) {
+    const int family = 2 + int(t.places[i].item<int64_t>());
+    int best = -1, matches = 0;
+    for (int k = 0; k < 6; ++k)
+      if (background_match(t, i, seed, family, o.canvas, k) > 0.7) best = k, ++matches;
+    // Uniform backgrounds (two channels alike) can match two orders; the first is as good.
+    ASSERT_GE(matches, 1) << "sample " << i << ": its background is no channel order of its family's";
+    orders[t.labels[i].item<int64_t>()][best] += 1;
+  }
+  EXPECT_GT(orders.sum(0).min().item<double>(), 0) << orders;  // every order occurs
+  // Order independent of the class: chi-square, 45 degrees of freedom, p < 1e-4 beyond 89.1.
+  auto expected = orders.sum(1, true) * orders.sum(0, true) / orders.sum();
+  EXPECT_LT(((orders - expected).pow(2) / expected.clamp_min(1e-9)).sum().item<double>(), 89.1) << orders;
+}
+
+// dataset.pretrain_places is the pretraining task's: set with the fine-tuning task it is a
+// config error before anything runs (exit 2, naming the key); reserved leaves ids unchanged.
+TEST(BuiltinTasks, PretrainPlacesIsAPretrainingKey) {
+  test::TempDir dir;
+  auto config = dir.write("c.yaml", test::small_run_config(dir.path(), 1));
+  auto bad = test::run_command(test::aimrun() + " train " + config + " dataset.pretrain_places=varied");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("dataset.pretrain_places: applies to the pretraining task only"), std::string::npos)
+      << bad.output;
+  bad = test::run_command(test::aimrun() + " train " + config + " dataset.task=pretrain dataset.pretrain_places=all");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("dataset.pretrain_places"), std::string::npos) << bad.output;
+  const auto pre = load_run_config(config, {"dataset.task=pretrain"}).run_id();
+  EXPECT_EQ(pre, load_run_config(config, {"dataset.task=pretrain", "dataset.pretrain_places=reserved"}).run_id());
+  EXPECT_NE(pre, load_run_config(config, {"dataset.task=pretrain", "dataset.pretrain_places=unused"}).run_id());
+  EXPECT_NE(load_run_config(config, {"dataset.task=pretrain", "dataset.pretrain_places=varied"}).run_id(),
+            load_run_config(config, {"dataset.task=pretrain", "dataset.pretrain_places=unused"}).run_id());
 }

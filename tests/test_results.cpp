@@ -372,6 +372,49 @@ TEST(Report, WelchWhereSeedsDoNotPairAmbiguousBaselinesAndQuotedCsvCells) {
   EXPECT_NE(text.find("builtin,aim,small_cnn,-,\"[0.3, 0.5]\",1,"), std::string::npos) << text;  // quoted list
 }
 
+// Runs fine-tuned from one pretraining run per seed (model.init_from: that run's id) form one
+// row over seeds, paired by seed, labelled with their upstream runs; a second pretraining
+// setting is a row of its own; an upstream not found keeps its id (no pooling).
+TEST(Report, RunsFinetunedFromOnePretrainingPerSeedPoolOverSeeds) {
+  test::TempDir dir;
+  auto write = [&](const std::string& id, const std::string& method, int seed, double acc, const std::string& upstream,
+                   const std::string& extra = "") {
+    RunRecord r = sample_record(method, seed, acc);
+    r.run_id = id;
+    const std::string model = "model:\n  backbone: small_cnn\n";
+    r.config_yaml.replace(r.config_yaml.find(model), model.size(),
+                          model + (upstream.empty() ? "" : "  init_from: " + upstream + "\n"));
+    r.config_yaml += extra;
+    r.text["identity_yaml"] = r.config_yaml;
+    auto run = dir.path() + "/runs/" + id;
+    std::filesystem::create_directories(run);
+    write_run_file(run + "/result.h5", r);
+  };
+  for (int seed = 0; seed < 3; ++seed) {
+    const std::string s = std::to_string(seed);
+    write("p" + s, "vanilla", seed, 0.5, "", "train:\n  epochs: 10\n");  // two pretraining settings
+    write("q" + s, "vanilla", seed, 0.5, "", "train:\n  epochs: 20\n");
+    write("vp" + s, "vanilla", seed, 0.6 + 0.1 * seed, "p" + s);
+    write("ap" + s, "aim", seed, seed == 1 ? 0.9 : 0.7 + 0.1 * seed, "p" + s);
+    write("vq" + s, "vanilla", seed, 0.5, "q" + s);
+  }
+  write("vx", "vanilla", 0, 0.5, "x0");  // its upstream is not here
+  auto table = report_of(dir.path());
+  EXPECT_TRUE(has_line(table, {"| vanilla ", "| p0,p1,p2 ", "| 3 "})) << table;
+  EXPECT_TRUE(has_line(table, {"| aim ", "| p0,p1,p2 ", "| 3 "})) << table;
+  EXPECT_TRUE(has_line(table, {"| vanilla ", "| q0,q1,q2 ", "| 3 "})) << table;
+  EXPECT_TRUE(has_line(table, {"| vanilla ", "| x0 ", "| 1 "})) << table;
+  // Differences [10, 20, 10]: scipy.stats.ttest_rel: mean 13.3, t = 4, p = 0.057, 95% CI
+  // 13.33 -+ t.ppf(0.975, 2) * 3.333 = [-1.0, +27.7].
+  EXPECT_TRUE(has_line(table, {"| p0,p1,p2 ", "| aim − vanilla |", "| test acc ", "| +13.3 [-1.0, +27.7] ", "| 0.06 ",
+                               "| 3 ", "| paired |"}))
+      << table;
+  // The upstreams are found before --where filters: they need not pass it.
+  ReportOptions options;
+  options.where = {parse_where("method.name=aim")};
+  EXPECT_TRUE(has_line(report_of(dir.path(), options), {"| aim ", "| 3 "})) << report_of(dir.path(), options);
+}
+
 TEST(Report, ReferenceFileErrorsNameFileLineAndKey) {
   test::TempDir dir;
   auto check = [&](const std::string& text, const std::string& expected) {

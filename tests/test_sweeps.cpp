@@ -106,6 +106,34 @@ TEST(Sweeps, TwoSweepsShareARunAndItsResult) {
   EXPECT_NE(report.output.find("| 2 |"), std::string::npos) << report.output;
 }
 
+// The sweep file changed (a seed dropped, one added): the next `sweep run` unlinks the run
+// the sweep no longer has, with a warning naming it, and keeps its folder and result, so the
+// sweep folder and its report are the sweep as it is now.
+TEST(Sweeps, RunsNoLongerInTheSweepFileAreUnlinkedNotDeleted) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", small_run(dir.file("out"), 1) + "sweep:\n  name: edit\n  grid:\n    seed: [0, 1]\n");
+  ASSERT_EQ(test::run_command(test::aimrun() + " sweep run " + spec).exit_code, 0);
+  const auto before = load_sweep(spec, {});
+  const std::string dropped = before.runs[0].run_id, kept = before.runs[1].run_id;
+  dir.write("out/edit/notes.txt", "a user's file");
+  dir.write("out/elsewhere/x.txt", "not a run");
+  fs::create_directory_symlink("../elsewhere", dir.file("out/edit/" + std::string(12, 'a')));  // not ../runs/<name>
+  spec = dir.write("s.yaml", small_run(dir.file("out"), 1) + "sweep:\n  name: edit\n  grid:\n    seed: [1, 2]\n");
+  auto again = test::run_command(test::aimrun() + " sweep run " + spec);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("1 trained, 1 skipped, 0 failed"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("1 run(s) no longer in " + spec + " unlinked"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find(dropped), std::string::npos) << again.output;
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir.file("out/edit/" + dropped))));
+  EXPECT_TRUE(fs::exists(dir.file("out/runs/" + dropped + "/result.h5")));  // nothing lost
+  EXPECT_TRUE(fs::exists(dir.file("out/edit/" + kept + "/result.h5")));
+  EXPECT_TRUE(fs::exists(dir.file("out/edit/notes.txt")));
+  EXPECT_TRUE(fs::is_symlink(dir.file("out/edit/" + std::string(12, 'a'))));
+  auto report = test::run_command(test::aimrun() + " report " + dir.file("out/edit"));
+  EXPECT_EQ(report.exit_code, 0) << report.output;
+  EXPECT_NE(report.output.find("| 2 |"), std::string::npos) << report.output;
+}
+
 TEST(Sweeps, PlanShowsRunningWhileAProcessHoldsTheRun) {
   test::TempDir dir;
   auto spec = dir.write("s.yaml", small_run(dir.file("out"), 1) + "sweep:\n  name: lock\n  grid:\n    seed: [3]\n");

@@ -33,6 +33,7 @@ FashionPlacesOptions options_from(const Config& cfg) {
   o.task = cfg.get_string("dataset.task");
   o.pretrain_size = cfg.get_int("dataset.pretrain_size");
   o.pretrain_val_size = cfg.get_int("dataset.pretrain_val_size");
+  o.pretrain_places = cfg.get_string("dataset.pretrain_places");
   o.ood_size = cfg.get_int("dataset.ood_size");
   return o;
 }
@@ -138,6 +139,8 @@ DatasetLayout layout(const Config& cfg) {
     train = cfg.get_int("dataset.train_size");
   }
   if (cfg.get_string("dataset.task") == "pretrain") return pretrain_layout(cfg);
+  if (cfg.get_string("dataset.pretrain_places") != "reserved")
+    cfg.fail("dataset.pretrain_places", "applies to the pretraining task only (dataset.task: pretrain)");
   if (!cfg.is_null("dataset.test_size")) {
     if (cfg.get_int("dataset.test_size") > test)
       cfg.fail("dataset.test_size", "at most " + std::to_string(test) + " test samples are available, asked for " +
@@ -195,6 +198,13 @@ void add_keys(Schema& s) {
                 "builtin, dataset.task pretrain: validation samples (balanced over the 10 classes)")
             .range(1.0, std::nullopt)
             .only_when("dataset.task", {"pretrain"}));
+  s.add(KeySpec("dataset.pretrain_places", ValueType::String, "reserved",
+                "builtin, dataset.task pretrain: the place families drawn: reserved (the 6 families 10-15), unused "
+                "(every family that neither the fine-tuning task of dataset.classes nor the ood split uses: 14 with "
+                "classes binary, the same 6 with all) or varied (unused, each background's colour channels in one "
+                "of their 6 orders at random)")
+            .one_of({"reserved", "unused", "varied"})
+            .only_when("dataset.pretrain_places", {"!reserved"}));
   s.add(KeySpec("dataset.ood_size", ValueType::Int, "0",
                 "builtin: samples of the ood split (the first test garments, on 2 place families neither task uses, "
                 "balanced over (class, place)); evaluated like test; 0: no ood split")

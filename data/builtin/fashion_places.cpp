@@ -97,9 +97,22 @@ int64_t pool_size(const std::string& dir, const std::string& prefix, const Class
 
 namespace fashion {
 
+// Puts the channels of an RGB image in order `order` (0-5; 0 keeps them).
+void permute_channels(cv::Mat& image, uint64_t order) {
+  static const int kOrders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+  const int* to = kOrders[order % 6];
+  for (int y = 0; y < image.rows; ++y) {
+    auto* row = image.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < image.cols; ++x) {
+      const cv::Vec3b px = row[x];
+      for (int k = 0; k < 3; ++k) row[x][k] = px[to[k]];
+    }
+  }
+}
+
 PackedSplit render_split(const FashionPlacesOptions& o, uint64_t split_seed, const Source& src,
                          const std::vector<int64_t>& source_index, const std::vector<int64_t>& labels,
-                         const std::vector<int64_t>& places, int64_t num_places, int first_family) {
+                         const std::vector<int64_t>& places, int64_t num_places, int first_family, bool recolour) {
   const int64_t n = int64_t(source_index.size()), c = o.canvas;
   PackedSplit out;
   out.images = torch::empty({n, 3, c, c}, torch::kUInt8);
@@ -114,6 +127,7 @@ PackedSplit render_split(const FashionPlacesOptions& o, uint64_t split_seed, con
     for (int64_t i = begin; i < end; ++i) {
       Rng rng(mix_seed(split_seed, uint64_t(i)));
       draw_place(first_family + int(places[i]), rng, canvas);
+      if (recolour) permute_channels(canvas, Rng(mix_seed(split_seed ^ 0x5EC0105ull, uint64_t(i))).below(6));
 
       const uint8_t* garment = &src.images.data[size_t(source_index[i]) * 28 * 28];
       cv::Mat g28(28, 28, CV_8U, const_cast<uint8_t*>(garment));

@@ -25,6 +25,9 @@ struct FashionPlacesOptions {
   // dataset.task: "finetune" (the splits above) or "pretrain" (generate_pretrain_places).
   std::string task = "finetune";
   int64_t pretrain_size = 10000, pretrain_val_size = 1000;
+  // dataset.pretrain_places: "reserved" (families 10-15) or "unused" (every family that
+  // neither the fine-tuning task of `classes` nor the ood split uses: 2-15 for binary).
+  std::string pretrain_places = "reserved";
   int64_t ood_size = 0;  // the fine-tuning task's `ood` split (generate_ood_places); 0: none
   // Text of every option that changes the generated data, plus the generator version: of
   // the fine-tuning task's train/val/test, of the pretraining task, of the ood split.
@@ -60,14 +63,20 @@ FashionPlacesPools fashion_places_pools(const std::string& source_dir, const std
 // The fine-tuning task: splits train, val, test; places 0 .. classes-1 (place_names).
 FashionPlaces generate_fashion_places(const FashionPlacesOptions& options);
 // The pretraining task (data/builtin/fashion_tasks.cpp, docs/datasets-builtin.md): all ten
-// Fashion-MNIST classes, balanced, on place families 10-15 drawn independently of the class;
+// Fashion-MNIST classes, balanced, on the place families of pretrain_families() (10-15 by
+// default) drawn independently of the class;
 // garments from Fashion-MNIST train that the fine-tuning task of the same options (classes,
 // train_size, val_size, seed) does not use. Splits train (pretrain_size) and val
-// (pretrain_val_size); `places` index the six families (place_names).
+// (pretrain_val_size); `places` index those families (place_names).
 FashionPlaces generate_pretrain_places(const FashionPlacesOptions& options);
 // The fine-tuning task's `ood` split: the first ood_size test garments (those the test split
 // starts with) on place families 16-17, balanced over (class, place).
 FashionPlaces generate_ood_places(const FashionPlacesOptions& options);
+// The pretraining task's place families of `options`: first family and count (contiguous).
+struct FamilyRange {
+  int first = 0, count = 0;
+};
+FamilyRange pretrain_families(const FashionPlacesOptions& options);
 // Garments of each Fashion-MNIST class left to the pretraining task (from the label file).
 std::vector<int64_t> pretrain_garments_per_class(const FashionPlacesOptions& options);
 // Sample i of a split is drawn from Rng(mix_seed(split_seed, i)), its background first

@@ -96,7 +96,16 @@ std::vector<std::string> family_names(int first, int count) {
 std::string FashionPlacesOptions::pretrain_cache_key() const {
   return "fashion-places-pretrain v" + std::to_string(kTasksVersion) + geometry_key(*this) + " finetune=" + classes +
          "," + std::to_string(train_size) + "," + std::to_string(val_size) + " sizes=" + std::to_string(pretrain_size) +
-         "," + std::to_string(pretrain_val_size);
+         "," + std::to_string(pretrain_val_size) + (pretrain_places == "reserved" ? "" : " places=" + pretrain_places);
+}
+
+FamilyRange pretrain_families(const FashionPlacesOptions& o) {
+  if (o.pretrain_places == "reserved") return {kPretrainFirstFamily, kPretrainFamilies};
+  if (o.pretrain_places != "unused" && o.pretrain_places != "varied")
+    throw ConfigError("dataset.pretrain_places: expected reserved, unused or varied, got " + o.pretrain_places);
+  // The fine-tuning task uses families 0 .. classes-1; the ood families follow the pretraining ones.
+  const int first = int(class_map(o.classes).names.size());
+  return {first, kOodFirstFamily - first};
 }
 
 std::string FashionPlacesOptions::ood_cache_key() const {
@@ -123,17 +132,19 @@ FashionPlaces generate_pretrain_places(const FashionPlacesOptions& o) {
   const ClassMap all = class_map("all");
   FashionPlaces out;
   out.class_names = all.names;
-  out.place_names = family_names(kPretrainFirstFamily, kPretrainFamilies);
+  const FamilyRange fam = pretrain_families(o);
+  const bool recolour = o.pretrain_places == "varied";
+  out.place_names = family_names(fam.first, fam.count);
   const auto train_labels = labels_of(src, all, idx.train), val_labels = labels_of(src, all, idx.val);
   // Train: a uniformly drawn family, whatever the class (no background predicts the class).
   Rng rng(mix_seed(o.seed, 31));
   std::vector<int64_t> train_places;
-  for (size_t i = 0; i < idx.train.size(); ++i) train_places.push_back(int64_t(rng.below(kPretrainFamilies)));
+  for (size_t i = 0; i < idx.train.size(); ++i) train_places.push_back(int64_t(rng.below(uint64_t(fam.count))));
   out.splits["train"] = render_split(o, fashion_places_split_seed(o.seed, "pretrain/train"), src, idx.train,
-                                     train_labels, train_places, kPretrainFamilies, kPretrainFirstFamily);
-  out.splits["val"] = render_split(o, fashion_places_split_seed(o.seed, "pretrain/val"), src, idx.val, val_labels,
-                                   balanced_places(val_labels, 10, kPretrainFamilies, o.seed, 32), kPretrainFamilies,
-                                   kPretrainFirstFamily);
+                                     train_labels, train_places, fam.count, fam.first, recolour);
+  out.splits["val"] =
+      render_split(o, fashion_places_split_seed(o.seed, "pretrain/val"), src, idx.val, val_labels,
+                   balanced_places(val_labels, 10, fam.count, o.seed, 32), fam.count, fam.first, recolour);
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
@@ -81,6 +82,26 @@ void link_run(const fs::path& link, const fs::path& target) {
   }
 }
 
+// Links of the sweep folder to runs the sweep no longer has (its file changed since they
+// were made) are removed, so that the folder, and a report of it, is the sweep as it is now;
+// their run folders stay in <output_dir>/runs. Only links to ../runs/<name> are touched.
+void unlink_runs_not_in(const Sweep& sweep) {
+  std::set<std::string> ids;
+  for (const auto& run : sweep.runs) ids.insert(run.run_id);
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(sweep.sweep_dir(), ec)) {
+    const std::string name = e.path().filename().string();
+    std::error_code lec;
+    if (ids.count(name) || !e.is_symlink(lec)) continue;
+    if (fs::read_symlink(e.path(), lec) != fs::path("../runs") / name) continue;
+    if (fs::remove(e.path(), lec)) removed.push_back(name);
+  }
+  if (!removed.empty())
+    spdlog::warn("sweep {}: {} run(s) no longer in {} unlinked from {} (their folders stay in {}/runs): {}", sweep.name,
+                 removed.size(), sweep.spec_path, sweep.sweep_dir(), sweep.output_dir, join(removed, " "));
+}
+
 }  // namespace
 
 void prepare_sweep_dirs(const Sweep& sweep) {
@@ -93,6 +114,7 @@ void prepare_sweep_dirs(const Sweep& sweep) {
     if (!fs::exists(paths.config())) write_text_atomic(paths.config(), run.config.to_yaml());
     link_run(fs::path(sweep.sweep_dir()) / run.run_id, fs::path("../runs") / run.run_id);
   }
+  unlink_runs_not_in(sweep);
 }
 
 namespace {

@@ -34,7 +34,8 @@ int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options);
 std::string sweep_run_lock_path(const Sweep& sweep);
 
 // <out>/<sweep>/<run-id> -> ../runs/<run-id>, and <out>/<sweep>/sweep.yaml; idempotent,
-// also when two processes prepare the same sweep at once.
+// also when two processes prepare the same sweep at once. Links to runs the sweep no longer
+// has (its file changed) are removed, with a warning; their run folders stay.
 void prepare_sweep_dirs(const Sweep& sweep);
 
 // The command that trains one run: [mpirun -np N ...] <this aimrun> train <config> --run-dir <dir>
