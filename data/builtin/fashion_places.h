@@ -25,8 +25,9 @@ struct FashionPlacesOptions {
   // dataset.task: "finetune" (the splits above) or "pretrain" (generate_pretrain_places).
   std::string task = "finetune";
   int64_t pretrain_size = 10000, pretrain_val_size = 1000;
-  // dataset.pretrain_places: "reserved" (families 10-15) or "unused" (every family that
-  // neither the fine-tuning task of `classes` nor the ood split uses: 2-15 for binary).
+  // dataset.pretrain_places: "reserved" (families 10-15), "unused" (every family that
+  // neither the fine-tuning task of `classes` nor the ood split uses: 2-15 for binary) or
+  // "varied" (unused, each background's colour channels permuted: render_split's recolour).
   std::string pretrain_places = "reserved";
   int64_t ood_size = 0;  // the fine-tuning task's `ood` split (generate_ood_places); 0: none
   // Text of every option that changes the generated data, plus the generator version: of
