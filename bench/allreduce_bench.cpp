@@ -1,17 +1,18 @@
 // The gradient path's allreduce against one raw MPI_Allreduce of the same total size, for
-// two bucketings of the same model side by side: a fixed cap alone (--bucket-mb, 25 MiB as
-// PyTorch DDP, the first bucket --first-bucket-mb) and aimrun's default, which adds a small
-// last bucket sized from the model (train.last_bucket_mb: 0).
+// two bucketings of the same model side by side: aimrun's default, a fixed cap alone
+// (--bucket-mb, 25 MiB as PyTorch DDP, the first bucket --first-bucket-mb), and the same
+// with a small last bucket sized from the model (train.last_bucket_mb: 0).
 //
 //   mpirun -np 2 build/bench/allreduce_bench [--backbone small_cnn] [--width 64] [--iters 20]
 //
 // The gradients of a real model's parameters are produced by a cheap backward pass (loss =
-// sum_k <p_k, c_k>, so compute is negligible) and reduced through GradientSync: autograd
-// writes them into the buckets, each complete bucket is one allreduce on the communication
-// thread, then the averages are written back. The reference is MPI_Allreduce of one flat
-// float32 buffer holding as many elements. Reported: the median time per step of each and
-// the ratio (reference time / (gradient-path time - backward alone): 1.0 = as fast as one
-// raw allreduce; above 1 where overlap with backward hides part of it).
+// sum_k <p_k, c_k>, one elementwise pass per parameter) and reduced through GradientSync:
+// autograd writes them into the buckets (divided by the world size as they are copied in:
+// one micro-batch), each complete bucket is one allreduce on the communication thread. The
+// reference is MPI_Allreduce of one flat float32 buffer holding as many elements. Reported:
+// the median time per step of each and the ratio (reference time / (gradient-path time -
+// backward alone): 1.0 = as fast as one raw allreduce; above 1 where overlap with backward
+// hides part of it).
 #include <CLI/CLI.hpp>
 #define OMPI_SKIP_MPICXX 1
 #include <mpi.h>
@@ -67,8 +68,8 @@ int main(int argc, char** argv) {
     total += p.numel();
     coeffs.push_back(torch::randn_like(p));
   }
-  aim::comm::GradientSync sync_fixed(params_fixed, *comm, bucket_mb, first_mb, -1);  // no separate last bucket
-  aim::comm::GradientSync sync_auto(params, *comm, bucket_mb, first_mb, 0);          // aimrun's default
+  aim::comm::GradientSync sync_fixed(params_fixed, *comm, bucket_mb, first_mb, -1);  // aimrun's default
+  aim::comm::GradientSync sync_auto(params, *comm, bucket_mb, first_mb, 0);          // last bucket from the model
 
   auto make_loss = [&](std::vector<torch::Tensor>& ps) {
     torch::Tensor loss = torch::zeros({});

@@ -55,8 +55,10 @@ def main():
         for model, extra in models:
             for binary in [a.bench] + ([a.old] if a.old else []):
                 for kind, (ratio, desc) in run(binary, model, extra, a.iters).items():
-                    ratios.setdefault((model, kind), []).append(ratio)
-                    layout[(model, kind)] = desc
+                    # an --old build that prints the same rows as this one is kept apart
+                    key = (model, kind if binary == a.bench or kind == "old" else "old " + kind)
+                    ratios.setdefault(key, []).append(ratio)
+                    layout[key] = desc
     loads.append(load())
     print(f"{a.repeat} interleaved rounds of {a.iters} steps each; load average (1 min) {loads[0]} before, "
           f"{loads[1]} after; 2 ranks")
@@ -64,7 +66,9 @@ def main():
     print("| model | buckets | ratio, median | range |")
     print("|---|---|---|---|")
     for (model, kind), values in ratios.items():
-        name = {"fixed": "25 MiB cap, first 1 MiB", "model": "and a last one from the model", "old": "before (--old)"}[kind]
+        name = {"fixed": "25 MiB cap, first 1 MiB", "model": "and a last one from the model", "old": "before (--old)",
+                "old fixed": "before (--old), 25 MiB cap, first 1 MiB",
+                "old model": "before (--old), and a last one from the model"}[kind]
         print(f"| {model} | {name}: {layout[(model, kind)]} | {statistics.median(values):.2f} | "
               f"{min(values):.2f}-{max(values):.2f} |")
 

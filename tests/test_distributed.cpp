@@ -10,6 +10,7 @@
 #include "aim/registry.h"
 #include "results/run_file.h"
 #include "runner/comm/bucket_plan.h"
+#include "runner/comm/gradient_sync.h"
 #include "runner/schema.h"
 #include "runner/trained_run.h"
 #include "test_util.h"
@@ -248,6 +249,97 @@ TEST(GradientBuckets, ModelDerivedLastBucketLeavesASmallShareForAfterBackward) {
 
 // Bucket boundaries only decide which elements travel together: with 2 ranks each element
 // of the sum is a + b either way, so training is bit-identical whatever the buckets.
+// A world of `world` identical ranks, in one process: a sum is the tensor times the world
+// size; it records which collective each bucket got.
+class IdenticalRanks : public comm::Communicator {
+ public:
+  explicit IdenticalRanks(int world) : world_(world) {}
+  std::vector<std::string> calls;
+  std::string backend() const override { return "test"; }
+  int rank() const override { return 0; }
+  int world_size() const override { return world_; }
+  int local_rank() const override { return 0; }
+  int local_size() const override { return 1; }
+  void allreduce_sum(at::Tensor& t) override { t.mul_(double(world_)); }
+  std::unique_ptr<comm::Work> allreduce_sum_async(at::Tensor t) override {
+    calls.push_back("sum");
+    t.mul_(double(world_));
+    return std::make_unique<Done>();
+  }
+  std::unique_ptr<comm::Work> allreduce_average_async(at::Tensor t) override {
+    calls.push_back("average");
+    t.mul_(double(world_)).mul_(1.0 / world_);
+    return std::make_unique<Done>();
+  }
+  void broadcast(at::Tensor&, int) override {}
+  void barrier() override {}
+  [[noreturn]] void abort(int code) override { std::_Exit(code); }
+
+ private:
+  struct Done : comm::Work {
+    void wait() override {}
+  };
+  int world_;
+};
+
+// One step of `micro` backward passes of loss = sum_k <p_k, c_k * (m + 1)> through
+// GradientSync on `world` identical ranks; returns the gradients (the average over ranks of
+// the sums over micro-batches: sum_m c_k * (m + 1)).
+std::vector<torch::Tensor> synced_gradients(IdenticalRanks& comm, int micro, const std::vector<torch::Tensor>& c,
+                                            double bucket_mb) {
+  std::vector<torch::Tensor> params;
+  for (const auto& ck : c) params.push_back(torch::zeros_like(ck).requires_grad_(true));
+  comm::GradientSync sync(params, comm, bucket_mb, bucket_mb / 4, -1);
+  for (int step = 0; step < 2; ++step) {  // the second step reuses the buckets
+    sync.begin_step();
+    for (int m = 0; m < micro; ++m) {
+      sync.accumulate_only(m + 1 < micro);
+      torch::Tensor loss = torch::zeros({});
+      for (size_t k = 0; k < params.size(); ++k) loss = loss + (params[k] * c[k] * double(m + 1)).sum();
+      loss.backward();
+    }
+    sync.finish_step();
+  }
+  std::vector<torch::Tensor> grads;
+  for (auto& p : params) grads.push_back(p.grad().clone());
+  return grads;
+}
+
+std::vector<torch::Tensor> some_gradients() {
+  torch::manual_seed(3);
+  return {torch::randn({300, 200}), torch::randn({50}), torch::randn({64, 3, 3, 3}), torch::randn({1000})};
+}
+
+// One micro-batch: each gradient is divided by the world size as it is copied into its
+// bucket, and the buckets are only summed (one pass less after backward).
+TEST(GradientSync, OneMicroBatchDividesWhileCopyingAndOnlySums) {
+  auto c = some_gradients();
+  for (int world : {2, 3}) {
+    IdenticalRanks comm(world);
+    auto grads = synced_gradients(comm, 1, c, 0.005);
+    ASSERT_GE(comm.calls.size(), 4u);  // 2 steps, several buckets
+    for (const auto& call : comm.calls) EXPECT_EQ(call, "sum") << world;
+    for (size_t k = 0; k < c.size(); ++k) {
+      // world 2: (c / 2) * 2 is c bit for bit; world 3: within rounding of float(1/3).
+      if (world == 2)
+        EXPECT_TRUE(torch::equal(grads[k], c[k])) << k;
+      else
+        EXPECT_TRUE(torch::allclose(grads[k], c[k], 1e-6, 1e-7)) << k;
+    }
+  }
+}
+
+// Several micro-batches accumulate into the buckets after the first copy, so the division
+// must wait for the sum: average, never a pre-divided sum (which would give c/3 + 2c).
+TEST(GradientSync, MicroBatchesAreDividedAfterTheirSum) {
+  auto c = some_gradients();
+  IdenticalRanks comm(3);
+  auto grads = synced_gradients(comm, 3, c, 0.005);
+  ASSERT_GE(comm.calls.size(), 4u);
+  for (const auto& call : comm.calls) EXPECT_EQ(call, "average");
+  for (size_t k = 0; k < c.size(); ++k) EXPECT_TRUE(torch::allclose(grads[k], c[k] * 6.0, 1e-6, 1e-6)) << k;
+}
+
 TEST(GradientBuckets, TwoRankTrainingIsBitIdenticalForAnyBucketing) {
   test::TempDir dir;
   auto cfg = dir.write("c.yaml", kParityRun) + " dataset.train_size=" + std::to_string(6 * 64) +

@@ -34,6 +34,8 @@ GradientSync::GradientSync(std::vector<at::Tensor> parameters, Communicator& com
     bucket.flat = torch::zeros({numel}, params_[members.front()].options().requires_grad(false));
     buckets_.push_back(std::move(bucket));
   }
+  // 1/world as a float, as the division after the sum uses (mpi_communicator.cpp).
+  scale_ = at::scalar_tensor(double(float(1.0 / double(comm_.world_size()))), at::kFloat);
   got_.assign(params_.size(), false);
   stored_.assign(params_.size(), true);
   for (size_t k = 0; k < params_.size(); ++k) params_[k].mutable_grad() = view_of(k);
@@ -59,10 +61,12 @@ void GradientSync::store(size_t k) {
   auto view = view_of(k);
   auto& g = params_[k].mutable_grad();
   if (g.defined() && g.is_alias_of(view)) return;
-  if (g.defined())
-    view.copy_(g);
-  else
+  if (!g.defined())
     view.zero_();
+  else if (scale_on_copy_)
+    at::mul_out(view, g, scale_);  // divided while copied: one pass, as DDP's reducer
+  else
+    view.copy_(g);
   g = view;  // later micro-batches of the step accumulate into the bucket
 }
 
@@ -84,9 +88,19 @@ void GradientSync::begin_step() {
   stored_.assign(params_.size(), false);
   next_launch_ = 0;
   accumulate_only_ = false;
+  step_started_ = false;
+  scale_on_copy_ = false;
 }
 
 void GradientSync::on_gradient(size_t k) {
+  if (!step_started_) {
+    // The step's first gradient: if its backward is also the step's last (one micro-batch),
+    // no gradient will be added to the buckets after it is copied in, so the copy can
+    // divide by the world size and the allreduce only sums. With several micro-batches
+    // later ones add to the buckets, so each bucket is divided after its sum instead.
+    step_started_ = true;
+    scale_on_copy_ = !accumulate_only_ && comm_.world_size() > 1;
+  }
   if (!stored_[k]) {
     store(k);
     stored_[k] = true;
@@ -103,7 +117,7 @@ void GradientSync::on_gradient(size_t k) {
 void GradientSync::launch_ready() {
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].ready == buckets_[next_launch_].params.size()) {
     auto& b = buckets_[next_launch_++];
-    b.work = comm_.allreduce_average_async(b.flat);
+    b.work = scale_on_copy_ ? comm_.allreduce_sum_async(b.flat) : comm_.allreduce_average_async(b.flat);
   }
 }
 

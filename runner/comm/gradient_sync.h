@@ -7,8 +7,13 @@
 // bucket's view (later micro-batches accumulate straight into it: no zeroing pass); when a
 // bucket is complete its allreduce is launched, while the rest of the backward pass goes
 // on. Buckets are launched strictly in bucket order, so every rank issues the same
-// collectives in the same order. Each bucket is divided by the world size once its sum is
-// complete, never before (on the MPI communication thread, right after the sum).
+// collectives in the same order. In a step of one micro-batch each gradient is divided by
+// the world size as it is copied into its bucket (as DDP's reducer: one pass where copying
+// then dividing the sum takes two, the division of the last bucket left after backward);
+// with several micro-batches each bucket is divided once its sum is complete (on the MPI
+// communication thread, right after the sum). The scale is 1/world as a float either way:
+// for a world size that is a power of two both give the same bits (scaling by 2^-k is
+// exact, barring values near the float minimum), otherwise they may differ in the last bit.
 #include <ATen/core/Tensor.h>
 
 #include <memory>
@@ -65,6 +70,9 @@ class GradientSync {
   std::vector<Bucket> buckets_;
   size_t next_launch_ = 0;
   bool accumulate_only_ = false;
+  bool step_started_ = false;   // a gradient of this step has arrived
+  bool scale_on_copy_ = false;  // this step's buckets are divided as gradients are copied in
+  at::Tensor scale_;            // 1 / world size, a 0-dim float tensor
   Communicator& comm_;
   double wait_seconds_ = 0;
   double last_cap_mib_ = 0;
