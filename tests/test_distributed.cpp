@@ -340,6 +340,31 @@ TEST(GradientSync, MicroBatchesAreDividedAfterTheirSum) {
   for (size_t k = 0; k < c.size(); ++k) EXPECT_TRUE(torch::allclose(grads[k], c[k] * 6.0, 1e-6, 1e-6)) << k;
 }
 
+// A resumed run loads its checkpoint into the parameters after GradientSync hooked them
+// (torch::nn::Module::load). The hooks must still fire: before, none did after the load,
+// so every bucket waited for finish_step (no overlap with backward at all in a resumed
+// run) and 3-rank resumed runs averaged in another order than their uninterrupted twin.
+TEST(GradientSync, HooksStillFireAfterTheModelIsLoadedFromACheckpoint) {
+  torch::manual_seed(5);
+  torch::nn::Sequential model(torch::nn::Linear(20, 30), torch::nn::ReLU(), torch::nn::Linear(30, 4));
+  IdenticalRanks comm(3);
+  comm::GradientSync sync(model->parameters(), comm, 0.0002, 0.0002, -1);
+  std::stringstream bytes;
+  {
+    torch::serialize::OutputArchive out;
+    model->save(out);
+    out.save_to(bytes);
+  }
+  torch::serialize::InputArchive in;
+  in.load_from(bytes);
+  model->load(in);
+  sync.begin_step();
+  model->forward(torch::randn({8, 20})).sum().backward();
+  sync.finish_step();
+  ASSERT_GE(comm.calls.size(), 2u);
+  for (const auto& call : comm.calls) EXPECT_EQ(call, "sum") << "a bucket was launched without its hooks";
+}
+
 TEST(GradientBuckets, TwoRankTrainingIsBitIdenticalForAnyBucketing) {
   test::TempDir dir;
   auto cfg = dir.write("c.yaml", kParityRun) + " dataset.train_size=" + std::to_string(6 * 64) +

@@ -39,17 +39,20 @@ GradientSync::GradientSync(std::vector<at::Tensor> parameters, Communicator& com
   got_.assign(params_.size(), false);
   stored_.assign(params_.size(), true);
   for (size_t k = 0; k < params_.size(); ++k) params_[k].mutable_grad() = view_of(k);
-  // A post hook on each parameter's gradient accumulator (what DDP's reducer uses): it runs
+  accumulators_.resize(params_.size());
+  for (size_t k = 0; k < params_.size(); ++k) hook(k);
+}
+
+void GradientSync::hook(size_t k) {
+  // A post hook on the parameter's gradient accumulator (what DDP's reducer uses): it runs
   // after the gradient is in .grad, i.e. in the bucket.
-  for (size_t k = 0; k < params_.size(); ++k) {
-    auto acc = torch::autograd::impl::grad_accumulator(params_[k]);
-    acc->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
-        [this, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
-          on_gradient(k);
-          return outputs;
-        }));
-    accumulators_.push_back(acc);
-  }
+  auto acc = torch::autograd::impl::grad_accumulator(params_[k]);
+  acc->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+      [this, k](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+        on_gradient(k);
+        return outputs;
+      }));
+  accumulators_[k] = std::move(acc);
 }
 
 at::Tensor GradientSync::view_of(size_t k) {
@@ -80,6 +83,11 @@ void GradientSync::begin_step() {
   // puts its first gradient of the step in a fresh tensor, and the hook copies that into
   // the bucket (a copy, where zeroing then accumulating would take two passes).
   for (auto& p : params_) p.mutable_grad() = at::Tensor();
+  // Loading weights into the parameters (torch::nn::Module::load, as a resumed run does
+  // after this was built) gives them new gradient accumulators, without the hooks: hook
+  // those again, or no bucket would launch before finish_step.
+  for (size_t k = 0; k < params_.size(); ++k)
+    if (torch::autograd::impl::grad_accumulator(params_[k]) != accumulators_[k]) hook(k);
   for (auto& b : buckets_) {
     b.ready = 0;
     b.work.reset();

@@ -21,6 +21,10 @@
 
 #include "runner/comm/communicator.h"
 
+namespace torch::autograd {
+struct Node;
+}
+
 namespace aim::comm {
 
 class GradientSync {
@@ -57,13 +61,14 @@ class GradientSync {
     size_t ready = 0;
     std::unique_ptr<Work> work;
   };
+  void hook(size_t param);  // hooks on_gradient to the parameter's gradient accumulator
   void on_gradient(size_t param);
   void launch_ready();
   at::Tensor view_of(size_t param);  // the parameter's slot in its bucket, shaped as the parameter
   void store(size_t param);          // .grad into the slot (copied, or zeros if none), then .grad = the slot
 
   std::vector<at::Tensor> params_;
-  std::vector<std::shared_ptr<void>> accumulators_;  // keeps the hooked autograd nodes alive
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // the hooked autograd nodes, kept alive
   std::vector<Slot> slots_;
   std::vector<bool> got_;     // per parameter: its gradient counted for launching in this step
   std::vector<bool> stored_;  // per parameter: .grad is its slot in the bucket, holding this step's sum
