@@ -101,13 +101,10 @@ namespace fashion {
 void permute_channels(cv::Mat& image, uint64_t order) {
   static const int kOrders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
   const int* to = kOrders[order % 6];
-  for (int y = 0; y < image.rows; ++y) {
-    auto* row = image.ptr<cv::Vec3b>(y);
-    for (int x = 0; x < image.cols; ++x) {
-      const cv::Vec3b px = row[x];
-      for (int k = 0; k < 3; ++k) row[x][k] = px[to[k]];
-    }
-  }
+  const int from_to[] = {to[0], 0, to[1], 1, to[2], 2};  // channel k of the result: channel to[k]
+  cv::Mat out(image.size(), image.type());
+  cv::mixChannels(&image, 1, &out, 1, from_to, 3);
+  image = out;
 }
 
 PackedSplit render_split(const FashionPlacesOptions& o, uint64_t split_seed, const Source& src,
