@@ -1,7 +1,7 @@
 // The gradient path's allreduce against one raw MPI_Allreduce of the same total size, for
 // two bucketings of the same model side by side: aimrun's default, a fixed cap alone
-// (--bucket-mb, 25 MiB as PyTorch DDP, the first bucket --first-bucket-mb), and the same
-// with a small last bucket sized from the model (train.last_bucket_mb: 0).
+// (--bucket-mb, 25 MiB as PyTorch DDP; the first bucket --first-bucket-mb), and that with a
+// separate small last bucket sized from the model (train.last_bucket_mb: 0).
 //
 //   mpirun -np 2 build/bench/allreduce_bench [--backbone small_cnn] [--width 64] [--iters 20]
 //

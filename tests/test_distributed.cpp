@@ -247,8 +247,6 @@ TEST(GradientBuckets, ModelDerivedLastBucketLeavesASmallShareForAfterBackward) {
   EXPECT_GT(bytes_of(g, fixed.back()), int64_t(0.8 * 20e6));
 }
 
-// Bucket boundaries only decide which elements travel together: with 2 ranks each element
-// of the sum is a + b either way, so training is bit-identical whatever the buckets.
 // A world of `world` identical ranks, in one process: a sum is the tensor times the world
 // size; it records which collective each bucket got.
 class IdenticalRanks : public comm::Communicator {
@@ -365,6 +363,8 @@ TEST(GradientSync, HooksStillFireAfterTheModelIsLoadedFromACheckpoint) {
   for (const auto& call : comm.calls) EXPECT_EQ(call, "sum") << "a bucket was launched without its hooks";
 }
 
+// Bucket boundaries only decide which elements travel together: with 2 ranks each element
+// of the sum is a + b either way, so training is bit-identical whatever the buckets.
 TEST(GradientBuckets, TwoRankTrainingIsBitIdenticalForAnyBucketing) {
   test::TempDir dir;
   auto cfg = dir.write("c.yaml", kParityRun) + " dataset.train_size=" + std::to_string(6 * 64) +
