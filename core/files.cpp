@@ -128,6 +128,18 @@ void ensure_dir(const std::string& path) {
   if (ec) throw Error(path + ": cannot create directory: " + ec.message());
 }
 
+void check_output_file(const std::string& option, const std::string& path) {
+  const std::string what = option + " " + path + ": ";
+  if (path.empty()) throw ConfigError(what + "an empty path");
+  std::error_code ec;
+  const auto parent = fs::absolute(path, ec).parent_path();
+  if (ec || !fs::is_directory(parent, ec))
+    throw ConfigError(what + "the folder " + parent.string() + " does not exist");
+  if (fs::is_directory(path, ec)) throw ConfigError(what + "is a folder (a file name is expected)");
+  if (::access(parent.c_str(), W_OK | X_OK) != 0)
+    throw ConfigError(what + "cannot write into " + parent.string() + ": " + std::strerror(errno));
+}
+
 bool flock_unsupported(int err) { return err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS; }
 
 namespace {

@@ -28,6 +28,11 @@ std::string write_error(const std::string& path, int err);
 std::vector<std::string> remove_stale_temp_files(const std::string& dir);
 std::string read_text(const std::string& path);
 void ensure_dir(const std::string& path);
+// A file a command is asked to write (`option` names where it was given, "--out"): its
+// folder exists and can be written to, and it is not a folder itself. Throws ConfigError
+// ("--out x/y.h5: the folder x does not exist"), so a wrong path is an error (exit 2)
+// before any work, not after it.
+void check_output_file(const std::string& option, const std::string& path);
 
 // flock()-based lock, released by the kernel when the process dies (a crashed run never
 // looks "running"). Works across nodes on NFSv4 and Lustre (-o flock).

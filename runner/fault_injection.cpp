@@ -19,7 +19,7 @@ Fault fault_from_environment() {
     if (eq == std::string::npos) continue;
     auto k = part.substr(0, eq), val = part.substr(eq + 1);
     if (k == "rank") f.rank = std::stoi(val);
-    if (k == "step") f.step = std::stoll(val);
+    if (k == "step") f.step = val == "end" ? Fault::kAtEnd : std::stoll(val);
     if (k == "kind") f.kind = val;
   }
   return f;
@@ -27,7 +27,8 @@ Fault fault_from_environment() {
 
 void Fault::fail_if_due(int at_rank, int64_t global_step) const {
   if (!at(at_rank, global_step) || (kind != "throw" && kind != "kill" && kind != "stall")) return;
-  spdlog::error("AIMRUN_FAULT: rank {} fails ({}) at step {}", at_rank, kind, global_step);
+  spdlog::error("AIMRUN_FAULT: rank {} fails ({}) {}", at_rank, kind,
+                global_step == kAtEnd ? std::string("at the end") : "at step " + std::to_string(global_step));
   if (kind == "kill") std::raise(SIGKILL);
   if (kind == "stall")
     while (true) std::raise(SIGSTOP);  // stays stopped, whatever continues it

@@ -1,7 +1,8 @@
 #pragma once
 // A test hook: AIMRUN_FAULT="rank=1,step=3,kind=throw|kill|stop|nan|stall" makes that rank
 // fail at that global step (throw, kill), ask for a stop as a signal would (stop), see a
-// non-finite loss (nan), or hang (stall). The fault tests (tests/test_faults.cpp) use it;
+// non-finite loss (nan), or hang (stall). step=end: after the run is complete, before the
+// process ends (before MPI_Finalize). The fault tests (tests/test_faults.cpp) use it;
 // without the variable nothing happens.
 #include <cstdint>
 #include <string>
@@ -9,6 +10,7 @@
 namespace aim {
 
 struct Fault {
+  static constexpr int64_t kAtEnd = -2;  // step=end
   int rank = -1;
   int64_t step = -1;
   std::string kind;  // throw, kill, stop, nan, stall

@@ -129,9 +129,11 @@ void write_picture_grid(const std::string& path, model::Model& model, const data
     if (r < int(notes.size()) && !notes[r].empty()) label(canvas, notes[r], pad, y + cell + 24, 0.35);
     for (size_t k = 0; k < epg_text.size(); ++k) label(canvas, epg_text[k], pad + int(k + 2) * (cell + pad), y + cell + 12, 0.35);
   }
-  std::string tmp = temp_path_for(path) + ".png";
-  if (!cv::imwrite(tmp, canvas)) throw Error(path + ": cannot write PNG");
-  commit_file(tmp, path);
+  // Encoded in memory, then written as every file is (each write, the fsync and the close
+  // checked; the temporary file removed on error): imwrite does not see a full disk.
+  std::vector<uchar> png;
+  if (!cv::imencode(".png", canvas, png)) throw Error(path + ": cannot encode PNG");
+  write_file_atomic(path, std::string(png.begin(), png.end()));
   model.train(was_training);
 }
 

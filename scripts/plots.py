@@ -15,13 +15,17 @@ Writes into the output folder:
   index.html, index.md
                     every plot, a table of the runs, the picture grids aimrun wrote into each
                     run folder (<run>/pictures/*.png) and the files that were skipped
-and prints where the index is.
+and prints where the index is. Every file is written to a temporary name, fsync'd and
+renamed (write_atomically): a full disk leaves each file complete or absent, the index last,
+and ends with exit 1 naming the file.
 """
 import argparse
 import html
 import math
+import io
 import os
 import sys
+import tempfile
 
 import matplotlib
 
@@ -190,11 +194,37 @@ def epg_vs_wga_figure(split_rows, colors):
     return fig
 
 
+def write_atomically(path, data):
+    """`data` (str or bytes) into `path`: a temporary name in its folder, fsync, rename; on
+    any error the temporary file is removed and OSError names `path`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, path) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as e:
+        os.unlink(tmp)
+        raise OSError(e.errno, e.strerror, path) from None
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def _save(fig, out_dir, name):
     path = os.path.join(out_dir, name)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
+    write_atomically(path, png.getvalue())
     return path
 
 
@@ -233,8 +263,7 @@ def write_index(out_dir, folder, split, plots, split_rows, pictures, problems):
     if problems:
         md += ["", "## Skipped", ""] + [f"- {p}" for p in problems]
     md_path = os.path.join(out_dir, "index.md")
-    with open(md_path, "w") as fh:
-        fh.write("\n".join(md) + "\n")
+    md_text = "\n".join(md) + "\n"
 
     e = html.escape
     body = [f"<h1>Results of {e(folder)}</h1>",
@@ -251,9 +280,9 @@ def write_index(out_dir, folder, split, plots, split_rows, pictures, problems):
         body += ["<h2>Skipped</h2>", "<ul>"] + [f"<li>{e(str(p))}</li>" for p in problems]
         body.append("</ul>")
     html_path = os.path.join(out_dir, "index.html")
-    with open(html_path, "w") as fh:
-        fh.write("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>"
-                 f"{e(folder)}</title></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    write_atomically(md_path, md_text)
+    write_atomically(html_path, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>"
+                     f"{e(folder)}</title></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
     return html_path, md_path
 
 
@@ -295,7 +324,11 @@ def main(argv=None):
     parser.add_argument("--out", help="output folder (default: FOLDER/plots)")
     parser.add_argument("--split", default="test", help="split of the EPG plot and run table")
     args = parser.parse_args(argv)
-    index, plots, problems = make_plots(args.folder, args.out, args.split)
+    try:
+        index, plots, problems = make_plots(args.folder, args.out, args.split)
+    except OSError as e:
+        print(f"plots.py: {e.filename}: {e.strerror}", file=sys.stderr)
+        return 1
     for p in problems:
         print(f"skipped {p}", file=sys.stderr)
     print(f"{len(plots)} plots; index: {index}")

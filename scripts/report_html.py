@@ -21,7 +21,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 
 try:
     import matplotlib
@@ -395,21 +394,6 @@ def make_page(folder, table_csv, runs_jsonl):
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def write_atomically(path, text):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder")
@@ -417,7 +401,11 @@ def main(argv=None):
     parser.add_argument("--runs", required=True, help="the runs aimrun found, JSON lines")
     parser.add_argument("--out", required=True, help="the HTML file to write")
     args = parser.parse_args(argv)
-    write_atomically(args.out, make_page(args.folder, args.table, args.runs))
+    try:
+        plots.write_atomically(args.out, make_page(args.folder, args.table, args.runs))
+    except OSError as e:
+        print(f"report_html.py: {e.filename}: {e.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -203,6 +203,75 @@ TEST(Watchdog, StoppedRankEndsTheJobWithinAMinute) {
   EXPECT_TRUE(contains(read_text(dir.file("run/FAILED")), "stuck or dead"));
 }
 
+// A rank stopped (SIGSTOP, by its PID) as soon as it exists, before MPI_Init: no
+// collective watchdog is armed yet (its limit is in the config the ranks have not agreed
+// on), and Open MPI's MPI_Init waits for every rank. It hung forever; the start-up deadline
+// (train.collective_timeout as each rank reads the config) ends the job, and the run trains
+// when started again. Either rank stopped.
+TEST(Watchdog, RankStoppedAsItStartsEndsTheJob) {
+  for (const char* stopped : {"1", "0"}) {
+    test::FaultCase fc(std::string("SIGSTOP of rank ") + stopped + " of 2 as it starts, before MPI_Init (10 s)");
+    test::TempDir dir;
+    auto cfg = run_config(dir, 2);
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = test::run_command(
+        "AIMRUN_FAULT= OMP_NUM_THREADS=1 timeout 120 " + test::mpirun(2) + " " + test::aimrun() + " train " + cfg +
+        " threads=1 train.collective_timeout=10 --run-dir " + dir.file("run") + " > " + dir.file("log") +
+        " 2>&1 & job=$!; for i in $(seq 4000); do for p in $(pgrep -f -- 'train " + cfg +
+        "'); do if tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=" + stopped +
+        "; then kill -STOP $p; echo stopped=$p; break 2; fi; done; sleep 0.002; done; wait $job; echo exit=$?; cat " +
+        dir.file("log"));
+    const double s = seconds_since(t0);
+    ASSERT_TRUE(contains(r.output, "stopped=")) << "the rank was never seen: " << r.output;
+    EXPECT_LT(s, 60.0) << r.output;
+    EXPECT_GT(s, 9.0) << "ended before the deadline: " << r.output;
+    EXPECT_FALSE(contains(r.output, "exit=0")) << r.output;
+    EXPECT_FALSE(contains(r.output, "exit=124")) << "hung until timeout: " << r.output;
+    EXPECT_TRUE(contains(r.output, " waited 10s in start-up (")) << r.output;
+    EXPECT_TRUE(contains(r.output, "another rank is stuck, dead or never started")) << r.output;
+    EXPECT_EQ(std::system(("! pgrep -f -- '[t]rain " + cfg + "' > /dev/null").c_str()), 0) << "a rank outlived the job";
+    expect_complete(train(2, cfg, dir.file("run")), dir.file("run"));
+  }
+}
+
+// A rank stopped after the run is complete, before MPI_Finalize (which waits for every
+// rank): the other rank ends the job past train.collective_timeout instead of waiting
+// forever; the result stays complete.
+TEST(Watchdog, RankStoppedBeforeMpiFinalizeEndsTheJobAndKeepsTheResult) {
+  test::FaultCase fc("SIGSTOP of rank 1 of 2 after the result is written, before MPI_Finalize (10 s)");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 2);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = train(2, cfg, dir.file("run"), "AIMRUN_FAULT=rank=1,step=end,kind=stall", "train.collective_timeout=10");
+  EXPECT_LT(seconds_since(t0), 90.0) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "rank 0 waited 10s in MPI_Finalize (train.collective_timeout)")) << r.output;
+  auto again = train(2, cfg, dir.file("run"));
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_TRUE(contains(again.output, "is complete already")) << again.output;
+}
+
+// `aimrun evaluate` on 2 ranks whose rank 0 cannot write the output (a full disk): rank 0
+// used to throw and wait in MPI_Finalize for rank 1, which waited in a barrier for it:
+// forever, without a word. Now the error ends the job at once with the message.
+TEST(RankFailure, EvaluateErrorOnOneRankEndsTheJobWithTheMessage) {
+  test::FaultCase fc("2-rank evaluate whose output write fails on rank 0 (ENOSPC)");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 1, 1);
+  expect_complete(train(1, cfg, dir.file("run")), dir.file("run"));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = test::run_command(
+      "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_PATTERN=.e.h5.tmp AIM_SHIM_FAIL=write OMP_NUM_THREADS=1 timeout 120 " +
+      test::mpirun(2) + " " + test::aimrun() + " evaluate --run " + dir.file("run") + " --out " + dir.file("e.h5"));
+  EXPECT_LT(seconds_since(t0), 60.0) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "rank 0: no space left on device: " + dir.file("e.h5"))) << r.output;
+  EXPECT_TRUE(contains(r.output, "ending the job")) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("e.h5")));
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
 // USR2 or TERM while the process starts (before any step): a clean stop, exit 75, nothing
 // lost. The handlers are in place once the dynamic loader is done (.preinit_array, before
 // libtorch's initialisers); the test signals as soon as /proc says they are (SigCgt), while

@@ -143,6 +143,36 @@ TEST(HostilePaths, ANewlineOrANulInOutputDirIsRefused) {
   }
 }
 
+// The file a command writes, in a folder that does not exist or being a folder itself:
+// exit 2 naming the option, before any work (the run folder here is empty: loading it
+// would fail with exit 1, so exit 2 shows the path was checked first). It used to be
+// found only when the file was written, after the evaluation or the report.
+TEST(HostilePaths, AnOutputFileInAMissingFolderOrBeingAFolderIsRefusedFirst) {
+  test::TempDir dir;
+  fs::create_directories(dir.file("run"));
+  fs::create_directories(dir.file("folder"));
+  const std::string run = dir.file("run"), missing = dir.file("no/such/out.h5");
+  const std::vector<std::pair<std::string, std::string>> commands = {
+      {"evaluate --run " + run + " --out ", "--out "},
+      {"predict --run " + run + " --images " + run + " --out ", "--out "},
+      {"pictures --run " + run + " --out ", "--out "},
+      {"collect " + run + " ", "OUT "},
+      {"report " + run + " --html ", "--html "},
+  };
+  for (const auto& [command, option] : commands) {
+    test::FaultCase fc("aimrun " + command.substr(0, command.find(' ')) + ": output in a missing folder, or a folder");
+    auto r = test::run_command(test::aimrun() + " " + command + missing);
+    EXPECT_EQ(r.exit_code, 2) << command << r.output;
+    EXPECT_NE(r.output.find(option + missing + ": the folder " + dir.file("no/such") + " does not exist"),
+              std::string::npos)
+        << command << r.output;
+    auto f = test::run_command(test::aimrun() + " " + command + dir.file("folder"));
+    EXPECT_EQ(f.exit_code, 2) << command << f.output;
+    EXPECT_NE(f.output.find(option + dir.file("folder") + ": is a folder"), std::string::npos) << command << f.output;
+    EXPECT_FALSE(fs::exists(dir.file("no")));
+  }
+}
+
 // Slurm reads '%' and '\' in a log's path as a file name pattern (and drops the
 // backslash): a sweep whose logs would go there is refused by `sweep submit` only.
 TEST(HostilePaths, APercentOrABackslashInTheLogFolderIsRefusedBySubmitOnly) {

@@ -697,6 +697,30 @@ TEST(WriterFaults, PredictOutputOnAFullDiskExitsOneAndLeavesNothing) {
   EXPECT_EQ(h5::read<int64_t>(h5::open_file(out), "pred").size(), 2u);
 }
 
+// `aimrun pictures` (and the grids a run draws) on a full disk: cv::imwrite did not see a
+// failing write, fsync or close; now exit 1 naming the file, no PNG, no temporary file.
+TEST(WriterFaults, PicturesOnAFullDiskExitOneAndLeaveNothing) {
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", kTinyRun);
+  ASSERT_EQ(test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run"))
+                .exit_code,
+            0);
+  std::filesystem::create_directories(dir.file("out"));
+  const std::string out = dir.file("out/grid.png");
+  for (std::string fail : {"write", "fsync", "close"}) {
+    test::FaultCase fc("aimrun pictures: " + fail + " of the PNG fails with ENOSPC");
+    auto r = test::run_command(shim_env(dir.file("out/"), fail) + test::aimrun() + " pictures --run " +
+                               dir.file("run") + " --out " + out);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("no space left on device: " + out), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(out));
+    EXPECT_EQ(temp_files(dir.file("out")), std::vector<std::string>{});
+  }
+  auto ok = test::run_command(test::aimrun() + " pictures --run " + dir.file("run") + " --out " + out);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_TRUE(std::filesystem::exists(out));
+}
+
 TEST(WriterFaults, ABuiltinDatasetCacheThatCannotBeWrittenDoesNotStopTheRun) {
   test::TempDir dir;
   auto cfg = dir.write("c.yaml", kTinyRun);

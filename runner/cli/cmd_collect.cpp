@@ -1,6 +1,7 @@
 // aimrun collect DIR OUT.h5: one HDF5 file for a whole sweep.
 #include <iostream>
 
+#include "core/files.h"
 #include "core/log.h"
 #include "results/collection.h"
 #include "runner/cli/commands.h"
@@ -24,6 +25,7 @@ void add_collect_command(CLI::App& app) {
   cmd->add_option("out", args->out, "the collection to write (replaced atomically)")->required();
   cmd->add_flag("--link", args->link, "external links to the run files instead of copies");
   cmd->callback([args] {
+    check_output_file("OUT", args->out);
     auto runs = results::find_runs(args->dir);
     auto summary = results::collect_runs(runs, args->out, args->link);
     for (const auto& why : summary.reasons) std::cerr << why << "\n";

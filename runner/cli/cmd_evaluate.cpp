@@ -9,6 +9,8 @@
 #include "results/run_file.h"
 #include "results/run_folder.h"
 #include "runner/cli/commands.h"
+#include "runner/cli/ranks.h"
+#include "runner/comm/agree.h"
 #include "runner/comm/launch.h"
 #include "runner/eval_schedule.h"
 #include "runner/evaluate.h"
@@ -25,30 +27,48 @@ struct EvaluateArgs {
   std::string out;
 };
 
-void run_evaluate(const EvaluateArgs& a) {
-  auto comm = comm::make_communicator_from_environment();
-  auto run = load_trained_run(a.run_dir, a.overrides, comm->local_rank());
+// Each rank evaluates its share of every split; rank 0 writes the file.
+void evaluate_on(comm::Communicator& comm, const TrainedRun& run, const EvaluateArgs& a) {
   const auto& cfg = run.config;
-  init_logging(comm->rank(), cfg.get_string("log_level"));
   auto splits = data::make_datasets(cfg);
   const EvalOptions o = final_eval_options(cfg);
   results::RunRecord rec;
   for (const auto& name : evaluated_splits(cfg, splits)) {
-    rec.splits.push_back(evaluate_split(*run.model, splits.splits.at(name), *comm, o));
+    rec.splits.push_back(evaluate_split(*run.model, splits.splits.at(name), comm, o));
     const auto& r = rec.splits.back();
-    if (comm->rank() == 0)
+    if (comm.rank() == 0)
       spdlog::info("{}: accuracy {:.2f}%, worst-group {:.2f}%, {} samples", name, 100 * r.accuracy,
                    100 * r.worst_group_accuracy, r.n);
   }
-  if (comm->rank() == 0) {
+  if (comm.rank() == 0) {
     describe_run(cfg, rec);
     rec.text["evaluated_from"] = a.run_dir;
-    rec.numbers["world_size"] = comm->world_size();
+    rec.numbers["world_size"] = comm.world_size();
     std::string out = a.out.empty() ? RunPaths{a.run_dir}.dir + "/evaluation.h5" : a.out;
     results::write_run_file(out, rec);
     spdlog::info("evaluation written to {}", out);
   }
-  comm->barrier();
+  comm.barrier();
+}
+
+// Several ranks: no rank waits forever for another (the start-up under a deadline, every
+// collective under the watchdog, an error on one rank ends the job).
+void run_evaluate(const EvaluateArgs& a) {
+  if (!a.out.empty()) check_output_file("--out", a.out);
+  auto startup = startup_deadline(startup_limit(RunPaths{a.run_dir}.config(), a.overrides));
+  auto comm = comm::make_communicator_from_environment();
+  if (startup) startup->now_in("start-up (loading the run)");
+  TrainedRun run;
+  comm::run_agreed(*comm, [&] { run = load_trained_run(a.run_dir, a.overrides, comm->local_rank()); });
+  init_logging(comm->rank(), run.config.get_string("log_level"));
+  arm_watchdog(*comm, run.config.get_float("train.collective_timeout"));
+  startup.reset();
+  try {
+    evaluate_on(*comm, run, a);
+  } catch (const std::exception& e) {
+    end_job_if_alone(*comm, e);
+    throw;
+  }
 }
 
 }  // namespace

@@ -2,12 +2,13 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "data/registry.h"
 #include "results/run_file.h"
+#include "results/run_folder.h"
 #include "runner/cli/commands.h"
 #include "runner/pictures.h"
 #include "runner/run_pictures.h"
-#include "results/run_folder.h"
 #include "runner/trained_run.h"
 
 namespace aim::cli {
@@ -26,6 +27,7 @@ struct PicturesArgs {
 };
 
 void run_pictures(const PicturesArgs& a) {
+  if (!a.out.empty()) check_output_file("--out", a.out);
   auto run = load_trained_run(a.run_dir);
   auto splits = data::make_datasets(run.config);
   if (!splits.splits.count(a.split)) throw Error("the run's dataset has no split '" + a.split + "'");

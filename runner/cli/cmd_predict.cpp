@@ -1,4 +1,5 @@
 // aimrun predict: a trained run (or imported weights) on new images.
+#include "core/files.h"
 #include "runner/cli/commands.h"
 #include "runner/predict.h"
 
@@ -34,6 +35,7 @@ void add_predict_command(CLI::App& app) {
     if (!size->empty())
       throw CLI::ValidationError("--size", "removed: predict prepares images with the dataset's evaluation transform; "
                                            "set its size with dataset.image_size=N dataset.resize=N (builtin: dataset.canvas=N)");
+    check_output_file("--out", o->out);
     predict(*o);
   });
 }

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/strings.h"
 #include "results/report.h"
 #include "results/run_groups.h"
@@ -64,6 +65,7 @@ void add_report_command(CLI::App& app) {
     options.margin = args->margin;
     options.baseline = args->baseline;
     for (const auto& w : args->where) options.where.push_back(results::parse_where(w));
+    if (!args->html.empty()) check_output_file("--html", args->html);
     for (const auto& k : split(args->group_by, ',')) {
       auto key = trim(k);
       if (!key.empty()) options.group_by.push_back(key);

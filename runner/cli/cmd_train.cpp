@@ -17,13 +17,15 @@
 #include "core/strings.h"
 #include "results/run_folder.h"
 #include "runner/cli/commands.h"
+#include "runner/cli/ranks.h"
 #include "runner/comm/agree.h"
 #include "runner/comm/launch.h"
 #include "runner/device.h"
+#include "runner/fault_injection.h"
 #include "runner/init_from.h"
-#include "runner/sweep/local_executor.h"
 #include "runner/schema.h"
 #include "runner/session_ledger.h"
+#include "runner/sweep/local_executor.h"
 #include "runner/trainer.h"
 
 namespace fs = std::filesystem;
@@ -92,18 +94,11 @@ void record_failure(const RunPaths& paths, const std::string& id, const std::str
 
 // The collective watchdog: a collective that waits past train.collective_timeout ends the
 // job with a message and FAILED (another rank is stuck or dead).
-void arm_watchdog(comm::Communicator& comm, const Config& cfg, const RunPaths& paths) {
-  comm::Watchdog w;
-  w.seconds = cfg.get_float("train.collective_timeout");
-  const int rank = comm.rank();
-  w.on_timeout = [&comm, paths, rank, id = cfg.run_id()](const std::string& what, double waited) {
-    std::string msg = "rank " + std::to_string(rank) + " waited " + format_duration(waited) + " in " + what +
-                      " (train.collective_timeout): another rank is stuck or dead; ending the job";
+void arm_run_watchdog(comm::Communicator& comm, const Config& cfg, const RunPaths& paths) {
+  arm_watchdog(comm, cfg.get_float("train.collective_timeout"), [paths, id = cfg.run_id()](const std::string& msg) {
     record_failure(paths, id, msg);
     ledger_end(paths, kExitError, "failed: " + msg);
-    comm.abort(kExitError);
-  };
-  comm.set_watchdog(std::move(w));
+  });
 }
 
 // Every rank's node, in rank order without repeats ("n1,n2"), and where each rank runs:
@@ -140,22 +135,31 @@ int train_in_folder(const TrainArgs& args, comm::Communicator& comm, const Confi
   auto outcome = train_run(cfg, paths, comm, {!args.restart, &stop_requested(), hosts.first, hosts.second});
   if (outcome == TrainOutcome::Stopped) return kExitStopped;
   if (rank == 0) spdlog::info("run {} complete: {}", cfg.run_id(), paths.result());
+  fault_from_environment().fail_if_due(rank, Fault::kAtEnd);
   return 0;
 }
 
 int run_train(const TrainArgs& args) {
+  // Until the collective watchdog is armed, a deadline: MPI_Init and the agreement on the
+  // config wait for every rank too.
+  auto startup = startup_deadline(startup_limit(args.config, args.overrides));
   auto comm = comm::make_communicator_from_environment();
   const int rank = comm->rank();
   Config cfg;
+  c10::Device device = c10::kCPU;
+  if (startup) startup->now_in("start-up (agreeing on the config)");
   comm::run_agreed(*comm, [&] {
     cfg = load_config_for(args, comm->world_size());
     check_run_config(cfg, comm->world_size());  // before the run folder exists
     check_init_from_ready(cfg);  // the upstream run is complete and fits
+    device = select_device(cfg, comm->local_rank());  // one rank may lack its GPU
   });
-  comm = comm::for_device(std::move(comm), select_device(cfg, comm->local_rank()));
+  if (startup) startup->now_in("start-up (setting up the device's communicator)");
+  comm = comm::for_device(std::move(comm), device);
   init_logging(rank, cfg.get_string("log_level"));
   const RunPaths paths = args.run_dir.empty() ? run_folder(cfg.get_string("output_dir"), cfg.run_id()) : RunPaths{args.run_dir};
-  arm_watchdog(*comm, cfg, paths);
+  arm_run_watchdog(*comm, cfg, paths);
+  startup.reset();
   FileLock lock;
   bool session_open = false;  // this process wrote a "start" to the run's session ledger
   try {

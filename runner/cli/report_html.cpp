@@ -116,11 +116,7 @@ std::string find_python() {
 
 bool write_html_report(const std::string& dir, const std::vector<results::FoundRun>& runs,
                        results::ReportOptions options, const std::string& out_html) {
-  auto parent = fs::absolute(out_html).parent_path();
-  std::error_code ec;
-  if (!fs::is_directory(parent, ec))
-    throw ConfigError("--html " + out_html + ": the folder " + parent.string() + " does not exist");
-  if (fs::is_directory(out_html, ec)) throw ConfigError("--html " + out_html + ": is a folder");
+  check_output_file("--html", out_html);
   auto script = find_report_script();
   auto python = find_python();
   options.format = "csv";

@@ -22,6 +22,7 @@ class Work {
 // seconds <= 0: wait forever.
 struct Watchdog {
   double seconds = 0;
+  std::string setting;  // the key that sets `seconds`, for messages ("train.collective_timeout")
   std::function<void(const std::string& what, double waited_s)> on_timeout;
 };
 

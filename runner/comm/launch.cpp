@@ -31,6 +31,12 @@ int launcher_world_size() {
   return 1;
 }
 
+int launcher_rank() {
+  if (const char* v = std::getenv("OMPI_COMM_WORLD_RANK"); v && *v) return std::atoi(v);
+  if (env_int("SLURM_STEP_NUM_TASKS", 0) > 0) return env_int("SLURM_PROCID", 0);
+  return env_int("PMI_RANK", 0);
+}
+
 std::unique_ptr<Communicator> make_communicator_from_environment() {
   if (launcher_world_size() > 1) {
 #ifdef AIM_WITH_MPI

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "runner/comm/deadline.h"
 
 namespace aim::comm {
 
@@ -115,7 +116,10 @@ class MpiCommunicator : public Communicator {
     }
     cv_.notify_all();
     worker_.join();
-    if (owns_mpi_) MPI_Finalize();
+    if (!owns_mpi_) return;
+    // MPI_Finalize waits for every rank: one stopped or frozen must not keep this one forever.
+    Deadline deadline(watchdog_.seconds, rank_, "MPI_Finalize", watchdog_.setting);
+    MPI_Finalize();
   }
 
   std::string backend() const override { return "mpi"; }

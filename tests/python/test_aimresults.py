@@ -58,6 +58,12 @@ def train(config, out_dir, *overrides):
     return os.path.dirname(train_result(config, out_dir, *overrides))
 
 
+def png_is_whole(path):
+    """A PNG that ends with its IEND chunk (a truncated write does not)."""
+    with open(path, "rb") as fh:
+        return fh.read()[-12:] == b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
 def script(name, *args):
     """Runs scripts/<name> with /usr/bin/python3-like interpreter (this one)."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
@@ -340,6 +346,38 @@ class AimResultsTest(unittest.TestCase):
             self.assertTrue(any(os.path.basename(run_dir) in l for l in pictures), run_dir)
         for link in links:
             self.assertTrue(os.path.isfile(os.path.join(out, link)), link)
+
+
+    def test_plots_on_a_full_disk_leave_no_file_half_written(self):
+        # Every write into the output folder fails with ENOSPC (tests/shim) after `budget`
+        # bytes: nothing at all, one plot's worth, and most of them. plots.py exits 1 with
+        # the file named and no traceback; every file there is complete (each PNG ends with
+        # its IEND chunk), no index names a plot that is missing, no temporary file is left.
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from fault_log import record_fault
+        shim = os.environ["AIM_ENOSPC_SHIM"]
+        for budget in (0, 30000, 150000):
+            out = os.path.join(self.tmp, f"plots-full-{budget}")
+            os.makedirs(out)
+            env = dict(os.environ, LD_PRELOAD=shim, AIM_SHIM_PATTERN=out + "/", AIM_SHIM_FAIL="write",
+                       AIM_SHIM_BUDGET=str(budget), PYTHONDONTWRITEBYTECODE="1")
+            proc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "plots.py"), self.results, "--out", out],
+                                  capture_output=True, text=True, timeout=300, env=env)
+            left = sorted(os.listdir(out))
+            print(f"[ plots ] budget {budget}: left {left}", file=sys.stderr)
+            pngs_whole = all(png_is_whole(os.path.join(out, n)) for n in left if n.endswith(".png"))
+            ok = (proc.returncode == 1 and "no space left on device" in proc.stderr.lower()
+                  and "Traceback" not in proc.stderr and pngs_whole
+                  and not any(".tmp" in n for n in left)
+                  and "index.html" not in left and "index.md" not in left)
+            record_fault(f"plots.py with a full disk after {budget} bytes", ok)
+            self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+            self.assertIn("no space left on device", proc.stderr.lower())
+            self.assertNotIn("Traceback", proc.stderr)
+            self.assertTrue(pngs_whole, left)
+            self.assertFalse([n for n in left if ".tmp" in n], left)
+            self.assertNotIn("index.html", left)
+            self.assertNotIn("index.md", left)
 
 
 if __name__ == "__main__":
