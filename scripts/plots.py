@@ -21,8 +21,8 @@ and ends with exit 1 naming the file.
 """
 import argparse
 import html
-import math
 import io
+import math
 import os
 import sys
 import tempfile

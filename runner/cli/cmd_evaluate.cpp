@@ -61,7 +61,7 @@ void run_evaluate(const EvaluateArgs& a) {
   TrainedRun run;
   comm::run_agreed(*comm, [&] { run = load_trained_run(a.run_dir, a.overrides, comm->local_rank()); });
   init_logging(comm->rank(), run.config.get_string("log_level"));
-  arm_watchdog(*comm, run.config.get_float("train.collective_timeout"));
+  arm_watchdog(*comm, run.config);
   startup.reset();
   try {
     evaluate_on(*comm, run, a);

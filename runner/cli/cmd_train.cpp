@@ -95,7 +95,7 @@ void record_failure(const RunPaths& paths, const std::string& id, const std::str
 // The collective watchdog: a collective that waits past train.collective_timeout ends the
 // job with a message and FAILED (another rank is stuck or dead).
 void arm_run_watchdog(comm::Communicator& comm, const Config& cfg, const RunPaths& paths) {
-  arm_watchdog(comm, cfg.get_float("train.collective_timeout"), [paths, id = cfg.run_id()](const std::string& msg) {
+  arm_watchdog(comm, cfg, [paths, id = cfg.run_id()](const std::string& msg) {
     record_failure(paths, id, msg);
     ledger_end(paths, kExitError, "failed: " + msg);
   });

@@ -12,29 +12,31 @@
 
 namespace aim::cli {
 
-double default_collective_timeout() { return std::stod(full_schema().find("train.collective_timeout")->default_yaml); }
+namespace {
+// The key of every limit here, in the config and in the messages.
+const std::string kTimeoutKey = "train.collective_timeout";
+}  // namespace
 
 double startup_limit(const std::string& config, const std::vector<std::string>& overrides) {
   try {
-    return load_run_config(config, overrides).get_float("train.collective_timeout");
+    return load_run_config(config, overrides).get_float(kTimeoutKey);
   } catch (const std::exception&) {
-    return default_collective_timeout();
+    return std::stod(full_schema().find(kTimeoutKey)->default_yaml);
   }
 }
 
 std::unique_ptr<comm::Deadline> startup_deadline(double seconds) {
   if (comm::launcher_world_size() <= 1) return nullptr;
-  return std::make_unique<comm::Deadline>(seconds, comm::launcher_rank(), "start-up (MPI_Init)",
-                                          "train.collective_timeout");
+  return std::make_unique<comm::Deadline>(seconds, comm::launcher_rank(), "start-up (MPI_Init)", kTimeoutKey);
 }
 
-void arm_watchdog(comm::Communicator& comm, double seconds, std::function<void(const std::string& msg)> record) {
+void arm_watchdog(comm::Communicator& comm, const Config& cfg, std::function<void(const std::string& msg)> record) {
   comm::Watchdog w;
-  w.seconds = seconds;
-  w.setting = "train.collective_timeout";
+  w.seconds = cfg.get_float(kTimeoutKey);
+  w.setting = kTimeoutKey;
   w.on_timeout = [&comm, rank = comm.rank(), record = std::move(record)](const std::string& what, double waited) {
     const std::string msg = "rank " + std::to_string(rank) + " waited " + format_duration(waited) + " in " + what +
-                            " (train.collective_timeout): another rank is stuck or dead; ending the job";
+                            " (" + kTimeoutKey + "): another rank is stuck or dead; ending the job";
     if (record)
       record(msg);
     else

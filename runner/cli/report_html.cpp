@@ -116,7 +116,6 @@ std::string find_python() {
 
 bool write_html_report(const std::string& dir, const std::vector<results::FoundRun>& runs,
                        results::ReportOptions options, const std::string& out_html) {
-  check_output_file("--html", out_html);
   auto script = find_report_script();
   auto python = find_python();
   options.format = "csv";

@@ -17,7 +17,8 @@ std::string find_report_script();
 // The Python to run it with: $AIMRUN_PYTHON, else /usr/bin/python3, else python3 on PATH.
 std::string find_python();
 
-// Writes the page; returns true when the report is complete (as write_report does).
+// Writes the page (`out_html` checked by the caller: check_output_file); returns true when
+// the report is complete (as write_report does).
 bool write_html_report(const std::string& dir, const std::vector<results::FoundRun>& runs,
                        results::ReportOptions options, const std::string& out_html);
 

@@ -32,7 +32,7 @@ int launcher_world_size() {
 }
 
 int launcher_rank() {
-  if (const char* v = std::getenv("OMPI_COMM_WORLD_RANK"); v && *v) return std::atoi(v);
+  if (int r = env_int("OMPI_COMM_WORLD_RANK", -1); r >= 0) return r;
   if (env_int("SLURM_STEP_NUM_TASKS", 0) > 0) return env_int("SLURM_PROCID", 0);
   return env_int("PMI_RANK", 0);
 }
