@@ -1,23 +1,16 @@
 #include "core/files.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <signal.h>
-
-#include <atomic>
 #include <cerrno>
-#include <chrono>
-#include <ctime>
-#include <thread>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "core/error.h"
-#include "core/host.h"
 
 namespace fs = std::filesystem;
 
@@ -50,6 +43,19 @@ void commit_file(const std::string& tmp_path, const std::string& final_path) {
                 std::strerror(errno));
   auto dir = fs::path(final_path).parent_path();
   fsync_path(dir.empty() ? "." : dir.string(), true);
+}
+
+int append_line(const std::string& path, const std::string& line) {
+  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  struct stat st {};
+  char last = '\n';
+  if (::fstat(fd, &st) == 0 && st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) != 1) last = '\n';
+  const std::string text = (last == '\n' ? "" : "\n") + line;
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  int err = n == ssize_t(text.size()) ? 0 : n < 0 ? errno : ENOSPC;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  return err;
 }
 
 std::string write_error(const std::string& path, int err) {
@@ -138,139 +144,6 @@ void check_output_file(const std::string& option, const std::string& path) {
   if (fs::is_directory(path, ec)) throw ConfigError(what + "is a folder (a file name is expected)");
   if (::access(parent.c_str(), W_OK | X_OK) != 0)
     throw ConfigError(what + "cannot write into " + parent.string() + ": " + std::strerror(errno));
-}
-
-bool flock_unsupported(int err) { return err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS; }
-
-namespace {
-
-std::string owner_line() {
-  return host_name() + " " + std::to_string(getpid()) + " " + std::to_string(long(std::time(nullptr))) + "\n";
-}
-
-// An owner file is stale when its heartbeat is old, or it names a dead process here.
-bool owner_is_stale(const std::string& text) {
-  std::istringstream in(text);
-  std::string host;
-  long pid = 0, beat = 0;
-  if (!(in >> host >> pid >> beat)) return true;  // a torn or empty file: its writer died creating it
-  if (std::time(nullptr) - beat > FileLock::kStaleSeconds) return true;
-  return host == host_name() && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
-}
-
-bool owner_file_held(const std::string& owner) {
-  std::ifstream in(owner);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return !owner_is_stale(ss.str());
-}
-
-}  // namespace
-
-struct FileLock::Heartbeat {
-  std::atomic<bool> stop{false};
-  std::thread thread;
-};
-
-bool FileLock::try_owner_file(const std::string& path) {
-  const std::string owner = path + ".owner";
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    int fd = ::open(owner.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      auto line = owner_line();
-      bool ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size()) && ::fsync(fd) == 0;
-      ok = ::close(fd) == 0 && ok;
-      if (!ok) {
-        ::unlink(owner.c_str());
-        throw Error(write_error(owner, errno));
-      }
-      owner_path_ = owner;
-      heartbeat_ = new Heartbeat;
-      heartbeat_->thread = std::thread([owner, hb = heartbeat_] {
-        while (!hb->stop) {
-          for (int i = 0; i < kHeartbeatSeconds * 10 && !hb->stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          if (hb->stop) break;
-          int f = ::open(owner.c_str(), O_WRONLY | O_CLOEXEC);
-          if (f < 0) continue;
-          auto l = owner_line();
-          if (::pwrite(f, l.data(), l.size(), 0) > 0) (void)::ftruncate(f, off_t(l.size()));
-          ::close(f);
-        }
-      });
-      return true;
-    }
-    if (errno != EEXIST) throw Error(owner + ": cannot create lock file: " + std::strerror(errno));
-    if (owner_file_held(owner)) return false;
-    // Stale: move it aside (atomic: of two takers only one moves it), then try again.
-    std::string aside = owner + ".stale-" + std::to_string(getpid());
-    if (std::rename(owner.c_str(), aside.c_str()) == 0) ::unlink(aside.c_str());
-  }
-  return false;
-}
-
-FileLock::~FileLock() { unlock(); }
-
-bool FileLock::try_lock(const std::string& path) {
-  unlock();
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path + ": cannot open lock file: " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    ::close(fd);
-    if (err == EWOULDBLOCK) return false;
-    if (flock_unsupported(err)) return try_owner_file(path);
-    throw Error(path + ": flock failed: " + std::strerror(err));
-  }
-  fd_ = fd;
-  return true;
-}
-
-void FileLock::lock(const std::string& path) {
-  unlock();
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path + ": cannot open lock file: " + std::strerror(errno));
-  while (::flock(fd, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
-    int err = errno;
-    ::close(fd);
-    if (flock_unsupported(err)) {
-      while (!try_owner_file(path)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      return;
-    }
-    throw Error(path + ": flock failed: " + std::strerror(err));
-  }
-  fd_ = fd;
-}
-
-void FileLock::unlock() {
-  if (fd_ >= 0) {
-    ::flock(fd_, LOCK_UN);
-    ::close(fd_);
-    fd_ = -1;
-  }
-  if (heartbeat_) {
-    heartbeat_->stop = true;
-    heartbeat_->thread.join();
-    delete heartbeat_;
-    heartbeat_ = nullptr;
-  }
-  if (!owner_path_.empty()) {
-    ::unlink(owner_path_.c_str());
-    owner_path_.clear();
-  }
-}
-
-bool is_locked_by_other(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return owner_file_held(path + ".owner");
-  bool locked = false;
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
-    locked = errno == EWOULDBLOCK || (flock_unsupported(errno) && owner_file_held(path + ".owner"));
-  else
-    ::flock(fd, LOCK_UN);
-  ::close(fd);
-  return locked;
 }
 
 }  // namespace aim

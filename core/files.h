@@ -1,7 +1,7 @@
 #pragma once
 // Files that are either complete or absent: results and checkpoints are written to a
 // temporary name, flushed to disk and renamed, so a crash never leaves a half-written
-// file under the final name. Plus an advisory lock so two processes never own one run.
+// file under the final name. The run lock is in core/file_lock.h.
 #include <string>
 #include <vector>
 
@@ -21,6 +21,11 @@ int write_new_file(const std::string& path, const void* data, size_t size);
 // ("no space left on device: <path>" when the disk is full). Nothing half-written remains.
 void write_file_atomic(const std::string& path, const std::string& content);
 void write_text_atomic(const std::string& path, const std::string& content);
+// Appends `line` (ending with a newline) to `path`, creating it, in one write(2) with
+// O_APPEND (whole lines from concurrent appenders do not interleave); a last line left
+// without its newline (a full disk, a writer killed mid-write) is ended first, so the new
+// line always stands alone. Returns 0, or the errno of the failure.
+int append_line(const std::string& path, const std::string& line);
 // The message for a failed write of `path` with errno `err`.
 std::string write_error(const std::string& path, int err);
 // Removes the temporary files of writes that a killed process left in `dir`
@@ -33,41 +38,5 @@ void ensure_dir(const std::string& path);
 // ("--out x/y.h5: the folder x does not exist"), so a wrong path is an error (exit 2)
 // before any work, not after it.
 void check_output_file(const std::string& option, const std::string& path);
-
-// flock()-based lock, released by the kernel when the process dies (a crashed run never
-// looks "running"). Works across nodes on NFSv4 and Lustre (-o flock).
-// Where the file system has no flock (ENOLCK, EOPNOTSUPP, ENOSYS: NFS without lockd,
-// Lustre without -o flock), the lock is "<path>.owner", created with O_EXCL and holding
-// "host pid heartbeat"; its owner rewrites the heartbeat every kHeartbeatSeconds. Another
-// process takes over an owner file only when it is stale: its heartbeat is older than
-// kStaleSeconds, or it names this host and a pid that no longer runs.
-class FileLock {
- public:
-  static constexpr int kHeartbeatSeconds = 20;
-  static constexpr int kStaleSeconds = 90;
-  FileLock() = default;
-  ~FileLock();
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  // True when this process now holds the lock; false when another process holds it.
-  bool try_lock(const std::string& path);
-  // Waits until the lock is free, then holds it.
-  void lock(const std::string& path);
-  void unlock();
-  bool locked() const { return fd_ >= 0 || !owner_path_.empty(); }
-
- private:
-  bool try_owner_file(const std::string& path);
-  int fd_ = -1;
-  std::string owner_path_;  // the fallback lock file, while held
-  struct Heartbeat;
-  Heartbeat* heartbeat_ = nullptr;
-};
-
-// True when the flock error `err` means the file system has no flock at all.
-bool flock_unsupported(int err);
-
-// True when some process holds the lock at `path` (probes with a non-blocking flock).
-bool is_locked_by_other(const std::string& path);
 
 }  // namespace aim

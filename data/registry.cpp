@@ -72,6 +72,12 @@ void add_dataset_keys(Schema& schema) {
   schema.add(KeySpec("dataset.std", ValueType::FloatList, "[0.229, 0.224, 0.225]", "per-channel standard deviation").length(3).above(0.0));
   schema.add(KeySpec("dataset.hflip", ValueType::Bool, "true", "random horizontal flips of training images"));
   schema.add(KeySpec("dataset.cache_dir", ValueType::String, "~", "where generated or packed datasets are cached (~: $AIMRUN_CACHE, $XDG_CACHE_HOME/aimrun or ~/.cache/aimrun)").not_identity().path());
+  schema.add(KeySpec("dataset.cache_wait", ValueType::Float, "600",
+                     "seconds a run waits for another process writing the same cache (generating the built-in "
+                     "dataset, packing images) before it goes on without it and makes its own copy: a process "
+                     "stopped or frozen while it writes a cache holds no other run up longer")
+                 .range(1.0, 86400.0)
+                 .not_identity());
   schema.add(KeySpec("dataset.workers", ValueType::Int, "0", "threads that assemble batches ahead of the trainer (0: on the training thread)").range(0.0, 256.0).not_identity());
   schema.add(KeySpec("dataset.pin_memory", ValueType::Bool, "true",
                      "GPU runs: batches are assembled in page-locked memory and copied asynchronously")
@@ -115,5 +121,7 @@ std::string default_cache_dir() {
 std::string cache_dir_of(const Config& cfg) {
   return cfg.is_null("dataset.cache_dir") ? default_cache_dir() : cfg.get_string("dataset.cache_dir");
 }
+
+double cache_wait_of(const Config& cfg) { return cfg.get_float("dataset.cache_wait"); }
 
 }  // namespace aim::data

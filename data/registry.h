@@ -57,5 +57,6 @@ std::shared_ptr<const Dataset> dataset_of_files(const Config& cfg, const std::ve
 // Shared helpers for entries.
 std::string default_cache_dir();  // $AIMRUN_CACHE, else $XDG_CACHE_HOME/aimrun, else ~/.cache/aimrun
 std::string cache_dir_of(const Config& cfg);
+double cache_wait_of(const Config& cfg);  // dataset.cache_wait: seconds
 
 }  // namespace aim::data

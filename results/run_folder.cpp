@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "core/strings.h"
 #include "results/checked_read.h"

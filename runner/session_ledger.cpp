@@ -137,12 +137,10 @@ std::vector<SessionEntry> read_ledger(const RunPaths& paths) {
 }
 
 void append_session(const RunPaths& paths, const SessionEntry& e) {
-  // O_APPEND of one short line: whole or absent, also with the sbatch wrapper appending.
+  // One short line in one O_APPEND write, after a torn last line is ended (append_line): a
+  // line a full disk cut short costs that line only, also with the sbatch wrapper appending.
   // The ledger explains, it is not a result: a failed append is reported and training goes on.
-  std::ofstream out(paths.ledger(), std::ios::app);
-  out << to_json(e);
-  out.flush();
-  if (!out) spdlog::warn("{}", write_error(paths.ledger(), errno));
+  if (int err = append_line(paths.ledger(), to_json(e))) spdlog::warn("{}", write_error(paths.ledger(), err));
 }
 
 std::string describe_exit(int code) {

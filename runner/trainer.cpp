@@ -81,6 +81,7 @@ class Trainer {
   void checkpoint();
   void note_progress(double loss, double images_per_s, double eta_s);
   bool step_decision(bool nonfinite, bool stop = false);
+  void check_run_lock();
   bool stop_now() { return step_decision(false); }
   void consider(int64_t epoch, const results::SplitResult& r) {
     if (is_new_best(schedule_.select, state_, epoch, r)) state_.best_weights = copy_weights(*model_);
@@ -208,22 +209,37 @@ void Trainer::checkpoint() {
   TrainState to_save = state_;
   to_save.partial = reduce_sums(state_.partial, layout_, comm_);
   comm::run_agreed(comm_, [&] {
-    if (rank_ == 0) save_checkpoint(paths_.checkpoint(), *model_, *optimizer_, to_save);
+    if (rank_ != 0) return;
+    check_run_lock();
+    save_checkpoint(paths_.checkpoint(), *model_, *optimizer_, to_save);
   });
   where_now_.checkpoint_epoch = state_.epoch, where_now_.checkpoint_step = state_.step_in_epoch;
   where_now_.checkpoint_time = double(std::time(nullptr));
   note_progress(where_now_.loss, where_now_.images_per_s, where_now_.eta_s);
 }
 
-// One collective per step carries both what a signal asked (stop) and what the loss did
-// (non-finite on any rank): every rank takes the same decision at the same step.
+// Rank 0: the run lock, read from its file; throws comm::RunBusy when it was lost.
+void Trainer::check_run_lock() {
+  if (options_.lock && !options_.lock->still_held())
+    throw comm::RunBusy(options_.lock->lost_message() + "; another process trains run " + cfg_.run_id() +
+                        " now: left to it, nothing written");
+}
+
+// One collective per step carries what a signal asked (stop), what the loss did
+// (non-finite on any rank) and whether rank 0 still holds the run lock: every rank takes
+// the same decision at the same step.
 bool Trainer::step_decision(bool nonfinite, bool stop) {
-  std::array<int64_t, 2> flags = {stop || (options_.stop_requested && options_.stop_requested->load()) ? 1 : 0,
-                                  t_.stop_on_nan && nonfinite ? 1 : 0};
+  const bool lock_lost = rank_ == 0 && options_.lock && !options_.lock->seems_held();
+  std::array<int64_t, 3> flags = {stop || (options_.stop_requested && options_.stop_requested->load()) ? 1 : 0,
+                                  t_.stop_on_nan && nonfinite ? 1 : 0, lock_lost ? 1 : 0};
   if (world_ > 1) {
-    auto t = torch::tensor({flags[0], flags[1]}, torch::kLong);
+    auto t = torch::tensor({flags[0], flags[1], flags[2]}, torch::kLong);
     comm_.allreduce_sum(t);
-    flags = {t[0].item<int64_t>(), t[1].item<int64_t>()};
+    flags = {t[0].item<int64_t>(), t[1].item<int64_t>(), t[2].item<int64_t>()};
+  }
+  if (flags[2] > 0) {
+    if (rank_ == 0) check_run_lock();
+    throw comm::RunBusy("rank 0 lost the run lock: another process trains run " + cfg_.run_id() + " now");
   }
   if (flags[1] > 0)
     throw Error("loss is " + std::string(nonfinite ? "not finite" : "not finite on another rank") + " at epoch " +
@@ -369,6 +385,9 @@ void Trainer::finish() {
   state_.eval_seconds += seconds_since(t0);
   for (const auto& [name, ds] : splits_.splits)
     if (!ds->info().skipped.empty()) rec.skipped_files[name] = ds->info().skipped;
+  comm::run_agreed(comm_, [&] {  // nothing is written by a process that lost the run
+    if (rank_ == 0) check_run_lock();
+  });
   if (rank_ == 0 && t_.pictures > 0)
     write_run_pictures(paths_, *model_, splits_, rec, schedule_.final, size_t(t_.pictures));
   if (rank_ == 0) {

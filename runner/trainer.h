@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/file_lock.h"
 #include "results/run_folder.h"
 #include "runner/comm/communicator.h"
 
@@ -19,6 +20,11 @@ struct TrainOptions {
   const std::atomic<bool>* stop_requested = nullptr;
   std::string hosts;      // every rank's host, comma-separated, for the result's metadata
   std::string placement;  // every rank's "node:local rank/local ranks", space-separated
+  // The run's lock (rank 0). When it is lost (core/file_lock.h: this process was frozen
+  // and another took the run over), every rank ends at the next step with comm::RunBusy,
+  // and no checkpoint or result is written: checked at every step, and again (on the file)
+  // before each checkpoint and before the result.
+  const FileLock* lock = nullptr;
 };
 
 enum class TrainOutcome { Completed, Stopped };

@@ -37,6 +37,7 @@ import resource
 import select
 import signal
 import sys
+import tempfile
 import warnings
 
 import h5py
@@ -822,6 +823,30 @@ def _summary_table(df):
     return df[[c for c in cols if c in df.columns]]
 
 
+def write_atomically(path, data):
+    """`data` (str or bytes) into `path`: a temporary name in its folder, fsync, rename; on
+    any error the temporary file is removed and OSError names `path`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, path) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as e:
+        os.unlink(tmp)
+        raise OSError(e.errno, e.strerror, path) from None
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", help="results folder (e.g. outputs/quickstart or outputs)")
@@ -836,6 +861,13 @@ def main(argv=None):
     parser.add_argument("--baseline", metavar="METHOD",
                         help="also print each method's differences from this method (aimrun report's)")
     args = parser.parse_args(argv)
+    if args.csv:  # a path that cannot be written is an error before any run is read
+        folder = os.path.dirname(os.path.abspath(args.csv))
+        why = ("is a folder (a file name is expected)" if os.path.isdir(args.csv)
+               else f"the folder {folder} does not exist" if not os.path.isdir(folder) else None)
+        if why:
+            print(f"aimresults: --csv {args.csv}: {why}", file=sys.stderr)
+            return 2
     problems = []
     df = load(args.folder, problems, include_evaluations=args.include_evaluations)
     group_by = [k.strip() for k in args.group_by.split(",") if k.strip()] if args.group_by else None
@@ -864,7 +896,11 @@ def main(argv=None):
                       .to_string(index=False))
         print(f"\n{df.run_id.nunique()} runs, {len(df)} rows, {len(df.columns)} columns")
     if args.csv:
-        df.to_csv(args.csv, index=False)
+        try:  # a full disk: the file named, nothing half-written, no traceback
+            write_atomically(args.csv, df.to_csv(index=False))
+        except OSError as err:
+            print(f"aimresults.py: {err.filename}: {err.strerror}", file=sys.stderr)
+            return 1
         print(f"wrote {args.csv}")
     for p in problems:
         print(f"skipped {p}", file=sys.stderr)

@@ -25,7 +25,6 @@ import io
 import math
 import os
 import sys
-import tempfile
 
 import matplotlib
 
@@ -194,28 +193,8 @@ def epg_vs_wga_figure(split_rows, colors):
     return fig
 
 
-def write_atomically(path, data):
-    """`data` (str or bytes) into `path`: a temporary name in its folder, fsync, rename; on
-    any error the temporary file is removed and OSError names `path`."""
-    folder = os.path.dirname(os.path.abspath(path))
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise OSError(e.errno, e.strerror, path) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as e:
-        os.unlink(tmp)
-        raise OSError(e.errno, e.strerror, path) from None
-    except BaseException:
-        os.unlink(tmp)
-        raise
+# The one atomic writer (aimresults.py holds it).
+write_atomically = aimresults.write_atomically
 
 
 def _save(fig, out_dir, name):

@@ -402,7 +402,7 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="the HTML file to write")
     args = parser.parse_args(argv)
     try:
-        plots.write_atomically(args.out, make_page(args.folder, args.table, args.runs))
+        aimresults.write_atomically(args.out, make_page(args.folder, args.table, args.runs))
     except OSError as e:
         print(f"report_html.py: {e.filename}: {e.strerror}", file=sys.stderr)
         return 1

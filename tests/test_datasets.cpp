@@ -4,13 +4,16 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "core/h5.h"
 #include "core/random.h"
@@ -159,6 +162,19 @@ void expect_regions_on_object(const Dataset& ds, bool augment) {
   }
 }
 
+// `n` drawn JPEGs "i<k>.jpg" in `dir`, labelled k % classes.
+std::vector<Sample> drawn_samples(const TempDir& dir, int n, int classes) {
+  std::vector<Sample> samples;
+  for (int i = 0; i < n; ++i) {
+    Sample s;
+    s.path = dir.file("i" + std::to_string(i) + ".jpg");
+    draw(s.path, i);
+    s.label = i % classes;
+    samples.push_back(s);
+  }
+  return samples;
+}
+
 SplitInfo test_info(const std::string& region_kind) {
   SplitInfo i;
   i.dataset = "list";
@@ -264,16 +280,44 @@ TEST(ImageList, RegionsFromBoxesAndMasksLandOnTheObject_TrainAndEval) {
   }
 }
 
+// A process stopped or frozen while it packs a cache holds no other run up for longer than
+// dataset.cache_wait: the next one packs a private copy (mapped, its name removed at once)
+// with the same images and leaves the cache to the first. Before, it waited on the lock
+// forever, without a word.
+TEST(ImageList, APackedCacheWhoseBuilderIsFrozenIsPackedPrivatelyAfterTheWait) {
+  TempDir dir;
+  const auto samples = drawn_samples(dir, 8, 2);
+  ImageListOptions o;
+  o.transforms.image_size = 24;
+  o.packed_cache = true;
+  o.cache_dir = dir.file("cache");
+  o.cache_wait_seconds = 1;
+  PackOptions po;
+  po.shorter_side = o.transforms.resize;
+  const auto info = test_info("");
+  const auto path = packed_cache_path(o.cache_dir, info.dataset, info.split, samples, po);
+  fs::create_directories(fs::path(path).parent_path());
+  FileLock builder;  // another process packing it, and frozen
+  ASSERT_TRUE(builder.try_lock(path + ".lock"));
+  const auto t0 = std::chrono::steady_clock::now();
+  ImageListDataset waited(info, samples, o);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(seconds, 1.0);
+  EXPECT_LT(seconds, 30.0);
+  EXPECT_FALSE(fs::exists(path)) << "the cache is left to its builder";
+  for (const auto& e : fs::directory_iterator(fs::path(path).parent_path()))
+    EXPECT_EQ(e.path().string(), path + ".lock") << "the private copy's name is removed";
+  builder.unlock();
+  ImageListDataset cached(info, samples, o);
+  EXPECT_TRUE(fs::exists(path));
+  std::vector<int64_t> all(samples.size());
+  std::iota(all.begin(), all.end(), 0);
+  EXPECT_TRUE(torch::equal(waited.get_batch(all, std::nullopt).images, cached.get_batch(all, std::nullopt).images));
+}
+
 TEST(ImageList, AugmentationDependsOnTheSeedOnly_NotOnTheThread) {
   TempDir dir;
-  std::vector<Sample> samples;
-  for (int i = 0; i < 12; ++i) {
-    Sample s;
-    s.path = dir.file("i" + std::to_string(i) + ".jpg");
-    draw(s.path, i);
-    s.label = i % 3;
-    samples.push_back(s);
-  }
+  const auto samples = drawn_samples(dir, 12, 3);
   ImageListOptions o;
   o.transforms.image_size = 24;
   o.augment = true;

@@ -3,8 +3,10 @@
 // rank end every rank; a stuck rank is caught by the watchdog; a full disk, a damaged
 // checkpoint, an early signal, a non-finite loss and a file system without flock each end
 // with a clear message and nothing lost. Each case is one FaultCase (tests/fault_log.h).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -13,8 +15,10 @@
 #include <random>
 #include <thread>
 
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "fault_log.h"
+#include "results/run_folder.h"
 #include "run_compare.h"
 #include "runner/trained_run.h"
 #include "test_util.h"
@@ -49,6 +53,15 @@ test::CommandResult train(int ranks, const std::string& cfg, const std::string& 
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Sets the modification time of `path` `seconds` into the past.
+void set_age(const std::string& path, int seconds) {
+  struct timespec times[2];
+  clock_gettime(CLOCK_REALTIME, &times[0]);
+  times[0].tv_sec -= seconds;
+  times[1] = times[0];
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path << ": " << std::strerror(errno);
 }
 
 bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
@@ -408,10 +421,98 @@ TEST(SharedFileSystems, StaleOwnerFileIsTakenOver) {
   auto r = test::run_command(cmd);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(fs::exists(dir.file("run/.lock.owner")));
-  // So is one whose heartbeat is older than FileLock::kStaleSeconds, from any host.
-  dir.write("run/.lock.owner", "elsewhere 1 1000\n");
+  // So is one not rewritten for more than FileLock::kStaleSeconds, from any host.
+  dir.write("run/.lock.owner", "elsewhere 1 " + std::to_string(long(std::time(nullptr))) + "\n");
+  set_age(dir.file("run/.lock.owner"), FileLock::kStaleSeconds + 60);
   auto forced = test::run_command(cmd + " --force");
   EXPECT_EQ(forced.exit_code, 0) << forced.output;
+}
+
+// An owner file's age is the file system's: its modification time against the time of a
+// file created beside it now, never the heartbeat written in it by a host whose clock may
+// be off. Before, a live owner on a host 2 minutes slow was taken over (two processes
+// trained one run), and a dead one from a host whose clock was ahead blocked its run for
+// as long as the clocks differed. An owner file without its owner line is being created.
+TEST(SharedFileSystems, OwnerFileAgeIsTheFileSystemsNotTheHeartbeatWrittenInIt) {
+  test::FaultCase fc("fallback lock: clock skew between hosts, an owner file being created");
+  test::TempDir dir;
+  const auto owner = dir.file(".lock.owner");
+  const long now = long(std::time(nullptr));
+  struct Case {
+    std::string text;
+    int age;  // seconds since its last write, on the file system's clock
+    bool held;
+    const char* why;
+  };
+  const std::vector<Case> cases = {
+      {"elsewhere 1 " + std::to_string(now - 100000) + "\n", 0, true, "a live owner whose clock is a day slow"},
+      {"elsewhere 1 " + std::to_string(now - 100000) + "\n", 30, true, "the same, its last beat 30 s ago"},
+      {"elsewhere 1 " + std::to_string(now + 100000) + "\n", FileLock::kStaleSeconds + 30, false,
+       "a dead owner whose clock was a day fast"},
+      {"elsewhere 1 " + std::to_string(now) + "\n", FileLock::kStaleSeconds + 30, false,
+       "a dead owner, clocks agreeing"},
+      {"", 0, true, "an owner file being created (empty)"},
+      {"elsew", 1, true, "an owner file being created (its line half-written)"},
+      {"", FileLock::kCreatingSeconds + 20, false, "an empty owner file its creator left"},
+      {"elsewhere 1 ", FileLock::kCreatingSeconds + 20, true, "the host and pid are there: the age decides"},
+  };
+  for (const auto& c : cases) {
+    dir.write(".lock.owner", c.text);
+    set_age(owner, c.age);
+    EXPECT_EQ(owner_file_held(owner), c.held) << c.why;
+  }
+  // No probe file is left beside it.
+  for (const auto& e : fs::directory_iterator(dir.path())) EXPECT_EQ(e.path().filename(), ".lock.owner") << e.path();
+}
+
+// A process that holds the fallback lock and is frozen (SIGSTOP, a hung node) for longer
+// than kStaleSeconds has its run taken over by the next `train`. When it wakes it finds
+// its owner file replaced: every rank ends at the next step with exit 4 (busy, not failed),
+// writes no checkpoint, no result, no FAILED, and leaves the new owner's file alone.
+// Before, it trained on beside the new owner (both writing the run's checkpoint), rewrote
+// the new owner's file with its own heartbeat, and at its end removed it.
+TEST(SharedFileSystems, AProcessFrozenPastItsLockEndsWithoutWritingWhenItWakes) {
+  for (int ranks : {1, 2}) {
+    test::FaultCase fc("a rank holding the fallback lock frozen past its staleness, on " + std::to_string(ranks) +
+                       " rank(s)");
+    test::TempDir dir;
+    auto cfg = dir.write("c.yaml", "output_dir: " + dir.file("out") +
+                                       "\ndataset: {train_size: " + std::to_string(480 * ranks) +
+                                       ", val_size: 64, test_size: 96}\nmodel: {width: 8}\nmethod: {name: aim}\n"
+                                       "train: {epochs: 20, batch_size: 16, log_every: 0}\n"
+                                       "eval: {attributions: [mask], keep_maps: 2, pictures: 0}\n");
+    const std::string shim = "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=flock AIM_SHIM_PATTERN=/ ";
+    const std::string launcher =
+        ranks > 1 ? test::mpirun(ranks) + " -x LD_PRELOAD -x AIM_SHIM_FAIL -x AIM_SHIM_PATTERN " : std::string();
+    const std::string train = shim + "OMP_NUM_THREADS=1 timeout 300 " + launcher + test::aimrun() + " train " + cfg +
+                              " threads=1 --run-dir " + dir.file("run");
+    const std::string owner = dir.file("run/.lock.owner");
+    // The owner file names rank 0's pid: stop that process once the run has a checkpoint,
+    // make its owner file look as a frozen process's does (not rewritten for 5 minutes: its
+    // heartbeat and its modification time; the same file, which the process holds open),
+    // start a second job, and wake the first once the second holds the run.
+    auto r = test::run_command(train + " > " + dir.file("a.log") + " 2>&1 & a=$!; " + "for i in $(seq 1200); do [ -f " +
+                               dir.file("run/checkpoint.pt") + " ] && break; sleep 0.05; done; " +
+                               "p=$(cut -d' ' -f2 " + owner + "); kill -STOP $p; " + "line=\"$(cut -d' ' -f1,2 " +
+                               owner + ") $(($(date +%s) - 300))\"; echo \"$line\" > " + owner +
+                               "; touch -d '-300 seconds' " + owner + "; " + train + " > " + dir.file("b.log") +
+                               " 2>&1 & b=$!; " + "for i in $(seq 1200); do q=$(cut -d' ' -f2 " + owner +
+                               " 2>/dev/null); [ -n \"$q\" ] && [ \"$q\" != $p ] && break; "
+                               "sleep 0.05; done; echo new-owner=$q; kill -CONT $p; wait $a; echo first=$?; "
+                               "if kill -0 $q 2>/dev/null; then [ \"$(cut -d' ' -f2 " +
+                               owner +
+                               ")\" = $q ] && echo owner-kept || echo owner-lost; fi; "
+                               "wait $b; echo second=$?");
+    const std::string a_log = read_text(dir.file("a.log")), b_log = read_text(dir.file("b.log"));
+    const std::string all = r.output + "\n--- first:\n" + a_log + "\n--- second:\n" + b_log;
+    EXPECT_TRUE(contains(r.output, "first=4")) << "busy, not failed: " << all;
+    EXPECT_TRUE(contains(a_log, "lost its lock " + owner)) << all;
+    EXPECT_FALSE(contains(r.output, "owner-lost")) << all;
+    EXPECT_TRUE(contains(r.output, "second=0")) << all;
+    EXPECT_FALSE(fs::exists(dir.file("run/FAILED"))) << all;
+    EXPECT_FALSE(fs::exists(owner)) << "the second job removes its owner file at its end";
+    EXPECT_EQ(inspect_run_folder(RunPaths{dir.file("run")}).state, RunState::Done) << all;
+  }
 }
 
 // Why did a run die: the session ledger records each process session; one killed outright
@@ -444,6 +545,75 @@ TEST(Ledger, KilledAndStoppedSessionsAreRecordedAndShown) {
   EXPECT_TRUE(contains(ledger, "\"by\": \"next session\"")) << ledger;
   EXPECT_TRUE(contains(ledger, "\"exit_code\": 75")) << ledger;
   EXPECT_TRUE(contains(ledger, "\"cause\": \"complete\"")) << ledger;
+}
+
+// A process stopped or frozen while it generates the built-in dataset's cache (holding the
+// cache's lock) holds no other run up for longer than dataset.cache_wait: the next run
+// generates its own copy, trains, and ends with the numbers the first one gets from the
+// cache it writes once woken. Before, every other run on that cache waited for the lock
+// forever, without a word (and a multi-rank run's other ranks with it, outside any
+// collective the watchdog sees), deaf to TERM and USR2.
+TEST(StuckProcess, AFrozenCacheWriterHoldsNoOtherRunUpPastTheCacheWait) {
+  test::FaultCase fc("a process stopped while it generates the built-in dataset's cache");
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", "output_dir: " + dir.file("out") + "\ndataset: {train_size: 20000, val_size: 64, " +
+                                     "test_size: 96, cache_dir: " + dir.file("cache") +
+                                     "}\nmodel: {width: 8}\nmethod: {name: aim}\n"
+                                     "train: {epochs: 1, batch_size: 500, log_every: 0}\n"
+                                     "eval: {attributions: [mask], keep_maps: 2, pictures: 0}\n");
+  const std::string train = "OMP_NUM_THREADS=1 timeout 90 " + test::aimrun() + " train " + cfg + " threads=1 ";
+  // The first one without `timeout`: its pid is aimrun's, the process to stop.
+  auto r = test::run_command(
+      "OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " threads=1 > " + dir.file("a.log") +
+      " 2>&1 & a=$!; for i in $(seq 3000); do l=$(ls " + dir.file("cache") +
+      "/*.lock 2>/dev/null | head -1); [ -n \"$l\" ] && ! flock -n \"$l\" true && break; sleep 0.01; done; "
+      "kill -STOP $a; echo stopped-holding=$l; " +
+      train + "output_dir=" + dir.file("out3") + " > " + dir.file("c.log") +
+      " 2>&1 & c=$!; sleep 3; kill -TERM $c; wait $c; echo stopped-waiting=$?; " + train +
+      "output_dir=" + dir.file("out2") + " dataset.cache_wait=2 > " + dir.file("b.log") +
+      " 2>&1; echo second=$?; kill -CONT $a; wait $a; echo first=$?");
+  const std::string b_log = read_text(dir.file("b.log"));
+  const std::string all = r.output + "\n--- first:\n" + read_text(dir.file("a.log")) + "\n--- second:\n" + b_log;
+  ASSERT_TRUE(contains(r.output, "stopped-holding=" + dir.file("cache"))) << all;
+  EXPECT_TRUE(contains(r.output, "second=0")) << all;
+  EXPECT_TRUE(contains(b_log, "generating this run's own copy (not cached)")) << all;
+  EXPECT_TRUE(contains(r.output, "first=0")) << all;
+  // A stop (TERM, Slurm's USR2) while it waits ends the wait: exit 75, nothing to save, no
+  // FAILED. Before, the signal was lost and the wait went on.
+  const std::string c_log = read_text(dir.file("c.log"));
+  EXPECT_TRUE(contains(r.output, "stopped-waiting=75")) << all << "\n--- third:\n" << c_log;
+  EXPECT_TRUE(contains(c_log, "a stop was requested while waiting for another process writing the built-in dataset"))
+      << c_log;
+  for (const auto& e : fs::recursive_directory_iterator(dir.file("out3")))
+    EXPECT_NE(e.path().filename(), "FAILED") << read_text(e.path().string());
+  std::string a_result, b_result;
+  for (const auto& e : fs::directory_iterator(dir.file("out/runs"))) a_result = e.path().string() + "/result.h5";
+  for (const auto& e : fs::directory_iterator(dir.file("out2/runs"))) b_result = e.path().string() + "/result.h5";
+  test::expect_same_results(a_result, b_result);
+}
+
+// A full disk (or a writer killed mid-write) can leave the ledger's last line without its
+// newline. The next session's line is written after a newline of its own (append_line), so
+// the torn line costs itself only. Before, the next start line was glued to it and both
+// were lost: the result's /sessions missed the session that wrote it.
+TEST(Ledger, ALineAFullDiskCutShortCostsThatLineOnly) {
+  test::FaultCase fc("a session ledger line cut short by a full disk");
+  test::TempDir dir;
+  auto cfg = run_config(dir, 1, 2);
+  auto stopped = train(1, cfg, dir.file("run"), "AIMRUN_FAULT=rank=0,step=2,kind=stop");
+  ASSERT_EQ(stopped.exit_code, 75) << stopped.output;
+  {
+    std::ofstream torn(dir.file("run/sessions.jsonl"), std::ios::app);
+    torn << "{\"event\": \"end\", \"time\": 17";
+  }
+  auto done = train(1, cfg, dir.file("run"));
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  const std::string ledger = read_text(dir.file("run/sessions.jsonl"));
+  EXPECT_TRUE(contains(ledger, "\"time\": 17\n")) << "the torn line ends there: " << ledger;
+  auto rec = results::read_run_file(dir.file("run/result.h5"));
+  ASSERT_EQ(rec.sessions.size(), 3u) << ledger;  // start, end 75, start (its end follows the result)
+  EXPECT_EQ(rec.sessions[1].exit_code, 75) << ledger;
+  EXPECT_EQ(rec.sessions[2].event, "start") << ledger;
 }
 
 // One definition of a run's state (results::inspect_run_folder): a damaged result.h5 is

@@ -5,11 +5,13 @@
 // The same on a real Slurm cluster: tests/test_hostile_slurm.cpp.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <thread>
 
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "core/strings.h"
 #include "fault_log.h"
@@ -438,5 +440,77 @@ TEST(Concurrent, PreparingOneSweepTwiceAtOnceNeverFailsOnItsLinks) {
     }
     for (const auto& r : sweep.runs)
       EXPECT_EQ(fs::read_symlink(dir.file("out/links/" + r.run_id)), fs::path("../runs") / r.run_id);
+  }
+}
+
+// A `sweep submit` stopped with Ctrl-Z (or frozen) while it holds the sweep's submission
+// lock holds the next one up for --wait seconds at most: it says what it waits for, then
+// exits 1 naming the lock and submitting nothing. Before, it waited forever, without a word.
+TEST(Concurrent, ASubmitStoppedWhileItSubmitsHoldsTheNextUpForItsWaitOnly) {
+  test::FaultCase fc("sweep submit while another one of the sweep is stopped holding its lock");
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "held", "[0, 1]"));
+  auto sweep = load_sweep(spec, {});
+  fs::create_directories(sweep.sweep_dir() + "/slurm");
+  FileLock stopped;
+  ASSERT_TRUE(stopped.try_lock(sweep.sweep_dir() + "/slurm/.submit.lock"));
+  const std::string cmd = test::aimrun() + " sweep submit --dry-run --profile local " + spec;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = test::run_command("timeout 60 " + cmd + " --wait 2");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(".submit.lock: another `sweep submit` of sweep held has held it for 2 s"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("nothing was submitted"), std::string::npos) << r.output;
+  EXPECT_LT(seconds, 30.0) << r.output;
+  EXPECT_FALSE(fs::exists(sweep.sweep_dir() + "/slurm/submissions.yaml")) << r.output;
+  stopped.unlock();
+  auto after = test::run_command("timeout 60 " + cmd + " --wait 2");
+  EXPECT_EQ(after.exit_code, 0) << after.output;
+}
+
+// The job script closes the session of a process killed outright (it could not write its
+// end line), and only its own: a last start line of another process (this element found
+// its run busy and exited 4, writing none; a local `sweep run`; another job, even one whose
+// id begins with this one's) is left open. Before, an element that found its run busy
+// closed the session of the process that was training it.
+TEST(SlurmScript, ClosesOnlyItsOwnSessionInTheLedger) {
+  test::FaultCase fc("a job element that finds its run busy, and the session ledger");
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "led", "[0]"));
+  fs::create_directories(dir.file("bin"));
+  fs::create_symlink("/bin/bash", dir.file("bin/bash"));
+  auto r = test::run_command("PATH=" + dir.file("bin") + " " + test::aimrun() +
+                             " sweep submit --dry-run --profile local " + spec);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string script;
+  for (const auto& e : fs::directory_iterator(dir.file("out/led/slurm")))
+    if (e.path().extension() == ".sbatch") script = e.path().string();
+  const std::string run_dir = dir.file("out/runs/" + load_sweep(spec, {}).runs[0].run_id);
+  auto stub = dir.write("stub/srun", "#!/bin/bash\nexit $AIM_STUB_RC\n");
+  fs::permissions(stub, fs::perms::owner_all);
+  struct Case {
+    std::string start;  // the ledger's last line
+    int rc;
+    bool closed;
+    const char* why;
+  };
+  const std::string t = "{\"event\": \"start\", \"time\": 1, \"hosts\": \"n1\"";
+  const std::vector<Case> cases = {
+      {t + ", \"slurm\": \"job 77 (array 70_0)\"}", 137, true, "its own session, killed outright"},
+      {t + ", \"slurm\": \"job 77 (array 70_0), restart 2\"}", 137, true, "its own session after requeues"},
+      {t + ", \"slurm\": \"job 5 (array 3_0)\"}", 4, false, "another job's session: this one found the run busy"},
+      {t + "}", 4, false, "a local process's session"},
+      {t + ", \"slurm\": \"job 777 (array 70_1)\"}", 137, false, "a job whose id begins with this one's"},
+  };
+  for (const auto& c : cases) {
+    dir.write(run_dir.substr(dir.path().size() + 1) + "/sessions.jsonl", c.start + "\n");
+    auto run = test::run_command("cd " + dir.file("out/led/slurm") + " && PATH=" + dir.file("stub") +
+                                 ":$PATH SLURM_JOB_ID=77 SLURM_ARRAY_JOB_ID=70 SLURM_ARRAY_TASK_ID=0 AIM_STUB_RC=" +
+                                 std::to_string(c.rc) + " bash " + script);
+    EXPECT_EQ(run.exit_code, c.rc) << run.output;
+    const std::string ledger = read_text(run_dir + "/sessions.jsonl");
+    const bool closed = ledger.find("\"by\": \"sbatch\", \"exit_code\": " + std::to_string(c.rc)) != std::string::npos;
+    EXPECT_EQ(closed, c.closed) << c.why << "\n" << ledger;
   }
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <tuple>
 
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "results/found_runs.h"
 #include "results/run_file.h"

@@ -10,11 +10,12 @@
 #include <fstream>
 #include <map>
 
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "results/run_file.h"
+#include "run_compare.h"
 #include "runner/sweep/sweep_spec.h"
 #include "runner/sweep/watch.h"
-#include "run_compare.h"
 #include "test_util.h"
 
 using namespace aim;

@@ -66,18 +66,21 @@ DatasetSplits make(const Config& cfg) {
   const bool hflip = cfg.get_bool("dataset.hflip");
   DatasetSplits out;
   if (options.task == "pretrain") {
-    auto data = load_or_generate_fashion_places(options, cache_dir_of(cfg), nullptr, FashionPart::Pretrain);
+    auto data =
+        load_or_generate_fashion_places(options, cache_dir_of(cfg), nullptr, FashionPart::Pretrain, cache_wait_of(cfg));
     out.splits["train"] = split_dataset(data, "train", norm, hflip);
     out.splits["val"] = split_dataset(data, "val", norm, false);
     out.eval_splits = {"val"};
     return out;
   }
-  auto data = load_or_generate_fashion_places(options, cache_dir_of(cfg));
+  auto data =
+      load_or_generate_fashion_places(options, cache_dir_of(cfg), nullptr, FashionPart::Finetune, cache_wait_of(cfg));
   for (const std::string name : {"train", "val", "test"})
     out.splits[name] = split_dataset(data, name, norm, hflip && name == "train");
   out.eval_splits = {"val", "test"};
   if (options.ood_size > 0) {  // its own generator and cache: the other splits stay as they were
-    auto ood = load_or_generate_fashion_places(options, cache_dir_of(cfg), nullptr, FashionPart::Ood);
+    auto ood =
+        load_or_generate_fashion_places(options, cache_dir_of(cfg), nullptr, FashionPart::Ood, cache_wait_of(cfg));
     out.splits["ood"] = split_dataset(ood, "ood", norm, false);
     out.eval_splits.push_back("ood");
   }

@@ -12,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "core/h5.h"
 #include "core/hash.h"
@@ -430,15 +431,21 @@ std::string key_of(const FashionPlacesOptions& options, FashionPart part) {
 }  // namespace
 
 FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& options, const std::string& cache_dir,
-                                              bool* from_cache, FashionPart part) {
+                                              bool* from_cache, FashionPart part, double cache_wait_seconds) {
   const std::string key = key_of(options, part);
   if (from_cache) *from_cache = false;
   if (cache_dir.empty()) return generate_part(options, part);
 
   ensure_dir(cache_dir);
   std::string path = cache_dir + "/fashion-places-" + hex_digest(fnv1a64(key)) + ".h5";
-  FileLock lock;
-  lock.lock(path + ".lock");  // one process generates, the others wait and read
+  FileLock lock;  // one process generates, the others wait and read
+  if (!lock.lock_within(path + ".lock", cache_wait_seconds, "the built-in dataset's cache " + path)) {
+    spdlog::warn(
+        "{}: another process has been generating it for {:.0f} s (dataset.cache_wait) without finishing; "
+        "generating this run's own copy (not cached)",
+        path, cache_wait_seconds);
+    return generate_part(options, part);
+  }
   if (fs::exists(path)) {
     try {
       auto data = load_fashion_places(path, key);

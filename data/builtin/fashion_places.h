@@ -87,13 +87,14 @@ void save_fashion_places(const FashionPlaces& data, const std::string& path,
                          const std::string& cache_key);
 FashionPlaces load_fashion_places(const std::string& path, const std::string& expected_key);
 // Loads `<cache_dir>/fashion-places-<hash>.h5` or generates and writes it (under a lock,
-// so concurrent ranks or jobs generate it once). `cache_dir` "" disables the cache.
+// so concurrent ranks or jobs generate it once). `cache_dir` "" disables the cache. A
+// process that waits `cache_wait_seconds` for another one generating it (stopped or
+// frozen?) generates its own copy and leaves the cache to that process.
 // `part`: which generator (its own cache key and file): the fine-tuning task, the
 // pretraining task or the ood split.
 enum class FashionPart { Finetune, Pretrain, Ood };
-FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& options,
-                                              const std::string& cache_dir,
-                                              bool* from_cache = nullptr,
-                                              FashionPart part = FashionPart::Finetune);
+FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& options, const std::string& cache_dir,
+                                              bool* from_cache = nullptr, FashionPart part = FashionPart::Finetune,
+                                              double cache_wait_seconds = 600);
 
 }  // namespace aim::data

@@ -70,6 +70,7 @@ ImageListDataset::ImageListDataset(SplitInfo info, std::vector<Sample> samples, 
     po.with_region = with_region;
     po.skip_corrupt = options.skip_corrupt;
     po.threads = options.threads;
+    po.wait_seconds = options.cache_wait_seconds;
     const auto path = packed_cache_path(options.cache_dir, info_.dataset, info_.split, samples, po);
     cache_ = std::make_unique<PackedCache>(PackedCache::open_or_build(path, samples, po));
     for (size_t i = 0; i < samples.size(); ++i)

@@ -22,6 +22,7 @@ struct ImageListOptions {
   bool skip_corrupt = false;  // drop missing/undecodable images (recorded in SplitInfo::skipped)
   bool packed_cache = false;  // decode once into <cache_dir>/packed/
   std::string cache_dir;
+  double cache_wait_seconds = 600;  // dataset.cache_wait
   int threads = 0;  // threads of the one-off decoding passes (0: one per core)
 };
 

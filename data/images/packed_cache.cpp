@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "core/hash.h"
 
@@ -63,6 +64,14 @@ void write_all(FILE* f, const void* data, size_t n, const std::string& path) {
 
 void PackedCache::build(const std::string& path, const std::vector<Sample>& samples, const PackOptions& o) {
   const std::string tmp = temp_path_for(path);
+  write_pack(tmp, path, samples, o);
+  commit_file(tmp, path);
+}
+
+// The whole cache into `tmp` (flushed and closed, every call checked); on any error `tmp`
+// is removed and the error names `path`.
+void PackedCache::write_pack(const std::string& tmp, const std::string& path, const std::vector<Sample>& samples,
+                             const PackOptions& o) {
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw Error(tmp + ": cannot create packed cache: " + std::strerror(errno));
   try {
@@ -115,7 +124,6 @@ void PackedCache::build(const std::string& path, const std::vector<Sample>& samp
     const int closed = std::fclose(f);
     f = nullptr;
     if (closed != 0) throw Error(write_error(path, errno));
-    commit_file(tmp, path);
   } catch (...) {
     if (f) std::fclose(f);
     std::remove(tmp.c_str());
@@ -126,17 +134,31 @@ void PackedCache::build(const std::string& path, const std::vector<Sample>& samp
 PackedCache PackedCache::open_or_build(const std::string& path, const std::vector<Sample>& samples,
                                        const PackOptions& options, std::vector<std::string>* failures) {
   ensure_dir(fs::path(path).parent_path().string());
+  PackedCache c;
   if (!fs::exists(path)) {
-    // Concurrent runs (ranks, sweep members) wait for one builder instead of all decoding.
+    // Concurrent runs (ranks, sweep members) wait for one builder instead of all decoding;
+    // for at most options.wait_seconds: a builder stopped or frozen holds no one up longer.
     FileLock lock;
-    lock.lock(path + ".lock");
-    if (!fs::exists(path)) {
+    if (!lock.lock_within(path + ".lock", options.wait_seconds, "the packed cache " + path)) {
+      spdlog::warn(
+          "{}: another process has been packing it for {:.0f} s (dataset.cache_wait) without finishing; "
+          "packing a private copy for this run",
+          path, options.wait_seconds);
+      const std::string own = temp_path_for(path);
+      write_pack(own, path, samples, options);
+      try {
+        c.map(own);  // the mapping outlives the name
+      } catch (...) {
+        ::unlink(own.c_str());
+        throw;
+      }
+      ::unlink(own.c_str());
+    } else if (!fs::exists(path)) {
       spdlog::info("packing {} images into {} (once; later runs read it)", samples.size(), path);
       build(path, samples, options);
     }
   }
-  PackedCache c;
-  c.map(path);
+  if (!c.data_) c.map(path);
   if (c.size() != samples.size())
     throw DataError(path + ": packed cache holds " + std::to_string(c.size()) + " samples, expected " +
                     std::to_string(samples.size()) + " (delete it to rebuild)");

@@ -29,6 +29,7 @@ struct PackOptions {
   bool with_region = false;
   bool skip_corrupt = false;  // store undecodable samples as empty entries instead of failing
   int threads = 0;            // decoding threads (0: one per core)
+  double wait_seconds = 600;  // for another process building the same cache; then a private copy
 };
 
 class PackedCache {
@@ -56,6 +57,8 @@ class PackedCache {
 
  private:
   void map(const std::string& path);
+  static void write_pack(const std::string& tmp, const std::string& path, const std::vector<Sample>& samples,
+                         const PackOptions& options);
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t bytes_ = 0;

@@ -121,6 +121,7 @@ ImageListOptions image_options(const Config& cfg, bool train_split) {
   o.skip_corrupt = cfg.get_bool("dataset.skip_corrupt");
   o.packed_cache = cfg.get_bool("dataset.packed_cache");
   o.cache_dir = cache_dir_of(cfg);
+  o.cache_wait_seconds = cache_wait_of(cfg);
   return o;
 }
 

@@ -30,6 +30,7 @@ struct SweepArgs {
   bool no_wait = false;
   bool watch = false;
   double interval = 5;
+  double submit_wait = 300;
 };
 
 std::string profiles_dir() {
@@ -147,10 +148,15 @@ void add_sweep_command(CLI::App& app) {
   submit->add_option("--profile", submit_args->profile, "Slurm profile: a name in slurm/profiles/ or a .yaml path")
       ->required();
   submit->add_flag("--dry-run", submit_args->dry_run, "write the sbatch script and print it, submit nothing");
+  submit
+      ->add_option("--wait", submit_args->submit_wait,
+                   "seconds to wait for another `sweep submit` of this sweep to finish (it may be stopped with "
+                   "Ctrl-Z); then exit 1, submitting nothing")
+      ->check(CLI::Range(1.0, 86400.0));
   submit->callback([submit_args] {
     auto profile = load_slurm_profile(submit_args->profile, profiles_dir());
     auto s = load_sweep(submit_args->spec, submit_args->overrides, profile.nodes * profile.tasks_per_node);
-    auto subs = submit_sweep(s, profile, submit_args->dry_run);
+    auto subs = submit_sweep(s, profile, submit_args->dry_run, submit_args->submit_wait);
     if (subs.empty()) spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);
     for (const auto& sub : subs) {
       const std::string stage = sub.stage.empty() ? "" : " stage " + sub.stage + ":";

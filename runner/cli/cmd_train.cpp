@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "core/host.h"
 #include "core/log.h"
@@ -117,7 +118,7 @@ std::pair<std::string, std::string> all_hosts(comm::Communicator& comm) {
 }
 
 int train_in_folder(const TrainArgs& args, comm::Communicator& comm, const Config& cfg, const RunPaths& paths,
-                    const std::pair<std::string, std::string>& hosts) {
+                    const std::pair<std::string, std::string>& hosts, const FileLock& lock) {
   const int rank = comm.rank();
   const bool done = comm::broadcast_flag(comm, rank == 0 && inspect_run_folder(paths).state == RunState::Done);
   if (done && !args.force) {
@@ -132,7 +133,7 @@ int train_in_folder(const TrainArgs& args, comm::Communicator& comm, const Confi
     if (args.restart) fs::remove(paths.checkpoint(), ec);
     if (args.force) fs::remove(paths.result(), ec);
   });
-  auto outcome = train_run(cfg, paths, comm, {!args.restart, &stop_requested(), hosts.first, hosts.second});
+  auto outcome = train_run(cfg, paths, comm, {!args.restart, &stop_requested(), hosts.first, hosts.second, &lock});
   if (outcome == TrainOutcome::Stopped) return kExitStopped;
   if (rank == 0) spdlog::info("run {} complete: {}", cfg.run_id(), paths.result());
   fault_from_environment().fail_if_due(rank, Fault::kAtEnd);
@@ -168,12 +169,17 @@ int run_train(const TrainArgs& args) {
     if (rank == 0) ledger_start(paths, hosts.first);
     if (rank == 0 && comm->world_size() > 1) spdlog::info("ranks on nodes (node:local rank/ranks there): {}", hosts.second);
     session_open = rank == 0;
-    int code = train_in_folder(args, *comm, cfg, paths, hosts);
+    int code = train_in_folder(args, *comm, cfg, paths, hosts, lock);
     if (session_open) ledger_end(paths, code, "");
     return code;
   } catch (const std::exception& e) {
     std::string msg = e.what();
     if (auto* c = dynamic_cast<const c10::Error*>(&e)) msg = c->what_without_backtrace();
+    if (dynamic_cast<const StopRequested*>(&e)) {  // before the first step: nothing to save
+      spdlog::info("{}: stopping, nothing to save", msg);
+      if (session_open) ledger_end(paths, kExitStopped, "");
+      return kExitStopped;
+    }
     const bool busy = dynamic_cast<const comm::RunBusy*>(&e) != nullptr;
     if (busy) {  // every rank knows (agreed): not a failure of the run, and nothing to abort
       spdlog::warn("{}", msg);

@@ -6,11 +6,13 @@
 #include <cstring>
 #include <exception>
 
+#include "core/stop_signal.h"
+
 namespace aim::comm {
 
 namespace {
 
-enum Kind : int64_t { kNone = 0, kError, kConfig, kData, kBusy };
+enum Kind : int64_t { kNone = 0, kError, kConfig, kData, kBusy, kStop };
 
 template <class E>
 struct Agreed : E, AgreedMark {
@@ -22,6 +24,8 @@ struct Agreed : E, AgreedMark {
     case kConfig: throw Agreed<ConfigError>(msg);
     case kData: throw Agreed<DataError>(msg);
     case kBusy: throw Agreed<RunBusy>(msg);
+    case kStop:
+      throw Agreed<StopRequested>(msg);
     default: throw Agreed<Error>(msg);
   }
 }
@@ -32,6 +36,9 @@ Kind classify(std::exception_ptr e, std::string& msg) {
   } catch (const RunBusy& x) {
     msg = x.what();
     return kBusy;
+  } catch (const StopRequested& x) {
+    msg = x.what();
+    return kStop;
   } catch (const ConfigError& x) {
     msg = x.what();
     return kConfig;

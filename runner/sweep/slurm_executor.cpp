@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "core/strings.h"
 #include "core/yaml_text.h"
@@ -234,14 +235,16 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::
       << "aim_upstream_list=" << shell_quote(upstream_list) << "\n"
       << "up_dir=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \"$aim_upstream_list\")\n"
       << "if ! \"$aimrun\" sweep upstream-check \"$run_dir\" \"$up_dir\"; then exit 1; fi\n";
-  s
-    << "srun --mpi=" << shell_quote(p.srun_mpi) << " --kill-on-bad-exit=1 \"$aimrun\""
+  s << "srun --mpi=" << shell_quote(p.srun_mpi) << " --kill-on-bad-exit=1 \"$aimrun\""
     << " train \"$run_dir/config.yaml\" --run-dir \"$run_dir\"\n"
     << "rc=$?\n"
     << "# The session ledger: aimrun writes its own end line; a process killed outright (out of\n"
-    << "# memory, a lost node) cannot, so its exit code is recorded here.\n"
+    << "# memory, a lost node) cannot, so its exit code is recorded here: only when the last\n"
+    << "# line is this job's own start (an element that found its run busy, exit 4, wrote none).\n"
     << "ledger=\"$run_dir/sessions.jsonl\"\n"
-    << "if [ -f \"$ledger\" ] && tail -n 1 \"$ledger\" | grep -q '\"event\": \"start\"'; then\n"
+    << "if [ -f \"$ledger\" ] && tail -n 1 \"$ledger\" | grep '\"event\": \"start\"' |\n"
+    << "    grep -qF \"\\\"slurm\\\": \\\"job ${SLURM_JOB_ID:-?} (array \"; then\n"
+    << "  [ -z \"$(tail -c 1 \"$ledger\")\" ] || echo >> \"$ledger\"  # end a line a full disk cut short\n"
     << "  printf '{\"event\": \"end\", \"time\": %s, \"by\": \"sbatch\", \"exit_code\": %s, \"slurm\": \"job %s\"}\\n' "
        "\"$(date +%s)\" \"$rc\" \"${SLURM_JOB_ID:-?}\" >> \"$ledger\"\n"
     << "fi\n"
@@ -431,14 +434,20 @@ std::map<std::string, Queued> queued_elements(const std::map<std::string, SlurmE
 
 }  // namespace
 
-std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run) {
+std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run,
+                                     double wait_seconds) {
   check_log_folder(sweep);
   prepare_sweep_dirs(sweep);
   const std::string dir = fs::absolute(sweep.sweep_dir() + "/slurm").string();
   ensure_dir(dir);
-  // Submissions of one sweep take turns, so a second one sees the runs the first queued.
+  // Submissions of one sweep take turns, so a second one sees the runs the first queued;
+  // one stopped (Ctrl-Z) or frozen while it submits holds the next for wait_seconds at most.
   FileLock lock;
-  lock.lock(dir + "/.submit.lock");
+  if (!lock.lock_within(dir + "/.submit.lock", wait_seconds, "the submission of sweep " + sweep.name))
+    throw Error(
+        dir + "/.submit.lock: another `sweep submit` of sweep " + sweep.name + " has held it for " +
+        fmt::format("{:g}", wait_seconds) +
+        " s without finishing (stopped with Ctrl-Z? frozen?); nothing was submitted: try again once it has ended");
   const auto in_slurm = slurm_run_states(sweep);
   auto queued = queued_elements(in_slurm);
   std::vector<Submission> subs;

@@ -49,8 +49,10 @@ struct Submission {
 // upstream runs are in (--dependency=afterok:..., --kill-on-invalid-dep=yes), and for
 // nothing when they are all done. Returns the submissions, in stage order (none when
 // nothing was pending; job_id empty in a dry run). Concurrent submissions of one sweep take
-// turns (a lock in <sweep>/slurm).
-std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run);
+// turns (a lock in <sweep>/slurm); one waits for another at most `wait_seconds`, then
+// throws without submitting anything (the other may be stopped with Ctrl-Z, or frozen).
+std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run,
+                                     double wait_seconds = 300);
 
 std::vector<Submission> read_submissions(const Sweep& sweep);
 

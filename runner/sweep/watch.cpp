@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/file_lock.h"
 #include "core/files.h"
 #include "core/strings.h"
 #include "runner/session_ledger.h"

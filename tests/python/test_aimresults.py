@@ -380,5 +380,41 @@ class AimResultsTest(unittest.TestCase):
             self.assertNotIn("index.md", left)
 
 
+    def test_csv_on_a_full_disk_is_whole_or_absent(self):
+        # aimresults.py --csv with every write into its folder failing (ENOSPC after 0 and
+        # 2000 bytes): exit 1 naming the file, no traceback, no CSV and no temporary file.
+        # Before, pandas wrote the CSV in place: a traceback and a truncated table that read
+        # as a shorter one. A --csv into a missing folder is refused before any run is read.
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from fault_log import record_fault
+        shim = os.environ["AIM_ENOSPC_SHIM"]
+        for budget in (0, 2000):
+            out = os.path.join(self.tmp, f"csv-full-{budget}")
+            os.makedirs(out)
+            env = dict(os.environ, LD_PRELOAD=shim, AIM_SHIM_PATTERN=out + "/", AIM_SHIM_FAIL="write",
+                       AIM_SHIM_BUDGET=str(budget), PYTHONDONTWRITEBYTECODE="1")
+            proc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "aimresults.py"), self.results,
+                                   "--csv", os.path.join(out, "all.csv")],
+                                  capture_output=True, text=True, timeout=300, env=env)
+            left = os.listdir(out)
+            ok = (proc.returncode == 1 and "no space left on device" in proc.stderr.lower()
+                  and "all.csv" in proc.stderr and "Traceback" not in proc.stderr and not left)
+            record_fault(f"aimresults.py --csv with a full disk after {budget} bytes", ok)
+            self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+            self.assertIn("no space left on device", proc.stderr.lower())
+            self.assertNotIn("Traceback", proc.stderr)
+            self.assertEqual(left, [])
+        whole = os.path.join(self.tmp, "csv-whole.csv")
+        proc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "aimresults.py"), self.results, "--csv", whole],
+                              capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertGreater(len(pd.read_csv(whole)), 0)
+        missing = os.path.join(self.tmp, "no-such-folder", "all.csv")
+        proc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "aimresults.py"), self.results, "--csv", missing],
+                              capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("does not exist", proc.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
