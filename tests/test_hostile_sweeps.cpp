@@ -514,3 +514,24 @@ TEST(SlurmScript, ClosesOnlyItsOwnSessionInTheLedger) {
     EXPECT_EQ(closed, c.closed) << c.why << "\n" << ledger;
   }
 }
+
+// Number options of the command line: NaN, infinities, out of range, not a number. CLI11's
+// own checks let NaN through: `sweep submit --wait nan` waited forever for another
+// submission, `report --margin nan` judged every cell as if no interval were too wide.
+TEST(HostileArgument, NonFiniteOrOutOfRangeNumberOptionsAreRefused) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "nums", "[0]"));
+  const std::vector<std::string> commands = {
+      " sweep submit --dry-run --profile local " + spec + " --wait ",
+      " sweep status " + spec + " --watch --interval ",
+      " report " + dir.path() + " --margin ",
+  };
+  for (const auto& cmd : commands)
+    for (const std::string v : {"nan", "NaN", "-nan", "inf", "-inf", "1e999", "-1", "0", "abc", "1e9999999"}) {
+      test::FaultCase fc("number option" + cmd.substr(cmd.rfind(" --")) + v);
+      auto r = test::run_command(test::aimrun() + cmd + v);
+      EXPECT_EQ(r.exit_code, 2) << cmd << v << "\n" << r.output;
+      EXPECT_NE(r.output.find("expected a"), std::string::npos) << cmd << v << "\n" << r.output;
+    }
+  EXPECT_FALSE(fs::exists(dir.file("out"))) << "nothing is written";
+}

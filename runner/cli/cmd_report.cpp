@@ -40,7 +40,7 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--margin", args->margin,
                   "--compare: a cell whose 95% CI has a half-width over this many points is\n"
                   "'underpowered' rather than reproduced or not (default 2)")
-      ->check(CLI::PositiveNumber);
+      ->check(finite_in(1e-9, 1e9));
   cmd->add_option("--baseline", args->baseline,
                   "the method every other is compared with, paired by seed (default vanilla)");
   cmd->add_option("--where", args->where,

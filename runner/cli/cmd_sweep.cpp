@@ -152,7 +152,7 @@ void add_sweep_command(CLI::App& app) {
       ->add_option("--wait", submit_args->submit_wait,
                    "seconds to wait for another `sweep submit` of this sweep to finish (it may be stopped with "
                    "Ctrl-Z); then exit 1, submitting nothing")
-      ->check(CLI::Range(1.0, 86400.0));
+      ->check(finite_in(1.0, 86400.0));
   submit->callback([submit_args] {
     auto profile = load_slurm_profile(submit_args->profile, profiles_dir());
     auto s = load_sweep(submit_args->spec, submit_args->overrides, profile.nodes * profile.tasks_per_node);
@@ -202,7 +202,7 @@ void add_sweep_command(CLI::App& app) {
                    "refresh every --interval seconds until no run is running or queued (or Ctrl-C); redrawn\n"
                    "on a terminal, a log of changes otherwise; exit code 1 when runs failed");
   status->add_option("--interval", status_args->interval, "seconds between refreshes of --watch (default 5)")
-      ->check(CLI::Range(0.2, 3600.0))
+      ->check(finite_in(0.2, 3600.0))
       ->needs(watch);
   status->callback([status_args] {
     int ranks = status_args->ranks;

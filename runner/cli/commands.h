@@ -15,6 +15,10 @@ constexpr int kExitStopped = 75;  // EX_TEMPFAIL: try again (requeue)
 // The exit code the chosen subcommand asked for.
 int& exit_code();
 
+// The check of a number option: finite and in [lo, hi] (CLI11's Range and PositiveNumber
+// let NaN through: `--wait nan` waited forever, `--margin nan` judged every cell).
+CLI::Validator finite_in(double lo, double hi);
+
 void add_train_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_report_command(CLI::App& app);
