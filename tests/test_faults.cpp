@@ -132,6 +132,35 @@ TEST_P(ResumeEveryStep, StopAtEachStepResumesBitIdentically) {
 
 INSTANTIATE_TEST_SUITE_P(Mpi, ResumeEveryStep, ::testing::Values(2, 3));
 
+// The same with the settings that change what a checkpoint must carry: micro-batches
+// (train.accumulate_steps 2), a checkpoint every second epoch only, the best validation
+// epoch's weights selected (eval.select), and loader threads (dataset.workers 2). Stops on 2
+// ranks at the last step of an epoch that writes no checkpoint, the first step after it,
+// the last step of a checkpoint epoch and the last step of the run.
+TEST(ResumeHardSettings, StopAtEpochEdgesResumesBitIdentically) {
+  test::TempDir dir;
+  auto cfg = dir.write("c.yaml", "output_dir: " + dir.file("out") +
+                                     "\ndataset: {train_size: 384, val_size: 64, test_size: 96, workers: 2}\n"
+                                     "model: {width: 8}\nmethod: {name: aim}\n"
+                                     "train: {epochs: 3, batch_size: 16, log_every: 0, accumulate_steps: 2, "
+                                     "checkpoint_every: 2, eval_every: 1}\n"
+                                     "eval: {attributions: [gradcam, mask], keep_maps: 2, pictures: 0, "
+                                     "select: best_val_accuracy}\n");
+  auto twin = train(2, cfg, dir.file("twin"));
+  ASSERT_EQ(twin.exit_code, 0) << twin.output;
+  for (int step : {5, 6, 11, 17}) {  // 6 optimiser steps per epoch
+    test::FaultCase fc("2-rank stop after step " + std::to_string(step + 1) +
+                       " of 18 with accumulation, sparse checkpoints, eval.select and loader threads");
+    const std::string run = dir.file("run" + std::to_string(step));
+    auto first = train(2, cfg, run, "AIMRUN_FAULT=rank=1,step=" + std::to_string(step) + ",kind=stop");
+    ASSERT_EQ(first.exit_code, 75) << first.output;
+    auto second = train(2, cfg, run);
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    test::expect_same_results(dir.file("twin/result.h5"), run + "/result.h5");
+    if (::testing::Test::HasFailure()) fc.result_lost();
+  }
+}
+
 // A second job for a run that is training, and a run folder that cannot be created: rank 0
 // alone finds out; every rank must end, with the message, within seconds.
 TEST(StartupErrors, DuplicateMultiRankStartEndsEveryRankWithTheMessage) {
