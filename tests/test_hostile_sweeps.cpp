@@ -535,3 +535,44 @@ TEST(HostileArgument, NonFiniteOrOutOfRangeNumberOptionsAreRefused) {
     }
   EXPECT_FALSE(fs::exists(dir.file("out"))) << "nothing is written";
 }
+
+// squeue failing (the controller does not answer, a timeout): `sweep submit` cannot tell
+// which runs are queued, so it submits nothing (exit 1) rather than queue every queued run
+// a second time; `sweep status` says the queue is not shown; `sweep status --watch` watches
+// on instead of ending with "nothing running or queued". Before, each run already queued
+// was queued again, and the watch ended at once. (Stand-ins for sbatch and squeue.)
+TEST(HostileCluster, WhenSqueueFailsSubmitQueuesNothingTwiceAndTheWatchGoesOn) {
+  test::FaultCase fc("squeue failing while a sweep is queued");
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "q", "[0, 1]"));
+  auto sbatch = dir.write("stub/sbatch", "#!/bin/bash\necho \"$@\" >> \"$AIM_STUB_LOG\"\necho 4242\n");
+  auto squeue =
+      dir.write("stub/squeue",
+                "#!/bin/bash\nif [ -n \"$AIM_SQUEUE_FAIL\" ]; then\n"
+                "  echo 'squeue: error: slurm_load_jobs error: Unable to contact slurm controller' >&2; exit 1\n"
+                "fi\nprintf '4242_0 PENDING\\n4242_1 PENDING\\n'\n");
+  fs::permissions(sbatch, fs::perms::owner_all);
+  fs::permissions(squeue, fs::perms::owner_all);
+  const std::string env = "PATH=" + dir.file("stub") + ":$PATH AIM_STUB_LOG=" + dir.file("sbatch.log") + " ";
+  const std::string submit = test::aimrun() + " sweep submit --profile local " + spec;
+  auto submissions = [&] { return split(read_text(dir.file("sbatch.log")), '\n').size() - 1; };
+  auto first = test::run_command(env + submit);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  ASSERT_EQ(submissions(), 1u);
+  auto again = test::run_command(env + submit);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("nothing to submit"), std::string::npos) << again.output;
+  auto blind = test::run_command(env + "AIM_SQUEUE_FAIL=1 " + submit);
+  EXPECT_EQ(blind.exit_code, 1) << blind.output;
+  EXPECT_NE(blind.output.find("cannot tell which of its runs are queued: squeue failed (exit 1): squeue: error: "
+                              "slurm_load_jobs error"),
+            std::string::npos)
+      << blind.output;
+  EXPECT_EQ(submissions(), 1u) << "no run is queued twice";
+  auto status = test::run_command(env + "AIM_SQUEUE_FAIL=1 " + test::aimrun() + " sweep status " + spec);
+  EXPECT_NE(status.output.find("Slurm's queued and running states are not shown"), std::string::npos) << status.output;
+  auto watch = test::run_command(env + "AIM_SQUEUE_FAIL=1 timeout 4 " + test::aimrun() + " sweep status " + spec +
+                                 " --watch --interval 0.5");
+  EXPECT_NE(watch.output.find("the queue is not known; watching on"), std::string::npos) << watch.output;
+  EXPECT_EQ(watch.output.find("nothing running or queued"), std::string::npos) << watch.output;
+}

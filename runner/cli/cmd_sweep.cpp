@@ -45,7 +45,10 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
   if (staged) header.insert(header.end(), {"stage", "upstream"});
   std::map<std::string, SlurmElement> slurm;
   if (with_slurm) {
-    slurm = slurm_run_states(sweep);
+    std::string error;
+    slurm = slurm_run_states(sweep, &error);
+    if (!error.empty())
+      spdlog::warn("sweep {}: {}: Slurm's queued and running states are not shown", sweep.name, error);
     header.push_back("slurm");
   }
   for (const auto& k : sweep.axis_keys) header.push_back(k);

@@ -448,7 +448,13 @@ std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& pro
         dir + "/.submit.lock: another `sweep submit` of sweep " + sweep.name + " has held it for " +
         fmt::format("{:g}", wait_seconds) +
         " s without finishing (stopped with Ctrl-Z? frozen?); nothing was submitted: try again once it has ended");
-  const auto in_slurm = slurm_run_states(sweep);
+  std::string squeue_error;
+  const auto in_slurm = slurm_run_states(sweep, &squeue_error);
+  if (!squeue_error.empty() && !dry_run)  // a run already queued would be queued twice
+    throw Error("sweep " + sweep.name + ": cannot tell which of its runs are queued: " + squeue_error +
+                "; nothing was submitted: try again when squeue answers");
+  if (!squeue_error.empty())
+    spdlog::warn("sweep {}: {}; the dry run assumes nothing is queued", sweep.name, squeue_error);
   auto queued = queued_elements(in_slurm);
   std::vector<Submission> subs;
   for (const auto& [stage, runs] : runs_by_stage(sweep)) {
@@ -484,7 +490,7 @@ std::vector<Submission> read_submissions(const Sweep& sweep) {
   return out;
 }
 
-std::map<std::string, SlurmElement> slurm_run_states(const Sweep& sweep) {
+std::map<std::string, SlurmElement> slurm_run_states(const Sweep& sweep, std::string* error) {
   std::map<std::string, SlurmElement> out;
   auto subs = read_submissions(sweep);
   if (subs.empty()) return out;
@@ -492,7 +498,10 @@ std::map<std::string, SlurmElement> slurm_run_states(const Sweep& sweep) {
   // All of squeue (-r: one line per array element, pending ones included), filtered here:
   // asking for finished job ids makes squeue fail.
   std::string text = run_capture({"squeue", "-h", "-r", "-o", "%i %T"}, "", &status);
-  if (status != 0) return out;
+  if (status != 0) {
+    if (error) *error = "squeue failed (exit " + std::to_string(status) + "): " + trim(text.substr(0, text.find('\n')));
+    return out;
+  }
   std::istringstream in(text);
   std::string id, state;
   while (in >> id >> state) {
@@ -500,7 +509,9 @@ std::map<std::string, SlurmElement> slurm_run_states(const Sweep& sweep) {
     if (us == std::string::npos) continue;
     for (const auto& s : subs) {
       if (id.substr(0, us) != s.job_id) continue;
-      size_t idx = std::stoul(id.substr(us + 1));
+      const std::string index = id.substr(us + 1);
+      if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos || index.size() > 9) continue;
+      size_t idx = std::stoul(index);
       if (idx < s.run_ids.size()) out[s.run_ids[idx]] = {id, state};
     }
   }

@@ -61,7 +61,9 @@ struct SlurmElement {
   std::string state;  // squeue's: PENDING, RUNNING, REQUEUED, COMPLETING, ...
 };
 // Runs of the sweep that Slurm still knows about (queued or running), by run id, from
-// squeue and the submission record; empty when squeue is not available.
-std::map<std::string, SlurmElement> slurm_run_states(const Sweep& sweep);
+// squeue and the submission record. When the sweep has submissions and squeue fails (the
+// controller does not answer), the map is empty and says nothing about the queue: `error`
+// then says why ("squeue failed (exit 1): ...").
+std::map<std::string, SlurmElement> slurm_run_states(const Sweep& sweep, std::string* error = nullptr);
 
 }  // namespace aim

@@ -106,9 +106,9 @@ void print_changes(const std::vector<WatchedRun>& runs, std::map<std::string, st
 
 }  // namespace
 
-std::vector<WatchedRun> observe_sweep(const Sweep& sweep, bool slurm) {
+std::vector<WatchedRun> observe_sweep(const Sweep& sweep, bool slurm, std::string* slurm_error) {
   std::map<std::string, SlurmElement> in_slurm;
-  if (slurm) in_slurm = slurm_run_states(sweep);
+  if (slurm) in_slurm = slurm_run_states(sweep, slurm_error);
   const bool local_runner = is_locked_by_other(sweep_run_lock_path(sweep));
   std::vector<WatchedRun> out;
   for (const auto& run : sweep.runs) {
@@ -179,7 +179,8 @@ int watch_sweep(const Sweep& sweep, const WatchOptions& options) {
   std::map<std::string, std::string> last;
   int failed = 0;
   for (int n = 1;; ++n) {
-    auto runs = observe_sweep(sweep, options.slurm);
+    std::string slurm_error;
+    auto runs = observe_sweep(sweep, options.slurm, &slurm_error);
     auto totals = sweep_totals(runs);
     failed = totals.count.count("failed") ? totals.count.at("failed") : 0;
     if (options.redraw) {
@@ -193,6 +194,11 @@ int watch_sweep(const Sweep& sweep, const WatchOptions& options) {
     }
     int active = (totals.count.count("running") ? totals.count.at("running") : 0) +
                  (totals.count.count("queued") ? totals.count.at("queued") : 0);
+    // Without squeue the queue is unknown: not a reason to stop watching.
+    if (!slurm_error.empty()) {
+      std::cout << clock_now() << " " << slurm_error << ": the queue is not known; watching on\n" << std::flush;
+      active = std::max(active, 1);
+    }
     if (active == 0 || (options.max_refreshes && n >= options.max_refreshes) || g_interrupted) break;
     auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(options.interval_s);
     while (!g_interrupted && std::chrono::steady_clock::now() < until)

@@ -35,7 +35,7 @@ struct SweepTotals {
 };
 
 // Reads every run once (and squeue at most once).
-std::vector<WatchedRun> observe_sweep(const Sweep& sweep, bool slurm);
+std::vector<WatchedRun> observe_sweep(const Sweep& sweep, bool slurm, std::string* slurm_error = nullptr);
 // Totals and the sweep's ETA: what the running runs have left, plus the queued runs at the
 // mean measured time of the done ones (or of the running ones' total estimate), spread
 // over as many runs as are running at once.
