@@ -474,19 +474,29 @@ TEST(Concurrent, ASubmitStoppedWhileItSubmitsHoldsTheNextUpForItsWaitOnly) {
 // its run busy and exited 4, writing none; a local `sweep run`; another job, even one whose
 // id begins with this one's) is left open. Before, an element that found its run busy
 // closed the session of the process that was training it.
-TEST(SlurmScript, ClosesOnlyItsOwnSessionInTheLedger) {
-  test::FaultCase fc("a job element that finds its run busy, and the session ledger");
-  test::TempDir dir;
+namespace {
+
+// The job script `sweep submit --dry-run` writes for a one-run sweep "led" (no sbatch on
+// PATH: bash -n is its check), and that run's folder.
+std::pair<std::string, std::string> one_run_script(const test::TempDir& dir) {
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "led", "[0]"));
   fs::create_directories(dir.file("bin"));
   fs::create_symlink("/bin/bash", dir.file("bin/bash"));
   auto r = test::run_command("PATH=" + dir.file("bin") + " " + test::aimrun() +
                              " sweep submit --dry-run --profile local " + spec);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
   std::string script;
   for (const auto& e : fs::directory_iterator(dir.file("out/led/slurm")))
     if (e.path().extension() == ".sbatch") script = e.path().string();
-  const std::string run_dir = dir.file("out/runs/" + load_sweep(spec, {}).runs[0].run_id);
+  return {script, dir.file("out/runs/" + load_sweep(spec, {}).runs[0].run_id)};
+}
+
+}  // namespace
+
+TEST(SlurmScript, ClosesOnlyItsOwnSessionInTheLedger) {
+  test::FaultCase fc("a job element that finds its run busy, and the session ledger");
+  test::TempDir dir;
+  const auto [script, run_dir] = one_run_script(dir);
   auto stub = dir.write("stub/srun", "#!/bin/bash\nexit $AIM_STUB_RC\n");
   fs::permissions(stub, fs::perms::owner_all);
   struct Case {
@@ -575,4 +585,33 @@ TEST(HostileCluster, WhenSqueueFailsSubmitQueuesNothingTwiceAndTheWatchGoesOn) {
                                  " --watch --interval 0.5");
   EXPECT_NE(watch.output.find("the queue is not known; watching on"), std::string::npos) << watch.output;
   EXPECT_EQ(watch.output.find("nothing running or queued"), std::string::npos) << watch.output;
+}
+
+// The requeue after a stop (exit 75) is tried again when the controller does not answer
+// for a moment (5 tries; AIM_REQUEUE_PAUSE seconds apart, 10 by default); when none
+// succeeds the job log says the run keeps its checkpoint and `sweep submit` queues it
+// again. Before, one failed `scontrol requeue` left the run stopped without a word.
+TEST(SlurmScript, ARequeueTheControllerRefusesIsTriedAgain) {
+  test::TempDir dir;
+  const auto [script, run_dir] = one_run_script(dir);
+  dir.write("stub/srun", "#!/bin/bash\nexit 75\n");
+  dir.write("stub/scontrol",
+            "#!/bin/bash\necho \"$@\" >> \"$AIM_STUB_LOG\"\n"
+            "n=$(wc -l < \"$AIM_STUB_LOG\")\n[ \"$n\" -gt \"$AIM_FAILS\" ]\n");
+  for (const char* f : {"stub/srun", "stub/scontrol"}) fs::permissions(dir.file(f), fs::perms::owner_all);
+  for (int fails : {2, 5}) {
+    test::FaultCase fc("scontrol requeue failing " + std::to_string(fails) + " time(s) after a stop");
+    fs::remove(dir.file("scontrol.log"));
+    auto run =
+        test::run_command("cd " + dir.file("out/led/slurm") + " && PATH=" + dir.file("stub") +
+                          ":$PATH SLURM_JOB_ID=77 SLURM_ARRAY_JOB_ID=70 SLURM_ARRAY_TASK_ID=0 AIM_REQUEUE_PAUSE=0 "
+                          "AIM_STUB_LOG=" +
+                          dir.file("scontrol.log") + " AIM_FAILS=" + std::to_string(fails) + " bash " + script);
+    EXPECT_EQ(run.exit_code, 75) << run.output;
+    const auto calls = split(read_text(dir.file("scontrol.log")), '\n');
+    EXPECT_EQ(calls.size(), size_t(std::min(fails + 1, 5) + 1)) << read_text(dir.file("scontrol.log"));
+    EXPECT_EQ(calls[0], "requeue 70_0");
+    EXPECT_NE(run.output.find("scontrol requeue failed (attempt 1 of 5)"), std::string::npos) << run.output;
+    EXPECT_EQ(run.output.find("could not requeue") != std::string::npos, fails >= 5) << run.output;
+  }
 }
