@@ -615,3 +615,30 @@ TEST(SlurmScript, ARequeueTheControllerRefusesIsTriedAgain) {
     EXPECT_EQ(run.output.find("could not requeue") != std::string::npos, fails >= 5) << run.output;
   }
 }
+
+// A submission sbatch queued but that cannot be recorded in <sweep>/slurm/submissions.yaml
+// (a full disk): the next `sweep submit` would not know its runs are queued and queue them
+// again, so it is cancelled at once (exit 1, saying so). Before, it stayed queued, unknown.
+TEST(HostileCluster, ASubmissionThatCannotBeRecordedIsCancelled) {
+  test::FaultCase fc("a full disk while a submission is recorded");
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "rec", "[0, 1]"));
+  dir.write("stub/sbatch", "#!/bin/bash\necho \"$@\" >> \"$AIM_STUB_LOG\"\necho 4343\n");
+  dir.write("stub/squeue", "#!/bin/bash\nexit 0\n");
+  dir.write("stub/scancel", "#!/bin/bash\necho \"scancel $@\" >> \"$AIM_STUB_LOG\"\n");
+  for (const char* f : {"stub/sbatch", "stub/squeue", "stub/scancel"})
+    fs::permissions(dir.file(f), fs::perms::owner_all);
+  const std::string env = "PATH=" + dir.file("stub") + ":$PATH AIM_STUB_LOG=" + dir.file("stub.log") + " ";
+  const std::string submit = test::aimrun() + " sweep submit --profile local " + spec;
+  auto full = test::run_command(env + "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=write AIM_SHIM_PATTERN=submissions.yaml " +
+                                submit);
+  EXPECT_EQ(full.exit_code, 1) << full.output;
+  EXPECT_NE(full.output.find("job 4343 was queued but cannot be recorded (no space left on device"), std::string::npos)
+      << full.output;
+  EXPECT_NE(full.output.find("it is cancelled again, none of it runs"), std::string::npos) << full.output;
+  EXPECT_NE(read_text(dir.file("stub.log")).find("scancel 4343"), std::string::npos) << read_text(dir.file("stub.log"));
+  EXPECT_FALSE(fs::exists(dir.file("out/rec/slurm/submissions.yaml")));
+  auto again = test::run_command(env + submit);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(read_text(dir.file("out/rec/slurm/submissions.yaml")).find("4343"), std::string::npos);
+}

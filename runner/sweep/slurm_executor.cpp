@@ -428,7 +428,16 @@ Submission submit_stage(const Sweep& sweep, const SlurmProfile& profile, bool dr
   std::string out = trim(run_capture(argv, dir, &status));
   if (status != 0) throw Error("sbatch failed for " + sub.script + ": " + out);
   sub.job_id = parse_job_id(out, sub.script);
-  record_submission(dir, sub, profile, stamp);
+  try {
+    record_submission(dir, sub, profile, stamp);
+  } catch (const std::exception& e) {
+    // Unrecorded, its runs would look unqueued to the next submission and be queued twice.
+    int cancelled = 0;
+    const std::string said = trim(run_capture({"scancel", sub.job_id}, dir, &cancelled));
+    throw Error("job " + sub.job_id + " was queued but cannot be recorded (" + e.what() + "): " +
+                (cancelled == 0 ? "it is cancelled again, none of it runs"
+                                : "cancelling it failed too (" + said + "): cancel it by hand, scancel " + sub.job_id));
+  }
   return sub;
 }
 
