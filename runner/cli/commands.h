@@ -16,7 +16,7 @@ constexpr int kExitStopped = 75;  // EX_TEMPFAIL: try again (requeue)
 int& exit_code();
 
 // The check of a number option: finite and in [lo, hi] (CLI11's Range and PositiveNumber
-// let NaN through: `--wait nan` waited forever, `--margin nan` judged every cell).
+// let NaN through: `--wait nan` waited forever; `--margin nan` was accepted).
 CLI::Validator finite_in(double lo, double hi);
 
 void add_train_command(CLI::App& app);
