@@ -11,6 +11,7 @@
 
 #include "aim/registry.h"
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/hash.h"
 #include "core/strings.h"
 #include "data/loader.h"

@@ -8,11 +8,12 @@
 #include <string>
 
 #include "core/config.h"
-#include "core/file_lock.h"
 #include "results/run_folder.h"
 #include "runner/comm/communicator.h"
 
 namespace aim {
+
+class FileLock;  // core/file_lock.h
 
 struct TrainOptions {
   bool resume = true;  // continue from <run>/checkpoint.pt when there is one

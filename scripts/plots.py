@@ -16,8 +16,8 @@ Writes into the output folder:
                     every plot, a table of the runs, the picture grids aimrun wrote into each
                     run folder (<run>/pictures/*.png) and the files that were skipped
 and prints where the index is. Every file is written to a temporary name, fsync'd and
-renamed (write_atomically): a full disk leaves each file complete or absent, the index last,
-and ends with exit 1 naming the file.
+renamed (aimresults.write_atomically): a full disk leaves each file complete or absent, the
+index last, and ends with exit 1 naming the file.
 """
 import argparse
 import html
@@ -193,17 +193,13 @@ def epg_vs_wga_figure(split_rows, colors):
     return fig
 
 
-# The one atomic writer (aimresults.py holds it).
-write_atomically = aimresults.write_atomically
-
-
 def _save(fig, out_dir, name):
     path = os.path.join(out_dir, name)
     fig.tight_layout()
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
-    write_atomically(path, png.getvalue())
+    aimresults.write_atomically(path, png.getvalue())
     return path
 
 
@@ -259,8 +255,8 @@ def write_index(out_dir, folder, split, plots, split_rows, pictures, problems):
         body += ["<h2>Skipped</h2>", "<ul>"] + [f"<li>{e(str(p))}</li>" for p in problems]
         body.append("</ul>")
     html_path = os.path.join(out_dir, "index.html")
-    write_atomically(md_path, md_text)
-    write_atomically(html_path, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>"
+    aimresults.write_atomically(md_path, md_text)
+    aimresults.write_atomically(html_path, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>"
                      f"{e(folder)}</title></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
     return html_path, md_path
 
