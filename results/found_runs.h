@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "results/run_folder.h"
 #include "results/run_record.h"
 
 namespace aim::results {
@@ -14,12 +15,20 @@ struct FoundRun {
   std::string state;  // a run folder's state (results/run_folder.h), or foreign, duplicate
   std::string detail;
   RunRecord record;  // when done
+  // A done run read from result.h5 because its summary was missing or failed a check: why.
+  std::string summary_problem;
+  bool summary_missing = false;
 };
 
 // Every run folder (results/run_folder.h: a folder with config.yaml or result.h5), every
 // .h5 file and every run of a collection (aimrun collect) below dir; dir may also be a
 // collection file. A run reached twice (its folder and a collection) is a "duplicate" the
 // second time.
-std::vector<FoundRun> find_runs(const std::string& dir);
+// Run folders are read at `depth` (results/run_folder.h): their summaries by default.
+std::vector<FoundRun> find_runs(const std::string& dir, ResultDepth depth = ResultDepth::Summary);
+
+// One line for stderr about the done runs read without a valid summary ("" when none):
+// how many, why (the first few named), and the command that writes their summaries.
+std::string summary_problems(const std::vector<FoundRun>& runs);
 
 }  // namespace aim::results

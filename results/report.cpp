@@ -19,6 +19,7 @@
 #include "results/table_text.h"
 #include "results/verdict.h"
 #include "results/run_file.h"
+#include "results/run_summary.h"
 
 namespace fs = std::filesystem;
 
@@ -44,12 +45,12 @@ void write_least_confident(const std::vector<const FoundRun*>& runs, int count, 
   std::vector<Row> rows;
   for (const auto* r : runs) {
     const SplitResult* s = find_split(r->record, "test");
-    if (!s || !s->per_sample.count(kMaskConfidence)) continue;
-    const auto& c = s->per_sample.at(kMaskConfidence);
+    if (!s || count <= 0) continue;
+    const auto l = least_confident(*s, size_t(count));  // a summary keeps kLeastConfidentKept
     auto method = r->record.text.count("method") ? r->record.text.at("method") : "?";
-    for (size_t i = 0; i < c.size(); ++i)
-      rows.push_back({c[i], s->per_sample.at(kMaskMargin)[i], s->per_sample.at(kMaskAgreement)[i], r->record.run_id,
-                      method, int64_t(i), s->label[i], s->pred[i]});
+    for (size_t i = 0; i < l.index.size(); ++i)
+      rows.push_back({l.confidence[i], l.margin[i], l.agreement[i], r->record.run_id, method, l.index[i], l.label[i],
+                      l.pred[i]});
   }
   if (rows.empty() || count <= 0) return;
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.confidence < b.confidence; });

@@ -14,20 +14,8 @@ namespace aim::results {
 
 namespace {
 
-// Config values become typed attributes (pandas gets numbers, not strings).
 void set_config_attr(H5::Group& g, const std::string& key, const std::string& text) {
-  size_t pos = 0;
-  try {
-    long long v = std::stoll(text, &pos);
-    if (pos == text.size()) return h5::set_attr(g, key, int64_t(v));
-  } catch (...) {
-  }
-  try {
-    double v = std::stod(text, &pos);
-    if (pos == text.size()) return h5::set_attr(g, key, v);
-  } catch (...) {
-  }
-  h5::set_attr(g, key, text);
+  std::visit([&](const auto& v) { h5::set_attr(g, key, v); }, typed_config_value(text));
 }
 
 std::vector<double> group_accuracy(const SplitResult& s) {
@@ -154,6 +142,21 @@ void verify_run_file(const std::string& tmp, const RunRecord& r) {
 
 }  // namespace
 
+ConfigValue typed_config_value(const std::string& text) {
+  size_t pos = 0;
+  try {
+    long long v = std::stoll(text, &pos);
+    if (pos == text.size()) return int64_t(v);
+  } catch (...) {
+  }
+  try {
+    double v = std::stod(text, &pos);
+    if (pos == text.size()) return v;
+  } catch (...) {
+  }
+  return text;
+}
+
 void write_run_file(const std::string& path, const RunRecord& r) {
   h5::write_whole_file(
       path,
@@ -206,6 +209,19 @@ std::string checked_run_id(const H5::Group& file, const std::string& path) {
   return id;
 }
 
+// /config's attributes as text: what typed_config_value makes of the text is what the file has.
+void read_config(const H5::Group& g, RunRecord& r) {
+  for (unsigned i = 0; i < unsigned(g.getNumAttrs()); ++i) {
+    auto attr = g.openAttribute(i);
+    const std::string name = attr.getName();
+    const auto type = attr.getTypeClass();
+    attr.close();
+    if (type == H5T_STRING) r.config.emplace_back(name, h5::attr_string(g, name));
+    else if (type == H5T_INTEGER) r.config.emplace_back(name, std::to_string(h5::attr_int(g, name)));
+    else r.config.emplace_back(name, format_double(h5::attr_double(g, name)));
+  }
+}
+
 // Root attributes: the fixed ones, then every other one as metadata, each read by name.
 // Returns the file's schema_version.
 int64_t read_root(const H5::Group& file, const std::string& path, RunRecord& r) {
@@ -227,6 +243,8 @@ int64_t read_root(const H5::Group& file, const std::string& path, RunRecord& r) 
     else r.numbers[name] = h5::attr_double(file, name);
   }
   if (r.text.count("identity_yaml")) check_yaml(r.text.at("identity_yaml"), path + ": identity_yaml");
+  if (h5::exists(file, "config")) read_config(file.openGroup("config"), r);
+  r.schema_version = version;
   return version;
 }
 

@@ -6,6 +6,7 @@
 #include "core/files.h"
 #include "core/strings.h"
 #include "results/checked_read.h"
+#include "results/run_summary.h"
 
 namespace fs = std::filesystem;
 
@@ -50,17 +51,28 @@ std::string to_string(RunState state) {
   return "?";
 }
 
-RunFolderState inspect_run_folder(const RunPaths& paths) {
+RunFolderState inspect_run_folder(const RunPaths& paths, ResultDepth depth) {
   RunFolderState s;
   s.has_checkpoint = fs::exists(paths.checkpoint());
   bool damaged = false;
   if (fs::exists(paths.result())) {
+    if (depth == ResultDepth::Summary) {
+      auto summary = results::read_run_summary(paths);
+      if (summary.ok) {
+        s.state = RunState::Done;
+        s.record = std::move(summary.record);
+        return s;
+      }
+      s.summary_problem = summary.why;
+      s.summary_missing = summary.missing;
+    }
     auto found = results::read_h5_checked(paths.result(), true).front();  // one run: a run folder's file
     if (found.state == "done") {
       s.state = RunState::Done;
       s.record = std::move(found.record);
       return s;
     }
+    s.summary_problem.clear();  // the run is not done: that is what matters
     damaged = true;
     s.detail = found.detail;
   }

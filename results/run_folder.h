@@ -5,7 +5,9 @@
 // the session ledger's cause for people).
 //
 // The state is the first of these that holds, in this order:
-//   done        result.h5 reads completely (in a child process first: results/checked_read.h).
+//   done        result.h5's summary (summary.json) passes its checks and is bound to result.h5
+//               (results/run_summary.h), or else result.h5 reads completely (in a child
+//               process first: results/checked_read.h).
 //               It is renamed into place only when complete: a process that still holds
 //               the lock while it exits has finished the run.
 //   running     another process holds <run>/.lock. It comes before unreadable and failed:
@@ -28,6 +30,7 @@ struct RunPaths {
   std::string dir;
   std::string config() const { return dir + "/config.yaml"; }        // the resolved config
   std::string result() const { return dir + "/result.h5"; }          // present = complete
+  std::string summary() const { return dir + "/summary.json"; }      // result.h5's scalars (results/run_summary.h)
   std::string checkpoint() const { return dir + "/checkpoint.pt"; }  // latest state, for resume
   std::string log() const { return dir + "/train.log"; }             // appended across restarts
   std::string failed() const { return dir + "/FAILED"; }             // the error of the last attempt
@@ -45,13 +48,22 @@ bool is_run_folder(const std::string& dir);
 enum class RunState { Done, Running, Unreadable, Failed, Pending };
 std::string to_string(RunState state);  // "done", "running", "unreadable", "failed", "pending"
 
+// How much of a done run's result to read: its summary (results/run_summary.h; result.h5
+// read in full only where the summary is missing or fails a check), or all of result.h5
+// (per-sample arrays, maps and curves: pictures, collections of copies).
+enum class ResultDepth { Summary, Full };
+
 struct RunFolderState {
   RunState state = RunState::Pending;
   std::string detail;           // unreadable: why; failed: the first line of FAILED
   bool has_checkpoint = false;  // checkpoint.pt is there (a pending run resumes from it)
   results::RunRecord record;    // done: the result
+  // Done, but read from result.h5 where its summary should have been: why (the summary is
+  // missing, written before summaries existed, or failed a check); "" otherwise.
+  std::string summary_problem;
+  bool summary_missing = false;
 };
-RunFolderState inspect_run_folder(const RunPaths& paths);
+RunFolderState inspect_run_folder(const RunPaths& paths, ResultDepth depth = ResultDepth::Summary);
 
 // Writes `reason` to FAILED, atomically: the run is failed until a train of it holds the lock.
 void write_failed(const RunPaths& paths, const std::string& reason);

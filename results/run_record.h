@@ -54,6 +54,13 @@ struct KeptMaps {
   bool empty() const { return index.empty(); }
 };
 
+// The samples of a split whose masks the model was least sure about, fewest first (ties by
+// position): what a run summary keeps of the per-sample confidence arrays (results/run_summary.h).
+struct LeastConfident {
+  std::vector<int64_t> index, label, pred;
+  std::vector<float> confidence, margin, agreement;
+};
+
 // The final evaluation of one split.
 struct SplitResult {
   std::string split;
@@ -70,6 +77,9 @@ struct SplitResult {
   std::vector<int64_t> label, pred, group;
   std::map<std::string, std::vector<float>> per_sample;  // mask_area, epg_<method>, mask_confidence, ...
   KeptMaps kept;
+  // Read from a run summary instead of per_sample (which is then empty): its least
+  // confident samples (results/run_summary.h, least_confident()).
+  LeastConfident least_confident;
 };
 
 // One line of the run's session ledger (<run>/sessions.jsonl): a process session's start or
@@ -84,6 +94,7 @@ struct SessionRow {
 
 struct RunRecord {
   std::string run_id;
+  int64_t schema_version = kSchemaVersion;                   // of the file it was read from
   std::string config_yaml;                                   // the resolved config
   std::vector<std::pair<std::string, std::string>> config;   // key -> canonical text
   std::map<std::string, std::string> text;    // aimrun_version, torch_version, host, dataset, method, ...

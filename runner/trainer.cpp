@@ -17,6 +17,7 @@
 #include "data/loader.h"
 #include "data/registry.h"
 #include "results/run_file.h"
+#include "results/run_summary.h"
 #include "runner/checkpoint.h"
 #include "runner/comm/agree.h"
 #include "runner/comm/gradient_sync.h"
@@ -403,6 +404,7 @@ void Trainer::finish() {
     f.peak_memory_train_mib = peak_train_mib;
     describe_training(f, paths_, rec);
     results::write_run_file(paths_.result(), rec);
+    results::write_run_summary(paths_, rec);  // after result.h5: it is bound to its bytes
   }
   comm_.barrier();
 }

@@ -27,6 +27,7 @@ void add_collect_command(CLI::App& app) {
   cmd->callback([args] {
     check_output_file("OUT", args->out);
     auto runs = results::find_runs(args->dir);
+    if (auto note = results::summary_problems(runs); !note.empty()) spdlog::warn("{}", note);
     auto summary = results::collect_runs(runs, args->out, args->link);
     for (const auto& why : summary.reasons) std::cerr << why << "\n";
     spdlog::info("{}: {} runs {}{}", args->out, summary.runs, args->link ? "linked" : "copied",

@@ -3,9 +3,11 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "results/report.h"
 #include "results/run_groups.h"
+#include "results/run_summary.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/report_html.h"
 
@@ -76,7 +78,10 @@ void add_report_command(CLI::App& app) {
       options.compare = results::load_reference(args->compare);
       options.compare_path = args->compare;
     }
-    auto runs = results::find_runs(args->dir);
+    // Summaries keep each run's kLeastConfidentKept least confident samples; more need result.h5.
+    const bool full = options.format == "md" && size_t(options.least_confident) > results::kLeastConfidentKept;
+    auto runs = results::find_runs(args->dir, full ? ResultDepth::Full : ResultDepth::Summary);
+    if (auto note = results::summary_problems(runs); !note.empty()) spdlog::warn("{}", note);
     bool complete = args->html.empty() ? results::write_report(runs, options, std::cout, std::cerr)
                                        : write_html_report(args->dir, runs, options, args->html);
     exit_code() = complete ? 0 : kExitPartial;

@@ -17,6 +17,7 @@
 #include "core/stop_signal.h"
 #include "core/strings.h"
 #include "results/run_folder.h"
+#include "results/run_summary.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/ranks.h"
 #include "runner/comm/agree.h"
@@ -117,12 +118,28 @@ std::pair<std::string, std::string> all_hosts(comm::Communicator& comm) {
   return {join(hosts, ","), join(placement, " ")};
 }
 
+// A complete run whose summary is missing or fails a check (a process killed between
+// result.h5 and its summary, a run of an older aimrun, a damaged file): written again.
+void rewrite_summary(const RunPaths& paths, const std::string& why) {
+  try {
+    results::rebuild_run_summary(paths);
+    spdlog::warn("{}: written again from result.h5 ({})", paths.summary(), why);
+  } catch (const std::exception& e) {
+    spdlog::warn("{} ({}) could not be written again: {}", paths.summary(), why, e.what());
+  }
+}
+
 int train_in_folder(const TrainArgs& args, comm::Communicator& comm, const Config& cfg, const RunPaths& paths,
                     const std::pair<std::string, std::string>& hosts, const FileLock& lock) {
   const int rank = comm.rank();
-  const bool done = comm::broadcast_flag(comm, rank == 0 && inspect_run_folder(paths).state == RunState::Done);
+  RunFolderState found;
+  if (rank == 0) found = inspect_run_folder(paths);
+  const bool done = comm::broadcast_flag(comm, rank == 0 && found.state == RunState::Done);
   if (done && !args.force) {
-    if (rank == 0) spdlog::info("run {} is complete already: {} (use --force to train it again)", cfg.run_id(), paths.result());
+    if (rank == 0) {
+      spdlog::info("run {} is complete already: {} (use --force to train it again)", cfg.run_id(), paths.result());
+      if (!found.summary_problem.empty()) rewrite_summary(paths, found.summary_problem);
+    }
     return 0;
   }
   comm::run_agreed(comm, [&] {
@@ -131,7 +148,7 @@ int train_in_folder(const TrainArgs& args, comm::Communicator& comm, const Confi
     std::error_code ec;
     fs::remove(paths.failed(), ec);
     if (args.restart) fs::remove(paths.checkpoint(), ec);
-    if (args.force) fs::remove(paths.result(), ec);
+    if (args.force) fs::remove(paths.summary(), ec), fs::remove(paths.result(), ec);
   });
   auto outcome = train_run(cfg, paths, comm, {!args.restart, &stop_requested(), hosts.first, hosts.second, &lock});
   if (outcome == TrainOutcome::Stopped) return kExitStopped;

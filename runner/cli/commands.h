@@ -23,6 +23,7 @@ void add_train_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_collect_command(CLI::App& app);
+void add_summarize_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_pictures_command(CLI::App& app);

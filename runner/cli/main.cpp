@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   aim::cli::add_sweep_command(app);
   aim::cli::add_report_command(app);
   aim::cli::add_collect_command(app);
+  aim::cli::add_summarize_command(app);
   aim::cli::add_evaluate_command(app);
   aim::cli::add_predict_command(app);
   aim::cli::add_pictures_command(app);
