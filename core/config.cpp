@@ -2,6 +2,7 @@
 #include "core/yaml_text.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -498,6 +499,19 @@ void check_text(const KeySpec& spec, const YAML::Node& v, const Location& where)
 
 }  // namespace
 
+namespace {
+
+// A default's YAML text parsed once per thread (a sweep of 5000 runs resolved 5000 times
+// every default: most of `sweep status`). Only read: canonical_value returns new nodes.
+const YAML::Node& parsed_default(const std::string& yaml) {
+  thread_local std::unordered_map<std::string, YAML::Node> parsed;
+  auto it = parsed.find(yaml);
+  if (it == parsed.end()) it = parsed.emplace(yaml, YAML::Load(yaml)).first;
+  return it->second;
+}
+
+}  // namespace
+
 Config Config::resolve(const FlatConfig& flat, const Schema& schema) {
   Config cfg;
   cfg.schema_ = &schema;
@@ -520,8 +534,7 @@ Config Config::resolve(const FlatConfig& flat, const Schema& schema) {
   }
   for (const auto& spec : schema.specs()) {
     if (cfg.values_.count(spec.key)) continue;
-    YAML::Node def = YAML::Load(spec.default_yaml);
-    cfg.values_[spec.key] = ConfigValue{canonical_value(spec, def, Location{}), Location{}};
+    cfg.values_[spec.key] = ConfigValue{canonical_value(spec, parsed_default(spec.default_yaml), Location{}), Location{}};
   }
   return cfg;
 }
@@ -616,12 +629,15 @@ std::vector<std::pair<std::string, std::string>> Config::items() const {
   return out;
 }
 
-std::string Config::to_yaml(bool identity_only) const {
-  // Build a nested tree from the sorted flat keys; std::map order makes it canonical.
+namespace {
+
+// One top-level entry of a config (a section, or a key without dots) as block YAML: built
+// from its flat keys, sorted, as in to_yaml.
+std::string section_yaml(std::vector<std::pair<std::string, const YAML::Node*>>::const_iterator begin,
+                         std::vector<std::pair<std::string, const YAML::Node*>>::const_iterator end) {
   YAML::Node root(YAML::NodeType::Map);
-  for (const auto& [key, v] : values_) {
-    if (identity_only && (!schema_->find(key)->identity || !applies(key))) continue;
-    auto parts = split(key, '.');
+  for (auto it = begin; it != end; ++it) {
+    auto parts = split(it->first, '.');
     // yaml-cpp nodes are handles: walk with copies of the handle, assign at the leaf.
     std::vector<YAML::Node> path{root};
     for (size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -632,11 +648,59 @@ std::string Config::to_yaml(bool identity_only) const {
       }
       path.push_back(path.back()[parts[i]]);
     }
-    YAML::Node leaf = YAML::Clone(v.value);
+    YAML::Node leaf = YAML::Clone(*it->second);
     if (leaf.IsSequence()) leaf.SetStyle(YAML::EmitterStyle::Flow);
     path.back()[parts.back()] = leaf;
   }
   return yaml_block_text(root);
+}
+
+// What a section's YAML depends on: its keys and their canonical values (scalars, or lists of
+// scalars), each with its length so no two sections share a key.
+void add_memo_key(std::string& key, const std::string& name, const YAML::Node& v) {
+  auto add = [&key](const std::string& s) { key += std::to_string(s.size()) + ":" + s; };
+  add(name);
+  if (v.IsScalar()) add("s" + v.Scalar());
+  else if (v.IsNull()) add("~");
+  else if (v.IsSequence()) {
+    add("[" + std::to_string(v.size()));
+    for (const auto& item : v) add(item.IsScalar() ? item.Scalar() : yaml_flow_text(item));
+  } else {
+    add("?" + yaml_flow_text(v));
+  }
+}
+
+}  // namespace
+
+// The block YAML of the whole tree is that of each top-level entry in turn (block maps at
+// the root are one line group per key), so each entry is emitted alone and remembered: a
+// sweep's runs share all their sections but one or two, and emitting was most of resolving
+// a sweep of thousands of runs (`sweep status`).
+std::string Config::to_yaml(bool identity_only) const {
+  std::vector<std::pair<std::string, const YAML::Node*>> leaves;
+  for (const auto& [key, v] : values_) {
+    if (identity_only && (!schema_->find(key)->identity || !applies(key))) continue;
+    leaves.emplace_back(key, &v.value);
+  }
+  if (leaves.empty()) return yaml_block_text(YAML::Node(YAML::NodeType::Map));
+  thread_local std::unordered_map<std::string, std::string> memo;
+  if (memo.size() > 100000) memo.clear();
+  std::string out;
+  for (size_t begin = 0; begin < leaves.size();) {
+    const std::string top = leaves[begin].first.substr(0, leaves[begin].first.find('.'));
+    size_t end = begin;
+    std::string memo_key;
+    while (end < leaves.size() && leaves[end].first.substr(0, leaves[end].first.find('.')) == top) {
+      add_memo_key(memo_key, leaves[end].first, *leaves[end].second);
+      ++end;
+    }
+    auto it = memo.find(memo_key);
+    if (it == memo.end())
+      it = memo.emplace(memo_key, section_yaml(leaves.begin() + begin, leaves.begin() + end)).first;
+    out += it->second;
+    begin = end;
+  }
+  return out;
 }
 
 std::string Config::run_id() const { return hex_digest(fnv1a64(to_yaml(true))).substr(0, 12); }

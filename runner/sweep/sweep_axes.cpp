@@ -131,8 +131,11 @@ std::string run_context(const std::vector<Axis>& axes, const std::vector<size_t>
   return parts.empty() ? "the sweep's only run" : "the run with " + join(parts, ", ");
 }
 
-Config resolve_sweep_run(FlatConfig flat, const std::string& context, const std::string& file, int world_size) {
+Config resolve_sweep_run(FlatConfig flat, const std::function<std::string()>& context, const std::string& file,
+                         int world_size) {
   try {
+    // Most sweeps leave world_size to the launcher: filled in before resolving, once.
+    if (!flat.count("world_size")) apply_override(flat, "world_size=" + std::to_string(world_size));
     Config cfg = resolve_run_config(flat);
     if (cfg.get_int("world_size") == 0) {
       apply_override(flat, "world_size=" + std::to_string(world_size));
@@ -141,7 +144,7 @@ Config resolve_sweep_run(FlatConfig flat, const std::string& context, const std:
     check_run_config(cfg, int(cfg.get_int("world_size")));
     return cfg;
   } catch (const ConfigError& e) {
-    throw ConfigError(std::string(e.what()) + "\n  in " + context + " of sweep " + file);
+    throw ConfigError(std::string(e.what()) + "\n  in " + context() + " of sweep " + file);
   }
 }
 

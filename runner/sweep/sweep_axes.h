@@ -2,6 +2,7 @@
 // The axes of a sweep (or of one stage of a staged sweep): `grid:` keys and `zip:` groups,
 // read from YAML, and the combinations they make (first axis slowest). Shared by
 // sweep_spec.cpp (a sweep without stages) and sweep_stages.cpp.
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,7 +43,9 @@ std::vector<std::pair<std::string, std::string>> apply_combination(FlatConfig& f
 std::string run_context(const std::vector<Axis>& axes, const std::vector<size_t>& idx, const std::string& file);
 
 // Resolves and validates one run (the world size filled in unless the sweep names one: it
-// is part of the identity); an error adds "in <context> of sweep <file>".
-Config resolve_sweep_run(FlatConfig flat, const std::string& context, const std::string& file, int world_size);
+// is part of the identity); an error adds "in <context()> of sweep <file>" (made only then:
+// its text costs more than resolving the run).
+Config resolve_sweep_run(FlatConfig flat, const std::function<std::string()>& context, const std::string& file,
+                         int world_size);
 
 }  // namespace aim

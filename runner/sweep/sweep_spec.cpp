@@ -54,7 +54,7 @@ void expand_axes(Sweep& sweep, const std::vector<Axis>& axes, const FlatConfig& 
     FlatConfig flat = base;
     SweepRun run{Config{}, "", apply_combination(flat, axes, idx, path), "", ""};
     for (const auto& o : overrides) apply_override(flat, o);
-    run.config = resolve_sweep_run(flat, run_context(axes, idx, path), path, world_size);
+    run.config = resolve_sweep_run(flat, [&] { return run_context(axes, idx, path); }, path, world_size);
     run.run_id = run.config.run_id();
     if (seen.insert(run.run_id).second) sweep.runs.push_back(std::move(run));
     if (!next_combination(idx, axes)) break;

@@ -177,7 +177,7 @@ void expand_stages(Sweep& sweep, const YAML::Node& stages, const std::string& fi
         flat["model.init_from"] =
             ConfigValue{YAML::Node(run.upstream), Location{file, s.node["init_from"].Mark().line + 1}};
       }
-      run.config = resolve_sweep_run(flat, context + " (stage " + s.name + ")", file, world_size);
+      run.config = resolve_sweep_run(flat, [&] { return context + " (stage " + s.name + ")"; }, file, world_size);
       run.run_id = run.config.run_id();
       expanded[s.name].push_back({run.axes, run.run_id});
       if (seen.insert(run.run_id).second) sweep.runs.push_back(std::move(run));
