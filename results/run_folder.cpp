@@ -51,30 +51,51 @@ std::string to_string(RunState state) {
   return "?";
 }
 
+namespace {
+
+// A folder's result.h5: done (with its record) or damaged (with why). Its summary, where it
+// is whole, decides: bound to result.h5, the run is done (at depth Summary its record is
+// the summary's); whole but not bound, result.h5 changed after the run finished and is
+// never read as the run's. Otherwise result.h5 itself is read in full.
+bool read_result(const RunPaths& paths, ResultDepth depth, RunFolderState& s) {
+  const bool has_summary = fs::exists(paths.summary());
+  if (depth == ResultDepth::Summary || has_summary) {
+    auto summary = results::read_run_summary(paths);
+    if (summary.ok && depth == ResultDepth::Summary) {
+      s.record = std::move(summary.record);
+      return true;
+    }
+    if (summary.result_mismatch) {
+      s.detail = "result.h5 and summary.json disagree: one was damaged or replaced after the run finished (" +
+                 summary.why + "); `aimrun train " + paths.config() + " --run-dir " + paths.dir +
+                 "` writes both anew (from its checkpoint where it has one)";
+      return false;
+    }
+    if (!summary.ok) s.summary_problem = summary.why, s.summary_missing = summary.missing;
+  }
+  auto found = results::read_h5_checked(paths.result(), true).front();  // one run: a run folder's file
+  if (found.state != "done") {
+    s.summary_problem.clear();  // the run is not done: that is what matters
+    s.summary_missing = false;
+    s.detail = found.detail;
+    return false;
+  }
+  s.record = std::move(found.record);
+  return true;
+}
+
+}  // namespace
+
 RunFolderState inspect_run_folder(const RunPaths& paths, ResultDepth depth) {
   RunFolderState s;
   s.has_checkpoint = fs::exists(paths.checkpoint());
   bool damaged = false;
   if (fs::exists(paths.result())) {
-    if (depth == ResultDepth::Summary) {
-      auto summary = results::read_run_summary(paths);
-      if (summary.ok) {
-        s.state = RunState::Done;
-        s.record = std::move(summary.record);
-        return s;
-      }
-      s.summary_problem = summary.why;
-      s.summary_missing = summary.missing;
-    }
-    auto found = results::read_h5_checked(paths.result(), true).front();  // one run: a run folder's file
-    if (found.state == "done") {
+    if (read_result(paths, depth, s)) {
       s.state = RunState::Done;
-      s.record = std::move(found.record);
       return s;
     }
-    s.summary_problem.clear();  // the run is not done: that is what matters
     damaged = true;
-    s.detail = found.detail;
   }
   if (is_locked_by_other(paths.lock())) {
     s.state = RunState::Running;

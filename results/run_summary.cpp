@@ -291,7 +291,12 @@ SummaryRead read_run_summary(const RunPaths& paths) {
     const std::string body = checked_body(read_text(paths.summary()));
     FileStamp stamp;
     out.record = read_body(YAML::Load(body), stamp);
-    out.restamp = check_bound(paths.result(), stamp);
+    try {
+      out.restamp = check_bound(paths.result(), stamp);
+    } catch (const DataError&) {
+      out.result_mismatch = true;
+      throw;
+    }
     out.ok = true;
   } catch (const std::exception& e) {  // DataError, YAML::Exception, std::invalid_argument, ...
     out.record = RunRecord{};

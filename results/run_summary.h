@@ -44,6 +44,10 @@ struct SummaryRead {
   bool ok = false;
   std::string why;    // when not ok: "<run>/summary.json: <what failed>" ("missing" for none)
   bool missing = false;
+  // The summary is whole (its checksum holds) but result.h5 is not the file it was written
+  // for: result.h5 was damaged or replaced after the run finished. Not done: the summary's
+  // numbers are the run's, result.h5's are not (results/run_folder.h: unreadable).
+  bool result_mismatch = false;
   bool restamp = false;  // ok, but result.h5's mtime changed (a copy): its bytes were checked in full
   RunRecord record;   // when ok: everything but per-sample arrays, kept maps and curves
 };

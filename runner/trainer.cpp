@@ -403,6 +403,10 @@ void Trainer::finish() {
     f.wall_seconds_last_session = seconds_since(wall_start_);
     f.peak_memory_train_mib = peak_train_mib;
     describe_training(f, paths_, rec);
+    // An earlier summary goes first: whole but bound to another result.h5, it would mark the
+    // new one damaged should this process die before the new summary is written.
+    std::error_code ec;
+    std::filesystem::remove(paths_.summary(), ec);
     results::write_run_file(paths_.result(), rec);
     results::write_run_summary(paths_, rec);  // after result.h5: it is bound to its bytes
   }

@@ -219,24 +219,34 @@ TEST(RunSummary, ASummaryWrittenForAnotherResultFileIsNeverUsed) {
   auto a = write_run(dir, "run-a", 1, 0.5);
   auto b = write_run(dir, "run-b", 2, 0.75);
   // b's summary in a's folder: bound to b's result.h5, not a's.
+  // Files that disagree: the run is neither done nor read from either file; the message
+  // names both and the command that writes them anew.
+  auto expect_disagreement = [](const RunPaths& p, const std::string& what) {
+    auto read = read_run_summary(p);
+    EXPECT_FALSE(read.ok) << what;
+    EXPECT_TRUE(read.result_mismatch) << what;
+    for (auto depth : {ResultDepth::Summary, ResultDepth::Full}) {
+      auto state = inspect_run_folder(p, depth);
+      EXPECT_EQ(state.state, RunState::Unreadable) << what;
+      EXPECT_NE(state.detail.find("result.h5 and summary.json disagree"), std::string::npos) << state.detail;
+      EXPECT_NE(state.detail.find("aimrun train " + p.config() + " --run-dir " + p.dir), std::string::npos)
+          << state.detail;
+    }
+    return read.why;
+  };
   fs::copy_file(b.summary(), a.summary(), fs::copy_options::overwrite_existing);
-  auto read = read_run_summary(a);
-  EXPECT_FALSE(read.ok);
-  auto state = inspect_run_folder(a);
-  ASSERT_EQ(state.state, RunState::Done);
-  EXPECT_EQ(state.record.run_id, "run-a");
-  EXPECT_DOUBLE_EQ(state.record.splits[0].accuracy, 0.5);
-  // a's result.h5 replaced by b's (same size or not) under a's own summary.
+  expect_disagreement(a, "another run's summary");
+  // a's result.h5 replaced by b's under a's own summary.
   write_run_summary(a, read_run_file(a.result()));
   fs::copy_file(b.result(), a.result(), fs::copy_options::overwrite_existing);
-  EXPECT_FALSE(read_run_summary(a).ok);
-  // One byte of result.h5 changed in place (its mtime changes with it): refused, and the run
-  // is then judged by result.h5 itself.
+  expect_disagreement(a, "another run's result.h5");
+  // One byte of result.h5 changed in place (its mtime changes with it).
   auto c = write_run(dir, "run-c", 3, 0.5);
   flip_byte(c.result(), fs::file_size(c.result()) / 2);
-  auto rc = read_run_summary(c);
-  EXPECT_FALSE(rc.ok);
-  EXPECT_NE(rc.why.find("crc32"), std::string::npos) << rc.why;
+  EXPECT_NE(expect_disagreement(c, "a flipped byte").find("crc32"), std::string::npos);
+  // Without the summary, the same file is judged by result.h5 alone (as before summaries).
+  fs::remove(c.summary());
+  EXPECT_NE(inspect_run_folder(c).state, RunState::Running);
   // The same flip with the mtime set back: the one change the stamp cannot see without
   // reading the bytes (docs/hdf5-schema.md says so); the summary still holds the numbers
   // result.h5 was written with.

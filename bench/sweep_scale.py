@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""What reading and submitting a sweep costs as it grows: folders of N = 10, 100, 1000 copies of
+real runs (each with its own run id and seed, with valid summaries), timed for report (md),
+report --format csv, report --html, aimresults.py (the run table), collect, collect --link; and
+`sweep plan` / `sweep status` of sweeps of N = 10, 100, 1000, 5000 runs, all of them done. Prints
+the seconds, the seconds per run and the growth factor between sizes (time(10N) / time(N): 10 is
+linear).
+
+  /usr/bin/python3 bench/sweep_scale.py SRC [--aimrun build/runner/aimrun] [--sizes 10,100,1000]
+                                            [--status-sizes 10,100,1000,5000] [--work DIR] [--skip html]
+
+SRC: a folder of complete runs (e.g. outputs/quickstart); the copies go to --work (default a
+folder under /tmp, removed at the end unless --keep). Warm file cache: every command runs once
+before it is timed.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import h5py  # noqa: E402
+
+
+def source_runs(src):
+    runs = []
+    for dirpath, _, files in os.walk(src):
+        if "result.h5" in files and "config.yaml" in files:
+            runs.append(dirpath)
+    if not runs:
+        sys.exit(f"sweep_scale: no complete runs under {src}")
+    return sorted(runs)
+
+
+def set_seed_in_yaml(text, seed):
+    return re.sub(r"(?m)^seed: .*$", f"seed: {seed}", text)
+
+
+def copy_run(src_dir, dst_dir, run_id, seed):
+    """A copy of a run under a new id and seed: result.h5's run_id, seed and configs edited."""
+    os.makedirs(dst_dir)
+    for name in ("config.yaml", "result.h5"):
+        shutil.copyfile(os.path.join(src_dir, name), os.path.join(dst_dir, name))
+    with open(os.path.join(dst_dir, "config.yaml")) as f:
+        config = f.read()
+    with open(os.path.join(dst_dir, "config.yaml"), "w") as f:
+        f.write(set_seed_in_yaml(config, seed))
+    with h5py.File(os.path.join(dst_dir, "result.h5"), "r+") as f:
+        f.attrs["run_id"] = run_id
+        f.attrs["config_yaml"] = set_seed_in_yaml(f.attrs["config_yaml"], seed)
+        if "identity_yaml" in f.attrs:
+            f.attrs["identity_yaml"] = set_seed_in_yaml(f.attrs["identity_yaml"], seed)
+        if "seed" in f.attrs:
+            f.attrs["seed"] = float(seed)
+        f["config"].attrs["seed"] = seed
+
+
+def make_folder(runs, dst, n, aimrun):
+    """n copies of `runs` (round robin) under dst/runs/, then their summaries (aimrun summarize)."""
+    os.makedirs(os.path.join(dst, "runs"))
+    for i in range(n):
+        src = runs[i % len(runs)]
+        copy_run(src, os.path.join(dst, "runs", f"copy{i:06d}"), f"copy{i:06d}", 1000 + i)
+    subprocess.run([aimrun, "summarize", dst], check=True, capture_output=True)
+
+
+def timed(cmd, repeat=1, ok=(0, 3)):
+    """Seconds of the fastest of `repeat` runs, after one untimed run (warm cache)."""
+    best = None
+    for i in range(repeat + 1):
+        t0 = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        dt = time.monotonic() - t0
+        if proc.returncode not in ok:
+            sys.exit(f"sweep_scale: {' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+        if i > 0:
+            best = dt if best is None else min(best, dt)
+    return best
+
+
+def read_commands(aimrun, folder, work, skip):
+    py = "/usr/bin/python3"
+    cmds = {
+        "report (md)": [aimrun, "report", folder],
+        "report --format csv": [aimrun, "report", folder, "--format", "csv"],
+        "report --html": [aimrun, "report", folder, "--html", os.path.join(work, "page.html")],
+        "aimresults.py (run table)": [py, os.path.join(ROOT, "scripts", "aimresults.py"), folder,
+                                      "--csv", os.path.join(work, "table.csv")],
+        "collect": [aimrun, "collect", folder, os.path.join(work, "all.h5")],
+        "collect --link": [aimrun, "collect", folder, os.path.join(folder, "linked.h5"), "--link"],
+    }
+    return {k: v for k, v in cmds.items() if not any(s in k for s in skip)}
+
+
+def status_sweep(work, n, runs):
+    """A sweep of n seeds whose runs are all done: hard links to one real result.h5 and its
+    summary (a summary is bound to result.h5's bytes and mtime, which a link shares)."""
+    out = os.path.join(work, f"status{n}")
+    spec = os.path.join(work, f"status{n}.yaml")
+    with open(spec, "w") as f:
+        f.write(f"output_dir: {out}\ndataset: {{train_size: 3000, val_size: 200, test_size: 400}}\n"
+                f"model: {{width: 8}}\ntrain: {{epochs: 1, batch_size: 64}}\n"
+                f"sweep:\n  name: s{n}\n  grid:\n    seed: {list(range(n))}\n")
+    return spec, out
+
+
+def fill_status_sweep(aimrun, spec, out, src):
+    plan = subprocess.run([aimrun, "sweep", "plan", spec], capture_output=True, text=True, check=True).stdout
+    ids = re.findall(r"^\s*\d+\s+([0-9a-f]{12})\s", plan, re.M)
+    for run_id in ids:
+        d = os.path.join(out, "runs", run_id)
+        os.makedirs(d)
+        for name in ("result.h5", "summary.json"):
+            os.link(os.path.join(src, name), os.path.join(d, name))
+        shutil.copyfile(os.path.join(src, "config.yaml"), os.path.join(d, "config.yaml"))
+    return len(ids)
+
+
+def table(title, rows, sizes):
+    print(f"\n{title}\n")
+    head = "| what | " + " | ".join(f"{n} runs: s (ms/run)" for n in sizes) + " | growth per 10x |"
+    print(head)
+    print("|" + "---|" * (len(sizes) + 2))
+    for name, times in rows.items():
+        cells = [f"{times[n]:.2f} ({1000 * times[n] / n:.1f})" for n in sizes]
+        growth = [times[b] / times[a] for a, b in zip(sizes, sizes[1:]) if times[a] > 0]
+        print(f"| {name} | " + " | ".join(cells) + " | " + ", ".join(f"{g:.1f}" for g in growth) + " |")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("src")
+    p.add_argument("--aimrun", default=os.path.join(ROOT, "build", "runner", "aimrun"))
+    p.add_argument("--sizes", default="10,100,1000")
+    p.add_argument("--status-sizes", default="10,100,1000,5000")
+    p.add_argument("--work")
+    p.add_argument("--skip", default="", help="comma-separated words: commands containing one are not run")
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--keep", action="store_true")
+    a = p.parse_args()
+    aimrun = os.path.abspath(a.aimrun)
+    runs = source_runs(a.src)
+    work = a.work or tempfile.mkdtemp(prefix="sweep_scale-")
+    os.makedirs(work, exist_ok=True)
+    skip = [s for s in a.skip.split(",") if s]
+    sizes = [int(s) for s in a.sizes.split(",") if s]
+    status_sizes = [int(s) for s in a.status_sizes.split(",") if s]
+    print(f"machine: {os.cpu_count()} cores, load {open('/proc/loadavg').read().split()[0]}; "
+          f"{len(runs)} source runs under {a.src}; aimrun {aimrun}")
+    try:
+        reads = {}
+        for n in sizes:
+            folder = os.path.join(work, f"runs{n}")
+            t0 = time.monotonic()
+            make_folder(runs, folder, n, aimrun)
+            print(f"  {n} copies made in {time.monotonic() - t0:.1f} s", flush=True)
+            for name, cmd in read_commands(aimrun, folder, work, skip).items():
+                reads.setdefault(name, {})[n] = timed(cmd, a.repeat)
+                print(f"  {n:5d} runs: {name}: {reads[name][n]:.2f} s", flush=True)
+            if not a.keep:
+                shutil.rmtree(folder)
+        sweeps = {}
+        for n in status_sizes:
+            spec, out = status_sweep(work, n, runs)
+            fill_status_sweep(aimrun, spec, out, runs[0])
+            for name, cmd in (("sweep plan", [aimrun, "sweep", "plan", spec]),
+                              ("sweep status", [aimrun, "sweep", "status", spec])):
+                sweeps.setdefault(name, {})[n] = timed(cmd, a.repeat)
+                print(f"  {n:5d} runs: {name}: {sweeps[name][n]:.2f} s", flush=True)
+            if not a.keep:
+                shutil.rmtree(out)
+        table("Reading a folder of runs (seconds; ms per run)", reads, sizes)
+        table("A sweep's plan and status, every run done (seconds; ms per run)", sweeps, status_sizes)
+        print(json.dumps({"reads": reads, "sweeps": sweeps}))
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
