@@ -725,8 +725,8 @@ def _summary_file_rows_unchecked(body, path):
         for name in sorted(scalars):
             if name in SPLIT_COLUMNS:
                 continue
-            if not _is_number(scalars[name]):
-                raise ValueError(f"{split['split']}: {name} is {scalars[name]!r}, not a number")
+            if not (_is_number(scalars[name]) or isinstance(scalars[name], str)):
+                raise ValueError(f"{split['split']}: {name} is {scalars[name]!r}")
             metrics[_metric_name(name, layout)] = scalars[name]
         row.update(metrics)
         row.update(config)

@@ -31,7 +31,7 @@ def make_summary_bytes(run_dir, run_id=None, result_stat=None, result_crc=None):
             if isinstance(v, (str, bytes)):
                 if k not in ("run_id", "status", "config_yaml"):
                     text[k] = _plain(v)
-            elif np.asarray(v).ndim == 0 and np.issubdtype(np.asarray(v).dtype, np.number):
+            elif k != "schema_version" and np.asarray(v).ndim == 0 and np.issubdtype(np.asarray(v).dtype, np.number):
                 numbers[k] = _plain(v)
         splits = []
         for split in f["eval"]:

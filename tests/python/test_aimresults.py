@@ -379,10 +379,33 @@ class AimResultsTest(unittest.TestCase):
         self.assertNotIn("summary", proc.stderr)
         pd.testing.assert_frame_equal(pd.read_csv(csv_path), pd.read_csv(io.StringIO(from_files.to_csv(index=False))))
 
+    def test_summaries_aimrun_writes_give_the_same_rows(self):
+        """The summaries of aimrun itself (written after result.h5, or by `aimrun summarize`
+        for runs without one): the same DataFrame as result.h5 gives."""
+        root, runs = self._summary_copy("summary-aimrun")
+        from_files, _, _ = self._load_quietly(root)
+        for original, d in zip((self.vanilla, self.aim), runs):
+            if os.path.exists(os.path.join(original, "summary.json")):
+                shutil.copy2(os.path.join(original, "summary.json"), d)
+        if not all(os.path.exists(os.path.join(d, "summary.json")) for d in runs):
+            proc = subprocess.run([AIMRUN, "summarize", root], capture_output=True, text=True, timeout=300)
+            if proc.returncode != 0:
+                self.skipTest(f"this aimrun writes no summaries (aimrun summarize: exit {proc.returncode})")
+        isolated = aimresults._isolated
+        def refuse(*args):
+            raise AssertionError(f"result.h5 read though its summary is valid: {args}")
+        aimresults._isolated = refuse
+        try:
+            from_summaries, problems, notes = self._load_quietly(root)
+        finally:
+            aimresults._isolated = isolated
+        self.assertEqual((problems, notes), ([], []))
+        pd.testing.assert_frame_equal(from_summaries, from_files, check_exact=True)
+
     def test_damaged_summaries_fall_back_to_result_h5(self):
         root, runs = self._summary_copy("summary-damaged")
-        reference, _, _ = self._load_quietly(root)
         vanilla, aim = runs
+        reference, _, _ = self._load_quietly(vanilla)  # from result.h5: it has no summary
         cases = {}
 
         def case(name, damage, cause):
@@ -405,12 +428,17 @@ class AimResultsTest(unittest.TestCase):
             at = good.index(b'"crc32": "') + len(b'"crc32": "')
             put(folder, good[:at] + (b"0" if good[at:at + 1] != b"0" else b"1") + good[at + 1:])
 
-        def host_changed(folder, good):  # same size, other bytes, later mtime
-            with h5py.File(os.path.join(folder, "result.h5"), "r+") as f:
-                old = aimresults._text(f.attrs["host"])
-                f.attrs["host"] = ("X" * len(old)) if old != "X" * len(old) else "Y" * len(old)
-            st = os.stat(os.path.join(folder, "result.h5"))
-            os.utime(os.path.join(folder, "result.h5"), ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        def bytes_changed(folder, good):  # same size, other bytes, a later mtime
+            path = os.path.join(folder, "result.h5")
+            with h5py.File(path, "r") as f:
+                finished = aimresults._text(f.attrs["finished"]).encode()
+            with open(path, "rb") as fh:
+                data = fh.read()
+            self.assertEqual(data.count(finished), 1)
+            with open(path, "r+b") as fh:
+                fh.write(data.replace(finished, b"1999" + finished[4:]))
+            st = os.stat(path)
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
 
         def size_changed(folder, good):
             with open(os.path.join(folder, "result.h5"), "ab") as fh:
@@ -421,7 +449,7 @@ class AimResultsTest(unittest.TestCase):
         case("crc-edited", edit_crc, "crc mismatch")
         case("other-run", lambda f, g: put(f, make_summary_bytes(aim)), "is not the folder's run id")
         case("size-changed", size_changed, "result.h5 changed after the summary (size")
-        case("bytes-changed", host_changed, "result.h5 changed after the summary (other bytes")
+        case("bytes-changed", bytes_changed, "result.h5 changed after the summary (other bytes")
         case("empty", lambda f, g: put(f, b""), "not a summary")
         # Bytes the same, only the mtime moved (a copy, a touch): the crc binds it, still valid.
         case("touched", lambda f, g: os.utime(os.path.join(f, "result.h5"), ns=(1, 10**18)), None)
@@ -431,9 +459,9 @@ class AimResultsTest(unittest.TestCase):
                 self.assertEqual(problems, [])
                 expected = reference[reference.run_id == os.path.basename(vanilla)].copy()
                 expected["path"] = os.path.join(folder, "result.h5")
-                if name == "bytes-changed":  # read from the changed file: its new host
-                    self.assertNotEqual(df.host.iloc[0], expected.host.iloc[0])
-                    expected["host"] = df.host.iloc[0]
+                if name == "bytes-changed":  # read from the changed file: its new end time
+                    self.assertTrue(df.finished.iloc[0].startswith("1999"), df.finished.iloc[0])
+                    expected["finished"] = df.finished.iloc[0]
                 pd.testing.assert_frame_equal(df.reset_index(drop=True), expected.reset_index(drop=True),
                                               check_exact=True)
                 if cause is None:
