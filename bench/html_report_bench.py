@@ -5,9 +5,10 @@
                                                 [--python-summaries]
 
 For every size N: bench/sweep_copies.py makes N copies of the real runs under SRC in
-WORK/sweep-N (with summaries: `aimrun summarize`, or the tests' stand-in writer with
---python-summaries), then it times `aimresults.py DIR` (the run table), `aimrun report DIR
---html OUT` (wall time and the page's size) and the page in headless Chromium through
+WORK/sweep-N (with summaries: the sources' own made the copies' (--patch-summaries), or
+`aimrun summarize` with --summarize), then it times `aimresults.py DIR` (the run table), `aimrun report DIR
+--html OUT` (wall time and the page's size; this checkout's scripts/report_html.py unless
+AIMRUN_SCRIPTS is set) and the page in headless Chromium through
 chromedriver: from the navigation until the load event and every image decoded, with the
 runs table drawn. Prints one Markdown table row per size.
 """
@@ -54,6 +55,8 @@ def main(argv=None):
     p.add_argument("--aimrun", required=True)
     p.add_argument("--sizes", default="10,100,1000")
     p.add_argument("--python-summaries", action="store_true")
+    p.add_argument("--summarize", action="store_true",
+                   help="summaries by `aimrun summarize` (minutes) instead of the sources' patched ones")
     args = p.parse_args(argv)
     scripts = os.path.join(HERE, "..", "scripts")
     print("| runs | copies s | aimresults.py s | report --html s | page MB | render s | browser |")
@@ -63,6 +66,7 @@ def main(argv=None):
         t0 = time.time()
         if not os.path.isdir(dst):
             sweep_copies.make_copies(args.src, dst, n, aimrun=args.aimrun, python_summaries=args.python_summaries,
+                                     patch_summaries=not args.summarize,
                                      log=lambda m: print(m, file=sys.stderr))
         copies = time.time() - t0
         t0 = time.time()
@@ -73,7 +77,9 @@ def main(argv=None):
             print(proc.stderr[-2000:], file=sys.stderr)
         html = os.path.join(args.work, f"report-{n}.html")
         t0 = time.time()
-        proc = subprocess.run([args.aimrun, "report", dst, "--html", html], capture_output=True, text=True)
+        env = dict(os.environ)
+        env.setdefault("AIMRUN_SCRIPTS", os.path.abspath(scripts))  # this checkout's report_html.py
+        proc = subprocess.run([args.aimrun, "report", dst, "--html", html], capture_output=True, text=True, env=env)
         report = time.time() - t0
         if proc.returncode not in (0, 3):
             print(proc.stderr[-3000:], file=sys.stderr)

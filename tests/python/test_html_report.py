@@ -130,17 +130,36 @@ def render_folder(sweep):
             "csv": list(csv.reader(io.StringIO(csv_proc.stdout))), "done": []}
 
 
+def copies_folder(n):
+    """AIM_HTML_COPIES=N: N copies of the constructed folder's complete runs (bench/
+    sweep_copies.py: each its own run id and seed, and its source's summary.json as aimrun
+    wrote it, made the copy's; tests/python/summary_writer.py's where aimrun wrote none), so the browser checks run on the page of a sweep at the
+    size of a paper (issue 33: 1000 runs)."""
+    sys.path.insert(0, os.path.join(SOURCE_DIR, "bench"))
+    import sweep_copies
+    base = build_folder()
+    dst = os.path.join(base["tmp"], f"copies-{n}")
+    sweep_copies.make_copies(base["sweep"], dst, n, patch_summaries=True,
+                             log=lambda m: print(m, file=sys.stderr))
+    folder = render_folder(dst)
+    folder["tmp_base"] = base["tmp"]
+    return folder
+
+
 def setUpModule():
     global FOLDER
     if not os.access(AIMRUN, os.X_OK):
         raise RuntimeError(f"aimrun binary not found at {AIMRUN} (set AIMRUN)")
     existing = os.environ.get("AIM_HTML_SWEEP")
-    FOLDER = render_folder(existing) if existing else build_folder()
+    copies = int(os.environ.get("AIM_HTML_COPIES", "0"))
+    FOLDER = render_folder(existing) if existing else copies_folder(copies) if copies else build_folder()
 
 
 def tearDownModule():
     if FOLDER:
         shutil.rmtree(FOLDER["tmp"], ignore_errors=True)
+        if FOLDER.get("tmp_base"):
+            shutil.rmtree(FOLDER["tmp_base"], ignore_errors=True)
 
 
 def page_tables(text):
