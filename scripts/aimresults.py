@@ -22,6 +22,11 @@ finished yet) are skipped and reported: `load` appends them to its `problems` li
 emits a Python warning per file when none is given); the command prints them on stderr
 and exits with 3, like `aimrun report`.
 
+A run folder's valid summary.json (aimrun writes it after result.h5; `aimrun summarize DIR`
+for older runs) is read instead of its result.h5 for the table: the same rows, no child
+process; a missing or invalid one falls back to result.h5 with one warning per call
+(docs/results-python.md, "summary.json").
+
 Runs are found the way `aimrun report` finds them: run folders (a `config.yaml` or a
 `result.h5`) and any other non-hidden `.h5` file, following symbolic links (a sweep folder
 `outputs/<sweep>/<run-id>` is a link to `outputs/runs/<run-id>`) but counting every real

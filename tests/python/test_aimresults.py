@@ -475,6 +475,30 @@ class AimResultsTest(unittest.TestCase):
                 self.assertIn("read from result.h5", notes[0])
                 self.assertIn("aimrun summarize", notes[0])
 
+    def test_no_flipped_byte_or_cut_of_a_summary_is_trusted(self):
+        """Every 3rd byte of a summary flipped (one bit, then all bits) and every 5th length
+        cut: summary_rows refuses each one (the run would be read from result.h5)."""
+        root, runs = self._summary_copy("summary-fuzz")
+        d = runs[1]
+        good = write_summary(d)
+        self.assertIsNotNone(aimresults.summary_rows(d))
+        path = os.path.join(d, "summary.json")
+        trusted = []
+        for at in range(0, len(good), 3):
+            for mask in (0x01, 0xFF):
+                bad = bytearray(good)
+                bad[at] ^= mask
+                with open(path, "wb") as fh:
+                    fh.write(bad)
+                if aimresults.summary_rows(d) is not None:
+                    trusted.append(("flip", at, mask))
+        for length in range(0, len(good), 5):
+            with open(path, "wb") as fh:
+                fh.write(good[:length])
+            if aimresults.summary_rows(d) is not None:
+                trusted.append(("cut", length))
+        self.assertEqual(trusted, [])
+
     def test_mixed_folder_warns_once(self):
         root, runs = self._summary_copy("summary-mixed")
         vanilla, aim = runs
