@@ -11,6 +11,12 @@ detail, cause, run_id). Everything else is read from the result files through ai
 plots are drawn by plots.py's figure functions. Images are embedded as data: URIs and the
 little JavaScript (sorting, the split switch) is inline: the page needs no network and no
 other file. The page is written to a temporary name and renamed over OUT.html.
+
+The page has a fixed budget whatever the sweep's size (issue 33: 1000 runs make a page of
+about 2 MB that renders in under a second): pictures of at most PICTURED_RUNS runs,
+downscaled; the curves from at most PLOT_RUNS_PER_GROUP runs per group; the runs table as
+JSON, drawn a page at a time by the inline script; the other runs named with the `aimrun
+pictures` command that draws theirs.
 """
 import argparse
 import base64
@@ -21,6 +27,7 @@ import io
 import json
 import os
 import sys
+import warnings
 
 try:
     import matplotlib
@@ -538,7 +545,9 @@ def runs_section(runs, pictured):
 def make_page(folder, table_csv, runs_jsonl):
     header, rows = read_table(table_csv)
     found = read_runs(runs_jsonl)
-    df = aimresults.load(folder, [])
+    with warnings.catch_warnings():  # aimrun report has said which runs lack a valid summary
+        warnings.simplefilter("ignore", aimresults.SummaryFallbackWarning)
+        df = aimresults.load(folder, [])
     body = [f"<h1>Results of {E(folder)}</h1>",
             f"<p>Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by aimrun report --html; "
             f"{sum(r.get('state') == 'done' for r in found)} complete runs, "
