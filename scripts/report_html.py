@@ -11,6 +11,12 @@ detail, cause, run_id). Everything else is read from the result files through ai
 plots are drawn by plots.py's figure functions. Images are embedded as data: URIs and the
 little JavaScript (sorting, the split switch) is inline: the page needs no network and no
 other file. The page is written to a temporary name and renamed over OUT.html.
+
+The page has a fixed budget whatever the sweep's size (issue 33: 1000 runs make a page of
+about 2 MB that renders in under a second): pictures of at most PICTURED_RUNS runs,
+downscaled; the curves from at most PLOT_RUNS_PER_GROUP runs per group; the runs table as
+JSON, drawn a page at a time by the inline script; the other runs named with the `aimrun
+pictures` command that draws theirs.
 """
 import argparse
 import base64
@@ -21,6 +27,7 @@ import io
 import json
 import os
 import sys
+import warnings
 
 try:
     import matplotlib
@@ -42,6 +49,15 @@ import plots  # noqa: E402
 E = html.escape
 LEAST_CONFIDENT = 5
 MAPS_PER_RUN = 4
+# The page's fixed budget (issue 33: a sweep of 1000 runs must stay a page): pictures of at
+# most PICTURED_RUNS runs (first the run nearest its group's median test accuracy, per group;
+# then, while the budget lasts, the runs next nearest), each picture grid downscaled to
+# PICTURE_WIDTH pixels; the curves drawn from at most PLOT_RUNS_PER_GROUP runs per group;
+# the runs table paged (RUNS_PER_PAGE rows) by the page's JavaScript from one JSON block.
+PICTURED_RUNS = 12
+PICTURE_WIDTH = 800
+PLOT_RUNS_PER_GROUP = 8
+RUNS_PER_PAGE = 50
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1400px;color:#222}
@@ -50,6 +66,8 @@ th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}
 th{background:#eee;cursor:pointer;user-select:none}
 th.asc::after{content:" \\25B2"} th.desc::after{content:" \\25BC"}
 td.t,th.t{text-align:left}
+.pager{font-size:13px;margin:.3em 0} .pager button{margin:0 .3em}
+code.cmd{font-size:12px}
 img{max-width:100%} pre{background:#f6f6f6;padding:.5em;font-size:12px;overflow:auto}
 details{margin:.3em 0;border:1px solid #ddd;padding:.3em .6em}
 summary{cursor:pointer;font-weight:600}
@@ -84,14 +102,84 @@ function showSplit(split) {
     e.style.display = e.getAttribute('data-split') === split ? '' : 'none';
   });
 }
+/* A table drawn from a JSON block, one page of rows at a time: sorting (as sortBy) and the
+   split switch work on all rows, only the shown page is in the DOM. */
+function pagedTable(id) {
+  var data = JSON.parse(document.getElementById(id + '-data').textContent);
+  var table = document.getElementById(id), body = table.tBodies[0];
+  var ths = table.tHead.rows[0].children;
+  var nums = data.rows.map(function (r) {
+    return r.map(function (t) { var v = parseFloat(t); return isNaN(v) ? null : v; });
+  });
+  var order = data.rows.map(function (r, i) { return i; });
+  var st = {page: 0, col: -1, desc: false, split: null};
+  function shown() {
+    if (st.split === null || data.split_col < 0) return order;
+    return order.filter(function (i) { return data.rows[i][data.split_col] === st.split; });
+  }
+  function render() {
+    var rows = shown(), size = data.page_size;
+    var pages = Math.max(1, Math.ceil(rows.length / size));
+    st.page = Math.min(Math.max(st.page, 0), pages - 1);
+    var first = st.page * size, part = rows.slice(first, first + size);
+    var frag = document.createDocumentFragment();
+    part.forEach(function (i) {
+      var tr = document.createElement('tr');
+      data.rows[i].forEach(function (t, c) {
+        var td = document.createElement('td');
+        if (data.text[c]) td.className = 't';
+        if (data.links && data.links[i] && c === 0) {
+          var a = document.createElement('a'); a.href = '#run-' + t; a.textContent = t; td.appendChild(a);
+        } else td.textContent = t;
+        tr.appendChild(td);
+      });
+      frag.appendChild(tr);
+    });
+    body.textContent = '';
+    body.appendChild(frag);
+    document.getElementById(id + '-info').textContent = rows.length ?
+      'rows ' + (first + 1) + '-' + (first + part.length) + ' of ' + rows.length + ' (page ' + (st.page + 1) +
+      ' of ' + pages + ')' : 'no rows';
+  }
+  Array.prototype.forEach.call(ths, function (th, c) {
+    th.addEventListener('click', function () {
+      st.desc = st.col === c && !st.desc;
+      st.col = c;
+      Array.prototype.forEach.call(ths, function (h) { h.classList.remove('asc', 'desc'); });
+      th.classList.add(st.desc ? 'desc' : 'asc');
+      order.sort(function (a, b) {
+        var x = nums[a][c], y = nums[b][c], cmp;
+        if (x !== null && y !== null) cmp = x - y;
+        else if (x !== null) return -1;  /* numbers before '-' and text, in both directions */
+        else if (y !== null) return 1;
+        else { var s = data.rows[a][c], t = data.rows[b][c]; cmp = s < t ? -1 : s > t ? 1 : 0; }
+        if (cmp === 0) return a - b;
+        return st.desc ? -cmp : cmp;
+      });
+      st.page = 0;
+      render();
+    });
+  });
+  document.getElementById(id + '-prev').addEventListener('click', function () { st.page--; render(); });
+  document.getElementById(id + '-next').addEventListener('click', function () { st.page++; render(); });
+  return function (split) { st.split = split; st.page = 0; render(); };
+}
 document.addEventListener('DOMContentLoaded', function () {
   document.querySelectorAll('table.sortable th').forEach(function (th) {
     th.addEventListener('click', function () { sortBy(th); });
   });
+  var setSplit = [];
+  document.querySelectorAll('table.paged').forEach(function (t) { setSplit.push(pagedTable(t.id)); });
   var sel = document.getElementById('split');
+  function switchTo(split) {
+    showSplit(split);
+    setSplit.forEach(function (f) { f(split); });
+  }
   if (sel) {
-    sel.addEventListener('change', function () { showSplit(sel.value); });
-    showSplit(sel.value);
+    sel.addEventListener('change', function () { switchTo(sel.value); });
+    switchTo(sel.value);
+  } else {
+    setSplit.forEach(function (f) { f(null); });
   }
 });
 """
@@ -138,6 +226,19 @@ def figure_uri(fig, dpi=80):
 def file_uri(path):
     with open(path, "rb") as fh:
         return "data:image/png;base64," + base64.b64encode(fh.read()).decode()
+
+
+def picture_uri(path, width=PICTURE_WIDTH):
+    """A picture grid aimrun wrote, at most `width` pixels wide, as a JPEG data: URI (a grid
+    as aimrun writes it is a few MB at full size; PIL comes with matplotlib)."""
+    from PIL import Image
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if im.width > width:
+            im = im.resize((width, max(1, round(im.height * width / im.width))), Image.LANCZOS)
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=80, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def img(uri, alt, split=None):
@@ -262,8 +363,22 @@ def differences_section(header, rows, splits):
             + table_html(out_header, out_rows, "differences", column_split, row_split))
 
 
+def plot_runs(runs, per_group=PLOT_RUNS_PER_GROUP):
+    """At most `per_group` runs of each group (those nearest the group's median test
+    accuracy): the curves read every run's result.h5, too slow for a sweep of 1000 runs."""
+    key = _median_distance(runs)
+    return (runs.assign(_d=key).sort_values(["group", "_d", "run_id"]).groupby("group", sort=False)
+            .head(per_group).drop(columns="_d"))
+
+
 def plots_section(runs, df, colors, splits):
     out = ["<h2>Plots</h2>"]
+    sample = plot_runs(runs)
+    if len(sample) < len(runs):
+        out.append(f"<p>The training curves and mask areas are means over at most {PLOT_RUNS_PER_GROUP} runs "
+                   f"per group (those nearest their group's median test accuracy; {len(sample)} of "
+                   f"{len(runs)} runs); the EPG plot has every run.</p>")
+    runs = sample
     fig = plots.curves_figure(runs, colors)
     if fig:
         out.append(img(figure_uri(fig), "training curves"))
@@ -277,13 +392,37 @@ def plots_section(runs, df, colors, splits):
     return "\n".join(out)
 
 
-def run_table_section(df):
+def pictures_command(run):
+    """The command that draws a run's pictures (runner/cli/cmd_pictures.cpp)."""
+    return f"aimrun pictures --run {os.path.dirname(run['path'])} --least-confident {LEAST_CONFIDENT}"
+
+
+def run_table_section(df, pictured):
+    """Every run and split, paged: the rows are a JSON block the page's script draws a page
+    of at a time (a 1000-run sweep is 3000 rows). Runs pictured on the page link to their
+    section; the others carry the command that draws their pictures."""
     cols = ["run_id", "split", "group", "seed", "accuracy", "worst_group_accuracy"]
     cols += sorted(c for c in df.columns if c.startswith("epg.") and not c.startswith("epg.mask_stage_"))
     cols += [c for c in ("mask_area", "train_seconds") if c in df.columns]
     cols = [c for c in cols if c in df.columns]
-    rows = [[_fmt(r[c]) for c in cols] for _, r in df.sort_values(["group", "seed"]).iterrows()]
-    return ("<h2>Runs</h2>" + table_html(cols, rows, "runs", row_split=lambda r: r[1]))
+    ordered = df.sort_values(["group", "seed", "run_id", "split"], kind="stable")
+    rows = [[_fmt(v) for v in values] for values in ordered[cols].itertuples(index=False, name=None)]
+    links = [rid in pictured for rid in ordered["run_id"]]
+    rows = [r + ["on this page" if link else pictures_command(run)]
+            for r, link, run in zip(rows, links, ordered[["path"]].to_dict("records"))]
+    cols = cols + ["pictures"]
+    text = [_is_text(i, rows) for i in range(len(cols))]
+    data = {"columns": cols, "text": text, "rows": rows, "links": links, "split_col": cols.index("split"),
+            "page_size": RUNS_PER_PAGE}
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    head = "".join(f"<th{_attr('class', 't' if text[i] else None)}>{E(h)}</th>" for i, h in enumerate(cols))
+    return (f"<h2>Runs</h2><p>{df.run_id.nunique()} runs, one row per run and split, {RUNS_PER_PAGE} rows "
+            "a page; a click on a column sorts all of them. Runs not pictured on this page: the last column "
+            "is the command that draws their pictures.</p>"
+            '<p class="pager"><button id="runs-prev" type="button">&lt; previous</button>'
+            '<span id="runs-info"></span><button id="runs-next" type="button">next &gt;</button></p>'
+            f'<table class="paged" id="runs"><thead><tr>{head}</tr></thead><tbody></tbody></table>'
+            f'<script type="application/json" id="runs-data">{payload}</script>')
 
 
 def problems_section(found):
@@ -318,6 +457,14 @@ def _pictures(folder):
             if n.endswith(".png") and not n.startswith(".")]
 
 
+def _budget_pictures(folder):
+    """The test split's picture grids (every grid when there is no test one): the other
+    splits' are drawn by `aimrun pictures --split`."""
+    pngs = _pictures(folder)
+    test = [p for p in pngs if os.path.basename(p).startswith("test_")]
+    return test or pngs
+
+
 def run_detail(run, group_runs, config_keys):
     rid = run["run_id"]
     folder = os.path.dirname(run["path"])
@@ -340,9 +487,14 @@ def run_detail(run, group_runs, config_keys):
             out.append("<p><b>Kept maps</b> (result.h5, test split)</p>" + img(figure_uri(maps_figure(maps), 60), "maps"))
     except aimresults.ResultFileError as err:
         out.append(f"<p class=bad>{E(str(err))}</p>")
-    for path in _pictures(folder):
+    for path in _budget_pictures(folder):
         name = os.path.basename(path)
-        out.append(f"<p><b>{E(name)}</b> (pictures/, written by aimrun)</p>" + img(file_uri(path), name))
+        try:
+            uri = picture_uri(path)
+        except Exception as err:  # a damaged PNG: named, not embedded
+            out.append(f"<p class=bad>{E(name)}: cannot be read ({E(str(err))})</p>")
+            continue
+        out.append(f"<p><b>{E(name)}</b> (pictures/, written by aimrun; downscaled)</p>" + img(uri, name))
     config = os.path.join(folder, "config.yaml")
     if os.path.isfile(config):
         with open(config, errors="replace") as fh:
@@ -353,11 +505,37 @@ def run_detail(run, group_runs, config_keys):
     return "\n".join(out)
 
 
-def runs_section(runs):
+def _median_distance(runs):
+    """Per run, how far its test accuracy (else its first split's) is from its group's median."""
+    acc = runs.get("test_accuracy")
+    if acc is None:
+        acc = runs["accuracy"]
+    acc = acc.astype(float)
+    median = acc.groupby(runs["group"]).transform("median")
+    return (acc - median).abs().fillna(float("inf"))
+
+
+def pictured_runs(runs, budget=PICTURED_RUNS):
+    """The run ids with pictures on the page: per group the run nearest its group's median
+    test accuracy, then the next nearest of each group in turn while the budget lasts."""
+    ranked = runs.assign(_d=_median_distance(runs)).sort_values(["_d", "run_id"])
+    ranked["_rank"] = ranked.groupby("group").cumcount()
+    ranked = ranked.sort_values(["_rank", "group", "_d", "run_id"])
+    return list(ranked["run_id"][:budget])
+
+
+def runs_section(runs, pictured):
     config_keys = sorted({k for ks in runs["identity_keys"] for k in ks.split()})
     out = ["<h2>Each run</h2>"]
-    for n, (_, run) in enumerate(runs.sort_values(["group", "seed"]).iterrows(), 1):
-        print(f"report_html: run {n}/{len(runs)} {run['run_id']}", file=sys.stderr, flush=True)
+    if len(pictured) < len(runs):
+        out.append(f"<p>{len(pictured)} of {len(runs)} runs are pictured here (per group the run nearest its "
+                   "group's median test accuracy, then the next nearest while the page's budget lasts). "
+                   "The others' pictures: <code class=cmd>aimrun pictures --run RUN_FOLDER --least-confident "
+                   f"{LEAST_CONFIDENT}</code> (each run's command is in the runs table's last column; "
+                   "<code>--split val</code> for another split).</p>")
+    chosen = runs[runs["run_id"].isin(set(pictured))]
+    for n, (_, run) in enumerate(chosen.sort_values(["group", "seed"]).iterrows(), 1):
+        print(f"report_html: run {n}/{len(chosen)} {run['run_id']}", file=sys.stderr, flush=True)
         out.append(run_detail(run, runs[runs["group"] == run["group"]], config_keys))
     return "\n".join(out)
 
@@ -367,7 +545,9 @@ def runs_section(runs):
 def make_page(folder, table_csv, runs_jsonl):
     header, rows = read_table(table_csv)
     found = read_runs(runs_jsonl)
-    df = aimresults.load(folder, [])
+    with warnings.catch_warnings():  # aimrun report has said which runs lack a valid summary
+        warnings.simplefilter("ignore", aimresults.SummaryFallbackWarning)
+        df = aimresults.load(folder, [])
     body = [f"<h1>Results of {E(folder)}</h1>",
             f"<p>Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by aimrun report --html; "
             f"{sum(r.get('state') == 'done' for r in found)} complete runs, "
@@ -383,10 +563,13 @@ def make_page(folder, table_csv, runs_jsonl):
     body.append(problems_section(found))
     if not df.empty:
         runs = df.drop_duplicates("run_id").copy()
+        test = df[df["split"] == "test"].drop_duplicates("run_id").set_index("run_id")["accuracy"]
+        runs["test_accuracy"] = runs["run_id"].map(test)
         colors = plots.group_colors(df["group"])
+        pictured = pictured_runs(runs)
         body.append(plots_section(runs, df, colors, splits))
-        body.append(run_table_section(df))
-        body.append(runs_section(runs))
+        body.append(run_table_section(df, set(pictured)))
+        body.append(runs_section(runs, pictured))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{E(os.path.basename(os.path.normpath(folder)))}: aimrun report</title>"
             '<link rel="icon" href="data:,">'

@@ -9,6 +9,7 @@ sweep-style folder, adds unusable files next to a copy, and checks every table a
 values read directly from the files with h5py.
 """
 import fcntl
+import io
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tiny_runs import AIMRUN, SCRIPTS, new_folder, train as train_result  # noqa: E402
+from summary_writer import make_summary_bytes, write_summary  # noqa: E402
 sys.path.insert(0, SCRIPTS)
 import aimresults  # noqa: E402
 
@@ -321,6 +323,222 @@ class AimResultsTest(unittest.TestCase):
         for name in self.expected_kinds:
             self.assertIn(name, bad.stderr)
         self.assertIn("1 runs", bad.stdout)
+
+
+    # ------------------------------------------------------------------ summary.json
+
+    def _summary_copy(self, name):
+        """A copy of both runs under <tmp>/<name>/runs/<run-id> (real files), without summaries."""
+        root = os.path.join(self.tmp, name)
+        for d in (self.vanilla, self.aim):
+            shutil.copytree(d, os.path.join(root, "runs", os.path.basename(d)))
+            for left in ("summary.json",):
+                if os.path.exists(os.path.join(root, "runs", os.path.basename(d), left)):
+                    os.unlink(os.path.join(root, "runs", os.path.basename(d), left))
+        return root, [os.path.join(root, "runs", os.path.basename(d)) for d in (self.vanilla, self.aim)]
+
+    def _load_quietly(self, folder):
+        """load() with its warnings: (df, problems, [messages of SummaryFallbackWarning])."""
+        problems = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            df = aimresults.load(folder, problems)
+        return df, problems, [str(w.message) for w in caught
+                              if issubclass(w.category, aimresults.SummaryFallbackWarning)]
+
+    def test_summary_rows_equal_result_rows(self):
+        root, runs = self._summary_copy("summary-equal")
+        from_files, problems, notes = self._load_quietly(root)
+        self.assertEqual(problems, [])
+        self.assertEqual(len(notes), 1)
+        self.assertIn("2 runs have no valid summary.json (2 missing", notes[0])
+        for d in runs:
+            write_summary(d)
+        # With valid summaries nothing is forked and nothing is opened with h5py.
+        isolated, h5file = aimresults._isolated, aimresults._h5file
+        def refuse(*args):
+            raise AssertionError(f"result.h5 read though its summary is valid: {args}")
+        aimresults._isolated = aimresults._h5file = refuse
+        try:
+            from_summaries, problems, notes = self._load_quietly(root)
+        finally:
+            aimresults._isolated, aimresults._h5file = isolated, h5file
+        self.assertEqual((problems, notes), ([], []))
+        pd.testing.assert_frame_equal(from_summaries, from_files, check_exact=True)
+        self.assertEqual(list(from_summaries.dtypes), list(from_files.dtypes))
+        self.assertGreaterEqual(len(from_summaries), 4)
+        # summary_rows (one run) gives read_summary's rows too.
+        for d in runs:
+            pd.testing.assert_frame_equal(pd.DataFrame(aimresults.summary_rows(d)),
+                                          pd.DataFrame(aimresults.read_summary(os.path.join(d, "result.h5"))),
+                                          check_exact=True)
+        # The command reads the summaries quietly and writes the same CSV.
+        csv_path = os.path.join(self.tmp, "summary-equal.csv")
+        proc = script("aimresults.py", root, "--csv", csv_path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertNotIn("summary", proc.stderr)
+        pd.testing.assert_frame_equal(pd.read_csv(csv_path), pd.read_csv(io.StringIO(from_files.to_csv(index=False))))
+
+    def test_summaries_aimrun_writes_give_the_same_rows(self):
+        """The summaries of aimrun itself (written after result.h5, or by `aimrun summarize`
+        for runs without one): the same DataFrame as result.h5 gives."""
+        root, runs = self._summary_copy("summary-aimrun")
+        from_files, _, _ = self._load_quietly(root)
+        for original, d in zip((self.vanilla, self.aim), runs):
+            if os.path.exists(os.path.join(original, "summary.json")):
+                shutil.copy2(os.path.join(original, "summary.json"), d)
+        if not all(os.path.exists(os.path.join(d, "summary.json")) for d in runs):
+            proc = subprocess.run([AIMRUN, "summarize", root], capture_output=True, text=True, timeout=300)
+            if proc.returncode != 0:
+                self.skipTest(f"this aimrun writes no summaries (aimrun summarize: exit {proc.returncode})")
+        isolated = aimresults._isolated
+        def refuse(*args):
+            raise AssertionError(f"result.h5 read though its summary is valid: {args}")
+        aimresults._isolated = refuse
+        try:
+            from_summaries, problems, notes = self._load_quietly(root)
+        finally:
+            aimresults._isolated = isolated
+        self.assertEqual((problems, notes), ([], []))
+        pd.testing.assert_frame_equal(from_summaries, from_files, check_exact=True)
+
+    def test_damaged_summaries_fall_back_to_result_h5(self):
+        root, runs = self._summary_copy("summary-damaged")
+        vanilla, aim = runs
+        reference, _, _ = self._load_quietly(vanilla)  # from result.h5: it has no summary
+        cases = {}
+
+        def case(name, damage, cause):
+            folder = os.path.join(root, name, "runs", os.path.basename(vanilla))
+            shutil.copytree(vanilla, folder)
+            good = write_summary(folder)
+            damage(folder, good)
+            cases[name] = (folder, cause)
+
+        def put(folder, data):
+            with open(os.path.join(folder, "summary.json"), "wb") as fh:
+                fh.write(data)
+
+        def flip(folder, good):
+            data = bytearray(good)
+            data[len(data) * 2 // 3] ^= 0x01
+            put(folder, bytes(data))
+
+        def edit_crc(folder, good):
+            at = good.index(b'"crc32": "') + len(b'"crc32": "')
+            put(folder, good[:at] + (b"0" if good[at:at + 1] != b"0" else b"1") + good[at + 1:])
+
+        def bytes_changed(folder, good):  # same size, other bytes, a later mtime
+            path = os.path.join(folder, "result.h5")
+            with h5py.File(path, "r") as f:
+                finished = aimresults._text(f.attrs["finished"]).encode()
+            with open(path, "rb") as fh:
+                data = fh.read()
+            self.assertEqual(data.count(finished), 1)
+            with open(path, "r+b") as fh:
+                fh.write(data.replace(finished, b"1999" + finished[4:]))
+            st = os.stat(path)
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+
+        def size_changed(folder, good):
+            with open(os.path.join(folder, "result.h5"), "ab") as fh:
+                fh.write(b"\0" * 512)
+
+        case("flipped", flip, "crc mismatch")
+        case("truncated", lambda f, g: put(f, g[:len(g) // 2]), "truncated")
+        case("crc-edited", edit_crc, "crc mismatch")
+        case("other-run", lambda f, g: put(f, make_summary_bytes(aim)), "is not the folder's run id")
+        case("size-changed", size_changed, "result.h5 changed after the summary (size")
+        case("bytes-changed", bytes_changed, "result.h5 changed after the summary (other bytes")
+        case("empty", lambda f, g: put(f, b""), "not a summary")
+        # Bytes the same, only the mtime moved (a copy, a touch): the crc binds it, still valid.
+        case("touched", lambda f, g: os.utime(os.path.join(f, "result.h5"), ns=(1, 10**18)), None)
+        for name, (folder, cause) in cases.items():
+            with self.subTest(name):
+                df, problems, notes = self._load_quietly(os.path.dirname(os.path.dirname(folder)))
+                self.assertEqual(problems, [])
+                expected = reference[reference.run_id == os.path.basename(vanilla)].copy()
+                expected["path"] = os.path.join(folder, "result.h5")
+                if name == "bytes-changed":  # read from the changed file: its new end time
+                    self.assertTrue(df.finished.iloc[0].startswith("1999"), df.finished.iloc[0])
+                    expected["finished"] = df.finished.iloc[0]
+                pd.testing.assert_frame_equal(df.reset_index(drop=True), expected.reset_index(drop=True),
+                                              check_exact=True)
+                if cause is None:
+                    self.assertEqual(notes, [])
+                    self.assertIs(aimresults.summary_rows(folder) is not None, True)
+                    continue
+                self.assertIsNone(aimresults.summary_rows(folder))
+                self.assertEqual(len(notes), 1, notes)
+                self.assertIn("1 run has no valid summary.json (1 damaged: " + folder, notes[0])
+                self.assertIn(cause, notes[0])
+                self.assertIn("read from result.h5", notes[0])
+                self.assertIn("aimrun summarize", notes[0])
+
+    def test_no_flipped_byte_or_cut_of_a_summary_is_trusted(self):
+        """Every 3rd byte of a summary flipped (one bit, then all bits) and every 5th length
+        cut: summary_rows refuses each one (the run would be read from result.h5)."""
+        root, runs = self._summary_copy("summary-fuzz")
+        d = runs[1]
+        good = write_summary(d)
+        self.assertIsNotNone(aimresults.summary_rows(d))
+        path = os.path.join(d, "summary.json")
+        trusted = []
+        for at in range(0, len(good), 3):
+            for mask in (0x01, 0xFF):
+                bad = bytearray(good)
+                bad[at] ^= mask
+                with open(path, "wb") as fh:
+                    fh.write(bad)
+                if aimresults.summary_rows(d) is not None:
+                    trusted.append(("flip", at, mask))
+        for length in range(0, len(good), 5):
+            with open(path, "wb") as fh:
+                fh.write(good[:length])
+            if aimresults.summary_rows(d) is not None:
+                trusted.append(("cut", length))
+        self.assertEqual(trusted, [])
+
+    def test_mixed_folder_warns_once(self):
+        root, runs = self._summary_copy("summary-mixed")
+        vanilla, aim = runs
+        extra = os.path.join(root, "runs", "feedfacecafe")
+        shutil.copytree(aim, extra)
+        with h5py.File(os.path.join(extra, "result.h5"), "r+") as f:
+            f.attrs["run_id"] = "feedfacecafe"
+        write_summary(vanilla)                 # valid
+        write_summary(extra, run_id=os.path.basename(aim))   # another run's id: damaged
+        # aim: none (written before summaries)
+        df, problems, notes = self._load_quietly(root)
+        self.assertEqual(problems, [])
+        self.assertEqual(df.run_id.nunique(), 3)
+        self.assertEqual(len(notes), 1, notes)
+        self.assertIn("2 runs have no valid summary.json (1 damaged: " + extra, notes[0])
+        self.assertIn("1 missing, written before summaries", notes[0])
+        self.assertNotIn(vanilla + ":", notes[0])
+        proc = script("aimresults.py", root)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stderr.count("no valid summary.json"), 1, proc.stderr)
+        self.assertIn("3 runs", proc.stdout)
+        # A damaged result.h5 behind a damaged summary: skipped and reported, the others stay.
+        with open(os.path.join(extra, "result.h5"), "r+b") as fh:
+            fh.truncate(1000)
+        df, problems, notes = self._load_quietly(root)
+        self.assertEqual(df.run_id.nunique(), 2)
+        self.assertEqual([p.kind for p in problems], ["truncated"])
+
+    def test_collections_keep_their_paths_with_summaries(self):
+        root, runs = self._summary_copy("summary-collection")
+        for d in runs:
+            write_summary(d)
+        collection = os.path.join(self.tmp, "summary-collection.h5")
+        proc = subprocess.run([AIMRUN, "collect", root, collection], capture_output=True, text=True,
+                              timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        df, problems, notes = self._load_quietly(collection)
+        self.assertEqual(problems, [])
+        self.assertTrue(all(aimresults.COLLECTION_SEPARATOR in p for p in df.path), list(df.path))
+        self.assertEqual(notes, [])
 
     # ------------------------------------------------------------------ plots
 

@@ -26,6 +26,7 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import warnings
 
 SOURCE_DIR = os.path.abspath(os.environ.get(
     "AIM_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
@@ -129,17 +130,36 @@ def render_folder(sweep):
             "csv": list(csv.reader(io.StringIO(csv_proc.stdout))), "done": []}
 
 
+def copies_folder(n):
+    """AIM_HTML_COPIES=N: N copies of the constructed folder's complete runs (bench/
+    sweep_copies.py: each its own run id and seed, and its source's summary.json as aimrun
+    wrote it, made the copy's; tests/python/summary_writer.py's where aimrun wrote none), so the browser checks run on the page of a sweep at the
+    size of a paper (issue 33: 1000 runs)."""
+    sys.path.insert(0, os.path.join(SOURCE_DIR, "bench"))
+    import sweep_copies
+    base = build_folder()
+    dst = os.path.join(base["tmp"], f"copies-{n}")
+    sweep_copies.make_copies(base["sweep"], dst, n, patch_summaries=True,
+                             log=lambda m: print(m, file=sys.stderr))
+    folder = render_folder(dst)
+    folder["tmp_base"] = base["tmp"]
+    return folder
+
+
 def setUpModule():
     global FOLDER
     if not os.access(AIMRUN, os.X_OK):
         raise RuntimeError(f"aimrun binary not found at {AIMRUN} (set AIMRUN)")
     existing = os.environ.get("AIM_HTML_SWEEP")
-    FOLDER = render_folder(existing) if existing else build_folder()
+    copies = int(os.environ.get("AIM_HTML_COPIES", "0"))
+    FOLDER = render_folder(existing) if existing else copies_folder(copies) if copies else build_folder()
 
 
 def tearDownModule():
     if FOLDER:
         shutil.rmtree(FOLDER["tmp"], ignore_errors=True)
+        if FOLDER.get("tmp_base"):
+            shutil.rmtree(FOLDER["tmp_base"], ignore_errors=True)
 
 
 def page_tables(text):
@@ -177,6 +197,12 @@ def page_tables(text):
     p = P()
     p.feed(text)
     return p.tables
+
+
+def runs_data(text):
+    """The runs table's rows: the JSON block the page's script draws them from."""
+    m = re.search(r'<script type="application/json" id="runs-data">(.*?)</script>', text, re.S)
+    return json.loads(m.group(1).replace("<\\/", "</"))
 
 
 class PageTest(unittest.TestCase):
@@ -233,6 +259,32 @@ class PageTest(unittest.TestCase):
         self.assertGreater(len(table[0]), len(FOLDER["csv"][0]))
         with open(out, encoding="utf-8") as fh:
             self.assertEqual(page_tables(fh.read())["results"], table)
+
+    def test_runs_table_holds_every_run_and_split(self):
+        """The paged runs table's JSON block: one row per run and split aimresults reads,
+        each run pictured on the page or named with its `aimrun pictures` command."""
+        sys.path.insert(0, os.path.join(SOURCE_DIR, "scripts"))
+        import aimresults
+        with open(FOLDER["html"], encoding="utf-8") as fh:
+            text = fh.read()
+        data = runs_data(text)
+        col = {h: i for i, h in enumerate(data["columns"])}
+        got = sorted((r[col["run_id"]], r[col["split"]]) for r in data["rows"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = aimresults.load(FOLDER["sweep"], [])
+        self.assertEqual(got, sorted(zip(df.run_id, df.split)))
+        pictured = {r[col["run_id"]] for r in data["rows"] if r[col["pictures"]] == "on this page"}
+        self.assertGreaterEqual(len(pictured), min(df.run_id.nunique(), 1))
+        for rid in pictured:
+            self.assertIn(f'id="run-{rid}"', text)
+        for r in data["rows"]:
+            if r[col["run_id"]] not in pictured:
+                self.assertRegex(r[col["pictures"]], r"^aimrun pictures --run \S+ --least-confident \d+$")
+                self.assertNotIn(f'id="run-{r[col["run_id"]]}"', text)
+        # The page's budget: at most 12 pictured runs, 25 MB (issue 33).
+        self.assertLessEqual(len(pictured), 12)
+        self.assertLessEqual(os.path.getsize(FOLDER["html"]), 25 << 20)
 
     def test_page_needs_nothing_outside_itself(self):
         with open(FOLDER["html"], encoding="utf-8") as fh:
@@ -407,6 +459,42 @@ class BrowserTest(unittest.TestCase):
         self.assertIn("val acc", visible)
         self.assertNotIn("test acc", visible)
         self.assertIn("method", visible)
+
+    def runs_page(self):
+        return self.wd.js("return [Array.from(document.querySelectorAll('#runs tbody tr')).map("
+                          "r => Array.from(r.children).map(c => c.textContent)),"
+                          " document.getElementById('runs-info').textContent]")
+
+    def test_4b_runs_table_pages_sorts_and_switches_split(self):
+        data = self.wd.js("return JSON.parse(document.getElementById('runs-data').textContent)")
+        col = {h: i for i, h in enumerate(data["columns"])}
+        split = self.wd.js("return document.getElementById('split').value")
+        expected = [r for r in data["rows"] if r[col["split"]] == split]
+        rows, info = self.runs_page()
+        self.assertLessEqual(len(rows), data["page_size"])
+        self.assertIn(f"of {len(expected)}", info)
+        # Every page in turn: all rows of the split, each once.
+        seen = list(rows)
+        for _ in range((len(expected) - 1) // data["page_size"]):
+            self.wd.click("#runs-next")
+            rows, _ = self.runs_page()
+            seen += rows
+        self.assertEqual(sorted(map(tuple, seen)), sorted(map(tuple, expected)))
+        # Sorting sorts all rows, not one page: the first page starts at the smallest accuracy.
+        acc = col["accuracy"]
+        self.wd.click(f"#runs thead th:nth-child({acc + 1})")
+        values = sorted(float(r[acc]) for r in expected if r[acc] != "-")
+        rows, _ = self.runs_page()
+        self.assertEqual([float(r[acc]) for r in rows], values[:len(rows)])
+        self.wd.click(f"#runs thead th:nth-child({acc + 1})")
+        rows, _ = self.runs_page()
+        self.assertEqual([float(r[acc]) for r in rows], sorted(values, reverse=True)[:len(rows)])
+        # The split switch shows the other split's rows.
+        self.wd.click("#split option[value='val']")
+        rows, info = self.runs_page()
+        self.assertEqual({r[col["split"]] for r in rows}, {"val"})
+        self.assertIn(f"of {sum(r[col['split']] == 'val' for r in data['rows'])}", info)
+        self.wd.click(f"#split option[value='{split}']")
 
     def test_5_no_console_errors(self):
         errors = [e for e in self.wd.browser_log() if e.get("level") in ("SEVERE", "ERROR")]
