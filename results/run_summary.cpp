@@ -291,6 +291,9 @@ SummaryRead read_run_summary(const RunPaths& paths) {
     const std::string body = checked_body(read_text(paths.summary()));
     FileStamp stamp;
     out.record = read_body(YAML::Load(body), stamp);
+    const std::string folder = fs::weakly_canonical(paths.dir).filename().string();
+    if (out.record.run_id != folder)  // another run's summary: result.h5 may well be this run's
+      throw DataError("run_id " + out.record.run_id + " is not the folder's run id " + folder);
     try {
       out.restamp = check_bound(paths.result(), stamp);
     } catch (const DataError&) {

@@ -105,7 +105,7 @@ class Problem:
     schema), `newer-schema`, `incomplete` (file lacks parts or status != complete),
     `pending`, `running`, `failed` (run folders without a result yet), `broken-link`,
     `duplicate` (the same run id again), `evaluation` (an `aimrun evaluate` file, not
-    counted unless asked for).
+    counted unless asked for), `unreadable` (result.h5 and its summary.json disagree).
     """
     path: str
     kind: str
@@ -630,6 +630,12 @@ class _BadSummary(Exception):
     """A summary.json that must not be trusted; the message is the cause."""
 
 
+class _ResultMismatch(_BadSummary):
+    """A whole summary.json (its checksum holds) bound to another result.h5: result.h5 was
+    damaged or replaced after the run finished, so neither is read as the run's (as aimrun:
+    the run is unreadable, docs/hdf5-schema.md)."""
+
+
 def _crc32_of_file(path):
     crc = 0
     with open(path, "rb") as fh:
@@ -682,14 +688,14 @@ def _summary_body(run_dir, result_file):
     except OSError as err:
         raise _BadSummary(f"result.h5 cannot be read ({err.strerror})") from None
     if st.st_size != size:
-        raise _BadSummary(f"result.h5 changed after the summary (size {st.st_size}, the summary's {size})")
+        raise _ResultMismatch(f"result.h5 changed after the summary (size {st.st_size}, the summary's {size})")
     if st.st_mtime_ns != mtime_ns:
         try:
             same = f"{_crc32_of_file(result_file):08x}" == crc
         except OSError as err:
             raise _BadSummary(f"result.h5 cannot be read ({err.strerror})") from None
         if not same:
-            raise _BadSummary("result.h5 changed after the summary (other bytes, other mtime)")
+            raise _ResultMismatch("result.h5 changed after the summary (other bytes, other mtime)")
     return body
 
 
@@ -774,7 +780,7 @@ def _summary_or_cause(path):
             return None, None
         return _summary_file_rows(body, path), None
     except _BadSummary as err:
-        return None, str(err)
+        return None, err
 
 
 def _fallback_message(fallbacks, folder):
@@ -882,7 +888,13 @@ def _find_results(folder):
                         summaries[path] = rows
                         paths.append(path)
                         continue
-                    fallbacks.append((path, cause))
+                    if isinstance(cause, _ResultMismatch):
+                        problems.append(Problem(path, "unreadable", (
+                            f"result.h5 and summary.json disagree: one was damaged or replaced after "
+                            f"the run finished ({cause}); `aimrun train {dirpath}/config.yaml --run-dir "
+                            f"{dirpath}` writes both anew")))
+                        continue
+                    fallbacks.append((path, str(cause) if cause is not None else None))
                 try:
                     paths.extend(_isolated(_expand, path))
                 except ResultFileError:

@@ -234,8 +234,16 @@ TEST(RunSummary, ASummaryWrittenForAnotherResultFileIsNeverUsed) {
     }
     return read.why;
   };
+  // Another run's summary in a's folder is not a's: refused, and a is read from its result.h5.
   fs::copy_file(b.summary(), a.summary(), fs::copy_options::overwrite_existing);
-  expect_disagreement(a, "another run's summary");
+  auto other = read_run_summary(a);
+  EXPECT_FALSE(other.ok);
+  EXPECT_FALSE(other.result_mismatch);
+  EXPECT_NE(other.why.find("is not the folder's run id run-a"), std::string::npos) << other.why;
+  auto state = inspect_run_folder(a);
+  ASSERT_EQ(state.state, RunState::Done);
+  EXPECT_EQ(state.record.run_id, "run-a");
+  EXPECT_DOUBLE_EQ(state.record.splits[0].accuracy, 0.5);
   // a's result.h5 replaced by b's under a's own summary.
   write_run_summary(a, read_run_file(a.result()));
   fs::copy_file(b.result(), a.result(), fs::copy_options::overwrite_existing);
