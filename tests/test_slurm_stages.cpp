@@ -307,8 +307,10 @@ TEST_F(SlurmSplit, AnElementOfTheLastArrayIsPreemptedRequeuedAndCompletesItsOwnR
   for (int i = 0; i < 1200 && !fs::exists(run + "/checkpoint.pt"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   ASSERT_TRUE(fs::exists(run + "/checkpoint.pt")) << "run 36 never checkpointed\n" << squeue("-r -o '%i %T %r'");
-  auto signal = test::run_command("scancel --signal=USR2 " + element);
-  ASSERT_EQ(signal.exit_code, 0) << signal.output;
+  // Slurm 22.05 delivers the signal to the element released alone but answers "Job can not
+  // be altered now" (the held rest of its array, seen in slurmctld's log), and scancel asks
+  // again for 100 s: its exit code says nothing here, the element's log says what happened.
+  test::run_command("timeout 5 scancel --signal=USR2 " + element);
   for (int i = 0; i < 600 && !fs::exists(run + "/result.h5"); ++i) std::this_thread::sleep_for(std::chrono::seconds(1));
   ASSERT_TRUE(fs::exists(run + "/result.h5")) << squeue("-r -o '%i %T %r'");
   auto log = read_text(dir.file("out/split/slurm/" + element + ".out"));
