@@ -223,8 +223,9 @@ std::vector<std::string> files_below(const fs::path& root) {
 
 // Stands in for srun: writes its folder and its arguments, one per line, to $AIM_STUB_OUT.
 std::string write_srun_stub(const test::TempDir& dir) {
-  return test::write_stub(dir, "srun",
-                    "{ printf '%s\\n' \"$PWD\"; for a in \"$@\"; do printf '%s\\n' \"$a\"; done; } > \"$AIM_STUB_OUT\"\n");
+  return test::write_stub(
+      dir, "srun",
+      "{ printf '%s\\n' \"$PWD\"; for a in \"$@\"; do printf '%s\\n' \"$a\"; done; } > \"$AIM_STUB_OUT\"\n");
 }
 
 }  // namespace
@@ -554,9 +555,9 @@ TEST(HostileCluster, WhenSqueueFailsSubmitQueuesNothingTwiceAndTheWatchGoesOn) {
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "q", "[0, 1]"));
   test::write_stub(dir, "sbatch", "echo \"$@\" >> \"$AIM_STUB_LOG\"\necho 4242\n");
   test::write_stub(dir, "squeue",
-             "if [ -n \"$AIM_SQUEUE_FAIL\" ]; then\n"
-             "  echo 'squeue: error: slurm_load_jobs error: Unable to contact slurm controller' >&2; exit 1\n"
-             "fi\nprintf '4242_0 PENDING\\n4242_1 PENDING\\n'\n");
+                   "if [ -n \"$AIM_SQUEUE_FAIL\" ]; then\n"
+                   "  echo 'squeue: error: slurm_load_jobs error: Unable to contact slurm controller' >&2; exit 1\n"
+                   "fi\nprintf '4242_0 PENDING\\n4242_1 PENDING\\n'\n");
   const std::string env = "PATH=" + dir.file("stub") + ":$PATH AIM_STUB_LOG=" + dir.file("sbatch.log") + " ";
   const std::string submit = test::aimrun() + " sweep submit --profile local " + spec;
   auto submissions = [&] { return split(read_text(dir.file("sbatch.log")), '\n').size() - 1; };
@@ -589,7 +590,8 @@ TEST(SlurmScript, ARequeueTheControllerRefusesIsTriedAgain) {
   test::TempDir dir;
   const auto [script, run_dir] = one_run_script(dir);
   test::write_stub(dir, "srun", "exit 75\n");
-  test::write_stub(dir, "scontrol", "echo \"$@\" >> \"$AIM_STUB_LOG\"\nn=$(wc -l < \"$AIM_STUB_LOG\")\n[ \"$n\" -gt \"$AIM_FAILS\" ]\n");
+  test::write_stub(dir, "scontrol",
+                   "echo \"$@\" >> \"$AIM_STUB_LOG\"\nn=$(wc -l < \"$AIM_STUB_LOG\")\n[ \"$n\" -gt \"$AIM_FAILS\" ]\n");
   for (int fails : {2, 5}) {
     test::FaultCase fc("scontrol requeue failing " + std::to_string(fails) + " time(s) after a stop");
     fs::remove(dir.file("scontrol.log"));

@@ -216,8 +216,10 @@ std::string seeds(int n) {
 // The one-run-one-CPU profile of slurm/profiles/local.yaml with the throttle `throttle`,
 // every array submitted held (nothing runs until a test releases an element).
 std::string held_profile(const test::TempDir& dir, int throttle) {
-  return dir.write("held.yaml", "nodes: 1\ntasks_per_node: 1\ncpus_per_task: 1\ntime: \"00:30:00\"\nsignal: USR2@60\n"
-                                "throttle: " + std::to_string(throttle) + "\nextra_sbatch: [\"--hold\"]\n");
+  return dir.write("held.yaml",
+                   "nodes: 1\ntasks_per_node: 1\ncpus_per_task: 1\ntime: \"00:30:00\"\nsignal: USR2@60\n"
+                   "throttle: " +
+                       std::to_string(throttle) + "\nextra_sbatch: [\"--hold\"]\n");
 }
 
 std::string squeue(const std::string& args) { return test::run_command("squeue -h " + args).output; }
@@ -388,8 +390,9 @@ TEST(SlurmSplitPlan, PartsOfAtMostMaxArraySizeShareTheThrottle) {
   EXPECT_EQ(plan[2].after, -1);
   EXPECT_EQ(plan_array_parts(1001, 1001, 5).size(), 1u);
   EXPECT_EQ(plan_array_parts(1001, 1001, 5)[0].throttle, 5);
-  auto limits = parse_slurm_config("MaxArraySize            = 11\nMaxJobCount             = 10000\n"
-                                   "AccountingStorageType   = accounting_storage/slurmdbd\n");
+  auto limits = parse_slurm_config(
+      "MaxArraySize            = 11\nMaxJobCount             = 10000\n"
+      "AccountingStorageType   = accounting_storage/slurmdbd\n");
   EXPECT_EQ(limits.max_array_size, 11);
   EXPECT_EQ(limits.max_job_count, 10000);
   EXPECT_TRUE(limits.accounting);
@@ -404,14 +407,15 @@ TEST(SlurmSplitPlan, PartsOfAtMostMaxArraySizeShareTheThrottle) {
 // a dry run without an answer from scontrol assumes 1001, saying so.
 TEST(SlurmSplitStandIn, FifteenHundredRunsAreTwoArraysOfValidIndices) {
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 1) + "sweep:\n  name: big\n  grid:\n    seed: " +
-                                      seeds(1500) + "\n");
+  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 1) +
+                                      "sweep:\n  name: big\n  grid:\n    seed: " + seeds(1500) + "\n");
   test::write_stub(dir, "sbatch", "echo \"$@\" >> \"$AIM_STUB_LOG\"\necho $((4000 + $(wc -l < \"$AIM_STUB_LOG\")))\n");
   test::write_stub(dir, "squeue", "printf '%s' \"$AIM_SQUEUE\"\n");
-  test::write_stub(dir, "scontrol",
-                   "[ -z \"$AIM_SCONTROL_FAIL\" ] || { echo 'scontrol: error: no controller' >&2; exit 1; }\n"
-                   "printf 'MaxArraySize            = 1001\\nMaxJobCount             = %s\\n"
-                   "AccountingStorageType   = %s\\n' \"${AIM_MAX_JOBS:-10000}\" \"${AIM_ACCOUNTING:-accounting_storage/none}\"\n");
+  test::write_stub(
+      dir, "scontrol",
+      "[ -z \"$AIM_SCONTROL_FAIL\" ] || { echo 'scontrol: error: no controller' >&2; exit 1; }\n"
+      "printf 'MaxArraySize            = 1001\\nMaxJobCount             = %s\\n"
+      "AccountingStorageType   = %s\\n' \"${AIM_MAX_JOBS:-10000}\" \"${AIM_ACCOUNTING:-accounting_storage/none}\"\n");
   test::write_stub(dir, "sacctmgr", "printf '\\n%s\\n' \"$AIM_MAX_SUBMIT\"\n");
   const std::string env = "PATH=" + dir.file("stub") + ":$PATH AIM_STUB_LOG=" + dir.file("sbatch.log") + " ";
   const std::string submit = test::aimrun() + " sweep submit --profile local " + spec;
@@ -459,7 +463,8 @@ TEST(SlurmSplitStandIn, FifteenHundredRunsAreTwoArraysOfValidIndices) {
   const auto& last = subs[0].parts[1].run_ids.back();
   auto status = test::run_command(env + "AIM_SQUEUE='4001_1000 PENDING\n4002_498 RUNNING\n4002_499 PENDING\n' " +
                                   test::aimrun() + " sweep status " + spec);
-  EXPECT_NE(status.output.find("1498 pending, 1 queued, 1 running"), std::string::npos) << status.output.substr(0, 2000);
+  EXPECT_NE(status.output.find("1498 pending, 1 queued, 1 running"), std::string::npos)
+      << status.output.substr(0, 2000);
   for (const auto& line : split(status.output, '\n')) {
     if (line.find(subs[0].parts[0].run_ids.back()) != std::string::npos)
       EXPECT_NE(line.find("4001_1000"), std::string::npos) << line;

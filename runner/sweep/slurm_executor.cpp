@@ -201,8 +201,9 @@ void record_or_cancel(const std::string& dir, const Submission& sub, const std::
     const bool one = ids.size() == 1;
     throw Error((one ? "job " + ids[0] + " was" : "jobs " + join(ids, ", ") + " were") +
                 " queued but cannot be recorded (" + e.what() + "): " +
-                (cancelled == 0 ? (one ? "it is cancelled again, none of it runs" : "they are cancelled again, none of them runs")
-                                : "cancelling failed too (" + said + "): cancel by hand, scancel " + join(ids, " ")));
+                (cancelled == 0
+                     ? (one ? "it is cancelled again, none of it runs" : "they are cancelled again, none of them runs")
+                     : "cancelling failed too (" + said + "): cancel by hand, scancel " + join(ids, " ")));
   }
 }
 
@@ -221,10 +222,9 @@ Submission submit_stage(const Sweep& sweep, const SlurmProfile& profile, bool dr
     const auto& part = plan[k];
     const auto from = std::next(run_ids.begin(), long(part.offset));
     const auto dirs_from = std::next(run_dirs.begin(), long(part.offset));
-    SubmittedArray a = write_array(sweep, profile, dry_run, dir, stage,
-                                   plan.size() == 1 ? stamp : stamp + "-part" + std::to_string(k + 1),
-                                   {from, from + long(part.count)}, {dirs_from, dirs_from + long(part.count)},
-                                   part.throttle);
+    SubmittedArray a = write_array(
+        sweep, profile, dry_run, dir, stage, plan.size() == 1 ? stamp : stamp + "-part" + std::to_string(k + 1),
+        {from, from + long(part.count)}, {dirs_from, dirs_from + long(part.count)}, part.throttle);
     a.dependency = dependency;
     if (part.after >= 0) {
       const std::string& before = sub.parts[size_t(part.after)].job_id;
@@ -322,10 +322,9 @@ std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& pro
     for (size_t k = 0; k < sub.parts.size(); ++k) {
       const auto& a = sub.parts[k];
       // In a dry run the arrays have no job ids: the next stage's dependency names them.
-      const std::string job =
-          dry_run ? "<" + (p.stage.empty() ? std::string("array") : p.stage + " array") +
-                        (sub.parts.size() > 1 ? " " + std::to_string(k + 1) : "") + ">"
-                  : a.job_id;
+      const std::string job = dry_run ? "<" + (p.stage.empty() ? std::string("array") : p.stage + " array") +
+                                            (sub.parts.size() > 1 ? " " + std::to_string(k + 1) : "") + ">"
+                                      : a.job_id;
       for (size_t i = 0; i < a.run_ids.size(); ++i) queued[a.run_ids[i]] = {job, i, a.run_ids.size()};
     }
     subs.push_back(std::move(sub));

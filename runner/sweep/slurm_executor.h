@@ -1,9 +1,10 @@
 #pragma once
 // Slurm: a sweep's pending runs become sbatch job arrays (one element per run, with a
 // %throttle; one array per stage, or several where it has more runs than MaxArraySize),
-// resources from a profile in slurm/profiles/. Submission returns at once; the state of every run is read back from its folder and from squeue. Preemption and time
-// limits: the job asks for a signal before the limit (USR2 by default; NCCL uses USR1), the
-// trainer checkpoints at the next step and exits with 75, and the element requeues itself.
+// resources from a profile in slurm/profiles/. Submission returns at once; the state of
+// every run is read back from its folder and from squeue. Preemption and time limits: the
+// job asks for a signal before the limit (USR2 by default; NCCL uses USR1), the trainer
+// checkpoints at the next step and exits with 75, and the element requeues itself.
 #include <map>
 #include <string>
 #include <vector>

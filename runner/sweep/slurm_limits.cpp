@@ -1,6 +1,5 @@
 #include "runner/sweep/slurm_limits.h"
 
-
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
@@ -76,9 +75,9 @@ ClusterLimits read_cluster_limits() {
   // MaxSubmitJobs lives in the accounting database (slurmdbd). A cluster without one
   // (AccountingStorageType none, as the local test cluster) has no associations: skipped.
   if (!limits.accounting) return limits;
-  const std::string out = run_capture({"sacctmgr", "-nP", "show", "assoc", "where", "user=" + slurm_limits::user_name(),
-                                       "format=MaxSubmit"},
-                                      "", &status);
+  const std::string out = run_capture(
+      {"sacctmgr", "-nP", "show", "assoc", "where", "user=" + slurm_limits::user_name(), "format=MaxSubmit"}, "",
+      &status);
   if (status == 0)
     limits.max_submit_jobs = parse_max_submit(out);
   else
@@ -89,8 +88,10 @@ ClusterLimits read_cluster_limits() {
 void check_total_runs(const std::string& sweep_name, size_t runs, const ClusterLimits& limits) {
   auto refuse = [&](long limit, const std::string& what) {
     throw ConfigError("sweep " + sweep_name + ": " + std::to_string(runs) + " runs to submit, but " + what + " is " +
-                      std::to_string(limit) + " jobs (each array element counts as one; jobs already queued count "
-                      "too): nothing was submitted. Submit at most " + std::to_string(limit) +
+                      std::to_string(limit) +
+                      " jobs (each array element counts as one; jobs already queued count "
+                      "too): nothing was submitted. Submit at most " +
+                      std::to_string(limit) +
                       " runs at a time: narrow the sweep (fewer grid values, or an override), and `sweep submit` it "
                       "again for the rest once those are done (the profile's `throttle` limits the runs that run at "
                       "once, not those queued)");
@@ -104,7 +105,8 @@ void check_total_runs(const std::string& sweep_name, size_t runs, const ClusterL
 std::vector<ArrayPart> plan_array_parts(size_t runs, int max_array_size, int throttle) {
   std::vector<ArrayPart> parts;
   const size_t size = size_t(std::max(max_array_size, 1));
-  for (size_t offset = 0; offset < runs; offset += size) parts.push_back({offset, std::min(size, runs - offset), 0, -1});
+  for (size_t offset = 0; offset < runs; offset += size)
+    parts.push_back({offset, std::min(size, runs - offset), 0, -1});
   if (throttle <= 0) return parts;
   const size_t side_by_side = std::min(parts.size(), size_t(throttle));
   for (size_t i = 0; i < parts.size(); ++i) {

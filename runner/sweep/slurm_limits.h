@@ -13,9 +13,9 @@ constexpr int kSlurmDefaultMaxArraySize = 1001;
 
 struct ClusterLimits {
   int max_array_size = kSlurmDefaultMaxArraySize;
-  long max_job_count = 0;    // 0: not known
-  long max_submit_jobs = 0;  // the user's association's MaxSubmitJobs; 0: none configured, or not known
-  bool accounting = false;   // AccountingStorageType is slurmdbd: sacctmgr has associations to ask
+  long max_job_count = 0;          // 0: not known
+  long max_submit_jobs = 0;        // the user's association's MaxSubmitJobs; 0: none configured, or not known
+  bool accounting = false;         // AccountingStorageType is slurmdbd: sacctmgr has associations to ask
   std::vector<std::string> notes;  // what could not be read, and what was assumed instead
 };
 
