@@ -3,6 +3,9 @@
 # `aimrun sweep submit|status`, preemption and multi-node runs. Needs root (it writes /etc/slurm).
 #   scripts/slurm-local.sh start              # one node (the default); idempotent; waits until it is idle
 #   scripts/slurm-local.sh start --nodes 2    # two nodes, n1 and n2, of one cluster (below)
+#   scripts/slurm-local.sh start --max-array-size 11   # a smaller MaxArraySize (Slurm's default:
+#                                             # 1001), for the tests of sweeps split into several
+#                                             # arrays; a plain `start` restores the default
 #   scripts/slurm-local.sh stop
 #   scripts/slurm-local.sh status
 #
@@ -17,6 +20,7 @@ host=$(hostname -s)
 cpus=$(nproc)
 mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
 nodes=1
+max_array_size=
 
 write_config() {
   mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
@@ -44,6 +48,7 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SchedulerParameters=sched_interval=2
 CONF
+  [[ -z $max_array_size ]] || echo "MaxArraySize=$max_array_size"
   if [[ $nodes -eq 1 ]]; then
     cat <<CONF
 SlurmdSpoolDir=/var/spool/slurmd
@@ -167,14 +172,19 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --nodes) nodes=${2:-}; shift 2 || { echo "slurm-local: --nodes needs 1 or 2" >&2; exit 2; } ;;
     --nodes=*) nodes=${1#--nodes=}; shift ;;
+    --max-array-size) max_array_size=${2:-}; shift 2 || { echo "slurm-local: --max-array-size needs a number" >&2; exit 2; } ;;
+    --max-array-size=*) max_array_size=${1#--max-array-size=}; shift ;;
     *) echo "slurm-local: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 if [[ $nodes != 1 && $nodes != 2 ]]; then echo "slurm-local: --nodes: expected 1 or 2, got '$nodes'" >&2; exit 2; fi
+if [[ -n $max_array_size && ! $max_array_size =~ ^[1-9][0-9]{0,6}$ ]]; then
+  echo "slurm-local: --max-array-size: expected a whole number from 1, got '$max_array_size'" >&2; exit 2
+fi
 
 case "$cmd" in
   start) start ;;
   stop) stop ;;
   status) sinfo; squeue ;;
-  *) echo "usage: $0 start [--nodes 1|2]|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--nodes 1|2] [--max-array-size N]|stop|status" >&2; exit 2 ;;
 esac

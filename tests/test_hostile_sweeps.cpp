@@ -221,17 +221,11 @@ std::vector<std::string> files_below(const fs::path& root) {
   return out;
 }
 
-// An executable stand-in <dir>/stub/<program> running the bash `body`; returns <dir>/stub,
-// for the front of PATH.
-std::string write_stub(const test::TempDir& dir, const std::string& program, const std::string& body) {
-  fs::permissions(dir.write("stub/" + program, "#!/bin/bash\n" + body), fs::perms::owner_all);
-  return dir.file("stub");
-}
-
 // Stands in for srun: writes its folder and its arguments, one per line, to $AIM_STUB_OUT.
 std::string write_srun_stub(const test::TempDir& dir) {
-  return write_stub(dir, "srun",
-                    "{ printf '%s\\n' \"$PWD\"; for a in \"$@\"; do printf '%s\\n' \"$a\"; done; } > \"$AIM_STUB_OUT\"\n");
+  return test::write_stub(
+      dir, "srun",
+      "{ printf '%s\\n' \"$PWD\"; for a in \"$@\"; do printf '%s\\n' \"$a\"; done; } > \"$AIM_STUB_OUT\"\n");
 }
 
 }  // namespace
@@ -502,7 +496,7 @@ TEST(SlurmScript, ClosesOnlyItsOwnSessionInTheLedger) {
   test::FaultCase fc("a job element that finds its run busy, and the session ledger");
   test::TempDir dir;
   const auto [script, run_dir] = one_run_script(dir);
-  write_stub(dir, "srun", "exit $AIM_STUB_RC\n");
+  test::write_stub(dir, "srun", "exit $AIM_STUB_RC\n");
   struct Case {
     std::string start;  // the ledger's last line
     int rc;
@@ -559,11 +553,11 @@ TEST(HostileCluster, WhenSqueueFailsSubmitQueuesNothingTwiceAndTheWatchGoesOn) {
   test::FaultCase fc("squeue failing while a sweep is queued");
   test::TempDir dir;
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "q", "[0, 1]"));
-  write_stub(dir, "sbatch", "echo \"$@\" >> \"$AIM_STUB_LOG\"\necho 4242\n");
-  write_stub(dir, "squeue",
-             "if [ -n \"$AIM_SQUEUE_FAIL\" ]; then\n"
-             "  echo 'squeue: error: slurm_load_jobs error: Unable to contact slurm controller' >&2; exit 1\n"
-             "fi\nprintf '4242_0 PENDING\\n4242_1 PENDING\\n'\n");
+  test::write_stub(dir, "sbatch", "echo \"$@\" >> \"$AIM_STUB_LOG\"\necho 4242\n");
+  test::write_stub(dir, "squeue",
+                   "if [ -n \"$AIM_SQUEUE_FAIL\" ]; then\n"
+                   "  echo 'squeue: error: slurm_load_jobs error: Unable to contact slurm controller' >&2; exit 1\n"
+                   "fi\nprintf '4242_0 PENDING\\n4242_1 PENDING\\n'\n");
   const std::string env = "PATH=" + dir.file("stub") + ":$PATH AIM_STUB_LOG=" + dir.file("sbatch.log") + " ";
   const std::string submit = test::aimrun() + " sweep submit --profile local " + spec;
   auto submissions = [&] { return split(read_text(dir.file("sbatch.log")), '\n').size() - 1; };
@@ -595,8 +589,9 @@ TEST(HostileCluster, WhenSqueueFailsSubmitQueuesNothingTwiceAndTheWatchGoesOn) {
 TEST(SlurmScript, ARequeueTheControllerRefusesIsTriedAgain) {
   test::TempDir dir;
   const auto [script, run_dir] = one_run_script(dir);
-  write_stub(dir, "srun", "exit 75\n");
-  write_stub(dir, "scontrol", "echo \"$@\" >> \"$AIM_STUB_LOG\"\nn=$(wc -l < \"$AIM_STUB_LOG\")\n[ \"$n\" -gt \"$AIM_FAILS\" ]\n");
+  test::write_stub(dir, "srun", "exit 75\n");
+  test::write_stub(dir, "scontrol",
+                   "echo \"$@\" >> \"$AIM_STUB_LOG\"\nn=$(wc -l < \"$AIM_STUB_LOG\")\n[ \"$n\" -gt \"$AIM_FAILS\" ]\n");
   for (int fails : {2, 5}) {
     test::FaultCase fc("scontrol requeue failing " + std::to_string(fails) + " time(s) after a stop");
     fs::remove(dir.file("scontrol.log"));
@@ -621,9 +616,9 @@ TEST(HostileCluster, ASubmissionThatCannotBeRecordedIsCancelled) {
   test::FaultCase fc("a full disk while a submission is recorded");
   test::TempDir dir;
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "rec", "[0, 1]"));
-  write_stub(dir, "sbatch", "echo \"$@\" >> \"$AIM_STUB_LOG\"\necho 4343\n");
-  write_stub(dir, "squeue", "exit 0\n");
-  write_stub(dir, "scancel", "echo \"scancel $@\" >> \"$AIM_STUB_LOG\"\n");
+  test::write_stub(dir, "sbatch", "echo \"$@\" >> \"$AIM_STUB_LOG\"\necho 4343\n");
+  test::write_stub(dir, "squeue", "exit 0\n");
+  test::write_stub(dir, "scancel", "echo \"scancel $@\" >> \"$AIM_STUB_LOG\"\n");
   const std::string env = "PATH=" + dir.file("stub") + ":$PATH AIM_STUB_LOG=" + dir.file("stub.log") + " ";
   const std::string submit = test::aimrun() + " sweep submit --profile local " + spec;
   auto full = test::run_command(env + "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=write AIM_SHIM_PATTERN=submissions.yaml " +

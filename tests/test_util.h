@@ -86,6 +86,13 @@ inline std::string small_run_config(const std::string& output_dir, int epochs, i
 
 namespace aim::test {
 
+// An executable stand-in <dir>/stub/<program> running the bash `body`; returns <dir>/stub,
+// for the front of PATH.
+inline std::string write_stub(const TempDir& dir, const std::string& program, const std::string& body) {
+  std::filesystem::permissions(dir.write("stub/" + program, "#!/bin/bash\n" + body), std::filesystem::perms::owner_all);
+  return dir.file("stub");
+}
+
 // "mpirun -np N" with what a 2-core CI machine (often as root) needs.
 inline std::string mpirun(int ranks) {
   std::string cmd = "mpirun -np " + std::to_string(ranks) + " --oversubscribe";

@@ -39,6 +39,30 @@ std::string profiles_dir() {
   return AIM_SOURCE_DIR "/slurm/profiles";
 }
 
+// What `sweep submit` queued (one line per job array on stdout: its job id), or, in a dry
+// run, the scripts it would submit.
+void print_submission(const Sweep& sweep, const SlurmProfile& profile, const Submission& sub, bool dry_run) {
+  const std::string stage = sub.stage.empty() ? "" : " stage " + sub.stage + ":";
+  const size_t n = sub.parts.size();
+  for (size_t k = 0; k < n; ++k) {
+    const auto& a = sub.parts[k];
+    const std::string part = n == 1 ? ""
+                                    : "part " + std::to_string(k + 1) + " of " + std::to_string(n) + ", " +
+                                          (a.throttle > 0 ? "%" + std::to_string(a.throttle) + ", " : "");
+    if (dry_run) {
+      if (!sub.stage.empty() || n > 1)
+        std::cout << "#" << stage << " " << part << a.run_ids.size() << " runs"
+                  << (a.dependency.empty() ? "" : ", would be submitted with --dependency=" + a.dependency) << "\n";
+      std::cout << read_text(a.script);
+      continue;
+    }
+    const std::string after = a.dependency.empty() ? "" : ", after " + a.dependency;
+    spdlog::info("sweep {}:{} submitted job array {} ({}{} runs, profile {}{}); script {}", sweep.name, stage, a.job_id,
+                 part, a.run_ids.size(), profile.name, after, a.script);
+    std::cout << a.job_id << "\n";
+  }
+}
+
 void print_plan(const Sweep& sweep, bool with_slurm = false) {
   const bool staged = !sweep.stages.empty();
   std::vector<std::string> header = {"#", "run-id", "state"};
@@ -142,7 +166,8 @@ void add_sweep_command(CLI::App& app) {
   auto submit_args = std::make_shared<SweepArgs>();
   auto* submit = sweep->add_subcommand(
       "submit",
-      "Submit the sweep's pending runs to Slurm as one job array (one element per run) and return at once.\n"
+      "Submit the sweep's pending runs to Slurm as one job array (one element per run) and return at once\n"
+      "(several arrays where a stage has more runs than the cluster's MaxArraySize).\n"
       "Resources come from a profile (slurm/profiles/<name>.yaml). Runs done, running or already queued are\n"
       "not submitted again. Each element checkpoints on the profile's signal before its time limit and\n"
       "requeues itself; `aimrun sweep status` shows where everything is.");
@@ -161,20 +186,7 @@ void add_sweep_command(CLI::App& app) {
     auto s = load_sweep(submit_args->spec, submit_args->overrides, profile.nodes * profile.tasks_per_node);
     auto subs = submit_sweep(s, profile, submit_args->dry_run, submit_args->submit_wait);
     if (subs.empty()) spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);
-    for (const auto& sub : subs) {
-      const std::string stage = sub.stage.empty() ? "" : " stage " + sub.stage + ":";
-      const std::string after = sub.dependency.empty() ? "" : ", after " + sub.dependency;
-      if (submit_args->dry_run) {
-        if (!sub.stage.empty())
-          std::cout << "#" << stage << " " << sub.run_ids.size() << " runs"
-                    << (sub.dependency.empty() ? "" : ", would be submitted with --dependency=" + sub.dependency) << "\n";
-        std::cout << read_text(sub.script);
-      } else {
-        spdlog::info("sweep {}:{} submitted job array {} ({} runs, profile {}{}); script {}", s.name, stage, sub.job_id,
-                     sub.run_ids.size(), profile.name, after, sub.script);
-        std::cout << sub.job_id << "\n";
-      }
-    }
+    for (const auto& sub : subs) print_submission(s, profile, sub, submit_args->dry_run);
   });
 
   // Run by the sbatch script of a later stage, before training: exit 1 (the reason in the
