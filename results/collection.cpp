@@ -74,7 +74,8 @@ void add_runs(const std::vector<FoundRun>& runs, H5::Group& group, const fs::pat
     const std::string& id = r.record.run_id;
     if (problem.empty() && !added.insert(id).second) continue;  // the same run reached twice
     auto [file, object] = split_source(r.path);
-    if (problem.empty() && !link)
+    // A file bound to its summary has the bytes that were read back whole when written.
+    if (problem.empty() && !link && !r.bound_to_summary)
       if (auto why = copy_problem(file, object); !why.empty()) problem = "unreadable: " + r.path + " (copying the run: " + why + ")";
     if (!problem.empty()) {
       summary.left_out.push_back(&r);

@@ -20,7 +20,7 @@ FoundRun found_in_folder(const std::string& dir, ResultDepth depth) {
   auto s = inspect_run_folder(paths, depth);
   const bool has_result = s.state == RunState::Done || s.state == RunState::Unreadable;
   FoundRun f{has_result ? paths.result() : dir, to_string(s.state), s.detail, std::move(s.record),
-             s.summary_problem, s.summary_missing};
+             s.summary_problem, s.summary_missing, s.bound_to_summary};
   if (s.state == RunState::Pending) f.detail = s.has_checkpoint ? "incomplete (has a checkpoint)" : "not started";
   return f;
 }

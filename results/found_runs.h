@@ -18,6 +18,7 @@ struct FoundRun {
   // A done run read from result.h5 because its summary was missing or failed a check: why.
   std::string summary_problem;
   bool summary_missing = false;
+  bool bound_to_summary = false;  // results/run_folder.h
 };
 
 // Every run folder (results/run_folder.h: a folder with config.yaml or result.h5), every

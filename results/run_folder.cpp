@@ -61,6 +61,7 @@ bool read_result(const RunPaths& paths, ResultDepth depth, RunFolderState& s) {
   const bool has_summary = fs::exists(paths.summary());
   if (depth == ResultDepth::Summary || has_summary) {
     auto summary = results::read_run_summary(paths);
+    s.bound_to_summary = summary.ok;
     if (summary.ok && depth == ResultDepth::Summary) {
       s.record = std::move(summary.record);
       return true;

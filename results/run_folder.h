@@ -62,6 +62,9 @@ struct RunFolderState {
   // missing, written before summaries existed, or failed a check); "" otherwise.
   std::string summary_problem;
   bool summary_missing = false;
+  // Done, and result.h5's bytes are those its whole summary was written for (read back
+  // completely when they were written): readers need not read it in a child process first.
+  bool bound_to_summary = false;
 };
 RunFolderState inspect_run_folder(const RunPaths& paths, ResultDepth depth = ResultDepth::Summary);
 

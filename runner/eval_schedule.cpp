@@ -29,8 +29,15 @@ void add_eval_keys(Schema& s) {
                 "(best_val_worst_group uses group labels, which AIM's premise does not); needs a val split")
             .one_of({"last", "best_val_accuracy", "best_val_worst_group"}));
   s.add(KeySpec("eval.keep_maps", ValueType::Int, "64",
-                "the first K samples of each split are stored with image, ground truth and every attribution map")
+                "the first K samples of each split are stored with image, ground truth and every attribution map "
+                "(fewer where they would take more than eval.keep_maps_mib)")
             .at_least(0));
+  s.add(KeySpec("eval.keep_maps_mib", ValueType::Float, "4",
+                "at most this many MiB (before compression) of kept samples per split: images, ground truth and "
+                "maps; at 64x64 the 64 samples of eval.keep_maps fit (about 1.6 MiB), at 224x224 about 13 do "
+                "(docs/hdf5-schema.md)")
+            .range(0, 1e6)
+            .not_identity());
   s.add(KeySpec("eval.mask_confidence", ValueType::Bool, "true",
                 "masking models: per-sample mask confidence (logit margin x agreement under flip and shift)"));
   s.add(KeySpec(
@@ -52,6 +59,7 @@ EvalOptions final_eval_options(const Config& cfg) {
   o.attributions = cfg.get_string_list("eval.attributions");
   o.explain_true_class = cfg.get_string("eval.explain") == "true";
   o.keep_maps = cfg.get_int("eval.keep_maps");
+  o.keep_maps_bytes = int64_t(cfg.get_float("eval.keep_maps_mib") * 1024 * 1024);
   o.mask_confidence = cfg.get_bool("eval.mask_confidence");
   return o;
 }

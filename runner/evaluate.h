@@ -21,6 +21,7 @@ struct EvalOptions {
   std::vector<std::string> attributions = {"gradcam", "gradcam_backbone", "ixg", "mask"};
   bool explain_true_class = true;   // explain the label (eval.explain: true), else the prediction
   int64_t keep_maps = 64;           // first K samples stored with their maps (rank 0)
+  int64_t keep_maps_bytes = 4 << 20;  // ... as many of them as fit in this many bytes (raw)
   bool mask_confidence = true;      // masking models: margin and agreement under augmentation
 };
 

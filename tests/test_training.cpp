@@ -238,3 +238,42 @@ TEST(Version, GeneratedAtEveryBuildAndRewrittenOnlyWhenItChanges) {
   ASSERT_NE(first, second);
   EXPECT_NE(read_text(out).find("\"" + second), std::string::npos) << read_text(out);
 }
+
+// eval.keep_maps_mib: the kept samples (image, ground truth, every map) of a split stay within
+// their budget, the first ones kept; a budget they fit in keeps eval.keep_maps of them.
+TEST(Training, KeptSamplesStayWithinTheirBudget) {
+  test::TempDir dir;
+  const std::string run =
+      "dataset: {train_size: 256, val_size: 100, test_size: 100}\n"
+      "train: {epochs: 1, batch_size: 64, log_every: 0}\n"
+      "model: {width: 8}\n"
+      "method: {name: aim}\n"
+      "eval: {attributions: [gradcam, ixg, mask], keep_maps: 64, pictures: 0}\n";
+  auto comm = comm::make_local_communicator();
+  for (const double mib : {0.05, 100.0}) {
+    auto cfg = load_run_config(dir.write("a.yaml", run),
+                               {"output_dir=" + dir.path(), "eval.keep_maps_mib=" + std::to_string(mib)});
+    RunPaths paths{dir.path() + "/run" + std::to_string(int(mib))};
+    std::filesystem::create_directories(paths.dir);
+    ASSERT_EQ(train_run(cfg, paths, *comm, {}), TrainOutcome::Completed);
+    for (const auto& s : results::read_run_file(paths.result()).splits) {
+      const auto& k = s.kept;
+      ASSERT_FALSE(k.empty()) << s.split;
+      const int64_t n = int64_t(k.index.size());
+      int64_t bytes = int64_t(k.images.size() + k.regions.size());
+      for (const auto& [name, m] : k.maps) bytes += int64_t(m.half.size()) * 2;
+      const int64_t per_sample = bytes / n, budget = int64_t(mib * 1024 * 1024);
+      if (mib < 1) {  // as many as fit, the first ones
+        EXPECT_EQ(n, budget / per_sample) << s.split;
+        EXPECT_LT(n, 64);
+      } else {
+        EXPECT_EQ(n, 64) << s.split;
+      }
+      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(k.index[size_t(i)], i);
+      EXPECT_GE(k.maps.size(), 3u);  // the mask also per stage
+    }
+  }
+  // Not part of the run's identity: the same run id whatever the budget.
+  EXPECT_EQ(load_run_config(dir.file("a.yaml"), {"output_dir=" + dir.path(), "eval.keep_maps_mib=1"}).run_id(),
+            load_run_config(dir.file("a.yaml"), {"output_dir=" + dir.path()}).run_id());
+}
