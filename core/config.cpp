@@ -359,13 +359,16 @@ void apply_override(FlatConfig& flat, const std::string& assignment, const std::
     throw ConfigError(origin + ": override '" + assignment + "': expected key=value");
   std::string text = assignment.substr(eq + 1);
   Location where{origin + " (" + key + "=" + text + ")", 0};
-  YAML::Node value;
+  std::vector<YAML::Node> docs;
   try {
-    value = YAML::Load(text.empty() ? "~" : text);
+    docs = YAML::LoadAll(text.empty() ? "~" : text);
   } catch (const YAML::Exception& e) {
     throw ConfigError(origin + ": override '" + assignment + "': value is not valid YAML: " +
                       e.msg);
   }
+  if (docs.size() > 1)
+    throw ConfigError(origin + ": override '" + assignment + "': a second YAML document (after ---) in the value");
+  YAML::Node value = docs.empty() ? YAML::Node(YAML::NodeType::Null) : docs.front();
   size_t budget = kMaxConfigNodes;
   check_yaml_size(value, where.str(), budget);
   check_unique_keys(value, where.str(), key);

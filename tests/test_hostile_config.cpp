@@ -535,6 +535,10 @@ TEST(HostileConfig, MalformedOverridesNameTheOverride) {
       {"train.lr={", "command line: override 'train.lr={'", "value is not valid YAML"},
       {"train=7", "command line (train=7)", "train: expected a mapping of keys, got '7'"},
       {"seed=99999999999999999999", "command line (seed=99999999999999999999)", "out of the range of 64-bit integers"},
+      // Issue 36: the strict reader's rules hold for override values too.
+      {"seed=1\n---\n2", "command line: override 'seed=1", "a second YAML document (after ---) in the value"},
+      {"train={lr: 0.1, lr: 0.2}", "command line (train={lr: 0.1, lr: 0.2}):1: train.lr", "duplicate key"},
+      {"train={lr.x: 1, lr: {x: 2}}", "train.lr.x", "duplicate key (first set on line 1 as lr.x, here as lr: {x})"},
   };
   for (const auto& [assignment, where, message] : cases) {
     FaultCase fc("malformed override '" + assignment + "'");
