@@ -574,23 +574,6 @@ YAML::Node canonical_value(const KeySpec& spec, const YAML::Node& raw, const Loc
   return raw;
 }
 
-// A path the system would refuse with ENAMETOOLONG (a raw filesystem error, later, about
-// a file below it): a component over NAME_MAX bytes, or the whole path made absolute, with
-// the `below` bytes aimrun writes under it, over PATH_MAX.
-std::string path_length_problem(const std::string& s, size_t below) {
-  for (const auto& part : fs::path(s))
-    if (part.native().size() > NAME_MAX)
-      return "the path component '" + part.native().substr(0, 40) + "...' is " + std::to_string(part.native().size()) +
-             " bytes long, more than a file name may have (" + std::to_string(NAME_MAX) + ")";
-  std::error_code ec;
-  const auto absolute = fs::absolute(s, ec).native();
-  const size_t bytes = (ec ? s.size() : absolute.size()) + below;
-  if (bytes < PATH_MAX) return "";
-  return "the path is " + std::to_string(bytes - below) + " bytes long" +
-         (below ? " (made absolute), and aimrun writes up to " + std::to_string(below) + " bytes below it" : "") +
-         ": more than a path may have (" + std::to_string(PATH_MAX - 1) + ")";
-}
-
 // Names that become folders or job names, and paths (KeySpec::file_name(), path()).
 void check_text(const KeySpec& spec, const YAML::Node& v, const Location& where) {
   if (!v.IsScalar()) return;
@@ -605,6 +588,20 @@ void check_text(const KeySpec& spec, const YAML::Node& v, const Location& where)
 }
 
 }  // namespace
+
+std::string path_length_problem(const std::string& s, size_t below) {
+  for (const auto& part : fs::path(s))
+    if (part.native().size() > NAME_MAX)
+      return "the path component '" + part.native().substr(0, 40) + "...' is " + std::to_string(part.native().size()) +
+             " bytes long, more than a file name may have (" + std::to_string(NAME_MAX) + ")";
+  std::error_code ec;
+  const auto absolute = fs::absolute(s, ec).native();
+  const size_t bytes = (ec ? s.size() : absolute.size()) + below;
+  if (bytes < PATH_MAX) return "";
+  return "the path is " + std::to_string(bytes - below) + " bytes long" +
+         (below ? " (made absolute), and aimrun writes up to " + std::to_string(below) + " bytes below it" : "") +
+         ": more than a path may have (" + std::to_string(PATH_MAX - 1) + ")";
+}
 
 Config Config::resolve(const FlatConfig& flat, const Schema& schema) {
   Config cfg;

@@ -131,6 +131,12 @@ YAML::Node load_yaml_file(const std::string& path);
 // The key checks of load_yaml_file() for a node read otherwise (below `prefix` in errors).
 void check_unique_keys(const YAML::Node& node, const std::string& file, const std::string& prefix = "");
 
+// Why the system would refuse `path` with ENAMETOOLONG ("" when it would not): a component
+// over NAME_MAX bytes, or the path made absolute, with `below` bytes aimrun writes under
+// it, over PATH_MAX. Checked for every path key (KeySpec::path(), writes_below()) and path
+// options; it used to surface as a raw filesystem error about a file below the path.
+std::string path_length_problem(const std::string& path, size_t below = 0);
+
 // Reads a YAML file and, first, the files its `include:` names (relative to it; later
 // files override earlier ones, the including file overrides them all).
 LoadedFile load_config_file(const std::string& path,

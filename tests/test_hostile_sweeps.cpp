@@ -186,6 +186,24 @@ TEST(HostilePaths, APathTooLongForTheSystemIsAConfigErrorNamingTheKey) {
   }
 }
 
+// The same limits for the path options that name a folder (issue 36, same mistake
+// elsewhere): `train --run-dir` and `report DIR` ended with a raw filesystem error, exit 1.
+TEST(HostilePaths, APathOptionTooLongForTheSystemIsRefusedWithExit2) {
+  test::TempDir dir;
+  const std::string long_dir = dir.file(std::string(300, 'r'));
+  auto config = dir.write("c.yaml", test::small_run_config(dir.file("out"), 1));
+  for (const auto& [command, option] : std::vector<std::pair<std::string, std::string>>{
+           {"train " + config + " --run-dir " + long_dir, "--run-dir"}, {"report " + long_dir, "dir"}}) {
+    test::FaultCase fc("aimrun " + command.substr(0, command.find(' ')) + " with a path component of 300 bytes");
+    auto r = test::run_command(test::aimrun() + " " + command);
+    EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find(option), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("more than a file name may have (255)"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("filesystem error"), std::string::npos) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir.file("out")));
+}
+
 // The file a command writes, in a folder that does not exist or being a folder itself:
 // exit 2 naming the option, before any work (the run folder here is empty: loading it
 // would fail with exit 1, so exit 2 shows the path was checked first). It used to be
