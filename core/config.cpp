@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <climits>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -133,6 +135,54 @@ void reject_duplicate_keys(const YAML::Node& map, const std::string& prefix, con
   }
 }
 
+// Where a dotted path of one mapping was first set, and how it was spelt there.
+struct FirstSet {
+  int line = 0;
+  std::string spelling;
+};
+using SeenPaths = std::map<std::string, FirstSet>;
+
+std::string joined(const std::string& prefix, const std::string& key) {
+  return prefix.empty() ? key : key.empty() ? prefix : prefix + "." + key;
+}
+
+void check_keys_below(const YAML::Node& node, const std::string& shown, const std::string& file);
+
+// The keys of `map` as dotted paths below `path` (nested mappings spelt out, so
+// `train.epochs: 2` and `train: {epochs: 7}` are one path) into `seen`; a path set twice
+// is an error at the second. `shown` names the mapping that owns `seen` in errors;
+// `spelt` is how the keys above were written ("train: {"), `depth` how many braces it opens.
+void collect_paths(const YAML::Node& map, const std::string& path, const std::string& spelt, size_t depth,
+                   const std::string& shown, const std::string& file, SeenPaths& seen) {
+  reject_duplicate_keys(map, joined(shown, path), file);
+  for (auto it : map) {
+    const std::string key = it.first.Scalar();
+    const std::string full = joined(path, key);
+    if (it.second.IsMap() && it.second.size() > 0) {
+      collect_paths(it.second, full, spelt + key + ": {", depth + 1, shown, file, seen);
+      continue;
+    }
+    const int line = it.first.Mark().line + 1;
+    const std::string as = spelt + key + std::string(depth, '}');
+    auto [pos, inserted] = seen.emplace(full, FirstSet{line, as});
+    if (!inserted)
+      throw ConfigError(file + ":" + std::to_string(line) + ": " + joined(shown, full) +
+                        ": duplicate key (first set on line " + std::to_string(pos->second.line) +
+                        (pos->second.spelling == as ? "" : " as " + pos->second.spelling + ", here as " + as) + ")");
+    check_keys_below(it.second, joined(shown, full), file);
+  }
+}
+
+// Every mapping at any depth of `node` (inside lists too) has each key once.
+void check_keys_below(const YAML::Node& node, const std::string& shown, const std::string& file) {
+  if (node.IsMap()) {
+    SeenPaths seen;
+    collect_paths(node, "", "", 0, shown, file, seen);
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) check_keys_below(node[i], shown + "[" + std::to_string(i) + "]", file);
+  }
+}
+
 // What one load has left to spend (all its files together).
 struct LoadBudget {
   size_t nodes = kMaxConfigNodes;
@@ -156,19 +206,7 @@ YAML::Node parse_file(const std::string& path, LoadBudget& budget) {
   if (budget.files-- == 0)
     throw ConfigError(path + ": include: more than " + std::to_string(kMaxConfigFiles) +
                       " files read for one config (includes included)");
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " +
-                      e.msg);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(path + ": cannot be read");
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML error: " + e.msg);
-  }
-  check_yaml_size(root, path, budget.nodes);
-  return root;
+  return load_yaml_file(path, budget.nodes);
 }
 
 // The files `include:` names (relative to the including file), with where each is named.
@@ -192,6 +230,34 @@ std::vector<std::pair<std::string, std::string>> include_paths(const YAML::Node&
   return out;
 }
 
+std::string read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError(path + ": cannot be read");
+  return text.str();
+}
+
+// The line (1-based) of the `---` that starts the document whose content yaml-cpp places
+// on 0-based line `content_line` (an empty document: the line after the file's end).
+int document_start_line(const std::string& text, int content_line) {
+  const auto lines = split(text, '\n');
+  for (int i = std::min<int>(content_line, int(lines.size()) - 1); i >= 0; --i)
+    if (starts_with(lines[size_t(i)], "---")) return i + 1;
+  return content_line + 1;
+}
+
+std::vector<YAML::Node> parse_documents(const std::string& path, const std::string& text) {
+  try {
+    return YAML::LoadAll(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML error: " + e.msg);
+  }
+}
+
 void load_recursive(const std::string& path, const std::vector<std::string>& section_names,
                     std::vector<std::string>& stack, LoadBudget& budget, LoadedFile& out) {
   stack.push_back(fs::weakly_canonical(path).string());
@@ -206,7 +272,6 @@ void load_recursive(const std::string& path, const std::vector<std::string>& sec
   if (!root.IsMap())
     throw ConfigError(location_of(root, path).str() + ": expected a mapping of keys at the top, got " +
                       (root.IsSequence() ? std::string("a list") : "a single value"));
-  reject_duplicate_keys(root, "", path);
 
   if (auto inc = root["include"]) {
     for (const auto& [p, where] : include_paths(inc, path)) {
@@ -236,6 +301,28 @@ void load_recursive(const std::string& path, const std::vector<std::string>& sec
 
 }  // namespace
 
+YAML::Node load_yaml_file(const std::string& path, size_t& node_budget) {
+  check_readable_file(path, "");
+  const std::string text = read_whole_file(path);
+  auto docs = parse_documents(path, text);
+  if (docs.size() > 1)
+    throw ConfigError(path + ":" + std::to_string(document_start_line(text, docs[1].Mark().line)) +
+                      ": a second YAML document (after ---): a config or profile file holds one document, and "
+                      "the ones after the first would be ignored");
+  YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
+  check_yaml_size(root, path, node_budget);
+  check_keys_below(root, "", path);
+  return root;
+}
+
+YAML::Node load_yaml_file(const std::string& path) {
+  size_t budget = kMaxConfigNodes;
+  return load_yaml_file(path, budget);
+}
+
+void check_unique_keys(const YAML::Node& node, const std::string& file, const std::string& prefix) {
+  check_keys_below(node, prefix, file);
+}
 
 void flatten_into(FlatConfig& flat, const std::string& prefix, const YAML::Node& node,
                   const std::string& file) {
@@ -273,15 +360,19 @@ void apply_override(FlatConfig& flat, const std::string& assignment, const std::
     throw ConfigError(origin + ": override '" + assignment + "': expected key=value");
   std::string text = assignment.substr(eq + 1);
   Location where{origin + " (" + key + "=" + text + ")", 0};
-  YAML::Node value;
+  std::vector<YAML::Node> docs;
   try {
-    value = YAML::Load(text.empty() ? "~" : text);
+    docs = YAML::LoadAll(text.empty() ? "~" : text);
   } catch (const YAML::Exception& e) {
     throw ConfigError(origin + ": override '" + assignment + "': value is not valid YAML: " +
                       e.msg);
   }
+  if (docs.size() > 1)
+    throw ConfigError(origin + ": override '" + assignment + "': a second YAML document (after ---) in the value");
+  YAML::Node value = docs.empty() ? YAML::Node(YAML::NodeType::Null) : docs.front();
   size_t budget = kMaxConfigNodes;
   check_yaml_size(value, where.str(), budget);
+  check_unique_keys(value, where.str(), key);
   if (value.IsMap()) {
     // A mapping sets the keys it names and leaves the others of the section alone.
     FlatConfig tmp;
@@ -493,7 +584,7 @@ void check_text(const KeySpec& spec, const YAML::Node& v, const Location& where)
   else if (spec.text == KeySpec::Text::Path || spec.must_exist)
     why = s.find('\n') != std::string::npos   ? "a path cannot contain a newline"
           : s.find('\0') != std::string::npos ? "a path cannot contain a NUL character"
-                                              : "";
+                                              : path_length_problem(s, spec.path_below);
   if (!why.empty()) fail_at(where, spec.key, why);
 }
 
@@ -511,6 +602,20 @@ const YAML::Node& parsed_default(const std::string& yaml) {
 }
 
 }  // namespace
+
+std::string path_length_problem(const std::string& s, size_t below) {
+  for (const auto& part : fs::path(s))
+    if (part.native().size() > NAME_MAX)
+      return "the path component '" + part.native().substr(0, 40) + "...' is " + std::to_string(part.native().size()) +
+             " bytes long, more than a file name may have (" + std::to_string(NAME_MAX) + ")";
+  std::error_code ec;
+  const auto absolute = fs::absolute(s, ec).native();
+  const size_t bytes = (ec ? s.size() : absolute.size()) + below;
+  if (bytes < PATH_MAX) return "";
+  return "the path is " + std::to_string(bytes - below) + " bytes long" +
+         (below ? " (made absolute), and aimrun writes up to " + std::to_string(below) + " bytes below it" : "") +
+         ": more than a path may have (" + std::to_string(PATH_MAX - 1) + ")";
+}
 
 Config Config::resolve(const FlatConfig& flat, const Schema& schema) {
   Config cfg;

@@ -43,6 +43,13 @@ struct KeySpec {
   // A path: anything but a newline or NUL (paths go into run lists and scripts, one per
   // line). existing_path() keys are paths too.
   KeySpec& path() { text = Text::Path; return *this; }
+  // A folder aimrun writes below, up to `bytes` deeper (<output_dir>/runs/<id>/...): the
+  // path with them must fit PATH_MAX, checked when the config is resolved. A path().
+  KeySpec& writes_below(size_t bytes) {
+    text = Text::Path;
+    path_below = bytes;
+    return *this;
+  }
   // A key that only matters when `selector` has one of `values` (e.g. method.target only
   // for masking methods): otherwise it is left out of the run identity, so a vanilla run is
   // the same run whatever the masking settings of the sweep it appears in.
@@ -67,6 +74,7 @@ struct KeySpec {
   bool must_exist = false;
   enum class Text { Any, Name, Path };
   Text text = Text::Any;  // see file_name(), path()
+  size_t path_below = 0;  // see writes_below()
   std::string when_key;   // see only_when()
   std::vector<std::string> when_values;
   // Keys that registry entries declare (runner/registry_keys.h): the selector
@@ -111,6 +119,23 @@ constexpr size_t kMaxConfigNodes = 100000;     // nodes of all files of one load
 constexpr size_t kMaxConfigDepth = 64;         // nesting levels
 constexpr size_t kMaxConfigFiles = 64;         // files read for one load (includes included)
 constexpr uintmax_t kMaxConfigFileBytes = 16u << 20;
+
+// One YAML file read strictly (a config file, each of its includes, a Slurm profile): a
+// regular file of at most kMaxConfigFileBytes holding one document (a second `---` is an
+// error: it would be ignored), aliases expanding to at most `node_budget` nodes (which it
+// decreases), every key a plain name and set once in its mapping at any depth, a dotted key
+// and its nested form counting as one (`train.epochs: 2` and `train: {epochs: 7}`). Null for
+// an empty file. Every error is a ConfigError naming file:line.
+YAML::Node load_yaml_file(const std::string& path, size_t& node_budget);
+YAML::Node load_yaml_file(const std::string& path);
+// The key checks of load_yaml_file() for a node read otherwise (below `prefix` in errors).
+void check_unique_keys(const YAML::Node& node, const std::string& file, const std::string& prefix = "");
+
+// Why the system would refuse `path` with ENAMETOOLONG ("" when it would not): a component
+// over NAME_MAX bytes, or the path made absolute, with `below` bytes aimrun writes under
+// it, over PATH_MAX. Checked for every path key (KeySpec::path(), writes_below()) and path
+// options; it used to surface as a raw filesystem error about a file below the path.
+std::string path_length_problem(const std::string& path, size_t below = 0);
 
 // Reads a YAML file and, first, the files its `include:` names (relative to it; later
 // files override earlier ones, the including file overrides them all).

@@ -71,7 +71,7 @@ void add_dataset_keys(Schema& schema) {
   schema.add(KeySpec("dataset.mean", ValueType::FloatList, "[0.485, 0.456, 0.406]", "per-channel mean subtracted from images in [0,1] (ImageNet's, so pretrained weights apply)").length(3));
   schema.add(KeySpec("dataset.std", ValueType::FloatList, "[0.229, 0.224, 0.225]", "per-channel standard deviation").length(3).above(0.0));
   schema.add(KeySpec("dataset.hflip", ValueType::Bool, "true", "random horizontal flips of training images"));
-  schema.add(KeySpec("dataset.cache_dir", ValueType::String, "~", "where generated or packed datasets are cached (~: $AIMRUN_CACHE, $XDG_CACHE_HOME/aimrun or ~/.cache/aimrun)").not_identity().path());
+  schema.add(KeySpec("dataset.cache_dir", ValueType::String, "~", "where generated or packed datasets are cached (~: $AIMRUN_CACHE, $XDG_CACHE_HOME/aimrun or ~/.cache/aimrun)").not_identity().writes_below(256));
   schema.add(KeySpec("dataset.cache_wait", ValueType::Float, "600",
                      "seconds a run waits for another process writing the same cache (generating the built-in "
                      "dataset, packing images) before it goes on without it and makes its own copy: a process "

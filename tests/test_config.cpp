@@ -219,6 +219,63 @@ TEST(Sweep, MistakesAreReportedWithFileLineAndKey) {
   EXPECT_NE(msg.find(p4 + ":3: sweep.grid.seed: expected a non-empty list"), std::string::npos) << msg;
 }
 
+// Issue 36: every key under sweep: is checked as strictly as a top-level key.
+TEST(Sweep, EveryKeyUnderSweepIsCheckedLikeATopLevelKey) {
+  TempDir dir;
+  // {sweep section, the error's line and text}
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"sweep:\n  nmae: x\n  stages:\n    - {name: a}\n", ":2: sweep.nmae: unknown key (did you mean 'name'?)"},
+      {"sweep:\n  stage:\n    - {name: a}\n", ":2: sweep.stage: unknown key (did you mean 'stages'?)"},
+      {"sweep:\n  stages:\n    - {name: a, grdi: {seed: [0]}}\n",
+       ":3: sweep.stages[a].grdi: unknown key (did you mean 'grid'?)"},
+      {"sweep:\n  stages:\n    - {name: a, set: [seed]}\n", ":3: sweep.stages[a].set: expected a mapping"},
+      {"sweep:\n  stages: {name: a}\n", ":2: sweep.stages: expected a non-empty list"},
+      // Two axes over one key: the later would silently win.
+      {"sweep:\n  grid:\n    seed: [0, 1]\n  zip:\n    - {seed: [2, 3], train.lr: [0.1, 0.2]}\n",
+       ":5: sweep.zip.seed: seed is an axis already"},
+      {"sweep:\n  zip:\n    - {seed: [0, 1]}\n    - {seed: [2, 3]}\n", ":4: sweep.zip.seed: seed is an axis already"},
+      // A stage's set under one of its own axes: the axis would replace it in every run.
+      {"sweep:\n  stages:\n    - name: a\n      set: {train: {lr: 0.1}}\n      grid: {train.lr: [0.2, 0.3]}\n",
+       ":4: sweep.stages[a].set.train.lr: also an axis of this stage"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    auto path = dir.write("s" + std::to_string(i) + ".yaml", cases[i].first);
+    auto msg = error_of([&] { load_sweep(path, {}); });
+    EXPECT_NE(msg.find(path + cases[i].second), std::string::npos) << cases[i].first << msg;
+  }
+}
+
+// A sweep section in an included file: its errors name that file and its lines.
+TEST(Sweep, ASweepSectionInAnIncludeNamesTheIncludedFile) {
+  TempDir dir;
+  auto inc = dir.write("inc.yaml", "seed: 1\nsweep:\n  grid:\n    seed: 5\n");
+  auto path = dir.write("s.yaml", "include: inc.yaml\ntrain: {epochs: 1}\n");
+  auto msg = error_of([&] { load_sweep(path, {}); });
+  EXPECT_NE(msg.find(inc + ":4: sweep.grid.seed: expected a non-empty list"), std::string::npos) << msg;
+  inc = dir.write("inc2.yaml", "sweep:\n  stages:\n    - name: a\n      set: {train.lr: fast}\n");
+  path = dir.write("s2.yaml", "include: inc2.yaml\n");
+  msg = error_of([&] { load_sweep(path, {}); });
+  EXPECT_NE(msg.find(inc + ":4: train.lr: expected a number, got 'fast'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("of sweep " + path), std::string::npos) << msg;
+}
+
+// Issue 36: a misspelt command is named with the closest one and the list, exit 2.
+TEST(Cli, AMisspeltCommandIsNamedWithTheClosestOneAndTheList) {
+  auto r = test::run_command(test::aimrun() + " tarin c.yaml");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown command 'tarin'; did you mean 'train'?"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("train, sweep, report"), std::string::npos) << r.output;
+  r = test::run_command(test::aimrun() + " sweep stauts s.yaml");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown command 'stauts'; did you mean 'status'?"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the commands of aimrun sweep: plan, run"), std::string::npos) << r.output;
+  r = test::run_command(test::aimrun() + " frobnicate");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown command 'frobnicate'\n"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("A subcommand is required"), std::string::npos) << r.output;
+  EXPECT_EQ(test::run_command(test::aimrun() + " --version").exit_code, 0);
+}
+
 TEST(Cli, BadConfigExitsWithCode2AndNamesTheKey) {
   TempDir dir;
   auto path = dir.write("bad.yaml", "train:\n  epochs: -1\n");

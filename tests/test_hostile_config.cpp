@@ -535,6 +535,10 @@ TEST(HostileConfig, MalformedOverridesNameTheOverride) {
       {"train.lr={", "command line: override 'train.lr={'", "value is not valid YAML"},
       {"train=7", "command line (train=7)", "train: expected a mapping of keys, got '7'"},
       {"seed=99999999999999999999", "command line (seed=99999999999999999999)", "out of the range of 64-bit integers"},
+      // Issue 36: the strict reader's rules hold for override values too.
+      {"seed=1\n---\n2", "command line: override 'seed=1", "a second YAML document (after ---) in the value"},
+      {"train={lr: 0.1, lr: 0.2}", "command line (train={lr: 0.1, lr: 0.2}):1: train.lr", "duplicate key"},
+      {"train={lr.x: 1, lr: {x: 2}}", "train.lr.x", "duplicate key (first set on line 1 as lr.x, here as lr: {x})"},
   };
   for (const auto& [assignment, where, message] : cases) {
     FaultCase fc("malformed override '" + assignment + "'");
@@ -560,4 +564,88 @@ TEST(HostileConfig, SweepSectionOfTheWrongKindNamesFileAndLine) {
     message = ":" + std::to_string(line) + message.substr(message.find(':', 1));
     expect_config_error(run_command(aimrun() + " sweep plan " + path), path + message, "sweep");
   }
+}
+
+// --- issue 36: duplicate keys at any depth, one document per file -----------------------
+
+// `yaml` (after the small config's include) must be refused by `command` naming `where`
+// ("file:line") and `what`, before the output folder exists.
+void expect_refused_before_output(const TempDir& dir, const std::string& command, const std::string& path,
+                                  const std::string& where, const std::string& what) {
+  expect_config_error(run_command(aimrun() + " " + command + " " + path), where, what);
+  EXPECT_FALSE(fs::exists(dir.file("out"))) << "written before the config was refused";
+}
+
+TEST(HostileConfig, ADottedKeyAndItsNestedFormInOneFileAreADuplicate) {
+  TempDir dir;
+  // {YAML after the include line, the line of the error, what it says}
+  const std::vector<std::array<std::string, 3>> cases = {
+      {"train.epochs: 2\nseed: 1\ntrain: {epochs: 7}\n", "4",
+       "train.epochs: duplicate key (first set on line 2 as train.epochs, here as train: {epochs})"},
+      {"train:\n  epochs: 7\ntrain.epochs: 2\n", "4",
+       "train.epochs: duplicate key (first set on line 3 as train: {epochs}, here as train.epochs)"},
+      {"dataset:\n  scale: [0.4, 0.6]\n  scale: [0.1, 0.2]\n", "4",
+       "dataset.scale: duplicate key (first set on line 3)"},
+      {"method: {name: aim, target: 0.3}\nmethod.target: 0.2\n", "3", "method.target: duplicate key"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    FaultCase fc("one key set twice in one file, dotted and nested: " + cases[i][0]);
+    auto path = dir.write("c" + std::to_string(i) + ".yaml",
+                          "include: " + dir.write("base.yaml", small_config(dir)) + "\n" + cases[i][0]);
+    expect_refused_before_output(dir, "train", path, path + ":" + cases[i][1] + ": ", cases[i][2]);
+  }
+}
+
+TEST(HostileConfig, ADuplicateInAnIncludedFileNamesThatFile) {
+  FaultCase fc("a duplicate key in an included file");
+  TempDir dir;
+  auto inc = dir.write("inc.yaml", "seed: 1\ntrain.lr: 0.1\ntrain:\n  lr: 0.2\n");
+  auto path = dir.write("c.yaml", "include: [" + dir.write("base.yaml", small_config(dir)) + ", " + inc + "]\n");
+  expect_refused_before_output(dir, "train", path, inc + ":4: ", "train.lr: duplicate key (first set on line 2");
+}
+
+TEST(HostileConfig, DuplicateKeysInsideTheSweepSectionAreRefused) {
+  TempDir dir;
+  const std::vector<std::array<std::string, 3>> cases = {
+      {"sweep:\n  grid:\n    seed: [0, 1]\n    seed: [2]\n", "5",
+       "sweep.grid.seed: duplicate key (first set on line 4)"},
+      {"sweep:\n  name: a\n  grid: {seed: [0]}\n  name: b\n", "5", "sweep.name: duplicate key (first set on line 3)"},
+      {"sweep.name: a\nsweep:\n  name: b\n", "4", "sweep.name: duplicate key (first set on line 2 as sweep.name"},
+      {"sweep:\n  stages:\n    - name: a\n      set: {train.lr: 0.1, train: {lr: 0.2}}\n", "5",
+       "sweep.stages[0].set.train.lr: duplicate key (first set on line 5 as set: {train.lr}, here as set: {train: "
+       "{lr}})"},
+      {"sweep:\n  zip:\n    - {seed: [0, 1], seed: [2, 3]}\n", "4", "sweep.zip[0].seed: duplicate key"},
+      {"sweep:\n  stages:\n    - {name: a, name: b}\n", "4", "sweep.stages[0].name: duplicate key"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    FaultCase fc("a key set twice inside sweep: " + cases[i][0]);
+    auto path = dir.write("s" + std::to_string(i) + ".yaml",
+                          "include: " + dir.write("base.yaml", small_config(dir)) + "\n" + cases[i][0]);
+    expect_refused_before_output(dir, "sweep plan", path, path + ":" + cases[i][1] + ": ", cases[i][2]);
+  }
+}
+
+TEST(HostileConfig, ASecondYamlDocumentIsRefusedNotIgnored) {
+  TempDir dir;
+  const std::string base = dir.write("base.yaml", small_config(dir));
+  {
+    FaultCase fc("a second YAML document (---) in a config file");
+    auto path = dir.write("c.yaml", "include: " + base + "\nseed: 1\n---\nseed: 2\n");
+    expect_refused_before_output(dir, "train", path, path + ":3: ", "a second YAML document");
+  }
+  {
+    FaultCase fc("an empty second YAML document at the end of a config file");
+    auto path = dir.write("e.yaml", "include: " + base + "\nseed: 1\n---\n");
+    expect_refused_before_output(dir, "train", path, path + ":3: ", "a second YAML document");
+  }
+  {
+    FaultCase fc("a second YAML document in an included file");
+    auto inc = dir.write("inc.yaml", "--- # the first\nseed: 1\n--- # the second\nsweep:\n  grid: {seed: [0, 1]}\n");
+    auto path = dir.write("s.yaml", "include: [" + base + ", " + inc + "]\n");
+    expect_refused_before_output(dir, "sweep plan", path, inc + ":3: ", "a second YAML document");
+  }
+  // One document, with its markers, is fine.
+  auto one = dir.write("one.yaml", "---\ninclude: " + base + "\nseed: 1\n...\n");
+  auto r = run_command(aimrun() + " sweep plan " + one);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
 }

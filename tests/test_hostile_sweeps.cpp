@@ -16,6 +16,7 @@
 #include "core/strings.h"
 #include "fault_log.h"
 #include "hostile_values.h"
+#include "runner/sweep/slurm_executor.h"
 #include "runner/sweep/sweep_spec.h"
 #include "test_util.h"
 
@@ -143,6 +144,64 @@ TEST(HostilePaths, ANewlineOrANulInOutputDirIsRefused) {
     EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1)
         << "only s.yaml may be in " << dir.path();
   }
+}
+
+// Issue 36: a path key whose component is over NAME_MAX, or which is over PATH_MAX (with
+// what aimrun writes below it), is a config error naming the key, before anything runs;
+// it was a raw filesystem error about <run>/checkpoint.pt, exit 1.
+TEST(HostilePaths, APathTooLongForTheSystemIsAConfigErrorNamingTheKey) {
+  const std::string component(300, 'c');
+  std::string deep;
+  for (int i = 0; i < 17; ++i) deep += "/" + std::string(250, 'd');
+  std::string body = spec_text("unused", "ok");
+  body = body.substr(body.find('\n') + 1);  // all but the output_dir line
+  for (const auto& [label, line] : std::vector<std::pair<std::string, std::string>>{
+           {"a 300-byte component", "output_dir: OUT/" + component},
+           {"over PATH_MAX", "output_dir: OUT" + deep},
+           {"a source with a 300-byte component", "output_dir: OUT\ndataset.source: OUT/" + component},
+           {"a cache_dir over PATH_MAX with what is written below it",
+            "output_dir: OUT\ndataset.cache_dir: OUT" + deep.substr(0, 16 * 251 - 50)}}) {
+    test::FaultCase fc("a path key with " + label);
+    test::TempDir dir;
+    std::string yaml = line;
+    for (size_t p; (p = yaml.find("OUT")) != std::string::npos;) yaml.replace(p, 3, dir.file("out"));
+    // The same settings as a sweep file and as a run's config (train refuses a sweep file).
+    auto spec = dir.write("s.yaml", yaml + "\n" + body);
+    auto config = dir.write("c.yaml", yaml + "\n" + body.substr(0, body.find("sweep:")));
+    const std::string key = line.find("source") != std::string::npos      ? "dataset.source: "
+                            : line.find("cache_dir") != std::string::npos ? "dataset.cache_dir: "
+                                                                          : "output_dir: ";
+    const std::string at = std::string(":") + (key == "output_dir: " ? "1" : "2") + ": " + key;
+    for (const std::string command : {"train ", "sweep plan ", "sweep run "}) {
+      const std::string file = command == "train " ? config : spec;
+      auto r = test::run_command(test::aimrun() + " " + command + file);
+      EXPECT_EQ(r.exit_code, 2) << command << label << "\n" << r.output.substr(0, 2000);
+      EXPECT_NE(r.output.find(file + at), std::string::npos) << command << label << "\n" << r.output.substr(0, 2000);
+      EXPECT_NE(r.output.find(label.find("PATH_MAX") != std::string::npos ? "more than a path may have (4095)"
+                                                                          : "more than a file name may have (255)"),
+                std::string::npos)
+          << r.output.substr(0, 2000);
+    }
+    EXPECT_FALSE(fs::exists(dir.file("out"))) << label;
+  }
+}
+
+// The same limits for the path options that name a folder (issue 36, same mistake
+// elsewhere): `train --run-dir` and `report DIR` ended with a raw filesystem error, exit 1.
+TEST(HostilePaths, APathOptionTooLongForTheSystemIsRefusedWithExit2) {
+  test::TempDir dir;
+  const std::string long_dir = dir.file(std::string(300, 'r'));
+  auto config = dir.write("c.yaml", test::small_run_config(dir.file("out"), 1));
+  for (const auto& [command, option] : std::vector<std::pair<std::string, std::string>>{
+           {"train " + config + " --run-dir " + long_dir, "--run-dir"}, {"report " + long_dir, "dir"}}) {
+    test::FaultCase fc("aimrun " + command.substr(0, command.find(' ')) + " with a path component of 300 bytes");
+    auto r = test::run_command(test::aimrun() + " " + command);
+    EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find(option), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("more than a file name may have (255)"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("filesystem error"), std::string::npos) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir.file("out")));
 }
 
 // The file a command writes, in a folder that does not exist or being a folder itself:
@@ -294,6 +353,84 @@ TEST(HostileProfiles, FieldsThatCannotBeQuotedAreRefusedWithFileAndLine) {
     auto profile = dir.write("p.yaml", "nodes: 1\n" + key + ": " + v + "\n");
     expect_refused(test::aimrun() + " sweep submit " + spec + " --profile " + profile, profile + ":2: " + key + ": ",
                    out, marker);
+  }
+}
+
+// Issue 36: profile values that would defeat the checkpoint before the time limit: a signal
+// the trainer cannot stop on (KILL, STOP cannot even be caught), a time sbatch would read
+// otherwise, a signal as early as the limit itself.
+TEST(HostileProfiles, ASignalOrATimeThatDefeatsTheCheckpointIsRefusedWithFileAndLine) {
+  test::TempDir dir;
+  const auto out = dir.file("out");
+  auto spec = dir.write("s.yaml", spec_text(out, "ok"));
+  // {profile line 2, what the error says}
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"signal: KILL@60", "signal: 'KILL@60': KILL and STOP cannot be caught"},
+      {"signal: SIGSTOP@60", "signal: 'SIGSTOP@60': KILL and STOP cannot be caught"},
+      {"signal: \"9@60\"", "signal: '9@60': KILL and STOP cannot be caught"},
+      {"signal: HUP@60", "signal: expected SIGNAL@SECONDS (e.g. USR2@300), got 'HUP@60': the trainer"},
+      {"signal: USR1@60", "signal: NCCL uses USR1 internally"},
+      {"signal: USR2@", "signal: expected SIGNAL@SECONDS"},
+      {"signal: USR2@0",
+       "signal: expected SIGNAL@SECONDS (e.g. USR2@300), got 'USR2@0': SECONDS is a whole number in [1, 65535]"},
+      {"signal: USR2@-5",
+       "signal: expected SIGNAL@SECONDS (e.g. USR2@300), got 'USR2@-5': SECONDS is a whole number in [1, 65535]"},
+      {"signal: USR2@99999",
+       "signal: expected SIGNAL@SECONDS (e.g. USR2@300), got 'USR2@99999': SECONDS is a whole number in [1, 65535]"},
+      {"signal: \"@60\"", "signal: expected SIGNAL@SECONDS"},
+      {"signal: B:USR2@60", "signal: expected SIGNAL@SECONDS"},
+      {"signal: ~", "signal: expected SIGNAL@SECONDS"},
+      {"time: \"-5\"", "time: expected minutes, minutes:seconds"},
+      {"time: 1:2:3:4", "time: expected minutes"},
+      {"time: \"00:61:00\"", "time: expected minutes"},
+      {"time: 1-25:00", "time: expected minutes"},
+      {"time: 1h", "time: expected minutes"},
+      {"time: \"00:04:00\"\nsignal: USR2@300",
+       "signal: USR2@300 comes 300 s before the time limit, but time 00:04:00 is 240 s"},
+  };
+  for (const auto& [yaml, what] : cases) {
+    test::FaultCase fc("profile " + yaml);
+    auto profile = dir.write("p.yaml", "nodes: 1\n" + yaml + "\n");
+    const std::string line = yaml.find('\n') == std::string::npos ? "2" : "3";
+    expect_refused(test::aimrun() + " sweep submit --dry-run " + spec + " --profile " + profile,
+                   profile + ":" + line + ": " + what.substr(0, what.find(": ")), out, dir.file("pwned"));
+    auto r = test::run_command(test::aimrun() + " sweep submit --dry-run " + spec + " --profile " + profile);
+    EXPECT_NE(r.output.find(what), std::string::npos) << yaml << "\n" << r.output;
+  }
+}
+
+TEST(HostileProfiles, EverySignalAndTimeFormThatKeepsThePromiseIsAccepted) {
+  test::TempDir dir;
+  for (const std::string signal : {"USR2", "USR2@300", "SIGUSR2@60", "R:USR2@60", "TERM@30", "INT", "12@60", "usr2@60"})
+    for (const std::string time :
+         {"30", "30:00", "01:00:00", "48:00:00", "2-00", "2-12:30", "2-12:30:15", "UNLIMITED", "0", "~"}) {
+      auto profile =
+          dir.write("p.yaml", "signal: \"" + signal + "\"\ntime: " + (time == "~" ? time : "\"" + time + "\"") + "\n");
+      try {
+        auto p = load_slurm_profile(profile, dir.path());
+        EXPECT_EQ(p.signal, signal);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << signal << " " << time << ": " << e.what();
+      }
+    }
+  for (const auto& e : fs::directory_iterator(std::string(AIM_SOURCE_DIR) + "/slurm/profiles"))
+    EXPECT_NO_THROW(load_slurm_profile(e.path().string(), "")) << e.path();
+}
+
+// Issue 36: one strict reader for profiles too: a key set twice, or a second document.
+TEST(HostileProfiles, ADuplicateKeyOrASecondDocumentIsRefused) {
+  test::TempDir dir;
+  const auto out = dir.file("out");
+  auto spec = dir.write("s.yaml", spec_text(out, "ok"));
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"nodes: 1\ntime: \"01:00:00\"\ntime: \"00:10:00\"\n", ":3: time: duplicate key (first set on line 2)"},
+      {"nodes: 1\n---\nnodes: 2\n", ":2: a second YAML document"},
+  };
+  for (const auto& [yaml, what] : cases) {
+    test::FaultCase fc("profile: " + yaml);
+    auto profile = dir.write("p.yaml", yaml);
+    expect_refused(test::aimrun() + " sweep submit --dry-run " + spec + " --profile " + profile, profile + what, out,
+                   dir.file("pwned"));
   }
 }
 

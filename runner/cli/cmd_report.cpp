@@ -34,7 +34,8 @@ void add_report_command(CLI::App& app) {
                                  "unreadable runs are listed on stderr and make the exit code 3.");
   cmd->add_option("dir", args->dir,
                   "a sweep folder (<output_dir>/<sweep>), any folder of runs, or a collection (aimrun collect)")
-      ->required();
+      ->required()
+      ->check(fits_path_limits());
   cmd->add_option("--compare", args->compare,
                   "YAML of reference numbers to put beside ours with the difference, e.g.\n"
                   "experiments/paper_numbers.yaml (the AIM paper's tables)")

@@ -221,7 +221,8 @@ void add_train_command(CLI::App& app) {
                                  "rank runs this command.");
   cmd->add_option("config", args->config, "YAML config (see docs/config-reference.md)")->required()->check(CLI::ExistingFile);
   cmd->add_option("overrides", args->overrides, "key=value overrides, e.g. train.epochs=5 method.name=aim");
-  cmd->add_option("--run-dir", args->run_dir, "run folder (default: <output_dir>/runs/<run-id>)");
+  cmd->add_option("--run-dir", args->run_dir, "run folder (default: <output_dir>/runs/<run-id>)")
+      ->check(fits_path_limits(64));
   cmd->add_flag("--restart", args->restart, "ignore the run's checkpoint and train from scratch");
   cmd->add_flag("--force", args->force, "train again even when the run has a complete result");
   cmd->callback([args] { exit_code() = run_train(*args); });

@@ -7,8 +7,39 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/stop_signal.h"
+#include "core/strings.h"
 #include "core/version.h"
 #include "runner/cli/commands.h"
+
+namespace {
+
+// A misspelt command (`aimrun tarin c.yaml`, `aimrun sweep stauts`) is named, with the
+// closest command and the list, before CLI11 answers "A subcommand is required". Walks the
+// leading words of argv down the commands that have subcommands.
+void check_command_names(CLI::App& app, int argc, char** argv) {
+  CLI::App* at = &app;
+  std::string path = "aimrun";
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    auto subs = at->get_subcommands([](CLI::App* sub) { return !sub->get_name().empty(); });
+    if (subs.empty() || word.empty() || word[0] == '-') return;
+    std::vector<std::string> names;
+    CLI::App* next = nullptr;
+    for (auto* sub : subs) {
+      names.push_back(sub->get_name());
+      if (sub->check_name(word)) next = sub;
+    }
+    if (!next) {
+      const std::string hint = aim::closest_match(word, names);
+      throw aim::ConfigError("unknown command '" + word + "'" + (hint.empty() ? "" : "; did you mean '" + hint + "'?") +
+                             "\n  the commands of " + path + ": " + aim::join(names, ", ") + " (" + path + " --help)");
+    }
+    at = next;
+    path += " " + word;
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // `aimrun train` owns USR2/TERM/INT from the first instruction: a stop asked for during
@@ -33,6 +64,7 @@ int main(int argc, char** argv) {
   try {
     aim::init_logging();
     spdlog::debug("{}", malloc_setting);
+    check_command_names(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : aim::cli::kExitConfig;

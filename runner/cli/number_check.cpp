@@ -1,6 +1,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/config.h"
 #include "runner/cli/commands.h"
 
 namespace aim::cli {
@@ -15,6 +16,10 @@ CLI::Validator finite_in(double lo, double hi) {
         return {};
       },
       "NUMBER in " + range);
+}
+
+CLI::Validator fits_path_limits(size_t below) {
+  return CLI::Validator([below](std::string& text) { return path_length_problem(text, below); }, "PATH");
 }
 
 }  // namespace aim::cli

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/config.h"
 #include "core/error.h"
 #include "core/strings.h"
 #include "core/yaml_text.h"
+#include "runner/sweep/slurm_values.h"
 
 namespace fs = std::filesystem;
 
@@ -65,6 +67,11 @@ void read_profile_key(SlurmProfile& p, const std::string& key, const YAML::Node&
     if (token) check_token(where, out);
   };
   // The user's own lines (module commands, #SBATCH options), one per item, verbatim.
+  // A token whose meaning sbatch decides, checked against `problem` (runner/sweep/slurm_values.h).
+  auto checked = [&](std::string& out, std::string (*problem)(const std::string&)) {
+    text(out, true);
+    if (auto why = problem(out); !why.empty()) throw ConfigError(where + why);
+  };
   auto lines = [&](std::vector<std::string>& out) {
     if (v.IsNull()) return;
     if (!v.IsSequence()) throw ConfigError(where + "expected a list of strings");
@@ -81,26 +88,32 @@ void read_profile_key(SlurmProfile& p, const std::string& key, const YAML::Node&
   else if (key == "gpus_per_node") integer(p.gpus_per_node, 0);
   else if (key == "throttle") integer(p.throttle, 0);
   else if (key == "max_array_size") integer(p.max_array_size, 1);
-  else if (key == "time") text(p.time, true);
+  else if (key == "time") checked(p.time, slurm_time_problem);
   else if (key == "partition") text(p.partition, false);
   else if (key == "account") text(p.account, false);
   else if (key == "mem") text(p.mem, true);
-  else if (key == "signal") text(p.signal, true);
+  else if (key == "signal") checked(p.signal, slurm_signal_problem);
   else if (key == "srun_mpi") text(p.srun_mpi, true);
   else if (key == "modules") lines(p.modules);
   else if (key == "extra_sbatch") lines(p.extra_sbatch);
+}
+
+// A signal asked for as long before the limit as the job may run, or longer: every run
+// would be stopped as it starts, and requeued forever.
+void refuse_signal_after_limit(const SlurmProfile& p, const YAML::Node& root, const std::string& path) {
+  const long limit = slurm_time_seconds(p.time), before = slurm_signal_seconds(p.signal);
+  if (limit == 0 || before < limit) return;
+  const YAML::Node at = root["signal"] ? root["signal"] : root["time"];
+  throw ConfigError(path + ":" + std::to_string(at.Mark().line + 1) + ": signal: " + p.signal + " comes " +
+                    std::to_string(before) + " s before the time limit, but time " + p.time + " is " +
+                    std::to_string(limit) + " s: every run would be stopped as it starts");
 }
 
 }  // namespace
 
 SlurmProfile load_slurm_profile(const std::string& name_or_path, const std::string& profiles_dir) {
   const std::string path = find_profile(name_or_path, profiles_dir);
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
-  }
+  const YAML::Node root = load_yaml_file(path);  // one document, each key once
   if (!root.IsNull() && !root.IsMap()) throw ConfigError(path + ": expected a mapping of profile keys");
   SlurmProfile p;
   p.name = fs::path(path).stem().string();
@@ -118,8 +131,7 @@ SlurmProfile load_slurm_profile(const std::string& name_or_path, const std::stri
     }
     read_profile_key(p, key, it.second, line + key + ": ");
   }
-  if (p.signal.rfind("USR1", 0) == 0)
-    throw ConfigError(path + ": signal: NCCL uses USR1 internally; use USR2 (the default)");
+  refuse_signal_after_limit(p, root, path);
   return p;
 }
 

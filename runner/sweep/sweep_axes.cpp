@@ -1,5 +1,7 @@
 #include "runner/sweep/sweep_axes.h"
 
+#include <map>
+
 #include "core/error.h"
 #include "core/strings.h"
 #include "core/yaml_text.h"
@@ -13,7 +15,19 @@ std::string yaml_where(const std::string& file, const YAML::Node& n) {
 
 namespace {
 
-void read_grid(const YAML::Node& grid, const std::string& file, const std::string& prefix, std::vector<Axis>& axes) {
+// Where each axis key of one sweep (or stage) is declared: a key two axes set (a grid key
+// also in a zip group, or in two groups) would take the value of the later one only.
+using AxisLines = std::map<std::string, std::string>;
+
+void claim_axis_key(AxisLines& lines, const std::string& key, const std::string& where, const std::string& shown) {
+  auto [pos, inserted] = lines.emplace(key, where);
+  if (!inserted)
+    throw ConfigError(where + ": " + shown + ": " + key + " is an axis already (" + pos->second +
+                      "): two axes of one sweep cannot set the same key (zip them into one group)");
+}
+
+void read_grid(const YAML::Node& grid, const std::string& file, const std::string& prefix, std::vector<Axis>& axes,
+               AxisLines& lines) {
   if (!grid.IsMap())
     throw ConfigError(yaml_where(file, grid) + ": " + prefix + ".grid: expected a mapping of key: [values]");
   for (auto a : grid) {
@@ -21,13 +35,15 @@ void read_grid(const YAML::Node& grid, const std::string& file, const std::strin
     if (!a.second.IsSequence() || a.second.size() == 0)
       throw ConfigError(yaml_where(file, a.first) + ": " + prefix + ".grid." + akey +
                         ": expected a non-empty list of values");
+    claim_axis_key(lines, akey, yaml_where(file, a.first), prefix + ".grid." + akey);
     Axis axis{{akey}, {}};
     for (auto v : a.second) axis.values.push_back({v});
     axes.push_back(axis);
   }
 }
 
-void read_zip(const YAML::Node& zip, const std::string& file, const std::string& prefix, std::vector<Axis>& axes) {
+void read_zip(const YAML::Node& zip, const std::string& file, const std::string& prefix, std::vector<Axis>& axes,
+              AxisLines& lines) {
   if (!zip.IsSequence())
     throw ConfigError(yaml_where(file, zip) + ": " + prefix + ".zip: expected a list of groups {key: [values], ...}");
   for (auto group : zip) {
@@ -47,6 +63,7 @@ void read_zip(const YAML::Node& zip, const std::string& file, const std::string&
                           std::to_string(a.second.size()) + " values, but '" + axis.keys.front() +
                           "' in the same group has " + std::to_string(len) +
                           " (zipped values vary together, so the lists must be equally long)");
+      claim_axis_key(lines, akey, yaml_where(file, a.first), prefix + ".zip." + akey);
       axis.keys.push_back(akey);
     }
     axis.values.assign(len, {});
@@ -59,18 +76,20 @@ void read_zip(const YAML::Node& zip, const std::string& file, const std::string&
 }  // namespace
 
 std::vector<Axis> read_axes(const YAML::Node& node, const std::string& file, const std::string& prefix,
-                            const std::vector<std::string>& other_keys) {
+                            const std::vector<std::string>& other_keys, const std::vector<std::string>& also_valid) {
   std::vector<Axis> axes;
+  AxisLines lines;
   for (auto it : node) {
     auto key = key_name(it.first, file, prefix);
     if (std::find(other_keys.begin(), other_keys.end(), key) != other_keys.end()) continue;
     if (key == "grid") {
-      read_grid(it.second, file, prefix, axes);
+      read_grid(it.second, file, prefix, axes, lines);
     } else if (key == "zip") {
-      read_zip(it.second, file, prefix, axes);
+      read_zip(it.second, file, prefix, axes, lines);
     } else {
       std::vector<std::string> valid = other_keys;
       valid.insert(valid.end(), {"grid", "zip"});
+      valid.insert(valid.end(), also_valid.begin(), also_valid.end());
       std::string hint = closest_match(key, valid);
       throw ConfigError(yaml_where(file, it.first) + ": " + prefix + "." + key + ": unknown key" +
                         (hint.empty() ? " (expected " + join(valid, ", ") + ")" : " (did you mean '" + hint + "'?)"));

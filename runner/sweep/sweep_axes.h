@@ -20,9 +20,12 @@ struct Axis {
 std::string yaml_where(const std::string& file, const YAML::Node& n);
 
 // The `grid:` and `zip:` keys of `node` (a mapping); `prefix` names it in errors ("sweep",
-// "sweep.stages[2]"); `other_keys` are the mapping's other valid keys (skipped here).
+// "sweep.stages[2]"); `other_keys` are the mapping's other valid keys (skipped here), and
+// an unknown key is an error suggesting the closest of them, grid, zip and `also_valid`.
+// A key two axes set (a grid key in a zip group too) is an error.
 std::vector<Axis> read_axes(const YAML::Node& node, const std::string& file, const std::string& prefix,
-                            const std::vector<std::string>& other_keys);
+                            const std::vector<std::string>& other_keys,
+                            const std::vector<std::string>& also_valid = {});
 
 // The number of combinations of `axes`; a ConfigError at `where` above `limit`.
 size_t count_runs(const std::vector<Axis>& axes, const std::string& where, size_t limit);

@@ -1,5 +1,6 @@
 #include "runner/sweep/sweep_spec.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -42,22 +43,38 @@ std::string sweep_name(const YAML::Node& sweep, const std::string& file, const s
   throw ConfigError(spec + ": sweep.name: not set, and the file's name '" + name + "' cannot be one: " + why);
 }
 
-// A sweep without stages: the axes of the sweep section over the file's settings.
-void expand_axes(Sweep& sweep, const std::vector<Axis>& axes, const FlatConfig& base,
+// A sweep without stages: the axes of the sweep section (in `file`, the sweep file or an
+// include) over the file's settings.
+void expand_axes(Sweep& sweep, const std::vector<Axis>& axes, const std::string& file, const FlatConfig& base,
                  const std::vector<std::string>& overrides, int world_size) {
-  const std::string& path = sweep.spec_path;
   for (const auto& a : axes) sweep.axis_keys.insert(sweep.axis_keys.end(), a.keys.begin(), a.keys.end());
   // Cartesian product over axes, first axis slowest.
   std::vector<size_t> idx(axes.size(), 0);
   std::set<std::string> seen;
   while (true) {  // one pass per combination
     FlatConfig flat = base;
-    SweepRun run{Config{}, "", apply_combination(flat, axes, idx, path), "", ""};
+    SweepRun run{Config{}, "", apply_combination(flat, axes, idx, file), "", ""};
     for (const auto& o : overrides) apply_override(flat, o);
-    run.config = resolve_sweep_run(flat, [&] { return run_context(axes, idx, path); }, path, world_size);
+    run.config = resolve_sweep_run(flat, [&] { return run_context(axes, idx, file); }, sweep.spec_path, world_size);
     run.run_id = run.config.run_id();
     if (seen.insert(run.run_id).second) sweep.runs.push_back(std::move(run));
     if (!next_combination(idx, axes)) break;
+  }
+}
+
+// The keys of a sweep in stages are name and stages; anything else is an error naming the
+// closest valid key.
+void check_staged_keys(const YAML::Node& node, const std::string& file) {
+  const std::vector<std::string> valid = {"name", "stages"};
+  for (auto it : node) {
+    auto key = key_name(it.first, file, "sweep");
+    if (std::find(valid.begin(), valid.end(), key) != valid.end()) continue;
+    const bool axis = key == "grid" || key == "zip";
+    std::string hint = closest_match(key, valid);
+    throw ConfigError(
+        yaml_where(file, it.first) + ": sweep." + key +
+        (axis ? ": a sweep in stages has only name and stages (each stage has its own set, grid and zip)"
+              : ": unknown key" + (hint.empty() ? " (expected name, stages)" : " (did you mean '" + hint + "'?)")));
   }
 }
 
@@ -67,23 +84,18 @@ Sweep expand_sweep(const std::string& path, const std::vector<std::string>& over
   sweep.spec_path = path;
   if (!loaded.sections.count("sweep")) {
     sweep.name = sweep_name(YAML::Node(), path, path);
-    expand_axes(sweep, {}, loaded.values, overrides, world_size);
+    expand_axes(sweep, {}, path, loaded.values, overrides, world_size);
   } else {
     const auto& [node, loc] = loaded.sections["sweep"];
     if (!node.IsMap()) throw ConfigError(loc.str() + ": sweep: expected a mapping with name, grid and/or zip (or stages)");
     sweep.name = sweep_name(node, loc.file, path);
     if (node["stages"]) {
-      for (auto it : node) {
-        auto key = key_name(it.first, path, "sweep");
-        if (key != "name" && key != "stages")
-          throw ConfigError(yaml_where(path, it.first) + ": sweep." + key +
-                            ": a sweep in stages has only name and stages (each stage has its own set, grid and zip)");
-      }
-      expand_stages(sweep, node["stages"], path, loaded.values, overrides, world_size);
+      check_staged_keys(node, loc.file);
+      expand_stages(sweep, node["stages"], loc.file, loaded.values, overrides, world_size);
     } else {
-      auto axes = read_axes(node, path, "sweep", {"name"});
+      auto axes = read_axes(node, loc.file, "sweep", {"name"}, {"stages"});
       count_runs(axes, loc.str(), kMaxSweepRuns);
-      expand_axes(sweep, axes, loaded.values, overrides, world_size);
+      expand_axes(sweep, axes, loc.file, loaded.values, overrides, world_size);
     }
   }
   sweep.output_dir = sweep.runs.front().config.get_string("output_dir");

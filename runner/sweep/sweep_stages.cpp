@@ -31,6 +31,20 @@ std::string scalar_text(const YAML::Node& n, const std::string& file, const std:
   return n.Scalar();
 }
 
+// A key the stage's `set` gives one value and an axis of the stage others: the axis would
+// replace the set value in every run.
+void refuse_set_axes(const StageSpec& s, const std::string& file) {
+  if (!s.node["set"] || !s.node["set"].IsMap()) return;
+  FlatConfig set;
+  flatten_into(set, "", s.node["set"], file);
+  for (const auto& axis : s.axes)
+    for (const auto& key : axis.keys)
+      if (auto it = set.find(key); it != set.end())
+        throw ConfigError(it->second.where.str() + ": " + s.prefix + ".set." + key +
+                          ": also an axis of this stage, whose values would replace it in every run (set it in one "
+                          "place)");
+}
+
 // The stage at position i: its name (a safe name, unique), init_from (an earlier stage),
 // set (a mapping) and axes.
 StageSpec read_stage(const YAML::Node& node, size_t i, const std::string& file, const std::vector<StageSpec>& before) {
@@ -64,6 +78,7 @@ StageSpec read_stage(const YAML::Node& node, size_t i, const std::string& file, 
   if (node["set"] && !node["set"].IsNull() && !node["set"].IsMap())
     throw ConfigError(yaml_where(file, node["set"]) + ": " + s.prefix + ".set: expected a mapping of settings");
   s.axes = read_axes(node, file, s.prefix, {"name", "init_from", "set"});
+  refuse_set_axes(s, file);
   return s;
 }
 
@@ -177,7 +192,7 @@ void expand_stages(Sweep& sweep, const YAML::Node& stages, const std::string& fi
         flat["model.init_from"] =
             ConfigValue{YAML::Node(run.upstream), Location{file, s.node["init_from"].Mark().line + 1}};
       }
-      run.config = resolve_sweep_run(flat, [&] { return context + " (stage " + s.name + ")"; }, file, world_size);
+      run.config = resolve_sweep_run(flat, [&] { return context + " (stage " + s.name + ")"; }, sweep.spec_path, world_size);
       run.run_id = run.config.run_id();
       expanded[s.name].push_back({run.axes, run.run_id});
       if (seen.insert(run.run_id).second) sweep.runs.push_back(std::move(run));
