@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """What reading and submitting a sweep costs as it grows: folders of N = 10, 100, 1000 copies of
-real runs (each with its own run id and seed, with valid summaries), timed for report (md),
+real runs (each with its own run id and seed, with valid summaries: bench/sweep_copies.py), timed for report (md),
 report --format csv, report --html, aimresults.py (the run table), collect, collect --link; and
 `sweep plan` / `sweep status` of sweeps of N = 10, 100, 1000, 5000 runs, all of them done. Prints
 the seconds, the seconds per run and the growth factor between sizes (time(10N) / time(N): 10 is
@@ -25,9 +25,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-
-import h5py  # noqa: E402
 
 
 def source_runs(src):
@@ -40,36 +37,11 @@ def source_runs(src):
     return sorted(runs)
 
 
-def set_seed_in_yaml(text, seed):
-    return re.sub(r"(?m)^seed: .*$", f"seed: {seed}", text)
-
-
-def copy_run(src_dir, dst_dir, run_id, seed):
-    """A copy of a run under a new id and seed: result.h5's run_id, seed and configs edited."""
-    os.makedirs(dst_dir)
-    for name in ("config.yaml", "result.h5"):
-        shutil.copyfile(os.path.join(src_dir, name), os.path.join(dst_dir, name))
-    with open(os.path.join(dst_dir, "config.yaml")) as f:
-        config = f.read()
-    with open(os.path.join(dst_dir, "config.yaml"), "w") as f:
-        f.write(set_seed_in_yaml(config, seed))
-    with h5py.File(os.path.join(dst_dir, "result.h5"), "r+") as f:
-        f.attrs["run_id"] = run_id
-        f.attrs["config_yaml"] = set_seed_in_yaml(f.attrs["config_yaml"], seed)
-        if "identity_yaml" in f.attrs:
-            f.attrs["identity_yaml"] = set_seed_in_yaml(f.attrs["identity_yaml"], seed)
-        if "seed" in f.attrs:
-            f.attrs["seed"] = float(seed)
-        f["config"].attrs["seed"] = seed
-
-
-def make_folder(runs, dst, n, aimrun):
-    """n copies of `runs` (round robin) under dst/runs/, then their summaries (aimrun summarize)."""
-    os.makedirs(os.path.join(dst, "runs"))
-    for i in range(n):
-        src = runs[i % len(runs)]
-        copy_run(src, os.path.join(dst, "runs", f"copy{i:06d}"), f"copy{i:06d}", 1000 + i)
-    subprocess.run([aimrun, "summarize", dst], check=True, capture_output=True)
+def make_folder(src, dst, n):
+    """n copies of the runs under src, each its own run id and seed, with summaries as aimrun
+    writes them (bench/sweep_copies.py --patch-summaries)."""
+    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "sweep_copies.py"), src, dst, str(n), "--patch-summaries"],
+                   check=True, capture_output=True)
 
 
 def timed(cmd, repeat=1, ok=(0, 3)):
@@ -160,7 +132,7 @@ def main():
         for n in sizes:
             folder = os.path.join(work, f"runs{n}")
             t0 = time.monotonic()
-            make_folder(runs, folder, n, aimrun)
+            make_folder(a.src, folder, n)
             print(f"  {n} copies made in {time.monotonic() - t0:.1f} s", flush=True)
             for name, cmd in read_commands(aimrun, folder, work, skip).items():
                 reads.setdefault(name, {})[n] = timed(cmd, a.repeat)

@@ -53,7 +53,8 @@ StepResult train_step(const StepParts& p, data::BatchLoader& loader, StepStats& 
     timer.lap("backward");
     stats.add(out, terms, b->labels);
     // On the CPU the loss is checked every step; on a GPU (where reading it would stall
-    // the pipeline) it is checked at the progress lines and the end of the epoch.
+    // the pipeline) it is checked at the progress lines (Trainer::train_epoch) and the end
+    // of the epoch.
     if (t.stop_on_nan && !p.device.is_cuda())
       result.nonfinite = result.nonfinite || !std::isfinite(terms.total.item<double>());
     result.images += b->size() * p.comm.world_size();

@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <ctime>
+#include <limits>
 #include <filesystem>
 
 #include "aim/registry.h"
@@ -112,6 +113,9 @@ class Trainer {
   bool resumed_ = false;
   Fault fault_ = fault_from_environment();
   ProgressInfo where_now_;  // <run>/progress.json (rank 0)
+  // AIMRUN_FAULT kind=nan_unseen: the epoch's loss sum turns NaN without any step having seen
+  // it, as a NaN on a GPU is first seen at a progress line (runner/fault_injection.h).
+  bool poison_sums_ = false;
   std::unique_ptr<ProgressClock> clock_;
 };
 
@@ -280,9 +284,14 @@ TrainOutcome Trainer::train_epoch() {
       spdlog::warn("AIMRUN_FAULT: rank {} asks for a stop at step {}", rank_, state_.global_step);
     state_.step_in_epoch++;
     state_.global_step++;
+    if (fault_now && fault_.kind == "nan_unseen") poison_sums_ = true;
     if (rank_ == 0 && clock_->due()) {
       stats.flush(sums);
+      if (poison_sums_) sums.loss = std::numeric_limits<double>::quiet_NaN();
       const double loss = sums.loss / double(std::max<int64_t>(1, sums.seen));
+      // On a GPU a step does not read its loss (that would wait for the device every step):
+      // a non-finite loss shows here first, and step_decision ends the run on every rank.
+      if (!std::isfinite(loss)) step.nonfinite = true;
       const double images_per_s = double(session_images) / std::max(1e-9, seconds_since(epoch_start));
       const double eta = clock_->eta_seconds(state_.global_step);
       spdlog::info("epoch {}/{} step {}/{} loss {:.4f} acc {:.1f}% lr {:.4g} {:.0f} img/s ETA {}", state_.epoch + 1,

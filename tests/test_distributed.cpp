@@ -78,10 +78,13 @@ TEST_P(DataParallelParity, NRanksWithBatchBMatchOneRankWithBatchNB) {
   auto c = model_parameters(dir.file("single"));
   ASSERT_EQ(a.size(), c.size());
   ASSERT_GT(a.size(), 10u);
-  // Tolerance, 1e-4 absolute on parameters of magnitude 0.1-1 after 6 steps: the two runs
+  // Tolerance, 2e-4 absolute on parameters of magnitude 0.1-1 after 6 steps: the two runs
   // add the same gradients in another order (per-rank means, then an allreduce; and oneDNN
   // blocks batch 32 and 64 differently), so float32 rounding differs. Measured: 3e-6, the
-  // same as between two single-rank runs with 1 and 2 threads. Over many steps SGD amplifies
+  // same as between two single-rank runs with 1 and 2 threads; on 2026-12-07, with Debian's
+  // libtorch 1.13.1+dfsg-4 and OpenBLAS 0.3.21 installed afresh, 6e-8 for 2 ranks x 32 and
+  // 1.03e-4 for 3 ranks x 16 (batch 16 on one thread per rank), identical to the last digit
+  // with a build of the code before that day's changes: rounding, not a regression. Over many steps SGD amplifies
   // either difference (to ~1e-3 after 48 steps, equally for both), hence few steps. A real
   // mismatch (a missing division by the world size, a wrong shard, an unsynchronised
   // bucket) is off by lr * |gradient|, ~1e-2.
@@ -89,7 +92,7 @@ TEST_P(DataParallelParity, NRanksWithBatchBMatchOneRankWithBatchNB) {
   for (const auto& [name, t] : a) {
     double diff = (t - c.at(name)).abs().max().item<double>();
     worst = std::max(worst, diff);
-    EXPECT_LT(diff, 1e-4) << name;
+    EXPECT_LT(diff, 2e-4) << name;
   }
   std::cout << "[ parity ] " << ranks << " ranks x batch " << b << ": max absolute parameter difference " << worst
             << std::endl;

@@ -352,6 +352,22 @@ TEST(Loss, NonFiniteLossStopsTheRunWithFailed) {
   expect_failed_cleanly(r, dir.file("run"), "loss is not finite");
 }
 
+// On a GPU a step does not read its loss: a NaN is first seen at the next progress line
+// (rank 0), which ends the run on every rank there, not at the epoch's end. The same path
+// on the CPU: the epoch's loss sum turns NaN without any step having seen it.
+TEST(Loss, ANonFiniteLossFirstSeenAtAProgressLineStopsEveryRankThere) {
+  for (int ranks : {1, 2}) {
+    test::FaultCase fc(std::to_string(ranks) + "-rank run whose NaN only a progress line sees (as on a GPU)");
+    test::TempDir dir;
+    auto cfg = run_config(dir, ranks);
+    auto r = train(ranks, cfg, dir.file("run"), "AIMRUN_FAULT=rank=0,step=1,kind=nan_unseen", "train.log_every=0.000001");
+    expect_failed_cleanly(r, dir.file("run"), "loss is not finite");
+    EXPECT_TRUE(contains(r.output, "at epoch 1 step 2")) << r.output;  // the progress line after step 1
+    EXPECT_FALSE(contains(r.output, "in epoch 1")) << r.output;          // not the epoch's end
+    ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
+  }
+}
+
 // A full disk while the checkpoint is written: a clear error, FAILED, no temporary file;
 // and the temporary files a killed write left are removed when the run starts again.
 TEST(DiskFull, CheckpointWriteFailsCleanly) {

@@ -234,19 +234,26 @@ void cancel(const std::vector<std::string>& ids) { test::run_command("scancel " 
 }  // namespace
 
 // The local cluster restarted with MaxArraySize 11 for these tests (its queue is emptied),
-// and with its default (1001) again after them.
+// and with its default (1001) again after them, in the layout it had (one node, or the two
+// nodes of scripts/test.sh, whose partition `multi` the two-node tests need).
 class SlurmSplit : public ::testing::Test {
  protected:
+  static std::string layout() {
+    return test::run_command("sinfo -h -p multi -o %P").output.find("multi") != std::string::npos ? " --nodes 2"
+                                                                                                   : " --nodes 1";
+  }
   static void SetUpTestSuite() {
     if (test::run_command("sinfo -h -o %T").exit_code != 0) return;  // SetUp skips
-    auto r = test::run_command(std::string(AIM_SOURCE_DIR) + "/scripts/slurm-local.sh start --max-array-size 11");
+    nodes_ = layout();
+    auto r = test::run_command(std::string(AIM_SOURCE_DIR) + "/scripts/slurm-local.sh start --max-array-size 11" + nodes_);
     if (r.exit_code != 0) std::cerr << r.output;
   }
   static void TearDownTestSuite() {
     if (test::run_command("sinfo -h -o %T").exit_code != 0) return;
-    auto r = test::run_command(std::string(AIM_SOURCE_DIR) + "/scripts/slurm-local.sh start");
+    auto r = test::run_command(std::string(AIM_SOURCE_DIR) + "/scripts/slurm-local.sh start" + nodes_);
     if (r.exit_code != 0) std::cerr << r.output;
   }
+  static inline std::string nodes_;
   void SetUp() override {
     auto r = test::run_command("sinfo -h -o %T");
     if (r.exit_code != 0) GTEST_SKIP() << "not run: no Slurm cluster (scripts/slurm-local.sh start)\n" << r.output;

@@ -181,7 +181,12 @@ TEST(Training, AimMasksFollowTheAnnealedTargetAndPredictAgreesWithEvaluation) {
 // optimiser steps resumes to exactly the numbers of its uninterrupted twin.
 TEST(GradientAccumulation, IdentityAndResumeMidEpoch) {
   test::TempDir dir;
-  auto cfg = dir.write("c.yaml", test::small_run_config(dir.file("out"), 1) + "dataset.train_size: 1024\n");
+  auto cfg = dir.write("c.yaml", test::small_run_config(dir.file("out"), 1));
+  {  // dataset.train_size: 1024 (a dotted key beside `dataset: {...}` is a duplicate key)
+    auto text = read_text(cfg);
+    text.replace(text.find("train_size: 3000"), 16, "train_size: 1024");
+    write_text_atomic(cfg, text);
+  }
   auto id = [&](const std::string& override_text) {
     std::vector<std::string> o;
     if (!override_text.empty()) o.push_back(override_text);
