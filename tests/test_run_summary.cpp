@@ -303,3 +303,35 @@ TEST(RunSummary, TheReportOverSummariesEqualsTheReportOverResultFiles) {
   EXPECT_NE(summary_problems(runs).find("3 complete runs were read from result.h5"), std::string::npos)
       << summary_problems(runs);
 }
+
+// `aimrun summarize DIR`: --check lists the runs that need a summary (exit 3) and changes
+// nothing; without it, writes the missing and damaged ones, stamps the copied one again,
+// after which `report` reads every run from its summary, without a warning.
+TEST(RunSummary, SummarizeWritesMissingDamagedAndStaleSummaries) {
+  test::TempDir dir;
+  auto missing = write_run(dir, "run-a", 1, 0.5);
+  auto damaged = write_run(dir, "run-b", 2, 0.75);
+  auto copied = write_run(dir, "run-c", 3, 0.25);
+  fs::remove(missing.summary());
+  flip_byte(damaged.summary(), 100);
+  set_mtime_ns(copied.result(), mtime_ns(copied.result()) + 1000000000);
+  const auto before = read_text(damaged.summary());
+  auto check = test::run_command(test::aimrun() + " summarize --check " + dir.path());
+  EXPECT_EQ(check.exit_code, 3) << check.output;
+  EXPECT_NE(check.output.find("needs a summary: " + missing.dir), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find("needs a summary: " + damaged.dir), std::string::npos) << check.output;
+  EXPECT_NE(check.output.find("stale stamp: " + copied.dir), std::string::npos) << check.output;
+  EXPECT_FALSE(fs::exists(missing.summary()));
+  EXPECT_EQ(read_text(damaged.summary()), before);
+  auto write = test::run_command(test::aimrun() + " summarize " + dir.path());
+  EXPECT_EQ(write.exit_code, 0) << write.output;
+  for (const auto& p : {missing, damaged, copied}) {
+    auto read = read_run_summary(p);
+    EXPECT_TRUE(read.ok) << read.why;
+    EXPECT_FALSE(read.restamp) << p.dir;
+  }
+  EXPECT_EQ(test::run_command(test::aimrun() + " summarize --check " + dir.path()).exit_code, 0);
+  auto report = test::run_command(test::aimrun() + " report " + dir.path());
+  EXPECT_EQ(report.exit_code, 0) << report.output;
+  EXPECT_EQ(report.output.find("without a valid summary.json"), std::string::npos) << report.output;
+}
