@@ -67,7 +67,7 @@ def read_commands(aimrun, folder, work, skip):
         "aimresults.py (run table)": [py, os.path.join(ROOT, "scripts", "aimresults.py"), folder,
                                       "--csv", os.path.join(work, "table.csv")],
         "collect": [aimrun, "collect", folder, os.path.join(work, "all.h5")],
-        "collect --link": [aimrun, "collect", folder, os.path.join(folder, "linked.h5"), "--link"],
+        "collect --link": [aimrun, "collect", folder, os.path.join(work, "linked.h5"), "--link"],
     }
     return {k: v for k, v in cmds.items() if not any(s in k for s in skip)}
 
@@ -85,14 +85,19 @@ def status_sweep(work, n, runs):
 
 
 def fill_status_sweep(aimrun, spec, out, src):
+    """Every run of the sweep done: a hard link to one real result.h5 (a link shares its
+    bytes and mtime), and that run's summary made each run's own (bench/sweep_copies.py)."""
+    sys.path.insert(0, HERE)
+    import sweep_copies  # noqa: E402
     plan = subprocess.run([aimrun, "sweep", "plan", spec], capture_output=True, text=True, check=True).stdout
     ids = re.findall(r"^\s*\d+\s+([0-9a-f]{12})\s", plan, re.M)
-    for run_id in ids:
+    body = sweep_copies.source_summary(src)
+    for i, run_id in enumerate(ids):
         d = os.path.join(out, "runs", run_id)
         os.makedirs(d)
-        for name in ("result.h5", "summary.json"):
-            os.link(os.path.join(src, name), os.path.join(d, name))
+        os.link(os.path.join(src, "result.h5"), os.path.join(d, "result.h5"))
         shutil.copyfile(os.path.join(src, "config.yaml"), os.path.join(d, "config.yaml"))
+        sweep_copies.write_patched_summary(d, body, run_id, i)
     return len(ids)
 
 

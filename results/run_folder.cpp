@@ -59,10 +59,10 @@ namespace {
 // never read as the run's. Otherwise result.h5 itself is read in full.
 bool read_result(const RunPaths& paths, ResultDepth depth, RunFolderState& s) {
   const bool has_summary = fs::exists(paths.summary());
-  if (depth == ResultDepth::Summary || has_summary) {
-    auto summary = results::read_run_summary(paths);
+  if (depth != ResultDepth::Full || has_summary) {
+    auto summary = results::read_run_summary(paths, depth != ResultDepth::State);
     s.bound_to_summary = summary.ok;
-    if (summary.ok && depth == ResultDepth::Summary) {
+    if (summary.ok && depth != ResultDepth::Full) {
       s.record = std::move(summary.record);
       return true;
     }

@@ -48,10 +48,11 @@ bool is_run_folder(const std::string& dir);
 enum class RunState { Done, Running, Unreadable, Failed, Pending };
 std::string to_string(RunState state);  // "done", "running", "unreadable", "failed", "pending"
 
-// How much of a done run's result to read: its summary (results/run_summary.h; result.h5
-// read in full only where the summary is missing or fails a check), or all of result.h5
-// (per-sample arrays, maps and curves: pictures, collections of copies).
-enum class ResultDepth { Summary, Full };
+// How much of a done run's result to read: only whether it is done (State: its summary
+// checked, the record holds the run id alone), its summary (results/run_summary.h; in both
+// result.h5 is read in full only where the summary is missing or fails a check), or all of
+// result.h5 (per-sample arrays, maps and curves).
+enum class ResultDepth { State, Summary, Full };
 
 struct RunFolderState {
   RunState state = RunState::Pending;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <numeric>
@@ -218,6 +219,40 @@ bool check_bound(const std::string& result, const FileStamp& stamp) {
   return true;
 }
 
+// The head every body starts with (body_text): {"run_id": "<id>", "result": {"size": N,
+// "mtime_ns": M, "crc32": "<8 hex>"}, ...: all a run's state needs, read without parsing
+// the rest (the checksum has shown the body is as written). False where it is not there.
+bool read_head(const std::string& body, std::string& run_id, FileStamp& stamp) {
+  auto expect = [&](size_t& at, const std::string& text) {
+    if (body.compare(at, text.size(), text) != 0) return false;
+    at += text.size();
+    return true;
+  };
+  auto integer = [&](size_t& at, int64_t& out) {
+    const char* begin = body.c_str() + at;
+    char* end = nullptr;
+    errno = 0;
+    out = std::strtoll(begin, &end, 10);
+    if (end == begin || errno) return false;
+    at += size_t(end - begin);
+    return true;
+  };
+  size_t at = 0;
+  if (!expect(at, "{\"run_id\": \"")) return false;
+  const size_t quote = body.find('"', at);
+  if (quote == std::string::npos) return false;
+  run_id = body.substr(at, quote - at);
+  at = quote;
+  if (run_id.find('\\') != std::string::npos || !expect(at, "\", \"result\": {\"size\": ") ||
+      !integer(at, stamp.size) || !expect(at, ", \"mtime_ns\": ") || !integer(at, stamp.mtime_ns) ||
+      !expect(at, ", \"crc32\": \"") || body.size() < at + 9 || body[at + 8] != '"')
+    return false;
+  const std::string hex = body.substr(at, 8);
+  if (hex.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
+  stamp.crc32 = uint32_t(std::stoul(hex, nullptr, 16));
+  return true;
+}
+
 }  // namespace
 
 FileStamp stamp_of(const std::string& path) {
@@ -277,7 +312,7 @@ void restamp_run_summary(const RunPaths& paths, const SummaryRead& read) {
   write_run_summary(paths, read.record);
 }
 
-SummaryRead read_run_summary(const RunPaths& paths) {
+SummaryRead read_run_summary(const RunPaths& paths, bool record) {
   SummaryRead out;
   std::error_code ec;
   const auto size = fs::file_size(paths.summary(), ec);
@@ -290,7 +325,7 @@ SummaryRead read_run_summary(const RunPaths& paths) {
     if (size > kMaxSummaryBytes) throw DataError(std::to_string(size) + " bytes, more than a summary holds");
     const std::string body = checked_body(read_text(paths.summary()));
     FileStamp stamp;
-    out.record = read_body(YAML::Load(body), stamp);
+    if (record || !read_head(body, out.record.run_id, stamp)) out.record = read_body(YAML::Load(body), stamp);
     const std::string folder = fs::weakly_canonical(paths.dir).filename().string();
     if (out.record.run_id != folder)  // another run's summary: result.h5 may well be this run's
       throw DataError("run_id " + out.record.run_id + " is not the folder's run id " + folder);

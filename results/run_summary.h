@@ -51,8 +51,10 @@ struct SummaryRead {
   bool restamp = false;  // ok, but result.h5's mtime changed (a copy): its bytes were checked in full
   RunRecord record;   // when ok: everything but per-sample arrays, kept maps and curves
 };
-// Reads and checks paths.summary() against itself and against paths.result().
-SummaryRead read_run_summary(const RunPaths& paths);
+// Reads and checks paths.summary() against itself and against paths.result(). With
+// `record` false only the run id and result.h5's stamp are read (a run's state: every
+// check but the parse of the scalars, a tenth of the time); record holds the run id alone.
+SummaryRead read_run_summary(const RunPaths& paths, bool record = true);
 // Writes a valid summary again with result.h5's present mtime (read.restamp), so that later
 // reads need not check result.h5's bytes.
 void restamp_run_summary(const RunPaths& paths, const SummaryRead& read);

@@ -164,6 +164,11 @@ TEST(RunSummary, KeepsEveryScalarOfTheResultFileExactly) {
   EXPECT_FALSE(read.restamp);
   expect_same_scalars(read.record, read_run_file(p.result()));
   EXPECT_EQ(read.record.skipped_files.at("train").size(), 2u);  // counted (the names stay in result.h5)
+  auto state = read_run_summary(p, false);  // a run's state: the head alone
+  ASSERT_TRUE(state.ok) << state.why;
+  EXPECT_EQ(state.record.run_id, "run-a");
+  EXPECT_TRUE(state.record.splits.empty());
+  EXPECT_EQ(inspect_run_folder(p, ResultDepth::State).state, RunState::Done);
   // The least confident samples: the 32 lowest, ties by position, from the full arrays.
   auto l = least_confident(read_run_file(p.result()).splits[0], kLeastConfidentKept);
   ASSERT_EQ(l.index.size(), kLeastConfidentKept);
@@ -196,12 +201,14 @@ TEST(RunSummary, ADamagedTruncatedOrEditedSummaryIsNeverUsed) {
   for (size_t at = 0; at < good.size(); ++at) {
     flip_byte(p.summary(), at);
     EXPECT_FALSE(read_run_summary(p).ok) << "flip at " << at;
+    EXPECT_FALSE(read_run_summary(p, false).ok) << "flip at " << at << " (state only)";
     flip_byte(p.summary(), at);  // back
   }
   ASSERT_TRUE(read_run_summary(p).ok);
   for (size_t len = 0; len < good.size(); len += 7) {
     write_plain(p.summary(), good.substr(0, len));
     EXPECT_FALSE(read_run_summary(p).ok) << "cut at " << len;
+    EXPECT_FALSE(read_run_summary(p, false).ok) << "cut at " << len << " (state only)";
   }
   expect_refused(good.substr(0, good.size() / 2), "truncated");
   expect_refused("", "empty");
@@ -225,7 +232,8 @@ TEST(RunSummary, ASummaryWrittenForAnotherResultFileIsNeverUsed) {
     auto read = read_run_summary(p);
     EXPECT_FALSE(read.ok) << what;
     EXPECT_TRUE(read.result_mismatch) << what;
-    for (auto depth : {ResultDepth::Summary, ResultDepth::Full}) {
+    EXPECT_TRUE(read_run_summary(p, false).result_mismatch) << what;
+    for (auto depth : {ResultDepth::State, ResultDepth::Summary, ResultDepth::Full}) {
       auto state = inspect_run_folder(p, depth);
       EXPECT_EQ(state.state, RunState::Unreadable) << what;
       EXPECT_NE(state.detail.find("result.h5 and summary.json disagree"), std::string::npos) << state.detail;

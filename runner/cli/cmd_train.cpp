@@ -133,7 +133,7 @@ int train_in_folder(const TrainArgs& args, comm::Communicator& comm, const Confi
                     const std::pair<std::string, std::string>& hosts, const FileLock& lock) {
   const int rank = comm.rank();
   RunFolderState found;
-  if (rank == 0) found = inspect_run_folder(paths);
+  if (rank == 0) found = inspect_run_folder(paths, ResultDepth::State);
   const bool done = comm::broadcast_flag(comm, rank == 0 && found.state == RunState::Done);
   if (done && !args.force) {
     if (rank == 0) {
