@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json.h"
 #include "core/strings.h"
 #include "results/run_folder.h"
 #include "runner/session_ledger.h"
@@ -24,23 +25,6 @@ namespace fs = std::filesystem;
 namespace aim::cli {
 
 namespace {
-
-std::string json_string(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += char(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      o += buf;
-    } else {
-      o += char(c);
-    }
-  }
-  return o + "\"";
-}
 
 // One JSON object a line per run found: its state, detail and the ledger's last cause.
 std::string runs_jsonl(const std::vector<results::FoundRun>& runs) {
