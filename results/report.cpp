@@ -25,7 +25,37 @@ namespace fs = std::filesystem;
 
 namespace aim::results {
 
+const std::vector<std::string> kPaperMetrics = {"test acc",    "test worst-group", "ood acc",
+                                                "EPG gradcam", "EPG mask",         "mask area"};
+
 namespace {
+
+// Keeps the paper's metrics among g's (in g's order); returns the ones left out. Keeps
+// every metric when none of the paper's is there (a custom dataset's own metrics).
+std::vector<std::string> keep_paper_metrics(Grouping& g) {
+  std::vector<std::string> kept, left;
+  for (const auto& m : g.metrics)
+    (std::find(kPaperMetrics.begin(), kPaperMetrics.end(), m) != kPaperMetrics.end() ? kept : left).push_back(m);
+  if (kept.empty()) return {};
+  g.metrics = kept;
+  return left;
+}
+
+// Takes the keys other than the method whose value is the same in every row out of the
+// table; returns them as "key = value" for a line under it.
+std::vector<std::string> fold_constant_keys(Grouping& g) {
+  std::vector<std::string> folded;
+  for (size_t i = g.keys.size(); i-- > 0;) {
+    if (int(i) == g.method_index() || g.groups.empty()) continue;
+    bool same = true;
+    for (const auto& row : g.groups) same = same && row.key[i] == g.groups[0].key[i];
+    if (!same) continue;
+    folded.insert(folded.begin(), g.keys[i] + " = " + (g.groups[0].key[i].empty() ? "-" : g.groups[0].key[i]));
+    g.keys.erase(g.keys.begin() + long(i));
+    for (auto& row : g.groups) row.key.erase(row.key.begin() + long(i));
+  }
+  return folded;
+}
 
 const SplitResult* find_split(const RunRecord& r, const std::string& name) {
   for (const auto& s : r.splits)
@@ -72,27 +102,35 @@ void write_least_confident(const std::vector<const FoundRun*>& runs, int count, 
 void write_notes(const ReportData& d, const ReportOptions& options, std::ostream& out) {
   const bool latex = options.format == "latex";
   const std::string lead = latex ? "% " : "";
-  out << "\n" << lead
-      << "In %, mean ± std over seeds (sample std; n = runs per row). EPG: Energy Pointing Game of each "
-         "attribution method on the test split (worst-group: its lowest group mean); mask area: active fraction "
-         "of the merged mask.\n";
-  for (const auto& c : captions(d)) out << lead << c << "\n";
+  // The terminal view (--columns paper) wraps its prose at 100 columns; files keep a line per note.
+  auto note = [&](const std::string& text) {
+    out << (options.paper_columns ? wrap_text(text, 100, lead) : lead + text) << "\n";
+  };
+  out << "\n";
+  note(
+      "In %, mean ± std over seeds (sample std; n = runs per row). EPG: Energy Pointing Game of each "
+      "attribution method on the test split (worst-group: its lowest group mean); mask area: active fraction "
+      "of the merged mask.");
+  for (const auto& c : captions(d)) note(c);
   if (!d.comparison.differences.empty()) {
-    out << "\n" << lead << "Differences from " << d.comparison.baseline
-        << " (--baseline) with the same other settings, in points: the mean difference [its 95% CI, t "
-           "distribution], the two-sided p-value of no difference and n. Paired by seed (paired t-test) where "
-           "every seed of the two rows pairs, Welch's t-test otherwise (n: runs of each).\n\n";
+    out << "\n";
+    note("Differences from " + d.comparison.baseline +
+         " (--baseline) with the same other settings, in points: the mean difference [its 95% CI, t "
+         "distribution], the two-sided p-value of no difference and n. Paired by seed (paired t-test) where "
+         "every seed of the two rows pairs, Welch's t-test otherwise (n: runs of each).");
+    out << "\n";
     auto t = difference_table(d);
     write_table(t.header, t.rows, options.format, out);
   }
-  for (const auto& n : d.comparison.notes) out << lead << n << "\n";
+  for (const auto& n : d.comparison.notes) note(n);
   if (!d.reference) return;
   const auto& ref = *d.reference;
-  out << "\n" << lead << "paper: " << (ref.source.empty() ? options.compare_path : ref.source)
-      << " (Δ: our mean minus the paper's, in points; verdict: reproduced = the paper's value inside our 95% "
-         "CI, not reproduced = outside it, underpowered = the CI's half-width is over "
-      << options.margin << " points (--margin) or fewer than 2 runs; sign: whether our difference from "
-      << d.comparison.baseline << " has the paper's sign).\n";
+  out << "\n";
+  note("paper: " + (ref.source.empty() ? options.compare_path : ref.source) +
+       " (Δ: our mean minus the paper's, in points; verdict: reproduced = the paper's value inside our 95% "
+       "CI, not reproduced = outside it, underpowered = the CI's half-width is over " +
+       format_double(options.margin) + " points (--margin) or fewer than 2 runs; sign: whether our difference from " +
+       d.comparison.baseline + " has the paper's sign).");
   // Unmatched paper rows of the datasets in this report are worth knowing (a missing
   // setting); the rows of other datasets are only counted.
   std::set<std::string> datasets;
@@ -108,7 +146,7 @@ void write_notes(const ReportData& d, const ReportOptions& options, std::ostream
     if (ds == r.match.end() || datasets.count(ds->second)) missing.push_back(r.name);
     else other++;
   }
-  if (!missing.empty()) out << lead << "Paper rows with no runs here: " << join(missing, "; ") << ".\n";
+  if (!missing.empty()) note("Paper rows with no runs here: " + join(missing, "; ") + ".");
   if (other) out << lead << other << " paper rows concern datasets not in this report.\n";
 }
 
@@ -116,14 +154,24 @@ void write_notes(const ReportData& d, const ReportOptions& options, std::ostream
 
 bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& options, std::ostream& out,
                   std::ostream& problems) {
-  const Grouping grouping = group_runs(runs, options.where, options.group_by);
+  Grouping grouping = group_runs(runs, options.where, options.group_by);
+  const bool terminal = options.paper_columns && options.format == "md";
+  const auto left_out = terminal ? keep_paper_metrics(grouping) : std::vector<std::string>{};
+  const auto folded = terminal ? fold_constant_keys(grouping) : std::vector<std::string>{};
   const BaselineComparison comparison = compare_with_baseline(grouping, options.baseline);
   ReportData data{grouping, comparison, options.compare ? &*options.compare : nullptr, {}, options.format};
   if (data.reference) data.references = match_reference(grouping, *data.reference, options.margin);
   const Table table = main_table(data);
   write_table(table.header, table.rows, options.format, out);
+  if (!folded.empty()) out << wrap_text("Every row: " + join(folded, ", ") + ".", 100) << "\n";
   if (options.format != "csv" && !grouping.groups.empty()) write_notes(data, options, out);
   if (options.format == "md") write_least_confident(grouping.done, options.least_confident, out);
+  if (!left_out.empty())
+    out << "\n"
+        << wrap_text("The paper's columns; " + std::to_string(left_out.size()) + " more (" + join(left_out, ", ") +
+                         ") and their differences with --columns all (csv, LaTeX and HTML have every column).",
+                     100)
+        << "\n";
 
   bool complete = true;
   for (const auto& r : runs) {

@@ -24,7 +24,13 @@ struct ReportOptions {
   std::string baseline = "vanilla";  // --baseline: the method every other is compared with
   std::vector<std::pair<std::string, std::string>> where;  // --where key=value: only these runs
   std::vector<std::string> group_by;  // --group-by: these keys instead of the default grouping
+  bool paper_columns = false;         // md: only kPaperMetrics and their differences (aimrun report's default)
 };
+
+// The columns of the paper's tables: what `aimrun report` prints by default in markdown, so
+// that the quickstart's table fits a 120-column terminal (--columns all: every column; csv,
+// LaTeX and HTML always keep every column).
+extern const std::vector<std::string> kPaperMetrics;
 
 // Writes the table to `out` and the problems to `problems`; returns false when some run
 // could not be included (the report is partial).

@@ -79,4 +79,21 @@ void write_table(const std::vector<std::string>& header, const TableRows& rows, 
   }
 }
 
+std::string wrap_text(const std::string& text, size_t width, const std::string& lead) {
+  std::string out, line;
+  auto flush = [&] { out += (out.empty() ? "" : "\n") + lead + line; };
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    start = end + 1;
+    if (word.empty()) continue;
+    if (!line.empty() && display_width(lead + line + " " + word) > width) flush(), line.clear();
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty() || out.empty()) flush();
+  return out;
+}
+
 }  // namespace aim::results

@@ -2,6 +2,7 @@
 // the report's grouping and statistics.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,14 +11,15 @@
 
 #include "core/error.h"
 #include "core/h5.h"
+#include "core/strings.h"
+#include "fault_log.h"
 #include "results/collection.h"
 #include "results/comparison.h"
 #include "results/report.h"
-#include "results/run_groups.h"
 #include "results/run_file.h"
+#include "results/run_groups.h"
 #include "runner/evaluate.h"
 #include "runner/sweep/run_state.h"
-#include "fault_log.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -264,6 +266,51 @@ RunRecord protocol_record(const std::string& method, int seed, double acc, const
 }
 
 }  // namespace
+
+// aimrun report's default (md, --columns paper): the paper's columns and their differences
+// only, every line within a 120-column terminal, the others named; --columns all and csv
+// keep every column.
+TEST(Report, PaperColumnsFitA120ColumnTerminalAndNameTheOthers) {
+  test::TempDir dir;
+  for (int seed : {0, 1})
+    for (const std::string method : {"vanilla", "bottom_up", "aim"}) {
+      auto run = dir.path() + "/runs/" + method + std::to_string(seed);
+      std::filesystem::create_directories(run);
+      auto r = protocol_record(method, seed, 0.9 + 0.01 * seed, "last");
+      r.splits[0].scalars["epg_ixg"] = 0.1;
+      if (method != "vanilla") r.splits[0].scalars["epg_mask"] = 0.3, r.splits[0].scalars["mask_area"] = 0.35;
+      write_run_file(run + "/result.h5", r);
+    }
+  ReportOptions paper;
+  paper.paper_columns = true;
+  const auto table = report_of(dir.path(), paper);
+  size_t widest = 0;  // in code points (± and − are one column, three bytes)
+  for (const auto& line : split(table, '\n'))
+    widest =
+        std::max(widest, size_t(std::count_if(line.begin(), line.end(), [](char c) { return (c & 0xC0) != 0x80; })));
+  EXPECT_LE(widest, 120u) << table;
+  EXPECT_NE(table.find("| method    | n | test acc "), std::string::npos) << table;
+  EXPECT_NE(table.find("Every row: dataset.name = builtin, model.backbone = small_cnn."), std::string::npos) << table;
+  EXPECT_NE(table.find("| EPG gradcam "), std::string::npos) << table;
+  EXPECT_NE(table.find("| EPG mask "), std::string::npos) << table;
+  EXPECT_EQ(table.find("EPG ixg |"), std::string::npos) << table;
+  EXPECT_EQ(table.find("| EPG gradcam worst-group "), std::string::npos) << table;
+  EXPECT_EQ(table.find("| mask area stage 3 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("5 more (EPG gradcam worst-group, EPG gradcam_backbone, EPG ixg, mask area stage"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("with --columns all"), std::string::npos) << table;
+  // The differences: only of the paper's metrics (test acc of aim and bottom_up among them).
+  EXPECT_TRUE(has_line(table, {"| aim − vanilla ", "| test acc "})) << table;
+  EXPECT_FALSE(has_line(table, {"| aim − vanilla ", "| EPG ixg "})) << table;
+  const auto all = report_of(dir.path());
+  EXPECT_NE(all.find("EPG ixg"), std::string::npos) << all;
+  EXPECT_TRUE(has_line(all, {"| aim − vanilla ", "| EPG ixg "})) << all;
+  ReportOptions csv;
+  csv.format = "csv";
+  csv.paper_columns = true;
+  EXPECT_NE(report_of(dir.path(), csv).find("EPG ixg"), std::string::npos);
+}
 
 TEST(Report, ShowsTheProtocolExplainSelectWorstGroupEpgAndStageAreas) {
   test::TempDir dir;

@@ -24,6 +24,7 @@ void add_report_command(CLI::App& app) {
     std::string baseline = "vanilla";
     std::vector<std::string> where;
     std::string group_by;
+    std::string columns = "paper";
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("report",
@@ -53,6 +54,12 @@ void add_report_command(CLI::App& app) {
                   "key,...: group runs by these config keys instead of dataset, method, backbone\n"
                   "and every other varying key (keep method.name to compare methods)");
   cmd->add_option("--format", args->format, "md, latex or csv")->check(CLI::IsMember({"md", "latex", "csv"}));
+  cmd->add_option("--columns", args->columns,
+                  "md: 'paper' (default: the paper's columns, test acc, test worst-group, EPG gradcam,\n"
+                  "EPG mask, mask area, and their differences; fits 120 columns) or 'all' (every\n"
+                  "metric: validation, every attribution's worst-group EPG, each stage's mask area).\n"
+                  "csv, latex and --html always have every column")
+      ->check(CLI::IsMember({"paper", "all"}));
   cmd->add_option("--least-confident", args->least_confident,
                   "md: also list this many test samples with the least confident masks (0: none)")
       ->check(CLI::NonNegativeNumber);
@@ -67,6 +74,7 @@ void add_report_command(CLI::App& app) {
     options.least_confident = args->least_confident;
     options.margin = args->margin;
     options.baseline = args->baseline;
+    options.paper_columns = args->columns == "paper";
     for (const auto& w : args->where) options.where.push_back(results::parse_where(w));
     if (!args->html.empty()) check_output_file("--html", args->html);
     for (const auto& k : split(args->group_by, ',')) {
