@@ -50,7 +50,8 @@ std::pair<int, std::string> metric_order(const std::string& m) {
   return {30, m};
 }
 
-// Every metric of one run: name -> fraction.
+}  // namespace
+
 std::vector<std::pair<std::string, double>> run_metrics(const RunRecord& rec) {
   std::vector<std::pair<std::string, double>> out;
   for (const std::string split : {"test", "val", "ood"}) {  // ood: the built-in dataset's shifted places
@@ -76,6 +77,8 @@ std::vector<std::pair<std::string, double>> run_metrics(const RunRecord& rec) {
     if (!m.target.empty()) out.emplace_back("target stage " + std::to_string(m.stage), m.target.back());
   return out;
 }
+
+namespace {
 
 // Fine-tuned runs start from one upstream run each (model.init_from: its run id), one per
 // seed in a staged sweep. For grouping, an upstream that is among the runs found and has the

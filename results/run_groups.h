@@ -38,6 +38,10 @@ struct Grouping {
   int method_index() const;           // position of method.name in keys, -1 without it
 };
 
+// Every metric of one run, as the report names them ("test acc", "val worst-group",
+// "EPG gradcam", ...): name -> fraction.
+std::vector<std::pair<std::string, double>> run_metrics(const RunRecord& rec);
+
 // Splits "key=value" (--where); throws ConfigError naming the argument otherwise.
 std::pair<std::string, std::string> parse_where(const std::string& arg);
 

@@ -7,6 +7,10 @@
 //   one A1 A2 ...           -> defined mean lo hi t df p n_a n_b paired
 //   paired A... | B...      -> the same for the paired t-test
 //   welch A... | B...       -> the same for Welch's t-test
+//   cs ALPHA SCALE MARGIN MIN_N D1 D2 ...
+//                           -> per n = 2..N: n lo hi (results/sequential.h), then
+//                              "decision STATE N"
+//   bf T N SCALE            -> the mixture Bayes factor BF_N(T)
 //   run DIR METHOD SEED CORRELATION ACC WORST_GROUP EPG [EXPLAIN SELECT EPOCH]
 //                           -> writes DIR/runs/<id>/result.h5 with these test-split values
 #include <cstdio>
@@ -17,6 +21,7 @@
 #include <vector>
 
 #include "results/run_file.h"
+#include "results/sequential.h"
 #include "results/statistics.h"
 
 using namespace aim::results;
@@ -102,6 +107,20 @@ int main() {
     } else if (op == "paired" || op == "welch") {
       auto va = values(in, true), vb = values(in, false);
       std::cout << test_line(op == "paired" ? paired_t(va, vb) : welch_t(va, vb)) << "\n";
+    } else if (op == "cs") {
+      SequentialOptions o;
+      in >> o.alpha >> o.prior_scale >> o.margin >> o.min_n;
+      auto d = values(in, false);
+      for (size_t n = 2; n <= d.size(); ++n) {
+        auto cs = t_confidence_sequence(d, n, o.alpha, o.prior_scale);
+        std::cout << n << " " << num(cs.lo) << " " << num(cs.hi) << "\n";
+      }
+      auto dec = sequential_decision(d, o);
+      std::cout << "decision " << to_string(dec.state) << " " << dec.n << "\n";
+    } else if (op == "bf") {
+      size_t n = 0;
+      in >> a >> n >> b;
+      std::cout << num(t_mixture_bayes_factor(a, n, b)) << "\n";
     } else if (op == "run") {
       write_run(in);
     } else {

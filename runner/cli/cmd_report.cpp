@@ -10,6 +10,7 @@
 #include "results/run_summary.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/report_html.h"
+#include "runner/sweep/seed_rounds.h"
 
 namespace aim::cli {
 
@@ -20,6 +21,7 @@ void add_report_command(CLI::App& app) {
     int least_confident = 5;
     std::string compare;
     std::string html;
+    std::string seeds;
     double margin = 2;
     std::string baseline = "vanilla";
     std::vector<std::string> where;
@@ -67,6 +69,10 @@ void add_report_command(CLI::App& app) {
                   "write one self-contained HTML page (tables, plots, each run's pictures and config,\n"
                   "the runs not in the table) to this file instead of the table; needs python3 with\n"
                   "matplotlib (docs/results-python.md)");
+  cmd->add_option("--seeds", args->seeds,
+                  "a sweep file with sweep.seeds: print its rounds first (each comparison decided or open, at\n"
+                  "which n; the compute spent beside max seeds for every group; docs/report.md)")
+      ->check(CLI::ExistingFile);
   cmd->callback([args] {
     // Every option is checked before any run is read (keys against the runs: write_report).
     results::ReportOptions options;
@@ -87,10 +93,17 @@ void add_report_command(CLI::App& app) {
       options.compare = results::load_reference(args->compare);
       options.compare_path = args->compare;
     }
+    std::shared_ptr<SeedRounds> rounds;
+    if (!args->seeds.empty()) {
+      rounds = load_sweep(args->seeds, {}).seeds;
+      if (!rounds) throw ConfigError(args->seeds + ": --seeds: the sweep has no sweep.seeds");
+    }
     // Summaries keep each run's kLeastConfidentKept least confident samples; more need result.h5.
     const bool full = options.format == "md" && size_t(options.least_confident) > results::kLeastConfidentKept;
     auto runs = results::find_runs(args->dir, full ? ResultDepth::Full : ResultDepth::Summary);
     if (auto note = results::summary_problems(runs); !note.empty()) spdlog::warn("{}", note);
+    // Before the table (on stderr for CSV, which stays one table).
+    if (rounds) (options.format == "csv" ? std::cerr : std::cout) << describe_seed_rounds(*rounds) << "\n";
     bool complete = args->html.empty() ? results::write_report(runs, options, std::cout, std::cerr)
                                        : write_html_report(args->dir, runs, options, args->html);
     exit_code() = complete ? 0 : kExitPartial;

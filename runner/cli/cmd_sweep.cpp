@@ -12,6 +12,7 @@
 #include "runner/sweep/local_executor.h"
 #include "runner/sweep/slurm_executor.h"
 #include "runner/sweep/run_state.h"
+#include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_spec.h"
 #include "runner/sweep/upstream.h"
 #include "runner/sweep/watch.h"
@@ -125,6 +126,27 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
   std::vector<std::string> summary;
   for (const auto& [k, v] : counts) summary.push_back(std::to_string(v) + " " + k);
   std::cout << join(summary, ", ") << "\n";
+  if (sweep.seeds) std::cout << describe_seed_rounds(*sweep.seeds);
+}
+
+// sweep run of a sweep with sweep.seeds: round after round until nothing is open (or a run
+// failed, or the round's runs are left to another process); the runs of each round are
+// trained like any sweep's. Returns the failed runs.
+int run_seed_rounds_locally(Sweep& sweep, const LocalRunOptions& options) {
+  while (true) {
+    const size_t before = sweep.runs.size();
+    const int failed = run_sweep_locally(sweep, options);
+    if (failed) return failed;
+    apply_seed_rounds(sweep);
+    const auto& r = *sweep.seeds;
+    spdlog::info("sweep {}: round {}{}", sweep.name, r.round,
+                 r.finished ? ": finished" : r.waiting.empty() ? "" : ": waiting: " + r.waiting);
+    // Nothing added: finished, or the round's runs are left to another process (--no-wait).
+    if (r.finished || sweep.runs.size() == before) {
+      std::cerr << describe_seed_rounds(r);
+      return 0;
+    }
+  }
 }
 
 }  // namespace
@@ -159,7 +181,7 @@ void add_sweep_command(CLI::App& app) {
     options.ranks = run_args->ranks;
     options.fail_fast = run_args->fail_fast;
     options.wait_for_others = !run_args->no_wait;
-    int failed = run_sweep_locally(s, options);
+    int failed = s.seeds ? run_seed_rounds_locally(s, options) : run_sweep_locally(s, options);
     exit_code() = failed ? kExitError : 0;
   });
 

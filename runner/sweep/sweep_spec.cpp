@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "runner/schema.h"
+#include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_axes.h"
 #include "runner/sweep/sweep_stages.h"
 
@@ -69,6 +70,9 @@ void check_staged_keys(const YAML::Node& node, const std::string& file) {
   for (auto it : node) {
     auto key = key_name(it.first, file, "sweep");
     if (std::find(valid.begin(), valid.end(), key) != valid.end()) continue;
+    if (key == "seeds")
+      throw ConfigError(yaml_where(file, it.first) +
+                        ": sweep.seeds: adaptive seeds are not supported in a sweep in stages yet (docs/sweeps.md)");
     const bool axis = key == "grid" || key == "zip";
     std::string hint = closest_match(key, valid);
     throw ConfigError(
@@ -93,12 +97,22 @@ Sweep expand_sweep(const std::string& path, const std::vector<std::string>& over
       check_staged_keys(node, loc.file);
       expand_stages(sweep, node["stages"], loc.file, loaded.values, overrides, world_size);
     } else {
-      auto axes = read_axes(node, loc.file, "sweep", {"name"}, {"stages"});
+      auto axes = read_axes(node, loc.file, "sweep", {"name", "seeds"}, {"stages"});
+      std::unique_ptr<SeedsSpec> seeds;
+      if (node["seeds"]) {  // adaptive seeds: every run max seeds would make, then the rounds so far
+        seeds = std::make_unique<SeedsSpec>(read_seeds(node["seeds"], loc.file));
+        axes.push_back(seed_axis(*seeds, node["seeds"], axes, loc.file));
+      }
       count_runs(axes, loc.str(), kMaxSweepRuns);
       expand_axes(sweep, axes, loc.file, loaded.values, overrides, world_size);
+      if (seeds) {
+        check_decide_methods(*seeds, sweep.runs);
+        sweep.seeds = std::make_shared<SeedRounds>(seed_groups(*seeds, sweep.runs));
+      }
     }
   }
   sweep.output_dir = sweep.runs.front().config.get_string("output_dir");
+  apply_seed_rounds(sweep);
   return sweep;
 }
 

@@ -18,6 +18,7 @@
 //       - {name: finetune, init_from: pretrain, set: {train.lr: 0.01}, grid: {seed: [0, 1]}}
 //
 // Every run's config is resolved and validated before anything runs. docs/sweeps.md.
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,8 @@
 #include "results/run_folder.h"
 
 namespace aim {
+
+struct SeedRounds;  // runner/sweep/seed_rounds.h
 
 struct SweepRun {
   Config config;
@@ -48,6 +51,9 @@ struct Sweep {
   std::vector<std::string> axis_keys;
   std::vector<SweepRun> runs;      // stage by stage, in the order of the file
   std::vector<SweepStage> stages;  // empty: a sweep without stages
+  // sweep.seeds (runner/sweep/seed_rounds.h): every run max seeds would make and the rounds
+  // so far; `runs` is then the runs of those rounds. Null without sweep.seeds.
+  std::shared_ptr<SeedRounds> seeds;
   std::string sweep_dir() const { return output_dir + "/" + name; }
   std::string run_dir(const std::string& run_id) const { return run_folder(output_dir, run_id).dir; }
   // The run with this id, or nullptr.
