@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -612,7 +613,11 @@ TEST(PackedCache, BuiltOnceReusedAndCloseToDecoding) {
     EXPECT_GT(a.regions.eq(b.regions).to(torch::kFloat).mean().item<double>(), 0.95) << split;
   }
   // A damaged cache file (garbage; one flipped bit in its pixels, which its own checks did
-  // not see before its digest) is named in a warning and packed again: never read.
+  // not see before its digest) is named in a warning and packed again: never read. (Batches
+  // of the maps above are taken first: the damage is done in place, under their mappings.)
+  std::map<std::string, torch::Tensor> expected;
+  for (const std::string split : {"train", "test"})
+    expected[split] = again.at(split).get_batch(iota(6), std::nullopt).images.clone();
   for (const bool garbage : {true, false}) {
     if (garbage) {
       write_file(files[0].string(), "AIMPACK1 garbage");
@@ -629,8 +634,7 @@ TEST(PackedCache, BuiltOnceReusedAndCloseToDecoding) {
     EXPECT_NE(log.text().find(files[0].string() + ": damaged packed cache: "), std::string::npos) << log.text();
     EXPECT_NE(log.text().find(garbage ? "too short" : "content CRC-32"), std::string::npos) << log.text();
     for (const std::string split : {"train", "test"})
-      EXPECT_TRUE(torch::equal(repacked.at(split).get_batch(iota(6), std::nullopt).images,
-                               again.at(split).get_batch(iota(6), std::nullopt).images));
+      EXPECT_TRUE(torch::equal(repacked.at(split).get_batch(iota(6), std::nullopt).images, expected[split]));
   }
 }
 

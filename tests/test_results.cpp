@@ -435,7 +435,7 @@ TEST(Report, ReferenceFileErrorsNameFileLineAndKey) {
   // Issue 36: read by the strict reader of config files (load_yaml_file): a key set twice at
   // any depth, or a second document, is an error naming its line; neither is dropped.
   check("metrics: {acc: test acc}\nrows:\n  - name: a\n    match: {method.name: aim}\n    acc: 5\n    acc: 7\n",
-        ":6: acc: duplicate key");
+        ":6: rows[0].acc: duplicate key (first set on line 5)");
   check("metrics: {acc: test acc}\nmetrics: {acc: test acc}\nrows: []\n", ":2: metrics: duplicate key");
   check("metrics: {acc: test acc}\nrows:\n  - name: a\n    match: {method.name: aim}\n    acc: 5\n---\nrows: []\n",
         ":6: a second YAML document");
