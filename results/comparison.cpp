@@ -3,8 +3,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <filesystem>
 #include <set>
 
+#include "core/config.h"
 #include "core/error.h"
 
 namespace aim::results {
@@ -32,14 +34,9 @@ std::optional<double> number(const std::string& text) {
 }  // namespace
 
 Reference load_reference(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(path + ": cannot read the reference file");
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
-  }
+  // The strict reader of config files: one document, each key once at any depth, file:line.
+  if (!std::filesystem::exists(path)) throw ConfigError(path + ": cannot read the reference file");
+  YAML::Node root = load_yaml_file(path);
   if (!root.IsMap()) throw ConfigError(path + ": expected a map with 'source', 'metrics' and 'rows'");
   for (const auto& kv : root) {
     auto k = kv.first.as<std::string>();

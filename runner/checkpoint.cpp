@@ -175,12 +175,16 @@ std::string verified_archive(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   std::string data = ss.str();
-  if (data.rfind(kMagic, 0) != 0) return data;
+  // A torch archive (a zip: "PK\3\4") alone was written before the header. Anything else
+  // must carry the header: a flipped bit in it, an empty or cut file, is damage, never an
+  // archive of another layout.
+  if (data.rfind(std::string("PK\3\4", 4), 0) == 0) return data;
   auto eol = data.find('\n');
   unsigned crc = 0;
   size_t bytes = 0;
   const auto advice = " (the file is damaged: delete it, or run `aimrun train --restart`, to train the run from the start)";
-  if (eol == std::string::npos || std::sscanf(data.c_str(), "AIMCKPT1 crc32=%8x bytes=%zu", &crc, &bytes) != 2)
+  if (data.rfind(kMagic, 0) != 0 || eol == std::string::npos ||
+      std::sscanf(data.c_str(), "AIMCKPT1 crc32=%8x bytes=%zu", &crc, &bytes) != 2)
     throw Error(path + ": corrupt checkpoint header" + advice);
   std::string archive = data.substr(eol + 1);
   if (archive.size() != bytes)

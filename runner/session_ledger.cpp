@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/files.h"
+#include "core/hash.h"
 #include "core/host.h"
 #include "core/strings.h"
 
@@ -43,6 +44,14 @@ std::string env(const char* name) {
   return v ? v : "";
 }
 
+// A ledger line ends with the CRC-32 of everything before its checksum field:
+//   {"event": ..., "pid": 12, "crc32": "1a2b3c4d"}
+// (the Slurm job script writes its end lines the same way, runner/sweep/slurm_script.cpp).
+constexpr char kCrcField[] = ", \"crc32\": \"";
+constexpr size_t kCrcFieldBytes = sizeof(kCrcField) - 1, kCrcSuffixBytes = kCrcFieldBytes + 8 + 2;
+
+std::string with_checksum(const std::string& body) { return body + kCrcField + hex32(crc32_of(body)) + "\"}\n"; }
+
 std::string to_json(const SessionEntry& e) {
   std::ostringstream s;
   s << "{\"event\": " << json_string(e.event) << ", \"time\": " << int64_t(e.time)
@@ -52,8 +61,7 @@ std::string to_json(const SessionEntry& e) {
     s << ", \"by\": " << json_string(e.by) << ", \"exit_code\": " << e.exit_code << ", \"cause\": " << json_string(e.cause)
       << ", \"checkpoint_epoch\": " << e.epoch << ", \"checkpoint_step\": " << e.step
       << ", \"lost_seconds\": " << format_double(std::round(e.lost_s * 10) / 10);
-  s << "}\n";
-  return s.str();
+  return with_checksum(s.str());
 }
 
 }  // namespace
@@ -109,28 +117,65 @@ bool read_progress(const RunPaths& paths, ProgressInfo& p) {
   }
 }
 
-std::vector<SessionEntry> read_ledger(const RunPaths& paths) {
+namespace {
+
+// A line's body (its JSON object without the checksum) when its checksum matches; "" with
+// `why` set when it carries none (`checked` false) or a wrong one.
+std::string checked_body(const std::string& line, bool& checked, std::string& why) {
+  const size_t n = line.size();
+  checked = n >= kCrcSuffixBytes && line.compare(n - kCrcSuffixBytes, kCrcFieldBytes, kCrcField) == 0 &&
+            line.compare(n - 2, 2, "\"}") == 0;
+  if (!checked) {
+    why = "no checksum";
+    return "";
+  }
+  const std::string body = line.substr(0, n - kCrcSuffixBytes);
+  if (line.compare(n - 10, 8, hex32(crc32_of(body))) != 0) {
+    why = "checksum mismatch";
+    return "";
+  }
+  return body + "}";
+}
+
+SessionEntry entry_of(const YAML::Node& n) {
+  SessionEntry e;
+  e.event = n["event"].as<std::string>();
+  if (n["time"]) e.time = n["time"].as<double>();
+  if (n["hosts"]) e.hosts = n["hosts"].as<std::string>();
+  if (n["slurm"]) e.slurm_job = n["slurm"].as<std::string>();
+  if (n["by"]) e.by = n["by"].as<std::string>();
+  if (n["exit_code"]) e.exit_code = n["exit_code"].as<int>();
+  if (n["cause"]) e.cause = n["cause"].as<std::string>();
+  if (n["checkpoint_epoch"]) e.epoch = n["checkpoint_epoch"].as<int64_t>();
+  if (n["checkpoint_step"]) e.step = n["checkpoint_step"].as<int64_t>();
+  if (n["lost_seconds"]) e.lost_s = n["lost_seconds"].as<double>();
+  if (e.event == "end" && e.cause.empty()) e.cause = describe_exit(e.exit_code);  // the sbatch wrapper's
+  return e;
+}
+
+}  // namespace
+
+std::vector<SessionEntry> read_ledger(const RunPaths& paths, std::vector<std::string>* damaged) {
   std::vector<SessionEntry> out;
   std::ifstream in(paths.ledger());
   std::string line;
-  while (std::getline(in, line)) {
+  bool seen_checked = false;  // lines before the first with a checksum were written before checksums
+  for (size_t number = 1; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    bool checked = false;
+    std::string why, text = checked_body(line, checked, why);
+    if (checked) seen_checked = true;
+    if (!checked && !seen_checked) text = line;  // an older aimrun's line: read as it was, unchecked
     try {
-      auto n = YAML::Load(line);
-      if (!n.IsMap() || !n["event"]) continue;  // a torn last line: its writer died mid-write
-      SessionEntry e;
-      e.event = n["event"].as<std::string>();
-      if (n["time"]) e.time = n["time"].as<double>();
-      if (n["hosts"]) e.hosts = n["hosts"].as<std::string>();
-      if (n["slurm"]) e.slurm_job = n["slurm"].as<std::string>();
-      if (n["by"]) e.by = n["by"].as<std::string>();
-      if (n["exit_code"]) e.exit_code = n["exit_code"].as<int>();
-      if (n["cause"]) e.cause = n["cause"].as<std::string>();
-      if (n["checkpoint_epoch"]) e.epoch = n["checkpoint_epoch"].as<int64_t>();
-      if (n["checkpoint_step"]) e.step = n["checkpoint_step"].as<int64_t>();
-      if (n["lost_seconds"]) e.lost_s = n["lost_seconds"].as<double>();
-      if (e.event == "end" && e.cause.empty()) e.cause = describe_exit(e.exit_code);  // the sbatch wrapper's
-      out.push_back(e);
-    } catch (const YAML::Exception&) {
+      if (text.empty()) throw std::runtime_error(why);
+      auto n = YAML::Load(text);
+      if (!n.IsMap() || !n["event"] || !n["event"].IsScalar()) throw std::runtime_error("not a session record");
+      out.push_back(entry_of(n));
+    } catch (const std::exception& e) {  // YAML's errors too: a line cut short, a damaged one
+      const std::string where = paths.ledger() + ":" + std::to_string(number);
+      const std::string what = dynamic_cast<const YAML::Exception*>(&e) ? "not a JSON object" : e.what();
+      spdlog::warn("{}: damaged session record ({}), not read", where, what);
+      if (damaged) damaged->push_back(where + ": " + what);
     }
   }
   return out;
@@ -216,8 +261,12 @@ void ledger_end(const RunPaths& paths, int exit_code, const std::string& cause) 
 }
 
 std::string ledger_summary(const RunPaths& paths) {
-  auto entries = read_ledger(paths);
-  if (entries.empty()) return "";
+  std::vector<std::string> damaged;
+  auto entries = read_ledger(paths, &damaged);
+  const std::string left_out =
+      damaged.empty() ? ""
+                      : "; " + std::to_string(damaged.size()) + " damaged ledger line(s) left out (" + damaged[0] + ")";
+  if (entries.empty()) return left_out.empty() ? "" : left_out.substr(2);
   int stops = 0, kills = 0;
   double lost = 0;
   SessionEntry last;
@@ -237,12 +286,12 @@ std::string ledger_summary(const RunPaths& paths) {
     ++kills;
     lost += end.lost_s;
   }
-  if (last.event.empty()) return "";
+  if (last.event.empty()) return left_out.empty() ? "" : left_out.substr(2);
   s << "last: " << last.cause;
   if (stops) s << "; preempted " << stops << (stops == 1 ? " time" : " times");
   if (kills) s << "; killed " << kills << (kills == 1 ? " time" : " times");
   if (lost > 0) s << ", " << format_duration(lost) << " lost";
-  return s.str();
+  return s.str() + left_out;
 }
 
 std::string slurm_ids() {

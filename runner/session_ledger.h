@@ -1,6 +1,6 @@
 #pragma once
 // Why did a run die? Each process session of a run leaves lines in <run>/sessions.jsonl
-// (one JSON object a line, appended by rank 0): a "start" line when it takes the run (time,
+// (one JSON object a line with its CRC-32, appended by rank 0): a "start" line when it takes the run (time,
 // hosts, Slurm job/array ids), an "end" line when it ends (exit code, cause, the checkpoint
 // position, training time lost since that checkpoint). A session killed outright (SIGKILL,
 // the OOM killer, a node failure) writes no end: the sbatch wrapper, or else the next
@@ -34,7 +34,12 @@ struct SessionEntry {
   int64_t epoch = -1, step = -1;     // checkpoint position at the end
   double lost_s = 0;                 // training time since that checkpoint, lost
 };
-std::vector<SessionEntry> read_ledger(const RunPaths& paths);
+// Each line carries the CRC-32 of its text ("crc32", the last field); a line whose checksum
+// does not match, that has none after one that has, or that is not a record (cut short by a
+// killed writer) is never read: a warning names <ledger>:<line> and what failed, and
+// `damaged` (when given) receives the same. Lines before the first with a checksum (a
+// ledger an older aimrun began) are read unchecked, as before.
+std::vector<SessionEntry> read_ledger(const RunPaths& paths, std::vector<std::string>* damaged = nullptr);
 void append_session(const RunPaths& paths, const SessionEntry& e);
 
 // The start of this process's session (closing an earlier one that has no end first).
@@ -45,7 +50,8 @@ void ledger_end(const RunPaths& paths, int exit_code, const std::string& cause);
 // (out of memory?)", 75: "stopped for requeue", ...).
 std::string describe_exit(int exit_code);
 // One line for `sweep status` about a run that is not done: the last cause, the number of
-// preemptions and the time they lost ("preempted 3 times, 14 min lost; last: ...").
+// preemptions and the time they lost ("preempted 3 times, 14 min lost; last: ..."), and the
+// damaged lines left out ("; 1 damaged ledger line(s) left out (<ledger>:4: checksum mismatch)").
 std::string ledger_summary(const RunPaths& paths);
 // The Slurm ids of this process ("job 123 (array 120_3), restart 1"), or "".
 std::string slurm_ids();

@@ -16,6 +16,7 @@
 #include "core/strings.h"
 #include "fault_log.h"
 #include "hostile_values.h"
+#include "runner/session_ledger.h"
 #include "runner/sweep/slurm_executor.h"
 #include "runner/sweep/sweep_spec.h"
 #include "test_util.h"
@@ -657,6 +658,12 @@ TEST(SlurmScript, ClosesOnlyItsOwnSessionInTheLedger) {
     const std::string ledger = read_text(run_dir + "/sessions.jsonl");
     const bool closed = ledger.find("\"by\": \"sbatch\", \"exit_code\": " + std::to_string(c.rc)) != std::string::npos;
     EXPECT_EQ(closed, c.closed) << c.why << "\n" << ledger;
+    // The script's end line carries its CRC-32 (gzip's), read back as aimrun's own lines are.
+    std::vector<std::string> damaged;
+    const auto entries = read_ledger(RunPaths{run_dir}, &damaged);
+    EXPECT_TRUE(damaged.empty()) << ledger;
+    ASSERT_EQ(entries.size(), c.closed ? 2u : 1u) << ledger;
+    if (c.closed) EXPECT_EQ(entries.back().exit_code, c.rc) << ledger;
   }
 }
 

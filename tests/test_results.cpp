@@ -479,6 +479,13 @@ TEST(Report, ReferenceFileErrorsNameFileLineAndKey) {
         ":5: acc: expected a number (in %) or [mean, std]");
   check("metrics: {acc: test acc}\nrows:\n  - name: a\n    acc: 5\n", ":3: match: every row needs a match");
   check("rows: []\n", ": metrics: expected a map");
+  // Issue 36: read by the strict reader of config files (load_yaml_file): a key set twice at
+  // any depth, or a second document, is an error naming its line; neither is dropped.
+  check("metrics: {acc: test acc}\nrows:\n  - name: a\n    match: {method.name: aim}\n    acc: 5\n    acc: 7\n",
+        ":6: rows[0].acc: duplicate key (first set on line 5)");
+  check("metrics: {acc: test acc}\nmetrics: {acc: test acc}\nrows: []\n", ":2: metrics: duplicate key");
+  check("metrics: {acc: test acc}\nrows:\n  - name: a\n    match: {method.name: aim}\n    acc: 5\n---\nrows: []\n",
+        ":6: a second YAML document");
 }
 
 TEST(Collect, CopiesAreSelfContainedAndReportTheSameTable) {

@@ -12,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
+#include "core/file_digest.h"
 #include "core/file_lock.h"
 #include "core/files.h"
 #include "core/h5.h"
@@ -325,8 +326,10 @@ FashionPlaces generate_fashion_places(const FashionPlacesOptions& o) {
 void save_fashion_places(const FashionPlaces& data, const std::string& path,
                          const std::string& cache_key) {
   // Built in memory and written whole (h5::write_whole_file): a full disk leaves no cache
-  // file that looks complete.
-  h5::write_whole_file(path, [&](H5::H5File& file) {
+  // file that looks complete. Before the rename, the file's content digest (core/file_digest.h)
+  // is appended, which load_fashion_places checks before HDF5 reads a byte.
+  const auto append_digest = [&](const std::string& tmp) { append_file_digest(tmp, cache_key); };
+  const auto fill = [&](H5::H5File& file) {
     h5::set_attr(file, "cache_key", cache_key);
     h5::write_strings(file, "class_names", data.class_names);
     h5::write_strings(file, "place_names", data.place_names);
@@ -341,10 +344,15 @@ void save_fashion_places(const FashionPlaces& data, const std::string& path,
           {"labels", s.labels}, {"places", s.places}, {"groups", s.groups}, {"source_index", s.source_index}};
       for (const auto& [key, t] : ints) h5::write_raw(g, key, h5::Dtype::i64, t.data_ptr(), h5::Dtype::i64, {n});
     }
-  });
+  };
+  h5::write_whole_file(path, fill, append_digest);
 }
 
 FashionPlaces load_fashion_places(const std::string& path, const std::string& expected_key) {
+  // Every byte checked against the digest recorded with it, and the key it was made for,
+  // before HDF5 parses any (a damaged HDF5 file can crash the library).
+  if (auto check = check_file_digest(path, expected_key); !check.ok)
+    throw DataError(path + ": damaged dataset cache: " + check.problem);
   auto file = h5::open_file(path);
   std::string key = h5::attr_string(file, "cache_key");
   if (key != expected_key)
@@ -453,7 +461,7 @@ FashionPlaces load_or_generate_fashion_places(const FashionPlacesOptions& option
       spdlog::debug("built-in dataset read from cache {}", path);
       return data;
     } catch (const Error& e) {
-      spdlog::warn("ignoring unusable dataset cache ({}); generating it again", e.what());
+      spdlog::warn("not using the dataset cache ({}); generating it again in its place", e.what());
     }
   }
   auto t0 = std::chrono::steady_clock::now();

@@ -85,9 +85,13 @@ std::vector<int64_t> pretrain_garments_per_class(const FashionPlacesOptions& opt
 uint64_t fashion_places_split_seed(uint64_t seed, const std::string& split);
 void save_fashion_places(const FashionPlaces& data, const std::string& path,
                          const std::string& cache_key);
+// The cache file ends with a content digest (core/file_digest.h) of its bytes and key;
+// load_fashion_places checks it before reading and throws DataError naming the file and
+// what failed ("content CRC-32 ... differs", "truncated", "another cache key").
 FashionPlaces load_fashion_places(const std::string& path, const std::string& expected_key);
 // Loads `<cache_dir>/fashion-places-<hash>.h5` or generates and writes it (under a lock,
-// so concurrent ranks or jobs generate it once). `cache_dir` "" disables the cache. A
+// so concurrent ranks or jobs generate it once). A damaged cache (or one without a digest)
+// is named in a warning and generated again in its place, never read. `cache_dir` "" disables the cache. A
 // process that waits `cache_wait_seconds` for another one generating it (stopped or
 // frozen?) generates its own copy and leaves the cache to that process.
 // `part`: which generator (its own cache key and file): the fine-tuning task, the

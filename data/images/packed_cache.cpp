@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/file_digest.h"
 #include "core/file_lock.h"
 #include "core/files.h"
 #include "core/hash.h"
@@ -59,6 +60,9 @@ Packed pack_one(const Sample& s, const PackOptions& o) {
 void write_all(FILE* f, const void* data, size_t n, const std::string& path) {
   if (n && std::fwrite(data, 1, n, f) != n) throw Error(write_error(path, errno));
 }
+
+// What a pack's digest is made for: its file name, itself a hash of the samples and options.
+std::string pack_key(const std::string& path) { return fs::path(path).filename().string(); }
 
 }  // namespace
 
@@ -124,6 +128,7 @@ void PackedCache::write_pack(const std::string& tmp, const std::string& path, co
     const int closed = std::fclose(f);
     f = nullptr;
     if (closed != 0) throw Error(write_error(path, errno));
+    append_file_digest(tmp, pack_key(path));  // checked at every open (map)
   } catch (...) {
     if (f) std::fclose(f);
     std::remove(tmp.c_str());
@@ -134,8 +139,17 @@ void PackedCache::write_pack(const std::string& tmp, const std::string& path, co
 PackedCache PackedCache::open_or_build(const std::string& path, const std::vector<Sample>& samples,
                                        const PackOptions& options, std::vector<std::string>* failures) {
   ensure_dir(fs::path(path).parent_path().string());
+  const std::string key = pack_key(path);
   PackedCache c;
-  if (!fs::exists(path)) {
+  if (fs::exists(path)) {
+    try {
+      c.map(path, key);
+    } catch (const DataError& e) {  // damaged (its digest names what failed): never read
+      spdlog::warn("{}; packing it again in its place", e.what());
+      c = PackedCache();
+    }
+  }
+  if (!c.data_) {
     // Concurrent runs (ranks, sweep members) wait for one builder instead of all decoding;
     // for at most options.wait_seconds: a builder stopped or frozen holds no one up longer.
     FileLock lock;
@@ -147,18 +161,18 @@ PackedCache PackedCache::open_or_build(const std::string& path, const std::vecto
       const std::string own = temp_path_for(path);
       write_pack(own, path, samples, options);
       try {
-        c.map(own);  // the mapping outlives the name
+        c.map(own, key);  // the mapping outlives the name
       } catch (...) {
         ::unlink(own.c_str());
         throw;
       }
       ::unlink(own.c_str());
-    } else if (!fs::exists(path)) {
+    } else if (!fs::exists(path) || !check_file_digest(path, key).ok) {  // another process may have packed it
       spdlog::info("packing {} images into {} (once; later runs read it)", samples.size(), path);
       build(path, samples, options);
     }
   }
-  if (!c.data_) c.map(path);
+  if (!c.data_) c.map(path, key);
   if (c.size() != samples.size())
     throw DataError(path + ": packed cache holds " + std::to_string(c.size()) + " samples, expected " +
                     std::to_string(samples.size()) + " (delete it to rebuild)");
@@ -171,7 +185,10 @@ PackedCache PackedCache::open_or_build(const std::string& path, const std::vecto
   return c;
 }
 
-void PackedCache::map(const std::string& path) {
+void PackedCache::map(const std::string& path, const std::string& key) {
+  // Every byte checked against the digest recorded at its end before any is used.
+  const auto digest = check_file_digest(path, key);
+  if (!digest.ok) throw DataError(path + ": damaged packed cache: " + digest.problem);
   path_ = path;
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) throw Error(path + ": cannot open packed cache: " + std::strerror(errno));
@@ -182,14 +199,14 @@ void PackedCache::map(const std::string& path) {
   ::close(fd);
   if (p == MAP_FAILED) throw Error(path + ": cannot map packed cache");
   data_ = static_cast<const uint8_t*>(p);
-  const auto bad = [&](const std::string& why) {
-    return DataError(path + ": damaged packed cache (" + why + "); delete it to rebuild");
-  };
-  if (bytes_ < sizeof(Header)) throw bad("too short");
+  const auto bad = [&](const std::string& why) { return DataError(path + ": damaged packed cache: " + why); };
+  if (bytes_ != digest.body_bytes + kFileDigestBytes) throw bad("it changed while it was read");
+  const size_t body = size_t(digest.body_bytes);
+  if (body < sizeof(Header)) throw bad("too short");
   Header h;
   std::memcpy(&h, data_, sizeof h);
   if (std::memcmp(h.magic, kMagic, 8) != 0) throw bad("wrong magic");
-  if (h.index_offset > bytes_ || (bytes_ - h.index_offset) != h.count * sizeof(PackedEntry))
+  if (h.index_offset > body || (body - h.index_offset) != h.count * sizeof(PackedEntry))
     throw bad("index does not match the file size");
   index_.resize(h.count);
   std::memcpy(index_.data(), data_ + h.index_offset, h.count * sizeof(PackedEntry));

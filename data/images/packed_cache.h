@@ -7,6 +7,8 @@
 //   header {char magic[8] = "AIMPACK1"; uint64 count; uint64 index_offset}
 //   pixel data: per entry RGB bytes (h*w*3), then region bytes (h*w, 0/1) when it has one
 //   index: count x Entry
+//   a content digest of everything before it and the file's name (core/file_digest.h),
+//   checked at every open: a damaged pack is named in a warning and packed again.
 // An entry with height 0 is a sample that could not be decoded (skip_corrupt).
 #include <opencv2/core.hpp>
 
@@ -56,7 +58,8 @@ class PackedCache {
   const std::string& path() const { return path_; }
 
  private:
-  void map(const std::string& path);
+  // Maps `path` after checking its digest against `key`; DataError when it is damaged.
+  void map(const std::string& path, const std::string& key);
   static void write_pack(const std::string& tmp, const std::string& path, const std::vector<Sample>& samples,
                          const PackOptions& options);
   std::string path_;
