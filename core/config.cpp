@@ -37,10 +37,15 @@ std::string to_string(ValueType type) {
   return "?";
 }
 
+namespace {
+std::optional<ConfigValue> canonical_default(const KeySpec& spec);
+}  // namespace
+
 Schema& Schema::add(KeySpec spec) {
   if (index_.count(spec.key)) throw std::logic_error("schema key defined twice: " + spec.key);
   if (spec.default_yaml == "~") spec.nullable = true;
   index_[spec.key] = specs_.size();
+  defaults_.push_back(canonical_default(spec));
   specs_.push_back(std::move(spec));
   return *this;
 }
@@ -592,13 +597,14 @@ void check_text(const KeySpec& spec, const YAML::Node& v, const Location& where)
 
 namespace {
 
-// A default's YAML text parsed once per thread (a sweep of 5000 runs resolved 5000 times
-// every default: most of `sweep status`). Only read: canonical_value returns new nodes.
-const YAML::Node& parsed_default(const std::string& yaml) {
-  thread_local std::unordered_map<std::string, YAML::Node> parsed;
-  auto it = parsed.find(yaml);
-  if (it == parsed.end()) it = parsed.emplace(yaml, YAML::Load(yaml)).first;
-  return it->second;
+// A key's default as a value, once per schema (Schema::add); an invalid default is left to
+// resolve(), which reports it as today: "default: key: expected ...".
+std::optional<ConfigValue> canonical_default(const KeySpec& spec) {
+  try {
+    return ConfigValue{canonical_value(spec, YAML::Load(spec.default_yaml), Location{}), Location{}};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -620,6 +626,9 @@ std::string path_length_problem(const std::string& s, size_t below) {
 Config Config::resolve(const FlatConfig& flat, const Schema& schema) {
   Config cfg;
   cfg.schema_ = &schema;
+  const auto& specs = schema.specs();
+  auto values = std::make_shared<std::vector<ConfigValue>>(specs.size());
+  std::vector<bool> set(specs.size(), false);
   for (const auto& [key, value] : flat) {
     const KeySpec* spec = schema.find(key);
     if (!spec) {
@@ -631,16 +640,21 @@ Config Config::resolve(const FlatConfig& flat, const Schema& schema) {
       fail_at(value.where, key,
               "unknown key" + (hint.empty() ? std::string() : " (did you mean '" + hint + "'?)"));
     }
-    cfg.values_[key] = ConfigValue{canonical_value(*spec, value.value, value.where), value.where};
-    const auto& v = cfg.values_[key].value;
+    const size_t i = size_t(spec - specs.data());
+    (*values)[i] = ConfigValue{canonical_value(*spec, value.value, value.where), value.where};
+    set[i] = true;
+    const auto& v = (*values)[i].value;
     check_text(*spec, v, value.where);
     if (spec->must_exist && v.IsScalar() && !fs::exists(v.Scalar()))
       fail_at(value.where, key, "no such file or folder: " + v.Scalar());
   }
-  for (const auto& spec : schema.specs()) {
-    if (cfg.values_.count(spec.key)) continue;
-    cfg.values_[spec.key] = ConfigValue{canonical_value(spec, parsed_default(spec.default_yaml), Location{}), Location{}};
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (set[i]) continue;
+    const ConfigValue* def = schema.default_value(i);
+    // Not there only for an invalid default: canonical_value names it.
+    (*values)[i] = def ? *def : ConfigValue{canonical_value(specs[i], YAML::Load(specs[i].default_yaml), {}), {}};
   }
+  cfg.values_ = std::move(values);
   return cfg;
 }
 
@@ -660,9 +674,17 @@ Config Config::from_yaml_text(const std::string& text, const Schema& schema,
 }
 
 const ConfigValue& Config::entry(const std::string& key) const {
-  auto it = values_.find(key);
-  if (it == values_.end()) throw std::logic_error("config key not in schema: " + key);
-  return it->second;
+  const KeySpec* spec = schema_ && values_ ? schema_->find(key) : nullptr;
+  if (!spec) throw std::logic_error("config key not in schema: " + key);
+  return (*values_)[size_t(spec - schema_->specs().data())];
+}
+
+FlatConfig Config::flat() const {
+  FlatConfig out;
+  if (!values_) return out;
+  for (const auto& [key, i] : schema_->in_key_order())
+    out.emplace_hint(out.end(), key, ConfigValue{YAML::Clone((*values_)[i].value), (*values_)[i].where});
+  return out;
 }
 
 void Config::fail(const std::string& key, const std::string& message) const {
@@ -716,13 +738,18 @@ Location Config::where(const std::string& key) const { return entry(key).where; 
 
 bool Config::applies(const std::string& key) const {
   const KeySpec* spec = schema_->find(key);
-  if (!spec || spec->when_key.empty()) return true;
-  const auto& v = entry(spec->when_key).value;
+  return !spec || applies(*spec);
+}
+
+bool Config::applies(const KeySpec& spec) const {
+  if (spec.when_key.empty()) return true;
+  const auto& v = entry(spec.when_key).value;
   if (!v.IsScalar()) return false;
   // "!x": any value but x (e.g. a key added later that, at its old implicit value, stays out
   // of the identity: only_when(itself, {"!1"})).
-  for (const auto& w : spec->when_values)
-    if (w == v.Scalar() || (w.size() > 1 && w[0] == '!' && w.substr(1) != v.Scalar())) return true;
+  for (const auto& w : spec.when_values)
+    if (w == v.Scalar() || (w.size() > 1 && w[0] == '!' && w.compare(1, std::string::npos, v.Scalar()) != 0))
+      return true;
   return false;
 }
 
@@ -730,7 +757,8 @@ std::string Config::text(const std::string& key) const { return yaml_flow_text(e
 
 std::vector<std::pair<std::string, std::string>> Config::items() const {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [k, v] : values_) out.emplace_back(k, yaml_flow_text(v.value));
+  if (!values_) return out;
+  for (const auto& [k, i] : schema_->in_key_order()) out.emplace_back(k, yaml_flow_text((*values_)[i].value));
   return out;
 }
 
@@ -783,10 +811,12 @@ void add_memo_key(std::string& key, const std::string& name, const YAML::Node& v
 // a sweep of thousands of runs (`sweep status`).
 std::string Config::to_yaml(bool identity_only) const {
   std::vector<std::pair<std::string, const YAML::Node*>> leaves;
-  for (const auto& [key, v] : values_) {
-    if (identity_only && (!schema_->find(key)->identity || !applies(key))) continue;
-    leaves.emplace_back(key, &v.value);
-  }
+  if (values_)
+    for (const auto& [key, i] : schema_->in_key_order()) {
+      const KeySpec& spec = schema_->specs()[i];
+      if (identity_only && (!spec.identity || !applies(spec))) continue;
+      leaves.emplace_back(key, &(*values_)[i].value);
+    }
   if (leaves.empty()) return yaml_block_text(YAML::Node(YAML::NodeType::Map));
   thread_local std::unordered_map<std::string, std::string> memo;
   if (memo.size() > 100000) memo.clear();
