@@ -76,3 +76,21 @@ TEST(SweepIdentity, IdsDoNotDependOnWhatWasResolvedBefore) {
   EXPECT_EQ(third.runs[7].run_id, expected_ids("grid.ids")[7]);
 }
 
+// A sweep copies its settings for each run and applies the run's overrides to the copy:
+// yaml-cpp's assignment writes into the node a copied handle shares, so an override that
+// assigned into the copy changed the sweep's settings too.
+TEST(SweepIdentity, AnOverrideOfOneRunLeavesTheSweepsSettingsAlone) {
+  FlatConfig base;
+  flatten_into(base, "", YAML::Load("train: {epochs: 3, lr: 0.1}\nworld_size: 0\nseed: 4"), "base.yaml");
+  FlatConfig run = base;
+  apply_override(run, "train.epochs=5");
+  apply_override(run, "train={lr: 0.2}");
+  apply_override(run, "world_size=2");
+  flatten_into(run, "seed", YAML::Load("9"), "axis.yaml");
+  EXPECT_EQ(run.at("train.epochs").value.Scalar(), "5");
+  EXPECT_EQ(run.at("train.lr").value.Scalar(), "0.2");
+  EXPECT_EQ(base.at("train.epochs").value.Scalar(), "3");
+  EXPECT_EQ(base.at("train.lr").value.Scalar(), "0.1");
+  EXPECT_EQ(base.at("world_size").value.Scalar(), "0");
+  EXPECT_EQ(base.at("seed").value.Scalar(), "4");
+}
