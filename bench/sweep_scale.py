@@ -130,7 +130,8 @@ def damage_summaries(folder, k):
 
 def damaged_report(aimrun, src, work, n, k, repeat):
     """`report` (md) of n runs of which k have a damaged or missing summary, against the same
-    folder before the damage: seconds of each, and how many runs the damaged report names."""
+    folder before the damage: seconds of each, and how many runs its warning says were read
+    from result.h5."""
     folder = os.path.join(work, f"damaged{n}")
     make_folder(src, folder, n)
     cmd = [aimrun, "report", folder]
@@ -139,10 +140,11 @@ def damaged_report(aimrun, src, work, n, k, repeat):
     damaged = damage_summaries(folder, k)
     t = timed(cmd, repeat)
     err = subprocess.run(cmd, capture_output=True, text=True).stderr
-    named = len(set(re.findall(r"\b([0-9a-f]{12})\b", err)))
+    m = re.search(r"(\d+) complete runs were read from result.h5", err)
+    named = int(m.group(1)) if m else 0
     shutil.rmtree(folder)
     return {"runs": n, "damaged": damaged, "clean_s": clean, "damaged_s": t, "clean_cpu_s": clean_cpu,
-            "damaged_cpu_s": CPU["last"], "runs_named_in_warnings": named}
+            "damaged_cpu_s": CPU["last"], "runs_warned_of": named}
 
 
 def table(title, rows, sizes):
@@ -210,7 +212,7 @@ def main():
             print(f"  report of {n} runs, {damaged['damaged']} with a damaged or missing summary: "
                   f"{damaged['damaged_s']:.2f} s, {damaged['damaged_cpu_s']:.2f} s of CPU (the same folder before the "
                   f"damage: {damaged['clean_s']:.2f} s, {damaged['clean_cpu_s']:.2f} s of CPU); "
-                  f"{damaged['runs_named_in_warnings']} runs named in its warnings", flush=True)
+                  f"its warning counts {damaged['runs_warned_of']} runs read from result.h5", flush=True)
         table("Reading a folder of runs (seconds; ms per run)", reads, sizes)
         table("A sweep's plan and status, every run done (seconds; ms per run)", sweeps, status_sizes)
         print(json.dumps({"reads": reads, "sweeps": sweeps, "cpu": cpu, "damaged_report": damaged}))
