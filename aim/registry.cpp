@@ -2,6 +2,7 @@
 
 #include "aim/weights.h"
 #include "core/error.h"
+#include "core/registry_entry.h"
 
 namespace aim::model {
 
@@ -43,18 +44,13 @@ void add_method_key(Schema& s) {
 }
 
 std::shared_ptr<Model> make_model(const Config& cfg, int64_t num_classes, bool initial_weights) {
-  std::shared_ptr<Backbone> backbone;
-  const auto bname = cfg.get_string("model.backbone");
-  for (const auto& e : backbone_registry())
-    if (e.name == bname) backbone = e.make(cfg);
-  if (!backbone) cfg.fail("model.backbone", "unknown backbone '" + bname + "'");
-  const auto mname = cfg.get_string("method.name");
-  std::shared_ptr<Model> model;
-  for (const auto& e : method_registry())
-    if (e.name == mname) model = e.make(cfg, backbone, num_classes);
-  if (!model) cfg.fail("method.name", "unknown method '" + mname + "'");
+  const auto& backbone_entry = registry_entry(backbone_registry(), cfg, "model.backbone", "backbone");
+  std::shared_ptr<Backbone> backbone = backbone_entry.make(cfg);
+  const auto& method = registry_entry(method_registry(), cfg, "method.name", "method");
+  std::shared_ptr<Model> model = method.make(cfg, backbone, num_classes);
   if (initial_weights && !cfg.is_null("model.weights")) {
-    if (!cfg.applies("model.weights")) cfg.fail("model.weights", "backbone '" + bname + "' has no torchvision weights");
+    if (!cfg.applies("model.weights"))
+      cfg.fail("model.weights", "backbone '" + backbone_entry.name + "' has no torchvision weights");
     try {
       load_torchvision_weights(*model, cfg.get_string("model.weights"), cfg.get_bool("model.allow_new_head"));
     } catch (const ConfigError&) {

@@ -38,94 +38,105 @@ std::string join_keys(const std::vector<std::string>& keys) {
   return s;
 }
 
-}  // namespace
-
-void load_torchvision_weights(Model& model, const std::string& h5_path, bool allow_new_head) {
-  // Everything the model holds, by its full name ("backbone.layer1.0.bn1.running_var").
+// Everything the model holds, by its full name ("backbone.layer1.0.bn1.running_var").
+std::map<std::string, torch::Tensor> model_tensors(Model& model) {
   std::map<std::string, torch::Tensor> targets;
   for (const auto& p : model.named_parameters(true)) targets[p.key()] = p.value();
   for (const auto& b : model.named_buffers(true)) targets[b.key()] = b.value();
-  std::map<std::string, torch::Tensor> head;
-  for (const auto& [name, t] : targets)
-    if (starts_with(name, "head.")) head[name] = t;
+  return targets;
+}
 
-  auto file = h5::open_file(h5_path);
+// How a weights file's datasets meet the model's tensors.
+struct WeightMatch {
+  std::vector<std::pair<std::string, torch::Tensor>> copies;       // file key -> destination
+  std::vector<std::pair<std::string, torch::Tensor>> head_copies;  // the same for the head
+  std::vector<std::string> head_keys, head_problems, unexpected, mismatched, missing;
+  std::set<std::string> found;  // the model's names that the file has
+};
+
+// The file's datasets, each matched with the model's tensor of its name: torchvision's head
+// (`head_prefix`) is the model's `head.`, the rest its `backbone.`.
+WeightMatch match_weights(H5::H5File& file, const std::map<std::string, torch::Tensor>& targets,
+                          const std::string& head_prefix) {
+  WeightMatch m;
   std::vector<std::string> keys;
-  std::vector<std::string> unexpected, mismatched;
   for (hsize_t i = 0; i < file.getNumObjs(); ++i) {
     auto key = file.getObjnameByIdx(i);
     if (file.getObjTypeByIdx(i) != H5G_DATASET)
-      unexpected.push_back(key + " (not a dataset)");
+      m.unexpected.push_back(key + " (not a dataset)");
     else
       keys.push_back(key);
   }
-
-  const std::string head_prefix = model.backbone()->torchvision_head() + ".";
-  std::vector<std::pair<std::string, torch::Tensor>> copies;  // file key -> destination
-  std::vector<std::pair<std::string, torch::Tensor>> head_copies;
-  std::vector<std::string> head_keys, head_problems;
-  std::set<std::string> found;
   for (const auto& key : keys) {
     std::vector<int64_t> dims;
     for (auto d : h5::shape(file, key)) dims.push_back(int64_t(d));
     const bool is_head = starts_with(key, head_prefix);
     const std::string target = is_head ? "head." + key.substr(head_prefix.size()) : "backbone." + key;
-    if (is_head) head_keys.push_back(key);
+    if (is_head) m.head_keys.push_back(key);
     auto it = targets.find(target);
     if (it == targets.end()) {
-      (is_head ? head_problems : unexpected).push_back(key);
+      (is_head ? m.head_problems : m.unexpected).push_back(key);
       continue;
     }
-    found.insert(target);
+    m.found.insert(target);
     if (it->second.sizes().vec() != dims) {
-      (is_head ? head_problems : mismatched)
+      (is_head ? m.head_problems : m.mismatched)
           .push_back(key + " (file " + shape_text(dims) + ", model " + shape_text(it->second.sizes().vec()) + ")");
       continue;
     }
-    (is_head ? head_copies : copies).emplace_back(key, it->second);
+    (is_head ? m.head_copies : m.copies).emplace_back(key, it->second);
   }
-
-  std::vector<std::string> missing;
-  for (const auto& [name, t] : targets)
-    if (starts_with(name, "backbone.") && !found.count(name)) missing.push_back(name.substr(9));
-
-  // The head loads as a whole or not at all: half a classifier from another task is no use.
-  for (const auto& [name, t] : head)
-    if (!found.count(name)) head_problems.push_back(head_prefix + name.substr(5) + " (missing from the file)");
-  const bool load_head = !head.empty() && head_problems.empty();
-  if (head.empty()) {
-    if (!head_keys.empty())
-      spdlog::info("{}: the model has no `head`, so {} is not loaded", h5_path, join_keys(head_keys));
-  } else if (!load_head) {
-    if (allow_new_head) {
-      spdlog::info("{}: keeping the model's freshly initialised head (model.allow_new_head): {}", h5_path,
-                   join_keys(head_problems));
-    }
+  for (const auto& [name, t] : targets) {
+    if (starts_with(name, "backbone.") && !m.found.count(name)) m.missing.push_back(name.substr(9));
+    // The head loads as a whole or not at all: half a classifier from another task is no use.
+    if (starts_with(name, "head.") && !m.found.count(name))
+      m.head_problems.push_back(head_prefix + name.substr(5) + " (missing from the file)");
   }
-  const bool head_error = !head.empty() && !load_head && !allow_new_head;
+  return m;
+}
 
-  if (!missing.empty() || !unexpected.empty() || !mismatched.empty() || head_error) {
-    std::string msg = h5_path + ": the torchvision weights do not fit the model";
-    if (!missing.empty()) msg += "\n  missing from the file: " + join_keys(missing);
-    if (!unexpected.empty())
-      msg += "\n  unexpected in the file (no such parameter or buffer): " + join_keys(unexpected);
-    if (!mismatched.empty()) msg += "\n  shape mismatch: " + join_keys(mismatched);
-    if (head_error)
-      msg += "\n  the head (" + head_prefix + "*) does not fit the model's (set model.allow_new_head to train a fresh "
-             "one): " + join_keys(head_problems);
-    throw Error(msg);
-  }
+// Every way the file does not fit the model, as one error.
+void check_fit(const WeightMatch& m, bool head_error, const std::string& h5_path, const std::string& head_prefix) {
+  if (m.missing.empty() && m.unexpected.empty() && m.mismatched.empty() && !head_error) return;
+  std::string msg = h5_path + ": the torchvision weights do not fit the model";
+  if (!m.missing.empty()) msg += "\n  missing from the file: " + join_keys(m.missing);
+  if (!m.unexpected.empty())
+    msg += "\n  unexpected in the file (no such parameter or buffer): " + join_keys(m.unexpected);
+  if (!m.mismatched.empty()) msg += "\n  shape mismatch: " + join_keys(m.mismatched);
+  if (head_error)
+    msg += "\n  the head (" + head_prefix +
+           "*) does not fit the model's (set model.allow_new_head to train a fresh "
+           "one): " +
+           join_keys(m.head_problems);
+  throw Error(msg);
+}
 
-  if (load_head) copies.insert(copies.end(), head_copies.begin(), head_copies.end());
+}  // namespace
+
+void load_torchvision_weights(Model& model, const std::string& h5_path, bool allow_new_head) {
+  const auto targets = model_tensors(model);
+  bool has_head = false;
+  for (const auto& [name, t] : targets) has_head = has_head || starts_with(name, "head.");
+  auto file = h5::open_file(h5_path);
+  const std::string head_prefix = model.backbone()->torchvision_head() + ".";
+  WeightMatch m = match_weights(file, targets, head_prefix);
+  const bool load_head = has_head && m.head_problems.empty();
+  if (!has_head && !m.head_keys.empty())
+    spdlog::info("{}: the model has no `head`, so {} is not loaded", h5_path, join_keys(m.head_keys));
+  else if (has_head && !load_head && allow_new_head)
+    spdlog::info("{}: keeping the model's freshly initialised head (model.allow_new_head): {}", h5_path,
+                 join_keys(m.head_problems));
+  check_fit(m, has_head && !load_head && !allow_new_head, h5_path, head_prefix);
+  if (load_head) m.copies.insert(m.copies.end(), m.head_copies.begin(), m.head_copies.end());
   torch::NoGradGuard no_grad;
-  for (auto& [key, dst] : copies) {
+  for (auto& [key, dst] : m.copies) {
     // Read in the destination's dtype (HDF5 converts), then copy onto its device.
     auto buf = torch::empty(dst.sizes(), dst.options().device(torch::kCPU));
     std::vector<hsize_t> dims(dst.sizes().begin(), dst.sizes().end());
     h5::read_raw(file, key, h5_dtype(dst, key), buf.data_ptr(), dims);
     dst.copy_(buf);
   }
-  spdlog::info("{}: loaded {} tensors{}", h5_path, copies.size(), load_head ? " (with the head)" : "");
+  spdlog::info("{}: loaded {} tensors{}", h5_path, m.copies.size(), load_head ? " (with the head)" : "");
 }
 
 int64_t classes_in_configured_weights(const Config& cfg) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,6 +88,11 @@ struct KeySpec {
 // "2 values in (0, 1), ascending"; "" when any value of the type will do.
 std::string domain_text(const KeySpec& spec);
 
+struct ConfigValue {
+  YAML::Node value;
+  Location where;
+};
+
 class Schema {
  public:
   Schema& add(KeySpec spec);
@@ -94,15 +100,16 @@ class Schema {
   bool is_section(const std::string& prefix) const;  // some key lies below prefix
   std::vector<std::string> keys() const;
   const std::vector<KeySpec>& specs() const { return specs_; }
+  // Each key's position in specs(), in key order (how a resolved config is stored and written).
+  const std::map<std::string, size_t>& in_key_order() const { return index_; }
+  // The canonical value of specs()[i]'s default, made once when the key is added (nullptr
+  // when the default is not a valid value: resolving then reports it). Shared, never written.
+  const ConfigValue* default_value(size_t i) const { return defaults_[i] ? &*defaults_[i] : nullptr; }
 
  private:
   std::vector<KeySpec> specs_;
   std::map<std::string, size_t> index_;
-};
-
-struct ConfigValue {
-  YAML::Node value;
-  Location where;
+  std::vector<std::optional<ConfigValue>> defaults_;
 };
 using FlatConfig = std::map<std::string, ConfigValue>;
 
@@ -189,12 +196,17 @@ class Config {
   std::string run_id() const;
   // Every key with its canonical text, in key order.
   std::vector<std::pair<std::string, std::string>> items() const;
-  FlatConfig flat() const { return values_; }
+  // Every key with a copy of its value (new YAML nodes: writing into them changes nothing here).
+  FlatConfig flat() const;
   const Schema& schema() const { return *schema_; }
 
  private:
   const ConfigValue& entry(const std::string& key) const;
-  std::map<std::string, ConfigValue> values_;
+  bool applies(const KeySpec& spec) const;
+  // One value per schema key, indexed as schema_->specs(); shared by copies of this config
+  // and never written after resolve() (the nodes of defaults are shared by every config of
+  // the schema: a sweep of thousands of runs resolved and freed thousands of copies of them).
+  std::shared_ptr<const std::vector<ConfigValue>> values_;
   const Schema* schema_ = nullptr;
 };
 

@@ -4,6 +4,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "core/registry_entry.h"
+
 namespace aim::data {
 
 DatasetEntry builtin_dataset_entry();
@@ -87,29 +89,21 @@ void add_dataset_keys(Schema& schema) {
                  .not_identity());
 }
 
+namespace {
+const DatasetEntry& registered_dataset(const Config& cfg) {
+  return registry_entry(dataset_registry(), cfg, "dataset.name", "dataset");
+}
+}  // namespace
+
 std::shared_ptr<const Dataset> dataset_of_files(const Config& cfg, const std::vector<std::string>& paths) {
-  const std::string name = cfg.get_string("dataset.name");
-  for (const auto& e : dataset_registry()) {
-    if (e.name != name) continue;
-    if (!e.files) cfg.fail("dataset.name", "'" + name + "' has no image files to prepare images like (use an HDF5 file of images)");
-    return e.files(cfg, paths);
-  }
-  cfg.fail("dataset.name", "unknown dataset '" + name + "'");
+  const auto& e = registered_dataset(cfg);
+  if (!e.files) cfg.fail("dataset.name", "'" + e.name + "' has no image files to prepare images like (use an HDF5 file of images)");
+  return e.files(cfg, paths);
 }
 
-DatasetSplits make_datasets(const Config& cfg) {
-  const std::string name = cfg.get_string("dataset.name");
-  for (const auto& e : dataset_registry())
-    if (e.name == name) return e.make(cfg);
-  cfg.fail("dataset.name", "unknown dataset '" + name + "'");
-}
+DatasetSplits make_datasets(const Config& cfg) { return registered_dataset(cfg).make(cfg); }
 
-DatasetLayout dataset_layout(const Config& cfg) {
-  const std::string name = cfg.get_string("dataset.name");
-  for (const auto& e : dataset_registry())
-    if (e.name == name) return e.layout(cfg);
-  cfg.fail("dataset.name", "unknown dataset '" + name + "'");
-}
+DatasetLayout dataset_layout(const Config& cfg) { return registered_dataset(cfg).layout(cfg); }
 
 std::string default_cache_dir() {
   if (const char* v = std::getenv("AIMRUN_CACHE"); v && *v) return v;

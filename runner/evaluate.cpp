@@ -145,6 +145,109 @@ at::Tensor mask_agreement(model::Model& model, const at::Tensor& images, const a
   return (iou_flip + iou_shift) / 2;
 }
 
+namespace {
+
+// The per-sample arrays of one split, in 64 bits where a sum must be exact (labels,
+// predictions, groups, the loss) and float32 for the per-sample metrics.
+struct SplitArrays {
+  torch::Tensor labels, preds, groups, losses;
+  SampleArrays metrics;
+};
+
+SplitArrays split_arrays(const model::Model& model,
+                         const std::vector<std::unique_ptr<model::Attribution>>& attributions, int64_t n,
+                         const EvalOptions& options) {
+  SplitArrays a{torch::zeros({n}, torch::kLong),
+                torch::zeros({n}, torch::kLong),
+                torch::zeros({n}, torch::kLong),
+                torch::zeros({n}, torch::kDouble),
+                {}};
+  a.metrics.add("confidence", n);  // softmax probability of the prediction
+  for (const auto& at : attributions) a.metrics.add("epg_" + at->name(), n);
+  if (model.has_masks()) {
+    a.metrics.add("mask_area", n);
+    for (int s : model.mask_stages()) a.metrics.add("mask_area_stage_" + std::to_string(s), n);
+    if (options.mask_confidence) {
+      a.metrics.add(results::kMaskMargin, n);
+      a.metrics.add(results::kMaskAgreement, n);
+      a.metrics.add(results::kMaskConfidence, n);
+    }
+  }
+  return a;
+}
+
+// One batch's samples written into the split's arrays (at their indices).
+void evaluate_batch(model::Model& model, const data::Batch& cpu_batch, SplitArrays& a,
+                    const std::vector<std::unique_ptr<model::Attribution>>& attributions, bool need_grad,
+                    const EvalOptions& options) {
+  auto batch = std::make_optional(cpu_batch.to(device_of(model)));
+  auto targets = options.explain_true_class ? batch->labels : torch::Tensor();
+  auto e = model::explain_batch(model, batch->images, targets, need_grad);
+  torch::NoGradGuard no_grad;
+  auto logits = e.out.logits.detach();
+  auto idx = batch->indices;  // on the CPU, like the per-sample arrays
+  auto put = [&](torch::Tensor& dst, const torch::Tensor& v) { dst.index_put_({idx}, v.to(dst.dtype()).cpu()); };
+  put(a.labels, cpu_batch.labels);
+  put(a.groups, cpu_batch.groups);
+  put(a.preds, logits.argmax(1));
+  auto ce = torch::nn::functional::cross_entropy(
+      logits, batch->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  put(a.losses, ce);
+  put(a.metrics.at("confidence"), torch::softmax(logits, 1).amax(1));
+  // A sample without ground truth (an ImageNet image without a box file, a bird missing
+  // from the CUB copy) has no EPG: NaN, left out of the split's mean, rather than a 0
+  // that would pull the mean down.
+  const auto annotated = batch->regions.ne(0).flatten(1).any(1);
+  for (const auto& at : attributions) {
+    auto epg = model::energy_pointing_game(normalise_map(at->explain(e)), batch->regions);
+    put(a.metrics.at("epg_" + at->name()), torch::where(annotated, epg, torch::full_like(epg, NAN)));
+  }
+  if (!model.has_masks()) return;
+  const auto& out = e.out;
+  put(a.metrics.at("mask_area"), out.merged_mask.mean({1, 2, 3}));
+  for (size_t k = 0; k < out.masks.size(); ++k)
+    put(a.metrics.at("mask_area_stage_" + std::to_string(out.mask_stages[k])), out.masks[k].mean({1, 2, 3}));
+  if (!options.mask_confidence) return;
+  auto margin = model::mask_margin(out.mask_logits);
+  auto agreement = mask_agreement(model, batch->images, out.merged_mask.detach());
+  put(a.metrics.at(results::kMaskMargin), margin);
+  put(a.metrics.at(results::kMaskAgreement), agreement);
+  put(a.metrics.at(results::kMaskConfidence), margin * agreement);
+}
+
+// The split's result from its complete (summed over ranks) arrays: every metric computed
+// once, in 64 bits.
+results::SplitResult split_result(const data::SplitInfo& info, const SplitArrays& a, int64_t n) {
+  results::SplitResult r;
+  r.split = info.split;
+  r.label = to_vector<int64_t>(a.labels);
+  r.pred = to_vector<int64_t>(a.preds);
+  r.group = to_vector<int64_t>(a.groups);
+  r.group_names = info.group_names;
+  fill_group_metrics(r, info.num_groups());
+  if (info.group_names.empty()) {
+    r.group_correct.clear();
+    r.group_count.clear();
+  }
+  r.loss = n ? a.losses.sum().item<double>() / double(n) : NAN;
+  const auto& m = a.metrics;
+  for (size_t k = 0; k < m.names.size(); ++k) {
+    r.per_sample[m.names[k]] = to_vector<float>(m.values[k]);
+    if (m.names[k] == "confidence") continue;
+    // Summed in float64, divided once, over the samples that have a value (EPG: those with
+    // ground truth).
+    auto v = m.values[k].to(torch::kDouble);
+    auto valid = v.isnan().logical_not();
+    const int64_t count = valid.sum().item<int64_t>();
+    r.scalars[m.names[k]] =
+        count ? torch::where(valid, v, torch::zeros_like(v)).sum().item<double>() / double(count) : NAN;
+  }
+  if (!info.group_names.empty()) fill_group_epg(r, info.num_groups());
+  return r;
+}
+
+}  // namespace
+
 results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const data::Dataset> dataset,
                                     comm::Communicator& comm, const EvalOptions& options) {
   const bool was_training = model.is_training();
@@ -155,90 +258,13 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
   auto attributions = model::make_attributions(has_regions ? options.attributions : std::vector<std::string>{}, model);
   bool need_grad = false;
   for (const auto& a : attributions) need_grad = need_grad || a->needs_gradients();
-
-  // Integer arrays and the loss in 64 bits; per-sample float metrics in float32.
-  auto labels = torch::zeros({n}, torch::kLong), preds = torch::zeros({n}, torch::kLong);
-  auto groups = torch::zeros({n}, torch::kLong);
-  auto losses = torch::zeros({n}, torch::kDouble);
-  SampleArrays arrays;
-  arrays.add("confidence", n);  // softmax probability of the prediction
-  for (const auto& a : attributions) arrays.add("epg_" + a->name(), n);
-  if (model.has_masks()) {
-    arrays.add("mask_area", n);
-    for (int s : model.mask_stages()) arrays.add("mask_area_stage_" + std::to_string(s), n);
-    if (options.mask_confidence) {
-      arrays.add(results::kMaskMargin, n);
-      arrays.add(results::kMaskAgreement, n);
-      arrays.add(results::kMaskConfidence, n);
-    }
-  }
-
+  SplitArrays arrays = split_arrays(model, attributions, n, options);
   data::BatchLoader loader(dataset, data::eval_batches(n, options.batch_size, comm.rank(), comm.world_size()),
                            std::nullopt, options.workers, options.prefetch);
-  const auto device = device_of(model);
-  while (auto cpu_batch = loader.next()) {
-    auto batch = std::make_optional(cpu_batch->to(device));
-    auto targets = options.explain_true_class ? batch->labels : torch::Tensor();
-    auto e = model::explain_batch(model, batch->images, targets, need_grad);
-    torch::NoGradGuard no_grad;
-    auto logits = e.out.logits.detach();
-    auto idx = batch->indices;  // on the CPU, like the per-sample arrays
-    auto put = [&](torch::Tensor& dst, const torch::Tensor& v) { dst.index_put_({idx}, v.to(dst.dtype()).cpu()); };
-    put(labels, cpu_batch->labels);
-    put(groups, cpu_batch->groups);
-    put(preds, logits.argmax(1));
-    auto ce = torch::nn::functional::cross_entropy(
-        logits, batch->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-    put(losses, ce);
-    put(arrays.at("confidence"), torch::softmax(logits, 1).amax(1));
-    // A sample without ground truth (an ImageNet image without a box file, a bird missing
-    // from the CUB copy) has no EPG: NaN, left out of the split's mean, rather than a 0
-    // that would pull the mean down.
-    const auto annotated = batch->regions.ne(0).flatten(1).any(1);
-    for (const auto& a : attributions) {
-      auto epg = model::energy_pointing_game(normalise_map(a->explain(e)), batch->regions);
-      put(arrays.at("epg_" + a->name()), torch::where(annotated, epg, torch::full_like(epg, NAN)));
-    }
-    if (model.has_masks()) {
-      const auto& out = e.out;
-      put(arrays.at("mask_area"), out.merged_mask.mean({1, 2, 3}));
-      for (size_t k = 0; k < out.masks.size(); ++k)
-        put(arrays.at("mask_area_stage_" + std::to_string(out.mask_stages[k])), out.masks[k].mean({1, 2, 3}));
-      if (options.mask_confidence) {
-        auto margin = model::mask_margin(out.mask_logits);
-        auto agreement = mask_agreement(model, batch->images, out.merged_mask.detach());
-        put(arrays.at(results::kMaskMargin), margin);
-        put(arrays.at(results::kMaskAgreement), agreement);
-        put(arrays.at(results::kMaskConfidence), margin * agreement);
-      }
-    }
-  }
-  for (auto* t : {&labels, &preds, &groups, &losses}) comm.allreduce_sum(*t);
-  for (auto& a : arrays.values) comm.allreduce_sum(a);
-
-  results::SplitResult r;
-  r.split = info.split;
-  r.label = to_vector<int64_t>(labels);
-  r.pred = to_vector<int64_t>(preds);
-  r.group = to_vector<int64_t>(groups);
-  r.group_names = info.group_names;
-  fill_group_metrics(r, info.num_groups());
-  if (info.group_names.empty()) {
-    r.group_correct.clear();
-    r.group_count.clear();
-  }
-  r.loss = n ? losses.sum().item<double>() / double(n) : NAN;
-  for (size_t k = 0; k < arrays.names.size(); ++k) {
-    r.per_sample[arrays.names[k]] = to_vector<float>(arrays.values[k]);
-    if (arrays.names[k] == "confidence") continue;
-    // Summed in float64, divided once, over the samples that have a value (EPG: those with
-    // ground truth).
-    auto v = arrays.values[k].to(torch::kDouble);
-    auto valid = v.isnan().logical_not();
-    const int64_t count = valid.sum().item<int64_t>();
-    r.scalars[arrays.names[k]] = count ? torch::where(valid, v, torch::zeros_like(v)).sum().item<double>() / double(count) : NAN;
-  }
-  if (!info.group_names.empty()) fill_group_epg(r, info.num_groups());
+  while (auto cpu_batch = loader.next()) evaluate_batch(model, *cpu_batch, arrays, attributions, need_grad, options);
+  for (auto* t : {&arrays.labels, &arrays.preds, &arrays.groups, &arrays.losses}) comm.allreduce_sum(*t);
+  for (auto& a : arrays.metrics.values) comm.allreduce_sum(a);
+  auto r = split_result(info, arrays, n);
   if (comm.rank() == 0) r.kept = keep_maps(model, *dataset, options, attributions, need_grad);
   model.train(was_training);
   return r;

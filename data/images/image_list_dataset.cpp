@@ -35,73 +35,87 @@ std::string describe_missing(const std::vector<std::string>& missing) {
 
 }  // namespace
 
+namespace image_list {
+
+// A cheap stat pass: a missing file is reported now, not after an hour of training (or,
+// with skip_corrupt, its sample is left out and named in `skipped`).
+std::vector<Sample> present_samples(std::vector<Sample> samples, bool with_region, bool skip_corrupt,
+                                    const std::string& where, std::vector<std::string>& skipped) {
+  std::vector<std::string> missing;
+  std::vector<Sample> present;
+  for (auto& s : samples) {
+    std::error_code ec;
+    bool ok = fs::is_regular_file(s.path, ec);
+    if (!ok) missing.push_back(s.path);
+    if (ok && with_region && !s.mask_path.empty() && !fs::is_regular_file(s.mask_path, ec)) {
+      missing.push_back(s.mask_path);
+      ok = false;
+    }
+    if (ok) present.push_back(std::move(s));
+  }
+  if (missing.empty()) return present;
+  if (!skip_corrupt) throw DataError(where + ": " + describe_missing(missing));
+  spdlog::warn("{}: skipping {} samples whose files are missing: {}", where, missing.size(), describe_missing(missing));
+  for (auto& m : missing) skipped.push_back(m);
+  return present;
+}
+
+// Every sample decoded once, in parallel, so that a corrupt file is dropped here and never
+// met in the middle of an epoch: bad[i] set for each that cannot be.
+void decode_all(const std::vector<Sample>& samples, bool with_region, int threads, const std::string& where,
+                std::vector<char>& bad) {
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  std::vector<std::string> why(samples.size());
+  for (int t = 0; t < std::min<int>(thread_count(threads), int(samples.size())); ++t)
+    pool.emplace_back([&] {
+      for (size_t i; (i = next++) < samples.size();) {
+        try {
+          decode_sample(samples[i], with_region);
+        } catch (const DataError& e) {
+          bad[i] = 1;
+          why[i] = e.what();
+        }
+      }
+    });
+  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < samples.size(); ++i)
+    if (bad[i]) spdlog::warn("{}: skipping {}", where, why[i]);
+}
+
+// The packed cache of the samples (built when missing): bad[i] set for each it could not
+// decode.
+std::unique_ptr<PackedCache> packed_cache(const ImageListOptions& options, const SplitInfo& info,
+                                          const std::vector<Sample>& samples, bool with_region,
+                                          std::vector<char>& bad) {
+  PackOptions po;
+  po.shorter_side = options.transforms.resize;
+  po.with_region = with_region;
+  po.skip_corrupt = options.skip_corrupt;
+  po.threads = options.threads;
+  po.wait_seconds = options.cache_wait_seconds;
+  const auto path = packed_cache_path(options.cache_dir, info.dataset, info.split, samples, po);
+  auto cache = std::make_unique<PackedCache>(PackedCache::open_or_build(path, samples, po));
+  for (size_t i = 0; i < samples.size(); ++i)
+    if (!cache->readable(i)) bad[i] = 1;
+  return cache;
+}
+
+}  // namespace image_list
+
 ImageListDataset::ImageListDataset(SplitInfo info, std::vector<Sample> samples, const ImageListOptions& options)
     : info_(std::move(info)), options_(options) {
   const bool with_region = !info_.region_kind.empty();
   const std::string where = info_.dataset + " " + info_.split;
-  // A cheap stat pass: a missing file is reported now, not after an hour of training.
-  {
-    std::vector<std::string> missing;
-    std::vector<Sample> present;
-    for (auto& s : samples) {
-      std::error_code ec;
-      bool ok = fs::is_regular_file(s.path, ec);
-      if (!ok) missing.push_back(s.path);
-      if (ok && with_region && !s.mask_path.empty() && !fs::is_regular_file(s.mask_path, ec)) {
-        missing.push_back(s.mask_path);
-        ok = false;
-      }
-      if (ok) present.push_back(std::move(s));
-    }
-    if (!missing.empty()) {
-      if (!options.skip_corrupt) throw DataError(where + ": " + describe_missing(missing));
-      spdlog::warn("{}: skipping {} samples whose files are missing: {}", where, missing.size(),
-                   describe_missing(missing));
-      for (auto& m : missing) info_.skipped.push_back(m);
-    }
-    samples = std::move(present);
-  }
-
-  std::vector<std::string> failures;
+  samples = image_list::present_samples(std::move(samples), with_region, options.skip_corrupt, where, info_.skipped);
   std::vector<char> bad(samples.size(), 0);
-  if (options.packed_cache) {
-    PackOptions po;
-    po.shorter_side = options.transforms.resize;
-    po.with_region = with_region;
-    po.skip_corrupt = options.skip_corrupt;
-    po.threads = options.threads;
-    po.wait_seconds = options.cache_wait_seconds;
-    const auto path = packed_cache_path(options.cache_dir, info_.dataset, info_.split, samples, po);
-    cache_ = std::make_unique<PackedCache>(PackedCache::open_or_build(path, samples, po));
-    for (size_t i = 0; i < samples.size(); ++i)
-      if (!cache_->readable(i)) {
-        bad[i] = 1;
-        failures.push_back(samples[i].path);
-      }
-  } else if (options.skip_corrupt) {
-    // Decode everything once, in parallel, so that a corrupt file is dropped here and never
-    // met in the middle of an epoch.
-    std::atomic<size_t> next{0};
-    std::vector<std::thread> pool;
-    std::vector<std::string> why(samples.size());
-    for (int t = 0; t < std::min<int>(thread_count(options.threads), int(samples.size())); ++t)
-      pool.emplace_back([&] {
-        for (size_t i; (i = next++) < samples.size();) {
-          try {
-            decode_sample(samples[i], with_region);
-          } catch (const DataError& e) {
-            bad[i] = 1;
-            why[i] = e.what();
-          }
-        }
-      });
-    for (auto& t : pool) t.join();
-    for (size_t i = 0; i < samples.size(); ++i)
-      if (bad[i]) {
-        failures.push_back(samples[i].path);
-        spdlog::warn("{}: skipping {}", where, why[i]);
-      }
-  }
+  if (options.packed_cache)
+    cache_ = image_list::packed_cache(options, info_, samples, with_region, bad);
+  else if (options.skip_corrupt)
+    image_list::decode_all(samples, with_region, options.threads, where, bad);
+  std::vector<std::string> failures;
+  for (size_t i = 0; i < samples.size(); ++i)
+    if (bad[i]) failures.push_back(samples[i].path);
   if (!failures.empty()) {
     spdlog::warn("{}: skipped {} images that cannot be decoded (listed in the result file)", where, failures.size());
     for (auto& f : failures) info_.skipped.push_back(f);
@@ -112,7 +126,6 @@ ImageListDataset::ImageListDataset(SplitInfo info, std::vector<Sample> samples, 
     samples_.push_back(std::move(samples[i]));
   }
   if (samples_.empty()) throw DataError(where + ": no usable samples");
-
   std::vector<int64_t> labels, groups;
   for (const auto& s : samples_) {
     labels.push_back(s.label);
