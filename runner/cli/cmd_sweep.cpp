@@ -202,9 +202,10 @@ void add_sweep_command(CLI::App& app) {
                    "with --dry-run: write the scripts and their run lists into this folder (kept), and name it in "
                    "them")
       ->needs(dry);
-  submit->add_flag("--rebuild-records", submit_args->rebuild_records,
-                   "write <sweep>/slurm/submissions.yaml again from the sweep's job arrays in squeue (found by their "
-                   "job name and script folder); the old record is kept as submissions.yaml.damaged; submit nothing")
+  submit
+      ->add_flag("--rebuild-records", submit_args->rebuild_records,
+                 "write <sweep>/slurm/submissions.yaml again from the sweep's job arrays in squeue (found by their "
+                 "job name and script folder); the old record is kept as submissions.yaml.damaged; submit nothing")
       ->excludes(dry);
   submit
       ->add_option("--wait", submit_args->submit_wait,

@@ -171,7 +171,8 @@ SubmittedArray write_array(const Sweep& sweep, const SlurmProfile& profile, bool
   }
   const std::string aimrun = fs::read_symlink("/proc/self/exe").string();
   const std::string script = "array-" + stem + ".sbatch";
-  a.text = sbatch_script(sweep, profile, dirs.named + "/" + list, aimrun, run_dirs.size(), stage, upstream_list, throttle);
+  a.text =
+      sbatch_script(sweep, profile, dirs.named + "/" + list, aimrun, run_dirs.size(), stage, upstream_list, throttle);
   write_text_atomic(dirs.written + "/" + script, a.text);
   check_script(dirs.written + "/" + script, dirs.written, dry_run);
   a.script = dirs.named + "/" + script;

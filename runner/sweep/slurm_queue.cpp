@@ -68,6 +68,7 @@ SlurmQueue read_slurm_queue(const Sweep& sweep) {
   const auto subs = read_submissions(sweep);
   for (const auto& s : subs)
     for (const auto& p : s.parts) arrays[p.job_id] = &p;
+  q.recorded = arrays.size();
   if (arrays.empty() && !on_path("squeue")) return q;
   int status = 0;
   // All of squeue, filtered here: asking for finished job ids makes squeue fail.
@@ -113,8 +114,9 @@ std::string unrecorded_jobs_problem(const Sweep& sweep, const SlurmQueue& queue)
 
 std::map<std::string, SlurmElement> slurm_run_states(const Sweep& sweep, std::string* error) {
   auto q = read_slurm_queue(sweep);
-  if (error) *error = q.error;
-  if (auto why = unrecorded_jobs_problem(sweep, q); !why.empty()) spdlog::warn("{}: their runs are shown as not queued", why);
+  if (error && q.recorded > 0) *error = q.error;
+  if (auto why = unrecorded_jobs_problem(sweep, q); !why.empty())
+    spdlog::warn("{}: their runs are shown as not queued", why);
   return q.runs;
 }
 
@@ -125,7 +127,8 @@ size_t array_size(const std::string& script_text) {
   const std::string key = "\n#SBATCH --array=0-";
   const auto at = script_text.find(key);
   if (at == std::string::npos) return 0;
-  const std::string last = script_text.substr(at + key.size(), script_text.find_first_not_of("0123456789", at + key.size()) - at - key.size());
+  const std::string last = script_text.substr(
+      at + key.size(), script_text.find_first_not_of("0123456789", at + key.size()) - at - key.size());
   return last.empty() || last.size() > 9 ? 0 : std::stoul(last) + 1;
 }
 

@@ -30,6 +30,7 @@ struct SlurmQueue {
   std::vector<QueuedJob> jobs;               // every array of this sweep in squeue
   std::vector<QueuedJob> unrecorded;         // those of `jobs` the record does not list
   std::string error;                         // squeue failed: nothing above says anything about the queue
+  size_t recorded = 0;                       // arrays in the record
 };
 
 // Reads the record (ConfigError when it is damaged) and squeue once (-r: one line per array
@@ -39,7 +40,8 @@ SlurmQueue read_slurm_queue(const Sweep& sweep);
 
 // Runs of the sweep that Slurm still knows about (queued or running), by run id (the element
 // <part's job>_<i> is the part's run i). When squeue fails the map is empty and `error` says
-// why; arrays of the sweep in the queue but not in the record are named in a warning.
+// why (left empty when the sweep has no record: nothing of it is known to be queued);
+// arrays of the sweep in the queue but not in the record are named in a warning.
 std::map<std::string, SlurmElement> slurm_run_states(const Sweep& sweep, std::string* error = nullptr);
 
 // "jobs 12, 13 of sweep s are in Slurm's queue but not in <record>: ..." with the command that

@@ -36,7 +36,8 @@ const std::string kHead = "# aimrun sweep submit: the arrays it queued; checked 
 const std::string kCheck = "# crc32 ";
 
 [[noreturn]] void refuse(const std::string& path, const std::string& what, const std::string& rebuild) {
-  throw ConfigError(path + ": " + what + "; nothing is queued or shown from it: rebuild it from squeue with " + rebuild);
+  throw ConfigError(path + ": " + what + "; nothing is queued or shown from it: rebuild it from squeue with " +
+                    rebuild);
 }
 
 // A node's line in the file (the body starts on its second line).
@@ -53,7 +54,9 @@ std::string scalar(const YAML::Node& e, const char* key, bool required, const st
   return v.Scalar();
 }
 
-bool digits(const std::string& s) { return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos; }
+bool digits(const std::string& s) {
+  return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos;
+}
 
 SubmittedArray read_part(const YAML::Node& e, const std::string& path, const std::string& rebuild) {
   if (!e.IsMap()) refuse(path, where(e) + "an array that is not a mapping", rebuild);
@@ -64,7 +67,8 @@ SubmittedArray read_part(const YAML::Node& e, const std::string& path, const std
   p.dependency = scalar(e, "dependency", false, path, rebuild);
   const std::string throttle = scalar(e, "throttle", false, path, rebuild);
   if (!throttle.empty()) {
-    if (!digits(throttle) || throttle.size() > 9) refuse(path, where(e["throttle"]) + "throttle is not a count", rebuild);
+    if (!digits(throttle) || throttle.size() > 9)
+      refuse(path, where(e["throttle"]) + "throttle is not a count", rebuild);
     p.throttle = std::stoi(throttle);
   }
   const YAML::Node runs = e["runs"];
@@ -107,8 +111,9 @@ std::string checked_body(const std::string& text, const std::string& path, const
   in >> crc >> bytes >> extra;
   const std::string before = text.substr(0, last + 1);
   if (!extra.empty() || crc.size() != 8 || !digits(bytes) || bytes != std::to_string(before.size()))
-    refuse(path, "cut short or changed: its checksum line says " + line.substr(kCheck.size()) + ", the file has " +
-                     std::to_string(before.size()) + " bytes before it",
+    refuse(path,
+           "cut short or changed: its checksum line says " + line.substr(kCheck.size()) + ", the file has " +
+               std::to_string(before.size()) + " bytes before it",
            rebuild);
   if (crc != hex32(crc32_of(before)))
     refuse(path, "changed since it was written: CRC-32 " + hex32(crc32_of(before)) + ", recorded " + crc, rebuild);
@@ -136,8 +141,11 @@ std::vector<Submission> parse_submission_record(const std::string& text, const s
     refuse(path, "not YAML: " + std::string(e.what()), rebuild);
   }
   if (!doc.IsSequence())
-    refuse(path, std::string(doc.IsNull() ? "holds no submissions" : doc.IsScalar() ? "a single value" : "a mapping") +
-                     ", where a list of submissions was expected",
+    refuse(path,
+           std::string(doc.IsNull()     ? "holds no submissions"
+                       : doc.IsScalar() ? "a single value"
+                                        : "a mapping") +
+               ", where a list of submissions was expected",
            rebuild);
   if (doc.size() == 0) refuse(path, "an empty list of submissions", rebuild);
   std::vector<Submission> out;
