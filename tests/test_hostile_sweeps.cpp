@@ -722,7 +722,7 @@ TEST(HostileCluster, WhenSqueueFailsSubmitQueuesNothingTwiceAndTheWatchGoesOn) {
   EXPECT_EQ(submissions(), 1u) << "no run is queued twice";
   auto status = test::run_command(env + "AIM_SQUEUE_FAIL=1 " + test::aimrun() + " sweep status " + spec);
   EXPECT_NE(status.output.find("Slurm's queued and running states are not shown"), std::string::npos) << status.output;
-  auto watch = test::run_command(env + "AIM_SQUEUE_FAIL=1 timeout 4 " + test::aimrun() + " sweep status " + spec +
+  auto watch = test::run_command(env + "AIM_SQUEUE_FAIL=1 timeout 15 " + test::aimrun() + " sweep status " + spec +
                                  " --watch --interval 0.5");
   EXPECT_NE(watch.output.find("the queue is not known; watching on"), std::string::npos) << watch.output;
   EXPECT_EQ(watch.output.find("nothing running or queued"), std::string::npos) << watch.output;
