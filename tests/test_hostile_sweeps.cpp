@@ -306,11 +306,14 @@ TEST_P(HostilePath, ReachesTheScriptQuotedAndRunsNothing) {
   // No sbatch here: bash -n is the check (test_hostile_slurm adds sbatch --test-only).
   fs::create_directories(dir.file("bin"));
   fs::create_symlink("/bin/bash", dir.file("bin/bash"));
+  // The dry run writes nothing below output_dir; --script-dir keeps its files where a
+  // submission would write them (a hostile path too).
+  const std::string out = cwd.string() + "/" + out_rel;
   auto r = test::run_command("cd " + shell_quote(cwd.string()) + " && PATH=" + dir.file("bin") + " " + test::aimrun() +
-                             " sweep submit --dry-run --profile local " + shell_quote(spec));
+                             " sweep submit --dry-run --profile local " + shell_quote(spec) + " --script-dir " +
+                             shell_quote(out + "/ok/slurm"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("passed bash -n"), std::string::npos) << r.output;
-  const std::string out = cwd.string() + "/" + out_rel;
   for (const auto& f : files_below(cwd))
     EXPECT_TRUE(cwd / f == fs::path(spec) || starts_with((cwd / f).string(), out + "/")) << "outside output_dir: " << f;
   std::vector<fs::path> scripts;
@@ -591,9 +594,13 @@ TEST(Concurrent, ASubmitStoppedWhileItSubmitsHoldsTheNextUpForItsWaitOnly) {
   fs::create_directories(sweep.sweep_dir() + "/slurm");
   FileLock stopped;
   ASSERT_TRUE(stopped.try_lock(sweep.sweep_dir() + "/slurm/.submit.lock"));
-  const std::string cmd = test::aimrun() + " sweep submit --dry-run --profile local " + spec;
+  // A real submission (stand-ins for sbatch and squeue): a dry run takes no lock, it writes nothing.
+  test::write_stub(dir, "sbatch", "echo 4545\n");
+  test::write_stub(dir, "squeue", "exit 0\n");
+  const std::string cmd = "PATH=" + dir.file("stub") + ":$PATH timeout 60 " + test::aimrun() +
+                          " sweep submit --profile local " + spec;
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = test::run_command("timeout 60 " + cmd + " --wait 2");
+  auto r = test::run_command(cmd + " --wait 2");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find(".submit.lock: another `sweep submit` of sweep held has held it for 2 s"), std::string::npos)
@@ -602,8 +609,9 @@ TEST(Concurrent, ASubmitStoppedWhileItSubmitsHoldsTheNextUpForItsWaitOnly) {
   EXPECT_LT(seconds, 30.0) << r.output;
   EXPECT_FALSE(fs::exists(sweep.sweep_dir() + "/slurm/submissions.yaml")) << r.output;
   stopped.unlock();
-  auto after = test::run_command("timeout 60 " + cmd + " --wait 2");
+  auto after = test::run_command(cmd + " --wait 2");
   EXPECT_EQ(after.exit_code, 0) << after.output;
+  EXPECT_NE(after.output.find("submitted job array 4545"), std::string::npos) << after.output;
 }
 
 // The job script closes the session of a process killed outright (it could not write its
@@ -620,7 +628,8 @@ std::pair<std::string, std::string> one_run_script(const test::TempDir& dir) {
   fs::create_directories(dir.file("bin"));
   fs::create_symlink("/bin/bash", dir.file("bin/bash"));
   auto r = test::run_command("PATH=" + dir.file("bin") + " " + test::aimrun() +
-                             " sweep submit --dry-run --profile local " + spec);
+                             " sweep submit --dry-run --profile local " + spec + " --script-dir " +
+                             dir.file("out/led/slurm"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::string script;
   for (const auto& e : fs::directory_iterator(dir.file("out/led/slurm")))
@@ -720,7 +729,7 @@ TEST(HostileCluster, WhenSqueueFailsSubmitQueuesNothingTwiceAndTheWatchGoesOn) {
   EXPECT_EQ(submissions(), 1u) << "no run is queued twice";
   auto status = test::run_command(env + "AIM_SQUEUE_FAIL=1 " + test::aimrun() + " sweep status " + spec);
   EXPECT_NE(status.output.find("Slurm's queued and running states are not shown"), std::string::npos) << status.output;
-  auto watch = test::run_command(env + "AIM_SQUEUE_FAIL=1 timeout 4 " + test::aimrun() + " sweep status " + spec +
+  auto watch = test::run_command(env + "AIM_SQUEUE_FAIL=1 timeout 15 " + test::aimrun() + " sweep status " + spec +
                                  " --watch --interval 0.5");
   EXPECT_NE(watch.output.find("the queue is not known; watching on"), std::string::npos) << watch.output;
   EXPECT_EQ(watch.output.find("nothing running or queued"), std::string::npos) << watch.output;

@@ -28,6 +28,8 @@ struct SweepArgs {
   bool fail_fast = false;
   std::string profile;
   bool dry_run = false;
+  std::string script_dir;
+  bool rebuild_records = false;
   bool no_wait = false;
   bool watch = false;
   double interval = 5;
@@ -54,7 +56,7 @@ void print_submission(const Sweep& sweep, const SlurmProfile& profile, const Sub
       if (!sub.stage.empty() || n > 1)
         std::cout << "#" << stage << " " << part << a.run_ids.size() << " runs"
                   << (a.dependency.empty() ? "" : ", would be submitted with --dependency=" + a.dependency) << "\n";
-      std::cout << read_text(a.script);
+      std::cout << a.text;
       continue;
     }
     const std::string after = a.dependency.empty() ? "" : ", after " + a.dependency;
@@ -62,6 +64,23 @@ void print_submission(const Sweep& sweep, const SlurmProfile& profile, const Sub
                  part, a.run_ids.size(), profile.name, after, a.script);
     std::cout << a.job_id << "\n";
   }
+}
+
+// What `sweep submit --rebuild-records` found in squeue and wrote.
+void print_rebuilt(const Sweep& sweep, const std::vector<Submission>& subs) {
+  const std::string path = submission_record_path(sweep);
+  if (subs.empty()) {
+    spdlog::info("sweep {}: no job array of it is in Slurm's queue: {} is not needed (nothing is queued)", sweep.name,
+                 path);
+    return;
+  }
+  for (const auto& sub : subs)
+    for (const auto& a : sub.parts) {
+      spdlog::info("sweep {}:{} job array {} ({} runs, script {})", sweep.name,
+                   sub.stage.empty() ? "" : " stage " + sub.stage + ":", a.job_id, a.run_ids.size(), a.script);
+      std::cout << a.job_id << "\n";
+    }
+  spdlog::info("sweep {}: {} rebuilt from squeue ({} job arrays)", sweep.name, path, subs.size());
 }
 
 void print_plan(const Sweep& sweep, bool with_slurm = false) {
@@ -197,7 +216,19 @@ void add_sweep_command(CLI::App& app) {
   submit->add_option("overrides", submit_args->overrides, "key=value overrides applied to every run");
   submit->add_option("--profile", submit_args->profile, "Slurm profile: a name in slurm/profiles/ or a .yaml path")
       ->required();
-  submit->add_flag("--dry-run", submit_args->dry_run, "write the sbatch script and print it, submit nothing");
+  auto* dry = submit->add_flag("--dry-run", submit_args->dry_run,
+                               "print the sbatch scripts a submission would write, checked (bash -n; sbatch "
+                               "--test-only); submit nothing, write nothing below output_dir");
+  submit
+      ->add_option("--script-dir", submit_args->script_dir,
+                   "with --dry-run: write the scripts and their run lists into this folder (kept), and name it in "
+                   "them")
+      ->needs(dry);
+  submit
+      ->add_flag("--rebuild-records", submit_args->rebuild_records,
+                 "write <sweep>/slurm/submissions.yaml again from the sweep's job arrays in squeue (found by their "
+                 "job name and script folder); the old record is kept as submissions.yaml.damaged; submit nothing")
+      ->excludes(dry);
   submit
       ->add_option("--wait", submit_args->submit_wait,
                    "seconds to wait for another `sweep submit` of this sweep to finish (it may be stopped with "
@@ -206,7 +237,12 @@ void add_sweep_command(CLI::App& app) {
   submit->callback([submit_args] {
     auto profile = load_slurm_profile(submit_args->profile, profiles_dir());
     auto s = load_sweep(submit_args->spec, submit_args->overrides, profile.nodes * profile.tasks_per_node);
-    auto subs = submit_sweep(s, profile, submit_args->dry_run, submit_args->submit_wait);
+    if (submit_args->rebuild_records) return print_rebuilt(s, rebuild_submission_record(s));
+    SubmitOptions options;
+    options.dry_run = submit_args->dry_run;
+    options.script_dir = submit_args->script_dir;
+    options.wait_seconds = submit_args->submit_wait;
+    auto subs = submit_sweep(s, profile, options);
     if (subs.empty()) spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);
     for (const auto& sub : subs) print_submission(s, profile, sub, submit_args->dry_run);
   });

@@ -4,8 +4,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -143,27 +146,36 @@ std::string submission_stamp(const std::string& stage) {
   return std::string(time_text) + "-" + std::to_string(getpid()) + (stage.empty() ? "" : "-" + stage);
 }
 
+// Where a stage's files go: `named` is the folder the script names (its run lists, its logs),
+// `written` the one they are written to and checked in; the same but in a dry run.
+struct ArrayFolders {
+  std::string named, written;
+};
+
 // Writes and checks one array's run list, upstream list (in a stage that starts from
-// another) and script, <dir>/{runs,upstream,array}-<stem>.
-SubmittedArray write_array(const Sweep& sweep, const SlurmProfile& profile, bool dry_run, const std::string& dir,
+// another) and script, <written>/{runs,upstream,array}-<stem>.
+SubmittedArray write_array(const Sweep& sweep, const SlurmProfile& profile, bool dry_run, const ArrayFolders& dirs,
                            const std::string& stage, const std::string& stem, std::vector<std::string> run_ids,
                            const std::vector<std::string>& run_dirs, int throttle) {
   SubmittedArray a;
   a.run_ids = std::move(run_ids);
   a.throttle = throttle;
-  const std::string list = dir + "/runs-" + stem + ".txt";
-  write_text_atomic(list, join(run_dirs, "\n") + "\n");
+  const std::string list = "runs-" + stem + ".txt";
+  write_text_atomic(dirs.written + "/" + list, join(run_dirs, "\n") + "\n");
   std::string upstream_list;
   const auto* first = sweep.find_run(a.run_ids.front());
   if (first && !first->upstream.empty()) {
-    upstream_list = dir + "/upstream-" + stem + ".txt";
-    write_text_atomic(upstream_list, upstream_lines(sweep, a.run_ids));
+    upstream_list = "upstream-" + stem + ".txt";
+    write_text_atomic(dirs.written + "/" + upstream_list, upstream_lines(sweep, a.run_ids));
+    upstream_list = dirs.named + "/" + upstream_list;
   }
   const std::string aimrun = fs::read_symlink("/proc/self/exe").string();
-  a.script = dir + "/array-" + stem + ".sbatch";
-  write_text_atomic(a.script,
-                    sbatch_script(sweep, profile, list, aimrun, run_dirs.size(), stage, upstream_list, throttle));
-  check_script(a.script, dir, dry_run);
+  const std::string script = "array-" + stem + ".sbatch";
+  a.text =
+      sbatch_script(sweep, profile, dirs.named + "/" + list, aimrun, run_dirs.size(), stage, upstream_list, throttle);
+  write_text_atomic(dirs.written + "/" + script, a.text);
+  check_script(dirs.written + "/" + script, dirs.written, dry_run);
+  a.script = dirs.named + "/" + script;
   return a;
 }
 
@@ -188,10 +200,10 @@ std::vector<std::string> job_ids(const Submission& sub) {
 
 // Records the stage's queued arrays; one that cannot be recorded is cancelled: unrecorded,
 // its runs would look unqueued to the next submission and be queued twice.
-void record_or_cancel(const std::string& dir, const Submission& sub, const std::string& profile,
+void record_or_cancel(const Sweep& sweep, const std::string& dir, const Submission& sub, const std::string& profile,
                       const std::string& stamp) {
   try {
-    record_submission(dir, sub, profile, stamp);
+    record_submission(dir + "/submissions.yaml", sweep, sub, profile, stamp);
   } catch (const std::exception& e) {
     const auto ids = job_ids(sub);
     std::vector<std::string> argv = {"scancel"};
@@ -210,7 +222,7 @@ void record_or_cancel(const std::string& dir, const Submission& sub, const std::
 // Writes, checks and (unless a dry run) submits one stage's runs: one job array per part of
 // plan_array_parts, each with the stage's dependency and, where its share of the throttle
 // passes from an earlier part, afterany on that part; then records them as one submission.
-Submission submit_stage(const Sweep& sweep, const SlurmProfile& profile, bool dry_run, const std::string& dir,
+Submission submit_stage(const Sweep& sweep, const SlurmProfile& profile, bool dry_run, const ArrayFolders& dirs,
                         const std::string& stage, const std::vector<std::string>& run_ids,
                         const std::vector<std::string>& run_dirs, const std::string& dependency, int max_array_size) {
   const auto plan = plan_array_parts(run_ids.size(), max_array_size, profile.throttle);
@@ -223,7 +235,7 @@ Submission submit_stage(const Sweep& sweep, const SlurmProfile& profile, bool dr
     const auto from = std::next(run_ids.begin(), long(part.offset));
     const auto dirs_from = std::next(run_dirs.begin(), long(part.offset));
     SubmittedArray a = write_array(
-        sweep, profile, dry_run, dir, stage, plan.size() == 1 ? stamp : stamp + "-part" + std::to_string(k + 1),
+        sweep, profile, dry_run, dirs, stage, plan.size() == 1 ? stamp : stamp + "-part" + std::to_string(k + 1),
         {from, from + long(part.count)}, {dirs_from, dirs_from + long(part.count)}, part.throttle);
     a.dependency = dependency;
     if (part.after >= 0) {
@@ -233,10 +245,10 @@ Submission submit_stage(const Sweep& sweep, const SlurmProfile& profile, bool dr
     }
     if (!dry_run) {
       try {
-        a.job_id = queue_array(a, dir);
+        a.job_id = queue_array(a, dirs.named);
       } catch (const Error& e) {
         if (sub.parts.empty()) throw;
-        record_or_cancel(dir, sub, profile.name, stamp);
+        record_or_cancel(sweep, dirs.named, sub, profile.name, stamp);
         throw Error(std::string(e.what()) + "; the first " + std::to_string(k) + " of its " +
                     std::to_string(plan.size()) + " arrays (jobs " + join(job_ids(sub), ", ") +
                     ") are queued and recorded: `sweep submit` again queues the rest");
@@ -244,7 +256,7 @@ Submission submit_stage(const Sweep& sweep, const SlurmProfile& profile, bool dr
     }
     sub.parts.push_back(std::move(a));
   }
-  if (!dry_run) record_or_cancel(dir, sub, profile.name, stamp);
+  if (!dry_run) record_or_cancel(sweep, dirs.named, sub, profile.name, stamp);
   return sub;
 }
 
@@ -277,27 +289,69 @@ int array_size_limit(const Sweep& sweep, const SlurmProfile& profile, size_t tot
 
 }  // namespace
 
-std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run,
-                                     double wait_seconds) {
-  check_log_folder(sweep);
-  prepare_sweep_dirs(sweep);
-  const std::string dir = fs::absolute(sweep.sweep_dir() + "/slurm").string();
-  ensure_dir(dir);
-  // Submissions of one sweep take turns, so a second one sees the runs the first queued;
-  // one stopped (Ctrl-Z) or frozen while it submits holds the next for wait_seconds at most.
-  FileLock lock;
-  if (!lock.lock_within(dir + "/.submit.lock", wait_seconds, "the submission of sweep " + sweep.name))
-    throw Error(
-        dir + "/.submit.lock: another `sweep submit` of sweep " + sweep.name + " has held it for " +
-        fmt::format("{:g}", wait_seconds) +
-        " s without finishing (stopped with Ctrl-Z? frozen?); nothing was submitted: try again once it has ended");
-  std::string squeue_error;
-  const auto in_slurm = slurm_run_states(sweep, &squeue_error);
-  if (!squeue_error.empty() && !dry_run)  // a run already queued would be queued twice
-    throw Error("sweep " + sweep.name + ": cannot tell which of its runs are queued: " + squeue_error +
+namespace {
+
+// A dry run's folder for its scripts: `script_dir` (kept), or a temporary one, removed at the end.
+struct DryRunFolder {
+  std::string path;
+  bool temporary = false;
+  explicit DryRunFolder(const std::string& script_dir) {
+    if (!script_dir.empty()) {
+      path = fs::absolute(script_dir).string();
+      ensure_dir(path);
+      return;
+    }
+    std::string tmpl = (fs::temp_directory_path() / "aimrun-dry-run-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw Error(tmpl + ": cannot create a temporary folder: " + std::strerror(errno));
+    path = tmpl;
+    temporary = true;
+  }
+  ~DryRunFolder() {
+    std::error_code ec;
+    if (temporary) fs::remove_all(path, ec);
+  }
+  DryRunFolder(const DryRunFolder&) = delete;
+  DryRunFolder& operator=(const DryRunFolder&) = delete;
+};
+
+// The queue as `sweep submit` needs it: squeue answered, and every array of the sweep in it
+// is recorded (a damaged record is refused while it is read).
+SlurmQueue checked_queue(const Sweep& sweep, bool dry_run) {
+  auto queue = read_slurm_queue(sweep);
+  if (!queue.error.empty() && !dry_run)  // a run already queued would be queued twice
+    throw Error("sweep " + sweep.name + ": cannot tell which of its runs are queued: " + queue.error +
                 "; nothing was submitted: try again when squeue answers");
-  if (!squeue_error.empty())
-    spdlog::warn("sweep {}: {}; the dry run assumes nothing is queued", sweep.name, squeue_error);
+  if (!queue.error.empty())
+    spdlog::warn("sweep {}: {}; the dry run assumes nothing is queued", sweep.name, queue.error);
+  if (auto why = unrecorded_jobs_problem(sweep, queue); !why.empty())
+    throw ConfigError("sweep " + sweep.name + ": nothing was submitted: " + why);
+  return queue;
+}
+
+}  // namespace
+
+std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, const SubmitOptions& options) {
+  check_log_folder(sweep);
+  const bool dry_run = options.dry_run;
+  const std::string dir = fs::absolute(sweep.sweep_dir() + "/slurm").string();
+  // A dry run writes nothing below output_dir: no links, no run folders, no lock.
+  std::unique_ptr<DryRunFolder> dry_folder;
+  if (dry_run) dry_folder = std::make_unique<DryRunFolder>(options.script_dir);
+  const ArrayFolders dirs{dry_run && !options.script_dir.empty() ? dry_folder->path : dir,
+                          dry_run ? dry_folder->path : dir};
+  FileLock lock;
+  if (!dry_run) {
+    prepare_sweep_dirs(sweep);
+    ensure_dir(dir);
+    // Submissions of one sweep take turns, so a second one sees the runs the first queued;
+    // one stopped (Ctrl-Z) or frozen while it submits holds the next for wait_seconds at most.
+    if (!lock.lock_within(dir + "/.submit.lock", options.wait_seconds, "the submission of sweep " + sweep.name))
+      throw Error(dir + "/.submit.lock: another `sweep submit` of sweep " + sweep.name + " has held it for " +
+                  fmt::format("{:g}", options.wait_seconds) +
+                  " s without finishing (stopped with Ctrl-Z? frozen?); nothing was submitted: try again once it has "
+                  "ended");
+  }
+  const auto in_slurm = checked_queue(sweep, dry_run).runs;
   // Every stage's runs first: a sweep larger than the cluster takes is refused before
   // anything is queued.
   struct Pending {
@@ -317,7 +371,7 @@ std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& pro
   auto queued = queued_elements(in_slurm);
   std::vector<Submission> subs;
   for (const auto& p : pending) {
-    auto sub = submit_stage(sweep, profile, dry_run, dir, p.stage, p.run_ids, p.run_dirs,
+    auto sub = submit_stage(sweep, profile, dry_run, dirs, p.stage, p.run_ids, p.run_dirs,
                             stage_dependency(sweep, p.run_ids, queued), max_array_size);
     for (size_t k = 0; k < sub.parts.size(); ++k) {
       const auto& a = sub.parts[k];

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runner/sweep/slurm_profile.h"
+#include "runner/sweep/slurm_queue.h"
 #include "runner/sweep/slurm_records.h"
 #include "runner/sweep/sweep_spec.h"
 
@@ -28,6 +29,15 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& profile, const
                           const std::string& aimrun, size_t count, const std::string& stage = "",
                           const std::string& upstream_list = "", int throttle = -1);
 
+struct SubmitOptions {
+  // Nothing is queued and nothing is written below output_dir: the scripts name the files a
+  // submission would write, and are checked (bash -n; sbatch --test-only) in a temporary
+  // folder, removed after, or in `script_dir` when set, which keeps them with their run lists.
+  bool dry_run = false;
+  std::string script_dir;
+  double wait_seconds = 300;  // for another `sweep submit` of the sweep (see below)
+};
+
 // Writes the scripts and the run lists under <sweep>/slurm/, checks the scripts (bash -n; in
 // a dry run also sbatch --test-only when sbatch is on PATH), submits, records each stage's
 // submission in <sweep>/slurm/submissions.yaml. One submission per stage with pending runs
@@ -36,13 +46,14 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& profile, const
 // requires, the throttle shared among them (plan_array_parts). A later stage's arrays wait
 // for the arrays and elements its runs' upstream runs are in, every part of them
 // (--dependency=afterok:..., --kill-on-invalid-dep=yes), and for nothing when they are all
-// done. Before anything is queued, a sweep of more runs than the cluster's MaxJobCount or
-// the user's MaxSubmitJobs (sacctmgr, where accounting runs) is refused (ConfigError).
-// Returns the submissions, in stage order (none when nothing was pending; job ids empty in a
-// dry run). Concurrent submissions of one sweep take turns (a lock in <sweep>/slurm); one
-// waits for another at most `wait_seconds`, then throws without submitting anything (the
-// other may be stopped with Ctrl-Z, or frozen).
-std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, bool dry_run,
-                                     double wait_seconds = 300);
+// done. Before anything is queued: a damaged submission record is refused (ConfigError), an
+// array of the sweep in squeue (by its job name and script folder) that the record does not
+// list is refused (ConfigError: its runs would be queued twice; rebuild_submission_record
+// repairs the record), and a sweep of more runs than the cluster's MaxJobCount or the user's
+// MaxSubmitJobs is refused (ConfigError). Returns the submissions, in stage order (none when
+// nothing was pending; job ids empty in a dry run). Concurrent submissions of one sweep take
+// turns (a lock in <sweep>/slurm); one waits for another at most `wait_seconds`, then throws
+// without submitting anything (the other may be stopped with Ctrl-Z, or frozen).
+std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, const SubmitOptions& options);
 
 }  // namespace aim
