@@ -177,15 +177,22 @@ bool FileLock::try_lock(const std::string& path) {
   return true;
 }
 
+// The wait is logged as it begins (a run that waits says why at once; the fault tests wait
+// for that line before they signal a waiting process) and every 30 s after.
 bool FileLock::lock_within(const std::string& path, double seconds, const std::string& what) {
   const auto start = std::chrono::steady_clock::now();
   double next_note = 30;
+  bool announced = false;
   for (;;) {
     if (try_lock(path)) return true;
     if (stop_requested()) throw StopRequested("a stop was requested while waiting for another process writing " + what);
     const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (waited >= seconds) return false;
-    if (waited >= next_note) {
+    if (!announced) {
+      spdlog::info("waiting for another process writing {} (it holds {}); going on without it after {:.0f} s", what,
+                   path, seconds);
+      announced = true;
+    } else if (waited >= next_note) {
       spdlog::info("waiting {:.0f} s for another process writing {} (it holds {}); going on without it after {:.0f} s",
                    waited, what, path, seconds);
       next_note += 30;

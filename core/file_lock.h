@@ -34,10 +34,10 @@ class FileLock {
   FileLock& operator=(const FileLock&) = delete;
   // True when this process now holds the lock; false when another process holds it.
   bool try_lock(const std::string& path);
-  // Waits at most `seconds` for the lock, logging every 30 s what it waits for (`what`:
-  // "the built-in dataset's cache <file>"); true when it is held, false when the time ran
-  // out (its holder may be stopped or frozen: the caller goes on without it). A stop
-  // request (core/stop_signal.h) ends the wait: throws StopRequested.
+  // Waits at most `seconds` for the lock, logging as the wait begins and every 30 s what it
+  // waits for (`what`: "the built-in dataset's cache <file>"); true when it is held, false
+  // when the time ran out (its holder may be stopped or frozen: the caller goes on without
+  // it). A stop request (core/stop_signal.h) ends the wait: throws StopRequested.
   bool lock_within(const std::string& path, double seconds, const std::string& what);
   void unlock();
   bool locked() const;

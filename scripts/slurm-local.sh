@@ -47,6 +47,9 @@ KillWait=10
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SchedulerParameters=sched_interval=2
+# A requeued job waits the credential lifetime before it may start again (Slurm's default
+# 120 s: two minutes of every preemption test); 10 s is ample for a launch on this machine.
+AuthInfo=cred_expire=10
 CONF
   [[ -z $max_array_size ]] || echo "MaxArraySize=$max_array_size"
   if [[ $nodes -eq 1 ]]; then

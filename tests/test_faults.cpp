@@ -228,14 +228,14 @@ TEST(StartupErrors, TruncatedCheckpointIsAClearError) {
 // A rank that stops answering (SIGSTOP, as a hung GPU or a frozen node would): the other
 // rank's watchdog ends the job with the collective and the time, and FAILED.
 TEST(Watchdog, StoppedRankEndsTheJobWithinAMinute) {
-  test::FaultCase fc("SIGSTOP of one rank of a 2-rank run (collective watchdog, 20 s)");
+  test::FaultCase fc("SIGSTOP of one rank of a 2-rank run (collective watchdog, 10 s)");
   test::TempDir dir;
   auto cfg = run_config(dir, 2, 20);
   auto t0 = std::chrono::steady_clock::now();
-  auto r = train(2, cfg, dir.file("run"), "AIMRUN_FAULT=rank=1,step=2,kind=stall", "train.collective_timeout=20");
+  auto r = train(2, cfg, dir.file("run"), "AIMRUN_FAULT=rank=1,step=2,kind=stall", "train.collective_timeout=10");
   const double s = seconds_since(t0);
   EXPECT_LT(s, 60.0) << r.output;
-  EXPECT_GT(s, 19.0) << "the watchdog fired before its limit: " << r.output;
+  EXPECT_GT(s, 9.0) << "the watchdog fired before its limit: " << r.output;
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.exit_code, 124) << "hung until timeout: " << r.output;
   EXPECT_TRUE(contains(r.output, "rank 0 waited")) << r.output;
@@ -524,7 +524,7 @@ TEST(SharedFileSystems, AProcessFrozenPastItsLockEndsWithoutWritingWhenItWakes) 
     auto cfg = dir.write("c.yaml", "output_dir: " + dir.file("out") +
                                        "\ndataset: {train_size: " + std::to_string(480 * ranks) +
                                        ", val_size: 64, test_size: 96}\nmodel: {width: 8}\nmethod: {name: aim}\n"
-                                       "train: {epochs: 20, batch_size: 16, log_every: 0}\n"
+                                       "train: {epochs: 4, batch_size: 16, log_every: 0}\n"
                                        "eval: {attributions: [mask], keep_maps: 2, pictures: 0}\n");
     const std::string shim = "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=flock AIM_SHIM_PATTERN=/ ";
     const std::string launcher =
@@ -601,7 +601,8 @@ TEST(Ledger, KilledAndStoppedSessionsAreRecordedAndShown) {
 TEST(StuckProcess, AFrozenCacheWriterHoldsNoOtherRunUpPastTheCacheWait) {
   test::FaultCase fc("a process stopped while it generates the built-in dataset's cache");
   test::TempDir dir;
-  auto cfg = dir.write("c.yaml", "output_dir: " + dir.file("out") + "\ndataset: {train_size: 20000, val_size: 64, " +
+  // 6000 images: their generation (the time the lock is held) spans dozens of the polls below.
+  auto cfg = dir.write("c.yaml", "output_dir: " + dir.file("out") + "\ndataset: {train_size: 6000, val_size: 64, " +
                                      "test_size: 96, cache_dir: " + dir.file("cache") +
                                      "}\nmodel: {width: 8}\nmethod: {name: aim}\n"
                                      "train: {epochs: 1, batch_size: 500, log_every: 0}\n"
@@ -611,15 +612,18 @@ TEST(StuckProcess, AFrozenCacheWriterHoldsNoOtherRunUpPastTheCacheWait) {
   auto r = test::run_command(
       "OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " threads=1 > " + dir.file("a.log") +
       " 2>&1 & a=$!; for i in $(seq 3000); do l=$(ls " + dir.file("cache") +
-      "/*.lock 2>/dev/null | head -1); [ -n \"$l\" ] && ! flock -n \"$l\" true && break; sleep 0.01; done; "
-      "kill -STOP $a; echo stopped-holding=$l; " +
+      "/*.lock 2>/dev/null | head -1); [ -n \"$l\" ] && ! flock -n \"$l\" true && { held=$l; break; }; sleep 0.01; "
+      "done; kill -STOP $a; echo stopped-holding=$held; " +
       train + "output_dir=" + dir.file("out3") + " > " + dir.file("c.log") +
-      " 2>&1 & c=$!; sleep 3; kill -TERM $c; wait $c; echo stopped-waiting=$?; " + train +
-      "output_dir=" + dir.file("out2") + " dataset.cache_wait=2 > " + dir.file("b.log") +
+      " 2>&1 & c=$!; for i in $(seq 3000); do grep -q 'waiting for another process writing' " + dir.file("c.log") +
+      " 2>/dev/null && { echo third-waits; break; }; sleep 0.02; done; kill -TERM $c; wait $c; "
+      "echo stopped-waiting=$?; " +
+      train + "output_dir=" + dir.file("out2") + " dataset.cache_wait=2 > " + dir.file("b.log") +
       " 2>&1; echo second=$?; kill -CONT $a; wait $a; echo first=$?");
   const std::string b_log = read_text(dir.file("b.log"));
   const std::string all = r.output + "\n--- first:\n" + read_text(dir.file("a.log")) + "\n--- second:\n" + b_log;
-  ASSERT_TRUE(contains(r.output, "stopped-holding=" + dir.file("cache"))) << all;
+  ASSERT_TRUE(contains(r.output, "stopped-holding=" + dir.file("cache"))) << "never seen holding the lock: " << all;
+  EXPECT_TRUE(contains(r.output, "third-waits")) << "the third run never said it waits for the lock: " << all;
   EXPECT_TRUE(contains(r.output, "second=0")) << all;
   EXPECT_TRUE(contains(b_log, "generating this run's own copy (not cached)")) << all;
   EXPECT_TRUE(contains(r.output, "first=0")) << all;

@@ -72,17 +72,26 @@ TEST_F(Slurm, SubmitAJobArrayAndFollowItToTheEnd) {
 
 TEST_F(Slurm, PreemptedRunRequeuesResumesAndMatchesItsTwin) {
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "preempt", 8, "[11]"));
+  auto text = spec_text(dir.file("out"), "preempt", 4, "[11]");
+  text.replace(text.find("log_every: 1}"), 13, "log_every: 0.1}");  // a progress line every few steps
+  auto spec = dir.write("s.yaml", text);
   auto sweep = load_sweep(spec, {});
   const auto run_dir = sweep.run_dir(sweep.runs[0].run_id);
   auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   const std::string job = trim(submit.output.substr(submit.output.rfind('\n', submit.output.size() - 2) + 1));
-  // Once the run has trained an epoch, the cluster asks it to stop (as before a time limit).
+  // Once the run has trained an epoch and steps in its second (a stop at a step, not at an
+  // epoch's end), the cluster asks it to stop (as before a time limit).
   for (int i = 0; i < 600 && !fs::exists(run_dir + "/checkpoint.pt"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   ASSERT_TRUE(fs::exists(run_dir + "/checkpoint.pt")) << "the run never checkpointed";
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto past_epoch_1 = [&] {
+    const auto log = read_text(run_dir + "/train.log");
+    const auto done = log.find("epoch 1/4 done");
+    return done != std::string::npos && log.find("/4 step ", done) != std::string::npos;
+  };
+  for (int i = 0; i < 600 && !past_epoch_1(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(past_epoch_1()) << "no step after the first epoch in 30 s:\n" << read_text(run_dir + "/train.log");
   auto signal = test::run_command("scancel --signal=USR2 " + job + "_0");
   ASSERT_EQ(signal.exit_code, 0) << signal.output;
   wait_until_done(spec, 1, 600);
