@@ -25,7 +25,8 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
 // Returns false when there is no checkpoint; throws aim::Error when it is unreadable.
 // Tensors are mapped onto `device` (the model's).
 bool load_checkpoint(const std::string& path, const std::string& run_id, torch::nn::Module& model,
-                     torch::optim::Optimizer& optimizer, TrainState& state, c10::Device device = c10::Device(c10::kCPU));
+                     torch::optim::Optimizer& optimizer, TrainState& state,
+                     c10::Device device = c10::Device(c10::kCPU));
 // The state and the model only (no optimiser): for predicting from a trained run. A run with
 // eval.select other than `last` gets the weights it selected and evaluated.
 TrainState read_checkpoint_state(const std::string& path, const std::string& run_id);

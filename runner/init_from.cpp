@@ -181,7 +181,7 @@ void check_init_from_ready(const Config& cfg) {
     case RunState::Running:
       cfg.fail(kKey, describe(*up) + " is still training" + detail);
     case RunState::Unreadable:
-      cfg.fail(kKey, describe(*up) + " has a damaged result.h5" + detail);
+      cfg.fail(kKey, describe(*up) + " is unreadable" + detail);
     case RunState::Pending:
       cfg.fail(kKey, describe(*up) + " has not finished (no result.h5)" + detail);
   }

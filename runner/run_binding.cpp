@@ -35,15 +35,19 @@ void check_folder_is_run(const RunPaths& paths, const std::string& run_id, const
                       run_id + "'s folder is <output_dir>/runs/" + run_id + "), or name an empty folder");
   if (!use.discard_checkpoint)
     if (const auto theirs = checkpoint_run_id(paths.checkpoint()); !theirs.empty() && theirs != run_id)
-      throw ConfigError(paths.checkpoint() + " is the checkpoint of run " + theirs + ", not of " + ours +
-                        " (folder " + paths.dir + "): another run's file; nothing was resumed or written. Delete it, "
-                        "or add --restart, to train run " + run_id + " from the start");
+      throw ConfigError(paths.checkpoint() + " is the checkpoint of run " + theirs + ", not of " + ours + " (folder " +
+                        paths.dir +
+                        "): another run's file; nothing was resumed or written. Delete it, "
+                        "or add --restart, to train run " +
+                        run_id + " from the start");
   if (!use.discard_result && fs::exists(paths.result())) {
     const auto found = inspect_run_folder(paths, ResultDepth::State, run_id);
     if (!found.other_run_id.empty())
       throw ConfigError(paths.result() + " is the result of run " + found.other_run_id + ", not of " + ours +
-                        " (folder " + paths.dir + "): another run's file; nothing was written. Add --force to "
-                        "train run " + run_id + " again and replace it");
+                        " (folder " + paths.dir +
+                        "): another run's file; nothing was written. Add --force to "
+                        "train run " +
+                        run_id + " again and replace it");
   }
 }
 

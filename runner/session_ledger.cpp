@@ -211,7 +211,8 @@ void ledger_end(const RunPaths& paths, int exit_code, const std::string& cause) 
   if (read_progress(paths, p)) {
     e.epoch = p.checkpoint_epoch;
     e.step = p.checkpoint_step;
-    if (exit_code != kExitOk && exit_code != kExitStopped && p.checkpoint_time > 0) e.lost_s = std::max(0.0, p.time - p.checkpoint_time);
+    if (exit_code != kExitOk && exit_code != kExitStopped && p.checkpoint_time > 0)
+      e.lost_s = std::max(0.0, p.time - p.checkpoint_time);
   }
   append_session(paths, e);
 }

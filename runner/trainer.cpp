@@ -171,7 +171,8 @@ void Trainer::resume() {
   state_.class_names = train_set_->info().class_names;
   state_.partial = EpochSums::zeros(layout_);
   comm::run_agreed(comm_, [&] {
-    if (!options_.resume || !load_checkpoint(paths_.checkpoint(), cfg_.run_id(), *model_, *optimizer_, state_, device_)) return;
+    if (!options_.resume || !load_checkpoint(paths_.checkpoint(), cfg_.run_id(), *model_, *optimizer_, state_, device_))
+      return;
     resumed_ = true;
     if (state_.world_size != world_)
       throw Error(paths_.checkpoint() + ": written with " + std::to_string(state_.world_size) + " ranks, now " +

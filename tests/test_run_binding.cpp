@@ -18,9 +18,9 @@
 #include "runner/checkpoint.h"
 #include "runner/schema.h"
 #include "runner/session_ledger.h"
+#include "runner/sweep/run_state.h"
 #include "runner/sweep/slurm_executor.h"
 #include "runner/sweep/sweep_spec.h"
-#include "runner/sweep/run_state.h"
 #include "runner/sweep/upstream.h"
 #include "runner/trained_run.h"
 #include "test_util.h"
@@ -195,14 +195,14 @@ TEST(RunBinding, AStagedSweepTakesNoFileSwappedBetweenItsRuns) {
             result_crc);
   EXPECT_TRUE(has(read_text(down.summary()), "\"init_from_checkpoint_crc32\": \"" + ckpt_crc + "\""));
 
-  auto retrain_down = [&] {
-    return train(down.config(), "--run-dir " + down.dir + " --force");
-  };
+  auto retrain_down = [&] { return train(down.config(), "--run-dir " + down.dir + " --force"); };
   auto keep = dir.file("keep");
   fs::create_directories(keep);
-  for (const auto& f : {up.checkpoint(), up.result(), up.summary()}) fs::copy_file(f, keep + "/" + fs::path(f).filename().string());
+  for (const auto& f : {up.checkpoint(), up.result(), up.summary()})
+    fs::copy_file(f, keep + "/" + fs::path(f).filename().string());
   auto restore = [&] {
-    for (const auto& f : {up.checkpoint(), up.result(), up.summary()}) copy_over(keep + "/" + fs::path(f).filename().string(), f);
+    for (const auto& f : {up.checkpoint(), up.result(), up.summary()})
+      copy_over(keep + "/" + fs::path(f).filename().string(), f);
   };
 
   // The upstream's checkpoint replaced by the other pretrain run's (the same backbone).

@@ -50,8 +50,9 @@ Config load_config_for(const TrainArgs& args, int world) {
     return load_run_config(args.config, overrides);
   }
   if (said != world)
-    cfg.fail("world_size", "the run is for " + std::to_string(said) + " rank(s), but this job has " + std::to_string(world) +
-                               " (launch it with " + std::to_string(said) + ", or set world_size: 0)");
+    cfg.fail("world_size", "the run is for " + std::to_string(said) + " rank(s), but this job has " +
+                               std::to_string(world) + " (launch it with " + std::to_string(said) +
+                               ", or set world_size: 0)");
   return cfg;
 }
 
@@ -113,15 +114,15 @@ StartedRun start_up(const TrainArgs& args, comm::Deadline* startup) {
   if (startup) startup->now_in("start-up (agreeing on the config)");
   comm::run_agreed(*run.comm, [&] {
     run.cfg = load_config_for(args, run.comm->world_size());
-    check_run_config(run.cfg, run.comm->world_size());  // before the run folder exists
-    check_init_from_ready(run.cfg);  // the upstream run is complete, its own and fits
+    check_run_config(run.cfg, run.comm->world_size());        // before the run folder exists
+    check_init_from_ready(run.cfg);                           // the upstream run is complete, its own and fits
     device = select_device(run.cfg, run.comm->local_rank());  // one rank may lack its GPU
   });
   if (startup) startup->now_in("start-up (setting up the device's communicator)");
   run.comm = comm::for_device(std::move(run.comm), device);
   init_logging(run.comm->rank(), run.cfg.get_string("log_level"));
-  run.paths = args.run_dir.empty() ? run_folder(run.cfg.get_string("output_dir"), run.cfg.run_id())
-                                   : RunPaths{args.run_dir};
+  run.paths =
+      args.run_dir.empty() ? run_folder(run.cfg.get_string("output_dir"), run.cfg.run_id()) : RunPaths{args.run_dir};
   return run;
 }
 
@@ -143,7 +144,9 @@ void add_train_command(CLI::App& app) {
                                  "Train one run from a YAML config and write <output_dir>/runs/<run-id>/result.h5.\n"
                                  "Resumes from the run's checkpoint when there is one. Under mpirun or srun, every\n"
                                  "rank runs this command.");
-  cmd->add_option("config", args->config, "YAML config (see docs/config-reference.md)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("config", args->config, "YAML config (see docs/config-reference.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("overrides", args->overrides, "key=value overrides, e.g. train.epochs=5 method.name=aim");
   cmd->add_option("--run-dir", args->run_dir, "run folder (default: <output_dir>/runs/<run-id>)")
       ->check(fits_path_limits(64));

@@ -65,7 +65,8 @@ Ending ending_of(const std::exception& e) {
 
 // Every rank's node and placement, gathered (see RunSession::hosts).
 std::pair<std::string, std::string> all_hosts(comm::Communicator& comm) {
-  const std::string mine = node_name() + ":" + std::to_string(comm.local_rank()) + "/" + std::to_string(comm.local_size());
+  const std::string mine =
+      node_name() + ":" + std::to_string(comm.local_rank()) + "/" + std::to_string(comm.local_size());
   std::vector<std::string> hosts, placement;
   for (int r = 0; r < comm.world_size(); ++r) {
     auto p = comm::broadcast_text(comm, mine, r);
