@@ -85,14 +85,42 @@ bool read_result(const RunPaths& paths, ResultDepth depth, RunFolderState& s) {
   return true;
 }
 
+bool is_run_id(const std::string& s) {
+  return s.size() == 12 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The result read is the run's the folder is for (`run_id`, or the folder's name where that
+// is a run id); otherwise the folder is not done, and says why.
+bool is_result_of(const RunPaths& paths, const std::string& run_id, RunFolderState& s) {
+  std::string expected = run_id;
+  if (expected.empty() && s.bound_to_summary) return true;  // its summary's run id is the folder's name
+  if (expected.empty()) {
+    std::error_code ec;
+    auto name = fs::weakly_canonical(paths.dir, ec).filename().string();
+    if (ec) name = fs::path(paths.dir).filename().string();
+    if (!is_run_id(name)) return true;
+    expected = name;
+  }
+  if (s.record.run_id == expected) return true;
+  s.detail = "result.h5 holds the result of run " + s.record.run_id + ", not of run " + expected +
+             " (another run's file was put in " + paths.dir + "); `aimrun train " + paths.config() + " --run-dir " +
+             paths.dir + "` writes it anew";
+  s.other_run_id = s.record.run_id;
+  s.record = {};
+  s.summary_problem.clear();
+  s.summary_missing = false;
+  s.bound_to_summary = false;
+  return false;
+}
+
 }  // namespace
 
-RunFolderState inspect_run_folder(const RunPaths& paths, ResultDepth depth) {
+RunFolderState inspect_run_folder(const RunPaths& paths, ResultDepth depth, const std::string& run_id) {
   RunFolderState s;
   s.has_checkpoint = fs::exists(paths.checkpoint());
   bool damaged = false;
   if (fs::exists(paths.result())) {
-    if (read_result(paths, depth, s)) {
+    if (read_result(paths, depth, s) && is_result_of(paths, run_id, s)) {
       s.state = RunState::Done;
       return s;
     }

@@ -14,7 +14,8 @@
 //               a run trained again after a failure holds the lock while its old FAILED is
 //               still there (train removes it only once it holds the lock, and an upstream
 //               check may write one meanwhile), and a damaged result.h5 is what it replaces.
-//   unreadable  result.h5 is there but damaged (the next train replaces it)
+//   unreadable  result.h5 is there but damaged, or holds another run's result (the next
+//               train replaces it)
 //   failed      <run>/FAILED holds the error of the last attempt (the next `sweep run`
 //               trains it again)
 //   pending     none of these; it may have a checkpoint to resume from
@@ -66,8 +67,16 @@ struct RunFolderState {
   // Done, and result.h5's bytes are those its whole summary was written for (read back
   // completely when they were written): readers need not read it in a child process first.
   bool bound_to_summary = false;
+  // Unreadable because its result is another run's (a file put here from another run's
+  // folder): that run's id; "" otherwise.
+  std::string other_run_id;
 };
-RunFolderState inspect_run_folder(const RunPaths& paths, ResultDepth depth = ResultDepth::Summary);
+// `run_id`: the run the folder must hold; "" for the folder's own name where that is a run id
+// (12 hex digits: <output_dir>/runs/<id>, or a sweep's link to it), else any. A result of
+// another run (result.h5 and its summary copied or moved in from another run's folder) is
+// never that run's: the folder is unreadable, naming both runs.
+RunFolderState inspect_run_folder(const RunPaths& paths, ResultDepth depth = ResultDepth::Summary,
+                                  const std::string& run_id = "");
 
 // Writes `reason` to FAILED, atomically: the run is failed until a train of it holds the lock.
 void write_failed(const RunPaths& paths, const std::string& reason);

@@ -46,6 +46,9 @@ std::vector<int64_t> read_ints(const YAML::Node& n) {
 
 std::string state_to_yaml(const TrainState& s) {
   YAML::Node root;
+  if (!s.run_id.empty()) root["run_id"] = s.run_id;
+  if (!s.init_checkpoint_crc32.empty()) root["init_checkpoint_crc32"] = s.init_checkpoint_crc32;
+  if (!s.init_result_crc32.empty()) root["init_result_crc32"] = s.init_result_crc32;
   root["epoch"] = s.epoch;
   root["step_in_epoch"] = s.step_in_epoch;
   root["global_step"] = s.global_step;
@@ -90,6 +93,9 @@ std::string state_to_yaml(const TrainState& s) {
 
 void state_from_yaml(const std::string& text, TrainState& s) {
   YAML::Node root = YAML::Load(text);
+  s.run_id = root["run_id"] ? root["run_id"].Scalar() : "";  // "": written before checkpoints named their run
+  s.init_checkpoint_crc32 = root["init_checkpoint_crc32"] ? root["init_checkpoint_crc32"].Scalar() : "";
+  s.init_result_crc32 = root["init_result_crc32"] ? root["init_result_crc32"].Scalar() : "";
   s.epoch = root["epoch"].as<int64_t>();
   s.step_in_epoch = root["step_in_epoch"].as<int64_t>();
   s.global_step = root["global_step"].as<int64_t>();
@@ -144,10 +150,13 @@ void state_from_yaml(const std::string& text, TrainState& s) {
     }
 }
 
-// The file: a header line "AIMCKPT1 crc32=<8 hex> bytes=<n>\n", then the torch archive
-// (a zip) of n bytes. The CRC covers every byte of the archive, so a flipped bit anywhere in
-// the tensors is found before anything is resumed from it.
+// The file: a header line "AIMCKPT1 crc32=<8 hex> bytes=<n> run=<run id>\n", then the torch
+// archive (a zip) of n bytes. The CRC covers every byte of the archive, so a flipped bit
+// anywhere in the tensors is found before anything is resumed from it. The run id (also in
+// the archive's state, under the CRC) binds the file to its run: the header's copy lets a
+// reader tell whose file it is without reading the archive.
 constexpr const char* kMagic = "AIMCKPT1";
+constexpr const char* kRunField = " run=";
 
 uint32_t crc_of(const std::string& bytes) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -162,14 +171,38 @@ uint32_t crc_of(const std::string& bytes) {
   return uint32_t(crc);
 }
 
-std::string with_header(const std::string& archive) {
+std::string with_header(const std::string& archive, const std::string& run_id) {
   char head[64];
-  std::snprintf(head, sizeof head, "%s crc32=%08x bytes=%zu\n", kMagic, crc_of(archive), archive.size());
-  return head + archive;
+  std::snprintf(head, sizeof head, "%s crc32=%08x bytes=%zu", kMagic, crc_of(archive), archive.size());
+  return head + (run_id.empty() ? "" : kRunField + run_id) + "\n" + archive;
 }
 
-// The archive's bytes, verified. Files from before the header are read as they are.
-std::string verified_archive(const std::string& path) {
+// The run id of a header line ("" when it names none: written before checkpoints did).
+std::string header_run_id(const std::string& head) {
+  const auto at = head.find(kRunField);
+  return at == std::string::npos ? "" : head.substr(at + std::strlen(kRunField));
+}
+
+constexpr const char* kDamagedAdvice =
+    " (the file is damaged: delete it, or run `aimrun train --restart`, to train the run from the start)";
+
+// A checkpoint read for run `run_id` must be that run's ("" reads any: a caller that does not
+// know the run). Another run's file was copied or moved here: it is never resumed from.
+void check_run(const std::string& path, const std::string& found, const std::string& run_id) {
+  if (run_id.empty() || found.empty() || found == run_id) return;
+  throw DataError(path + ": the checkpoint of run " + found + ", not of run " + run_id +
+                  " (the run it was read for): another run's file was put here; delete it, or run `aimrun train "
+                  "--restart`, to train run " +
+                  run_id + " from the start");
+}
+
+struct Archive {
+  std::string bytes, run_id;  // run_id: the header's ("" for a file without one)
+};
+
+// The archive's bytes, verified, and the run its header names. Files from before the
+// header are read as they are.
+Archive verified_archive(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot read the checkpoint: " + std::strerror(errno));
   std::ostringstream ss;
@@ -178,25 +211,35 @@ std::string verified_archive(const std::string& path) {
   // A torch archive (a zip: "PK\3\4") alone was written before the header. Anything else
   // must carry the header: a flipped bit in it, an empty or cut file, is damage, never an
   // archive of another layout.
-  if (data.rfind(std::string("PK\3\4", 4), 0) == 0) return data;
+  if (data.rfind(std::string("PK\3\4", 4), 0) == 0) return {data, ""};
   auto eol = data.find('\n');
   unsigned crc = 0;
   size_t bytes = 0;
-  const auto advice = " (the file is damaged: delete it, or run `aimrun train --restart`, to train the run from the start)";
   if (data.rfind(kMagic, 0) != 0 || eol == std::string::npos ||
       std::sscanf(data.c_str(), "AIMCKPT1 crc32=%8x bytes=%zu", &crc, &bytes) != 2)
-    throw Error(path + ": corrupt checkpoint header" + advice);
-  std::string archive = data.substr(eol + 1);
-  if (archive.size() != bytes)
-    throw Error(path + ": truncated checkpoint: " + std::to_string(archive.size()) + " of " + std::to_string(bytes) +
-                " bytes" + advice);
-  if (crc_of(archive) != crc) throw Error(path + ": checkpoint checksum mismatch" + advice);
-  return archive;
+    throw Error(path + ": corrupt checkpoint header" + kDamagedAdvice);
+  Archive out{data.substr(eol + 1), header_run_id(data.substr(0, eol))};
+  if (out.bytes.size() != bytes)
+    throw Error(path + ": truncated checkpoint: " + std::to_string(out.bytes.size()) + " of " + std::to_string(bytes) +
+                " bytes" + kDamagedAdvice);
+  if (crc_of(out.bytes) != crc) throw Error(path + ": checkpoint checksum mismatch" + kDamagedAdvice);
+  return out;
 }
 
-void load_archive(torch::serialize::InputArchive& archive, const std::string& path, c10::Device device) {
-  std::istringstream in(verified_archive(path));
+// Reads the archive (verified) and its state; the state's run id (under the CRC) must be the
+// header's, and the run's it is read for.
+void load_archive(torch::serialize::InputArchive& archive, const std::string& path, const std::string& run_id,
+                  c10::Device device, TrainState& state) {
+  auto verified = verified_archive(path);
+  std::istringstream in(verified.bytes);
   archive.load_from(in, device);
+  c10::IValue text;
+  archive.read("state", text);
+  state_from_yaml(text.toStringRef(), state);
+  if (state.run_id != verified.run_id)
+    throw Error(path + ": the header names run '" + verified.run_id + "', the state inside run '" + state.run_id + "'" +
+                kDamagedAdvice);
+  check_run(path, state.run_id, run_id);
 }
 
 std::vector<torch::Tensor> read_best_weights(torch::serialize::InputArchive& archive) {
@@ -231,22 +274,19 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   } catch (const c10::Error& e) {
     throw Error(path + ": cannot serialise the checkpoint: " + e.what_without_backtrace());
   }
-  write_file_atomic(path, with_header(bytes.str()));
+  write_file_atomic(path, with_header(bytes.str(), state.run_id));
 }
 
-bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                     TrainState& state, c10::Device device) {
+bool load_checkpoint(const std::string& path, const std::string& run_id, torch::nn::Module& model,
+                     torch::optim::Optimizer& optimizer, TrainState& state, c10::Device device) {
   if (!std::filesystem::exists(path)) return false;
   try {
     torch::serialize::InputArchive archive, model_archive, optim_archive;
-    load_archive(archive, path, device);
+    load_archive(archive, path, run_id, device, state);
     archive.read("model", model_archive);
     archive.read("optimizer", optim_archive);
     model.load(model_archive);
     optimizer.load(optim_archive);
-    c10::IValue text;
-    archive.read("state", text);
-    state_from_yaml(text.toStringRef(), state);
     torch::Tensor count;
     archive.read("rng_count", count);
     state.rng_states.clear();
@@ -264,15 +304,12 @@ bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   return true;
 }
 
-TrainState read_checkpoint_state(const std::string& path) {
+TrainState read_checkpoint_state(const std::string& path, const std::string& run_id) {
   if (!std::filesystem::exists(path)) throw Error(path + ": no checkpoint (has the run trained at least one epoch?)");
   TrainState state;
   try {
     torch::serialize::InputArchive archive;
-    load_archive(archive, path, c10::Device(c10::kCPU));
-    c10::IValue text;
-    archive.read("state", text);
-    state_from_yaml(text.toStringRef(), state);
+    load_archive(archive, path, run_id, c10::Device(c10::kCPU), state);
   } catch (const c10::Error& e) {
     throw Error(path + ": unreadable checkpoint: " + e.what_without_backtrace());
   } catch (const YAML::Exception& e) {
@@ -281,10 +318,11 @@ TrainState read_checkpoint_state(const std::string& path) {
   return state;
 }
 
-void load_checkpoint_model(const std::string& path, torch::nn::Module& model) {
+void load_checkpoint_model(const std::string& path, const std::string& run_id, torch::nn::Module& model) {
   try {
     torch::serialize::InputArchive archive, model_archive;
-    load_archive(archive, path, c10::Device(c10::kCPU));
+    TrainState state;
+    load_archive(archive, path, run_id, c10::Device(c10::kCPU), state);
     archive.read("model", model_archive);
     model.load(model_archive);
     // A run with eval.select keeps the weights it evaluated: those are the trained run's.
@@ -292,7 +330,26 @@ void load_checkpoint_model(const std::string& path, torch::nn::Module& model) {
     if (!best.empty()) apply_weights(model, best);
   } catch (const c10::Error& e) {
     throw Error(path + ": cannot load the model from the checkpoint: " + e.what_without_backtrace());
+  } catch (const YAML::Exception& e) {
+    throw Error(path + ": checkpoint state is corrupt: " + e.what());
   }
+}
+
+std::string checkpoint_run_id(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head;
+  if (!in || !std::getline(in, head) || head.rfind(kMagic, 0) != 0) return "";
+  return header_run_id(head);
+}
+
+uint32_t checkpoint_crc32(const std::string& path) {
+  unsigned crc = 0;
+  size_t bytes = 0;
+  std::ifstream in(path, std::ios::binary);
+  std::string head;
+  if (in && std::getline(in, head) && std::sscanf(head.c_str(), "AIMCKPT1 crc32=%8x bytes=%zu", &crc, &bytes) == 2)
+    return crc;
+  return crc_of(verified_archive(path).bytes);  // a file from before the header: its bytes
 }
 
 std::vector<torch::Tensor> copy_weights(torch::nn::Module& model) {

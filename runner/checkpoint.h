@@ -7,6 +7,7 @@
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,16 +16,26 @@
 
 namespace aim {
 
+// The header names state.run_id: the file is bound to its run.
 void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
                      const TrainState& state);
+// Every reader names the run it reads for (`run_id`): a checkpoint of another run (copied or
+// moved into this folder) is refused with aim::DataError naming both runs; "" reads any
+// (files written before checkpoints named their run are read as they are).
 // Returns false when there is no checkpoint; throws aim::Error when it is unreadable.
 // Tensors are mapped onto `device` (the model's).
-bool load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                     TrainState& state, c10::Device device = c10::Device(c10::kCPU));
+bool load_checkpoint(const std::string& path, const std::string& run_id, torch::nn::Module& model,
+                     torch::optim::Optimizer& optimizer, TrainState& state,
+                     c10::Device device = c10::Device(c10::kCPU));
 // The state and the model only (no optimiser): for predicting from a trained run. A run with
 // eval.select other than `last` gets the weights it selected and evaluated.
-TrainState read_checkpoint_state(const std::string& path);
-void load_checkpoint_model(const std::string& path, torch::nn::Module& model);
+TrainState read_checkpoint_state(const std::string& path, const std::string& run_id);
+void load_checkpoint_model(const std::string& path, const std::string& run_id, torch::nn::Module& model);
+// The run its header names, from the first line alone ("" when there is no such file, or it
+// names none). Not verified: for telling whose a file is before anything is written.
+std::string checkpoint_run_id(const std::string& path);
+// The CRC-32 of its archive (the bytes its weights are read from), as its header records it.
+uint32_t checkpoint_crc32(const std::string& path);
 
 // The model's parameters then buffers, copied (eval.select's best weights), and put back.
 std::vector<at::Tensor> copy_weights(torch::nn::Module& model);

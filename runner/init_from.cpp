@@ -7,8 +7,10 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/strings.h"
 #include "results/run_folder.h"
+#include "runner/checkpoint.h"
 #include "runner/schema.h"
 #include "runner/sweep/run_state.h"
 #include "runner/trained_run.h"
@@ -48,6 +50,39 @@ Config upstream_config(const Config& cfg, const std::string& folder) {
 }
 
 std::string describe(const Upstream& up) { return "the upstream run " + up.run_id + " (" + up.folder + ")"; }
+
+// The command that trains the upstream again from the start, writing all its files anew.
+std::string retrain_command(const Upstream& up) {
+  const RunPaths paths{up.folder};
+  return "`aimrun train " + paths.config() + " --run-dir " + up.folder + " --restart --force`";
+}
+
+// The upstream's checkpoint.pt is the upstream run's (its header; the archive's state is
+// checked when the weights are read), not another run's file put in its folder.
+void check_upstream_checkpoint(const Config& cfg, const Upstream& up) {
+  if (const auto whose = checkpoint_run_id(up.checkpoint); !whose.empty() && whose != up.run_id)
+    cfg.fail(kKey, up.checkpoint + " is the checkpoint of run " + whose + ", not of " + describe(up) +
+                       ": another run's file was put in its folder; " + retrain_command(up) + " writes it anew");
+}
+
+// The upstream's checkpoint.pt and result.h5 are the upstream run's own (not another run's
+// files put in its folder); their digests.
+InitFromDigests upstream_digests(const Config& cfg, const Upstream& up) {
+  const RunPaths paths{up.folder};
+  check_upstream_checkpoint(cfg, up);
+  const auto found = inspect_run_folder(paths, ResultDepth::State, up.run_id);
+  if (found.state != RunState::Done)
+    cfg.fail(kKey, describe(up) + " is not done (" + to_string(found.state) +
+                       (found.detail.empty() ? "" : ": " + found.detail) + ")");
+  InitFromDigests d;
+  try {
+    d.checkpoint_crc32 = hex32(checkpoint_crc32(up.checkpoint));
+    d.result_crc32 = hex32(crc32_of_file(paths.result()));
+  } catch (const Error& e) {
+    cfg.fail(kKey, describe(up) + ": " + e.what());
+  }
+  return d;
+}
 
 using Tensors = std::map<std::string, torch::Tensor>;
 
@@ -136,7 +171,7 @@ void check_init_from_ready(const Config& cfg) {
   const auto up = resolve_init_from(cfg);
   if (!up) return;
   if (!fs::is_directory(up->folder)) cfg.fail(kKey, describe(*up) + " does not exist (train it first)");
-  const auto status = inspect_run(RunPaths{up->folder});
+  const auto status = inspect_run(RunPaths{up->folder}, up->run_id);
   const std::string detail = status.detail.empty() ? "" : ": " + status.detail;
   switch (status.state) {
     case RunState::Done:
@@ -146,7 +181,7 @@ void check_init_from_ready(const Config& cfg) {
     case RunState::Running:
       cfg.fail(kKey, describe(*up) + " is still training" + detail);
     case RunState::Unreadable:
-      cfg.fail(kKey, describe(*up) + " has a damaged result.h5" + detail);
+      cfg.fail(kKey, describe(*up) + " is unreadable" + detail);
     case RunState::Pending:
       cfg.fail(kKey, describe(*up) + " has not finished (no result.h5)" + detail);
   }
@@ -162,12 +197,22 @@ void check_init_from_ready(const Config& cfg) {
                          their + " (a run starts from a run with the same backbone)");
   }
   if (!fs::exists(up->checkpoint)) cfg.fail(kKey, describe(*up) + " has no checkpoint.pt (its trained weights)");
+  check_upstream_checkpoint(cfg, *up);
 }
 
-std::string load_init_from(const Config& cfg, model::Model& model) {
+std::string load_init_from(const Config& cfg, model::Model& model, InitFromDigests* digests) {
   const auto up = resolve_init_from(cfg);
   if (!up) return "";
-  TrainedRun upstream = load_trained_run(up->folder, {"device=cpu"});
+  const auto found = upstream_digests(cfg, *up);
+  TrainedRun upstream;
+  try {  // its checkpoint must be the run of its config.yaml, which must be the upstream
+    upstream = load_trained_run(up->folder, {"device=cpu"});
+  } catch (const DataError& e) {
+    cfg.fail(kKey, describe(*up) + ": " + e.what());
+  }
+  if (upstream.config.run_id() != up->run_id)
+    cfg.fail(kKey, up->folder + " holds the run " + upstream.config.run_id() + ", not " + up->run_id);
+  if (digests) *digests = found;
   const Tensors src = named_tensors(*upstream.model), dst = named_tensors(model);
   if (auto bad = misfits(src, dst, "backbone"); !bad.empty())
     cfg.fail(kKey, "the backbone of " + describe(*up) + " does not fit this run's: " + join(bad, ", "));

@@ -30,13 +30,23 @@ struct Upstream {
 std::optional<Upstream> resolve_init_from(const Config& cfg);
 
 // Before a run that starts from an upstream trains: the upstream is complete (result.h5
-// present and valid), is the run model.init_from names, and has the same backbone.
+// present, valid and the upstream's), is the run model.init_from names, and has the same
+// backbone.
 // Throws ConfigError naming model.init_from and the upstream otherwise.
 void check_init_from_ready(const Config& cfg);
 
+// What a run started from, recorded in its checkpoint and result (init_from_checkpoint_crc32,
+// init_from_result_crc32: docs/hdf5-schema.md): 8 hex digits each.
+struct InitFromDigests {
+  std::string checkpoint_crc32;  // the upstream's checkpoint archive the weights were read from
+  std::string result_crc32;      // the upstream's result.h5 (its result, which it was chosen by)
+};
+
 // Copies the upstream's weights into `model` (docs/sweeps.md states the rule: the whole
-// backbone, and each other top-level module whose tensors all match by name and shape).
-// Returns a one-line description for the log. Throws ConfigError when the backbones differ.
-std::string load_init_from(const Config& cfg, model::Model& model);
+// backbone, and each other top-level module whose tensors all match by name and shape), and
+// fills `digests` when given. Returns a one-line description for the log. Throws ConfigError
+// naming model.init_from when the backbones differ, or when the upstream's checkpoint.pt or
+// result.h5 is not the upstream run's (another run's file put in its folder).
+std::string load_init_from(const Config& cfg, model::Model& model, InitFromDigests* digests = nullptr);
 
 }  // namespace aim

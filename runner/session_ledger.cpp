@@ -16,6 +16,7 @@
 #include <variant>
 #include <unistd.h>
 
+#include "core/exit_codes.h"
 #include "core/files.h"
 #include "core/hash.h"
 #include "core/host.h"
@@ -189,10 +190,10 @@ void append_session(const RunPaths& paths, const SessionEntry& e) {
 }
 
 std::string describe_exit(int code) {
-  if (code == 0) return "complete";
-  if (code == 75) return "stopped for requeue (preempted or near its time limit)";
-  if (code == 2) return "config error";
-  if (code == 1) return "failed";
+  if (code == kExitOk) return "complete";
+  if (code == kExitStopped) return "stopped for requeue (preempted or near its time limit)";
+  if (code == kExitConfig) return "config error";
+  if (code == kExitError) return "failed";
   if (code > 128 && code < 128 + 65) {
     int sig = code - 128;
     std::string name = sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : std::to_string(sig);
@@ -255,7 +256,8 @@ void ledger_end(const RunPaths& paths, int exit_code, const std::string& cause) 
   if (read_progress(paths, p)) {
     e.epoch = p.checkpoint_epoch;
     e.step = p.checkpoint_step;
-    if (exit_code != 0 && exit_code != 75 && p.checkpoint_time > 0) e.lost_s = std::max(0.0, p.time - p.checkpoint_time);
+    if (exit_code != kExitOk && exit_code != kExitStopped && p.checkpoint_time > 0)
+      e.lost_s = std::max(0.0, p.time - p.checkpoint_time);
   }
   append_session(paths, e);
 }
@@ -274,7 +276,7 @@ std::string ledger_summary(const RunPaths& paths) {
     auto e = entries[i];
     if (e.event == "start" && (i + 1 == entries.size())) continue;  // the current or last session, no end yet
     if (e.event != "end") continue;
-    if (e.exit_code == 75) ++stops;
+    if (e.exit_code == kExitStopped) ++stops;
     if (e.exit_code < 0 || e.exit_code > 128) ++kills;
     lost += e.lost_s;
     last = e;

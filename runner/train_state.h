@@ -36,6 +36,7 @@ struct EpochSums {
 };
 
 struct TrainState {
+  std::string run_id;         // the run whose state this is (a checkpoint is read by its run only)
   int64_t epoch = 0;          // epochs completed
   int64_t step_in_epoch = 0;  // steps of the current epoch already done
   int64_t global_step = 0;
@@ -50,6 +51,9 @@ struct TrainState {
   int64_t best_epoch = 0;
   double best_score = 0;
   std::vector<at::Tensor> best_weights;
+  // model.init_from: the CRC-32s (8 hex digits) of the upstream's checkpoint archive the
+  // weights were read from and of its result.h5, at the start (runner/init_from.h); "" else.
+  std::string init_checkpoint_crc32, init_result_crc32;
 };
 
 }  // namespace aim

@@ -13,11 +13,12 @@ TrainedRun load_trained_run(const std::string& run_dir, const std::vector<std::s
   RunPaths paths{run_dir};
   TrainedRun run;
   run.config = load_run_config(paths.config(), overrides);
-  auto state = read_checkpoint_state(paths.checkpoint());
+  // The checkpoint must be the run's whose config.yaml is beside it.
+  auto state = read_checkpoint_state(paths.checkpoint(), run.config.run_id());
   run.class_names = state.class_names;
   if (run.class_names.empty()) throw Error(paths.checkpoint() + ": checkpoint does not record the classes");
   run.model = model::make_model(run.config, int64_t(run.class_names.size()), /*initial_weights=*/false);
-  load_checkpoint_model(paths.checkpoint(), *run.model);
+  load_checkpoint_model(paths.checkpoint(), run.config.run_id(), *run.model);
   run.model->to(select_device(run.config, local_rank));
   run.model->eval();
   return run;

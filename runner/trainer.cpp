@@ -131,9 +131,13 @@ void Trainer::build() {
   comm::run_agreed(comm_, [&] {
     model_ = model::make_model(cfg_, train_set_->info().num_classes());
     // model.init_from: the upstream's weights, unless this run resumes from its own checkpoint.
+    // Which weights and which upstream result it started from travel in its checkpoint.
     if (!(options_.resume && std::filesystem::exists(paths_.checkpoint()))) {
-      const auto what = load_init_from(cfg_, *model_);
+      InitFromDigests started_from;
+      const auto what = load_init_from(cfg_, *model_, &started_from);
       if (!what.empty() && rank_ == 0) spdlog::info("{}", what);
+      state_.init_checkpoint_crc32 = started_from.checkpoint_crc32;
+      state_.init_result_crc32 = started_from.result_crc32;
     }
     model_->to(device_);
   });
@@ -162,11 +166,13 @@ void Trainer::resume() {
   // The epoch statistics have one layout on every rank, fixed before the first step.
   layout_ = epoch_layout(*model_, t_.mask_hist_bins);
   recorder_ = std::make_unique<EpochRecorder>(layout_);
+  state_.run_id = cfg_.run_id();
   state_.world_size = world_;
   state_.class_names = train_set_->info().class_names;
   state_.partial = EpochSums::zeros(layout_);
   comm::run_agreed(comm_, [&] {
-    if (!options_.resume || !load_checkpoint(paths_.checkpoint(), *model_, *optimizer_, state_, device_)) return;
+    if (!options_.resume || !load_checkpoint(paths_.checkpoint(), cfg_.run_id(), *model_, *optimizer_, state_, device_))
+      return;
     resumed_ = true;
     if (state_.world_size != world_)
       throw Error(paths_.checkpoint() + ": written with " + std::to_string(state_.world_size) + " ranks, now " +
@@ -403,6 +409,10 @@ void Trainer::finish() {
     write_run_pictures(paths_, *model_, splits_, rec, schedule_.final, size_t(t_.pictures));
   if (rank_ == 0) {
     describe_run(cfg_, rec);
+    if (!state_.init_checkpoint_crc32.empty()) {
+      rec.text["init_from_checkpoint_crc32"] = state_.init_checkpoint_crc32;
+      rec.text["init_from_result_crc32"] = state_.init_result_crc32;
+    }
     TrainingFacts f;
     f.hosts = options_.hosts, f.placement = options_.placement, f.backend = comm_.backend();
     f.selected_epoch = schedule_.select == "last" ? t_.epochs : state_.best_epoch;

@@ -833,6 +833,23 @@ def _unfinished_run(run_dir):
     return Problem(run_dir, "pending", "not started")
 
 
+_RUN_ID = re.compile(r"[0-9a-f]{12}")
+
+
+def _other_runs_result(path, first):
+    """Why a run folder's result.h5 is another run's ("" when it is its own): a folder named
+    by a run id (<out>/runs/<id>, a sweep's link to it) holds that run's result only, as
+    aimrun's results/run_folder.h decides."""
+    if os.path.basename(path) != "result.h5":
+        return ""
+    run_dir = os.path.dirname(path)
+    folder_id = os.path.basename(os.path.realpath(run_dir))
+    if not _RUN_ID.fullmatch(folder_id) or first.get("run_id") == folder_id:
+        return ""
+    return (f"result.h5 holds the result of run {first.get('run_id')}, not of run {folder_id} (another run's "
+            f"file was put in {run_dir}); `aimrun train {run_dir}/config.yaml --run-dir {run_dir}` writes it anew")
+
+
 def find_results(folder):
     """Walks `folder` (following links, each real folder once) for result files.
 
@@ -935,6 +952,10 @@ def load(folder, problems=None, include_evaluations=False):
             found.append(Problem(path, err.kind, str(err)))
             continue
         first = file_rows[0]
+        other = _other_runs_result(path, first)
+        if other:
+            found.append(Problem(path, "unreadable", other))
+            continue
         if "evaluated_from" in first and not include_evaluations:
             found.append(Problem(path, "evaluation",
                                  f"re-evaluation of run {first['run_id']}, not counted "

@@ -135,10 +135,10 @@ TEST(InitFrom, UnusableUpstreamIsAConfigErrorBeforeAnyRunFolder) {
   // Failed: FAILED holds the error of its last attempt.
   std::ofstream(pending_dir + "/FAILED") << "loss is not finite\n";
   expect_refused("model.init_from=" + pending_dir, "failed");
-  // A folder whose config is another run's than the id says.
+  // A folder whose files (config and result) are another run's than the id says.
   fs::remove_all(pending_dir);
   fs::copy(up.folder, pending_dir);
-  expect_refused("model.init_from=" + pending.run_id(), "holds the run " + up.id);
+  expect_refused("model.init_from=" + pending.run_id(), "holds the result of run " + up.id);
 }
 
 // The weights the upstream's result.h5 evaluated initialise the backbone; a head of another

@@ -289,7 +289,7 @@ void add_sweep_command(CLI::App& app) {
     options.interval_s = status_args->interval;
     options.redraw = ::isatty(STDOUT_FILENO) == 1;
     int failed = watch_sweep(sweep, options);
-    exit_code() = failed < 0 ? 130 : failed > 0 ? kExitError : 0;
+    exit_code() = failed < 0 ? kExitInterrupted : failed > 0 ? kExitError : 0;
   });
 }
 

@@ -1,16 +1,11 @@
 #pragma once
 // Each subcommand of aimrun registers itself on the app and returns its exit code through
-// the callback. Exit codes: 0 success, 1 error, 2 bad configuration or usage,
-// 3 partial report, 4 (train) the run is being trained by another process, 75 stopped
-// early (preempted; resumable).
+// the callback; the codes are core/exit_codes.h's.
 #include <CLI/CLI.hpp>
 
-namespace aim::cli {
+#include "core/exit_codes.h"
 
-constexpr int kExitError = 1;
-constexpr int kExitConfig = 2;
-constexpr int kExitPartial = 3;
-constexpr int kExitStopped = 75;  // EX_TEMPFAIL: try again (requeue)
+namespace aim::cli {
 
 // The exit code the chosen subcommand asked for.
 int& exit_code();

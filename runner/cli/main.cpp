@@ -67,19 +67,19 @@ int main(int argc, char** argv) {
     check_command_names(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : aim::cli::kExitConfig;
+    return app.exit(e) == 0 ? aim::kExitOk : aim::kExitConfig;
   } catch (const aim::ConfigError& e) {
     std::cerr << "aimrun: error: " << e.what() << std::endl;
-    return aim::cli::kExitConfig;
+    return aim::kExitConfig;
   } catch (const aim::Error& e) {
     std::cerr << "aimrun: error: " << e.what() << std::endl;
-    return aim::cli::kExitError;
+    return aim::kExitError;
   } catch (const c10::Error& e) {
     std::cerr << "aimrun: error: " << e.what_without_backtrace() << std::endl;
-    return aim::cli::kExitError;
+    return aim::kExitError;
   } catch (const std::exception& e) {
     std::cerr << "aimrun: error: " << e.what() << std::endl;
-    return aim::cli::kExitError;
+    return aim::kExitError;
   }
   return aim::cli::exit_code();
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "core/exit_codes.h"
 #include "core/strings.h"
 
 namespace aim::comm {
@@ -34,7 +35,7 @@ void Deadline::watch() {
   spdlog::error("rank {} waited {} in {} ({}): another rank is stuck, dead or never started; ending the job", rank_,
                 format_duration(seconds_), what_, setting_);
   spdlog::default_logger()->flush();
-  std::_Exit(1);
+  std::_Exit(kExitError);
 }
 
 }  // namespace aim::comm

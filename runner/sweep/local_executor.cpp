@@ -174,19 +174,19 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
   }
   spdlog::info("{} {}{}", where, label, status.detail.empty() ? "" : " (" + status.detail + ")");
   int rc = spawn_and_wait(train_command(paths.dir, options.ranks));
-  if (rc == kTrainExitBusy) {
+  if (rc == kExitBusy) {
     spdlog::info("{} was started by another process meanwhile: left to it", where);
     return Outcome::Elsewhere;
   }
-  if (rc == 0 && inspect_run(paths).state == RunState::Done) {
+  if (rc == kExitOk && inspect_run(paths).state == RunState::Done) {
     ++tally.trained;
     return Outcome::Trained;
   }
   ++tally.failed;
-  if (rc == kTrainExitStopped) {
+  if (rc == kExitStopped) {
     tally.failures.push_back(run.run_id + " (" + label + "): stopped by a signal, with a checkpoint");
-    spdlog::warn("run {} was stopped by a signal (exit code 75): the sweep stops here; `sweep run` again resumes it",
-                 run.run_id);
+    spdlog::warn("run {} was stopped by a signal (exit code {}): the sweep stops here; `sweep run` again resumes it",
+                 run.run_id, kExitStopped);
     return Outcome::Stopped;
   }
   auto after = inspect_run(paths);

@@ -2,6 +2,7 @@
 // Runs a sweep's runs one after another on this machine, each as its own `aimrun train`
 // process (under mpirun for several ranks), so a crash or a leak in one run never takes
 // the sweep down, and a run behaves the same here as in a Slurm job.
+#include "core/exit_codes.h"
 #include "runner/sweep/sweep_spec.h"
 
 namespace aim {
@@ -15,12 +16,6 @@ struct LocalRunOptions {
   bool wait_for_others = true;
   int poll_ms = 2000;  // how often to look at the runs of other processes while waiting
 };
-
-// `aimrun train` exits with this when another process holds the run's lock.
-constexpr int kTrainExitBusy = 4;
-// ... and this when a stop signal (USR2, TERM, INT) made it checkpoint and stop: the sweep
-// stops after it too (a signal meant for the sweep reaches the run first).
-constexpr int kTrainExitStopped = 75;
 
 // Writes each run's folder (config.yaml) and the sweep's links, then trains each run that
 // is not done and not running in another process (docs/sweeps.md, "Two commands at once").

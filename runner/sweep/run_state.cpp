@@ -17,8 +17,8 @@ std::string folder_detail(const RunFolderState& found) {
 
 }  // namespace
 
-RunStatus inspect_run(const RunPaths& paths) {
-  const auto found = inspect_run_folder(paths, ResultDepth::State);
+RunStatus inspect_run(const RunPaths& paths, const std::string& run_id) {
+  const auto found = inspect_run_folder(paths, ResultDepth::State, run_id);
   RunStatus s{found.state, folder_detail(found)};
   if (s.state == RunState::Done || s.state == RunState::Running) return s;
   if (auto why = ledger_summary(paths); !why.empty()) {

@@ -14,6 +14,7 @@ struct RunStatus {
   std::string detail;  // error text, "has a checkpoint, will resume", ...
 };
 
-RunStatus inspect_run(const RunPaths& paths);
+// `run_id`: the run the folder must hold (results/run_folder.h: "" for the folder's name).
+RunStatus inspect_run(const RunPaths& paths, const std::string& run_id = "");
 
 }  // namespace aim

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/exit_codes.h"
 #include "core/strings.h"
 
 namespace fs = std::filesystem;
@@ -53,7 +54,7 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::
     << "aim_run_list=" << shell_quote(run_list) << "\n"
     << "aimrun=" << shell_quote(aimrun) << "\n"
     << "# Runs start in the folder `sweep submit` was started in (relative paths in their configs).\n"
-    << "cd -- " << shell_quote(fs::current_path().string()) << " || exit 1\n";
+    << "cd -- " << shell_quote(fs::current_path().string()) << " || exit " << kExitError << "\n";
   for (const auto& m : p.modules) s << m << "\n";
   s << "\n"
     << "# Array element i trains the run on line i+1 of the run list.\n"
@@ -66,13 +67,13 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::
       << "# the run's FAILED and the element ends.\n"
       << "aim_upstream_list=" << shell_quote(upstream_list) << "\n"
       << "up_dir=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \"$aim_upstream_list\")\n"
-      << "if ! \"$aimrun\" sweep upstream-check \"$run_dir\" \"$up_dir\"; then exit 1; fi\n";
+      << "if ! \"$aimrun\" sweep upstream-check \"$run_dir\" \"$up_dir\"; then exit " << kExitError << "; fi\n";
   s << "srun --mpi=" << shell_quote(p.srun_mpi) << " --kill-on-bad-exit=1 \"$aimrun\""
     << " train \"$run_dir/config.yaml\" --run-dir \"$run_dir\"\n"
     << "rc=$?\n"
     << "# The session ledger: aimrun writes its own end line; a process killed outright (out of\n"
     << "# memory, a lost node) cannot, so its exit code is recorded here: only when the last\n"
-    << "# line is this job's own start (an element that found its run busy, exit 4, wrote none).\n"
+    << "# line is this job's own start (an element that found its run busy, exit " << kExitBusy << ", wrote none).\n"
     << "ledger=\"$run_dir/sessions.jsonl\"\n"
     << "if [ -f \"$ledger\" ] && tail -n 1 \"$ledger\" | grep '\"event\": \"start\"' |\n"
     << "    grep -qF \"\\\"slurm\\\": \\\"job ${SLURM_JOB_ID:-?} (array \"; then\n"
@@ -84,8 +85,8 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::
     << "  aim_crc=$(printf '%s' \"$aim_end\" | gzip -c | tail -c 8 | od -An -tx1 | awk '{print $4 $3 $2 $1}')\n"
     << "  printf '%s, \"crc32\": \"%s\"}\\n' \"$aim_end\" \"$aim_crc\" >> \"$ledger\"\n"
     << "fi\n"
-    << "# 75: stopped by the signal before the time limit, with a checkpoint: run again later.\n"
-    << "if [ $rc -eq 75 ]; then\n"
+    << "# " << kExitStopped << ": stopped by the signal before the time limit, with a checkpoint: run again later.\n"
+    << "if [ $rc -eq " << kExitStopped << " ]; then\n"
     << "  echo \"[$(date '+%F %T')] checkpointed; requeueing ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"\n"
     << "  # The controller may not answer for a moment: a lost requeue leaves the run stopped.\n"
     << "  for attempt in 1 2 3 4 5; do\n"

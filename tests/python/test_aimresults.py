@@ -402,6 +402,28 @@ class AimResultsTest(unittest.TestCase):
         self.assertEqual((problems, notes), ([], []))
         pd.testing.assert_frame_equal(from_summaries, from_files, check_exact=True)
 
+    def test_a_run_folder_holding_another_runs_result_is_unreadable(self):
+        # The vanilla run's result.h5 and summary.json in the folder of the aim run (named by
+        # its run id), as a copy between two runs' folders leaves them: never that run's row.
+        root = tempfile.mkdtemp(dir=self.tmp, prefix="swapped-")
+        vanilla_id, aim_id = os.path.basename(self.vanilla), os.path.basename(self.aim)
+        theirs = os.path.join(root, "runs", aim_id)
+        shutil.copytree(self.vanilla, theirs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", aimresults.SummaryFallbackWarning)
+            df, problems = self.load(root)
+        self.assertEqual(len(df), 0, df)
+        said = [str(p) for p in problems if p.kind == "unreadable"]
+        self.assertTrue(any(f"holds the result of run {vanilla_id}, not of run {aim_id}" in s for s in said),
+                        [str(p) for p in problems])
+        # The same files in a folder not named by a run id are read as the run they are.
+        other = os.path.join(root, "copies", "some-run")
+        shutil.copytree(self.vanilla, other)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", aimresults.SummaryFallbackWarning)
+            df, problems = self.load(os.path.join(root, "copies"))
+        self.assertEqual(set(df["run_id"]), {vanilla_id}, [str(p) for p in problems])
+
     def test_damaged_summaries_fall_back_to_result_h5(self):
         root, runs = self._summary_copy("summary-damaged")
         vanilla, aim = runs
