@@ -124,6 +124,11 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
   write_table(table.header, table.rows, options.format, out);
   if (options.format != "csv" && !grouping.groups.empty()) write_notes(data, options, out);
   if (options.format == "md") write_least_confident(grouping.done, options.least_confident, out);
+  const auto left_out = std::count_if(runs.begin(), runs.end(), [](const FoundRun& r) { return r.state == kLeftOut; });
+  if (left_out && options.format != "csv")
+    out << "\n" << (options.format == "latex" ? "% " : "") << left_out
+        << " runs were left out of the collection by aimrun collect (its /problems): they are not in this table "
+           "(listed on stderr).\n";
 
   bool complete = true;
   for (const auto& r : runs) {
@@ -132,7 +137,14 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
     problems << r.state << ": " << r.path << (r.detail.empty() ? "" : " (" + r.detail + ")") << "\n";
   }
   for (const auto& u : grouping.unusable) problems << u << "\n";
+  for (const auto* r : grouping.done)  // in the table, flagged: numbers of a run that went NaN or inf
+    if (auto what = nonfinite_description(r->record); !what.empty())
+      problems << "non-finite: " << r->path << " (" << what
+               << "; trained with train.stop_on_nan: false: its numbers are not a trained model's)\n";
   complete = complete && grouping.unusable.empty();
+  if (left_out)
+    problems << left_out << " runs were left out of the collection by aimrun collect (its /problems; `aimrun collect` "
+                            "again once they are complete puts them in)\n";
   if (grouping.done.empty()) {
     problems << (options.where.empty() ? "no complete runs found\n" : "no complete runs match --where\n");
     complete = false;

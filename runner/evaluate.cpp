@@ -6,6 +6,7 @@
 
 #include "aim/attribution.h"
 #include "aim/metrics.h"
+#include "core/stop_signal.h"
 #include "data/loader.h"
 #include "runner/device.h"
 
@@ -212,6 +213,7 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
         put(arrays.at(results::kMaskConfidence), margin * agreement);
       }
     }
+    note_progress();  // a batch ended (core/stop_signal.h: a stop's grace, the memory watch)
   }
   for (auto* t : {&labels, &preds, &groups, &losses}) comm.allreduce_sum(*t);
   for (auto& a : arrays.values) comm.allreduce_sum(a);

@@ -142,11 +142,12 @@ void check_init_from_ready(const Config& cfg) {
     case RunState::Done:
       break;
     case RunState::Failed:
-      cfg.fail(kKey, describe(*up) + " failed" + detail);
+      cfg.fail(kKey, describe(*up) + " failed" + detail + "; " + train_again_command(RunPaths{up->folder}) + " trains it again");
     case RunState::Running:
       cfg.fail(kKey, describe(*up) + " is still training" + detail);
     case RunState::Unreadable:
-      cfg.fail(kKey, describe(*up) + " has a damaged result.h5" + detail);
+      cfg.fail(kKey, describe(*up) + " has a damaged result.h5" + detail + "; " + train_again_command(RunPaths{up->folder}) +
+                         " trains it again");
     case RunState::Pending:
       cfg.fail(kKey, describe(*up) + " has not finished (no result.h5)" + detail);
   }
@@ -161,7 +162,9 @@ void check_init_from_ready(const Config& cfg) {
       cfg.fail(kKey, "the backbones differ: this run has " + key + "=" + mine + ", " + describe(*up) + " " + key + "=" +
                          their + " (a run starts from a run with the same backbone)");
   }
-  if (!fs::exists(up->checkpoint)) cfg.fail(kKey, describe(*up) + " has no checkpoint.pt (its trained weights)");
+  if (!fs::exists(up->checkpoint))
+    cfg.fail(kKey, describe(*up) + " has no checkpoint.pt (its trained weights): " +
+                       train_again_command(RunPaths{up->folder}, true, true) + " trains it again");
 }
 
 std::string load_init_from(const Config& cfg, model::Model& model) {

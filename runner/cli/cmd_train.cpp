@@ -14,6 +14,7 @@
 #include "core/files.h"
 #include "core/host.h"
 #include "core/log.h"
+#include "core/memory_limit.h"
 #include "core/stop_signal.h"
 #include "core/strings.h"
 #include "results/run_folder.h"
@@ -25,6 +26,7 @@
 #include "runner/device.h"
 #include "runner/fault_injection.h"
 #include "runner/init_from.h"
+#include "runner/memory_guard.h"
 #include "runner/schema.h"
 #include "runner/session_ledger.h"
 #include "runner/sweep/local_executor.h"
@@ -169,6 +171,7 @@ int run_train(const TrainArgs& args) {
   comm::run_agreed(*comm, [&] {
     cfg = load_config_for(args, comm->world_size());
     check_run_config(cfg, comm->world_size());  // before the run folder exists
+    check_memory_limits(cfg, run_threads(cfg, comm->local_size()), comm->local_size());
     check_init_from_ready(cfg);  // the upstream run is complete and fits
     device = select_device(cfg, comm->local_rank());  // one rank may lack its GPU
   });
@@ -177,6 +180,10 @@ int run_train(const TrainArgs& args) {
   init_logging(rank, cfg.get_string("log_level"));
   const RunPaths paths = args.run_dir.empty() ? run_folder(cfg.get_string("output_dir"), cfg.run_id()) : RunPaths{args.run_dir};
   arm_run_watchdog(*comm, cfg, paths);
+  arm_memory_watch(cfg, [paths, id = cfg.run_id()](const std::string& msg) {
+    record_failure(paths, id, msg);
+    ledger_end(paths, kExitError, "failed: " + msg);
+  });
   startup.reset();
   FileLock lock;
   bool session_open = false;  // this process wrote a "start" to the run's session ledger
@@ -192,6 +199,7 @@ int run_train(const TrainArgs& args) {
   } catch (const std::exception& e) {
     std::string msg = e.what();
     if (auto* c = dynamic_cast<const c10::Error*>(&e)) msg = c->what_without_backtrace();
+    if (is_allocation_failure(e)) msg = with_memory_limits(msg);  // names the limit
     if (dynamic_cast<const StopRequested*>(&e)) {  // before the first step: nothing to save
       spdlog::info("{}: stopping, nothing to save", msg);
       if (session_open) ledger_end(paths, kExitStopped, "");
@@ -207,6 +215,9 @@ int run_train(const TrainArgs& args) {
     // An error on this rank alone: other ranks may be waiting in a collective, take the
     // whole job down. An agreed error ends every rank by itself.
     if (comm->world_size() > 1 && !comm::is_agreed(e)) comm->abort(kExitError);
+    // Out of memory: libraries' threads may never have started or spin in an allocator, and
+    // would hold exit() forever.
+    if (is_allocation_failure(e)) end_process_now(msg, kExitError);
     throw;
   }
 }
