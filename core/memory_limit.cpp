@@ -2,16 +2,17 @@
 
 #include "core/stop_signal.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <new>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -74,7 +75,9 @@ std::atomic<bool> watching{false};
 std::string MemoryLimits::describe() const {
   std::string s;
   if (address_space) s = "the address-space limit (ulimit -v) of " + mib(address_space);
-  if (cgroup) s += (s.empty() ? "" : " and ") + std::string("the cgroup memory limit of ") + mib(cgroup) + " (" + cgroup_file + ")";
+  if (cgroup)
+    s += (s.empty() ? "" : " and ") + std::string("the cgroup memory limit of ") + mib(cgroup) + " (" + cgroup_file +
+         ")";
   return s.empty() ? "no memory limit" : s;
 }
 
@@ -87,10 +90,14 @@ MemoryLimits memory_limits() {
 }
 
 uint64_t address_space_in_use() {
-  std::ifstream statm("/proc/self/statm");
-  uint64_t pages = 0;
-  if (!(statm >> pages)) return 0;
-  return pages * uint64_t(sysconf(_SC_PAGESIZE));
+  // open/read into the stack: this is read where nothing more can be allocated
+  const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[64] = {};
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  return uint64_t(std::strtoull(buf, nullptr, 10)) * uint64_t(sysconf(_SC_PAGESIZE));
 }
 
 bool is_allocation_failure(const std::exception& e) {
@@ -118,21 +125,28 @@ void watch_memory_limit(double stall_seconds, uint64_t headroom, std::function<v
     while (true) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       const uint64_t now_ticks = progress_count();
-      const uint64_t used = address_space_in_use();
+      const uint64_t used = address_space_in_use();  // 0: not known, taken as no room
       const auto now = std::chrono::steady_clock::now();
-      if (now_ticks != last || used + headroom < limit) {  // progress, or room left: all is well
+      if (now_ticks != last || (used != 0 && used + headroom < limit)) {  // progress, or room left
         last = now_ticks, since = now;
         continue;
       }
       const double stalled = std::chrono::duration<double>(now - since).count();
       if (stalled < stall_seconds) continue;
-      std::ostringstream msg;
-      msg << "no progress for " << int(stalled) << " s with " << mib(used) << " of address space mapped, within "
-          << mib(headroom) << " of the address-space limit (ulimit -v) of " << mib(limit)
-          << ": an allocation fails and a library waits or retries it forever (train.memory_stall_timeout); "
-             "raise the limit (the job's memory, `ulimit -v`), or lower train.batch_size, the threads or the model";
-      on_stuck(msg.str());
-      return;
+      // Written into the stack: at the limit, the heap may have nothing left to give.
+      static char msg[512];
+      std::snprintf(msg, sizeof msg,
+                    "no progress for %d s with %llu MiB of address space mapped, within %llu MiB of the address-space "
+                    "limit (ulimit -v) of %llu MiB: an allocation fails and a library waits or retries it forever "
+                    "(train.memory_stall_timeout); raise the limit (the job's memory, `ulimit -v`), or lower "
+                    "train.batch_size, the threads or the model",
+                    int(stalled), (unsigned long long)(used / kMiB), (unsigned long long)(headroom / kMiB),
+                    (unsigned long long)(limit / kMiB));
+      try {
+        on_stuck(msg);
+      } catch (...) {  // recording it needed memory there was none of: say it at least
+      }
+      end_process_now(msg, 1);
     }
   }).detach();
 }

@@ -41,14 +41,17 @@ std::string with_memory_limits(const std::string& what);
 
 // A thread that checks every second, while the process lives: when no progress was noted (core/stop_signal.h) for
 // `stall_seconds` while the address space in use is within `headroom` bytes of the address-
-// space limit, it calls on_stuck(message) (which should end the process). Does nothing without
-// an address-space limit. Once per process.
+// space limit, it calls on_stuck(message) to record it. Does nothing without
+// an address-space limit. Once per process. After on_stuck returns (or throws), the process
+// ends: end_process_now(message, 1).
 void watch_memory_limit(double stall_seconds, uint64_t headroom, std::function<void(const std::string&)> on_stuck);
 
 // A process that ends because of its memory: stderr gets `message` (written by write(2), no
 // allocation), then _exit(code): no destructors or atexit handlers, which can wait forever
 // for library threads that never started or spin in an allocator.
 [[noreturn]] void end_process_now(const char* message, int code);
-[[noreturn]] inline void end_process_now(const std::string& message, int code) { end_process_now(message.c_str(), code); }
+[[noreturn]] inline void end_process_now(const std::string& message, int code) {
+  end_process_now(message.c_str(), code);
+}
 
 }  // namespace aim

@@ -18,7 +18,7 @@ uint64_t least_memory_needed(int threads);
 // Throws ConfigError (exit 2) naming the limit, what is mapped and what the run needs at
 // the least, when the address-space limit or the cgroup's memory limit is below it; before
 // anything is written. `local_ranks`: ranks on this node, which share one cgroup.
-void check_memory_limits(const Config& cfg, int threads, int local_ranks);
+void check_memory_limits(int threads, int local_ranks);
 
 // Starts the watch of core/memory_limit.h with train.memory_stall_timeout (0: none);
 // on_stuck records the failure, then the process ends (exit 1).

@@ -279,7 +279,7 @@ TrainOutcome Trainer::train_epoch() {
     const bool fault_now = fault_.at(rank_, state_.global_step);
     fault_.fail_if_due(rank_, state_.global_step);
     auto step = train_step(parts, loader, stats, timer, where);
-    note_progress();  // a step ended (core/stop_signal.h: a stop's grace, the memory watch)
+    aim::note_progress();  // a step ended (core/stop_signal.h: a stop's grace, the memory watch)
     session_images += step.images;
     if (fault_now && fault_.kind == "nan") step.nonfinite = true;
     if (fault_now && fault_.kind == "stop")

@@ -24,9 +24,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-std::string config(const test::TempDir& dir) {
-  return dir.write("c.yaml", test::small_run_config(dir.file("out"), 1));
-}
+std::string config(const test::TempDir& dir) { return dir.write("c.yaml", test::small_run_config(dir.file("out"), 1)); }
 
 // `aimrun train` under `ulimit -v <mib>` (0: unlimited), killed (exit 137) after `timeout_s`.
 test::CommandResult train_limited(const test::TempDir& dir, int mib, const std::string& env, const std::string& extra,
@@ -101,7 +99,8 @@ TEST(ResourceLimits, AStepSpinningAtTheLimitIsEndedByTheWatchWithTheLimitNamed) 
   EXPECT_TRUE(contains(r.output, "train.memory_stall_timeout")) << r.output;
   ASSERT_TRUE(fs::exists(dir.file("run/FAILED"))) << r.output;
   EXPECT_TRUE(contains(read_text(dir.file("run/FAILED")), "ulimit -v"));
-  EXPECT_TRUE(contains(read_text(dir.file("run/sessions.jsonl")), "\"event\": \"end\"")) << read_text(dir.file("run/sessions.jsonl"));
+  EXPECT_TRUE(contains(read_text(dir.file("run/sessions.jsonl")), "\"event\": \"end\""))
+      << read_text(dir.file("run/sessions.jsonl"));
 }
 
 // TERM to a run whose step never ends (the same spinning step, the watch off): the stop is
@@ -120,7 +119,8 @@ TEST(ResourceLimits, TermStopsARunWhoseStepNeverEnds) {
   // TERM once the fault has begun (its log line), then wait at most 60 s for the end.
   auto r = test::run_command(
       "(" + cmd + " > " + dir.file("log") + " 2>&1 & pid=$!; for i in $(seq 600); do grep -q \"fails (alloc_spin)\" " +
-      dir.file("log") + " && break; sleep 0.2; done; sleep 2; kill -TERM $pid; t=$(date +%s); "
+      dir.file("log") +
+      " && break; sleep 0.2; done; sleep 2; kill -TERM $pid; t=$(date +%s); "
       "for i in $(seq 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; "
       "if kill -0 $pid 2>/dev/null; then kill -KILL $pid; echo STILL-RUNNING; fi; wait $pid; echo exit=$?; "
       "echo took=$(( $(date +%s) - t )); cat " +
@@ -184,11 +184,10 @@ TEST(ResourceLimits, ACgroupMemoryLimitRefusesOrTrainsNeverHangs) {
   for (int mib : {256, 2048}) {
     test::FaultCase fc("a run in a cgroup limited to " + std::to_string(mib) + " MiB");
     test::TempDir dir;
-    {
-      std::ofstream(cg.limit_file) << (int64_t(mib) << 20) << "\n";
-    }
+    { std::ofstream(cg.limit_file) << (int64_t(mib) << 20) << "\n"; }
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = test::run_command("bash -c 'echo $$ > " + cg.dir + "/cgroup.procs && exec env AIMRUN_FAULT= OMP_NUM_THREADS=2 timeout -s KILL 240 " +
+    auto r = test::run_command("bash -c 'echo $$ > " + cg.dir +
+                               "/cgroup.procs && exec env AIMRUN_FAULT= OMP_NUM_THREADS=2 timeout -s KILL 240 " +
                                test::aimrun() + " train " + config(dir) + " --run-dir " + dir.file("run") + "'");
     expect_ended(r, seconds_since(t0), 230);
     if (mib == 256) {

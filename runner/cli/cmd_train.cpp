@@ -171,7 +171,7 @@ int run_train(const TrainArgs& args) {
   comm::run_agreed(*comm, [&] {
     cfg = load_config_for(args, comm->world_size());
     check_run_config(cfg, comm->world_size());  // before the run folder exists
-    check_memory_limits(cfg, run_threads(cfg, comm->local_size()), comm->local_size());
+    check_memory_limits(run_threads(cfg, comm->local_size()), comm->local_size());
     check_init_from_ready(cfg);  // the upstream run is complete and fits
     device = select_device(cfg, comm->local_rank());  // one rank may lack its GPU
   });

@@ -18,7 +18,8 @@ std::string upstream_problem(const std::string& upstream_dir, bool* needs_repair
     // Its weights are what a downstream run starts from: a complete run without them (a
     // damaged checkpoint deleted by hand) is trained again from the start.
     if (fs::exists(up.checkpoint())) return needs_repair ? (*needs_repair = false, "") : "";
-    return "upstream " + id + " is complete but has no checkpoint.pt (its trained weights, which this run starts from): " +
+    return "upstream " + id +
+           " is complete but has no checkpoint.pt (its trained weights, which this run starts from): " +
            train_again_command(up, true, true) + " trains it again";
   }
   if (status.state == RunState::Failed) {
