@@ -29,14 +29,15 @@ namespace {
 // What OpenBLAS's buffer allocator does at an address-space limit: allocate, and when an
 // allocation fails, try it again, forever. The blocks are chained through their first bytes
 // (nothing else is allocated), so the address space fills while little is resident.
+void* volatile allocated_chain = nullptr;  // the blocks escape: no compiler may drop the calls
+
 [[noreturn]] void allocate_until_it_fails_then_retry_forever() {
   constexpr size_t kBlock = size_t(128) << 20;
-  void* chain = nullptr;
   while (true) {
     void* p = std::malloc(kBlock);
     if (!p) continue;
-    *static_cast<void**>(p) = chain;
-    chain = p;
+    *static_cast<void* volatile*>(p) = allocated_chain;
+    allocated_chain = p;
   }
 }
 }  // namespace
