@@ -126,7 +126,8 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
   if (options.format == "md") write_least_confident(grouping.done, options.least_confident, out);
   const auto left_out = std::count_if(runs.begin(), runs.end(), [](const FoundRun& r) { return r.state == kLeftOut; });
   if (left_out && options.format != "csv")
-    out << "\n" << (options.format == "latex" ? "% " : "") << left_out
+    out << "\n"
+        << (options.format == "latex" ? "% " : "") << left_out
         << " runs were left out of the collection by aimrun collect (its /problems): they are not in this table "
            "(listed on stderr).\n";
 
@@ -143,8 +144,9 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
                << "; trained with train.stop_on_nan: false: its numbers are not a trained model's)\n";
   complete = complete && grouping.unusable.empty();
   if (left_out)
-    problems << left_out << " runs were left out of the collection by aimrun collect (its /problems; `aimrun collect` "
-                            "again once they are complete puts them in)\n";
+    problems << left_out
+             << " runs were left out of the collection by aimrun collect (its /problems; `aimrun collect` "
+                "again once they are complete puts them in)\n";
   if (grouping.done.empty()) {
     problems << (options.where.empty() ? "no complete runs found\n" : "no complete runs match --where\n");
     complete = false;

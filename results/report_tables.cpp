@@ -286,9 +286,10 @@ std::vector<std::string> captions(const ReportData& d) {
                   " scored at the epoch of best validation worst-group accuracy: chosen with group labels, which "
                   "AIM's premise (no annotation beyond the image label) does not allow.");
   if (any_nonfinite(d.grouping))
-    out.push_back("non-finite runs: runs of the row whose weights or training loss went NaN or inf (trained with "
-                  "train.stop_on_nan: false); they are counted in n and the means, but their numbers are not a trained "
-                  "model's (listed on stderr).");
+    out.push_back(
+        "non-finite runs: runs of the row whose weights or training loss went NaN or inf (trained with "
+        "train.stop_on_nan: false); they are counted in n and the means, but their numbers are not a trained "
+        "model's (listed on stderr).");
   if (stages)
     out.push_back("mask area stage <s>: the test-time active fraction of that stage's mask (argmax, no sampling); "
                   "target stage <s>: the area it was trained towards (the last epoch's annealed target).");

@@ -68,7 +68,8 @@ bool read_result(const RunPaths& paths, ResultDepth depth, RunFolderState& s) {
     }
     if (summary.result_mismatch) {
       s.detail = "result.h5 and summary.json disagree: one was damaged or replaced after the run finished (" +
-                 summary.why + "); " + train_again_command(paths) + " writes both anew (from its checkpoint where it has one)";
+                 summary.why + "); " + train_again_command(paths) +
+                 " writes both anew (from its checkpoint where it has one)";
       return false;
     }
     if (!summary.ok) s.summary_problem = summary.why, s.summary_missing = summary.missing;

@@ -125,7 +125,9 @@ inline std::string nonfinite_description(const RunRecord& r) {
   if (!(w > 0) && !(e > 0)) return "";
   std::string s;
   if (w > 0) s = std::to_string(int64_t(w)) + " weight values NaN or inf";
-  if (e > 0) s += (s.empty() ? "" : ", ") + std::string("training loss not finite in ") + std::to_string(int64_t(e)) + " epoch(s)";
+  if (e > 0)
+    s += (s.empty() ? "" : ", ") + std::string("training loss not finite in ") + std::to_string(int64_t(e)) +
+         " epoch(s)";
   return s;
 }
 

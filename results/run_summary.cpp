@@ -337,7 +337,8 @@ SummaryRead read_run_summary(const RunPaths& paths, bool record) {
     const std::string body = checked_body(read_text(paths.summary()));
     FileStamp stamp;
     if (record || !read_head(body, out.record.run_id, stamp)) out.record = read_body(YAML::Load(body), stamp);
-    else read_nonfinite(body, out.record);  // sweep status flags such a run
+    else
+      read_nonfinite(body, out.record);  // sweep status flags such a run
     const std::string folder = fs::weakly_canonical(paths.dir).filename().string();
     if (out.record.run_id != folder)  // another run's summary: result.h5 may well be this run's
       throw DataError("run_id " + out.record.run_id + " is not the folder's run id " + folder);

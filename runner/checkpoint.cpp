@@ -183,8 +183,9 @@ std::string verified_archive(const std::string& path) {
   // What repairs it: training the run from the start (a complete run's weights are lost
   // with it: --force, or a run that starts from it would stop at its missing checkpoint).
   const RunPaths run{std::filesystem::path(path).parent_path().string()};
-  const std::string advice = " (the file is damaged: " + train_again_command(run, std::filesystem::exists(run.result()), true) +
-                             " trains the run from the start)";
+  const std::string advice =
+      " (the file is damaged: " + train_again_command(run, std::filesystem::exists(run.result()), true) +
+      " trains the run from the start)";
   if (eol == std::string::npos || std::sscanf(data.c_str(), "AIMCKPT1 crc32=%8x bytes=%zu", &crc, &bytes) != 2)
     throw Error(path + ": corrupt checkpoint header" + advice);
   std::string archive = data.substr(eol + 1);

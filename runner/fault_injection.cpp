@@ -43,7 +43,8 @@ void* volatile allocated_chain = nullptr;  // the blocks escape: no compiler may
 }  // namespace
 
 void Fault::fail_if_due(int at_rank, int64_t global_step) const {
-  if (!at(at_rank, global_step) || (kind != "throw" && kind != "kill" && kind != "stall" && kind != "alloc_spin")) return;
+  if (!at(at_rank, global_step) || (kind != "throw" && kind != "kill" && kind != "stall" && kind != "alloc_spin"))
+    return;
   spdlog::error("AIMRUN_FAULT: rank {} fails ({}) {}", at_rank, kind,
                 global_step == kAtEnd ? std::string("at the end") : "at step " + std::to_string(global_step));
   if (kind == "kill") std::raise(SIGKILL);

@@ -142,12 +142,13 @@ void check_init_from_ready(const Config& cfg) {
     case RunState::Done:
       break;
     case RunState::Failed:
-      cfg.fail(kKey, describe(*up) + " failed" + detail + "; " + train_again_command(RunPaths{up->folder}) + " trains it again");
+      cfg.fail(kKey, describe(*up) + " failed" + detail + "; " + train_again_command(RunPaths{up->folder}) +
+                         " trains it again");
     case RunState::Running:
       cfg.fail(kKey, describe(*up) + " is still training" + detail);
     case RunState::Unreadable:
-      cfg.fail(kKey, describe(*up) + " has a damaged result.h5" + detail + "; " + train_again_command(RunPaths{up->folder}) +
-                         " trains it again");
+      cfg.fail(kKey, describe(*up) + " has a damaged result.h5" + detail + "; " +
+                         train_again_command(RunPaths{up->folder}) + " trains it again");
     case RunState::Pending:
       cfg.fail(kKey, describe(*up) + " has not finished (no result.h5)" + detail);
   }

@@ -385,9 +385,10 @@ void record_nonfinite(const torch::nn::Module& model, results::RunRecord& rec) {
   rec.numbers[results::kNonfiniteWeights] = double(values);
   rec.numbers[results::kNonfiniteLossEpochs] = double(epochs);
   if (values || epochs)
-    spdlog::warn("run {}: {} weight value(s) are NaN or inf and the training loss was not finite in {} epoch(s) "
-                 "(train.stop_on_nan: false): the result is written and flagged in every report",
-                 rec.run_id, values, epochs);
+    spdlog::warn(
+        "run {}: {} weight value(s) are NaN or inf and the training loss was not finite in {} epoch(s) "
+        "(train.stop_on_nan: false): the result is written and flagged in every report",
+        rec.run_id, values, epochs);
 }
 
 // The final evaluation on every split, the pictures, then the result file (rank 0).

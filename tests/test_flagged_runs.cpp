@@ -137,6 +137,8 @@ TEST(FlaggedRuns, ARunWhoseWeightsWentNonFiniteIsFlaggedInEveryReport) {
   auto status = test::run_command(test::aimrun() + " sweep status " + spec);
   EXPECT_EQ(status.exit_code, 0) << status.output;
   EXPECT_TRUE(contains(status.output, "2 done (1 non-finite)")) << status.output;
+  ASSERT_NE(status.output.find(id), std::string::npos) << status.output;
+  ASSERT_NE(status.output.find(good_id), std::string::npos) << status.output;
   std::string line = status.output.substr(status.output.find(id));
   EXPECT_TRUE(contains(line.substr(0, line.find('\n')), "non-finite: ")) << status.output;
   line = status.output.substr(status.output.find(good_id));

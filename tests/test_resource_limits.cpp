@@ -46,11 +46,11 @@ void expect_ended(const test::CommandResult& r, double seconds, double limit_s) 
 
 // ulimit -v at several sizes around what a small run needs (its peak is about 1.45 GB of
 // address space here), and unlimited as the control. (At 1600 MB the run passes the check
-// and trains, but 25 times slower than without a limit, 13 img/s here: past the test's time.) Each ends: trained (exit 0, result.h5),
-// refused before anything runs (exit 2, the limit named, nothing written), or failed in
-// training with the limit named (exit 1, FAILED). Below what the dynamic loader needs for
-// libtorch (about 700 MB) the loader itself refuses (exit 127, "error while loading shared
-// libraries"): before any code of aimrun's runs. Before, 800 to 1200 MB hung for good.
+// and trains, but 25 times slower than without a limit, 13 img/s here: past the test's time.) Each ends: trained (exit
+// 0, result.h5), refused before anything runs (exit 2, the limit named, nothing written), or failed in training with
+// the limit named (exit 1, FAILED). Below what the dynamic loader needs for libtorch (about 700 MB) the loader itself
+// refuses (exit 127, "error while loading shared libraries"): before any code of aimrun's runs. Before, 800 to 1200 MB
+// hung for good.
 TEST(ResourceLimits, EveryAddressSpaceLimitEndsTheRunOrTrainsIt) {
   for (int mib : {600, 800, 1000, 1200, 1400, 2500, 0}) {
     const std::string what = mib ? "ulimit -v of " + std::to_string(mib) + " MB" : "no limit (the control)";

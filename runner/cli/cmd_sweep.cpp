@@ -128,7 +128,8 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
   for (const auto& r : rows) line(r);
   std::vector<std::string> summary;
   for (const auto& [k, v] : counts)
-    summary.push_back(std::to_string(v) + " " + k + (k == "done" && nonfinite ? " (" + std::to_string(nonfinite) + " non-finite)" : ""));
+    summary.push_back(std::to_string(v) + " " + k +
+                      (k == "done" && nonfinite ? " (" + std::to_string(nonfinite) + " non-finite)" : ""));
   std::cout << join(summary, ", ") << "\n";
 }
 

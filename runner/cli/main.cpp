@@ -54,8 +54,10 @@ void check_command_names(CLI::App& app, int argc, char** argv) {
     try {
       aim::end_process_now(aim::with_memory_limits(x.what()), aim::cli::kExitError);
     } catch (...) {  // not even the message fits
-      aim::end_process_now("std::bad_alloc in a thread, and no memory left to say more: this process is at its memory "
-                           "limit (ulimit -v, the job's memory)", aim::cli::kExitError);
+      aim::end_process_now(
+          "std::bad_alloc in a thread, and no memory left to say more: this process is at its memory "
+          "limit (ulimit -v, the job's memory)",
+          aim::cli::kExitError);
     }
   } catch (...) {
   }

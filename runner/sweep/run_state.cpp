@@ -22,7 +22,8 @@ RunStatus inspect_run(const RunPaths& paths) {
   RunStatus s{found.state, folder_detail(found)};
   if (s.state == RunState::Done) {  // complete, but flagged when its training went NaN or inf
     if (auto what = results::nonfinite_description(found.record); !what.empty())
-      s.detail = kNonfiniteDetail + what + " (trained with train.stop_on_nan: false: its numbers are not a trained model's)";
+      s.detail =
+          kNonfiniteDetail + what + " (trained with train.stop_on_nan: false: its numbers are not a trained model's)";
     return s;
   }
   if (s.state == RunState::Running) return s;
