@@ -13,6 +13,7 @@ namespace {
 std::string classify_h5(const std::string& path, bool run_folder) {
   if (!run_folder && is_collection(path)) {
     runs_in_collection(path);  // every run read, as the caller will
+    left_out_of_collection(path);
     return "collection";
   }
   try {
@@ -37,7 +38,9 @@ std::vector<FoundRun> read_h5_checked(const std::string& path, bool run_folder) 
   if (!checked.ok) return {{path, "unreadable", checked.output, {}}};
   if (checked.output == "collection") {
     try {
-      return runs_in_collection(path);
+      auto runs = runs_in_collection(path);
+      for (auto& f : left_out_of_collection(path)) runs.push_back(std::move(f));  // named, never dropped
+      return runs;
     } catch (const std::exception& e) {
       return {{path, "unreadable", e.what(), {}}};
     }

@@ -191,4 +191,18 @@ std::vector<FoundRun> runs_in_collection(const std::string& path) {
   return out;
 }
 
+std::vector<FoundRun> left_out_of_collection(const std::string& path) {
+  auto file = h5::open_file(path);
+  std::vector<FoundRun> out;
+  if (!h5::exists(file, "problems")) return out;
+  for (const auto& p : h5::read_strings(file, "problems")) {
+    FoundRun f;
+    f.path = path + ":/problems";
+    f.state = kLeftOut;
+    f.detail = "not in the collection: " + p;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 }  // namespace aim::results

@@ -26,5 +26,8 @@ CollectSummary collect_runs(const std::vector<FoundRun>& runs, const std::string
 bool is_collection(const std::string& path);
 // The runs of a collection, as find_runs reports them ("<file>:/runs/<id>").
 std::vector<FoundRun> runs_in_collection(const std::string& path);
+// The runs `aimrun collect` left out of it (its /problems), each as a FoundRun of state
+// "left-out", path "<file>:/problems" and the entry ("failed: <run> (why)") as detail.
+std::vector<FoundRun> left_out_of_collection(const std::string& path);
 
 }  // namespace aim::results

@@ -10,6 +10,9 @@
 
 namespace aim::results {
 
+// The state of a run a collection names in its /problems: `aimrun collect` left it out.
+inline constexpr const char* kLeftOut = "left-out";
+
 struct FoundRun {
   std::string path;   // result file, or run folder when there is no result
   std::string state;  // a run folder's state (results/run_folder.h), or foreign, duplicate

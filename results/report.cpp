@@ -172,6 +172,13 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
                          ") and their differences with --columns all (csv, LaTeX and HTML have every column).",
                      100)
         << "\n";
+  const auto collection_left_out =
+      std::count_if(runs.begin(), runs.end(), [](const FoundRun& r) { return r.state == kLeftOut; });
+  if (collection_left_out && options.format != "csv")
+    out << "\n"
+        << (options.format == "latex" ? "% " : "") << collection_left_out
+        << " runs were left out of the collection by aimrun collect (its /problems): they are not in this table "
+           "(listed on stderr).\n";
 
   bool complete = true;
   for (const auto& r : runs) {
@@ -180,7 +187,15 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
     problems << r.state << ": " << r.path << (r.detail.empty() ? "" : " (" + r.detail + ")") << "\n";
   }
   for (const auto& u : grouping.unusable) problems << u << "\n";
+  for (const auto* r : grouping.done)  // in the table, flagged: numbers of a run that went NaN or inf
+    if (auto what = nonfinite_description(r->record); !what.empty())
+      problems << "non-finite: " << r->path << " (" << what
+               << "; trained with train.stop_on_nan: false: its numbers are not a trained model's)\n";
   complete = complete && grouping.unusable.empty();
+  if (left_out)
+    problems << left_out
+             << " runs were left out of the collection by aimrun collect (its /problems; `aimrun collect` "
+                "again once they are complete puts them in)\n";
   if (grouping.done.empty()) {
     problems << (options.where.empty() ? "no complete runs found\n" : "no complete runs match --where\n");
     complete = false;

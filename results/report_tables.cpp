@@ -61,6 +61,19 @@ std::string delta(const std::string& format) { return format == "latex" ? "$\\De
 
 bool selected_with_groups(const RunGroup& g) { return g.select.count("best_val_worst_group") > 0; }
 
+// Runs of the row whose weights or training loss went NaN or inf (train.stop_on_nan: false).
+int nonfinite_runs(const RunGroup& g) {
+  int k = 0;
+  for (const auto* r : g.runs) k += nonfinite_description(r->record).empty() ? 0 : 1;
+  return k;
+}
+
+bool any_nonfinite(const Grouping& g) {
+  for (const auto& row : g.groups)
+    if (nonfinite_runs(row)) return true;
+  return false;
+}
+
 std::string select_cell(const RunGroup& g) {
   std::vector<std::string> parts;
   for (const auto& [rule, epochs] : g.select) {
@@ -124,6 +137,8 @@ Table main_table(const ReportData& d) {
   bool any_select = false;
   for (const auto& row : g.groups) any_select = any_select || !row.select.empty();
   if (any_select) t.header.push_back("scored epoch");
+  const bool flag_nonfinite = any_nonfinite(g);  // only then: tables of finite runs stay as they were
+  if (flag_nonfinite) t.header.push_back("non-finite runs");
   if (csv) t.header.push_back("explains");
   const auto metrics = compared_metrics(d);
   const std::string base = d.comparison.baseline;
@@ -148,6 +163,10 @@ Table main_table(const ReportData& d) {
       cells.push_back(it == row.values.end() ? "-" : mean_std_cell(it->second, d.format));
     }
     if (any_select) cells.push_back(select_cell(row));
+    if (flag_nonfinite) {
+      const int k = nonfinite_runs(row);
+      cells.push_back(csv || k == 0 ? std::to_string(k) : std::to_string(k) + (d.format == "latex" ? " (!)" : " ⚠"));
+    }
     if (csv) {
       std::vector<std::string> explains;
       for (const auto& [e, n] : row.explain) explains.push_back(e);
@@ -266,6 +285,11 @@ std::vector<std::string> captions(const ReportData& d) {
     out.push_back(std::string(d.format == "latex" ? "$\\dagger$" : "†") +
                   " scored at the epoch of best validation worst-group accuracy: chosen with group labels, which "
                   "AIM's premise (no annotation beyond the image label) does not allow.");
+  if (any_nonfinite(d.grouping))
+    out.push_back(
+        "non-finite runs: runs of the row whose weights or training loss went NaN or inf (trained with "
+        "train.stop_on_nan: false); they are counted in n and the means, but their numbers are not a trained "
+        "model's (listed on stderr).");
   if (stages)
     out.push_back("mask area stage <s>: the test-time active fraction of that stage's mask (argmax, no sampling); "
                   "target stage <s>: the area it was trained towards (the last epoch's annealed target).");

@@ -68,8 +68,8 @@ bool read_result(const RunPaths& paths, ResultDepth depth, RunFolderState& s) {
     }
     if (summary.result_mismatch) {
       s.detail = "result.h5 and summary.json disagree: one was damaged or replaced after the run finished (" +
-                 summary.why + "); `aimrun train " + paths.config() + " --run-dir " + paths.dir +
-                 "` writes both anew (from its checkpoint where it has one)";
+                 summary.why + "); " + train_again_command(paths) +
+                 " writes both anew (from its checkpoint where it has one)";
       return false;
     }
     if (!summary.ok) s.summary_problem = summary.why, s.summary_missing = summary.missing;
@@ -140,6 +140,11 @@ RunFolderState inspect_run_folder(const RunPaths& paths, ResultDepth depth, cons
 
 void write_failed(const RunPaths& paths, const std::string& reason) {
   write_text_atomic(paths.failed(), reason + "\n");
+}
+
+std::string train_again_command(const RunPaths& paths, bool force, bool restart) {
+  return "`aimrun train " + paths.config() + " --run-dir " + paths.dir + (force ? " --force" : "") +
+         (restart ? " --restart" : "") + "`";
 }
 
 }  // namespace aim

@@ -78,6 +78,11 @@ struct RunFolderState {
 RunFolderState inspect_run_folder(const RunPaths& paths, ResultDepth depth = ResultDepth::Summary,
                                   const std::string& run_id = "");
 
+// The command that trains the run in `paths` again, quoted for a message:
+// "`aimrun train <run>/config.yaml --run-dir <run>[ --force][ --restart]`". Every message
+// about a damaged or failed run names it (or another command that repairs it).
+std::string train_again_command(const RunPaths& paths, bool force = false, bool restart = false);
+
 // Writes `reason` to FAILED, atomically: the run is failed until a train of it holds the lock.
 void write_failed(const RunPaths& paths, const std::string& reason);
 

@@ -16,6 +16,12 @@ inline constexpr const char* kMaskConfidence = "mask_confidence";
 inline constexpr const char* kMaskMargin = "mask_margin";
 inline constexpr const char* kMaskAgreement = "mask_agreement";
 
+// Root attributes (and summary numbers) of a run whose training went non-finite: the values
+// of the evaluated weights that are NaN or inf, and the epochs whose mean training loss was.
+// Absent in files written before they existed (read as 0: not known to be non-finite).
+inline constexpr const char* kNonfiniteWeights = "nonfinite_weights";
+inline constexpr const char* kNonfiniteLossEpochs = "nonfinite_loss_epochs";
+
 // Version of the HDF5 layout; bumped on every change, and readers accept the old ones.
 constexpr int64_t kSchemaVersion = 2;  // 2: gradcam on the decision map, explain/select, group EPG
 
@@ -107,5 +113,22 @@ struct RunRecord {
   std::map<std::string, std::vector<std::string>> skipped_files;
   std::vector<SessionRow> sessions;  // the session ledger up to the result (/sessions)
 };
+
+// "" for a run whose weights and training loss stayed finite (or that does not record them);
+// else what was not finite: "12 weight values NaN or inf, training loss not finite in 2 epochs".
+inline std::string nonfinite_description(const RunRecord& r) {
+  auto get = [&](const char* k) {
+    auto it = r.numbers.find(k);
+    return it == r.numbers.end() ? 0.0 : it->second;
+  };
+  const double w = get(kNonfiniteWeights), e = get(kNonfiniteLossEpochs);
+  if (!(w > 0) && !(e > 0)) return "";
+  std::string s;
+  if (w > 0) s = std::to_string(int64_t(w)) + " weight values NaN or inf";
+  if (e > 0)
+    s += (s.empty() ? "" : ", ") + std::string("training loss not finite in ") + std::to_string(int64_t(e)) +
+         " epoch(s)";
+  return s;
+}
 
 }  // namespace aim::results

@@ -253,6 +253,17 @@ bool read_head(const std::string& body, std::string& run_id, FileStamp& stamp) {
   return true;
 }
 
+// The non-finite counts (run_record.h) of a checked body, for a run's state without parsing
+// the rest: found by their key's text, which only a key can hold (every quote inside a JSON
+// string is escaped).
+void read_nonfinite(const std::string& body, RunRecord& r) {
+  for (const char* name : {kNonfiniteWeights, kNonfiniteLossEpochs}) {
+    const std::string key = std::string("\"") + name + "\": ";
+    const auto at = body.find(key);
+    if (at != std::string::npos) r.numbers[name] = std::strtod(body.c_str() + at + key.size(), nullptr);
+  }
+}
+
 }  // namespace
 
 FileStamp stamp_of(const std::string& path) {
@@ -326,6 +337,8 @@ SummaryRead read_run_summary(const RunPaths& paths, bool record) {
     const std::string body = checked_body(read_text(paths.summary()));
     FileStamp stamp;
     if (record || !read_head(body, out.record.run_id, stamp)) out.record = read_body(YAML::Load(body), stamp);
+    else
+      read_nonfinite(body, out.record);  // sweep status flags such a run
     const std::string folder = fs::weakly_canonical(paths.dir).filename().string();
     if (out.record.run_id != folder)  // another run's summary: result.h5 may well be this run's
       throw DataError("run_id " + out.record.run_id + " is not the folder's run id " + folder);

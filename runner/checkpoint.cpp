@@ -15,6 +15,7 @@
 #include "core/files.h"
 #include "core/strings.h"
 #include "core/yaml_text.h"
+#include "results/run_folder.h"
 
 namespace aim {
 
@@ -183,8 +184,14 @@ std::string header_run_id(const std::string& head) {
   return at == std::string::npos ? "" : head.substr(at + std::strlen(kRunField));
 }
 
-constexpr const char* kDamagedAdvice =
-    " (the file is damaged: delete it, or run `aimrun train --restart`, to train the run from the start)";
+// What repairs a damaged checkpoint: training the run from the start (a complete run's
+// weights are lost with it: --force, or a run that starts from it would stop at its missing
+// checkpoint).
+std::string damaged_advice(const std::string& path) {
+  const RunPaths run{std::filesystem::path(path).parent_path().string()};
+  return " (the file is damaged: " + train_again_command(run, std::filesystem::exists(run.result()), true) +
+         " trains the run from the start)";
+}
 
 // A checkpoint read for run `run_id` must be that run's ("" reads any: a caller that does not
 // know the run). Another run's file was copied or moved here: it is never resumed from.
@@ -217,12 +224,12 @@ Archive verified_archive(const std::string& path) {
   size_t bytes = 0;
   if (data.rfind(kMagic, 0) != 0 || eol == std::string::npos ||
       std::sscanf(data.c_str(), "AIMCKPT1 crc32=%8x bytes=%zu", &crc, &bytes) != 2)
-    throw Error(path + ": corrupt checkpoint header" + kDamagedAdvice);
+    throw Error(path + ": corrupt checkpoint header" + damaged_advice(path));
   Archive out{data.substr(eol + 1), header_run_id(data.substr(0, eol))};
   if (out.bytes.size() != bytes)
     throw Error(path + ": truncated checkpoint: " + std::to_string(out.bytes.size()) + " of " + std::to_string(bytes) +
-                " bytes" + kDamagedAdvice);
-  if (crc_of(out.bytes) != crc) throw Error(path + ": checkpoint checksum mismatch" + kDamagedAdvice);
+                " bytes" + damaged_advice(path));
+  if (crc_of(out.bytes) != crc) throw Error(path + ": checkpoint checksum mismatch" + damaged_advice(path));
   return out;
 }
 
@@ -238,7 +245,7 @@ void load_archive(torch::serialize::InputArchive& archive, const std::string& pa
   state_from_yaml(text.toStringRef(), state);
   if (state.run_id != verified.run_id)
     throw Error(path + ": the header names run '" + verified.run_id + "', the state inside run '" + state.run_id + "'" +
-                kDamagedAdvice);
+                damaged_advice(path));
   check_run(path, state.run_id, run_id);
 }
 

@@ -94,4 +94,9 @@ int default_threads(int local_size) {
   return std::max(1, cores);
 }
 
+int run_threads(const Config& cfg, int local_size) {
+  const auto threads = cfg.get_int("threads");
+  return threads > 0 ? int(threads) : default_threads(local_size);
+}
+
 }  // namespace aim

@@ -15,6 +15,8 @@ c10::Device select_device(const Config& cfg, int local_rank);
 // Threads for torch's intra-op pool: OMP_NUM_THREADS when set, else the cores this process
 // may run on, shared between the ranks of this node when they all see the same cores.
 int default_threads(int local_size);
+// The threads a rank uses: the `threads` key, or default_threads() when it is 0.
+int run_threads(const Config& cfg, int local_size);
 c10::Device device_of(const torch::nn::Module& model);
 
 // Mixed precision for the forward pass and the loss (train.precision: bf16): autocast on the

@@ -6,6 +6,7 @@
 
 #include "aim/attribution.h"
 #include "aim/metrics.h"
+#include "core/stop_signal.h"
 #include "data/loader.h"
 #include "runner/device.h"
 
@@ -261,7 +262,10 @@ results::SplitResult evaluate_split(model::Model& model, std::shared_ptr<const d
   SplitArrays arrays = split_arrays(model, attributions, n, options);
   data::BatchLoader loader(dataset, data::eval_batches(n, options.batch_size, comm.rank(), comm.world_size()),
                            std::nullopt, options.workers, options.prefetch);
-  while (auto cpu_batch = loader.next()) evaluate_batch(model, *cpu_batch, arrays, attributions, need_grad, options);
+  while (auto cpu_batch = loader.next()) {
+    evaluate_batch(model, *cpu_batch, arrays, attributions, need_grad, options);
+    note_progress();  // a batch ended (core/stop_signal.h: a stop's grace, the memory watch)
+  }
   for (auto* t : {&arrays.labels, &arrays.preds, &arrays.groups, &arrays.losses}) comm.allreduce_sum(*t);
   for (auto& a : arrays.metrics.values) comm.allreduce_sum(a);
   auto r = split_result(info, arrays, n);

@@ -177,11 +177,13 @@ void check_init_from_ready(const Config& cfg) {
     case RunState::Done:
       break;
     case RunState::Failed:
-      cfg.fail(kKey, describe(*up) + " failed" + detail);
+      cfg.fail(kKey, describe(*up) + " failed" + detail + "; " + train_again_command(RunPaths{up->folder}) +
+                         " trains it again");
     case RunState::Running:
       cfg.fail(kKey, describe(*up) + " is still training" + detail);
     case RunState::Unreadable:
-      cfg.fail(kKey, describe(*up) + " is unreadable" + detail);
+      cfg.fail(kKey, describe(*up) + " is unreadable" + detail + "; " + train_again_command(RunPaths{up->folder}) +
+                         " trains it again");
     case RunState::Pending:
       cfg.fail(kKey, describe(*up) + " has not finished (no result.h5)" + detail);
   }
@@ -196,7 +198,9 @@ void check_init_from_ready(const Config& cfg) {
       cfg.fail(kKey, "the backbones differ: this run has " + key + "=" + mine + ", " + describe(*up) + " " + key + "=" +
                          their + " (a run starts from a run with the same backbone)");
   }
-  if (!fs::exists(up->checkpoint)) cfg.fail(kKey, describe(*up) + " has no checkpoint.pt (its trained weights)");
+  if (!fs::exists(up->checkpoint))
+    cfg.fail(kKey, describe(*up) + " has no checkpoint.pt (its trained weights): " +
+                       train_again_command(RunPaths{up->folder}, true, true) + " trains it again");
   check_upstream_checkpoint(cfg, *up);
 }
 

@@ -65,10 +65,16 @@ void add_train_keys(Schema& s) {
             .range(1.0, std::nullopt)
             .not_identity());
   s.add(KeySpec("train.stop_on_nan", ValueType::Bool, "true",
-                "stop the run with FAILED when the training loss becomes NaN or inf (never a complete result)")
+                "stop the run with FAILED when the training loss becomes NaN or inf (never a complete result); "
+                "false: the run completes, and one whose weights or loss went NaN or inf is flagged in every report")
             .not_identity());
   s.add(KeySpec("train.collective_timeout", ValueType::Float, "600",
                 "seconds a collective may wait for the other ranks before the job is ended as stuck (0: forever)")
+            .range(0.0, std::nullopt)
+            .not_identity());
+  s.add(KeySpec("train.memory_stall_timeout", ValueType::Float, "60",
+                "seconds a process within reach of its address-space limit (ulimit -v) may go without a step or an "
+                "evaluation batch before it ends with a message naming the limit (runner/memory_guard.h; 0: forever)")
             .range(0.0, std::nullopt)
             .not_identity());
   s.add(KeySpec("train.log_every", ValueType::Float, "10.0", "seconds between progress lines")

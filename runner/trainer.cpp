@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/file_lock.h"
 #include "core/hash.h"
+#include "core/stop_signal.h"
 #include "core/strings.h"
 #include "data/loader.h"
 #include "data/registry.h"
@@ -120,7 +121,7 @@ class Trainer {
 };
 
 void Trainer::build() {
-  threads_ = t_.threads > 0 ? t_.threads : default_threads(comm_.local_size());
+  threads_ = run_threads(cfg_, comm_.local_size());
   torch::set_num_threads(threads_);
   // Each rank builds its data and model alone: any failure reaches every rank before the
   // first collective (runner/comm/agree.h).
@@ -284,6 +285,7 @@ TrainOutcome Trainer::train_epoch() {
     const bool fault_now = fault_.at(rank_, state_.global_step);
     fault_.fail_if_due(rank_, state_.global_step);
     auto step = train_step(parts, loader, stats, timer, where);
+    aim::note_progress();  // a step ended (core/stop_signal.h: a stop's grace, the memory watch)
     session_images += step.images;
     if (fault_now && fault_.kind == "nan") step.nonfinite = true;
     if (fault_now && fault_.kind == "stop")
@@ -376,6 +378,25 @@ void Trainer::evaluate_val_if_due(std::string& eval_text) {
                           100 * r.worst_group_accuracy);
 }
 
+// What went non-finite in a run trained with train.stop_on_nan: false (or past its checks):
+// the values of the evaluated weights (parameters and buffers) that are NaN or inf, and the
+// epochs whose training loss was. Every report flags such a run (docs/hdf5-schema.md).
+void record_nonfinite(const torch::nn::Module& model, results::RunRecord& rec) {
+  int64_t values = 0;
+  for (const auto& t : model.parameters()) values += (~torch::isfinite(t.detach())).sum().item<int64_t>();
+  for (const auto& t : model.buffers())
+    if (t.is_floating_point()) values += (~torch::isfinite(t.detach())).sum().item<int64_t>();
+  int64_t epochs = 0;
+  for (double loss : rec.curves.series["train_loss"]) epochs += std::isfinite(loss) ? 0 : 1;
+  rec.numbers[results::kNonfiniteWeights] = double(values);
+  rec.numbers[results::kNonfiniteLossEpochs] = double(epochs);
+  if (values || epochs)
+    spdlog::warn(
+        "run {}: {} weight value(s) are NaN or inf and the training loss was not finite in {} epoch(s) "
+        "(train.stop_on_nan: false): the result is written and flagged in every report",
+        rec.run_id, values, epochs);
+}
+
 // The final evaluation on every split, the pictures, then the result file (rank 0).
 void Trainer::finish() {
   const double peak_train_mib = peak_resident_mib();
@@ -422,6 +443,7 @@ void Trainer::finish() {
     f.wall_seconds_last_session = seconds_since(wall_start_);
     f.peak_memory_train_mib = peak_train_mib;
     describe_training(f, paths_, rec);
+    record_nonfinite(*model_, rec);
     // An earlier summary goes first: whole but bound to another result.h5, it would mark the
     // new one damaged should this process die before the new summary is written.
     std::error_code ec;

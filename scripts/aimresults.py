@@ -105,7 +105,8 @@ class Problem:
     schema), `newer-schema`, `incomplete` (file lacks parts or status != complete),
     `pending`, `running`, `failed` (run folders without a result yet), `broken-link`,
     `duplicate` (the same run id again), `evaluation` (an `aimrun evaluate` file, not
-    counted unless asked for), `unreadable` (result.h5 and its summary.json disagree).
+    counted unless asked for), `unreadable` (result.h5 and its summary.json disagree),
+    `left-out` (a run `aimrun collect` could not put in a collection: its /problems).
     """
     path: str
     kind: str
@@ -317,6 +318,23 @@ def collection_runs(path):
 def _expand(path):
     """A .h5 file as the result paths it holds: itself, or a collection's runs."""
     return _collection_runs(path) if _is_collection(path) else [path]
+
+
+def _collection_left_out(path):
+    """What `aimrun collect` left out of a collection (its /problems: `<state>: <path> (why)`)."""
+    with _h5file(path) as f:
+        if "aimrun_collection" not in f.attrs or "problems" not in f:
+            return []
+        ds = f["problems"]
+        _check_shape(ds)
+        return [_text(v) for v in ds[()]]
+
+
+def _expand_with_left_out(path):
+    """_expand, and a Problem (kind `left-out`) for every run the collection left out."""
+    left_out = [Problem(f"{path}:/problems", "left-out", f"not in the collection: {p}")
+                for p in _collection_left_out(path)] if _is_collection(path) else []
+    return _expand(path), left_out
 
 
 def open_result(path):
@@ -870,7 +888,8 @@ def _find_results(folder):
     if not os.path.isdir(folder):
         if os.path.isfile(folder):
             try:
-                return _isolated(_expand, folder), [], summaries, fallbacks
+                expanded, left_out = _isolated(_expand_with_left_out, folder)
+                return expanded, left_out, summaries, fallbacks
             except ResultFileError:
                 return [folder], [], summaries, fallbacks
         return [], [Problem(folder, "missing", "no such folder")], summaries, fallbacks
@@ -913,7 +932,9 @@ def _find_results(folder):
                         continue
                     fallbacks.append((path, str(cause) if cause is not None else None))
                 try:
-                    paths.extend(_isolated(_expand, path))
+                    expanded, left_out = _isolated(_expand_with_left_out, path)
+                    paths.extend(expanded)
+                    problems.extend(left_out)
                 except ResultFileError:
                     paths.append(path)  # read_summary names it with the reason
         for name in filenames:
@@ -969,7 +990,29 @@ def load(folder, problems=None, include_evaluations=False):
         seen_runs[key] = path
         rows.extend(file_rows)
     _report(found, problems)
-    return _order_columns(pd.DataFrame(rows))
+    return _flag_nonfinite(_order_columns(pd.DataFrame(rows)))
+
+
+class NonFiniteRunWarning(UserWarning):
+    """Runs whose weights or training loss went NaN or inf (trained with
+    train.stop_on_nan: false): their numbers are not those of a trained model."""
+
+
+def _flag_nonfinite(df):
+    """Column `nonfinite` (bool): the run's result records weight values that are NaN or inf
+    (`nonfinite_weights`) or epochs whose training loss was (`nonfinite_loss_epochs`); files
+    written before aimrun recorded them read as finite. One NonFiniteRunWarning names them."""
+    if df.empty:
+        return df
+    counts = [df[c].fillna(0) if c in df.columns else pd.Series(0, index=df.index)
+              for c in ("nonfinite_weights", "nonfinite_loss_epochs")]
+    df["nonfinite"] = (counts[0] > 0) | (counts[1] > 0)
+    flagged = sorted(df.loc[df["nonfinite"], "run_id"].unique())
+    if flagged:
+        warnings.warn(f"{len(flagged)} runs went non-finite (weights or training loss NaN or inf, "
+                      f"trained with train.stop_on_nan: false; column `nonfinite`): "
+                      + ", ".join(flagged), NonFiniteRunWarning, stacklevel=3)
+    return df
 
 
 def _report(found, problems):
@@ -1083,6 +1126,8 @@ def _summary_table(df):
     keys = [k for k in varying_keys(df) if k != "method.name"]
     cols = ["run_id", "split", "method.name", "seed"] + keys + ["accuracy", "worst_group_accuracy"]
     cols += sorted(c for c in df.columns if c.startswith("epg.")) + ["mask_area", "n"]
+    if "nonfinite" in df.columns and df["nonfinite"].any():
+        cols.append("nonfinite")
     return df[[c for c in cols if c in df.columns]]
 
 
@@ -1134,9 +1179,10 @@ def main(argv=None):
     problems = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SummaryFallbackWarning)
+        warnings.simplefilter("always", NonFiniteRunWarning)
         df = load(args.folder, problems, include_evaluations=args.include_evaluations)
     for w in caught:
-        if issubclass(w.category, SummaryFallbackWarning):
+        if issubclass(w.category, (SummaryFallbackWarning, NonFiniteRunWarning)):
             print(f"aimresults: {w.message}", file=sys.stderr)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)

@@ -7,7 +7,7 @@ writes (docs/results-python.md, "The HTML report").
 
 TABLE.csv is what `aimrun report DIR --format csv` prints (the page shows exactly its cells,
 whatever columns it has); RUNS.jsonl has one JSON object per run aimrun found (path, state,
-detail, cause, run_id). Everything else is read from the result files through aimresults.py;
+detail, cause, run_id, nonfinite: what went NaN or inf in a complete run). Everything else is read from the result files through aimresults.py;
 plots are drawn by plots.py's figure functions. Images are embedded as data: URIs and the
 little JavaScript (sorting, the split switch) is inline: the page needs no network and no
 other file. The page is written to a temporary name and renamed over OUT.html.
@@ -436,6 +436,19 @@ def problems_section(found):
             + table_html(header, rows, "problems"))
 
 
+def nonfinite_section(found):
+    """Complete runs whose weights or training loss went NaN or inf (train.stop_on_nan: false):
+    in the table, but flagged, as aimrun report flags them."""
+    flagged = [r for r in found if r.get("state") == "done" and r.get("nonfinite")]
+    if not flagged:
+        return ""
+    rows = [[r.get("run_id", "?"), r.get("path", "?"), r.get("nonfinite", "")] for r in flagged]
+    return ("<h2 class=bad>Runs that went non-finite</h2><p>Trained with train.stop_on_nan: false, their "
+            "weights or training loss became NaN or inf: they are counted in the table (column "
+            "<code>non-finite runs</code>), but their numbers are not a trained model's.</p>"
+            + table_html(["run", "path", "what was not finite"], rows, "nonfinite"))
+
+
 def differences(run, group_runs, keys):
     """The settings in which this run differs from the other runs of its group."""
     out = []
@@ -547,6 +560,7 @@ def make_page(folder, table_csv, runs_jsonl):
     found = read_runs(runs_jsonl)
     with warnings.catch_warnings():  # aimrun report has said which runs lack a valid summary
         warnings.simplefilter("ignore", aimresults.SummaryFallbackWarning)
+        warnings.simplefilter("ignore", aimresults.NonFiniteRunWarning)  # nonfinite_section shows them
         df = aimresults.load(folder, [])
     body = [f"<h1>Results of {E(folder)}</h1>",
             f"<p>Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by aimrun report --html; "
@@ -561,6 +575,7 @@ def make_page(folder, table_csv, runs_jsonl):
     body.append(results_section(header, rows, splits))
     body.append(differences_section(header, rows, splits))
     body.append(problems_section(found))
+    body.append(nonfinite_section(found))
     if not df.empty:
         runs = df.drop_duplicates("run_id").copy()
         test = df[df["split"] == "test"].drop_duplicates("run_id").set_index("run_id")["accuracy"]

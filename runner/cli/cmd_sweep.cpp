@@ -99,6 +99,7 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
   header.push_back("detail");
   std::vector<std::vector<std::string>> rows;
   std::map<std::string, int> counts;
+  int nonfinite = 0;  // done, but their weights or training loss went NaN or inf
   for (size_t i = 0; i < sweep.runs.size(); ++i) {
     const auto& run = sweep.runs[i];
     auto status = inspect_run(RunPaths{sweep.run_dir(run.run_id)});
@@ -112,12 +113,15 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
         if (status.state != RunState::Done) state = it->second.state == "RUNNING" ? "running" : "queued";
       }
     }
-    // A run that cannot train (yet) because its upstream run failed says so.
+    // A run that cannot train because its upstream run failed, is damaged or lost its
+    // weights says so, with the command that repairs the upstream.
+    bool repair = false;
     if (!run.upstream.empty() && status.state != RunState::Done && status.state != RunState::Failed &&
         state != "running")
-      if (auto why = upstream_problem(sweep.run_dir(run.upstream)); why.find(" failed: ") != std::string::npos)
+      if (auto why = upstream_problem(sweep.run_dir(run.upstream), &repair); repair)
         status.detail = why + (status.detail.empty() ? "" : "; " + status.detail);
     counts[state]++;
+    if (status.state == RunState::Done && starts_with(status.detail, kNonfiniteDetail)) nonfinite++;
     std::vector<std::string> row = {std::to_string(i + 1), run.run_id, state};
     if (staged) row.insert(row.end(), {run.stage, run.upstream.empty() ? "-" : run.upstream});
     if (with_slurm) row.push_back(slurm_text);
@@ -143,7 +147,9 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
   line(header);
   for (const auto& r : rows) line(r);
   std::vector<std::string> summary;
-  for (const auto& [k, v] : counts) summary.push_back(std::to_string(v) + " " + k);
+  for (const auto& [k, v] : counts)
+    summary.push_back(std::to_string(v) + " " + k +
+                      (k == "done" && nonfinite ? " (" + std::to_string(nonfinite) + " non-finite)" : ""));
   std::cout << join(summary, ", ") << "\n";
   if (sweep.seeds) std::cout << describe_seed_rounds(*sweep.seeds);
 }

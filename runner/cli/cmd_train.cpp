@@ -11,6 +11,7 @@
 #include "core/exit_codes.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/memory_limit.h"
 #include "core/stop_signal.h"
 #include "results/run_folder.h"
 #include "results/run_summary.h"
@@ -22,6 +23,7 @@
 #include "runner/device.h"
 #include "runner/fault_injection.h"
 #include "runner/init_from.h"
+#include "runner/memory_guard.h"
 #include "runner/schema.h"
 #include "runner/trainer.h"
 
@@ -115,6 +117,7 @@ StartedRun start_up(const TrainArgs& args, comm::Deadline* startup) {
   comm::run_agreed(*run.comm, [&] {
     run.cfg = load_config_for(args, run.comm->world_size());
     check_run_config(run.cfg, run.comm->world_size());        // before the run folder exists
+    check_memory_limits(run_threads(run.cfg, run.comm->local_size()), run.comm->local_size());
     check_init_from_ready(run.cfg);                           // the upstream run is complete, its own and fits
     device = select_device(run.cfg, run.comm->local_rank());  // one rank may lack its GPU
   });

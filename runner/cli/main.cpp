@@ -1,11 +1,16 @@
 // aimrun: train, sweep, evaluate and report AIM and its baselines.
 #include <c10/util/Exception.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
 #include <iostream>
 
 #include "core/allocator.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/memory_limit.h"
 #include "core/stop_signal.h"
 #include "core/strings.h"
 #include "core/version.h"
@@ -39,6 +44,38 @@ void check_command_names(CLI::App& app, int argc, char** argv) {
   }
 }
 
+// An exception no code catches (one thrown in a library's thread): a failed allocation ends
+// the process with the memory limits named instead of "terminate called ..." and an abort.
+[[noreturn]] void on_terminate() {
+  try {
+    if (auto e = std::current_exception()) std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    if (!aim::is_allocation_failure(x)) aim::end_process_now(x.what(), 134);
+    try {
+      aim::end_process_now(aim::with_memory_limits(x.what()), aim::kExitError);
+    } catch (...) {  // not even the message fits
+      aim::end_process_now(
+          "std::bad_alloc in a thread, and no memory left to say more: this process is at its memory "
+          "limit (ulimit -v, the job's memory)",
+          aim::kExitError);
+    }
+  } catch (...) {
+  }
+  aim::end_process_now("terminated by an uncaught exception", 134);
+}
+
+// `train` ends with _exit after an error: threads of a library that failed to allocate (a
+// BLAS thread spinning in its allocator, a thread pool waiting for a thread never created)
+// would hold exit() forever. Nothing of the run is left unwritten by then.
+int finish(const std::string& command, int code) {
+  if (command != "train" || code == 0) return code;
+  spdlog::shutdown();
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  _exit(code);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,6 +83,8 @@ int main(int argc, char** argv) {
   // start-up is a clean stop (exit 75), not a killed rank (core/stop_signal.h).
   if (argc > 1 && std::string(argv[1]) == "train") aim::install_stop_handlers();
   const std::string malloc_setting = aim::keep_freed_memory_in_process();  // before any tensor
+  std::set_terminate(on_terminate);
+  const std::string command = argc > 1 ? argv[1] : "";
   CLI::App app{
       "aimrun: trains and compares interpretable image classifiers (AIM, bottom-up masking, vanilla)\n"
       "on ResNet/ConvNeXt backbones, locally or on Slurm, with results in HDF5."};
@@ -70,16 +109,16 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? aim::kExitOk : aim::kExitConfig;
   } catch (const aim::ConfigError& e) {
     std::cerr << "aimrun: error: " << e.what() << std::endl;
-    return aim::kExitConfig;
+    return finish(command, aim::kExitConfig);
   } catch (const aim::Error& e) {
     std::cerr << "aimrun: error: " << e.what() << std::endl;
-    return aim::kExitError;
+    return finish(command, aim::kExitError);
   } catch (const c10::Error& e) {
     std::cerr << "aimrun: error: " << e.what_without_backtrace() << std::endl;
-    return aim::kExitError;
+    return finish(command, aim::kExitError);
   } catch (const std::exception& e) {
     std::cerr << "aimrun: error: " << e.what() << std::endl;
-    return aim::kExitError;
+    return finish(command, aim::kExitError);
   }
-  return aim::cli::exit_code();
+  return finish(command, aim::cli::exit_code());
 }

@@ -26,7 +26,8 @@ namespace aim::cli {
 
 namespace {
 
-// One JSON object a line per run found: its state, detail and the ledger's last cause.
+// One JSON object a line per run found: its state, detail, the ledger's last cause, and what
+// went NaN or inf in a complete run ("" when nothing did).
 std::string runs_jsonl(const std::vector<results::FoundRun>& runs) {
   std::ostringstream s;
   for (const auto& r : runs) {
@@ -35,7 +36,8 @@ std::string runs_jsonl(const std::vector<results::FoundRun>& runs) {
     if (r.state != "done" && fs::is_directory(r.path, ec)) cause = ledger_summary(RunPaths{r.path});
     s << "{\"path\": " << json_string(r.path) << ", \"state\": " << json_string(r.state)
       << ", \"detail\": " << json_string(r.detail) << ", \"cause\": " << json_string(cause)
-      << ", \"run_id\": " << json_string(r.record.run_id) << "}\n";
+      << ", \"run_id\": " << json_string(r.record.run_id)
+      << ", \"nonfinite\": " << json_string(r.state == "done" ? results::nonfinite_description(r.record) : "") << "}\n";
   }
   return s.str();
 }

@@ -13,10 +13,12 @@
 #include "core/files.h"
 #include "core/host.h"
 #include "core/log.h"
+#include "core/memory_limit.h"
 #include "core/stop_signal.h"
 #include "core/strings.h"
 #include "runner/cli/ranks.h"
 #include "runner/comm/agree.h"
+#include "runner/memory_guard.h"
 #include "runner/session_ledger.h"
 
 namespace aim::cli {
@@ -54,6 +56,7 @@ Ending ending_of(const std::exception& e) {
   Ending end;
   const auto* c = dynamic_cast<const c10::Error*>(&e);
   end.message = c ? c->what_without_backtrace() : e.what();
+  if (is_allocation_failure(e)) end.message = with_memory_limits(end.message);  // names the limit
   if (dynamic_cast<const StopRequested*>(&e))
     end.code = kExitStopped, end.failure = false;
   else if (dynamic_cast<const comm::RunBusy*>(&e))
@@ -84,6 +87,12 @@ RunSession::RunSession(comm::Communicator& comm, const Config& cfg, RunPaths pat
   // A collective that waits past train.collective_timeout: another rank is stuck or dead.
   arm_watchdog(comm_, cfg_, [owned = owned_, paths = paths_, id = cfg_.run_id()](const std::string& msg) {
     spdlog::error("run {} failed: {}", id, msg);
+    if (!owned->load()) return;
+    write_failed_file(paths, msg);
+    ledger_end(paths, kExitError, "failed: " + msg);
+  });
+  // A step stuck at the address-space limit (runner/memory_guard.h) ends the process.
+  arm_memory_watch(cfg_, [owned = owned_, paths = paths_](const std::string& msg) {
     if (!owned->load()) return;
     write_failed_file(paths, msg);
     ledger_end(paths, kExitError, "failed: " + msg);
@@ -146,6 +155,9 @@ int RunSession::end_with(const std::exception& e) {
   // An error on this rank alone: other ranks may be waiting in a collective; take the whole
   // job down. An agreed error ends every rank by itself.
   if (comm_.world_size() > 1 && !agreed) comm_.abort(kExitError);
+  // Out of memory: libraries' threads may never have started or spin in an allocator, and
+  // would hold exit() forever.
+  if (is_allocation_failure(e)) end_process_now(end.message, kExitError);
   return end.code;
 }
 

@@ -20,7 +20,13 @@ std::string folder_detail(const RunFolderState& found) {
 RunStatus inspect_run(const RunPaths& paths, const std::string& run_id) {
   const auto found = inspect_run_folder(paths, ResultDepth::State, run_id);
   RunStatus s{found.state, folder_detail(found)};
-  if (s.state == RunState::Done || s.state == RunState::Running) return s;
+  if (s.state == RunState::Done) {  // complete, but flagged when its training went NaN or inf
+    if (auto what = results::nonfinite_description(found.record); !what.empty())
+      s.detail =
+          kNonfiniteDetail + what + " (trained with train.stop_on_nan: false: its numbers are not a trained model's)";
+    return s;
+  }
+  if (s.state == RunState::Running) return s;
   if (auto why = ledger_summary(paths); !why.empty()) {
     if (s.state == RunState::Failed) {
       if (why.find("; ") != std::string::npos) s.detail += " (" + why.substr(why.find("; ") + 2) + ")";

@@ -14,6 +14,9 @@ struct RunStatus {
   std::string detail;  // error text, "has a checkpoint, will resume", ...
 };
 
+// A done run whose weights or training loss went NaN or inf has a detail starting with this.
+inline constexpr const char* kNonfiniteDetail = "non-finite: ";
+
 // `run_id`: the run the folder must hold (results/run_folder.h: "" for the folder's name).
 RunStatus inspect_run(const RunPaths& paths, const std::string& run_id = "");
 
