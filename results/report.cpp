@@ -192,8 +192,8 @@ bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& option
       problems << "non-finite: " << r->path << " (" << what
                << "; trained with train.stop_on_nan: false: its numbers are not a trained model's)\n";
   complete = complete && grouping.unusable.empty();
-  if (left_out)
-    problems << left_out
+  if (collection_left_out)
+    problems << collection_left_out
              << " runs were left out of the collection by aimrun collect (its /problems; `aimrun collect` "
                 "again once they are complete puts them in)\n";
   if (grouping.done.empty()) {

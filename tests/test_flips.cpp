@@ -180,14 +180,14 @@ TEST(Flips, SummaryIsNamedAndResultH5ReadInsteadOrReadAsTheOriginal) {
 TEST(Flips, CheckpointIsRefusedNamedOrReadAsTheOriginal) {
   test::TempDir dir;
   const RunPaths p = copy_run(dir);
-  const TrainState good = read_checkpoint_state(p.checkpoint());
+  const TrainState good = read_checkpoint_state(p.checkpoint(), fs::path(p.dir).filename().string());
   const std::string bytes = read_bytes(p.checkpoint());
   Tally tally;
   for (const auto& m : test::mutations(bytes.size(), 200, 60, 3603)) {
     test::FaultCase fc("checkpoint.pt, " + m.describe());
     write_bytes(p.checkpoint(), m.apply(bytes));
     try {
-      const TrainState s = read_checkpoint_state(p.checkpoint());
+      const TrainState s = read_checkpoint_state(p.checkpoint(), fs::path(p.dir).filename().string());
       EXPECT_EQ(s.epoch, good.epoch) << m.describe();
       EXPECT_EQ(s.global_step, good.global_step) << m.describe();
       EXPECT_EQ(s.class_names, good.class_names) << m.describe();
