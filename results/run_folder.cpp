@@ -35,6 +35,10 @@ bool is_run_folder(const std::string& dir) {
   return fs::exists(paths.config()) || fs::exists(paths.result());
 }
 
+bool is_run_id(const std::string& name) {
+  return name.size() == 12 && name.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 std::string to_string(RunState state) {
   switch (state) {
     case RunState::Done:
@@ -83,10 +87,6 @@ bool read_result(const RunPaths& paths, ResultDepth depth, RunFolderState& s) {
   }
   s.record = std::move(found.record);
   return true;
-}
-
-bool is_run_id(const std::string& s) {
-  return s.size() == 12 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
 // The result read is the run's the folder is for (`run_id`, or the folder's name where that

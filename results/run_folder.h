@@ -45,6 +45,9 @@ struct RunPaths {
 RunPaths run_folder(const std::string& output_dir, const std::string& run_id);
 // True for a folder that holds a run: one with config.yaml or result.h5.
 bool is_run_folder(const std::string& dir);
+// True for a run id's spelling (12 lowercase hex digits): the name of a folder that must hold
+// that run (<output_dir>/runs/<id>, a sweep's links); `--run-dir` may name a folder otherwise.
+bool is_run_id(const std::string& name);
 
 enum class RunState { Done, Running, Unreadable, Failed, Pending };
 std::string to_string(RunState state);  // "done", "running", "unreadable", "failed", "pending"

@@ -339,8 +339,11 @@ SummaryRead read_run_summary(const RunPaths& paths, bool record) {
     if (record || !read_head(body, out.record.run_id, stamp)) out.record = read_body(YAML::Load(body), stamp);
     else
       read_nonfinite(body, out.record);  // sweep status flags such a run
+    // A folder named by a run id holds that run: another run's summary there is not its
+    // summary (result.h5 may well be this run's). A folder of another name (`train
+    // --run-dir`) holds the run its summary and result.h5, bound together, say.
     const std::string folder = fs::weakly_canonical(paths.dir).filename().string();
-    if (out.record.run_id != folder)  // another run's summary: result.h5 may well be this run's
+    if (is_run_id(folder) && out.record.run_id != folder)
       throw DataError("run_id " + out.record.run_id + " is not the folder's run id " + folder);
     try {
       out.restamp = check_bound(paths.result(), stamp);

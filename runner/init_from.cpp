@@ -24,13 +24,6 @@ namespace {
 constexpr const char* kKey = "model.init_from";
 constexpr const char* kDirKey = "model.init_from_dir";
 
-bool is_run_id(const std::string& s) {
-  if (s.size() != 12) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
 std::string normal_folder(const std::string& path) {
   auto p = fs::path(path).lexically_normal().string();
   while (p.size() > 1 && p.back() == '/') p.pop_back();

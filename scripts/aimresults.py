@@ -692,7 +692,9 @@ def _summary_body(run_dir, result_file):
     if not isinstance(body, dict):
         raise _BadSummary("body is not a JSON object")
     folder_id = os.path.basename(os.path.realpath(run_dir))
-    if body.get("run_id") != folder_id:
+    # A folder named by a run id holds that run; one of another name (train --run-dir) the
+    # run its summary and result.h5, bound together, say.
+    if _RUN_ID.fullmatch(folder_id) and body.get("run_id") != folder_id:
         raise _BadSummary(f"run_id {body.get('run_id')!r} is not the folder's run id {folder_id!r}")
     if not os.path.isfile(os.path.join(run_dir, "config.yaml")):
         raise _BadSummary("the run folder has no config.yaml")

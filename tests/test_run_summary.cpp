@@ -223,8 +223,8 @@ TEST(RunSummary, ADamagedTruncatedOrEditedSummaryIsNeverUsed) {
 
 TEST(RunSummary, ASummaryWrittenForAnotherResultFileIsNeverUsed) {
   test::TempDir dir;
-  auto a = write_run(dir, "run-a", 1, 0.5);
-  auto b = write_run(dir, "run-b", 2, 0.75);
+  auto a = write_run(dir, "0000000000aa", 1, 0.5);
+  auto b = write_run(dir, "0000000000bb", 2, 0.75);
   // b's summary in a's folder: bound to b's result.h5, not a's.
   // Files that disagree: the run is neither done nor read from either file; the message
   // names both and the command that writes them anew.
@@ -247,10 +247,10 @@ TEST(RunSummary, ASummaryWrittenForAnotherResultFileIsNeverUsed) {
   auto other = read_run_summary(a);
   EXPECT_FALSE(other.ok);
   EXPECT_FALSE(other.result_mismatch);
-  EXPECT_NE(other.why.find("is not the folder's run id run-a"), std::string::npos) << other.why;
+  EXPECT_NE(other.why.find("is not the folder's run id 0000000000aa"), std::string::npos) << other.why;
   auto state = inspect_run_folder(a);
   ASSERT_EQ(state.state, RunState::Done);
-  EXPECT_EQ(state.record.run_id, "run-a");
+  EXPECT_EQ(state.record.run_id, "0000000000aa");
   EXPECT_DOUBLE_EQ(state.record.splits[0].accuracy, 0.5);
   // a's result.h5 replaced by b's under a's own summary.
   write_run_summary(a, read_run_file(a.result()));
