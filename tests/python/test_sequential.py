@@ -14,25 +14,19 @@ threshold t*_n is found by root finding on it, and the sequence is mean +- t*_n 
 import functools
 import math
 import os
-import subprocess
+import sys
 import unittest
 
 import numpy as np
 
-SOURCE_DIR = os.path.abspath(os.environ.get(
-    "AIM_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
-PROBE = os.environ.get("AIM_STATS_PROBE", os.path.join(SOURCE_DIR, "build", "tests", "aim_stats_probe"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # stats_probe.py beside this file
+from stats_probe import probe
 
 try:
     import scipy.stats as st
     from scipy import integrate, optimize
 except ImportError:  # reported as not run, never as passed
     st = None
-
-
-def probe(lines):
-    out = subprocess.run([PROBE], input="\n".join(lines) + "\n", capture_output=True, text=True, check=True)
-    return out.stdout.splitlines()
 
 
 def bayes_factor(t, n, scale):

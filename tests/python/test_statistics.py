@@ -24,10 +24,9 @@ import unittest
 
 import numpy as np
 
-SOURCE_DIR = os.path.abspath(os.environ.get(
-    "AIM_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # stats_probe.py beside this file
+from stats_probe import SOURCE_DIR, probe
 AIMRUN = os.environ.get("AIMRUN", os.path.join(SOURCE_DIR, "build", "runner", "aimrun"))
-PROBE = os.environ.get("AIM_STATS_PROBE", os.path.join(SOURCE_DIR, "build", "tests", "aim_stats_probe"))
 sys.path.insert(0, os.path.join(SOURCE_DIR, "scripts"))
 
 try:
@@ -35,11 +34,6 @@ try:
     import scipy.special as sp
 except ImportError:  # reported as not run, never as passed
     st = None
-
-
-def probe(lines):
-    out = subprocess.run([PROBE], input="\n".join(lines) + "\n", capture_output=True, text=True, check=True)
-    return out.stdout.splitlines()
 
 
 def parse_test(line):
