@@ -4,13 +4,16 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
+#include "core/error.h"
 #include "core/strings.h"
 #include "runner/cli/commands.h"
 #include "core/files.h"
 #include "runner/sweep/local_executor.h"
 #include "runner/sweep/slurm_executor.h"
+#include "runner/sweep/slurm_rounds.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_spec.h"
@@ -34,6 +37,7 @@ struct SweepArgs {
   bool watch = false;
   double interval = 5;
   double submit_wait = 300;
+  bool round_job = false;
 };
 
 std::string profiles_dir() {
@@ -81,6 +85,50 @@ void print_rebuilt(const Sweep& sweep, const std::vector<Submission>& subs) {
       std::cout << a.job_id << "\n";
     }
   spdlog::info("sweep {}: {} rebuilt from squeue ({} job arrays)", sweep.name, path, subs.size());
+}
+
+// A sweep with rounds: its round job (queued, or in a dry run its script) or why none.
+void print_round_job(const Sweep& sweep, const RoundJob& job, bool dry_run) {
+  const std::string round = "round " + std::to_string(sweep.seeds->round);
+  if (!job.note.empty()) return spdlog::info("sweep {}: {}: no round job: {}", sweep.name, round, job.note);
+  if (dry_run) {
+    std::cout << "# the round job of " << round << ", would be submitted with --dependency=" << job.dependency << "\n"
+              << job.text;
+    return;
+  }
+  spdlog::info("sweep {}: {}: round job {} queued, after {}: it queues the next round (log {}/rounds-{}.out)",
+               sweep.name, round, job.job_id, job.dependency, std::filesystem::path(job.script).parent_path().string(), job.job_id);
+}
+
+// sweep submit: the pending runs (with --round-job, run by a round job: only when no run of
+// the round failed) and, in a sweep with rounds, the job that queues the next round.
+void submit_command(const SweepArgs& args) {
+  auto profile = load_slurm_profile(args.profile, profiles_dir());
+  auto s = load_sweep(args.spec, args.overrides, profile.nodes * profile.tasks_per_node);
+  if (args.rebuild_records) return print_rebuilt(s, rebuild_submission_record(s));
+  if (args.round_job && s.seeds)
+    if (auto failed = round_failures(s); !failed.empty()) {
+      std::cerr << describe_seed_rounds(*s.seeds);
+      throw Error("sweep " + s.name + ": round " + std::to_string(s.seeds->round) + " has runs that did not end done:\n" +
+                  failed + "\nthe round jobs stop here, nothing was queued: once the cause is fixed, `aimrun sweep submit " +
+                  args.spec + " --profile " + args.profile + "` trains them again and goes on");
+    }
+  SubmitOptions options;
+  options.dry_run = args.dry_run;
+  options.script_dir = args.script_dir;
+  options.wait_seconds = args.submit_wait;
+  if (s.seeds) {
+    options.round_command = {std::filesystem::read_symlink("/proc/self/exe").string(), "sweep", "submit", std::filesystem::absolute(args.spec).string()};
+    options.round_command.insert(options.round_command.end(), args.overrides.begin(), args.overrides.end());
+    options.round_command.insert(options.round_command.end(), {"--profile", profile.path, "--round-job"});
+  }
+  auto result = submit_sweep(s, profile, options);
+  if (result.stages.empty()) spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);
+  for (const auto& sub : result.stages) print_submission(s, profile, sub, args.dry_run);
+  if (s.seeds) {
+    print_round_job(s, result.round, args.dry_run);
+    std::cerr << describe_seed_rounds(*s.seeds);
+  }
 }
 
 void print_plan(const Sweep& sweep, bool with_slurm = false) {
@@ -240,18 +288,8 @@ void add_sweep_command(CLI::App& app) {
                    "seconds to wait for another `sweep submit` of this sweep to finish (it may be stopped with "
                    "Ctrl-Z); then exit 1, submitting nothing")
       ->check(finite_in(1.0, 86400.0));
-  submit->callback([submit_args] {
-    auto profile = load_slurm_profile(submit_args->profile, profiles_dir());
-    auto s = load_sweep(submit_args->spec, submit_args->overrides, profile.nodes * profile.tasks_per_node);
-    if (submit_args->rebuild_records) return print_rebuilt(s, rebuild_submission_record(s));
-    SubmitOptions options;
-    options.dry_run = submit_args->dry_run;
-    options.script_dir = submit_args->script_dir;
-    options.wait_seconds = submit_args->submit_wait;
-    auto subs = submit_sweep(s, profile, options);
-    if (subs.empty()) spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);
-    for (const auto& sub : subs) print_submission(s, profile, sub, submit_args->dry_run);
-  });
+  submit->add_flag("--round-job", submit_args->round_job, "run by a sweep's round job (docs/sweeps.md)")->group("");
+  submit->callback([submit_args] { submit_command(*submit_args); });
 
   // Run by the sbatch script of a later stage, before training: exit 1 (the reason in the
   // run's FAILED) when the run's upstream run is not done. Not for users: hidden.

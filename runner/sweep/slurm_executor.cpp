@@ -330,7 +330,7 @@ SlurmQueue checked_queue(const Sweep& sweep, bool dry_run) {
 
 }  // namespace
 
-std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, const SubmitOptions& options) {
+SweepSubmission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, const SubmitOptions& options) {
   check_log_folder(sweep);
   const bool dry_run = options.dry_run;
   const std::string dir = fs::absolute(sweep.sweep_dir() + "/slurm").string();
@@ -366,10 +366,10 @@ std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& pro
     total += p.run_ids.size();
     if (!p.run_ids.empty()) pending.push_back(std::move(p));
   }
-  if (pending.empty()) return {};
-  const int max_array_size = array_size_limit(sweep, profile, total);
+  SweepSubmission out;
+  auto& subs = out.stages;
+  const int max_array_size = pending.empty() ? 0 : array_size_limit(sweep, profile, total);
   auto queued = queued_elements(in_slurm);
-  std::vector<Submission> subs;
   for (const auto& p : pending) {
     auto sub = submit_stage(sweep, profile, dry_run, dirs, p.stage, p.run_ids, p.run_dirs,
                             stage_dependency(sweep, p.run_ids, queued), max_array_size);
@@ -383,7 +383,9 @@ std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& pro
     }
     subs.push_back(std::move(sub));
   }
-  return subs;
+  if (sweep.seeds && !options.round_command.empty())
+    out.round = queue_round_job(sweep, profile, dirs.written, dry_run, in_slurm, subs, options.round_command);
+  return out;
 }
 
 }  // namespace aim

@@ -12,6 +12,7 @@
 #include "runner/sweep/slurm_profile.h"
 #include "runner/sweep/slurm_queue.h"
 #include "runner/sweep/slurm_records.h"
+#include "runner/sweep/slurm_rounds.h"
 #include "runner/sweep/sweep_spec.h"
 
 namespace aim {
@@ -36,6 +37,14 @@ struct SubmitOptions {
   bool dry_run = false;
   std::string script_dir;
   double wait_seconds = 300;  // for another `sweep submit` of the sweep (see below)
+  // A sweep with rounds (sweep.seeds): the submission its round job runs (argv, the aimrun
+  // binary first; runner/sweep/slurm_rounds.h). Empty: no round job.
+  std::vector<std::string> round_command;
+};
+
+struct SweepSubmission {
+  std::vector<Submission> stages;  // in stage order; none when nothing was pending
+  RoundJob round;                  // a sweep with rounds: the job that queues the next one
 };
 
 // Writes the scripts and the run lists under <sweep>/slurm/, checks the scripts (bash -n; in
@@ -53,7 +62,8 @@ struct SubmitOptions {
 // MaxSubmitJobs is refused (ConfigError). Returns the submissions, in stage order (none when
 // nothing was pending; job ids empty in a dry run). Concurrent submissions of one sweep take
 // turns (a lock in <sweep>/slurm); one waits for another at most `wait_seconds`, then throws
-// without submitting anything (the other may be stopped with Ctrl-Z, or frozen).
-std::vector<Submission> submit_sweep(const Sweep& sweep, const SlurmProfile& profile, const SubmitOptions& options);
+// without submitting anything (the other may be stopped with Ctrl-Z, or frozen). A sweep
+// with rounds gets its round job, under the same lock (queue_round_job).
+SweepSubmission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, const SubmitOptions& options);
 
 }  // namespace aim

@@ -117,6 +117,7 @@ SlurmProfile load_slurm_profile(const std::string& name_or_path, const std::stri
   if (!root.IsNull() && !root.IsMap()) throw ConfigError(path + ": expected a mapping of profile keys");
   SlurmProfile p;
   p.name = fs::path(path).stem().string();
+  p.path = fs::absolute(path).lexically_normal().string();
   const std::vector<std::string> keys = {"nodes", "tasks_per_node", "cpus_per_task", "gpus_per_node", "throttle",
                                          "max_array_size",
                                          "time", "partition", "account", "mem", "signal", "srun_mpi", "modules",

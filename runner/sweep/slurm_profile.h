@@ -8,6 +8,7 @@ namespace aim {
 
 struct SlurmProfile {
   std::string name;
+  std::string path;  // the file it was read from, absolute
   int nodes = 1, tasks_per_node = 1, cpus_per_task = 1, gpus_per_node = 0, throttle = 0;
   int max_array_size = 0;  // 0: the cluster's MaxArraySize; else at most this many elements per array
   std::string time = "01:00:00", partition, account, mem, signal = "USR2@120", srun_mpi = "pmix";
