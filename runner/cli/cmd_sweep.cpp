@@ -8,14 +8,14 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/strings.h"
 #include "runner/cli/commands.h"
-#include "core/files.h"
 #include "runner/sweep/local_executor.h"
-#include "runner/sweep/slurm_executor.h"
-#include "runner/sweep/slurm_rounds.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/seed_rounds.h"
+#include "runner/sweep/slurm_executor.h"
+#include "runner/sweep/slurm_rounds.h"
 #include "runner/sweep/sweep_spec.h"
 #include "runner/sweep/upstream.h"
 #include "runner/sweep/watch.h"
@@ -97,7 +97,8 @@ void print_round_job(const Sweep& sweep, const RoundJob& job, bool dry_run) {
     return;
   }
   spdlog::info("sweep {}: {}: round job {} queued, after {}: it queues the next round (log {}/rounds-{}.out)",
-               sweep.name, round, job.job_id, job.dependency, std::filesystem::path(job.script).parent_path().string(), job.job_id);
+               sweep.name, round, job.job_id, job.dependency, std::filesystem::path(job.script).parent_path().string(),
+               job.job_id);
 }
 
 // sweep submit: the pending runs (with --round-job, run by a round job: only when no run of
@@ -109,8 +110,9 @@ void submit_command(const SweepArgs& args) {
   if (args.round_job && s.seeds)
     if (auto failed = round_failures(s); !failed.empty()) {
       std::cerr << describe_seed_rounds(*s.seeds);
-      throw Error("sweep " + s.name + ": round " + std::to_string(s.seeds->round) + " has runs that did not end done:\n" +
-                  failed + "\nthe round jobs stop here, nothing was queued: once the cause is fixed, `aimrun sweep submit " +
+      throw Error("sweep " + s.name + ": round " + std::to_string(s.seeds->round) +
+                  " has runs that did not end done:\n" + failed +
+                  "\nthe round jobs stop here, nothing was queued: once the cause is fixed, `aimrun sweep submit " +
                   args.spec + " --profile " + args.profile + "` trains them again and goes on");
     }
   SubmitOptions options;
@@ -118,7 +120,8 @@ void submit_command(const SweepArgs& args) {
   options.script_dir = args.script_dir;
   options.wait_seconds = args.submit_wait;
   if (s.seeds) {
-    options.round_command = {std::filesystem::read_symlink("/proc/self/exe").string(), "sweep", "submit", std::filesystem::absolute(args.spec).string()};
+    options.round_command = {std::filesystem::read_symlink("/proc/self/exe").string(), "sweep", "submit",
+                             std::filesystem::absolute(args.spec).string()};
     options.round_command.insert(options.round_command.end(), args.overrides.begin(), args.overrides.end());
     options.round_command.insert(options.round_command.end(), {"--profile", profile.path, "--round-job"});
   }
