@@ -171,4 +171,43 @@ void end_process_now(const char* message, int code) {
   _exit(code);
 }
 
+namespace {
+
+// The number on the line "<key> N" of `file`; 0 when it has none or cannot be read.
+uint64_t count_in(const std::string& file, const std::string& key) {
+  std::ifstream in(file);
+  std::string k;
+  uint64_t v = 0;
+  while (in >> k >> v)
+    if (k == key) return v;
+  return 0;
+}
+
+}  // namespace
+
+OomKills oom_kills() {
+  OomKills out;
+  out.machine = count_in("/proc/vmstat", "oom_kill");
+  const MemoryLimits m = memory_limits();
+  if (m.cgroup_file.empty()) return out;
+  const std::string dir = m.cgroup_file.substr(0, m.cgroup_file.rfind('/'));
+  const bool v1 =
+      m.cgroup_file.size() >= 21 && m.cgroup_file.compare(m.cgroup_file.size() - 21, 21, "memory.limit_in_bytes") == 0;
+  out.cgroup = count_in(dir + (v1 ? "/memory.oom_control" : "/memory.events"), "oom_kill");
+  return out;
+}
+
+std::string oom_kill_cause(const OomKills& before) {
+  const OomKills now = oom_kills();
+  const MemoryLimits m = memory_limits();
+  const std::string what = "killed (SIGKILL) by the kernel's out-of-memory killer";
+  const std::string fix =
+      ": raise the job's memory (sbatch --mem, the profile's `mem`) or lower train.batch_size, "
+      "dataset.workers or `threads`";
+  if (m.cgroup && now.cgroup > before.cgroup)
+    return what + " (the cgroup memory limit of " + mib(m.cgroup) + " (" + m.cgroup_file + ") was reached)" + fix;
+  if (now.machine > before.machine) return what + " (the machine ran out of memory)" + fix;
+  return "";
+}
+
 }  // namespace aim

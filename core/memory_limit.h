@@ -28,6 +28,19 @@ struct MemoryLimits {
 // Read now (getrlimit, /proc/self/cgroup, /sys/fs/cgroup).
 MemoryLimits memory_limits();
 
+// How many processes the kernel's OOM killer has ended so far: in the cgroup whose memory
+// limit is this process's lowest (v2 memory.events, v1 memory.oom_control: "oom_kill N"),
+// and on the whole machine (/proc/vmstat). A count that cannot be read is 0.
+struct OomKills {
+  uint64_t cgroup = 0, machine = 0;
+};
+OomKills oom_kills();
+
+// For a child process that died by SIGKILL: why, when the OOM killer's counts rose since
+// `before` (read before the child started): "killed by the kernel's out-of-memory killer
+// (the cgroup memory limit of 320 MiB (<file>) was reached): ..."; "" when they did not.
+std::string oom_kill_cause(const OomKills& before);
+
 // This process's mapped address space (what RLIMIT_AS counts) in bytes; 0 where /proc is missing.
 uint64_t address_space_in_use();
 

@@ -202,3 +202,36 @@ TEST(ResourceLimits, ACgroupMemoryLimitRefusesOrTrainsNeverHangs) {
     }
   }
 }
+
+// A run that passes the check but outgrows its cgroup's limit later is ended by the kernel's
+// OOM killer (SIGKILL: no word of its own). `sweep run` tells it from the OOM killer's counts
+// (the cgroup's memory.events / memory.oom_control, /proc/vmstat): the failure names the
+// killer and the limit, and FAILED keeps it for `sweep status`. Before, "exit code 137" only.
+TEST(ResourceLimits, AnOutOfMemoryKillInASweepIsNamedWithTheLimit) {
+  Cgroup cg = make_cgroup("aimrun-oom-" + std::to_string(getpid()));
+  if (cg.dir.empty()) GTEST_SKIP() << "not run: " << cg.why_not;
+  struct Remove {
+    std::string dir;
+    ~Remove() { ::rmdir(dir.c_str()); }
+  } remove{cg.dir};
+  test::FaultCase fc("a sweep's run killed by the OOM killer at its cgroup's limit");
+  test::TempDir dir;
+  { std::ofstream(cg.limit_file) << (int64_t(300) << 20) << "\n"; }  // 1 thread needs 256 MiB at the least
+  auto text = test::small_run_config(dir.file("out"), 1);
+  text.replace(text.find("train_size: 3000"), 16, "train_size: 8000");  // about 400 MiB resident
+  const auto spec = dir.write("s.yaml", text + "threads: 1\nsweep:\n  name: oom\n  grid: {seed: [0]}\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = test::run_command("bash -c 'echo $$ > " + cg.dir +
+                             "/cgroup.procs && exec env AIMRUN_FAULT= OMP_NUM_THREADS=1 timeout -s KILL 300 " +
+                             test::aimrun() + " sweep run " + spec + "'");
+  expect_ended(r, seconds_since(t0), 290);
+  const std::string named =
+      "killed (SIGKILL) by the kernel's out-of-memory killer (the cgroup memory limit of 300 MiB (" + cg.limit_file +
+      ") was reached)";
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, named)) << r.output;
+  EXPECT_TRUE(contains(r.output, "exit code 137")) << r.output;
+  auto status = test::run_command(test::aimrun() + " sweep status " + spec);
+  EXPECT_TRUE(contains(status.output, "failed")) << status.output;
+  EXPECT_TRUE(contains(status.output, "out-of-memory killer")) << status.output;
+}

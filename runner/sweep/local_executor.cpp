@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -15,6 +16,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/memory_limit.h"
 #include "core/strings.h"
 #include "results/run_folder.h"
 #include "runner/sweep/run_state.h"
@@ -173,6 +175,7 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
     }
   }
   spdlog::info("{} {}{}", where, label, status.detail.empty() ? "" : " (" + status.detail + ")");
+  const OomKills oom_before = oom_kills();
   int rc = spawn_and_wait(train_command(paths.dir, options.ranks));
   if (rc == kExitBusy) {
     spdlog::info("{} was started by another process meanwhile: left to it", where);
@@ -189,6 +192,8 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
                  run.run_id, kExitStopped);
     return Outcome::Stopped;
   }
+  if (rc == 128 + SIGKILL)  // no word of its own: the OOM killer's counts tell (and FAILED keeps it for status)
+    if (auto cause = oom_kill_cause(oom_before); !cause.empty()) mark_failed(paths, cause);
   auto after = inspect_run(paths);
   tally.failures.push_back(run.run_id + " (" + label + "): exit code " + std::to_string(rc) +
                            (after.detail.empty() ? "" : ": " + after.detail));
