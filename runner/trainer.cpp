@@ -28,7 +28,7 @@
 #include "runner/epoch_stats.h"
 #include "runner/eval_schedule.h"
 #include "runner/fault_injection.h"
-#include "runner/init_from.h"
+#include "runner/init_from_weights.h"
 #include "runner/model_sync.h"
 #include "runner/optim.h"
 #include "runner/progress_clock.h"

@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "results/run_file.h"
 #include "run_compare.h"
-#include "runner/init_from.h"
+#include "runner/init_from_weights.h"
 #include "runner/schema.h"
 #include "runner/trained_run.h"
 #include "test_util.h"
