@@ -13,7 +13,10 @@
 #include "runner/epoch_recorder.h"
 #include "runner/eval_schedule.h"
 #include "runner/optim.h"
+#include "aim/registry.h"
+#include "data/registry.h"
 #include "runner/schema.h"
+#include "runner/start_line.h"
 #include "runner/train_settings.h"
 #include "test_util.h"
 
@@ -274,3 +277,41 @@ TEST(LrSchedule, WarmUpThenCosineAsInTheClosedForm) {
 }
 
 }  // namespace
+
+namespace aim {
+
+// A run's start lines fit a 120-column terminal after the console's "[HH:MM:SS] " with the
+// longest names the registries hold and numbers larger than any run's, and keep every fact
+// (before: one line of 146 to 152 characters).
+TEST(StartLine, FitsA120ColumnTerminalWithTheLongestNames) {
+  auto longest = [](const auto& entries) {
+    std::string out;
+    for (const auto& e : entries)
+      if (e.name.size() > out.size()) out = e.name;
+    return out;
+  };
+  RunStart s;
+  s.run_id = "0123456789ab";
+  s.method = longest(model::method_registry());
+  s.backbone = longest(model::backbone_registry());
+  s.dataset = longest(data::dataset_registry());
+  s.train_samples = 1281167;  // ImageNet's training split
+  s.classes = 1000;
+  s.parameters = 999999999;
+  s.ranks = 4096, s.threads = 1024;
+  const size_t prefix = std::string("[12:34:56] ").size();
+  const auto lines = start_lines(s);
+  ASSERT_EQ(lines.size(), 2u);
+  std::string all;
+  for (const auto& line : lines) {
+    EXPECT_LE(prefix + line.size(), 120u) << line;
+    EXPECT_EQ(line.rfind("run 0123456789ab: ", 0), 0u) << line;
+    all += line + "\n";
+  }
+  for (const std::string fact : {"method " + s.method, "backbone " + s.backbone, "dataset " + s.dataset,
+                                 std::string("1281167 train samples"), std::string("1000 classes"),
+                                 std::string("999999999 parameters"), std::string("4096 rank(s) x 1024 thread(s)")})
+    EXPECT_NE(all.find(fact), std::string::npos) << fact << " not in\n" << all;
+}
+
+}  // namespace aim
