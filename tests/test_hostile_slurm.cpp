@@ -35,12 +35,7 @@ std::string spec_text(const std::string& out, const std::string& sweep_name, con
   return run + "sweep:\n  name: " + sweep_name + "\n  grid:\n    seed: " + seeds + "\n";
 }
 
-std::vector<std::string> files_below(const fs::path& root) {
-  std::vector<std::string> out;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
-    if (!it->is_directory() || it->is_symlink()) out.push_back(fs::relative(it->path(), root).string());
-  return out;
-}
+using test::files_below;  // tests/test_util.h
 
 std::string last_line(const std::string& s) {
   auto t = trim(s);

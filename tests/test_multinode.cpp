@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using test::seconds_since;  // tests/test_util.h
 
 // A folder outside /tmp (the build folder's test-work/), removed afterwards.
 class SharedDir {

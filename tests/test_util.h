@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "core/strings.h"
 
@@ -86,6 +87,21 @@ std::string error_of(F&& f) {
     return e.what();
   }
   return "";
+}
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+inline double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The files (and links) below `root`, relative to it.
+inline std::vector<std::string> files_below(const std::filesystem::path& root) {
+  std::vector<std::string> out;
+  for (auto it = std::filesystem::recursive_directory_iterator(root); it != std::filesystem::recursive_directory_iterator();
+       ++it)
+    if (!it->is_directory() || it->is_symlink()) out.push_back(std::filesystem::relative(it->path(), root).string());
+  return out;
 }
 
 // Polls `done` every `poll_s` seconds until it is true (true) or `timeout_s` have passed
