@@ -20,22 +20,12 @@ std::string default_text(int64_t v) { return std::to_string(v); }
 
 std::string default_text(bool v) { return v ? "true" : "false"; }
 
-void add_train_keys(Schema& s) {
-  // Each default is the struct's (TrainSettings{}), so the two cannot disagree.
-  const TrainSettings d;
-  const OptimizerSettings& o = d.optim;
-  s.add(KeySpec("train.epochs", ValueType::Int, default_text(d.epochs), "training epochs").range(1.0, 1e6));
-  s.add(KeySpec("train.batch_size", ValueType::Int, default_text(d.batch_size),
-                "samples per micro-batch per rank (the global batch is this x ranks x train.accumulate_steps; at most "
-                "the training split)")
-            .range(1.0, 1e9));
-  s.add(KeySpec("train.accumulate_steps", ValueType::Int, default_text(d.accumulate_steps),
-                "gradient accumulation: micro-batches of train.batch_size per optimiser step, gradients allreduced "
-                "after the last only; the global batch is batch_size x ranks x this, and the learning-rate schedule "
-                "counts optimiser steps; part of the run identity unless 1")
-            .range(1.0, 65536.0)
-            // In the identity unless 1, so the runs made before the key existed keep their ids.
-            .only_when("train.accumulate_steps", {"!" + default_text(d.accumulate_steps)}));
+// Named, not anonymous: the unity build puts several of the runner's files in one
+// translation unit.
+namespace train_keys {
+
+// train.optimizer to train.decay_norm_and_bias: the optimiser and its schedule.
+void add_optimizer_keys(Schema& s, const OptimizerSettings& o) {
   s.add(KeySpec("train.optimizer", ValueType::String, o.adamw ? "adamw" : "sgd", "optimiser").one_of({"sgd", "adamw"}));
   s.add(KeySpec("train.lr", ValueType::Float, default_text(o.lr), "peak learning rate (after warm-up)").above(0.0));
   s.add(KeySpec("train.min_lr", ValueType::Float, default_text(o.min_lr),
@@ -57,6 +47,10 @@ void add_train_keys(Schema& s) {
             .range(0.0, std::nullopt));
   s.add(KeySpec("train.decay_norm_and_bias", ValueType::Bool, default_text(o.decay_norm_and_bias),
                 "also decay normalisation weights and biases (off: the usual recipe)"));
+}
+
+// The gradient buckets of data-parallel training.
+void add_bucket_keys(Schema& s, const TrainSettings& d) {
   s.add(KeySpec("train.bucket_mb", ValueType::Float, default_text(d.bucket_mb),
                 "data parallel: gradient bucket size in MiB (each bucket is one allreduce, launched from backward)")
             .range(0.001, 1e6)
@@ -71,6 +65,28 @@ void add_train_keys(Schema& s) {
               "backward); -1: none, 0: from the model, its gradient bytes / 8 between 1 and 25 MiB, at most a quarter")
           .range(-1.0, 1e6)
           .not_identity());
+}
+
+}  // namespace train_keys
+
+void add_train_keys(Schema& s) {
+  // Each default is the struct's (TrainSettings{}), so the two cannot disagree.
+  const TrainSettings d;
+  const OptimizerSettings& o = d.optim;
+  s.add(KeySpec("train.epochs", ValueType::Int, default_text(d.epochs), "training epochs").range(1.0, 1e6));
+  s.add(KeySpec("train.batch_size", ValueType::Int, default_text(d.batch_size),
+                "samples per micro-batch per rank (the global batch is this x ranks x train.accumulate_steps; at most "
+                "the training split)")
+            .range(1.0, 1e9));
+  s.add(KeySpec("train.accumulate_steps", ValueType::Int, default_text(d.accumulate_steps),
+                "gradient accumulation: micro-batches of train.batch_size per optimiser step, gradients allreduced "
+                "after the last only; the global batch is batch_size x ranks x this, and the learning-rate schedule "
+                "counts optimiser steps; part of the run identity unless 1")
+            .range(1.0, 65536.0)
+            // In the identity unless 1, so the runs made before the key existed keep their ids.
+            .only_when("train.accumulate_steps", {"!" + default_text(d.accumulate_steps)}));
+  train_keys::add_optimizer_keys(s, o);
+  train_keys::add_bucket_keys(s, d);
   s.add(KeySpec("train.precision", ValueType::String, d.bf16 ? "bf16" : "fp32",
                 "fp32, or bf16: forward pass and loss under bfloat16 autocast (CUDA; on CPUs only where bf16 is fast)")
             .one_of({"fp32", "bf16"}));
