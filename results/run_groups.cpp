@@ -161,8 +161,8 @@ using FlatIdentity = std::map<std::string, std::string>;
 // The done runs --where keeps, each with its identity (plus the --group-by keys outside it),
 // and every complete run's identity by id and every config key seen (for the option checks).
 struct KeptRuns {
-  std::vector<FlatIdentity> configs;  // identity (grouping), one per out.done
-  std::set<std::string> all_config_keys;  // full configs (filters)
+  std::vector<FlatIdentity> configs;               // identity (grouping), one per out.done
+  std::set<std::string> all_config_keys;           // full configs (filters)
   std::map<std::string, FlatIdentity> identities;  // every complete run's, by id
 };
 

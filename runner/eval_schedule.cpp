@@ -47,7 +47,8 @@ void add_eval_keys(Schema& s) {
             "rows of the PNG grids written to <run>/pictures at the end (chosen and least confident samples; 0: none)")
             .range(0, 256)
             .not_identity());
-  s.add(KeySpec("eval.mask_hist_bins", ValueType::Int, default_text(d.mask_hist_bins), "bins of the per-epoch histogram of mask active fractions")
+  s.add(KeySpec("eval.mask_hist_bins", ValueType::Int, default_text(d.mask_hist_bins),
+                "bins of the per-epoch histogram of mask active fractions")
             .range(1.0, 1000.0));
 }
 

@@ -50,11 +50,13 @@ void add_init_from_keys(Schema& s) {
 
 Config canonical_init_from(const Config& cfg) {
   if (cfg.is_null(kInitFromKey)) {
-    if (!cfg.is_null(kInitFromDirKey)) cfg.fail(kInitFromDirKey, "set without model.init_from (the run it would start from)");
+    if (!cfg.is_null(kInitFromDirKey))
+      cfg.fail(kInitFromDirKey, "set without model.init_from (the run it would start from)");
     return cfg;
   }
   if (cfg.applies("model.weights") && !cfg.is_null("model.weights"))
-    cfg.fail(kInitFromKey, "model.weights is set too: a run starts from torchvision weights or from another run, not both");
+    cfg.fail(kInitFromKey,
+             "model.weights is set too: a run starts from torchvision weights or from another run, not both");
   const auto value = cfg.get_string(kInitFromKey);
   const bool dir_set = !cfg.is_null(kInitFromDirKey);
   std::string id, folder;
@@ -63,10 +65,12 @@ Config canonical_init_from(const Config& cfg) {
     folder = init_from_keys::normal_folder(value);
     id = upstream_config(cfg, folder).run_id();
     if (dir_set && init_from_keys::normal_folder(cfg.get_string(kInitFromDirKey)) != folder)
-      cfg.fail(kInitFromDirKey, "names " + cfg.get_string(kInitFromDirKey) + ", but model.init_from names the folder " + folder);
+      cfg.fail(kInitFromDirKey,
+               "names " + cfg.get_string(kInitFromDirKey) + ", but model.init_from names the folder " + folder);
   } else if (is_run_id(value)) {
     id = value;
-    folder = dir_set ? init_from_keys::normal_folder(cfg.get_string(kInitFromDirKey)) : run_folder(cfg.get_string("output_dir"), id).dir;
+    folder = dir_set ? init_from_keys::normal_folder(cfg.get_string(kInitFromDirKey))
+                     : run_folder(cfg.get_string("output_dir"), id).dir;
   } else {
     cfg.fail(kInitFromKey, "'" + value + "' is neither a run folder (no such directory) nor a run id (12 hex digits)");
   }
@@ -81,7 +85,8 @@ std::optional<Upstream> resolve_init_from(const Config& cfg) {
   if (cfg.is_null(kInitFromKey)) return std::nullopt;
   Upstream up;
   up.run_id = cfg.get_string(kInitFromKey);
-  up.folder = cfg.is_null(kInitFromDirKey) ? run_folder(cfg.get_string("output_dir"), up.run_id).dir : cfg.get_string(kInitFromDirKey);
+  up.folder = cfg.is_null(kInitFromDirKey) ? run_folder(cfg.get_string("output_dir"), up.run_id).dir
+                                           : cfg.get_string(kInitFromDirKey);
   up.checkpoint = RunPaths{up.folder}.checkpoint();
   return up;
 }

@@ -27,7 +27,8 @@ std::string retrain_command(const Upstream& up) {
 void check_upstream_checkpoint(const Config& cfg, const Upstream& up) {
   if (const auto whose = checkpoint_run_id(up.checkpoint); !whose.empty() && whose != up.run_id)
     cfg.fail(kInitFromKey, up.checkpoint + " is the checkpoint of run " + whose + ", not of " + describe_upstream(up) +
-                       ": another run's file was put in its folder; " + init_from_check::retrain_command(up) + " writes it anew");
+                               ": another run's file was put in its folder; " + init_from_check::retrain_command(up) +
+                               " writes it anew");
 }
 
 InitFromDigests upstream_digests(const Config& cfg, const Upstream& up) {
@@ -36,7 +37,7 @@ InitFromDigests upstream_digests(const Config& cfg, const Upstream& up) {
   const auto found = inspect_run_folder(paths, ResultDepth::State, up.run_id);
   if (found.state != RunState::Done)
     cfg.fail(kInitFromKey, describe_upstream(up) + " is not done (" + to_string(found.state) +
-                       (found.detail.empty() ? "" : ": " + found.detail) + ")");
+                               (found.detail.empty() ? "" : ": " + found.detail) + ")");
   InitFromDigests d;
   try {
     d.checkpoint_crc32 = hex32(checkpoint_crc32(up.checkpoint));
@@ -50,20 +51,21 @@ InitFromDigests upstream_digests(const Config& cfg, const Upstream& up) {
 void check_init_from_ready(const Config& cfg) {
   const auto up = resolve_init_from(cfg);
   if (!up) return;
-  if (!fs::is_directory(up->folder)) cfg.fail(kInitFromKey, describe_upstream(*up) + " does not exist (train it first)");
+  if (!fs::is_directory(up->folder))
+    cfg.fail(kInitFromKey, describe_upstream(*up) + " does not exist (train it first)");
   const auto status = inspect_run(RunPaths{up->folder}, up->run_id);
   const std::string detail = status.detail.empty() ? "" : ": " + status.detail;
   switch (status.state) {
     case RunState::Done:
       break;
     case RunState::Failed:
-      cfg.fail(kInitFromKey, describe_upstream(*up) + " failed" + detail + "; " + train_again_command(RunPaths{up->folder}) +
-                         " trains it again");
+      cfg.fail(kInitFromKey, describe_upstream(*up) + " failed" + detail + "; " +
+                                 train_again_command(RunPaths{up->folder}) + " trains it again");
     case RunState::Running:
       cfg.fail(kInitFromKey, describe_upstream(*up) + " is still training" + detail);
     case RunState::Unreadable:
-      cfg.fail(kInitFromKey, describe_upstream(*up) + " is unreadable" + detail + "; " + train_again_command(RunPaths{up->folder}) +
-                         " trains it again");
+      cfg.fail(kInitFromKey, describe_upstream(*up) + " is unreadable" + detail + "; " +
+                                 train_again_command(RunPaths{up->folder}) + " trains it again");
     case RunState::Pending:
       cfg.fail(kInitFromKey, describe_upstream(*up) + " has not finished (no result.h5)" + detail);
   }
@@ -75,12 +77,12 @@ void check_init_from_ready(const Config& cfg) {
     const std::string mine = cfg.applies(key) ? cfg.text(key) : "-",
                       their = theirs.applies(key) ? theirs.text(key) : "-";
     if (mine != their)
-      cfg.fail(kInitFromKey, "the backbones differ: this run has " + key + "=" + mine + ", " + describe_upstream(*up) + " " + key + "=" +
-                         their + " (a run starts from a run with the same backbone)");
+      cfg.fail(kInitFromKey, "the backbones differ: this run has " + key + "=" + mine + ", " + describe_upstream(*up) +
+                                 " " + key + "=" + their + " (a run starts from a run with the same backbone)");
   }
   if (!fs::exists(up->checkpoint))
     cfg.fail(kInitFromKey, describe_upstream(*up) + " has no checkpoint.pt (its trained weights): " +
-                       train_again_command(RunPaths{up->folder}, true, true) + " trains it again");
+                               train_again_command(RunPaths{up->folder}, true, true) + " trains it again");
   check_upstream_checkpoint(cfg, *up);
 }
 

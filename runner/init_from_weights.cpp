@@ -62,7 +62,8 @@ std::string load_init_from(const Config& cfg, model::Model& model, InitFromDiges
   using namespace init_from_weights;
   const Tensors src = named_tensors(*upstream.model), dst = named_tensors(model);
   if (auto bad = misfits(src, dst, "backbone"); !bad.empty())
-    cfg.fail(kInitFromKey, "the backbone of " + describe_upstream(*up) + " does not fit this run's: " + join(bad, ", "));
+    cfg.fail(kInitFromKey,
+             "the backbone of " + describe_upstream(*up) + " does not fit this run's: " + join(bad, ", "));
   std::set<std::string> modules;
   for (const auto& [name, t] : dst) modules.insert(top_module(name));
   std::vector<std::string> taken, fresh;

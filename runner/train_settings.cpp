@@ -31,19 +31,23 @@ void add_optimizer_keys(Schema& s, const OptimizerSettings& o) {
   s.add(KeySpec("train.min_lr", ValueType::Float, default_text(o.min_lr),
                 "learning rate at the end of the cosine schedule (at most train.lr)")
             .range(0.0, std::nullopt));
-  s.add(KeySpec("train.schedule", ValueType::String, o.cosine ? "cosine" : "constant", "learning-rate schedule after warm-up")
+  s.add(KeySpec("train.schedule", ValueType::String, o.cosine ? "cosine" : "constant",
+                "learning-rate schedule after warm-up")
             .one_of({"cosine", "constant"}));
   s.add(KeySpec("train.warmup_epochs", ValueType::Float, default_text(o.warmup_epochs),
                 "linear warm-up from 0 to train.lr, in epochs (fractions allowed)")
             .range(0.0, std::nullopt));
-  s.add(KeySpec("train.momentum", ValueType::Float, default_text(o.momentum), "sgd: momentum").range(0.0, std::nullopt).below(1.0));
+  s.add(KeySpec("train.momentum", ValueType::Float, default_text(o.momentum), "sgd: momentum")
+            .range(0.0, std::nullopt)
+            .below(1.0));
   s.add(KeySpec("train.nesterov", ValueType::Bool, default_text(o.nesterov), "sgd: Nesterov momentum"));
-  s.add(KeySpec("train.betas", ValueType::FloatList,
-                "[" + default_text(o.beta1) + ", " + default_text(o.beta2) + "]", "adamw: beta1, beta2")
+  s.add(KeySpec("train.betas", ValueType::FloatList, "[" + default_text(o.beta1) + ", " + default_text(o.beta2) + "]",
+                "adamw: beta1, beta2")
             .length(2)
             .range(0.0, std::nullopt)
             .below(1.0));
-  s.add(KeySpec("train.weight_decay", ValueType::Float, default_text(o.weight_decay), "weight decay (decoupled for adamw)")
+  s.add(KeySpec("train.weight_decay", ValueType::Float, default_text(o.weight_decay),
+                "weight decay (decoupled for adamw)")
             .range(0.0, std::nullopt));
   s.add(KeySpec("train.decay_norm_and_bias", ValueType::Bool, default_text(o.decay_norm_and_bias),
                 "also decay normalisation weights and biases (off: the usual recipe)"));
@@ -99,7 +103,8 @@ void add_train_keys(Schema& s) {
   s.add(KeySpec("train.eval_every", ValueType::Int, "1",
                 "evaluate on the validation split every N epochs (0: only at the end)")
             .range(0.0, std::nullopt));
-  s.add(KeySpec("train.checkpoint_every", ValueType::Int, default_text(d.checkpoint_every), "write a checkpoint every N epochs")
+  s.add(KeySpec("train.checkpoint_every", ValueType::Int, default_text(d.checkpoint_every),
+                "write a checkpoint every N epochs")
             .range(1.0, std::nullopt)
             .not_identity());
   s.add(KeySpec("train.stop_on_nan", ValueType::Bool, default_text(d.stop_on_nan),

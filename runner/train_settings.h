@@ -35,7 +35,7 @@ struct TrainSettings {
   int64_t accumulate_steps = 1;  // micro-batches per optimiser step
   bool channels_last = false;
   bool bf16 = false;        // train.precision: bf16
-  bool pin_memory = true;  // dataset.pin_memory (used on a GPU only)
+  bool pin_memory = true;   // dataset.pin_memory (used on a GPU only)
   bool cudnn_benchmark = true;
   bool stop_on_nan = true;
   double bucket_mb = 25, first_bucket_mb = 1, last_bucket_mb = -1;

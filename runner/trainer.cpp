@@ -29,7 +29,6 @@
 #include "runner/eval_schedule.h"
 #include "runner/fault_injection.h"
 #include "runner/init_from_weights.h"
-#include "runner/start_line.h"
 #include "runner/model_sync.h"
 #include "runner/optim.h"
 #include "runner/progress_clock.h"
@@ -37,6 +36,7 @@
 #include "runner/run_pictures.h"
 #include "runner/schema.h"
 #include "runner/session_ledger.h"
+#include "runner/start_line.h"
 #include "runner/train_settings.h"
 #include "runner/train_step.h"
 

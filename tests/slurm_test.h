@@ -34,12 +34,12 @@ inline bool slurm_required() {
 }  // namespace aim::test
 
 // In a test body or SetUp: skip (or, with AIM_REQUIRE_SLURM=1, fail) where Slurm cannot run.
-#define AIM_NEEDS_SLURM()                                                                  \
-  do {                                                                                     \
+#define AIM_NEEDS_SLURM()                                                                 \
+  do {                                                                                    \
     if (const std::string why_not = ::aim::test::slurm_unavailable(); !why_not.empty()) { \
       if (::aim::test::slurm_required()) FAIL() << why_not;                               \
       GTEST_SKIP() << "not run: " << why_not;                                             \
-    }                                                                                      \
+    }                                                                                     \
   } while (0)
 
 namespace aim::test {

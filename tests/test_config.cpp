@@ -49,7 +49,8 @@ TEST(Config, WrongTypeNamesFileLineKeyAndExpectation) {
 
 TEST(Config, RangeAndChoiceViolations) {
   TempDir dir;
-  auto msg = test::error_of<ConfigError>([&] { load_run_config(dir.write("a.yaml", "dataset:\n  correlation: 1.5\n"), {}); });
+  auto msg =
+      test::error_of<ConfigError>([&] { load_run_config(dir.write("a.yaml", "dataset:\n  correlation: 1.5\n"), {}); });
   EXPECT_NE(msg.find(":2: dataset.correlation: expected a value in [0.0, 1.0], got 1.5"), std::string::npos) << msg;
   msg = test::error_of<ConfigError>([&] { load_run_config(dir.write("b.yaml", "train:\n  optimizer: adamW\n"), {}); });
   EXPECT_NE(msg.find("train.optimizer: expected one of [sgd, adamw], got 'adamW' (did you mean 'adamw'?)"),
@@ -62,7 +63,8 @@ TEST(Config, DuplicateKeysAreErrorsNotSilentlyDropped) {
   auto path = dir.write("a.yaml", "train: {epochs: 2}\nseed: 1\ntrain: {lr: 0.1}\n");
   auto msg = test::error_of<ConfigError>([&] { load_run_config(path, {}); });
   EXPECT_NE(msg.find(path + ":3: train: duplicate key (first set on line 1)"), std::string::npos) << msg;
-  msg = test::error_of<ConfigError>([&] { load_run_config(dir.write("b.yaml", "train:\n  lr: 0.1\n  lr: 0.2\n"), {}); });
+  msg =
+      test::error_of<ConfigError>([&] { load_run_config(dir.write("b.yaml", "train:\n  lr: 0.1\n  lr: 0.2\n"), {}); });
   EXPECT_NE(msg.find(":3: train.lr: duplicate key (first set on line 2)"), std::string::npos) << msg;
 }
 

@@ -130,7 +130,6 @@ Config config(const TempDir& dir, const std::vector<std::string>& overrides) {
   return load_run_config(path, o);
 }
 
-
 // Fraction of ground-truth pixels that are red in the (un-normalised) image, and of the
 // other pixels that are red: the region lies on the object when the first is high and the
 // second low.
@@ -447,7 +446,9 @@ TEST(HardImageNet, MasksNameTheirImages) {
   expect_regions_on_object(splits.at("train"), true);
   expect_regions_on_object(val, false);
   // Without the ILSVRC root: a config error naming the key.
-  auto msg = test::error_of([&] { make_datasets(config(dir, {"dataset.name=hard_imagenet", "dataset.root=" + dir.file("hard")})); });
+  auto msg = test::error_of([&] {
+    make_datasets(config(dir, {"dataset.name=hard_imagenet", "dataset.root=" + dir.file("hard")}));
+  });
   EXPECT_NE(msg.find("dataset.imagenet_root"), std::string::npos) << msg;
 }
 
@@ -481,7 +482,9 @@ TEST(ImageNetSubsets, ClassListLabelsAndXmlBoxes) {
   expect_regions_on_object(splits.at("train"), true);
   expect_regions_on_object(splits.at("val"), false);
   // Without a class list: every class folder of train, so the extra class must exist in val.
-  auto msg = test::error_of([&] { make_datasets(config(dir, {"dataset.name=imagenet100", "dataset.root=" + dir.file("woof")})); });
+  auto msg = test::error_of([&] {
+    make_datasets(config(dir, {"dataset.name=imagenet100", "dataset.root=" + dir.file("woof")}));
+  });
   EXPECT_NE(msg.find("woof/val/n99999999: class folder is missing"), std::string::npos) << msg;
   fs::remove(dir.file("woof/train/n99999999"));
   auto all = make_datasets(config(dir, {"dataset.name=imagenet100", "dataset.root=" + dir.file("woof")}));
@@ -489,7 +492,10 @@ TEST(ImageNetSubsets, ClassListLabelsAndXmlBoxes) {
   EXPECT_EQ(all.at("train").info().region_kind, "");
   // A class list naming a class that does not exist: file and line.
   auto bad = dir.write("bad.txt", "n02086240\nn01234567 nothing\n");
-  msg = test::error_of([&] { make_datasets(config(dir, {"dataset.name=imagewoof", "dataset.root=" + dir.file("woof"), "dataset.class_list=" + bad})); });
+  msg = test::error_of([&] {
+    make_datasets(
+        config(dir, {"dataset.name=imagewoof", "dataset.root=" + dir.file("woof"), "dataset.class_list=" + bad}));
+  });
   EXPECT_NE(msg.find(bad + ":2: no class folder"), std::string::npos) << msg;
 }
 

@@ -49,7 +49,8 @@ Trained train_tiny(const std::string& config, const std::string& overrides) {
   std::istringstream lines(r.output);
   int start_lines = 0;
   for (std::string line; std::getline(lines, line);)
-    if (line.find("] run " + cfg.run_id() + ": ") != std::string::npos && line.find(" complete: ") == std::string::npos) {
+    if (line.find("] run " + cfg.run_id() + ": ") != std::string::npos &&
+        line.find(" complete: ") == std::string::npos) {
       ++start_lines;
       EXPECT_LE(line.size(), 120u) << line;
     }

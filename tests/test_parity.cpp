@@ -42,7 +42,6 @@ std::shared_ptr<model::Model> build_model(const TempDir& dir, const std::string&
   return model::make_model(cfg, num_classes);
 }
 
-
 struct ParityCase {
   std::string model;
   int height, width;

@@ -137,7 +137,6 @@ void write_stripe_files(const std::string& dir, int n, int width, int height) {
 }
 #endif
 
-
 std::vector<std::string> applies_to(const std::string& key) {
   const KeySpec* spec = full_schema().find(key);
   return spec ? spec->entries : std::vector<std::string>{"(no such key)"};
@@ -263,7 +262,8 @@ TEST(RegistryKeys, AKeyOfAnotherEntryThatWouldCountIsAConfigError) {
                      "'synthetic'"),
             std::string::npos)
       << msg;
-  msg = test::error_of<ConfigError>([&] { load_run_config(dir.write("b.yaml", "dataset: {name: stripes, ood_size: 10}\n"), {}); });
+  msg = test::error_of<ConfigError>(
+      [&] { load_run_config(dir.write("b.yaml", "dataset: {name: stripes, ood_size: 10}\n"), {}); });
   EXPECT_NE(msg.find("b.yaml:1: dataset.ood_size: applies only to dataset.name builtin"), std::string::npos) << msg;
   const auto plain = load_run_config(cfg, {});
   EXPECT_EQ(load_run_config(cfg, {"dataset.task=finetune"}).run_id(), plain.run_id());

@@ -9,12 +9,12 @@
 #include <cmath>
 #include <map>
 
+#include "aim/registry.h"
 #include "core/error.h"
+#include "data/registry.h"
 #include "runner/epoch_recorder.h"
 #include "runner/eval_schedule.h"
 #include "runner/optim.h"
-#include "aim/registry.h"
-#include "data/registry.h"
 #include "runner/schema.h"
 #include "runner/start_line.h"
 #include "runner/train_settings.h"
@@ -199,13 +199,22 @@ TEST(TrainSettings, DefaultsAreTheSchemas) {
   EXPECT_EQ(t.optim.beta2, d.optim.beta2);
   EXPECT_EQ(t.optim.weight_decay, d.optim.weight_decay);
   EXPECT_EQ(t.optim.decay_norm_and_bias, d.optim.decay_norm_and_bias);
-  const std::map<std::string, std::string> texts = {
-      {"seed", "0"},          {"train.epochs", "10"},        {"train.batch_size", "128"},
-      {"train.accumulate_steps", "1"}, {"train.optimizer", "sgd"}, {"train.lr", "0.05"},
-      {"train.min_lr", "0.0"},  {"train.schedule", "cosine"}, {"train.warmup_epochs", "1.0"},
-      {"train.momentum", "0.9"}, {"train.nesterov", "false"},  {"train.betas", "[0.9, 0.999]"},
-      {"train.weight_decay", "0.0005"}, {"train.decay_norm_and_bias", "false"}, {"train.precision", "fp32"},
-      {"eval.mask_hist_bins", "10"}};
+  const std::map<std::string, std::string> texts = {{"seed", "0"},
+                                                    {"train.epochs", "10"},
+                                                    {"train.batch_size", "128"},
+                                                    {"train.accumulate_steps", "1"},
+                                                    {"train.optimizer", "sgd"},
+                                                    {"train.lr", "0.05"},
+                                                    {"train.min_lr", "0.0"},
+                                                    {"train.schedule", "cosine"},
+                                                    {"train.warmup_epochs", "1.0"},
+                                                    {"train.momentum", "0.9"},
+                                                    {"train.nesterov", "false"},
+                                                    {"train.betas", "[0.9, 0.999]"},
+                                                    {"train.weight_decay", "0.0005"},
+                                                    {"train.decay_norm_and_bias", "false"},
+                                                    {"train.precision", "fp32"},
+                                                    {"eval.mask_hist_bins", "10"}};
   for (const auto& [key, text] : texts) {
     const KeySpec* spec = full_schema().find(key);
     ASSERT_NE(spec, nullptr) << key;
@@ -308,9 +317,9 @@ TEST(StartLine, FitsA120ColumnTerminalWithTheLongestNames) {
     EXPECT_EQ(line.rfind("run 0123456789ab: ", 0), 0u) << line;
     all += line + "\n";
   }
-  for (const std::string fact : {"method " + s.method, "backbone " + s.backbone, "dataset " + s.dataset,
-                                 std::string("1281167 train samples"), std::string("1000 classes"),
-                                 std::string("999999999 parameters"), std::string("4096 rank(s) x 1024 thread(s)")})
+  for (const std::string fact :
+       {"method " + s.method, "backbone " + s.backbone, "dataset " + s.dataset, std::string("1281167 train samples"),
+        std::string("1000 classes"), std::string("999999999 parameters"), std::string("4096 rank(s) x 1024 thread(s)")})
     EXPECT_NE(all.find(fact), std::string::npos) << fact << " not in\n" << all;
 }
 

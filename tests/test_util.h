@@ -98,8 +98,8 @@ inline double seconds_since(std::chrono::steady_clock::time_point t) {
 // The files (and links) below `root`, relative to it.
 inline std::vector<std::string> files_below(const std::filesystem::path& root) {
   std::vector<std::string> out;
-  for (auto it = std::filesystem::recursive_directory_iterator(root); it != std::filesystem::recursive_directory_iterator();
-       ++it)
+  for (auto it = std::filesystem::recursive_directory_iterator(root);
+       it != std::filesystem::recursive_directory_iterator(); ++it)
     if (!it->is_directory() || it->is_symlink()) out.push_back(std::filesystem::relative(it->path(), root).string());
   return out;
 }
@@ -127,7 +127,8 @@ inline StatusWait wait_for_status(const std::string& spec, const std::string& un
                                   const std::string& cwd = "", const char* file = __builtin_FILE(),
                                   int line = __builtin_LINE()) {
   StatusWait w;
-  const std::string cmd = (cwd.empty() ? "" : "cd " + shell_quote(cwd) + " && ") + aimrun() + " sweep status " + shell_quote(spec);
+  const std::string cmd =
+      (cwd.empty() ? "" : "cd " + shell_quote(cwd) + " && ") + aimrun() + " sweep status " + shell_quote(spec);
   w.reached = wait_until(
       [&] {
         auto st = run_command(cmd);
@@ -136,8 +137,7 @@ inline StatusWait wait_for_status(const std::string& spec, const std::string& un
       },
       timeout_s, 2.0);
   if (!w.reached)
-    ADD_FAILURE_AT(file, line) << "no '" << until << "' in `sweep status " << spec << "` after " << timeout_s
-                               << " s:\n"
+    ADD_FAILURE_AT(file, line) << "no '" << until << "' in `sweep status " << spec << "` after " << timeout_s << " s:\n"
                                << w.seen.substr(w.seen.size() > 3000 ? w.seen.size() - 3000 : 0);
   return w;
 }

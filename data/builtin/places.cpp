@@ -57,8 +57,7 @@ void draw_meadow(Rng& rng, cv::Mat& out, int h, int w, float /*s*/) {
   cv::Mat grain = smooth_noise(rng, h, w, std::max(8, w / 3));
   fill(out, [&](int y, int x) {
     float b = blobs.at<float>(y, x), g = grain.at<float>(y, x);
-    return cv::Vec3f(base[0] + 50 * (b - 0.5f), base[1] + 40 * (b - 0.5f) + 25 * (g - 0.5f),
-                     base[2] - 20 * (b - 0.5f));
+    return cv::Vec3f(base[0] + 50 * (b - 0.5f), base[1] + 40 * (b - 0.5f) + 25 * (g - 0.5f), base[2] - 20 * (b - 0.5f));
   });
 }
 
@@ -262,24 +261,8 @@ void draw_grid(Rng& rng, cv::Mat& out, int /*h*/, int /*w*/, float s) {
 
 using DrawPlace = void (*)(Rng&, cv::Mat&, int, int, float);
 const std::array<DrawPlace, kNumPlaceFamilies> kDraw = {
-    draw_meadow,
-    draw_sea,
-    draw_brick,
-    draw_desert,
-    draw_forest,
-    draw_sky,
-    draw_checker,
-    draw_dots,
-    draw_concrete,
-    draw_rings,
-    draw_stripes,
-    draw_marble,
-    draw_gravel,
-    draw_plaid,
-    draw_snow,
-    draw_zigzag,
-    draw_lava,
-    draw_grid,
+    draw_meadow, draw_sea,     draw_brick,  draw_desert, draw_forest, draw_sky,  draw_checker, draw_dots, draw_concrete,
+    draw_rings,  draw_stripes, draw_marble, draw_gravel, draw_plaid,  draw_snow, draw_zigzag,  draw_lava, draw_grid,
 };
 
 }  // namespace

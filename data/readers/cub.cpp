@@ -22,7 +22,8 @@ namespace cub_files {
 
 // CUB's "<id> <value...>" files: every line an id and `n` fields (the last may hold spaces
 // when rest_joined, as in images.txt paths). Duplicate ids are errors.
-std::map<int64_t, std::vector<std::string>> read_id_file(const std::string& path, size_t n, const std::string& expected) {
+std::map<int64_t, std::vector<std::string>> read_id_file(const std::string& path, size_t n,
+                                                         const std::string& expected) {
   std::map<int64_t, std::vector<std::string>> out;
   for (const auto& l : read_lines(path)) {
     auto f = fields(l.text);
@@ -41,7 +42,8 @@ std::string file_name(const std::string& path) { return fs::path(path).filename(
 void read_boxes(CubMetadata& m, const std::string& boxes) {
   for (const auto& l : read_lines(boxes)) {
     auto f = fields(l.text);
-    if (f.size() != 5) fail_line(boxes, l.number, "expected '<image_id> <x> <y> <width> <height>', got '" + l.text + "'");
+    if (f.size() != 5)
+      fail_line(boxes, l.number, "expected '<image_id> <x> <y> <width> <height>', got '" + l.text + "'");
     const int64_t id = parse_int(f[0], boxes, l.number, "image id");
     Box b{parse_double(f[1], boxes, l.number, "x"), parse_double(f[2], boxes, l.number, "y"),
           parse_double(f[3], boxes, l.number, "width"), parse_double(f[4], boxes, l.number, "height")};
@@ -57,7 +59,8 @@ bool read_class_names(CubMetadata& m, const std::string& classes) {
   std::map<int64_t, std::vector<std::string>> cls = read_id_file(classes, 1, "<class_id> <class_dir>");
   int64_t expect = 1;
   for (auto& [id, f] : cls) {
-    if (id != expect++) throw DataError(classes + ": class ids must be 1..N without gaps (missing " + std::to_string(expect - 1) + ")");
+    if (id != expect++)
+      throw DataError(classes + ": class ids must be 1..N without gaps (missing " + std::to_string(expect - 1) + ")");
     m.class_names.push_back(f[0]);
   }
   return true;
@@ -70,8 +73,10 @@ void read_labels(CubMetadata& m, const std::string& labels, bool named) {
     if (f.size() != 2) fail_line(labels, l.number, "expected '<image_id> <class_id>', got '" + l.text + "'");
     const int64_t id = parse_int(f[0], labels, l.number, "image id"), c = parse_int(f[1], labels, l.number, "class id");
     if (c < 1 || (named && c > int64_t(m.class_names.size())))
-      fail_line(labels, l.number, "class id " + f[1] + " outside 1.." +
-                                      (named ? std::to_string(m.class_names.size()) + " (classes.txt)" : std::string("N (class ids are 1-based)")));
+      fail_line(labels, l.number,
+                "class id " + f[1] + " outside 1.." +
+                    (named ? std::to_string(m.class_names.size()) + " (classes.txt)"
+                           : std::string("N (class ids are 1-based)")));
     if (!m.image_path.count(id)) fail_line(labels, l.number, "image id " + f[0] + " is not in images.txt");
     if (!m.label.emplace(id, c - 1).second) fail_line(labels, l.number, "id " + f[0] + " appears twice");
   }
@@ -114,8 +119,7 @@ CubMetadata read_cub(const std::string& root_in, bool full) {
   CubMetadata m;
   // Accept the folder that holds images.txt, or its parent (CUB_200_2011/ inside the archive).
   m.root = root_in;
-  if (!fs::exists(m.root + "/images.txt") && fs::exists(m.root + "/CUB_200_2011/images.txt"))
-    m.root += "/CUB_200_2011";
+  if (!fs::exists(m.root + "/images.txt") && fs::exists(m.root + "/CUB_200_2011/images.txt")) m.root += "/CUB_200_2011";
   const std::string& r = m.root;
   if (!fs::exists(r + "/images.txt"))
     throw DataError(r + "/images.txt: file is missing (is " + root_in + " a CUB-200-2011 folder?)");
@@ -139,7 +143,8 @@ CubMetadata read_cub(const std::string& root_in, bool full) {
   read_split(m, split);
   for (const auto& [id, p] : m.image_path) {
     if (!m.label.count(id)) throw DataError(labels + ": no label for image id " + std::to_string(id) + " (" + p + ")");
-    if (!m.is_train.count(id)) throw DataError(split + ": no split for image id " + std::to_string(id) + " (" + p + ")");
+    if (!m.is_train.count(id))
+      throw DataError(split + ": no split for image id " + std::to_string(id) + " (" + p + ")");
   }
   return m;
 }

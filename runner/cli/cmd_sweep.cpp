@@ -107,8 +107,7 @@ PlanRow plan_row(const Sweep& sweep, size_t i, const std::map<std::string, Slurm
   // A run that cannot train because its upstream run failed, is damaged or lost its
   // weights says so, with the command that repairs the upstream.
   bool repair = false;
-  if (!run.upstream.empty() && status.state != RunState::Done && status.state != RunState::Failed &&
-      state != "running")
+  if (!run.upstream.empty() && status.state != RunState::Done && status.state != RunState::Failed && state != "running")
     if (auto why = upstream_problem(sweep.run_dir(run.upstream), &repair); repair)
       status.detail = why + (status.detail.empty() ? "" : "; " + status.detail);
   PlanRow row;
