@@ -1,15 +1,20 @@
 #include "runner/train_settings.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace aim {
 
 std::string default_text(double v) {
   char buf[32];
-  for (int digits = 1; digits <= 17; ++digits) {  // the shortest text that reads back as v
+  // The shortest text that reads back as v, in positional notation (10.0, not 1e+01) unless v
+  // is below 1e-4 or from 1e16 on.
+  const bool positional = v == 0 || (std::fabs(v) >= 1e-4 && std::fabs(v) < 1e16);
+  for (int digits = 1; digits <= 17; ++digits) {
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-    if (std::strtod(buf, nullptr) == v) break;
+    if (std::strtod(buf, nullptr) == v && (!positional || !std::strchr(buf, 'e'))) break;
   }
   std::string text = buf;
   if (text.find_first_of(".eEn") == std::string::npos) text += ".0";  // a float reads as one: 1.0, not 1

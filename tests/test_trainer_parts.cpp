@@ -214,13 +214,18 @@ TEST(TrainSettings, DefaultsAreTheSchemas) {
                                                     {"train.weight_decay", "0.0005"},
                                                     {"train.decay_norm_and_bias", "false"},
                                                     {"train.precision", "fp32"},
-                                                    {"eval.mask_hist_bins", "10"}};
+                                                    {"eval.mask_hist_bins", "10"}, {"train.bucket_mb", "25.0"}, {"train.first_bucket_mb", "1.0"},
+      {"train.last_bucket_mb", "-1.0"}, {"train.log_every", "10.0"}, {"train.checkpoint_every", "1"},
+      {"train.stop_on_nan", "true"}, {"train.cudnn_benchmark", "true"}, {"train.channels_last", "false"},
+      {"threads", "0"}, {"eval.pictures", "8"}};
   for (const auto& [key, text] : texts) {
     const KeySpec* spec = full_schema().find(key);
     ASSERT_NE(spec, nullptr) << key;
     EXPECT_EQ(spec->default_yaml, text) << key;
   }
   EXPECT_EQ(default_text(1e-5), "1e-05");
+  EXPECT_EQ(default_text(10.0), "10.0");  // not 1e+01
+  EXPECT_EQ(default_text(1234567.0), "1234567.0");
   EXPECT_EQ(default_text(-1.0), "-1.0");
   EXPECT_EQ(default_text(0.1 + 0.2), "0.30000000000000004");  // reads back as the same double
 }
