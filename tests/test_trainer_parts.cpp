@@ -322,7 +322,7 @@ TEST(StartLine, FitsA120ColumnTerminalWithTheLongestNames) {
     EXPECT_EQ(line.rfind("run 0123456789ab: ", 0), 0u) << line;
     all += line + "\n";
   }
-  for (const std::string fact :
+  for (const std::string& fact :
        {"method " + s.method, "backbone " + s.backbone, "dataset " + s.dataset, std::string("1281167 train samples"),
         std::string("1000 classes"), std::string("999999999 parameters"), std::string("4096 rank(s) x 1024 thread(s)")})
     EXPECT_NE(all.find(fact), std::string::npos) << fact << " not in\n" << all;
