@@ -125,35 +125,99 @@ std::string reference_metric(const ReportData& d, const std::string& metric) {
   return "";
 }
 
+// What main_table's optional columns are: "scored epoch" when any row records eval.select,
+// "non-finite runs" only when a run went NaN or inf (tables of finite runs stay as they were),
+// and the metrics compared with the baseline (their columns in CSV only).
+struct MainColumns {
+  bool select = false;
+  bool nonfinite = false;
+  std::vector<std::string> compared;
+};
+
+MainColumns main_columns(const ReportData& d) {
+  MainColumns c;
+  for (const auto& row : d.grouping.groups) c.select = c.select || !row.select.empty();
+  c.nonfinite = any_nonfinite(d.grouping);
+  c.compared = compared_metrics(d);
+  return c;
+}
+
+std::vector<std::string> main_header(const ReportData& d, const MainColumns& c) {
+  const auto& g = d.grouping;
+  const bool csv = d.format == "csv";
+  const std::string& base = d.comparison.baseline;
+  std::vector<std::string> h;
+  for (const auto& k : g.keys) h.push_back(key_header(k));
+  h.push_back("n");
+  for (const auto& m : g.metrics) h.push_back(m);
+  if (c.select) h.push_back("scored epoch");
+  if (c.nonfinite) h.push_back("non-finite runs");
+  if (csv) h.push_back("explains");
+  if (csv && !c.compared.empty()) {
+    h.push_back("baseline");
+    for (const auto& m : c.compared)
+      for (const char* part : {"", " lo", " hi", " p", " n", " n base", " test"}) h.push_back(m + " - " + base + part);
+  }
+  if (d.reference)
+    for (const auto& [name, column] : d.reference->metrics) {
+      for (const auto& x : {"paper " + name, delta(d.format) + name, "verdict " + name}) h.push_back(x);
+      if (csv) h.push_back("paper " + name + " - " + base), h.push_back("sign " + name);
+    }
+  return h;
+}
+
+// CSV only: row r's baseline and, per compared metric, its difference from it.
+void comparison_cells(const ReportData& d, size_t r, const MainColumns& c, std::vector<std::string>& cells) {
+  auto b = d.comparison.baseline_of.find(r);
+  cells.push_back(b == d.comparison.baseline_of.end() ? "-" : d.comparison.baseline);
+  for (const auto& m : c.compared) {
+    const Difference* x = find_difference(d, r, m);
+    if (!x) {
+      cells.insert(cells.end(), 7, "-");
+      continue;
+    }
+    const auto& s = x->test;
+    for (double v : {s.mean, s.lo, s.hi}) cells.push_back(number_cell(v, d.format));
+    cells.push_back(p_cell(s.p, d.format));
+    cells.push_back(std::to_string(s.n_a));
+    cells.push_back(std::to_string(s.n_b));
+    cells.push_back(s.paired ? "paired" : "welch");
+  }
+}
+
+// Row r against the reference: the paper's value, ours minus it, the verdict (and in CSV the
+// paper's difference from the baseline and whether its sign agrees with ours).
+void reference_cells(const ReportData& d, size_t r, std::vector<std::string>& cells) {
+  const bool csv = d.format == "csv";
+  auto b = d.comparison.baseline_of.find(r);
+  const auto& ref = d.references[r];
+  for (const auto& [name, column] : d.reference->metrics) {
+    auto v = ref.by_metric.find(name);
+    if (v == ref.by_metric.end()) {
+      cells.insert(cells.end(), csv ? 5 : 3, "-");
+      continue;
+    }
+    cells.push_back(reference_cell(v->second.reference, d.format));
+    bool ours = !v->second.verdict.empty();
+    cells.push_back(ours ? number_cell(v->second.ours.mean - v->second.reference.mean, d.format) : "-");
+    cells.push_back(ours ? v->second.verdict : "-");
+    if (!csv) continue;
+    const Difference* x = b == d.comparison.baseline_of.end() ? nullptr : find_difference(d, r, column);
+    SignCheck sign;
+    if (x) sign = sign_agreement(ref, d.references[b->second], name, x->test);
+    cells.push_back(sign.agreement.empty() ? "-" : number_cell(sign.reference_difference, d.format));
+    cells.push_back(sign.agreement.empty() ? "-" : sign.agreement);
+  }
+}
+
 }  // namespace
 
 Table main_table(const ReportData& d) {
   const auto& g = d.grouping;
   const bool csv = d.format == "csv";
+  const MainColumns columns = main_columns(d);
   Table t;
-  for (const auto& k : g.keys) t.header.push_back(key_header(k));
-  t.header.push_back("n");
-  for (const auto& m : g.metrics) t.header.push_back(m);
-  bool any_select = false;
-  for (const auto& row : g.groups) any_select = any_select || !row.select.empty();
-  if (any_select) t.header.push_back("scored epoch");
-  const bool flag_nonfinite = any_nonfinite(g);  // only then: tables of finite runs stay as they were
-  if (flag_nonfinite) t.header.push_back("non-finite runs");
-  if (csv) t.header.push_back("explains");
-  const auto metrics = compared_metrics(d);
-  const std::string base = d.comparison.baseline;
-  if (csv && !metrics.empty()) {
-    t.header.push_back("baseline");
-    for (const auto& m : metrics)
-      for (const char* part : {"", " lo", " hi", " p", " n", " n base", " test"})
-        t.header.push_back(m + " - " + base + part);
-  }
-  if (d.reference)
-    for (const auto& [name, column] : d.reference->metrics) {
-      for (const auto& h : {"paper " + name, delta(d.format) + name, "verdict " + name}) t.header.push_back(h);
-      if (csv) t.header.push_back("paper " + name + " - " + base), t.header.push_back("sign " + name);
-    }
-
+  t.header = main_header(d, columns);
   for (size_t r = 0; r < g.groups.size(); ++r) {
     const auto& row = g.groups[r];
     auto cells = key_cells(d, row);
@@ -162,8 +226,8 @@ Table main_table(const ReportData& d) {
       auto it = row.values.find(m);
       cells.push_back(it == row.values.end() ? "-" : mean_std_cell(it->second, d.format));
     }
-    if (any_select) cells.push_back(select_cell(row));
-    if (flag_nonfinite) {
+    if (columns.select) cells.push_back(select_cell(row));
+    if (columns.nonfinite) {
       const int k = nonfinite_runs(row);
       cells.push_back(csv || k == 0 ? std::to_string(k) : std::to_string(k) + (d.format == "latex" ? " (!)" : " ⚠"));
     }
@@ -172,45 +236,8 @@ Table main_table(const ReportData& d) {
       for (const auto& [e, n] : row.explain) explains.push_back(e);
       cells.push_back(join(explains, "/"));
     }
-    auto b = d.comparison.baseline_of.find(r);
-    if (csv && !metrics.empty()) {
-      cells.push_back(b == d.comparison.baseline_of.end() ? "-" : base);
-      for (const auto& m : metrics) {
-        const Difference* x = find_difference(d, r, m);
-        if (!x) {
-          cells.insert(cells.end(), 7, "-");
-          continue;
-        }
-        const auto& s = x->test;
-        for (double v : {s.mean, s.lo, s.hi}) cells.push_back(number_cell(v, d.format));
-        cells.push_back(p_cell(s.p, d.format));
-        cells.push_back(std::to_string(s.n_a));
-        cells.push_back(std::to_string(s.n_b));
-        cells.push_back(s.paired ? "paired" : "welch");
-      }
-    }
-    if (!d.reference) {
-      t.rows.push_back(cells);
-      continue;
-    }
-    const auto& ref = d.references[r];
-    for (const auto& [name, column] : d.reference->metrics) {
-      auto v = ref.by_metric.find(name);
-      if (v == ref.by_metric.end()) {
-        cells.insert(cells.end(), csv ? 5 : 3, "-");
-        continue;
-      }
-      cells.push_back(reference_cell(v->second.reference, d.format));
-      bool ours = !v->second.verdict.empty();
-      cells.push_back(ours ? number_cell(v->second.ours.mean - v->second.reference.mean, d.format) : "-");
-      cells.push_back(ours ? v->second.verdict : "-");
-      if (!csv) continue;
-      const Difference* x = b == d.comparison.baseline_of.end() ? nullptr : find_difference(d, r, column);
-      SignCheck sign;
-      if (x) sign = sign_agreement(ref, d.references[b->second], name, x->test);
-      cells.push_back(sign.agreement.empty() ? "-" : number_cell(sign.reference_difference, d.format));
-      cells.push_back(sign.agreement.empty() ? "-" : sign.agreement);
-    }
+    if (csv && !columns.compared.empty()) comparison_cells(d, r, columns, cells);
+    if (d.reference) reference_cells(d, r, cells);
     t.rows.push_back(cells);
   }
   return t;

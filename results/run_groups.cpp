@@ -154,15 +154,24 @@ std::pair<std::string, std::string> parse_where(const std::string& arg) {
   return {trim(arg.substr(0, eq)), trim(arg.substr(eq + 1))};
 }
 
-Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pair<std::string, std::string>>& where,
-                    const std::vector<std::string>& group_by) {
-  Grouping out;
-  std::vector<std::map<std::string, std::string>> configs;  // identity (grouping)
-  std::set<std::string> all_config_keys;                    // full configs (filters)
-  std::map<std::string, std::map<std::string, std::string>> identities;  // every complete run's, by id
+namespace {
+
+using FlatIdentity = std::map<std::string, std::string>;
+
+// The done runs --where keeps, each with its identity (plus the --group-by keys outside it),
+// and every complete run's identity by id and every config key seen (for the option checks).
+struct KeptRuns {
+  std::vector<FlatIdentity> configs;               // identity (grouping), one per out.done
+  std::set<std::string> all_config_keys;           // full configs (filters)
+  std::map<std::string, FlatIdentity> identities;  // every complete run's, by id
+};
+
+KeptRuns keep_runs(const std::vector<FoundRun>& runs, const std::vector<std::pair<std::string, std::string>>& where,
+                   const std::vector<std::string>& group_by, Grouping& out) {
+  KeptRuns kept;
   for (const auto& r : runs) {
     if (r.state != "done") continue;
-    std::map<std::string, std::string> identity, full;
+    FlatIdentity identity, full;
     try {
       auto it = r.record.text.find("identity_yaml");
       identity = flat_yaml(it != r.record.text.end() ? it->second : r.record.config_yaml);
@@ -176,8 +185,8 @@ Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pa
     }
     for (const auto& [k, v] : identity) full.emplace(k, v);
     for (const auto& [k, v] : r.record.config) full.emplace(k, v);
-    for (const auto& [k, v] : full) all_config_keys.insert(k);
-    identities.emplace(r.record.run_id, identity);
+    for (const auto& [k, v] : full) kept.all_config_keys.insert(k);
+    kept.identities.emplace(r.record.run_id, identity);
     bool keep = true;
     for (const auto& [k, want] : where) {
       auto have = full.find(k);
@@ -187,32 +196,73 @@ Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pa
     // Group by identity; a --group-by key outside the identity comes from the full config.
     for (const auto& k : group_by)
       if (full.count(k)) identity.emplace(k, full.at(k));
-    configs.push_back(std::move(identity));
+    kept.configs.push_back(std::move(identity));
     out.done.push_back(&r);
   }
-  UpstreamPooling pooling(configs, std::move(identities));
+  return kept;
+}
+
+// The row keys: --group-by's, or the dataset, method and backbone and every key that varies.
+std::vector<std::string> grouping_keys(const std::vector<FlatIdentity>& configs,
+                                       const std::vector<std::string>& group_by) {
+  if (!group_by.empty()) return group_by;
+  std::vector<std::string> keys = {"dataset.name", "method.name", "model.backbone"};
+  std::set<std::string> all_keys;
+  for (const auto& c : configs)
+    for (const auto& [k, v] : c) all_keys.insert(k);
+  for (const auto& k : all_keys) {
+    if (k == "seed" || std::find(keys.begin(), keys.begin() + 3, k) != keys.begin() + 3) continue;
+    // A key varies when the runs that have it disagree (a masking setting absent from a
+    // vanilla run's identity does not make it vary).
+    std::set<std::string> values;
+    for (const auto& c : configs)
+      if (c.count(k)) values.insert(c.at(k));
+    if (values.size() > 1) keys.push_back(k);
+  }
+  return keys;
+}
+
+// One run into its row: the keys all its runs share, its metrics by seed, how it explains
+// and which epoch it selected.
+void add_to_group(RunGroup& g, const FlatIdentity& config, const FoundRun* run, std::vector<std::string>& metrics) {
+  if (g.runs.empty()) {
+    g.common = config;
+  } else {
+    for (auto it = g.common.begin(); it != g.common.end();)
+      it = config.count(it->first) && config.at(it->first) == it->second ? std::next(it) : g.common.erase(it);
+  }
+  const auto& rec = run->record;
+  g.runs.push_back(run);
+  std::string seed = config.count("seed") ? config.at("seed") : "";
+  for (const auto& [name, v] : run_metrics(rec)) {
+    if (std::find(metrics.begin(), metrics.end(), name) == metrics.end()) metrics.push_back(name);
+    if (std::isfinite(v)) g.values[name].push_back({seed, v});
+  }
+  auto text = [&](const char* k, const char* absent) {
+    auto it = rec.text.find(k);
+    return it == rec.text.end() ? std::string(absent) : it->second;
+  };
+  g.explain[text("explain", "predicted")]++;
+  if (rec.text.count("select")) {
+    auto e = rec.numbers.find("selected_epoch");
+    g.select[rec.text.at("select")].push_back(e == rec.numbers.end() ? NAN : e->second);
+  }
+}
+
+}  // namespace
+
+Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pair<std::string, std::string>>& where,
+                    const std::vector<std::string>& group_by) {
+  Grouping out;
+  KeptRuns kept = keep_runs(runs, where, group_by, out);
+  auto& configs = kept.configs;
+  const auto& all_config_keys = kept.all_config_keys;
+  UpstreamPooling pooling(configs, std::move(kept.identities));
   for (const auto& [k, v] : where)
     if (!all_config_keys.empty() && !all_config_keys.count(k)) unknown_key("--where", k, all_config_keys);
   for (const auto& k : group_by)
     if (!all_config_keys.empty() && !all_config_keys.count(k)) unknown_key("--group-by", k, all_config_keys);
-
-  if (!group_by.empty()) {
-    out.keys = group_by;
-  } else {
-    out.keys = {"dataset.name", "method.name", "model.backbone"};
-    std::set<std::string> all_keys;
-    for (const auto& c : configs)
-      for (const auto& [k, v] : c) all_keys.insert(k);
-    for (const auto& k : all_keys) {
-      if (k == "seed" || std::find(out.keys.begin(), out.keys.begin() + 3, k) != out.keys.begin() + 3) continue;
-      // A key varies when the runs that have it disagree (a masking setting absent from a
-      // vanilla run's identity does not make it vary).
-      std::set<std::string> values;
-      for (const auto& c : configs)
-        if (c.count(k)) values.insert(c.at(k));
-      if (values.size() > 1) out.keys.push_back(k);
-    }
-  }
+  out.keys = grouping_keys(configs, group_by);
 
   std::map<std::vector<std::string>, RunGroup> groups;
   for (size_t i = 0; i < out.done.size(); ++i) {
@@ -220,28 +270,7 @@ Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pa
     for (const auto& k : out.keys) key.push_back(configs[i].count(k) ? configs[i].at(k) : "");
     auto& g = groups[key];
     g.key = key;
-    if (g.runs.empty()) {
-      g.common = configs[i];
-    } else {
-      for (auto it = g.common.begin(); it != g.common.end();)
-        it = configs[i].count(it->first) && configs[i].at(it->first) == it->second ? std::next(it) : g.common.erase(it);
-    }
-    const auto& rec = out.done[i]->record;
-    g.runs.push_back(out.done[i]);
-    std::string seed = configs[i].count("seed") ? configs[i].at("seed") : "";
-    for (const auto& [name, v] : run_metrics(rec)) {
-      if (std::find(out.metrics.begin(), out.metrics.end(), name) == out.metrics.end()) out.metrics.push_back(name);
-      if (std::isfinite(v)) g.values[name].push_back({seed, v});
-    }
-    auto text = [&](const char* k, const char* absent) {
-      auto it = rec.text.find(k);
-      return it == rec.text.end() ? std::string(absent) : it->second;
-    };
-    g.explain[text("explain", "predicted")]++;
-    if (rec.text.count("select")) {
-      auto e = rec.numbers.find("selected_epoch");
-      g.select[rec.text.at("select")].push_back(e == rec.numbers.end() ? NAN : e->second);
-    }
+    add_to_group(g, configs[i], out.done[i], out.metrics);
   }
   std::stable_sort(out.metrics.begin(), out.metrics.end(),
                    [](const std::string& a, const std::string& b) { return metric_order(a) < metric_order(b); });

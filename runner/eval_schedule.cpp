@@ -6,10 +6,12 @@
 #include "aim/attribution.h"
 #include "core/error.h"
 #include "core/strings.h"
+#include "runner/train_settings.h"
 
 namespace aim {
 
 void add_eval_keys(Schema& s) {
+  const TrainSettings d;  // the defaults of eval.pictures and eval.mask_hist_bins
   s.add(KeySpec("eval.batch_size", ValueType::Int, "256", "samples per evaluation step per rank")
             .range(1.0, std::nullopt)
             .not_identity());
@@ -41,11 +43,12 @@ void add_eval_keys(Schema& s) {
   s.add(KeySpec("eval.mask_confidence", ValueType::Bool, "true",
                 "masking models: per-sample mask confidence (logit margin x agreement under flip and shift)"));
   s.add(KeySpec(
-            "eval.pictures", ValueType::Int, "8",
+            "eval.pictures", ValueType::Int, default_text(d.pictures),
             "rows of the PNG grids written to <run>/pictures at the end (chosen and least confident samples; 0: none)")
             .range(0, 256)
             .not_identity());
-  s.add(KeySpec("eval.mask_hist_bins", ValueType::Int, "10", "bins of the per-epoch histogram of mask active fractions")
+  s.add(KeySpec("eval.mask_hist_bins", ValueType::Int, default_text(d.mask_hist_bins),
+                "bins of the per-epoch histogram of mask active fractions")
             .range(1.0, 1000.0));
 }
 

@@ -4,13 +4,21 @@
 // its run folder, anything else its run id, found at <output_dir>/runs/<id>/. Resolving a
 // config rewrites the value to the upstream's run id (the identity hashes the id, not the
 // path) and records the folder in model.init_from_dir.
+//
+// Three jobs, three files: this one, what a config says (the keys, their canonical form,
+// the upstream they name); runner/init_from_check.h, whether the upstream's files are ready
+// and its own; runner/init_from_weights.h, its weights copied into a model. None of them
+// reads the schema (runner/schema.cpp calls this one): an upstream's config.yaml is
+// resolved with the schema of the config that names it.
 #include <optional>
 #include <string>
 
-#include "aim/model.h"
 #include "core/config.h"
 
 namespace aim {
+
+inline constexpr const char* kInitFromKey = "model.init_from";
+inline constexpr const char* kInitFromDirKey = "model.init_from_dir";
 
 // The keys model.init_from and model.init_from_dir (runner/schema.cpp assembles them).
 void add_init_from_keys(Schema& schema);
@@ -29,24 +37,12 @@ struct Upstream {
 // The upstream of a canonical config; nullopt when model.init_from is not set. Reads no file.
 std::optional<Upstream> resolve_init_from(const Config& cfg);
 
-// Before a run that starts from an upstream trains: the upstream is complete (result.h5
-// present, valid and the upstream's), is the run model.init_from names, and has the same
-// backbone.
-// Throws ConfigError naming model.init_from and the upstream otherwise.
-void check_init_from_ready(const Config& cfg);
+// "the upstream run <id> (<folder>)", for messages.
+std::string describe_upstream(const Upstream& up);
 
-// What a run started from, recorded in its checkpoint and result (init_from_checkpoint_crc32,
-// init_from_result_crc32: docs/hdf5-schema.md): 8 hex digits each.
-struct InitFromDigests {
-  std::string checkpoint_crc32;  // the upstream's checkpoint archive the weights were read from
-  std::string result_crc32;      // the upstream's result.h5 (its result, which it was chosen by)
-};
-
-// Copies the upstream's weights into `model` (docs/sweeps.md states the rule: the whole
-// backbone, and each other top-level module whose tensors all match by name and shape), and
-// fills `digests` when given. Returns a one-line description for the log. Throws ConfigError
-// naming model.init_from when the backbones differ, or when the upstream's checkpoint.pt or
-// result.h5 is not the upstream run's (another run's file put in its folder).
-std::string load_init_from(const Config& cfg, model::Model& model, InitFromDigests* digests = nullptr);
+// The upstream's resolved config, from <folder>/config.yaml (written by `aimrun train` in
+// canonical form, so it names its own upstream, if any, by id and reads no further file),
+// resolved with cfg's schema. Throws ConfigError naming model.init_from of `cfg`.
+Config upstream_config(const Config& cfg, const std::string& folder);
 
 }  // namespace aim

@@ -15,13 +15,19 @@ namespace aim {
 namespace {
 
 void add_runner_keys(Schema& s) {
+  const TrainSettings d;  // the defaults of seed and threads
   // Not part of a run's identity: where it goes and how fast it runs, not what it computes.
   s.add(KeySpec("name", ValueType::String, "run", "a label for the run").not_identity().file_name());
   s.add(KeySpec("output_dir", ValueType::String, "outputs", "runs go to <output_dir>/runs/<run-id>/, sweeps link them from <output_dir>/<sweep>/").not_identity().writes_below(256));
-  s.add(KeySpec("threads", ValueType::Int, "0", "torch intra-op threads per rank (0: this process's share of the cores it may use)").range(0.0, 1024.0).not_identity());
+  s.add(KeySpec("threads", ValueType::Int, default_text(int64_t(d.threads)),
+                "torch intra-op threads per rank (0: this process's share of the cores it may use)")
+            .range(0.0, 1024.0)
+            .not_identity());
   add_device_keys(s);
   s.add(KeySpec("log_level", ValueType::String, "info", "console log level").one_of({"trace", "debug", "info", "warn", "error"}).not_identity());
-  s.add(KeySpec("seed", ValueType::Int, "0", "seed of initialisation, data order, augmentation and mask sampling").range(0.0, std::nullopt));
+  s.add(KeySpec("seed", ValueType::Int, default_text(int64_t(d.seed)),
+                "seed of initialisation, data order, augmentation and mask sampling")
+            .range(0.0, std::nullopt));
   s.add(KeySpec("world_size", ValueType::Int, "0",
                 "ranks the run trains on; part of its identity (0: as launched: mpirun/srun's rank count, a sweep's "
                 "--ranks or profile tasks); a run launched with another count is refused")

@@ -1,70 +1,118 @@
 #include "runner/train_settings.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 namespace aim {
 
+std::string default_text(double v) {
+  char buf[32];
+  // The shortest text that reads back as v, in positional notation (10.0, not 1e+01) unless v
+  // is below 1e-4 or from 1e16 on.
+  const bool positional = v == 0 || (std::fabs(v) >= 1e-4 && std::fabs(v) < 1e16);
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v && (!positional || !std::strchr(buf, 'e'))) break;
+  }
+  std::string text = buf;
+  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";  // a float reads as one: 1.0, not 1
+  return text;
+}
+
+std::string default_text(int64_t v) { return std::to_string(v); }
+
+std::string default_text(bool v) { return v ? "true" : "false"; }
+
+// Named, not anonymous: the unity build puts several of the runner's files in one
+// translation unit.
+namespace train_keys {
+
+// train.optimizer to train.decay_norm_and_bias: the optimiser and its schedule.
+void add_optimizer_keys(Schema& s, const OptimizerSettings& o) {
+  s.add(KeySpec("train.optimizer", ValueType::String, o.adamw ? "adamw" : "sgd", "optimiser").one_of({"sgd", "adamw"}));
+  s.add(KeySpec("train.lr", ValueType::Float, default_text(o.lr), "peak learning rate (after warm-up)").above(0.0));
+  s.add(KeySpec("train.min_lr", ValueType::Float, default_text(o.min_lr),
+                "learning rate at the end of the cosine schedule (at most train.lr)")
+            .range(0.0, std::nullopt));
+  s.add(KeySpec("train.schedule", ValueType::String, o.cosine ? "cosine" : "constant",
+                "learning-rate schedule after warm-up")
+            .one_of({"cosine", "constant"}));
+  s.add(KeySpec("train.warmup_epochs", ValueType::Float, default_text(o.warmup_epochs),
+                "linear warm-up from 0 to train.lr, in epochs (fractions allowed)")
+            .range(0.0, std::nullopt));
+  s.add(KeySpec("train.momentum", ValueType::Float, default_text(o.momentum), "sgd: momentum")
+            .range(0.0, std::nullopt)
+            .below(1.0));
+  s.add(KeySpec("train.nesterov", ValueType::Bool, default_text(o.nesterov), "sgd: Nesterov momentum"));
+  s.add(KeySpec("train.betas", ValueType::FloatList, "[" + default_text(o.beta1) + ", " + default_text(o.beta2) + "]",
+                "adamw: beta1, beta2")
+            .length(2)
+            .range(0.0, std::nullopt)
+            .below(1.0));
+  s.add(KeySpec("train.weight_decay", ValueType::Float, default_text(o.weight_decay),
+                "weight decay (decoupled for adamw)")
+            .range(0.0, std::nullopt));
+  s.add(KeySpec("train.decay_norm_and_bias", ValueType::Bool, default_text(o.decay_norm_and_bias),
+                "also decay normalisation weights and biases (off: the usual recipe)"));
+}
+
+// The gradient buckets of data-parallel training.
+void add_bucket_keys(Schema& s, const TrainSettings& d) {
+  s.add(KeySpec("train.bucket_mb", ValueType::Float, default_text(d.bucket_mb),
+                "data parallel: gradient bucket size in MiB (each bucket is one allreduce, launched from backward)")
+            .range(0.001, 1e6)
+            .not_identity());
+  s.add(KeySpec("train.first_bucket_mb", ValueType::Float, default_text(d.first_bucket_mb),
+                "data parallel: size of the first bucket (the last layers), small so communication starts early")
+            .range(0.001, 1e6)
+            .not_identity());
+  s.add(
+      KeySpec("train.last_bucket_mb", ValueType::Float, default_text(d.last_bucket_mb),
+              "data parallel: size of a separate last bucket (the first layers, whose allreduce cannot overlap "
+              "backward); -1: none, 0: from the model, its gradient bytes / 8 between 1 and 25 MiB, at most a quarter")
+          .range(-1.0, 1e6)
+          .not_identity());
+}
+
+}  // namespace train_keys
+
 void add_train_keys(Schema& s) {
-  s.add(KeySpec("train.epochs", ValueType::Int, "10", "training epochs").range(1.0, 1e6));
-  s.add(KeySpec("train.batch_size", ValueType::Int, "128",
+  // Each default is the struct's (TrainSettings{}), so the two cannot disagree.
+  const TrainSettings d;
+  const OptimizerSettings& o = d.optim;
+  s.add(KeySpec("train.epochs", ValueType::Int, default_text(d.epochs), "training epochs").range(1.0, 1e6));
+  s.add(KeySpec("train.batch_size", ValueType::Int, default_text(d.batch_size),
                 "samples per micro-batch per rank (the global batch is this x ranks x train.accumulate_steps; at most "
                 "the training split)")
             .range(1.0, 1e9));
-  s.add(KeySpec("train.accumulate_steps", ValueType::Int, "1",
+  s.add(KeySpec("train.accumulate_steps", ValueType::Int, default_text(d.accumulate_steps),
                 "gradient accumulation: micro-batches of train.batch_size per optimiser step, gradients allreduced "
                 "after the last only; the global batch is batch_size x ranks x this, and the learning-rate schedule "
                 "counts optimiser steps; part of the run identity unless 1")
             .range(1.0, 65536.0)
             // In the identity unless 1, so the runs made before the key existed keep their ids.
-            .only_when("train.accumulate_steps", {"!1"}));
-  s.add(KeySpec("train.optimizer", ValueType::String, "sgd", "optimiser").one_of({"sgd", "adamw"}));
-  s.add(KeySpec("train.lr", ValueType::Float, "0.05", "peak learning rate (after warm-up)").above(0.0));
-  s.add(KeySpec("train.min_lr", ValueType::Float, "0.0",
-                "learning rate at the end of the cosine schedule (at most train.lr)")
-            .range(0.0, std::nullopt));
-  s.add(KeySpec("train.schedule", ValueType::String, "cosine", "learning-rate schedule after warm-up")
-            .one_of({"cosine", "constant"}));
-  s.add(KeySpec("train.warmup_epochs", ValueType::Float, "1.0",
-                "linear warm-up from 0 to train.lr, in epochs (fractions allowed)")
-            .range(0.0, std::nullopt));
-  s.add(KeySpec("train.momentum", ValueType::Float, "0.9", "sgd: momentum").range(0.0, std::nullopt).below(1.0));
-  s.add(KeySpec("train.nesterov", ValueType::Bool, "false", "sgd: Nesterov momentum"));
-  s.add(KeySpec("train.betas", ValueType::FloatList, "[0.9, 0.999]", "adamw: beta1, beta2")
-            .length(2)
-            .range(0.0, std::nullopt)
-            .below(1.0));
-  s.add(KeySpec("train.weight_decay", ValueType::Float, "0.0005", "weight decay (decoupled for adamw)")
-            .range(0.0, std::nullopt));
-  s.add(KeySpec("train.decay_norm_and_bias", ValueType::Bool, "false",
-                "also decay normalisation weights and biases (off: the usual recipe)"));
-  s.add(KeySpec("train.bucket_mb", ValueType::Float, "25.0",
-                "data parallel: gradient bucket size in MiB (each bucket is one allreduce, launched from backward)")
-            .range(0.001, 1e6)
-            .not_identity());
-  s.add(KeySpec("train.first_bucket_mb", ValueType::Float, "1.0",
-                "data parallel: size of the first bucket (the last layers), small so communication starts early")
-            .range(0.001, 1e6)
-            .not_identity());
-  s.add(
-      KeySpec("train.last_bucket_mb", ValueType::Float, "-1",
-              "data parallel: size of a separate last bucket (the first layers, whose allreduce cannot overlap "
-              "backward); -1: none, 0: from the model, its gradient bytes / 8 between 1 and 25 MiB, at most a quarter")
-          .range(-1.0, 1e6)
-          .not_identity());
-  s.add(KeySpec("train.precision", ValueType::String, "fp32",
+            .only_when("train.accumulate_steps", {"!" + default_text(d.accumulate_steps)}));
+  train_keys::add_optimizer_keys(s, o);
+  train_keys::add_bucket_keys(s, d);
+  s.add(KeySpec("train.precision", ValueType::String, d.bf16 ? "bf16" : "fp32",
                 "fp32, or bf16: forward pass and loss under bfloat16 autocast (CUDA; on CPUs only where bf16 is fast)")
             .one_of({"fp32", "bf16"}));
-  s.add(KeySpec("train.channels_last", ValueType::Bool, "false",
+  s.add(KeySpec("train.channels_last", ValueType::Bool, default_text(d.channels_last),
                 "channels-last memory layout for convolution weights and inputs (faster on tensor-core GPUs)")
             .not_identity());
-  s.add(KeySpec("train.cudnn_benchmark", ValueType::Bool, "true",
+  s.add(KeySpec("train.cudnn_benchmark", ValueType::Bool, default_text(d.cudnn_benchmark),
                 "GPU: let cuDNN time its convolution algorithms for each input shape and keep the fastest")
             .not_identity());
   s.add(KeySpec("train.eval_every", ValueType::Int, "1",
                 "evaluate on the validation split every N epochs (0: only at the end)")
             .range(0.0, std::nullopt));
-  s.add(KeySpec("train.checkpoint_every", ValueType::Int, "1", "write a checkpoint every N epochs")
+  s.add(KeySpec("train.checkpoint_every", ValueType::Int, default_text(d.checkpoint_every),
+                "write a checkpoint every N epochs")
             .range(1.0, std::nullopt)
             .not_identity());
-  s.add(KeySpec("train.stop_on_nan", ValueType::Bool, "true",
+  s.add(KeySpec("train.stop_on_nan", ValueType::Bool, default_text(d.stop_on_nan),
                 "stop the run with FAILED when the training loss becomes NaN or inf (never a complete result); "
                 "false: the run completes, and one whose weights or loss went NaN or inf is flagged in every report")
             .not_identity());
@@ -77,7 +125,7 @@ void add_train_keys(Schema& s) {
                 "evaluation batch before it ends with a message naming the limit (runner/memory_guard.h; 0: forever)")
             .range(0.0, std::nullopt)
             .not_identity());
-  s.add(KeySpec("train.log_every", ValueType::Float, "10.0", "seconds between progress lines")
+  s.add(KeySpec("train.log_every", ValueType::Float, default_text(d.log_every_s), "seconds between progress lines")
             .range(0.0, std::nullopt)
             .not_identity());
 }

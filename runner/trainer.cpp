@@ -28,7 +28,7 @@
 #include "runner/epoch_stats.h"
 #include "runner/eval_schedule.h"
 #include "runner/fault_injection.h"
-#include "runner/init_from.h"
+#include "runner/init_from_weights.h"
 #include "runner/model_sync.h"
 #include "runner/optim.h"
 #include "runner/progress_clock.h"
@@ -36,6 +36,7 @@
 #include "runner/run_pictures.h"
 #include "runner/schema.h"
 #include "runner/session_ledger.h"
+#include "runner/start_line.h"
 #include "runner/train_settings.h"
 #include "runner/train_step.h"
 
@@ -195,12 +196,13 @@ void Trainer::resume() {
 }
 
 void Trainer::log_start() {
-  const auto& info = train_set_->info();
   const auto names = run_names(cfg_);
-  spdlog::info(
-      "run {}: method {} on {}, dataset {} ({} train samples, {} classes), {} parameters, {} rank(s) x {} thread(s)",
-      cfg_.run_id(), names.method, names.backbone, names.dataset, train_set_->size(), info.num_classes(), num_params_,
-      world_, threads_);
+  RunStart start;
+  start.run_id = cfg_.run_id();
+  start.method = names.method, start.backbone = names.backbone, start.dataset = names.dataset;
+  start.train_samples = int64_t(train_set_->size()), start.classes = int64_t(train_set_->info().num_classes());
+  start.parameters = num_params_, start.ranks = world_, start.threads = threads_;
+  for (const auto& line : start_lines(start)) spdlog::info("{}", line);
 }
 
 void Trainer::note_progress(double loss, double images_per_s, double eta_s) {

@@ -12,19 +12,6 @@
 using namespace aim;
 using aim::test::TempDir;
 
-namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "<no ConfigError>";
-}
-
-}  // namespace
-
 TEST(Config, DefaultsAreFilledAndTyped) {
   TempDir dir;
   auto cfg = load_run_config(dir.write("a.yaml", "train:\n  epochs: 3\n"), {});
@@ -38,33 +25,34 @@ TEST(Config, DefaultsAreFilledAndTyped) {
 TEST(Config, UnknownKeyNamesFileLineAndSuggestsClosest) {
   TempDir dir;
   auto path = dir.write("a.yaml", "seed: 1\ntrain:\n  epoch: 5\n");
-  auto msg = error_of([&] { load_run_config(path, {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(path, {}); });
   EXPECT_NE(msg.find(path + ":3: train.epoch: unknown key"), std::string::npos) << msg;
   EXPECT_NE(msg.find("did you mean 'train.epochs'"), std::string::npos) << msg;
 }
 
 TEST(Config, KeyInWrongSectionSuggestsTheRightOne) {
   TempDir dir;
-  auto msg = error_of([&] { load_run_config(dir.write("a.yaml", "model:\n  lr: 0.1\n"), {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(dir.write("a.yaml", "model:\n  lr: 0.1\n"), {}); });
   EXPECT_NE(msg.find("did you mean 'train.lr'"), std::string::npos) << msg;
 }
 
 TEST(Config, WrongTypeNamesFileLineKeyAndExpectation) {
   TempDir dir;
   auto path = dir.write("a.yaml", "train:\n  epochs: 2\n  lr: fast\n");
-  auto msg = error_of([&] { load_run_config(path, {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(path, {}); });
   EXPECT_NE(msg.find(path + ":3: train.lr: expected a number, got 'fast'"), std::string::npos) << msg;
-  msg = error_of([&] { load_run_config(dir.write("b.yaml", "train: {epochs: 2.5}\n"), {}); });
+  msg = test::error_of<ConfigError>([&] { load_run_config(dir.write("b.yaml", "train: {epochs: 2.5}\n"), {}); });
   EXPECT_NE(msg.find("train.epochs: expected an integer, got '2.5'"), std::string::npos) << msg;
-  msg = error_of([&] { load_run_config(dir.write("c.yaml", "dataset: {scale: 0.5}\n"), {}); });
+  msg = test::error_of<ConfigError>([&] { load_run_config(dir.write("c.yaml", "dataset: {scale: 0.5}\n"), {}); });
   EXPECT_NE(msg.find("dataset.scale: expected a list of numbers"), std::string::npos) << msg;
 }
 
 TEST(Config, RangeAndChoiceViolations) {
   TempDir dir;
-  auto msg = error_of([&] { load_run_config(dir.write("a.yaml", "dataset:\n  correlation: 1.5\n"), {}); });
+  auto msg =
+      test::error_of<ConfigError>([&] { load_run_config(dir.write("a.yaml", "dataset:\n  correlation: 1.5\n"), {}); });
   EXPECT_NE(msg.find(":2: dataset.correlation: expected a value in [0.0, 1.0], got 1.5"), std::string::npos) << msg;
-  msg = error_of([&] { load_run_config(dir.write("b.yaml", "train:\n  optimizer: adamW\n"), {}); });
+  msg = test::error_of<ConfigError>([&] { load_run_config(dir.write("b.yaml", "train:\n  optimizer: adamW\n"), {}); });
   EXPECT_NE(msg.find("train.optimizer: expected one of [sgd, adamw], got 'adamW' (did you mean 'adamw'?)"),
             std::string::npos)
       << msg;
@@ -73,22 +61,23 @@ TEST(Config, RangeAndChoiceViolations) {
 TEST(Config, DuplicateKeysAreErrorsNotSilentlyDropped) {
   TempDir dir;
   auto path = dir.write("a.yaml", "train: {epochs: 2}\nseed: 1\ntrain: {lr: 0.1}\n");
-  auto msg = error_of([&] { load_run_config(path, {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(path, {}); });
   EXPECT_NE(msg.find(path + ":3: train: duplicate key (first set on line 1)"), std::string::npos) << msg;
-  msg = error_of([&] { load_run_config(dir.write("b.yaml", "train:\n  lr: 0.1\n  lr: 0.2\n"), {}); });
+  msg =
+      test::error_of<ConfigError>([&] { load_run_config(dir.write("b.yaml", "train:\n  lr: 0.1\n  lr: 0.2\n"), {}); });
   EXPECT_NE(msg.find(":3: train.lr: duplicate key (first set on line 2)"), std::string::npos) << msg;
 }
 
 TEST(Config, ScalarWhereASectionIsExpected) {
   TempDir dir;
-  auto msg = error_of([&] { load_run_config(dir.write("a.yaml", "train: 5\n"), {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(dir.write("a.yaml", "train: 5\n"), {}); });
   EXPECT_NE(msg.find("train: expected a mapping of keys, got '5'"), std::string::npos) << msg;
 }
 
 TEST(Config, YamlSyntaxErrorNamesLine) {
   TempDir dir;
   auto path = dir.write("a.yaml", "train:\n  epochs: [1, 2\n");
-  auto msg = error_of([&] { load_run_config(path, {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(path, {}); });
   EXPECT_NE(msg.find(path + ":"), std::string::npos) << msg;
   EXPECT_NE(msg.find("YAML syntax error"), std::string::npos) << msg;
 }
@@ -108,11 +97,11 @@ TEST(Config, IncludesAreOverriddenByLaterFilesAndTheIncluder) {
 TEST(Config, MissingIncludeAndCyclesAreReported) {
   TempDir dir;
   auto path = dir.write("a.yaml", "seed: 1\ninclude: nothere.yaml\n");
-  auto msg = error_of([&] { load_run_config(path, {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(path, {}); });
   EXPECT_NE(msg.find(path + ":2: include: file not found"), std::string::npos) << msg;
   dir.write("x.yaml", "include: y.yaml\n");
   dir.write("y.yaml", "include: x.yaml\n");
-  msg = error_of([&] { load_run_config(dir.file("x.yaml"), {}); });
+  msg = test::error_of<ConfigError>([&] { load_run_config(dir.file("x.yaml"), {}); });
   EXPECT_NE(msg.find("include cycle"), std::string::npos) << msg;
 }
 
@@ -123,9 +112,9 @@ TEST(Config, CommandLineOverridesWinAndAreValidated) {
   EXPECT_EQ(cfg.get_int("train.epochs"), 7);
   EXPECT_DOUBLE_EQ(cfg.get_float("dataset.correlation"), 1.0);
   EXPECT_EQ(cfg.get_string("dataset.classes"), "all");
-  auto msg = error_of([&] { load_run_config(path, {"train.epochs=many"}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(path, {"train.epochs=many"}); });
   EXPECT_NE(msg.find("command line (train.epochs=many): train.epochs: expected an integer"), std::string::npos) << msg;
-  msg = error_of([&] { load_run_config(path, {"train.epochs"}); });
+  msg = test::error_of<ConfigError>([&] { load_run_config(path, {"train.epochs"}); });
   EXPECT_NE(msg.find("expected key=value"), std::string::npos) << msg;
 }
 
@@ -158,17 +147,17 @@ TEST(Config, RunIdDependsOnWhatChangesResultsOnly) {
 TEST(Config, MissingFilesAreReportedBeforeAnythingRuns) {
   TempDir dir;
   auto path = dir.write("a.yaml", "model:\n  backbone: resnet18\n  weights: /nowhere/w.h5\n");
-  auto msg = error_of([&] { load_run_config(path, {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(path, {}); });
   EXPECT_NE(msg.find(path + ":3: model.weights: no such file or folder: /nowhere/w.h5"), std::string::npos) << msg;
   auto s = dir.write("s.yaml", "sweep:\n  grid:\n    dataset.source: [/usr/share/datasets/fashion-mnist, /nowhere/fmnist]\n");
-  msg = error_of([&] { load_sweep(s, {}); });
+  msg = test::error_of<ConfigError>([&] { load_sweep(s, {}); });
   EXPECT_NE(msg.find(s + ":3: dataset.source: no such file or folder: /nowhere/fmnist"), std::string::npos) << msg;
 }
 
 TEST(Config, TrainRefusesASweepFile) {
   TempDir dir;
   auto path = dir.write("s.yaml", "seed: 1\nsweep:\n  grid: {seed: [1, 2]}\n");
-  auto msg = error_of([&] { load_run_config(path, {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(path, {}); });
   EXPECT_NE(msg.find("is a sweep"), std::string::npos) << msg;
 }
 
@@ -205,17 +194,17 @@ TEST(Sweep, GridTimesZipExpandsToDistinctValidatedRuns) {
 TEST(Sweep, MistakesAreReportedWithFileLineAndKey) {
   TempDir dir;
   auto p1 = dir.write("a.yaml", "sweep:\n  grid:\n    seed: [0, 1]\n  zip:\n    - {train.lr: [0.1, 0.2], train.epochs: [1]}\n");
-  auto msg = error_of([&] { load_sweep(p1, {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_sweep(p1, {}); });
   EXPECT_NE(msg.find(p1 + ":5: sweep.zip.train.epochs: has 1 values"), std::string::npos) << msg;
   auto p2 = dir.write("b.yaml", "sweep:\n  grids:\n    seed: [0, 1]\n");
-  msg = error_of([&] { load_sweep(p2, {}); });
+  msg = test::error_of<ConfigError>([&] { load_sweep(p2, {}); });
   EXPECT_NE(msg.find(p2 + ":2: sweep.grids: unknown key (did you mean 'grid'?)"), std::string::npos) << msg;
   auto p3 = dir.write("c.yaml", "sweep:\n  grid:\n    train.epoch: [1, 2]\n");
-  msg = error_of([&] { load_sweep(p3, {}); });
+  msg = test::error_of<ConfigError>([&] { load_sweep(p3, {}); });
   EXPECT_NE(msg.find("train.epoch: unknown key (did you mean 'train.epochs'?)"), std::string::npos) << msg;
   EXPECT_NE(msg.find(p3 + ":3"), std::string::npos) << msg;
   auto p4 = dir.write("d.yaml", "sweep:\n  grid:\n    seed: 3\n");
-  msg = error_of([&] { load_sweep(p4, {}); });
+  msg = test::error_of<ConfigError>([&] { load_sweep(p4, {}); });
   EXPECT_NE(msg.find(p4 + ":3: sweep.grid.seed: expected a non-empty list"), std::string::npos) << msg;
 }
 
@@ -240,7 +229,7 @@ TEST(Sweep, EveryKeyUnderSweepIsCheckedLikeATopLevelKey) {
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     auto path = dir.write("s" + std::to_string(i) + ".yaml", cases[i].first);
-    auto msg = error_of([&] { load_sweep(path, {}); });
+    auto msg = test::error_of<ConfigError>([&] { load_sweep(path, {}); });
     EXPECT_NE(msg.find(path + cases[i].second), std::string::npos) << cases[i].first << msg;
   }
 }
@@ -250,11 +239,11 @@ TEST(Sweep, ASweepSectionInAnIncludeNamesTheIncludedFile) {
   TempDir dir;
   auto inc = dir.write("inc.yaml", "seed: 1\nsweep:\n  grid:\n    seed: 5\n");
   auto path = dir.write("s.yaml", "include: inc.yaml\ntrain: {epochs: 1}\n");
-  auto msg = error_of([&] { load_sweep(path, {}); });
+  auto msg = test::error_of<ConfigError>([&] { load_sweep(path, {}); });
   EXPECT_NE(msg.find(inc + ":4: sweep.grid.seed: expected a non-empty list"), std::string::npos) << msg;
   inc = dir.write("inc2.yaml", "sweep:\n  stages:\n    - name: a\n      set: {train.lr: fast}\n");
   path = dir.write("s2.yaml", "include: inc2.yaml\n");
-  msg = error_of([&] { load_sweep(path, {}); });
+  msg = test::error_of<ConfigError>([&] { load_sweep(path, {}); });
   EXPECT_NE(msg.find(inc + ":4: train.lr: expected a number, got 'fast'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("of sweep " + path), std::string::npos) << msg;
 }

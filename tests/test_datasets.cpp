@@ -130,15 +130,6 @@ Config config(const TempDir& dir, const std::vector<std::string>& overrides) {
   return load_run_config(path, o);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // Fraction of ground-truth pixels that are red in the (un-normalised) image, and of the
 // other pixels that are red: the region lies on the object when the first is high and the
 // second low.
@@ -455,7 +446,9 @@ TEST(HardImageNet, MasksNameTheirImages) {
   expect_regions_on_object(splits.at("train"), true);
   expect_regions_on_object(val, false);
   // Without the ILSVRC root: a config error naming the key.
-  auto msg = error_of([&] { make_datasets(config(dir, {"dataset.name=hard_imagenet", "dataset.root=" + dir.file("hard")})); });
+  auto msg = test::error_of([&] {
+    make_datasets(config(dir, {"dataset.name=hard_imagenet", "dataset.root=" + dir.file("hard")}));
+  });
   EXPECT_NE(msg.find("dataset.imagenet_root"), std::string::npos) << msg;
 }
 
@@ -489,7 +482,9 @@ TEST(ImageNetSubsets, ClassListLabelsAndXmlBoxes) {
   expect_regions_on_object(splits.at("train"), true);
   expect_regions_on_object(splits.at("val"), false);
   // Without a class list: every class folder of train, so the extra class must exist in val.
-  auto msg = error_of([&] { make_datasets(config(dir, {"dataset.name=imagenet100", "dataset.root=" + dir.file("woof")})); });
+  auto msg = test::error_of([&] {
+    make_datasets(config(dir, {"dataset.name=imagenet100", "dataset.root=" + dir.file("woof")}));
+  });
   EXPECT_NE(msg.find("woof/val/n99999999: class folder is missing"), std::string::npos) << msg;
   fs::remove(dir.file("woof/train/n99999999"));
   auto all = make_datasets(config(dir, {"dataset.name=imagenet100", "dataset.root=" + dir.file("woof")}));
@@ -497,15 +492,18 @@ TEST(ImageNetSubsets, ClassListLabelsAndXmlBoxes) {
   EXPECT_EQ(all.at("train").info().region_kind, "");
   // A class list naming a class that does not exist: file and line.
   auto bad = dir.write("bad.txt", "n02086240\nn01234567 nothing\n");
-  msg = error_of([&] { make_datasets(config(dir, {"dataset.name=imagewoof", "dataset.root=" + dir.file("woof"), "dataset.class_list=" + bad})); });
+  msg = test::error_of([&] {
+    make_datasets(
+        config(dir, {"dataset.name=imagewoof", "dataset.root=" + dir.file("woof"), "dataset.class_list=" + bad}));
+  });
   EXPECT_NE(msg.find(bad + ":2: no class folder"), std::string::npos) << msg;
 }
 
 TEST(BadInput, MissingRootIsAConfigErrorBeforeAnythingRuns) {
   TempDir dir;
-  auto msg = error_of([&] { config(dir, {"dataset.name=cub", "dataset.root=" + dir.file("nowhere")}); });
+  auto msg = test::error_of([&] { config(dir, {"dataset.name=cub", "dataset.root=" + dir.file("nowhere")}); });
   EXPECT_NE(msg.find("dataset.root: no such file or folder"), std::string::npos) << msg;
-  msg = error_of([&] { make_datasets(config(dir, {"dataset.name=waterbirds"})); });
+  msg = test::error_of([&] { make_datasets(config(dir, {"dataset.name=waterbirds"})); });
   EXPECT_NE(msg.find("dataset.root: required"), std::string::npos) << msg;
 }
 
@@ -535,7 +533,7 @@ TEST(BadInput, MalformedMetadataNamesFileAndLine) {
     const std::string path = (c.waterbirds ? wb : cub.root) + c.file;
     const std::string saved = read_text(path);
     write_file(path, c.content);
-    auto msg = error_of([&] { make_datasets(config(dir, c.waterbirds ? wb_cfg : cub_cfg)); });
+    auto msg = test::error_of([&] { make_datasets(config(dir, c.waterbirds ? wb_cfg : cub_cfg)); });
     EXPECT_NE(msg.find(path.substr(0, path.size() - c.file.size()) + "/" + c.expect), std::string::npos)
         << "expected: " << c.expect << "\n got: " << msg;
     write_file(path, saved);
@@ -549,7 +547,7 @@ TEST(BadInput, MissingAndCorruptImagesAreNamed_OrSkippedAndRecorded) {
   const std::string missing = cub.root + "/images/002.Laysan_Albatross/" + cub.names[4];
   const std::string corrupt = cub.root + "/images/003.Sooty_Albatross/" + cub.names[8];
   fs::remove(missing);
-  auto msg = error_of([&] { make_datasets(config(dir, base)); });
+  auto msg = test::error_of([&] { make_datasets(config(dir, base)); });
   EXPECT_NE(msg.find(missing + ": file is missing"), std::string::npos) << msg;
   // A truncated JPEG: found at construction only when asked to check, else when decoded.
   draw(missing, 5);
@@ -559,10 +557,10 @@ TEST(BadInput, MissingAndCorruptImagesAreNamed_OrSkippedAndRecorded) {
   }
   auto splits = make_datasets(config(dir, base));
   const auto& train = splits.at("train");
-  msg = error_of([&] { train.get_batch(iota(train.size()), std::nullopt); });
+  msg = test::error_of([&] { train.get_batch(iota(train.size()), std::nullopt); });
   EXPECT_NE(msg.find(corrupt), std::string::npos) << msg;
   // Through worker threads too: the error reaches the consumer.
-  msg = error_of([&] {
+  msg = test::error_of([&] {
     BatchLoader loader(splits.splits.at("train"), {{0, 1}, {2, 3}, {4, 5}}, 1, 2, 2);
     while (loader.next()) {
     }
@@ -584,7 +582,7 @@ TEST(BadInput, MissingAndCorruptImagesAreNamed_OrSkippedAndRecorded) {
   write_file(seg, "not a png");
   auto o = base;
   o.push_back("dataset.packed_cache=true");
-  msg = error_of([&] { make_datasets(config(dir, o)); });
+  msg = test::error_of([&] { make_datasets(config(dir, o)); });
   EXPECT_NE(msg.find(seg + ": cannot decode mask"), std::string::npos) << msg;
 }
 
@@ -753,9 +751,9 @@ TEST(BadInput, HalfAJpegIsCorrupt_EmptyFileToo) {
   o.transforms.image_size = 32;
   ImageListDataset ds(test_info(""), samples, o);
   EXPECT_NO_THROW(ds.get_batch({0}, std::nullopt));
-  auto msg = error_of([&] { ds.get_batch({1}, std::nullopt); });
+  auto msg = test::error_of([&] { ds.get_batch({1}, std::nullopt); });
   EXPECT_NE(msg.find(samples[1].path + ": cannot decode image (truncated JPEG"), std::string::npos) << msg;
-  msg = error_of([&] { ds.get_batch({2}, std::nullopt); });
+  msg = test::error_of([&] { ds.get_batch({2}, std::nullopt); });
   EXPECT_NE(msg.find(samples[2].path + ": image file is empty"), std::string::npos) << msg;
   o.skip_corrupt = true;
   ImageListDataset skipping(test_info(""), samples, o);

@@ -51,9 +51,7 @@ test::CommandResult train(int ranks, const std::string& cfg, const std::string& 
                            " threads=1 --run-dir " + run_dir + " " + extra);
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
+using test::seconds_since;  // tests/test_util.h
 
 // Sets the modification time of `path` `seconds` into the past.
 void set_age(const std::string& path, int seconds) {
@@ -64,7 +62,7 @@ void set_age(const std::string& path, int seconds) {
   ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path << ": " << std::strerror(errno);
 }
 
-bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+using test::contains;  // tests/test_util.h
 
 // A run that failed cleanly: exit code 1, `message` in its output, no crash, no result.h5.
 void expect_failed_cleanly(const test::CommandResult& r, const std::string& run_dir, const std::string& message) {

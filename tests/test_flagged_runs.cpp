@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+using test::contains;  // tests/test_util.h
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> out;

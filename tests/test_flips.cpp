@@ -49,7 +49,7 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test::contains;  // tests/test_util.h
 
 // The shared trained run: $AIMRUN_CACHE/flip-fixture-<aimrun's size and mtime>/run, trained
 // under a lock by the first test that needs it.

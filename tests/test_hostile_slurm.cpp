@@ -16,6 +16,7 @@
 #include "fault_log.h"
 #include "hostile_values.h"
 #include "runner/sweep/sweep_spec.h"
+#include "slurm_test.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -23,13 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class HostileSlurm : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto r = test::run_command("sinfo -h -o %T");
-    ASSERT_EQ(r.exit_code, 0) << "no Slurm cluster: start it with scripts/slurm-local.sh start\n" << r.output;
-  }
-};
+class HostileSlurm : public test::SlurmTest {};
 
 class HostileSlurmPath : public HostileSlurm, public ::testing::WithParamInterface<test::Hostile> {};
 
@@ -40,25 +35,7 @@ std::string spec_text(const std::string& out, const std::string& sweep_name, con
   return run + "sweep:\n  name: " + sweep_name + "\n  grid:\n    seed: " + seeds + "\n";
 }
 
-std::vector<std::string> files_below(const fs::path& root) {
-  std::vector<std::string> out;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
-    if (!it->is_directory() || it->is_symlink()) out.push_back(fs::relative(it->path(), root).string());
-  return out;
-}
-
-// Polls `sweep status` (in `cwd`) until `runs` are done.
-bool wait_until_done(const std::string& cwd, const std::string& spec, int runs, int timeout_s) {
-  std::string last;
-  for (auto start = std::chrono::steady_clock::now();
-       std::chrono::steady_clock::now() - start < std::chrono::seconds(timeout_s);) {
-    last = test::run_command("cd " + shell_quote(cwd) + " && " + test::aimrun() + " sweep status " + shell_quote(spec)).output;
-    if (last.find(std::to_string(runs) + " done") != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-  }
-  ADD_FAILURE() << "not done after " << timeout_s << " s:\n" << last;
-  return false;
-}
+using test::files_below;  // tests/test_util.h
 
 std::string last_line(const std::string& s) {
   auto t = trim(s);
@@ -103,7 +80,7 @@ TEST_F(HostileSlurm, ASubmissionWithHostilePathsRunsNothingAndWritesOnlyBelowOut
                                   shell_quote(spec) + " --profile local");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   const std::string job = last_line(submit.output);
-  ASSERT_TRUE(wait_until_done(cwd.string(), spec, 1, 600));
+  ASSERT_TRUE(test::wait_for_status(spec, "1 done", 600, cwd.string()).reached);
   const std::string out = cwd.string() + "/" + out_rel;
   const std::string log = out + "/paths/slurm/" + job + "_0.out";
   ASSERT_TRUE(fs::exists(log)) << "no log at " << log;

@@ -274,12 +274,7 @@ std::vector<Hostile> hostile_path_parts() {
 }
 
 // Every file below `root`, relative to it (links not followed).
-std::vector<std::string> files_below(const fs::path& root) {
-  std::vector<std::string> out;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it)
-    if (!it->is_directory() || it->is_symlink()) out.push_back(fs::relative(it->path(), root).string());
-  return out;
-}
+using test::files_below;  // tests/test_util.h
 
 // Stands in for srun: writes its folder and its arguments, one per line, to $AIM_STUB_OUT.
 std::string write_srun_stub(const test::TempDir& dir) {

@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "results/run_file.h"
 #include "run_compare.h"
-#include "runner/init_from.h"
+#include "runner/init_from_weights.h"
 #include "runner/schema.h"
 #include "runner/trained_run.h"
 #include "test_util.h"
@@ -45,6 +45,16 @@ Trained train_tiny(const std::string& config, const std::string& overrides) {
   std::istringstream words(overrides);
   for (std::string w; words >> w;) o.push_back(w);
   auto cfg = load_run_config(config, o);
+  // Its start lines (runner/start_line.h) fit a 120-column terminal.
+  std::istringstream lines(r.output);
+  int start_lines = 0;
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("] run " + cfg.run_id() + ": ") != std::string::npos &&
+        line.find(" complete: ") == std::string::npos) {
+      ++start_lines;
+      EXPECT_LE(line.size(), 120u) << line;
+    }
+  EXPECT_EQ(start_lines, 2) << r.output;
   return {cfg.run_id(), cfg.get_string("output_dir") + "/runs/" + cfg.run_id()};
 }
 

@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using test::seconds_since;  // tests/test_util.h
 
 // A folder outside /tmp (the build folder's test-work/), removed afterwards.
 class SharedDir {
@@ -80,12 +80,6 @@ std::string spec_text(const std::string& out, const std::string& name, int epoch
          "\n  grid:\n    seed: [5]\n";
 }
 
-bool wait_for(const std::function<bool()>& done, int timeout_s) {
-  for (auto t0 = Clock::now(); seconds_since(t0) < timeout_s; std::this_thread::sleep_for(std::chrono::milliseconds(200)))
-    if (done()) return true;
-  return false;
-}
-
 std::string submit(const std::string& spec, const std::string& profile_path) {
   auto r = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile " + profile_path);
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -107,7 +101,8 @@ Submitted submit_two_node_run(const SharedDir& dir, const std::string& name, int
   s.job = submit(s.spec, s.profile);
   std::cout << "[ two nodes ] job " << s.job << ", run " << s.run_dir << std::endl;
   if (wait_for_checkpoint) {
-    EXPECT_TRUE(wait_for([&] { return fs::exists(s.run_dir + "/checkpoint.pt"); }, 300)) << "the run never checkpointed";
+    EXPECT_TRUE(test::wait_until([&] { return fs::exists(s.run_dir + "/checkpoint.pt"); }, 300))
+        << "the run never checkpointed";
   }
   return s;
 }
@@ -132,8 +127,9 @@ TEST_F(TwoNodes, SweepElementAcrossTwoNodesPreemptedResumesAsOneNode) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   auto signal = test::run_command("scancel --signal=USR2 " + job + "_0");
   ASSERT_EQ(signal.exit_code, 0) << signal.output;
-  ASSERT_TRUE(wait_for([&] { return fs::exists(run_dir + "/result.h5"); }, 400)) << read_text(run_dir + "/train.log");
-  ASSERT_TRUE(wait_for([&] { return test::run_command("squeue -h -j " + job).output.empty(); }, 60));
+  ASSERT_TRUE(test::wait_until([&] { return fs::exists(run_dir + "/result.h5"); }, 400))
+      << read_text(run_dir + "/train.log");
+  ASSERT_TRUE(test::wait_until([&] { return test::run_command("squeue -h -j " + job).output.empty(); }, 60));
   auto log = read_text(dir.file("out/two/slurm/" + job + "_0.out"));
   EXPECT_NE(log.find("requeueing " + job + "_0"), std::string::npos) << log;
   EXPECT_NE(log.find("resuming from"), std::string::npos) << log;
@@ -155,7 +151,8 @@ TEST_F(TwoNodes, SweepElementAcrossTwoNodesPreemptedResumesAsOneNode) {
 TEST_F(TwoNodes, TwoTasksPerNodeGiveLocalRanksZeroAndOneOnEachNode) {
   SharedDir dir;
   const std::string run_dir = submit_two_node_run(dir, "place", 1, 2, false).run_dir;
-  ASSERT_TRUE(wait_for([&] { return fs::exists(run_dir + "/result.h5"); }, 400)) << read_text(run_dir + "/train.log");
+  ASSERT_TRUE(test::wait_until([&] { return fs::exists(run_dir + "/result.h5"); }, 400))
+      << read_text(run_dir + "/train.log");
   auto r = results::read_run_file(run_dir + "/result.h5");
   EXPECT_EQ(r.numbers.at("world_size"), 4);
   EXPECT_EQ(r.text.at("placement"), "n1:0/2 n1:1/2 n2:0/2 n2:1/2");
@@ -192,7 +189,8 @@ TEST_F(TwoNodes, NodeLostMidRunEndsTheJobAndTheRunResumes) {
   const auto t0 = Clock::now();
   // The element leaves RUNNING: failed, or requeued by Slurm for the lost node.
   auto running = [&] { return test::run_command("squeue -h -t R -j " + job).output.find(job) != std::string::npos; };
-  ASSERT_TRUE(wait_for([&] { return !running(); }, 120)) << "the job still runs 2 minutes after the node was lost";
+  ASSERT_TRUE(test::wait_until([&] { return !running(); }, 120))
+      << "the job still runs 2 minutes after the node was lost";
   const double ended_s = seconds_since(t0);
   std::cout << "[ node lost ] the job left RUNNING " << ended_s << " s after n2 was killed" << std::endl;
   EXPECT_LT(ended_s, 60.0);
@@ -200,7 +198,8 @@ TEST_F(TwoNodes, NodeLostMidRunEndsTheJobAndTheRunResumes) {
   test::run_command(std::string(AIM_SOURCE_DIR) + "/scripts/slurm-local.sh start --nodes 2");
   // Slurm requeues a job whose node failed; if it did not, submitting again picks the run up.
   if (test::run_command("squeue -h -j " + job).output.empty()) submit(run.spec, run.profile);
-  ASSERT_TRUE(wait_for([&] { return fs::exists(run_dir + "/result.h5"); }, 400)) << read_text(run_dir + "/train.log");
+  ASSERT_TRUE(test::wait_until([&] { return fs::exists(run_dir + "/result.h5"); }, 400))
+      << read_text(run_dir + "/train.log");
   EXPECT_NE(read_text(run_dir + "/train.log").find("resuming from"), std::string::npos);
   expect_same_as_one_node(run_dir, dir);
 }

@@ -42,15 +42,6 @@ std::shared_ptr<model::Model> build_model(const TempDir& dir, const std::string&
   return model::make_model(cfg, num_classes);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 struct ParityCase {
   std::string model;
   int height, width;
@@ -103,7 +94,7 @@ class ParityImport : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(export_weights("resnet18", weights_, "--seed 1 --perturb"));
   }
   std::string load_error(int64_t num_classes = 1000, bool allow_new_head = false) {
-    return error_of([&] {
+    return test::error_of<Error>([&] {
       build_model(dir_, "resnet18", num_classes,
            {"model.weights=" + weights_, std::string("model.allow_new_head=") + (allow_new_head ? "true" : "false")});
     });

@@ -137,15 +137,6 @@ void write_stripe_files(const std::string& dir, int n, int width, int height) {
 }
 #endif
 
-std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no ConfigError)";
-}
-
 std::vector<std::string> applies_to(const std::string& key) {
   const KeySpec* spec = full_schema().find(key);
   return spec ? spec->entries : std::vector<std::string>{"(no such key)"};
@@ -201,7 +192,7 @@ TEST(RegistryKeys, AKeySeveralEntriesDeclareIsKeptOnceAndAppliesToEach) {
   EXPECT_FALSE(resolve("c", "0").applies("x.shared"));
   EXPECT_NO_THROW(check_entry_keys(resolve("a", "3")));
   EXPECT_NO_THROW(check_entry_keys(resolve("b", "0")));  // x.only_a of another entry: out of the identity
-  auto msg = config_error([&] { check_entry_keys(resolve("b", "3")); });
+  auto msg = test::error_of<ConfigError>([&] { check_entry_keys(resolve("b", "3")); });
   EXPECT_NE(
       msg.find("command line (x.neutral=3): x.neutral: applies only to x.kind a, and this config's x.kind is 'b'"),
       std::string::npos)
@@ -266,12 +257,13 @@ TEST(RegistryKeys, RegisteringAfterTheRegistryWasReadOrTwiceIsRefused) {
 TEST(RegistryKeys, AKeyOfAnotherEntryThatWouldCountIsAConfigError) {
   test::TempDir dir;
   const auto cfg = dir.write("a.yaml", "dataset: {name: synthetic, image_size: 16}\n");
-  auto msg = config_error([&] { load_run_config(cfg, {"dataset.task=pretrain"}); });
+  auto msg = test::error_of<ConfigError>([&] { load_run_config(cfg, {"dataset.task=pretrain"}); });
   EXPECT_NE(msg.find("dataset.task: applies only to dataset.name builtin, and this config's dataset.name is "
                      "'synthetic'"),
             std::string::npos)
       << msg;
-  msg = config_error([&] { load_run_config(dir.write("b.yaml", "dataset: {name: stripes, ood_size: 10}\n"), {}); });
+  msg = test::error_of<ConfigError>(
+      [&] { load_run_config(dir.write("b.yaml", "dataset: {name: stripes, ood_size: 10}\n"), {}); });
   EXPECT_NE(msg.find("b.yaml:1: dataset.ood_size: applies only to dataset.name builtin"), std::string::npos) << msg;
   const auto plain = load_run_config(cfg, {});
   EXPECT_EQ(load_run_config(cfg, {"dataset.task=finetune"}).run_id(), plain.run_id());

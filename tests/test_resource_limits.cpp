@@ -18,11 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+using test::contains;  // tests/test_util.h
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
+using test::seconds_since;  // tests/test_util.h
 
 std::string config(const test::TempDir& dir) { return dir.write("c.yaml", test::small_run_config(dir.file("out"), 1)); }
 

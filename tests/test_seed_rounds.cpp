@@ -22,12 +22,7 @@ const std::string kMethods =
 // The ConfigError load_sweep throws for `sweep_tail` under kMethods' grid ("" if none).
 std::string error_of(const test::TempDir& dir, const std::string& text) {
   auto spec = dir.write("s.yaml", base(dir.file("out")) + text);
-  try {
-    load_sweep(spec, {});
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_of<ConfigError>([&] { load_sweep(spec, {}); });
 }
 
 }  // namespace

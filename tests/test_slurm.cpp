@@ -12,6 +12,7 @@
 #include "core/strings.h"
 #include "results/run_file.h"
 #include "runner/sweep/sweep_spec.h"
+#include "slurm_test.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -19,32 +20,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class Slurm : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto r = test::run_command("sinfo -h -o %T");
-    ASSERT_EQ(r.exit_code, 0) << "no Slurm cluster: start it with scripts/slurm-local.sh start\n" << r.output;
-  }
-};
+class Slurm : public test::SlurmTest {};
 
 std::string spec_text(const std::string& out, const std::string& name, int epochs, const std::string& seeds) {
   return test::small_run_config(out, epochs, /*log_every=*/1) + "sweep:\n  name: " + name +
          "\n  grid:\n    seed: " + seeds + "\n";
-}
-
-// Polls `aimrun sweep status` until every run is done; returns the states seen on the way.
-std::string wait_until_done(const std::string& spec, int runs, int timeout_s) {
-  std::string seen;
-  auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(timeout_s)) {
-    auto st = test::run_command(test::aimrun() + " sweep status " + spec);
-    seen += st.output;
-    if (st.output.find(std::to_string(runs) + " done") != std::string::npos) return seen;
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-  }
-  ADD_FAILURE() << "sweep not done after " << timeout_s << " s:\n"
-                << seen.substr(seen.size() > 3000 ? seen.size() - 3000 : 0);
-  return seen;
 }
 
 }  // namespace
@@ -58,7 +38,7 @@ TEST_F(Slurm, SubmitAJobArrayAndFollowItToTheEnd) {
   // Submitting again does not queue the same runs twice.
   auto again = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
   EXPECT_NE(again.output.find("nothing to submit"), std::string::npos) << again.output;
-  auto seen = wait_until_done(spec, 4, 600);
+  auto seen = test::wait_for_status(spec, "4 done", 600).seen;
   // With 2 CPUs and one per run, some runs wait in the queue while others run.
   EXPECT_NE(seen.find("queued"), std::string::npos) << seen;
   EXPECT_NE(seen.find("running"), std::string::npos) << seen;
@@ -94,7 +74,7 @@ TEST_F(Slurm, PreemptedRunRequeuesResumesAndMatchesItsTwin) {
   ASSERT_TRUE(past_epoch_1()) << "no step after the first epoch in 30 s:\n" << read_text(run_dir + "/train.log");
   auto signal = test::run_command("scancel --signal=USR2 " + job + "_0");
   ASSERT_EQ(signal.exit_code, 0) << signal.output;
-  wait_until_done(spec, 1, 600);
+  test::wait_for_status(spec, "1 done", 600);
   auto log = read_text(dir.file("out/preempt/slurm/" + job + "_0.out"));
   EXPECT_NE(log.find("checkpoint written at epoch"), std::string::npos) << log;
   EXPECT_NE(log.find("requeueing " + job + "_0"), std::string::npos) << log;

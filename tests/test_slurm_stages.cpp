@@ -17,6 +17,7 @@
 #include "runner/sweep/slurm_limits.h"
 #include "runner/sweep/slurm_records.h"
 #include "runner/sweep/sweep_spec.h"
+#include "slurm_test.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -24,13 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class SlurmStages : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto r = test::run_command("sinfo -h -o %T");
-    if (r.exit_code != 0) GTEST_SKIP() << "not run: no Slurm cluster (scripts/slurm-local.sh start)\n" << r.output;
-  }
-};
+class SlurmStages : public test::SlurmTest {};
 
 std::string spec_text(const std::string& out, const std::string& pre, const std::string& fine) {
   auto text = test::small_run_config(out, 1, /*log_every=*/1);
@@ -46,21 +41,6 @@ std::vector<std::string> job_ids(const std::string& output) {
     if (!trim(line).empty() && trim(line).find_first_not_of("0123456789") == std::string::npos)
       ids.push_back(trim(line));
   return ids;
-}
-
-// Polls `sweep status` until `until` appears; returns everything seen.
-std::string wait_for(const std::string& spec, const std::string& until, int timeout_s) {
-  std::string seen;
-  auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(timeout_s)) {
-    auto st = test::run_command(test::aimrun() + " sweep status " + spec);
-    seen += st.output;
-    if (st.output.find(until) != std::string::npos) return seen;
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-  }
-  ADD_FAILURE() << "no '" << until << "' after " << timeout_s << " s:\n"
-                << seen.substr(seen.size() > 3000 ? seen.size() - 3000 : 0);
-  return seen;
 }
 
 double mtime(const std::string& path) {
@@ -95,7 +75,7 @@ TEST_F(SlurmStages, TwoStagesRunInOrderAndAResubmissionWaitsForNothingDone) {
       << submit.output;
   auto show = test::run_command("scontrol show job " + ids[1]);
   EXPECT_NE(show.output.find("afterok:" + ids[0]), std::string::npos) << show.output;
-  wait_for(spec, "4 done", 600);
+  test::wait_for_status(spec, "4 done", 600);
   auto s = load_sweep(spec, {});
   for (const auto* f : s.stage_runs("finetune")) {
     const std::string up = s.run_dir(f->upstream) + "/result.h5";
@@ -113,7 +93,7 @@ TEST_F(SlurmStages, TwoStagesRunInOrderAndAResubmissionWaitsForNothingDone) {
   EXPECT_EQ(job_ids(resubmit.output).size(), 1u) << resubmit.output;
   EXPECT_NE(resubmit.output.find("stage finetune: submitted job array"), std::string::npos) << resubmit.output;
   EXPECT_EQ(resubmit.output.find("after afterok"), std::string::npos) << resubmit.output;
-  wait_for(spec, "4 done", 300);
+  test::wait_for_status(spec, "4 done", 300);
 }
 
 // A pretrain run fails: Slurm cancels the fine-tune array that waited for it
@@ -141,7 +121,7 @@ TEST_F(SlurmStages, FailedUpstreamCancelsTheLaterArrayAndAnElementStartedAnywayR
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   auto ids = job_ids(submit.output);
   ASSERT_EQ(ids.size(), 2u) << submit.output;
-  auto seen = wait_for(spec, "1 done, 1 failed, 2 pending", 600);
+  auto seen = test::wait_for_status(spec, "1 done, 1 failed, 2 pending", 600).seen;
   // The later array is gone from the queue, its runs were never started.
   std::string state;
   for (int i = 0; i < 30; ++i) {
@@ -160,7 +140,7 @@ TEST_F(SlurmStages, FailedUpstreamCancelsTheLaterArrayAndAnElementStartedAnywayR
   ASSERT_FALSE(script.empty());
   auto by_hand = test::run_command("cd " + dir.file("out/staged/slurm") + " && sbatch --parsable " + script);
   ASSERT_EQ(by_hand.exit_code, 0) << by_hand.output;
-  wait_for(spec, "2 done, 2 failed", 300);
+  test::wait_for_status(spec, "2 done, 2 failed", 300);
   const auto* blocked = fine[1]->upstream == bad->run_id ? fine[1] : fine[0];
   auto failed = read_text(s.run_dir(blocked->run_id) + "/FAILED");
   EXPECT_EQ(failed.rfind("upstream " + bad->run_id + " failed: ", 0), 0u) << failed;
@@ -194,7 +174,7 @@ TEST_F(SlurmStages, PreemptedUpstreamOnlyDelaysTheLaterArray) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   EXPECT_NE(during.find(ids[1] + "_0 PENDING"), std::string::npos) << during;
-  wait_for(spec, "2 done", 600);
+  test::wait_for_status(spec, "2 done", 600);
   auto log = read_text(dir.file("out/staged/slurm/" + ids[0] + "_0.out"));
   EXPECT_NE(log.find("requeueing " + ids[0] + "_0"), std::string::npos) << log;
   EXPECT_NE(log.find("(restart 1)"), std::string::npos) << log;
@@ -255,8 +235,7 @@ class SlurmSplit : public ::testing::Test {
   }
   static inline std::string nodes_;
   void SetUp() override {
-    auto r = test::run_command("sinfo -h -o %T");
-    if (r.exit_code != 0) GTEST_SKIP() << "not run: no Slurm cluster (scripts/slurm-local.sh start)\n" << r.output;
+    AIM_NEEDS_SLURM();
     ASSERT_EQ(max_array_size(), "11") << "scripts/slurm-local.sh start --max-array-size 11 did not take";
   }
 };

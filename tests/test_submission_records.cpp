@@ -26,6 +26,7 @@
 #include "runner/sweep/slurm_records.h"
 #include "runner/sweep/sweep_spec.h"
 #include "runner/sweep/upstream.h"
+#include "slurm_test.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -304,7 +305,7 @@ TEST(SubmissionRecordCli, ADamagedOrLostRecordQueuesNothingTwiceAndIsRebuiltFrom
 // by its name and script folder. The array is cancelled at the end.
 TEST(SubmissionRecordSlurm, ALostRecordWhileAnArrayIsHeldQueuesNothingTwice) {
   test::FaultCase fc("submissions.yaml emptied, then deleted, while its array is held in Slurm");
-  ASSERT_EQ(test::run_command("sinfo -h -o %T").exit_code, 0) << "no Slurm cluster: scripts/slurm-local.sh start";
+  AIM_NEEDS_SLURM();
   test::TempDir dir;
   const std::string name = "lost" + std::to_string(getpid());
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), name, "[0, 1]"));

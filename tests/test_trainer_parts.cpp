@@ -7,12 +7,17 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
 
+#include "aim/registry.h"
 #include "core/error.h"
+#include "data/registry.h"
 #include "runner/epoch_recorder.h"
 #include "runner/eval_schedule.h"
 #include "runner/optim.h"
 #include "runner/schema.h"
+#include "runner/start_line.h"
+#include "runner/train_settings.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -156,6 +161,75 @@ TEST(EvalSchedule, BuiltFromTheConfigAndTheDatasetsSplits) {
   EXPECT_EQ(fine.val, "test");  // without val, the first evaluated split
 }
 
+// Defaults are written once: the settings an empty config gives are a default TrainSettings,
+// field by field (the dataset.* fields, whose keys data/ declares, are the ones that could
+// drift), and the texts of the defaults that enter a run's identity are those runs were
+// hashed with before the schema took them from the struct.
+TEST(TrainSettings, DefaultsAreTheSchemas) {
+  test::TempDir dir;
+  const TrainSettings t = train_settings(load_run_config(dir.write("empty.yaml", "{}\n"), {}));
+  const TrainSettings d;
+  EXPECT_EQ(t.seed, d.seed);
+  EXPECT_EQ(t.threads, d.threads);
+  EXPECT_EQ(t.epochs, d.epochs);
+  EXPECT_EQ(t.batch_size, d.batch_size);
+  EXPECT_EQ(t.accumulate_steps, d.accumulate_steps);
+  EXPECT_EQ(t.channels_last, d.channels_last);
+  EXPECT_EQ(t.bf16, d.bf16);
+  EXPECT_EQ(t.pin_memory, d.pin_memory);
+  EXPECT_EQ(t.cudnn_benchmark, d.cudnn_benchmark);
+  EXPECT_EQ(t.stop_on_nan, d.stop_on_nan);
+  EXPECT_EQ(t.bucket_mb, d.bucket_mb);
+  EXPECT_EQ(t.first_bucket_mb, d.first_bucket_mb);
+  EXPECT_EQ(t.last_bucket_mb, d.last_bucket_mb);
+  EXPECT_EQ(t.log_every_s, d.log_every_s);
+  EXPECT_EQ(t.workers, d.workers);
+  EXPECT_EQ(t.prefetch, d.prefetch);
+  EXPECT_EQ(t.checkpoint_every, d.checkpoint_every);
+  EXPECT_EQ(t.mask_hist_bins, d.mask_hist_bins);
+  EXPECT_EQ(t.pictures, d.pictures);
+  EXPECT_EQ(t.optim.adamw, d.optim.adamw);
+  EXPECT_EQ(t.optim.lr, d.optim.lr);
+  EXPECT_EQ(t.optim.min_lr, d.optim.min_lr);
+  EXPECT_EQ(t.optim.warmup_epochs, d.optim.warmup_epochs);
+  EXPECT_EQ(t.optim.cosine, d.optim.cosine);
+  EXPECT_EQ(t.optim.momentum, d.optim.momentum);
+  EXPECT_EQ(t.optim.nesterov, d.optim.nesterov);
+  EXPECT_EQ(t.optim.beta1, d.optim.beta1);
+  EXPECT_EQ(t.optim.beta2, d.optim.beta2);
+  EXPECT_EQ(t.optim.weight_decay, d.optim.weight_decay);
+  EXPECT_EQ(t.optim.decay_norm_and_bias, d.optim.decay_norm_and_bias);
+  const std::map<std::string, std::string> texts = {{"seed", "0"},
+                                                    {"train.epochs", "10"},
+                                                    {"train.batch_size", "128"},
+                                                    {"train.accumulate_steps", "1"},
+                                                    {"train.optimizer", "sgd"},
+                                                    {"train.lr", "0.05"},
+                                                    {"train.min_lr", "0.0"},
+                                                    {"train.schedule", "cosine"},
+                                                    {"train.warmup_epochs", "1.0"},
+                                                    {"train.momentum", "0.9"},
+                                                    {"train.nesterov", "false"},
+                                                    {"train.betas", "[0.9, 0.999]"},
+                                                    {"train.weight_decay", "0.0005"},
+                                                    {"train.decay_norm_and_bias", "false"},
+                                                    {"train.precision", "fp32"},
+                                                    {"eval.mask_hist_bins", "10"}, {"train.bucket_mb", "25.0"}, {"train.first_bucket_mb", "1.0"},
+      {"train.last_bucket_mb", "-1.0"}, {"train.log_every", "10.0"}, {"train.checkpoint_every", "1"},
+      {"train.stop_on_nan", "true"}, {"train.cudnn_benchmark", "true"}, {"train.channels_last", "false"},
+      {"threads", "0"}, {"eval.pictures", "8"}};
+  for (const auto& [key, text] : texts) {
+    const KeySpec* spec = full_schema().find(key);
+    ASSERT_NE(spec, nullptr) << key;
+    EXPECT_EQ(spec->default_yaml, text) << key;
+  }
+  EXPECT_EQ(default_text(1e-5), "1e-05");
+  EXPECT_EQ(default_text(10.0), "10.0");  // not 1e+01
+  EXPECT_EQ(default_text(1234567.0), "1234567.0");
+  EXPECT_EQ(default_text(-1.0), "-1.0");
+  EXPECT_EQ(default_text(0.1 + 0.2), "0.30000000000000004");  // reads back as the same double
+}
+
 TEST(OptimizerSettings, ReadOnceFromTheTrainKeys) {
   test::TempDir dir;
   auto t = train_settings(load_run_config(
@@ -217,3 +291,41 @@ TEST(LrSchedule, WarmUpThenCosineAsInTheClosedForm) {
 }
 
 }  // namespace
+
+namespace aim {
+
+// A run's start lines fit a 120-column terminal after the console's "[HH:MM:SS] " with the
+// longest names the registries hold and numbers larger than any run's, and keep every fact
+// (before: one line of 146 to 152 characters).
+TEST(StartLine, FitsA120ColumnTerminalWithTheLongestNames) {
+  auto longest = [](const auto& entries) {
+    std::string out;
+    for (const auto& e : entries)
+      if (e.name.size() > out.size()) out = e.name;
+    return out;
+  };
+  RunStart s;
+  s.run_id = "0123456789ab";
+  s.method = longest(model::method_registry());
+  s.backbone = longest(model::backbone_registry());
+  s.dataset = longest(data::dataset_registry());
+  s.train_samples = 1281167;  // ImageNet's training split
+  s.classes = 1000;
+  s.parameters = 999999999;
+  s.ranks = 4096, s.threads = 1024;
+  const size_t prefix = std::string("[12:34:56] ").size();
+  const auto lines = start_lines(s);
+  ASSERT_EQ(lines.size(), 2u);
+  std::string all;
+  for (const auto& line : lines) {
+    EXPECT_LE(prefix + line.size(), 120u) << line;
+    EXPECT_EQ(line.rfind("run 0123456789ab: ", 0), 0u) << line;
+    all += line + "\n";
+  }
+  for (const std::string& fact :
+       {"method " + s.method, "backbone " + s.backbone, "dataset " + s.dataset, std::string("1281167 train samples"),
+        std::string("1000 classes"), std::string("999999999 parameters"), std::string("4096 rank(s) x 1024 thread(s)")})
+    EXPECT_NE(all.find(fact), std::string::npos) << fact << " not in\n" << all;
+}
+
+}  // namespace aim

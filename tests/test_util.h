@@ -1,15 +1,23 @@
 #pragma once
-// Helpers shared by the tests: temporary folders, files, running the aimrun binary.
+// Helpers shared by the tests: temporary folders, files, running the aimrun binary, the
+// message an exception carries (error_of), waiting for a state (wait_until, wait_for_status).
+// The Slurm fixture is tests/slurm_test.h.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
+
+#include "core/strings.h"
 
 namespace aim::test {
 
@@ -68,6 +76,71 @@ inline std::pair<CommandResult, CommandResult> run_at_once(const std::string& a,
 }
 
 inline std::string aimrun() { return AIMRUN_BIN; }
+
+// The message of the exception of type E that `f` throws; "" when it throws none. An
+// exception of another type goes through (and fails the test).
+template <class E = std::exception, class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "";
+}
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+inline double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The files (and links) below `root`, relative to it.
+inline std::vector<std::string> files_below(const std::filesystem::path& root) {
+  std::vector<std::string> out;
+  for (auto it = std::filesystem::recursive_directory_iterator(root);
+       it != std::filesystem::recursive_directory_iterator(); ++it)
+    if (!it->is_directory() || it->is_symlink()) out.push_back(std::filesystem::relative(it->path(), root).string());
+  return out;
+}
+
+// Polls `done` every `poll_s` seconds until it is true (true) or `timeout_s` have passed
+// (false; the caller says what it waited for).
+inline bool wait_until(const std::function<bool()>& done, double timeout_s, double poll_s = 0.2) {
+  const auto start = std::chrono::steady_clock::now();
+  while (true) {
+    if (done()) return true;
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s) return false;
+    std::this_thread::sleep_for(std::chrono::duration<double>(poll_s));
+  }
+}
+
+struct StatusWait {
+  bool reached = false;
+  std::string seen;  // everything `sweep status` printed meanwhile
+};
+
+// Polls `aimrun sweep status SPEC` (run in `cwd` when given) every 2 s until its output
+// contains `until` (e.g. "4 done"). A wait that times out fails at the line that called it,
+// with the end of what status printed.
+inline StatusWait wait_for_status(const std::string& spec, const std::string& until, int timeout_s,
+                                  const std::string& cwd = "", const char* file = __builtin_FILE(),
+                                  int line = __builtin_LINE()) {
+  StatusWait w;
+  const std::string cmd =
+      (cwd.empty() ? "" : "cd " + shell_quote(cwd) + " && ") + aimrun() + " sweep status " + shell_quote(spec);
+  w.reached = wait_until(
+      [&] {
+        auto st = run_command(cmd);
+        w.seen += st.output;
+        return st.output.find(until) != std::string::npos;
+      },
+      timeout_s, 2.0);
+  if (!w.reached)
+    ADD_FAILURE_AT(file, line) << "no '" << until << "' in `sweep status " << spec << "` after " << timeout_s << " s:\n"
+                               << w.seen.substr(w.seen.size() > 3000 ? w.seen.size() - 3000 : 0);
+  return w;
+}
 
 // A small run on the built-in dataset (seconds per epoch), as the sweep, resume and Slurm
 // tests train it; the YAML text, to which a test may append a `sweep:` section.

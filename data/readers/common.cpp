@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -185,127 +186,6 @@ double parse_double(const std::string& s, const std::string& path, int line, con
   } catch (const std::exception&) {
   }
   fail_line(path, line, "expected a number " + what + ", got '" + s + "'");
-}
-
-namespace {
-
-// CUB's "<id> <value...>" files: every line an id and `n` fields (the last may hold spaces
-// when rest_joined, as in images.txt paths). Duplicate ids are errors.
-std::map<int64_t, std::vector<std::string>> read_id_file(const std::string& path, size_t n, const std::string& expected) {
-  std::map<int64_t, std::vector<std::string>> out;
-  for (const auto& l : read_lines(path)) {
-    auto f = fields(l.text);
-    if (f.size() != n + 1) fail_line(path, l.number, "expected '" + expected + "', got '" + l.text + "'");
-    const int64_t id = parse_int(f[0], path, l.number, "id");
-    if (id < 1) fail_line(path, l.number, "ids are 1-based, got " + f[0]);
-    if (!out.emplace(id, std::vector<std::string>(f.begin() + 1, f.end())).second)
-      fail_line(path, l.number, "id " + f[0] + " appears twice");
-  }
-  return out;
-}
-
-std::string file_name(const std::string& path) { return fs::path(path).filename().string(); }
-
-}  // namespace
-
-std::string CubMetadata::segmentation_of(int64_t id) const {
-  if (!has_segmentations) return "";
-  fs::path rel(image_path.at(id));
-  rel.replace_extension(".png");
-  return segmentation_root + "/" + rel.string();
-}
-
-CubMetadata read_cub(const std::string& root_in, bool full) {
-  CubMetadata m;
-  // Accept the folder that holds images.txt, or its parent (CUB_200_2011/ inside the archive).
-  m.root = root_in;
-  if (!fs::exists(m.root + "/images.txt") && fs::exists(m.root + "/CUB_200_2011/images.txt"))
-    m.root += "/CUB_200_2011";
-  const std::string& r = m.root;
-  if (!fs::exists(r + "/images.txt"))
-    throw DataError(r + "/images.txt: file is missing (is " + root_in + " a CUB-200-2011 folder?)");
-  for (auto& [id, f] : read_id_file(r + "/images.txt", 1, "<image_id> <class_dir>/<file>.jpg")) {
-    m.id_by_name[file_name(f[0])] = id;
-    m.image_path[id] = f[0];
-  }
-  const std::string boxes = r + "/bounding_boxes.txt";
-  if (!fs::exists(boxes) && full) spdlog::warn("{}: no bounding_boxes.txt: no box ground truth", r);
-  if (fs::exists(boxes)) {
-    for (const auto& l : read_lines(boxes)) {
-      auto f = fields(l.text);
-      if (f.size() != 5) fail_line(boxes, l.number, "expected '<image_id> <x> <y> <width> <height>', got '" + l.text + "'");
-      const int64_t id = parse_int(f[0], boxes, l.number, "image id");
-      Box b{parse_double(f[1], boxes, l.number, "x"), parse_double(f[2], boxes, l.number, "y"),
-            parse_double(f[3], boxes, l.number, "width"), parse_double(f[4], boxes, l.number, "height")};
-      if (b.w < 0 || b.h < 0) fail_line(boxes, l.number, "negative box size");
-      if (!m.image_path.count(id)) fail_line(boxes, l.number, "image id " + f[0] + " is not in images.txt");
-      if (!m.box.emplace(id, b).second) fail_line(boxes, l.number, "id " + f[0] + " appears twice");
-    }
-  }
-  m.segmentation_root = r + "/segmentations";
-  // The segmentations archive unpacks next to CUB_200_2011/, not inside it.
-  if (!fs::is_directory(m.segmentation_root) && fs::is_directory(fs::path(r).parent_path() / "segmentations"))
-    m.segmentation_root = (fs::path(r).parent_path() / "segmentations").string();
-  m.has_segmentations = fs::is_directory(m.segmentation_root);
-  if (!full) return m;
-  // classes.txt names the classes; copies without it get the folder names of their images.
-  const std::string classes = r + "/classes.txt";
-  const bool named = fs::exists(classes);
-  if (named) {
-    std::map<int64_t, std::vector<std::string>> cls = read_id_file(classes, 1, "<class_id> <class_dir>");
-    int64_t expect = 1;
-    for (auto& [id, f] : cls) {
-      if (id != expect++) throw DataError(classes + ": class ids must be 1..N without gaps (missing " + std::to_string(expect - 1) + ")");
-      m.class_names.push_back(f[0]);
-    }
-  }
-  const std::string labels = r + "/image_class_labels.txt";
-  for (const auto& l : read_lines(labels)) {
-    auto f = fields(l.text);
-    if (f.size() != 2) fail_line(labels, l.number, "expected '<image_id> <class_id>', got '" + l.text + "'");
-    const int64_t id = parse_int(f[0], labels, l.number, "image id"), c = parse_int(f[1], labels, l.number, "class id");
-    if (c < 1 || (named && c > int64_t(m.class_names.size())))
-      fail_line(labels, l.number, "class id " + f[1] + " outside 1.." +
-                                      (named ? std::to_string(m.class_names.size()) + " (classes.txt)" : std::string("N (class ids are 1-based)")));
-    if (!m.image_path.count(id)) fail_line(labels, l.number, "image id " + f[0] + " is not in images.txt");
-    if (!m.label.emplace(id, c - 1).second) fail_line(labels, l.number, "id " + f[0] + " appears twice");
-  }
-  if (!named) {
-    int64_t n = 0;
-    for (const auto& [id, c] : m.label) n = std::max(n, c + 1);
-    m.class_names.assign(size_t(n), "");
-    for (const auto& [id, c] : m.label)
-      if (m.class_names[size_t(c)].empty()) m.class_names[size_t(c)] = fs::path(m.image_path[id]).parent_path().string();
-    for (size_t c = 0; c < m.class_names.size(); ++c)
-      if (m.class_names[c].empty()) m.class_names[c] = "class_" + std::to_string(c + 1);
-  }
-  const std::string split = r + "/train_test_split.txt";
-  for (const auto& l : read_lines(split)) {
-    auto f = fields(l.text);
-    if (f.size() != 2 || (f[1] != "0" && f[1] != "1"))
-      fail_line(split, l.number, "expected '<image_id> <1 = train, 0 = test>', got '" + l.text + "'");
-    const int64_t id = parse_int(f[0], split, l.number, "image id");
-    if (!m.image_path.count(id)) fail_line(split, l.number, "image id " + f[0] + " is not in images.txt");
-    if (!m.is_train.emplace(id, f[1] == "1").second) fail_line(split, l.number, "id " + f[0] + " appears twice");
-  }
-  for (const auto& [id, p] : m.image_path) {
-    if (!m.label.count(id)) throw DataError(labels + ": no label for image id " + std::to_string(id) + " (" + p + ")");
-    if (!m.is_train.count(id)) throw DataError(split + ": no split for image id " + std::to_string(id) + " (" + p + ")");
-  }
-  return m;
-}
-
-bool attach_cub_ground_truth(const CubMetadata& cub, const std::string& name, bool segmentations, Sample& s) {
-  auto it = cub.id_by_name.find(name);
-  if (it == cub.id_by_name.end()) return false;
-  if (segmentations && cub.has_segmentations) {
-    s.mask_path = cub.segmentation_of(it->second);
-    // CUB's masks are soft (the share of annotators who marked a pixel): the majority counts.
-    s.mask_threshold = 127;
-  } else if (auto b = cub.box.find(it->second); b != cub.box.end()) {
-    s.boxes = {b->second};
-  }
-  return true;
 }
 
 std::vector<std::pair<std::string, std::vector<Sample>>> train_val_test(const Config& cfg, std::vector<Sample> train,

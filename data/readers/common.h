@@ -1,9 +1,8 @@
 #pragma once
 // What the image-dataset readers share: their config keys (each entry declares those it
 // reads), options from a config, text files read line by line with errors naming
-// file:line, CUB's metadata (Waterbirds and TravelingBirds borrow its boxes and
-// segmentations), and splits assembled from sample lists.
-#include <map>
+// file:line, and splits assembled from sample lists. CUB's metadata (which Waterbirds and
+// TravelingBirds borrow for boxes and segmentations) is in data/readers/cub.h.
 #include <string>
 #include <vector>
 
@@ -53,29 +52,6 @@ std::vector<std::string> fields(const std::string& text);
 [[noreturn]] void fail_line(const std::string& path, int line, const std::string& message);
 int64_t parse_int(const std::string& s, const std::string& path, int line, const std::string& what);
 double parse_double(const std::string& s, const std::string& path, int line, const std::string& what);
-
-// CUB-200-2011's metadata, ids as in its files (1-based).
-struct CubMetadata {
-  std::string root;
-  std::vector<std::string> class_names;       // classes.txt order (label = position)
-  std::map<int64_t, std::string> image_path;  // images.txt, relative to images/
-  std::map<int64_t, int64_t> label;           // 0-based
-  std::map<int64_t, bool> is_train;
-  std::map<int64_t, Box> box;
-  std::map<std::string, int64_t> id_by_name;  // file name (no folder) -> id
-  // segmentations/<class_dir>/<name>.png, or "" when the copy has no segmentations folder.
-  std::string segmentation_of(int64_t id) const;
-  bool has_segmentations = false;
-  std::string segmentation_root;  // <root>/segmentations, or the one next to <root>
-};
-// Reads images.txt and bounding_boxes.txt always, and with `full` also classes.txt,
-// image_class_labels.txt and train_test_split.txt.
-CubMetadata read_cub(const std::string& root, bool full);
-
-// Puts CUB's ground truth for the image named like `file_name` on `s`: its segmentation
-// when `segmentations` and the copy has one, else its box. Returns false when CUB has no
-// image of that name.
-bool attach_cub_ground_truth(const CubMetadata& cub, const std::string& file_name, bool segmentations, Sample& s);
 
 // Moves a deterministic fraction of `train` (per class, from seed) into the returned
 // validation list.

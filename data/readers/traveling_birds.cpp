@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "data/readers/common.h"
+#include "data/readers/cub.h"
 #include "data/registry.h"
 
 namespace aim::data {

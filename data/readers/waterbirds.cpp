@@ -13,6 +13,7 @@
 #include "core/strings.h"
 #include "data/dataset_keys.h"
 #include "data/readers/common.h"
+#include "data/readers/cub.h"
 #include "data/registry.h"
 
 namespace aim::data {

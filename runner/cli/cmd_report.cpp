@@ -14,21 +14,67 @@
 
 namespace aim::cli {
 
+namespace {
+
+struct ReportArgs {
+  std::string dir;
+  std::string format = "md";
+  int least_confident = 5;
+  std::string compare;
+  std::string html;
+  std::string seeds;
+  double margin = 2;
+  std::string baseline = "vanilla";
+  std::vector<std::string> where;
+  std::string group_by;
+  std::string columns = "paper";
+};
+
+// Every option is checked before any run is read (keys against the runs: write_report).
+results::ReportOptions report_options(const ReportArgs& args) {
+  results::ReportOptions options;
+  options.format = args.format;
+  options.least_confident = args.least_confident;
+  options.margin = args.margin;
+  options.baseline = args.baseline;
+  options.paper_columns = args.columns == "paper";
+  for (const auto& w : args.where) options.where.push_back(results::parse_where(w));
+  if (!args.html.empty()) check_output_file("--html", args.html);
+  for (const auto& k : split(args.group_by, ',')) {
+    auto key = trim(k);
+    if (!key.empty()) options.group_by.push_back(key);
+  }
+  if (!args.group_by.empty() && options.group_by.empty())
+    throw ConfigError("--group-by " + args.group_by + ": expected config keys separated by commas");
+  if (!args.compare.empty()) {
+    options.compare = results::load_reference(args.compare);
+    options.compare_path = args.compare;
+  }
+  return options;
+}
+
+void run_report(const ReportArgs& args) {
+  const results::ReportOptions options = report_options(args);
+  std::shared_ptr<SeedRounds> rounds;
+  if (!args.seeds.empty()) {
+    rounds = load_sweep(args.seeds, {}).seeds;
+    if (!rounds) throw ConfigError(args.seeds + ": --seeds: the sweep has no sweep.seeds");
+  }
+  // Summaries keep each run's kLeastConfidentKept least confident samples; more need result.h5.
+  const bool full = options.format == "md" && size_t(options.least_confident) > results::kLeastConfidentKept;
+  auto runs = results::find_runs(args.dir, full ? ResultDepth::Full : ResultDepth::Summary);
+  if (auto note = results::summary_problems(runs); !note.empty()) spdlog::warn("{}", note);
+  // Before the table (on stderr for CSV, which stays one table).
+  if (rounds) (options.format == "csv" ? std::cerr : std::cout) << describe_seed_rounds(*rounds) << "\n";
+  bool complete = args.html.empty() ? results::write_report(runs, options, std::cout, std::cerr)
+                                    : write_html_report(args.dir, runs, options, args.html);
+  exit_code() = complete ? 0 : kExitPartial;
+}
+
+}  // namespace
+
 void add_report_command(CLI::App& app) {
-  struct Args {
-    std::string dir;
-    std::string format = "md";
-    int least_confident = 5;
-    std::string compare;
-    std::string html;
-    std::string seeds;
-    double margin = 2;
-    std::string baseline = "vanilla";
-    std::vector<std::string> where;
-    std::string group_by;
-    std::string columns = "paper";
-  };
-  auto args = std::make_shared<Args>();
+  auto args = std::make_shared<ReportArgs>();
   auto* cmd = app.add_subcommand("report",
                                  "Table of the runs under DIR: grouped by dataset, method, backbone and every other\n"
                                  "setting that varies except the seed; mean +- std and n per metric; each method's\n"
@@ -73,41 +119,7 @@ void add_report_command(CLI::App& app) {
                   "a sweep file with sweep.seeds: print its rounds first (each comparison decided or open, at\n"
                   "which n; the compute spent beside max seeds for every group; docs/report.md)")
       ->check(CLI::ExistingFile);
-  cmd->callback([args] {
-    // Every option is checked before any run is read (keys against the runs: write_report).
-    results::ReportOptions options;
-    options.format = args->format;
-    options.least_confident = args->least_confident;
-    options.margin = args->margin;
-    options.baseline = args->baseline;
-    options.paper_columns = args->columns == "paper";
-    for (const auto& w : args->where) options.where.push_back(results::parse_where(w));
-    if (!args->html.empty()) check_output_file("--html", args->html);
-    for (const auto& k : split(args->group_by, ',')) {
-      auto key = trim(k);
-      if (!key.empty()) options.group_by.push_back(key);
-    }
-    if (!args->group_by.empty() && options.group_by.empty())
-      throw ConfigError("--group-by " + args->group_by + ": expected config keys separated by commas");
-    if (!args->compare.empty()) {
-      options.compare = results::load_reference(args->compare);
-      options.compare_path = args->compare;
-    }
-    std::shared_ptr<SeedRounds> rounds;
-    if (!args->seeds.empty()) {
-      rounds = load_sweep(args->seeds, {}).seeds;
-      if (!rounds) throw ConfigError(args->seeds + ": --seeds: the sweep has no sweep.seeds");
-    }
-    // Summaries keep each run's kLeastConfidentKept least confident samples; more need result.h5.
-    const bool full = options.format == "md" && size_t(options.least_confident) > results::kLeastConfidentKept;
-    auto runs = results::find_runs(args->dir, full ? ResultDepth::Full : ResultDepth::Summary);
-    if (auto note = results::summary_problems(runs); !note.empty()) spdlog::warn("{}", note);
-    // Before the table (on stderr for CSV, which stays one table).
-    if (rounds) (options.format == "csv" ? std::cerr : std::cout) << describe_seed_rounds(*rounds) << "\n";
-    bool complete = args->html.empty() ? results::write_report(runs, options, std::cout, std::cerr)
-                                       : write_html_report(args->dir, runs, options, args->html);
-    exit_code() = complete ? 0 : kExitPartial;
-  });
+  cmd->callback([args] { run_report(*args); });
 }
 
 }  // namespace aim::cli

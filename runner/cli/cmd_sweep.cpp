@@ -134,10 +134,52 @@ void submit_command(const SweepArgs& args) {
   }
 }
 
+// One run's row of `sweep plan` / `sweep status`: its state from its folder (and Slurm's queue
+// where `slurm` is given), and a detail naming an upstream run that needs repair.
+struct PlanRow {
+  std::vector<std::string> cells;
+  std::string state;
+  bool nonfinite = false;  // done, but its weights or training loss went NaN or inf
+};
+
+PlanRow plan_row(const Sweep& sweep, size_t i, const std::map<std::string, SlurmElement>* slurm) {
+  const auto& run = sweep.runs[i];
+  auto status = inspect_run(RunPaths{sweep.run_dir(run.run_id)});
+  std::string state = to_string(status.state);
+  std::string slurm_text;
+  if (slurm) {
+    auto it = slurm->find(run.run_id);
+    if (it != slurm->end()) {
+      slurm_text = it->second.id + " " + it->second.state;
+      // The folder says what is done or failed; Slurm says what is waiting or running.
+      if (status.state != RunState::Done) state = it->second.state == "RUNNING" ? "running" : "queued";
+    }
+  }
+  // A run that cannot train because its upstream run failed, is damaged or lost its
+  // weights says so, with the command that repairs the upstream.
+  bool repair = false;
+  if (!run.upstream.empty() && status.state != RunState::Done && status.state != RunState::Failed && state != "running")
+    if (auto why = upstream_problem(sweep.run_dir(run.upstream), &repair); repair)
+      status.detail = why + (status.detail.empty() ? "" : "; " + status.detail);
+  PlanRow row;
+  row.state = state;
+  row.nonfinite = status.state == RunState::Done && starts_with(status.detail, kNonfiniteDetail);
+  row.cells = {std::to_string(i + 1), run.run_id, state};
+  if (!sweep.stages.empty()) row.cells.insert(row.cells.end(), {run.stage, run.upstream.empty() ? "-" : run.upstream});
+  if (slurm) row.cells.push_back(slurm_text);
+  for (const auto& k : sweep.axis_keys) {
+    std::string v;
+    for (const auto& [ak, av] : run.axes)
+      if (ak == k) v = av;
+    row.cells.push_back(v);
+  }
+  row.cells.push_back(status.detail);
+  return row;
+}
+
 void print_plan(const Sweep& sweep, bool with_slurm = false) {
-  const bool staged = !sweep.stages.empty();
   std::vector<std::string> header = {"#", "run-id", "state"};
-  if (staged) header.insert(header.end(), {"stage", "upstream"});
+  if (!sweep.stages.empty()) header.insert(header.end(), {"stage", "upstream"});
   std::map<std::string, SlurmElement> slurm;
   if (with_slurm) {
     std::string error;
@@ -150,40 +192,12 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
   header.push_back("detail");
   std::vector<std::vector<std::string>> rows;
   std::map<std::string, int> counts;
-  int nonfinite = 0;  // done, but their weights or training loss went NaN or inf
+  int nonfinite = 0;
   for (size_t i = 0; i < sweep.runs.size(); ++i) {
-    const auto& run = sweep.runs[i];
-    auto status = inspect_run(RunPaths{sweep.run_dir(run.run_id)});
-    std::string state = to_string(status.state);
-    std::string slurm_text;
-    if (with_slurm) {
-      auto it = slurm.find(run.run_id);
-      if (it != slurm.end()) {
-        slurm_text = it->second.id + " " + it->second.state;
-        // The folder says what is done or failed; Slurm says what is waiting or running.
-        if (status.state != RunState::Done) state = it->second.state == "RUNNING" ? "running" : "queued";
-      }
-    }
-    // A run that cannot train because its upstream run failed, is damaged or lost its
-    // weights says so, with the command that repairs the upstream.
-    bool repair = false;
-    if (!run.upstream.empty() && status.state != RunState::Done && status.state != RunState::Failed &&
-        state != "running")
-      if (auto why = upstream_problem(sweep.run_dir(run.upstream), &repair); repair)
-        status.detail = why + (status.detail.empty() ? "" : "; " + status.detail);
-    counts[state]++;
-    if (status.state == RunState::Done && starts_with(status.detail, kNonfiniteDetail)) nonfinite++;
-    std::vector<std::string> row = {std::to_string(i + 1), run.run_id, state};
-    if (staged) row.insert(row.end(), {run.stage, run.upstream.empty() ? "-" : run.upstream});
-    if (with_slurm) row.push_back(slurm_text);
-    for (const auto& k : sweep.axis_keys) {
-      std::string v;
-      for (const auto& [ak, av] : run.axes)
-        if (ak == k) v = av;
-      row.push_back(v);
-    }
-    row.push_back(status.detail);
-    rows.push_back(row);
+    auto row = plan_row(sweep, i, with_slurm ? &slurm : nullptr);
+    counts[row.state]++;
+    nonfinite += row.nonfinite;
+    rows.push_back(std::move(row.cells));
   }
   std::vector<size_t> w(header.size());
   for (size_t i = 0; i < header.size(); ++i) w[i] = header[i].size();
@@ -225,12 +239,7 @@ int run_seed_rounds_locally(Sweep& sweep, const LocalRunOptions& options) {
   }
 }
 
-}  // namespace
-
-void add_sweep_command(CLI::App& app) {
-  auto* sweep = app.add_subcommand("sweep", "Expand, run and inspect YAML sweeps (docs/sweeps.md)");
-  sweep->require_subcommand(1);
-
+void add_sweep_plan(CLI::App* sweep) {
   auto plan_args = std::make_shared<SweepArgs>();
   auto* plan = sweep->add_subcommand("plan", "List the sweep's runs, their ids and states; runs nothing");
   plan->add_option("spec", plan_args->spec, "sweep YAML file")->required()->check(CLI::ExistingFile);
@@ -238,7 +247,9 @@ void add_sweep_command(CLI::App& app) {
   plan->add_option("--ranks", plan_args->ranks, "ranks per run (part of each run's id; as in sweep run --ranks)")
       ->check(CLI::Range(1, 4096));
   plan->callback([plan_args] { print_plan(load_sweep(plan_args->spec, plan_args->overrides, plan_args->ranks)); });
+}
 
+void add_sweep_run(CLI::App* sweep) {
   auto run_args = std::make_shared<SweepArgs>();
   auto* run = sweep->add_subcommand("run",
                                     "Train the sweep's pending and failed runs here, one after another; skip done ones.\n"
@@ -260,7 +271,9 @@ void add_sweep_command(CLI::App& app) {
     int failed = s.seeds ? run_seed_rounds_locally(s, options) : run_sweep_locally(s, options);
     exit_code() = failed ? kExitError : 0;
   });
+}
 
+void add_sweep_submit(CLI::App* sweep) {
   auto submit_args = std::make_shared<SweepArgs>();
   auto* submit = sweep->add_subcommand(
       "submit",
@@ -293,9 +306,11 @@ void add_sweep_command(CLI::App& app) {
       ->check(finite_in(1.0, 86400.0));
   submit->add_flag("--round-job", submit_args->round_job, "run by a sweep's round job (docs/sweeps.md)")->group("");
   submit->callback([submit_args] { submit_command(*submit_args); });
+}
 
-  // Run by the sbatch script of a later stage, before training: exit 1 (the reason in the
-  // run's FAILED) when the run's upstream run is not done. Not for users: hidden.
+// Run by the sbatch script of a later stage, before training: exit 1 (the reason in the
+// run's FAILED) when the run's upstream run is not done. Not for users: hidden.
+void add_sweep_upstream_check(CLI::App* sweep) {
   auto check_args = std::make_shared<std::pair<std::string, std::string>>();
   auto* check = sweep->add_subcommand("upstream-check", "Is the upstream run of a run done? (used by sbatch scripts)");
   check->group("");
@@ -308,7 +323,9 @@ void add_sweep_command(CLI::App& app) {
       exit_code() = kExitError;
     }
   });
+}
 
+void add_sweep_status(CLI::App* sweep) {
   auto status_args = std::make_shared<SweepArgs>();
   auto* status = sweep->add_subcommand("status",
                                        "The state of every run: done, running, queued (in Slurm), failed or pending,\n"
@@ -338,6 +355,18 @@ void add_sweep_command(CLI::App& app) {
     int failed = watch_sweep(sweep, options);
     exit_code() = failed < 0 ? kExitInterrupted : failed > 0 ? kExitError : 0;
   });
+}
+
+}  // namespace
+
+void add_sweep_command(CLI::App& app) {
+  auto* sweep = app.add_subcommand("sweep", "Expand, run and inspect YAML sweeps (docs/sweeps.md)");
+  sweep->require_subcommand(1);
+  add_sweep_plan(sweep);
+  add_sweep_run(sweep);
+  add_sweep_submit(sweep);
+  add_sweep_upstream_check(sweep);
+  add_sweep_status(sweep);
 }
 
 }  // namespace aim::cli

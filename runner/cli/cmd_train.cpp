@@ -22,7 +22,7 @@
 #include "runner/comm/launch.h"
 #include "runner/device.h"
 #include "runner/fault_injection.h"
-#include "runner/init_from.h"
+#include "runner/init_from_check.h"
 #include "runner/memory_guard.h"
 #include "runner/schema.h"
 #include "runner/trainer.h"
