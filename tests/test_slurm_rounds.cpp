@@ -14,6 +14,7 @@
 #include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_spec.h"
 #include "runner/sweep/upstream.h"
+#include "slurm_test.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -21,13 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class SlurmRounds : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto r = test::run_command("sinfo -h -o %T");
-    if (r.exit_code != 0) GTEST_SKIP() << "not run: no Slurm cluster (scripts/slurm-local.sh start)\n" << r.output;
-  }
-};
+class SlurmRounds : public test::SlurmTest {};
 
 // Two methods, 1 epoch on 1000 images; rounds of one seed from 2 up to 3; a margin of 100
 // points decides "equivalent" once the sequence is finite (n = 3), so the rounds end at 6 runs.
@@ -37,18 +32,6 @@ std::string rounds_spec(const test::TempDir& dir, const std::string& name = "rou
   return dir.write("s.yaml", text + "sweep:\n  name: " + name +
                                  "\n  grid:\n    method: [{name: vanilla}, {name: aim}]\n"
                                  "  seeds: {start: 2, max: 3, margin: 100, decide: ['aim - vanilla: test acc']}\n");
-}
-
-std::string wait_for_status(const std::string& spec, const std::string& until, int timeout_s) {
-  std::string last;
-  const auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(timeout_s)) {
-    last = test::run_command(test::aimrun() + " sweep status " + spec + " --profile local").output;
-    if (last.find(until) != std::string::npos) return last;
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-  }
-  ADD_FAILURE() << "no '" << until << "' in `sweep status` after " << timeout_s << " s; last:\n" << last;
-  return last;
 }
 
 }  // namespace
@@ -62,7 +45,8 @@ TEST_F(SlurmRounds, OneSubmissionPlaysEveryRoundThroughRoundJobs) {
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   EXPECT_NE(submit.output.find("round 1: round job "), std::string::npos) << submit.output;
   EXPECT_NE(submit.output.find("queued, after afterany:"), std::string::npos) << submit.output;
-  auto status = wait_for_status(spec, "finished", 900);
+  test::wait_for_status(spec, "finished", 900);
+  const auto status = test::run_command(test::aimrun() + " sweep status " + spec + " --profile local").output;
   EXPECT_NE(status.find("6 done"), std::string::npos) << status;
   EXPECT_NE(status.find("round 2"), std::string::npos) << status;
   EXPECT_NE(status.find("n=3  method={name: aim}"), std::string::npos) << status;
