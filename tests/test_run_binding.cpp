@@ -247,7 +247,8 @@ TEST(RunBinding, AStagedSweepTakesNoFileSwappedBetweenItsRuns) {
 // Python's zlib over the archive); a fine-tune refuses an upstream whose checkpoint.pt is
 // another of the same run (here its checkpoint from mid-training, put back after it finished:
 // its header names the right run, so only the recorded CRC tells). Before, the fine-tune
-// started from the mid-training weights without a word.
+// started from the mid-training weights without a word. The refusal is the run's failure
+// (FAILED), before anything is trained.
 TEST(RunBinding, AnUpstreamCheckpointOtherThanTheOneItEndedWithIsRefused) {
   test::TempDir dir;
   const auto config = dir.write("c.yaml", tiny_config(dir.file("out")));
@@ -270,7 +271,13 @@ TEST(RunBinding, AnUpstreamCheckpointOtherThanTheOneItEndedWithIsRefused) {
   EXPECT_TRUE(has(r.output, up.checkpoint() + " is not the checkpoint the upstream run ")) << r.output;
   EXPECT_TRUE(has(r.output, "its result.h5 records " + crc)) << r.output;
   EXPECT_TRUE(has(r.output, "--restart --force")) << r.output;
-  EXPECT_FALSE(fs::exists(dir.file("down/runs")));
+  for (const auto& e : fs::recursive_directory_iterator(dir.file("down"))) {  // nothing trained
+    EXPECT_NE(e.path().filename(), "checkpoint.pt");
+    EXPECT_NE(e.path().filename(), "result.h5");
+    if (e.path().filename() == "FAILED") {  // where `sweep status` reads why
+      EXPECT_TRUE(has(read_text(e.path().string()), "is not the checkpoint the upstream run ")) << e.path();
+    }
+  }
 }
 
 // Issue 34: a train that fails inside its session prints its error once (before, the
