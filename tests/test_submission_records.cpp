@@ -236,8 +236,9 @@ TEST(SubmissionRecordCli, ADamagedOrLostRecordQueuesNothingTwiceAndIsRebuiltFrom
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "rec", "[0, 1]"));
   test::write_stub(dir, "sbatch",
                    "[ \"$1\" = --test-only ] && { echo ok; exit 0; }\necho \"$@\" >> \"$AIM_STUB_LOG\"\necho 4646\n");
-  test::write_stub(dir, "squeue",
-                   "case \"$*\" in *%E*) printf '%s' \"$AIM_SQUEUE_DEPENDENCY\";; *) printf '%s' \"$AIM_SQUEUE\";; esac\n");
+  test::write_stub(
+      dir, "squeue",
+      "case \"$*\" in *%E*) printf '%s' \"$AIM_SQUEUE_DEPENDENCY\";; *) printf '%s' \"$AIM_SQUEUE\";; esac\n");
   const std::string sbatch_log = dir.file("sbatch.log");
   std::string env = "PATH=" + dir.file("stub") + ":$PATH AIM_STUB_LOG=" + sbatch_log + " ";
   const std::string submit = test::aimrun() + " sweep submit --profile local " + spec;
@@ -288,10 +289,11 @@ TEST(SubmissionRecordCli, ADamagedOrLostRecordQueuesNothingTwiceAndIsRebuiltFrom
   std::ofstream(record, std::ios::trunc) << "garbage";
   // squeue's %E as the real one prints it (Slurm 22: a whole array as <job>_*, each target
   // with its state): the array's dependencies come back into the record.
-  const std::string dependency = "4646_[0-1] afterok:4600_*(unfulfilled),afterok:4601_2(unfulfilled),"
-                                 "afterany:4602(unfulfilled)\n4646_7 (null)\n";
-  auto rebuilt = test::run_command(env + "AIM_SQUEUE_DEPENDENCY=" + shell_quote(dependency) + " " + submit +
-                                   " --rebuild-records");
+  const std::string dependency =
+      "4646_[0-1] afterok:4600_*(unfulfilled),afterok:4601_2(unfulfilled),"
+      "afterany:4602(unfulfilled)\n4646_7 (null)\n";
+  auto rebuilt =
+      test::run_command(env + "AIM_SQUEUE_DEPENDENCY=" + shell_quote(dependency) + " " + submit + " --rebuild-records");
   ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.output;
   EXPECT_EQ(read_text(record + ".damaged"), "garbage");
   const auto again = read_submissions(sweep);

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
