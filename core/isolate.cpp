@@ -19,6 +19,8 @@ namespace aim {
 
 namespace {
 
+bool isolated_child = false;
+
 size_t current_address_space() {
   std::ifstream statm("/proc/self/statm");
   size_t pages = 0;
@@ -37,6 +39,7 @@ void write_all(int fd, const std::string& text) {
 }
 
 [[noreturn]] void child_main(int fd, const std::function<std::string()>& work, const IsolationLimits& limits) {
+  isolated_child = true;
   rlimit as{};
   if (getrlimit(RLIMIT_AS, &as) == 0) {  // lower only: a limit the caller set stays
     rlim_t want = current_address_space() + limits.extra_address_space;
@@ -116,5 +119,7 @@ Isolated run_isolated(const std::function<std::string()>& work, const IsolationL
   }
   return result;
 }
+
+bool in_isolated_child() { return isolated_child; }
 
 }  // namespace aim

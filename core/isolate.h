@@ -24,4 +24,8 @@ struct IsolationLimits {
 // failure of the child (only when fork or pipe fail: aim::Error).
 Isolated run_isolated(const std::function<std::string()>& work, const IsolationLimits& limits = {});
 
+// True in the child of run_isolated: warnings that its caller gives again when it reads the
+// same input are left to the caller.
+bool in_isolated_child();
+
 }  // namespace aim

@@ -35,7 +35,10 @@ std::string classify_h5(const std::string& path, bool run_folder) {
 
 std::vector<FoundRun> read_h5_checked(const std::string& path, bool run_folder) {
   auto checked = run_isolated([&] { return classify_h5(path, run_folder); });
-  if (!checked.ok) return {{path, "unreadable", checked.output, {}}};
+  if (!checked.ok) {  // a crash or a limit: the child's reason, naming the file
+    const bool named = checked.output.find(path) != std::string::npos;
+    return {{path, "unreadable", named ? checked.output : path + ": " + checked.output, {}}};
+  }
   if (checked.output == "collection") {
     try {
       auto runs = runs_in_collection(path);

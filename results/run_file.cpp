@@ -8,7 +8,9 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/h5.h"
+#include "core/h5_content.h"
 #include "core/strings.h"
+#include "results/result_checks.h"
 
 namespace aim::results {
 
@@ -165,6 +167,9 @@ void write_run_file(const std::string& path, const RunRecord& r) {
         write_sessions(file, r);
         write_curves(file, r);
         for (const auto& s : r.splits) write_split(file, s);
+        auto root = file.openGroup("/");
+        h5::record_content_crc32(root);  // last: it covers everything written before it
+        root.close();
       },
       [&](const std::string& tmp) { verify_run_file(tmp, r); });
 }
@@ -238,7 +243,9 @@ int64_t read_root(const H5::Group& file, const std::string& path, RunRecord& r) 
   std::vector<std::string> names;
   for (unsigned i = 0; i < unsigned(file.getNumAttrs()); ++i) names.push_back(file.openAttribute(i).getName());
   for (const auto& name : names) {
-    if (name == "config_yaml" || name == "run_id" || name == "status" || name == "schema_version") continue;
+    if (name == "config_yaml" || name == "run_id" || name == "status" || name == "schema_version" ||
+        name == h5::kContentDigestAttr)
+      continue;
     if (file.openAttribute(name).getTypeClass() == H5T_STRING) r.text[name] = h5::attr_string(file, name);
     else r.numbers[name] = h5::attr_double(file, name);
   }
@@ -440,6 +447,10 @@ RunRecord read_run_group(const H5::Group& file, const std::string& path) {
     read_curves(file, r);
     auto eval = file.openGroup("eval");
     for (const auto& split : child_names(eval)) r.splits.push_back(read_split(eval, split));
+    // A file with its content check needs no other; one written before it has its derived
+    // scalars checked against their parts instead (docs/hdf5-schema.md, "The content check").
+    if (!check_result_content(file, path))
+      for (const auto& s : r.splits) check_derived_scalars(s, path);
     if (version == 1) upgrade_from_v1(r);
   } catch (const H5::Exception& e) {
     throw DataError(path + ": unreadable result (truncated or corrupt?): " + h5::detail(e));

@@ -36,6 +36,9 @@ void load_checkpoint_model(const std::string& path, const std::string& run_id, t
 std::string checkpoint_run_id(const std::string& path);
 // The CRC-32 of its archive (the bytes its weights are read from), as its header records it.
 uint32_t checkpoint_crc32(const std::string& path);
+// The root attribute of result.h5 (and key of its summary's text) that records the CRC-32 of
+// the checkpoint the run ended with (8 hex digits; absent in runs of an aimrun before it).
+inline constexpr const char* kCheckpointCrc32 = "checkpoint_crc32";
 
 // The model's parameters then buffers, copied (eval.select's best weights), and put back.
 std::vector<at::Tensor> copy_weights(torch::nn::Module& model);

@@ -34,7 +34,7 @@ void check_upstream_checkpoint(const Config& cfg, const Upstream& up) {
 InitFromDigests upstream_digests(const Config& cfg, const Upstream& up) {
   const RunPaths paths{up.folder};
   check_upstream_checkpoint(cfg, up);
-  const auto found = inspect_run_folder(paths, ResultDepth::State, up.run_id);
+  const auto found = inspect_run_folder(paths, ResultDepth::Summary, up.run_id);  // its scalars: the checkpoint's CRC
   if (found.state != RunState::Done)
     cfg.fail(kInitFromKey, describe_upstream(up) + " is not done (" + to_string(found.state) +
                                (found.detail.empty() ? "" : ": " + found.detail) + ")");
@@ -45,6 +45,14 @@ InitFromDigests upstream_digests(const Config& cfg, const Upstream& up) {
   } catch (const Error& e) {
     cfg.fail(kInitFromKey, describe_upstream(up) + ": " + e.what());
   }
+  // The checkpoint is the one the upstream ended with, as its result records (runs of an
+  // aimrun before checkpoint_crc32 record none).
+  if (auto it = found.record.text.find(kCheckpointCrc32);
+      it != found.record.text.end() && it->second != d.checkpoint_crc32)
+    cfg.fail(kInitFromKey, up.checkpoint + " is not the checkpoint " + describe_upstream(up) +
+                               " ended with (its CRC-32 is " + d.checkpoint_crc32 + ", its result.h5 records " +
+                               it->second + "): it was replaced or written again after the run finished; " +
+                               init_from_check::retrain_command(up) + " writes it anew");
   return d;
 }
 

@@ -446,6 +446,10 @@ void Trainer::finish() {
     f.peak_memory_train_mib = peak_train_mib;
     describe_training(f, paths_, rec);
     record_nonfinite(*model_, rec);
+    // The checkpoint the run ended with, bound to its result: an upstream's or a predicted
+    // run's checkpoint.pt is checked against it (docs/hdf5-schema.md, checkpoint_crc32).
+    if (std::filesystem::exists(paths_.checkpoint()))
+      rec.text[kCheckpointCrc32] = hex32(checkpoint_crc32(paths_.checkpoint()));
     // An earlier summary goes first: whole but bound to another result.h5, it would mark the
     // new one damaged should this process die before the new summary is written.
     std::error_code ec;

@@ -42,6 +42,7 @@ import re
 import resource
 import select
 import signal
+import struct
 import sys
 import tempfile
 import warnings
@@ -83,7 +84,8 @@ LAYOUTS = {1: Layout(), 2: Layout()}
 
 # Root attributes not copied into the summary table as they are (the other root attributes
 # are run metadata and become columns, unless /config has the same key).
-ROOT_NOT_COLUMNS = ("config_yaml", "identity_yaml", "schema_version", "status", "run_id")
+# content_crc32 is the file's own check (content_crc32() below), not a property of the run.
+ROOT_NOT_COLUMNS = ("config_yaml", "identity_yaml", "schema_version", "status", "run_id", "content_crc32")
 
 # Split attributes with a fixed column (the others, e.g. mask_area, keep their own name).
 SPLIT_COLUMNS = ("accuracy", "worst_group_accuracy", "loss", "n", "correct")
@@ -106,7 +108,8 @@ class Problem:
     `pending`, `running`, `failed` (run folders without a result yet), `broken-link`,
     `duplicate` (the same run id again), `evaluation` (an `aimrun evaluate` file, not
     counted unless asked for), `unreadable` (result.h5 and its summary.json disagree),
-    `left-out` (a run `aimrun collect` could not put in a collection: its /problems).
+    `left-out` (a run `aimrun collect` could not put in a collection: its /problems),
+    `damaged` (its content_crc32 or a derived scalar disagrees with its content).
     """
     path: str
     kind: str
@@ -164,7 +167,10 @@ def _child(write_fd, fn, args):
             soft = min(soft, hard)  # lower only: a limit the caller set stays
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         try:
-            result = ("ok", fn(*args))
+            with warnings.catch_warnings(record=True) as caught:  # handed to the caller
+                warnings.simplefilter("always", UncheckedResultWarning)
+                value = fn(*args)
+            result = ("ok", value, [str(w.message) for w in caught if w.category is UncheckedResultWarning])
         except ResultFileError as err:
             result = ("error", err.kind, str(err))
         except MemoryError:
@@ -222,6 +228,8 @@ def _isolated(fn, *args):
     result = pickle.loads(b"".join(chunks))
     if result[0] == "error":
         raise ResultFileError(result[1], result[2])
+    for message in result[2]:
+        warnings.warn(message, UncheckedResultWarning, stacklevel=3)
     return result[1]
 
 
@@ -373,10 +381,161 @@ def open_result(path):
         status = _text(f.attrs.get("status", ""))
         if status != "complete":
             raise ResultFileError("incomplete", f"status is {status or 'missing'!r}, not 'complete'")
+        if not check_content(f, path):
+            warnings.warn(f"{path}: written before checksums (no {CONTENT_DIGEST_ATTR}): read without its "
+                          "content check (its accuracies checked against their counts)",
+                          UncheckedResultWarning, stacklevel=2)
+            _check_accuracies(f, path)
         return f, LAYOUTS[version]
     except BaseException:
         f.close()
         raise
+
+
+# ------------------------------------------------------------------ the content check
+
+CONTENT_DIGEST_ATTR = "content_crc32"
+
+
+class UncheckedResultWarning(UserWarning):
+    """A result file written before content checksums (no content_crc32): read unchecked."""
+
+
+def _sorted_names(names):
+    return sorted(names, key=lambda n: n.encode("utf-8", "surrogateescape"))
+
+
+def _layout(tid, kind):
+    """How the file lays a number or a string out (core/h5_content.cpp, layout)."""
+    values = []
+    if kind in "fiu":
+        values += [tid.get_order(), tid.get_precision(), tid.get_offset(), *tid.get_pad()]
+    if kind == "f":
+        values += [*tid.get_fields(), tid.get_ebias(), tid.get_norm(), tid.get_inpad()]
+    if kind == "s":
+        values += [tid.get_cset(), 1 if tid.is_variable_str() else 0]
+    return b"".join(struct.pack("<I", v & 0xFFFFFFFF) for v in values)
+
+
+def _encode_value(feed, dtype, shape, read, tid):
+    """One attribute's or dataset's value in the canonical stream: kind, element size, the
+    type's layout, rank, dims (little-endian), then the elements (numbers as stored, strings
+    as length + bytes)."""
+    shape = () if shape is None else tuple(shape)
+    if h5py.check_string_dtype(dtype) is not None:
+        kind = "s"
+    elif dtype.kind in "fiu":
+        kind = dtype.kind
+    else:
+        kind = "o"
+    feed(kind.encode() + struct.pack("<I", dtype.itemsize if kind in "fiu" else 0) + _layout(tid, kind)
+         + struct.pack("<I", len(shape)) + b"".join(struct.pack("<Q", d) for d in shape))
+    if kind == "o" or int(np.prod(shape, dtype=np.float64)) == 0:
+        return
+    data = read()
+    if kind != "s":
+        feed(np.ascontiguousarray(data).tobytes())
+        return
+    items = list(data.ravel()) if isinstance(data, np.ndarray) else [data]
+    for item in items:
+        raw = item if isinstance(item, bytes) else str(item).encode("utf-8", "surrogateescape")
+        feed(struct.pack("<Q", len(raw)) + raw)
+
+
+def content_crc32(group):
+    """zlib's CRC-32 of everything under `group` (a result file, or a collection's
+    /runs/<id>) except its own content_crc32 attribute, as aimrun computes it
+    (core/h5_content.cpp; docs/hdf5-schema.md, "The content check")."""
+    crc = [0]
+
+    def feed(data):
+        crc[0] = zlib.crc32(data, crc[0])
+
+    def record(tag, name):
+        feed(tag + name.encode("utf-8", "surrogateescape") + b"\0")
+
+    def attributes(obj, path, root):
+        for name in _sorted_names(obj.attrs.keys()):
+            if root and name == CONTENT_DIGEST_ATTR:
+                continue
+            aid = obj.attrs.get_id(name)
+            record(b"A", f"{path}@{name}")
+
+            def read(aid=aid, name=name):
+                if h5py.check_string_dtype(aid.dtype) is not None:
+                    return obj.attrs[name]
+                out = np.empty(aid.shape, dtype=aid.dtype)
+                aid.read(out)
+                return out
+            _encode_value(feed, aid.dtype, aid.shape, read, aid.get_type())
+
+    def walk(g, path, root, depth):
+        if depth > 32:
+            raise ResultFileError("damaged", f"{path}: groups nested more than 32 deep")
+        attributes(g, path, root)
+        for name in _sorted_names(g.keys()):
+            child = f"{path}/{name}"
+            obj = g.get(name)
+            if isinstance(obj, h5py.Group):
+                record(b"G", child)
+                walk(obj, child, False, depth + 1)
+            elif isinstance(obj, h5py.Dataset):
+                record(b"D", child)
+                _check_shape(obj)
+                _encode_value(feed, obj.dtype, obj.shape, lambda obj=obj: obj[()], obj.id.get_type())
+                attributes(obj, child, False)
+            elif obj is None:
+                raise ResultFileError("damaged", f"{child}: cannot open")
+            else:
+                record(b"O", child)
+
+    walk(group, "", True, 0)
+    return crc[0]
+
+
+def _repair_hint(path):
+    if os.path.basename(path) == "result.h5":
+        d = os.path.dirname(path) or "."
+        return f"`aimrun train {d}/config.yaml --run-dir {d}` writes it anew"
+    return "collect it again from its run folders (`aimrun collect`), or train the run again"
+
+
+def check_content(f, path):
+    """Raises ResultFileError (kind `damaged`) when the result file (or collection run) `f`
+    records a content_crc32 its content does not match. Returns False for a file written
+    before content checksums (nothing to check), True when checked."""
+    group = f._group if isinstance(f, _RunInCollection) else f
+    if CONTENT_DIGEST_ATTR not in group.attrs:
+        return False
+    recorded = _text(group.attrs[CONTENT_DIGEST_ATTR])
+    try:
+        actual = f"{content_crc32(group):08x}"
+    except (OSError, KeyError, ValueError, TypeError, UnicodeError) as err:
+        raise ResultFileError("damaged", f"content check failed (unreadable content: {err}): damaged result "
+                                         f"file; {_repair_hint(path)}") from None
+    if actual != recorded:
+        raise ResultFileError("damaged", f"content check failed ({CONTENT_DIGEST_ATTR} is {recorded}, the "
+                                         f"content's CRC-32 is {actual}): damaged result file; "
+                                         f"{_repair_hint(path)}")
+    return True
+
+
+def _check_accuracies(f, path):
+    """A file without content_crc32: each split's accuracy must be its correct/n, as the
+    evaluation computed it (bit for bit). Missing parts are left to the readers' own checks."""
+    evaluation = f.get("eval")
+    if not isinstance(evaluation, h5py.Group):
+        return
+    for split in _sorted_names(evaluation.keys()):
+        attrs = evaluation[split].attrs
+        try:
+            n, correct, accuracy = (np.asarray(attrs[k]).item() for k in ("n", "correct", "accuracy"))
+            expected = correct / n if n else float("nan")
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, OSError):
+            continue
+        if not isinstance(accuracy, float) or not (expected == accuracy or (np.isnan(expected) and np.isnan(accuracy))):
+            raise ResultFileError("damaged", f"/eval/{split}: accuracy {accuracy!r} is not correct/n = "
+                                             f"{correct}/{n}: damaged result file; {_repair_hint(path)}")
 
 
 def result_path(run):

@@ -9,6 +9,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,6 +21,7 @@
 #include "core/file_digest.h"
 #include "core/file_lock.h"
 #include "core/h5.h"
+#include "core/h5_content.h"
 #include "core/hash.h"
 #include "data/builtin/fashion_places.h"
 #include "data/images/packed_cache.h"
@@ -26,6 +29,7 @@
 #include "flips.h"
 #include "log_capture.h"
 #include "results/found_runs.h"
+#include "results/run_file.h"
 #include "results/run_folder.h"
 #include "results/run_summary.h"
 #include "runner/checkpoint.h"
@@ -158,6 +162,145 @@ TEST(Flips, ResultH5IsUnreadableNamedOrReadAsTheOriginal) {
 TEST(Flips, ResultH5InAFolderNotNamedByItsRunIdIsCheckedAlike) {
   test::TempDir dir;
   result_flips_are_named_or_harmless(copy_run(dir, "my-run"), 100, 30, 3607);
+}
+
+// result.h5 read without its summary.json (missing or damaged, `aimrun summarize`, a folder
+// copied without it): its own content_crc32 (a CRC-32 over every attribute and dataset value,
+// docs/hdf5-schema.md "The content check") names every mutation that changes what is read.
+// Before it, 11 of 278 such mutations read as done with other numbers (an accuracy bit, a
+// group count, a per-sample label).
+TEST(Flips, ResultH5WithoutItsSummaryIsNamedByItsOwnContentCheck) {
+  test::TempDir dir;
+  const RunPaths p = copy_run(dir);
+  fs::remove(p.summary());
+  result_flips_are_named_or_harmless(p, 200, 60, 3608);
+}
+
+namespace {
+
+// `bytes` with every occurrence of `value`'s 8 bytes doubled or halved (the exponent's lowest
+// bit flipped): the attribute, and any other value that happens to be equal.
+std::string with_double_flipped(const std::string& bytes, double value) {
+  std::string needle(sizeof value, '\0');
+  std::memcpy(needle.data(), &value, sizeof value);
+  std::string out = bytes;
+  size_t found = 0;
+  for (size_t at = out.find(needle); at != std::string::npos; at = out.find(needle, at + 1), ++found)
+    out[at + 6] = char(uint8_t(out[at + 6]) ^ 0x10);
+  EXPECT_GT(found, 0u);
+  return out;
+}
+
+}  // namespace
+
+// Issue 36, find 1: one flipped bit in the test accuracy attribute was read as another
+// accuracy (24.75 for 49.5), exit 0. Without a summary it is now named by the content check,
+// in the run folder and in a collection of it; `sweep status` and `train` call the run
+// unreadable, and the message names the command that writes it anew.
+TEST(Flips, AFlippedAccuracyBitIsNamedWithoutASummaryAndInACollection) {
+  test::TempDir dir;
+  const RunPaths p = copy_run(dir);
+  fs::remove(p.summary());
+  const auto good = results::read_run_file(p.result());
+  const auto& test_split =
+      *std::find_if(good.splits.begin(), good.splits.end(), [](const auto& s) { return s.split == "test"; });
+  const std::string bytes = read_bytes(p.result());
+  const std::string flipped = with_double_flipped(bytes, test_split.accuracy);
+  // A collection of the good run first, then the flip in both.
+  auto collect = test::run_command(test::aimrun() + " collect " + dir.file("runs") + " " + dir.file("all.h5"));
+  ASSERT_EQ(collect.exit_code, 0) << collect.output;
+  write_bytes(p.result(), flipped);
+  const auto state = inspect_run_folder(p, ResultDepth::State);
+  EXPECT_EQ(state.state, RunState::Unreadable);
+  EXPECT_TRUE(contains(state.detail, p.result() + ": content check failed (content_crc32 is ")) << state.detail;
+  EXPECT_TRUE(contains(state.detail, "`aimrun train " + p.config() + " --run-dir " + p.dir + "` writes it anew"))
+      << state.detail;
+  const std::string coll = read_bytes(dir.file("all.h5"));
+  write_bytes(dir.file("all.h5"), with_double_flipped(coll, test_split.accuracy));
+  fs::remove_all(p.dir);
+  auto report = test::run_command(test::aimrun() + " report " + dir.file("all.h5"));
+  EXPECT_EQ(report.exit_code, 3) << report.output;
+  EXPECT_TRUE(contains(report.output, "content check failed")) << report.output;
+}
+
+// A result file written before content checksums (no content_crc32) is read, with a warning
+// naming it; its accuracy is then checked against correct/n and its groups against its samples.
+TEST(ContentCheck, AFileWrittenBeforeChecksumsIsReadWithAWarningAndItsCountsChecked) {
+  test::TempDir dir;
+  const RunPaths p = copy_run(dir, "old-run");
+  fs::remove(p.summary());
+  const auto good = results::read_run_file(p.result());
+  {
+    auto f = h5::open_file(p.result(), true);
+    f.removeAttr("content_crc32");
+  }
+  test::LogCapture log;
+  const auto old = results::read_run_file(p.result());
+  EXPECT_TRUE(contains(log.text(), p.result() + ": written before checksums (no content_crc32)")) << log.text();
+  EXPECT_EQ(results::summary_text(old, {}), results::summary_text(good, {}));
+  {
+    auto f = h5::open_file(p.result(), true);
+    auto g = f.openGroup("eval/test");
+    h5::set_attr(g, "accuracy", h5::attr_double(g, "accuracy") / 2);
+  }
+  try {
+    results::read_run_file(p.result());
+    ADD_FAILURE() << "an accuracy that is not correct/n was read";
+  } catch (const DataError& e) {
+    EXPECT_TRUE(contains(e.what(), p.result() + ":/eval/test: accuracy ")) << e.what();
+    EXPECT_TRUE(contains(e.what(), " is not correct/n = ")) << e.what();
+  }
+}
+
+// The digest covers every attribute and dataset value, and nothing of HDF5's layout: a file
+// rewritten with other chunking or compression has the same digest; any changed value,
+// attribute name or shape changes it.
+TEST(ContentCheck, TheDigestFollowsTheValuesNotTheLayout) {
+  test::TempDir dir;
+  const RunPaths p = copy_run(dir);
+  auto digest = [](const std::string& path) {
+    auto f = h5::open_file(path);
+    return h5::content_crc32(f.openGroup("/"));
+  };
+  const uint32_t good = digest(p.result());
+  {
+    auto f = h5::open_file(p.result());
+    EXPECT_EQ(h5::attr_string(f, "content_crc32"), hex32(good));
+  }
+  auto changed = [&](const std::function<void(H5::H5File&)>& change) {
+    fs::copy_file(p.result(), dir.file("x.h5"), fs::copy_options::overwrite_existing);
+    {
+      auto f = h5::open_file(dir.file("x.h5"), true);
+      change(f);
+    }
+    return digest(dir.file("x.h5"));
+  };
+  // The same values in another layout: a dataset written again uncompressed, unchunked.
+  EXPECT_EQ(changed([](H5::H5File& f) {
+              auto g = f.openGroup("eval/test/samples");
+              auto v = h5::read<int64_t>(g, "label");
+              h5::write_raw(g, "label", h5::Dtype::i64, v.data(), h5::Dtype::i64, {v.size()}, false);
+            }),
+            good);
+  EXPECT_NE(changed([](H5::H5File& f) {
+              auto g = f.openGroup("eval/test/samples");
+              auto v = h5::read<int64_t>(g, "label");
+              v[0] ^= 1;
+              h5::write(g, "label", v);
+            }),
+            good);
+  EXPECT_NE(changed([](H5::H5File& f) {
+              auto g = f.openGroup("eval/test");
+              h5::set_attr(g, "loss", std::nextafter(h5::attr_double(g, "loss"), 10.0));
+            }),
+            good);
+  EXPECT_NE(changed([](H5::H5File& f) { h5::set_attr(f, "host", "elsewhere"); }), good);
+  EXPECT_NE(changed([](H5::H5File& f) {
+              auto g = f.openGroup("config");
+              h5::set_attr(g, "an.extra.key", int64_t(1));
+            }),
+            good);
+  EXPECT_EQ(changed([](H5::H5File& f) { h5::set_attr(f, "content_crc32", "00000000"); }), good);
 }
 
 // summary.json flipped or cut: never used; the run is read from result.h5 (the same numbers)

@@ -243,6 +243,43 @@ TEST(RunBinding, AStagedSweepTakesNoFileSwappedBetweenItsRuns) {
   EXPECT_EQ(inspect_run(up).state, RunState::Done);
 }
 
+// A run's result records the checkpoint it ended with (checkpoint_crc32, checked here with
+// Python's zlib over the archive); a fine-tune refuses an upstream whose checkpoint.pt is
+// another of the same run (here its checkpoint from mid-training, put back after it finished:
+// its header names the right run, so only the recorded CRC tells). Before, the fine-tune
+// started from the mid-training weights without a word. The refusal is the run's failure
+// (FAILED), before anything is trained.
+TEST(RunBinding, AnUpstreamCheckpointOtherThanTheOneItEndedWithIsRefused) {
+  test::TempDir dir;
+  const auto config = dir.write("c.yaml", tiny_config(dir.file("out")));
+  const RunPaths up{dir.file("out/runs/" + run_id_of(config, {}))};
+  auto stopped = train(config, "", "AIMRUN_FAULT=rank=0,step=2,kind=stop");
+  ASSERT_EQ(stopped.exit_code, 75) << stopped.output;
+  fs::copy_file(up.checkpoint(), dir.file("mid.pt"));
+  auto done = train(config, "");
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  const auto rec = results::read_run_file(up.result());
+  const auto crc = python("import zlib; d = open(\"" + up.checkpoint() +
+                          "\", \"rb\").read(); print(\"%08x\" % zlib.crc32(d[d.index(b\"\\n\") + 1:]))");
+  EXPECT_EQ(rec.text.at(kCheckpointCrc32), crc);
+  EXPECT_TRUE(has(read_text(up.summary()), "\"checkpoint_crc32\": \"" + crc + "\""));
+
+  copy_over(dir.file("mid.pt"), up.checkpoint());
+  const auto down_config = dir.write("d.yaml", tiny_config(dir.file("down")) + "seed: 1\n");
+  auto r = train(down_config, "model.init_from=" + up.dir);
+  EXPECT_EQ(r.exit_code, kExitConfig) << r.output;
+  EXPECT_TRUE(has(r.output, up.checkpoint() + " is not the checkpoint the upstream run ")) << r.output;
+  EXPECT_TRUE(has(r.output, "its result.h5 records " + crc)) << r.output;
+  EXPECT_TRUE(has(r.output, "--restart --force")) << r.output;
+  for (const auto& e : fs::recursive_directory_iterator(dir.file("down"))) {  // nothing trained
+    EXPECT_NE(e.path().filename(), "checkpoint.pt");
+    EXPECT_NE(e.path().filename(), "result.h5");
+    if (e.path().filename() == "FAILED") {  // where `sweep status` reads why
+      EXPECT_TRUE(has(read_text(e.path().string()), "is not the checkpoint the upstream run ")) << e.path();
+    }
+  }
+}
+
 // Issue 34: a train that fails inside its session prints its error once (before, the
 // session logged it and main() printed it again), writes FAILED and one ledger end with the
 // exit code.

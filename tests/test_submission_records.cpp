@@ -228,7 +228,8 @@ TEST(SubmissionRecord, EmptyScalarCutOrUncheckedRecordsAreRefusedNamingWhatIsWro
 // its name and script as the real squeue's %j %o). An empty, scalar or cut record: `sweep
 // status` and `sweep submit` exit 2 naming the file and the rebuild, and nothing is queued
 // again. The record deleted: submit exits 2 naming the job that squeue shows and the record
-// lacks. `--rebuild-records` writes it again from squeue and the job's run list; then submit
+// lacks. `--rebuild-records` writes it again from squeue and the job's run list, with the
+// dependencies squeue still shows (%E; before, the rebuilt record had none); then submit
 // queues nothing. Before, each of these queued both runs a second time.
 TEST(SubmissionRecordCli, ADamagedOrLostRecordQueuesNothingTwiceAndIsRebuiltFromSqueue) {
   test::FaultCase fc("submissions.yaml empty, scalar, cut or deleted while its array is queued (stand-ins)");
@@ -236,7 +237,9 @@ TEST(SubmissionRecordCli, ADamagedOrLostRecordQueuesNothingTwiceAndIsRebuiltFrom
   auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "rec", "[0, 1]"));
   test::write_stub(dir, "sbatch",
                    "[ \"$1\" = --test-only ] && { echo ok; exit 0; }\necho \"$@\" >> \"$AIM_STUB_LOG\"\necho 4646\n");
-  test::write_stub(dir, "squeue", "printf '%s' \"$AIM_SQUEUE\"\n");
+  test::write_stub(
+      dir, "squeue",
+      "case \"$*\" in *%E*) printf '%s' \"$AIM_SQUEUE_DEPENDENCY\";; *) printf '%s' \"$AIM_SQUEUE\";; esac\n");
   const std::string sbatch_log = dir.file("sbatch.log");
   std::string env = "PATH=" + dir.file("stub") + ":$PATH AIM_STUB_LOG=" + sbatch_log + " ";
   const std::string submit = test::aimrun() + " sweep submit --profile local " + spec;
@@ -285,13 +288,21 @@ TEST(SubmissionRecordCli, ADamagedOrLostRecordQueuesNothingTwiceAndIsRebuiltFrom
   EXPECT_NE(blind.output.find("is in Slurm's queue but not in " + record), std::string::npos) << blind.output;
 
   std::ofstream(record, std::ios::trunc) << "garbage";
-  auto rebuilt = test::run_command(env + submit + " --rebuild-records");
+  // squeue's %E as the real one prints it (Slurm 22: a whole array as <job>_*, each target
+  // with its state): the array's dependencies come back into the record.
+  const std::string dependency =
+      "4646_[0-1] afterok:4600_*(unfulfilled),afterok:4601_2(unfulfilled),"
+      "afterany:4602(unfulfilled)\n4646_7 (null)\n";
+  auto rebuilt =
+      test::run_command(env + "AIM_SQUEUE_DEPENDENCY=" + shell_quote(dependency) + " " + submit + " --rebuild-records");
   ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.output;
   EXPECT_EQ(read_text(record + ".damaged"), "garbage");
   const auto again = read_submissions(sweep);
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].parts.at(0).job_id, "4646");
   EXPECT_EQ(again[0].parts.at(0).run_ids, array.run_ids);
+  EXPECT_EQ(again[0].dependency, "afterok:4600:4601_2");
+  EXPECT_EQ(again[0].parts.at(0).dependency, "afterok:4600:4601_2,afterany:4602");
   auto after = test::run_command(env + submit);
   EXPECT_EQ(after.exit_code, 0) << after.output;
   EXPECT_NE(after.output.find("nothing to submit"), std::string::npos) << after.output;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -170,6 +171,58 @@ SubmittedArray array_of(const Sweep& sweep, const QueuedJob& job) {
   return a;
 }
 
+// The dependencies Slurm still holds for each job of the queue, from `squeue -h -o "%i %E"`
+// ("635_[0-1] afterok:634_*(unfulfilled),afterany:634_1(unfulfilled)"), as `sweep submit`
+// wrote them: {afterok part (the stage's), whole (with afterany:<part>)}. A satisfied
+// dependency is no longer shown by Slurm, so it is not recovered. By job id; a stand-in
+// squeue that prints something else gives none.
+struct QueuedDependency {
+  std::string stage, whole;
+};
+
+QueuedDependency parse_dependency(const std::string& field) {
+  std::map<std::string, std::vector<std::string>> by_type;  // afterok / afterany -> targets
+  std::vector<std::string> order;
+  for (auto entry : split(field, ',')) {
+    entry = trim(entry);
+    if (const auto paren = entry.find('('); paren != std::string::npos) entry = entry.substr(0, paren);
+    const auto colon = entry.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string type = entry.substr(0, colon);
+    if (type != "afterok" && type != "afterany") continue;
+    for (auto target : split(entry.substr(colon + 1), ':')) {
+      if (target.size() > 2 && target.compare(target.size() - 2, 2, "_*") == 0) target.resize(target.size() - 2);
+      if (target.empty() || target.find_first_not_of("0123456789_") != std::string::npos) continue;
+      if (!by_type.count(type)) order.push_back(type);
+      by_type[type].push_back(target);
+    }
+  }
+  QueuedDependency d;
+  for (const auto& type : order) {
+    const std::string text = type + ":" + join(by_type[type], ":");
+    if (type == "afterok") d.stage = text;
+    d.whole += (d.whole.empty() ? "" : ",") + text;
+  }
+  return d;
+}
+
+std::map<std::string, QueuedDependency> queued_dependencies() {
+  std::map<std::string, QueuedDependency> out;
+  int status = 0;
+  const std::string text = run_capture({"squeue", "-h", "-o", "%i %E"}, "", &status);
+  if (status != 0) return out;  // the job list itself was read: the record is rebuilt without them
+  std::istringstream in(text);
+  for (std::string raw; std::getline(in, raw);) {
+    std::istringstream words(raw);
+    std::string id, field;
+    if (!(words >> id >> field)) continue;
+    const std::string job = id.substr(0, id.find('_'));
+    auto dep = parse_dependency(field);  // a running element shows none: a pending one's wins
+    if (!out.count(job) || out[job].whole.empty()) out[job] = dep;
+  }
+  return out;
+}
+
 }  // namespace slurm_queue
 
 std::vector<Submission> rebuild_submission_record(const Sweep& sweep) {
@@ -196,8 +249,15 @@ std::vector<Submission> rebuild_submission_record(const Sweep& sweep) {
   std::sort(jobs.begin(), jobs.end(), [](const QueuedJob& a, const QueuedJob& b) {
     return a.job_id.size() != b.job_id.size() ? a.job_id.size() < b.job_id.size() : a.job_id < b.job_id;
   });
+  // The arrays' dependencies (stage on stage, part on part), as far as Slurm still shows them.
+  const auto deps = slurm_queue::queued_dependencies();
   std::vector<Submission> subs;
-  for (const auto& j : jobs) subs.push_back({j.stage, "", {slurm_queue::array_of(sweep, j)}});
+  for (const auto& j : jobs) {
+    auto array = slurm_queue::array_of(sweep, j);
+    std::string stage;
+    if (auto it = deps.find(j.job_id); it != deps.end()) array.dependency = it->second.whole, stage = it->second.stage;
+    subs.push_back({j.stage, stage, {array}});
+  }
   write_submission_record(path, subs, std::vector<std::string>(subs.size(), "(rebuilt from squeue)"),
                           "rebuilt from squeue");
   return subs;

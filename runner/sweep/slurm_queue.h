@@ -50,7 +50,10 @@ std::string unrecorded_jobs_problem(const Sweep& sweep, const SlurmQueue& queue)
 
 // Writes <sweep>/slurm/submissions.yaml again from the sweep's jobs in squeue: one submission
 // per array, its runs the run folders listed in runs-<stem>.txt beside its script
-// array-<stem>.sbatch. A record already there is kept as submissions.yaml.damaged. Throws
+// array-<stem>.sbatch, its dependencies those squeue still shows (`%E`: a stage's afterok on
+// its upstream arrays, a part's afterany on the part before it; one already satisfied is
+// gone from squeue and from the rebuilt record, while Slurm keeps every job waiting as it
+// was queued). A record already there is kept as submissions.yaml.damaged. Throws
 // when squeue fails or a job's run list cannot be read (nothing is written then). Returns
 // the submissions written (none: the record is removed; nothing of the sweep is queued).
 std::vector<Submission> rebuild_submission_record(const Sweep& sweep);

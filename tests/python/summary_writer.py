@@ -29,7 +29,7 @@ def make_summary_bytes(run_dir, run_id=None, result_stat=None, result_crc=None):
         for k in f.attrs:
             v = f.attrs[k]
             if isinstance(v, (str, bytes)):
-                if k not in ("run_id", "status", "config_yaml"):
+                if k not in ("run_id", "status", "config_yaml", "content_crc32"):  # as aimrun writes it
                     text[k] = _plain(v)
             elif k != "schema_version" and np.asarray(v).ndim == 0 and np.issubdtype(np.asarray(v).dtype, np.number):
                 numbers[k] = _plain(v)

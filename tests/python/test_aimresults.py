@@ -29,6 +29,15 @@ from summary_writer import make_summary_bytes, write_summary  # noqa: E402
 sys.path.insert(0, SCRIPTS)
 import aimresults  # noqa: E402
 
+
+
+def reseal(path):
+    """Records a hand-edited file's content_crc32 anew, as aimrun would have written it: the
+    edit then stands for a file written that way, not for a damaged one."""
+    with h5py.File(path, "r+") as f:
+        f.attrs["content_crc32"] = f"{aimresults.content_crc32(f):08x}"
+
+
 EPOCHS = 2
 CONFIG = """\
 name: pytest
@@ -130,9 +139,11 @@ class AimResultsTest(unittest.TestCase):
             shutil.copy(good, os.path.join(cls.bad, name))
             with h5py.File(os.path.join(cls.bad, name), "a") as f:
                 f.attrs[attr] = value
+            reseal(os.path.join(cls.bad, name))
         shutil.copy(good, os.path.join(cls.bad, "no_eval.h5"))
         with h5py.File(os.path.join(cls.bad, "no_eval.h5"), "a") as f:
             del f["eval"]
+        reseal(os.path.join(cls.bad, "no_eval.h5"))
         pending = os.path.join(cls.bad, "runs", "0123456789ab")
         os.makedirs(pending)
         shutil.copy(os.path.join(os.path.dirname(good), "config.yaml"), pending)
@@ -533,6 +544,7 @@ class AimResultsTest(unittest.TestCase):
         shutil.copytree(aim, extra)
         with h5py.File(os.path.join(extra, "result.h5"), "r+") as f:
             f.attrs["run_id"] = "feedfacecafe"
+        reseal(os.path.join(extra, "result.h5"))
         write_summary(vanilla)                 # valid
         write_summary(extra, run_id=os.path.basename(aim))   # another run's id: damaged
         # aim: none (written before summaries)
