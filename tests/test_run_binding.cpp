@@ -265,6 +265,12 @@ TEST(RunBinding, AnUpstreamCheckpointOtherThanTheOneItEndedWithIsRefused) {
   EXPECT_TRUE(has(read_text(up.summary()), "\"checkpoint_crc32\": \"" + crc + "\""));
 
   copy_over(dir.file("mid.pt"), up.checkpoint());
+  // `aimrun pictures --least-confident` reads both: refused alike.
+  auto pictures = test::run_command(test::aimrun() + " pictures --run " + up.dir + " --least-confident 2 --out " +
+                                    dir.file("p.png"));
+  EXPECT_EQ(pictures.exit_code, 1) << pictures.output;
+  EXPECT_TRUE(has(pictures.output, up.checkpoint() + " is not the checkpoint the run ended with")) << pictures.output;
+  EXPECT_FALSE(fs::exists(dir.file("p.png")));
   const auto down_config = dir.write("d.yaml", tiny_config(dir.file("down")) + "seed: 1\n");
   auto r = train(down_config, "model.init_from=" + up.dir);
   EXPECT_EQ(r.exit_code, kExitConfig) << r.output;
