@@ -1,0 +1,318 @@
+#include "runner/sweep/search_rungs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/files.h"
+#include "core/strings.h"
+#include "results/run_groups.h"
+#include "runner/rung_result.h"
+
+namespace aim {
+
+namespace search_rungs {
+
+bool searched(const SearchSpec& spec, const std::string& key) {
+  for (const auto& a : spec.axes)
+    if (std::find(a.keys.begin(), a.keys.end(), key) != a.keys.end()) return true;
+  return false;
+}
+
+// The axis values of a run: its grid's (the group) or its searched ones (the candidate).
+std::string axes_text(const SearchSpec& spec, const SweepRun& run, bool searched_keys) {
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : run.axes)
+    if (searched(spec, k) == searched_keys) parts.push_back(k + "=" + v);
+  return join(parts, ", ");
+}
+
+bool better(const Scored& a, const Scored& b) {
+  const bool ua = std::isnan(a.score) || std::isinf(a.score), ub = std::isnan(b.score) || std::isinf(b.score);
+  if (ua != ub) return ub;  // a usable score before an unusable one
+  if (!ua && a.score != b.score) return a.score > b.score;
+  return a.run_id < b.run_id;
+}
+
+std::string score_text(double v) {
+  if (std::isinf(v)) return "diverged";
+  if (std::isnan(v)) return "nan";
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(4);
+  o << v;
+  return o.str();
+}
+
+// The metric of a group: the spec's, or val worst-group where its results have one, else val acc.
+std::string group_metric(const SearchSpec& spec, const RungOutcome& first_reached) {
+  if (!spec.metric.empty()) return spec.metric;
+  return first_reached.metrics.count("val worst-group") ? "val worst-group" : "val acc";
+}
+
+// One rung of one group: the outcomes of its candidates; false (with g.waiting) while it is
+// not decided.
+bool score_rung(SearchGroup& g, const SearchState& s, size_t k, const std::function<RungOutcome(size_t, size_t)>& outcome,
+                std::map<size_t, RungOutcome>& seen, std::vector<Scored>& scored) {
+  size_t pending = 0, running = 0;
+  std::string failed;
+  for (size_t i : g.at_rung[k]) {
+    RungOutcome o = outcome(i, k);
+    const std::string id = s.all_runs[i].run_id;
+    if (o.state == RungOutcome::State::Reached) {
+      if (g.metric.empty()) g.metric = group_metric(s.spec, o);
+      auto m = o.metrics.find(g.metric);
+      if (m == o.metrics.end() && failed.empty())
+        failed = "run " + id + " has no '" + g.metric + "' at epoch " + std::to_string(s.spec.rungs[k]) +
+                 " (its dataset has no validation split, or no groups)";
+      if (m != o.metrics.end()) scored.push_back({i, id, m->second});
+    } else if (o.state == RungOutcome::State::Diverged) {
+      scored.push_back({i, id, -std::numeric_limits<double>::infinity()});
+    } else if (o.state == RungOutcome::State::Failed) {
+      if (failed.empty()) failed = "run " + id + " failed: " + o.detail;
+    } else {
+      ++(o.state == RungOutcome::State::Running ? running : pending);
+    }
+    seen[i] = std::move(o);
+  }
+  if (!failed.empty()) g.waiting = failed;
+  else if (pending + running)
+    g.waiting = std::to_string(pending) + " pending and " + std::to_string(running) + " running run(s) of rung " +
+                std::to_string(k + 1);
+  return g.waiting.empty();
+}
+
+}  // namespace search_rungs
+
+std::vector<Scored> select_survivors(std::vector<Scored> scored, size_t eta) {
+  std::sort(scored.begin(), scored.end(), search_rungs::better);
+  scored.resize((scored.size() + eta - 1) / std::max<size_t>(1, eta));
+  return scored;
+}
+
+int64_t SearchState::budget_of(size_t run) const {
+  for (const auto& g : groups)
+    for (size_t k = g.at_rung.size(); k-- > 0;)
+      if (std::find(g.at_rung[k].begin(), g.at_rung[k].end(), run) != g.at_rung[k].end()) return spec.rungs[k];
+  return 0;
+}
+
+SearchState search_groups(const SearchSpec& spec, std::vector<SweepRun> all_runs) {
+  SearchState s;
+  s.spec = spec;
+  s.all_runs = std::move(all_runs);
+  std::map<std::string, size_t> by_label;
+  for (size_t i = 0; i < s.all_runs.size(); ++i) {
+    const std::string label = search_rungs::axes_text(spec, s.all_runs[i], false);
+    auto [it, fresh] = by_label.emplace(label, s.groups.size());
+    if (fresh) s.groups.push_back(SearchGroup{label, {}, spec.metric, {}, {}, 0, "", false, {}});
+    s.groups[it->second].runs.push_back(i);
+  }
+  return s;
+}
+
+void play_search(SearchState& s, const std::function<RungOutcome(size_t, size_t)>& outcome) {
+  using namespace search_rungs;
+  const size_t last = s.spec.rungs.size() - 1;
+  std::map<size_t, RungOutcome> seen;  // each run's outcome at its highest rung so far
+  s.finished = true;
+  for (auto& g : s.groups) {
+    g.at_rung = {g.runs};
+    g.ranked.clear();
+    g.waiting.clear();
+    g.finished = false;
+    for (size_t k = 0;; ++k) {
+      g.rung = k;
+      std::vector<Scored> scored;
+      if (!score_rung(g, s, k, outcome, seen, scored)) break;
+      g.ranked.push_back(select_survivors(scored, 1));
+      if (k == last) {
+        g.winner = g.ranked.back().front();
+        g.finished = true;
+        break;
+      }
+      std::set<size_t> keep;
+      for (const auto& c : select_survivors(scored, s.spec.eta)) keep.insert(c.run);
+      std::vector<size_t> next;
+      for (size_t i : g.at_rung[k])
+        if (keep.count(i)) next.push_back(i);  // in candidate order
+      g.at_rung.push_back(next);
+    }
+    s.finished = s.finished && g.finished;
+  }
+  // Compute: each run's latest result counts once (a rung result holds the run's time so far).
+  s.seconds = 0;
+  double epochs_done = 0;
+  for (const auto& [i, o] : seen)
+    if (o.state == RungOutcome::State::Reached) {
+      s.seconds += o.seconds;
+      epochs_done += double(s.budget_of(i));
+    }
+  s.seconds_full =
+      epochs_done > 0 ? s.seconds / epochs_done * double(s.all_runs.size()) * double(s.spec.rungs.back()) : 0;
+}
+
+RungOutcome rung_outcome(const Sweep& sweep, const SweepRun& run, int64_t epoch, bool last) {
+  RungOutcome out;
+  const RunPaths paths{sweep.run_dir(run.run_id)};
+  std::string problem;
+  if (!last) {
+    if (auto r = read_rung_result(paths, epoch, run.run_id, &problem)) {
+      out.state = RungOutcome::State::Reached;
+      out.metrics = r->metrics;
+      out.seconds = r->seconds;
+      return out;
+    }
+  }
+  const auto st = inspect_run_folder(paths, last ? ResultDepth::Summary : ResultDepth::State);
+  out.detail = st.detail;
+  switch (st.state) {
+    case RunState::Done:
+      if (!last) {
+        out.state = RungOutcome::State::Failed;
+        out.detail = "complete, without its result at epoch " + std::to_string(epoch) +
+                     " (trained past the rung outside the search)";
+        return out;
+      }
+      out.state = RungOutcome::State::Reached;
+      for (const auto& [k, v] : results::run_metrics(st.record)) out.metrics[k] = v;
+      {
+        const auto& num = st.record.numbers;
+        auto get = [&](const char* k, double d) {
+          auto it = num.find(k);
+          return it == num.end() ? d : it->second;
+        };
+        out.seconds = (get("train_seconds", 0) + get("eval_seconds", 0)) * get("world_size", 1);
+      }
+      return out;
+    case RunState::Running: out.state = RungOutcome::State::Running; return out;
+    case RunState::Failed:
+      out.state = st.detail.find("loss is not finite") != std::string::npos ? RungOutcome::State::Diverged
+                                                                            : RungOutcome::State::Failed;
+      return out;
+    case RunState::Unreadable: out.state = RungOutcome::State::Failed; return out;
+    default: break;
+  }
+  if (!problem.empty()) out.state = RungOutcome::State::Failed, out.detail = problem;
+  return out;
+}
+
+namespace search_rungs {
+
+// Why a run is not to be trained now ("" when it is): it reached its rung, or diverged.
+std::string settled_text(const SearchState& s, size_t run, const std::function<RungOutcome(size_t, size_t)>& outcome) {
+  for (const auto& g : s.groups) {
+    if (std::find(g.runs.begin(), g.runs.end(), run) == g.runs.end()) continue;
+    size_t k = g.at_rung.size() - 1;  // its highest rung
+    while (k > 0 && std::find(g.at_rung[k].begin(), g.at_rung[k].end(), run) == g.at_rung[k].end()) --k;
+    const auto o = outcome(run, k);
+    const std::string where = "rung " + std::to_string(k + 1) + " (epoch " + std::to_string(s.spec.rungs[k]) + ")";
+    if (o.state == RungOutcome::State::Diverged) return "diverged at " + where;
+    if (o.state != RungOutcome::State::Reached) return "";
+    const auto m = o.metrics.find(g.metric);
+    const std::string score = g.metric + " " + (m == o.metrics.end() ? "-" : score_text(m->second));
+    if (k + 1 == s.spec.rungs.size())
+      return (g.finished && g.winner.run == run ? "winner: " : "complete, not the winner: ") + score;
+    if (k < g.ranked.size()) return "stopped at " + where + ", not promoted: " + score;
+    return "reached " + where + ": " + score + " (the rung is not decided yet)";
+  }
+  return "";
+}
+
+}  // namespace search_rungs
+
+void apply_search(Sweep& sweep) {
+  if (!sweep.search) return;
+  auto& s = *sweep.search;
+  s = search_groups(s.spec, std::move(s.all_runs));
+  const size_t last = s.spec.rungs.size() - 1;
+  std::map<std::pair<size_t, size_t>, RungOutcome> memo;  // each folder read once
+  auto outcome = [&](size_t i, size_t k) {
+    auto key = std::make_pair(i, k);
+    auto it = memo.find(key);
+    if (it == memo.end()) it = memo.emplace(key, rung_outcome(sweep, s.all_runs[i], s.spec.rungs[k], k == last)).first;
+    return it->second;
+  };
+  play_search(s, outcome);
+  std::vector<SweepRun> runs = s.all_runs;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const int64_t b = s.budget_of(i);
+    runs[i].budget = b < s.spec.rungs.back() ? b : 0;
+    runs[i].settled = search_rungs::settled_text(s, i, outcome);
+  }
+  sweep.runs = std::move(runs);
+}
+
+std::string describe_search(const SearchState& s) {
+  using namespace search_rungs;
+  std::ostringstream o;
+  std::vector<std::string> rungs;
+  for (auto r : s.spec.rungs) rungs.push_back(std::to_string(r));
+  const size_t candidates = s.groups.empty() ? 0 : s.groups.front().runs.size();
+  o << "search (" << s.spec.where << "): rungs " << join(rungs, ", ") << " epochs, eta " << s.spec.eta << ", metric "
+    << (s.spec.metric.empty() ? "val worst-group where the dataset has groups, else val acc" : s.spec.metric)
+    << " (validation split; test data are never read to select), " << candidates << " candidates ("
+    << join(s.spec.axis_keys(), ", ") << ") in each of " << s.groups.size() << " group(s); "
+    << (s.finished ? "finished" : "running") << "\n";
+  for (const auto& g : s.groups) {
+    o << "  " << (g.label.empty() ? "all runs" : g.label) << (g.metric.empty() ? "" : " [" + g.metric + "]") << ":\n";
+    for (size_t k = 0; k < g.at_rung.size(); ++k) {
+      o << "    rung " << k + 1 << " (epoch " << s.spec.rungs[k] << "): " << g.at_rung[k].size() << " candidate(s)";
+      if (k < g.ranked.size()) {
+        std::vector<std::string> ranked;
+        for (const auto& c : g.ranked[k])
+          ranked.push_back(c.run_id + " (" + axes_text(s.spec, s.all_runs[c.run], true) + ") " + score_text(c.score));
+        const bool last = k + 1 == s.spec.rungs.size();
+        o << "; decided: " << (last ? "winner first" : "the first " + std::to_string(k + 1 < g.at_rung.size() ? g.at_rung[k + 1].size() : 0) + " promoted")
+          << "\n      " << join(ranked, "\n      ") << "\n";
+      } else {
+        o << "; waiting: " << g.waiting << "\n";
+      }
+    }
+    if (g.finished)
+      o << "    winner: " << g.winner.run_id << " (" << axes_text(s.spec, s.all_runs[g.winner.run], true) << ") "
+        << g.metric << " " << score_text(g.winner.score) << " at epoch " << s.spec.rungs.back() << "\n";
+  }
+  o << "  compute: " << format_duration(s.seconds) << " so far; every candidate to " << s.spec.rungs.back()
+    << " epochs: about " << format_duration(s.seconds_full);
+  if (s.seconds_full > 0 && s.finished)
+    o << ", " << int(std::lround(100 * (1 - s.seconds / s.seconds_full))) << "% saved";
+  o << "\n";
+  return o.str();
+}
+
+std::string search_winners_path(const Sweep& sweep) { return sweep.sweep_dir() + "/search-winners.yaml"; }
+
+void write_search_winners(const Sweep& sweep) {
+  if (!sweep.search) return;
+  const auto& s = *sweep.search;
+  YAML::Emitter e;
+  e << YAML::BeginMap << YAML::Key << "sweep" << YAML::Value << sweep.name;
+  e << YAML::Key << "rungs" << YAML::Value << YAML::Flow << s.spec.rungs;
+  e << YAML::Key << "eta" << YAML::Value << s.spec.eta;
+  e << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq;
+  for (const auto& g : s.groups) {
+    e << YAML::BeginMap << YAML::Key << "group" << YAML::Value << g.label;
+    e << YAML::Key << "metric" << YAML::Value << g.metric;
+    if (!g.finished) {
+      e << YAML::Key << "winner" << YAML::Value << YAML::Null << YAML::Key << "waiting" << YAML::Value << g.waiting
+        << YAML::EndMap;
+      continue;
+    }
+    e << YAML::Key << "winner" << YAML::Value << g.winner.run_id;
+    e << YAML::Key << "score" << YAML::Value << format_double(g.winner.score);
+    e << YAML::Key << "set" << YAML::Value << YAML::BeginMap;
+    for (const auto& [k, v] : s.all_runs[g.winner.run].axes)
+      if (search_rungs::searched(s.spec, k)) e << YAML::Key << k << YAML::Value << v;
+    e << YAML::EndMap << YAML::EndMap;
+  }
+  e << YAML::EndSeq << YAML::EndMap;
+  write_text_atomic(search_winners_path(sweep), "# aimrun search winners (docs/sweeps.md, Search): one entry per "
+                                                "group of the grid\n" + std::string(e.c_str()) + "\n");
+}
+
+}  // namespace aim
