@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "runner/rung_result.h"
 #include "runner/sweep/search_rungs.h"
 #include "runner/sweep/sweep_spec.h"
@@ -70,7 +71,11 @@ TEST(SearchRungs, SurvivorsAreTheBestCeilNOverEtaWithTiesBrokenByRunId) {
   EXPECT_EQ(ids(select_survivors(v, 2)), (std::vector<std::string>{"b", "d", "f", "e"}));
   EXPECT_EQ(ids(select_survivors(v, 3)), (std::vector<std::string>{"b", "d", "f"}));
   EXPECT_EQ(ids(select_survivors(v, 7)), (std::vector<std::string>{"b"}));
-  EXPECT_EQ(ids(select_survivors(v, 1)), (std::vector<std::string>{"b", "d", "f", "e", "g", "a", "c"}));
+  EXPECT_EQ(ids(rank_candidates(v)), (std::vector<std::string>{"b", "d", "f", "e", "g", "a", "c"}));
+  // A diverged run is never promoted, even where it would be among the best ceil(n/eta).
+  EXPECT_EQ(ids(select_survivors(v, 1)), (std::vector<std::string>{"b", "d", "f", "e", "g", "a"}));
+  EXPECT_EQ(ids(select_survivors({sc(0, "a", -inf), sc(1, "b", 0.1)}, 1)), (std::vector<std::string>{"b"}));
+  EXPECT_TRUE(select_survivors({sc(0, "a", -inf), sc(1, "b", -inf)}, 2).empty());
   // The order of the input does not matter.
   std::reverse(v.begin(), v.end());
   EXPECT_EQ(ids(select_survivors(v, 2)), (std::vector<std::string>{"b", "d", "f", "e"}));
@@ -123,6 +128,18 @@ TEST(SearchRungs, RungsArePlayedFromOutcomesAloneAndPromoteOnlyWholeRungs) {
     EXPECT_EQ(s.budget_of(5 + 0), 1);
     EXPECT_EQ(s.budget_of(3), 9);
     EXPECT_FALSE(s.finished);
+  }
+  // Without `metric:` a group ranks by val worst-group where its results have it, else val acc.
+  SearchSpec unset = s.spec;
+  unset.metric.clear();
+  for (const bool groups : {true, false}) {
+    SearchState d = search_groups(unset, s.all_runs);
+    play_search(d, [&](size_t i, size_t k) {
+      RungOutcome o = outcome(i, k);
+      if (groups) o.metrics["val worst-group"] = o.metrics["val acc"];
+      return o;
+    });
+    EXPECT_EQ(d.groups[0].metric, groups ? "val worst-group" : "val acc");
   }
   // A failure that is not a divergence holds its group at its rung.
   auto failing = [&](size_t i, size_t k) {
@@ -258,7 +275,7 @@ TEST(SearchRun, PromotedRunsContinueFromTheirCheckpointAndTheWinnerEqualsAStraig
   test::TempDir dir;
   auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 4) + kGrid +
                                       "  search:\n    axes: {train.lr: [0.1, 0.03, 0.01]}\n"
-                                      "    rungs: [1, 2, 4]\n    eta: 2\n");
+                                      "    rungs: [1, 2, 4]\n    eta: 2\n    metric: val acc\n");
   auto sweep = load_sweep(spec, {});
   const std::string first = sweep.runs[0].run_id;
   {
@@ -278,13 +295,14 @@ TEST(SearchRun, PromotedRunsContinueFromTheirCheckpointAndTheWinnerEqualsAStraig
     ASSERT_EQ(g.at_rung.size(), 3u);
     EXPECT_EQ(g.at_rung[1].size(), 2u);
     EXPECT_EQ(g.at_rung[2].size(), 1u);
-    EXPECT_EQ(g.metric, "val worst-group");  // the built-in dataset has groups
+    EXPECT_EQ(g.metric, "val acc");
     // The survivors of rung 1 are its best two by the metric, read back from the rung files.
     std::vector<Scored> scored;
     for (size_t i : g.runs) {
       auto rr = read_rung_result(RunPaths{sweep.run_dir(s.all_runs[i].run_id)}, 1, s.all_runs[i].run_id);
       ASSERT_TRUE(rr);
-      scored.push_back({i, s.all_runs[i].run_id, rr->metrics.at("val worst-group")});
+      scored.push_back({i, s.all_runs[i].run_id, rr->metrics.at("val acc")});
+      EXPECT_TRUE(rr->metrics.count("val worst-group"));  // the built-in dataset has groups
     }
     std::set<size_t> best;
     for (const auto& c : select_survivors(scored, 2)) best.insert(c.run);
@@ -305,6 +323,17 @@ TEST(SearchRun, PromotedRunsContinueFromTheirCheckpointAndTheWinnerEqualsAStraig
   ASSERT_EQ(straight.exit_code, 0) << straight.output;
   test::expect_same_results(sweep.run_dir(winner.run_id) + "/result.h5",
                             dir.file("straight/runs/" + winner.run_id + "/result.h5"));
+  // Its rung results are the straight run's validation at epochs 1 and 2 (the same weights).
+  const auto curve = results::read_run_file(dir.file("straight/runs/" + winner.run_id + "/result.h5")).eval_curves.at("val");
+  ASSERT_GE(curve.epoch.size(), 2u);
+  for (int64_t e : {1, 2}) {
+    auto rr = read_rung_result(RunPaths{sweep.run_dir(winner.run_id)}, e, winner.run_id);
+    ASSERT_TRUE(rr);
+    EXPECT_EQ(curve.epoch[size_t(e - 1)], e);
+    EXPECT_EQ(rr->metrics.at("val acc"), curve.accuracy[size_t(e - 1)]) << e;
+    EXPECT_EQ(rr->metrics.at("val worst-group"), curve.worst_group_accuracy[size_t(e - 1)]) << e;
+    EXPECT_EQ(rr->epochs, 4);
+  }
   // Again: nothing trained, the same winners; plan and status show the rungs.
   auto again = test::run_command(test::aimrun() + " sweep run " + spec);
   EXPECT_EQ(again.exit_code, 0) << again.output;
@@ -314,4 +343,29 @@ TEST(SearchRun, PromotedRunsContinueFromTheirCheckpointAndTheWinnerEqualsAStraig
   EXPECT_NE(plan.output.find("rung 2 (epoch 2): 2 candidate(s); decided"), std::string::npos) << plan.output;
   EXPECT_NE(plan.output.find("winner: " + winner.run_id), std::string::npos) << plan.output;
   EXPECT_NE(plan.output.find("stopped at rung 1 (epoch 1), not promoted"), std::string::npos) << plan.output;
+}
+
+TEST(SearchRun, ADivergedCandidateRanksLastIsNeverPromotedAndIsNotTrainedAgain) {
+  // AIM with train.lr 1e6: its loss is not finite in epoch 1 (train.stop_on_nan), a FAILED run.
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 2) +
+                                      "sweep:\n  name: div\n  grid:\n    method: [{name: aim}]\n"
+                                      "  search:\n    axes: {train.lr: [1.0e+6, 0.1]}\n    rungs: [1, 2]\n    eta: 2\n");
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto sweep = load_sweep(spec, {});
+  const auto& g = sweep.search->groups.at(0);
+  ASSERT_TRUE(g.finished);
+  const auto& diverged = sweep.search->all_runs[g.runs[0]];
+  const auto& good = sweep.search->all_runs[g.runs[1]];
+  EXPECT_EQ(g.winner.run_id, good.run_id);
+  ASSERT_EQ(g.ranked.at(0).size(), 2u);
+  EXPECT_EQ(g.ranked[0].back().run_id, diverged.run_id);
+  EXPECT_TRUE(std::isinf(g.ranked[0].back().score));
+  EXPECT_NE(read_text(sweep.run_dir(diverged.run_id) + "/FAILED").find("loss is not finite"), std::string::npos);
+  EXPECT_EQ(sweep.runs[0].settled, "diverged at rung 1 (epoch 1)");
+  auto again = test::run_command(test::aimrun() + " sweep run " + spec);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(sessions_of(sweep.run_dir(diverged.run_id)), 1u);
+  EXPECT_EQ(sessions_of(sweep.run_dir(good.run_id)), 2u);
 }

@@ -128,7 +128,8 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
       std::string rung = run.settled.empty() && status.state != RunState::Done
                              ? "to epoch " + std::to_string(run.budget > 0 ? run.budget : sweep.search->spec.rungs.back())
                              : run.settled;
-      status.detail = rung + (status.detail.empty() ? "" : "; " + status.detail);
+      // A run at its rung has a checkpoint, but resumes only when it is promoted.
+      status.detail = rung + (status.detail.empty() || !run.settled.empty() ? "" : "; " + status.detail);
     }
     counts[state]++;
     if (status.state == RunState::Done && starts_with(status.detail, kNonfiniteDetail)) nonfinite++;
@@ -176,7 +177,7 @@ std::vector<std::string> search_work(const Sweep& sweep) {
 // sweep run of a sweep with sweep.search: the runs of the current rungs, then the rungs
 // decided again from the run folders, until every group has its winner or a pass changes
 // nothing (a failed run, runs left to another process). Writes <sweep>/search-winners.yaml
-// after each pass. Returns the failed runs of the last pass.
+// after each pass. Returns the failed runs of the last pass (0 once the search is finished).
 int run_search_locally(Sweep& sweep, const LocalRunOptions& options) {
   while (true) {
     const auto before = search_work(sweep);
@@ -188,7 +189,9 @@ int run_search_locally(Sweep& sweep, const LocalRunOptions& options) {
       std::cerr << describe_search(s);
       spdlog::info("sweep {}: search {}; winners in {}", sweep.name, s.finished ? "finished" : "not finished",
                    search_winners_path(sweep));
-      return failed;
+      // Finished: every group decided, so a run that failed in the last pass diverged (an
+      // outcome of the search, ranked last), and nothing is left to retry.
+      return s.finished ? 0 : failed;
     }
   }
 }

@@ -88,9 +88,16 @@ bool score_rung(SearchGroup& g, const SearchState& s, size_t k, const std::funct
 
 }  // namespace search_rungs
 
-std::vector<Scored> select_survivors(std::vector<Scored> scored, size_t eta) {
+std::vector<Scored> rank_candidates(std::vector<Scored> scored) {
   std::sort(scored.begin(), scored.end(), search_rungs::better);
+  return scored;
+}
+
+std::vector<Scored> select_survivors(std::vector<Scored> scored, size_t eta) {
+  scored = rank_candidates(std::move(scored));
   scored.resize((scored.size() + eta - 1) / std::max<size_t>(1, eta));
+  // A diverged run cannot go on: it is never promoted, even where too few did not diverge.
+  while (!scored.empty() && std::isinf(scored.back().score) && scored.back().score < 0) scored.pop_back();
   return scored;
 }
 
@@ -125,18 +132,20 @@ void play_search(SearchState& s, const std::function<RungOutcome(size_t, size_t)
     g.ranked.clear();
     g.waiting.clear();
     g.finished = false;
+    g.winner = Scored{};
     for (size_t k = 0;; ++k) {
       g.rung = k;
       std::vector<Scored> scored;
       if (!score_rung(g, s, k, outcome, seen, scored)) break;
-      g.ranked.push_back(select_survivors(scored, 1));
-      if (k == last) {
-        g.winner = g.ranked.back().front();
+      g.ranked.push_back(rank_candidates(scored));
+      const auto survivors = select_survivors(scored, k == last ? scored.size() : s.spec.eta);
+      if (k == last || survivors.empty()) {  // the winner, or none where every candidate diverged
+        if (!survivors.empty()) g.winner = survivors.front();
         g.finished = true;
         break;
       }
       std::set<size_t> keep;
-      for (const auto& c : select_survivors(scored, s.spec.eta)) keep.insert(c.run);
+      for (const auto& c : survivors) keep.insert(c.run);
       std::vector<size_t> next;
       for (size_t i : g.at_rung[k])
         if (keep.count(i)) next.push_back(i);  // in candidate order
@@ -216,7 +225,8 @@ std::string settled_text(const SearchState& s, size_t run, const std::function<R
     const auto m = o.metrics.find(g.metric);
     const std::string score = g.metric + " " + (m == o.metrics.end() ? "-" : score_text(m->second));
     if (k + 1 == s.spec.rungs.size())
-      return (g.finished && g.winner.run == run ? "winner: " : "complete, not the winner: ") + score;
+      return (g.finished && !g.winner.run_id.empty() && g.winner.run == run ? "winner: " : "complete, not the winner: ") +
+             score;
     if (k < g.ranked.size()) return "stopped at " + where + ", not promoted: " + score;
     return "reached " + where + ": " + score + " (the rung is not decided yet)";
   }
@@ -267,13 +277,16 @@ std::string describe_search(const SearchState& s) {
         for (const auto& c : g.ranked[k])
           ranked.push_back(c.run_id + " (" + axes_text(s.spec, s.all_runs[c.run], true) + ") " + score_text(c.score));
         const bool last = k + 1 == s.spec.rungs.size();
-        o << "; decided: " << (last ? "winner first" : "the first " + std::to_string(k + 1 < g.at_rung.size() ? g.at_rung[k + 1].size() : 0) + " promoted")
+        const size_t promoted = k + 1 < g.at_rung.size() ? g.at_rung[k + 1].size() : 0;
+        o << "; decided: " << (last ? "winner first" : "the first " + std::to_string(promoted) + " promoted")
           << "\n      " << join(ranked, "\n      ") << "\n";
       } else {
         o << "; waiting: " << g.waiting << "\n";
       }
     }
-    if (g.finished)
+    if (g.finished && g.winner.run_id.empty())
+      o << "    no winner: every candidate of rung " << g.at_rung.size() << " diverged\n";
+    if (g.finished && !g.winner.run_id.empty())
       o << "    winner: " << g.winner.run_id << " (" << axes_text(s.spec, s.all_runs[g.winner.run], true) << ") "
         << g.metric << " " << score_text(g.winner.score) << " at epoch " << s.spec.rungs.back() << "\n";
   }
@@ -298,9 +311,9 @@ void write_search_winners(const Sweep& sweep) {
   for (const auto& g : s.groups) {
     e << YAML::BeginMap << YAML::Key << "group" << YAML::Value << g.label;
     e << YAML::Key << "metric" << YAML::Value << g.metric;
-    if (!g.finished) {
-      e << YAML::Key << "winner" << YAML::Value << YAML::Null << YAML::Key << "waiting" << YAML::Value << g.waiting
-        << YAML::EndMap;
+    if (!g.finished || g.winner.run_id.empty()) {
+      e << YAML::Key << "winner" << YAML::Value << YAML::Null << YAML::Key << "waiting" << YAML::Value
+        << (g.finished ? "every candidate of rung " + std::to_string(g.at_rung.size()) + " diverged" : g.waiting) << YAML::EndMap;
       continue;
     }
     e << YAML::Key << "winner" << YAML::Value << g.winner.run_id;

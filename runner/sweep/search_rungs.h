@@ -36,8 +36,10 @@ struct Scored {
   double score = 0;  // -inf: diverged; NaN ranks last too
 };
 
-// The best ceil(n / eta) of `scored`, best first: higher score first, then the smaller run
-// id; NaN and -inf last. Pure.
+// `scored` best first: higher score first, then the smaller run id; NaN and -inf last. Pure.
+std::vector<Scored> rank_candidates(std::vector<Scored> scored);
+// The best ceil(n / eta) of `scored`, best first, without the diverged (-inf): a run that
+// diverged is never promoted. Pure.
 std::vector<Scored> select_survivors(std::vector<Scored> scored, size_t eta);
 
 struct SearchGroup {
@@ -51,7 +53,7 @@ struct SearchGroup {
   size_t rung = 0;       // the rung it is at (the last with candidates)
   std::string waiting;   // why its rung is not decided ("" when it is, or it is finished)
   bool finished = false;
-  Scored winner;         // when finished
+  Scored winner;         // when finished (run_id "" when every candidate of its last rung diverged)
 };
 
 struct SearchState {
