@@ -314,7 +314,24 @@ TEST(SearchRun, PromotedRunsContinueFromTheirCheckpointAndTheWinnerEqualsAStraig
       EXPECT_EQ(sessions_of(sweep.run_dir(s.all_runs[i].run_id)), rungs) << s.all_runs[i].run_id;
     }
   }
-  EXPECT_TRUE(std::filesystem::exists(dir.file("out/halving/search-winners.yaml")));
+  // The winners file's zip, as the axes of an adaptive-seed sweep of its own: its seed-0 runs
+  // are the winners (the same configs and ids), done already.
+  const auto winners = YAML::LoadFile(dir.file("out/halving/search-winners.yaml"));
+  ASSERT_TRUE(winners["zip"]) << read_text(dir.file("out/halving/search-winners.yaml"));
+  ASSERT_EQ(winners["groups"].size(), 2u);
+  EXPECT_EQ(winners["groups"][0]["winner"].as<std::string>(), s.groups[0].winner.run_id);
+  YAML::Node doc = YAML::Load(tiny_config(dir.file("out"), 4));
+  doc["sweep"]["name"] = "winners";
+  doc["sweep"]["zip"] = winners["zip"];
+  doc["sweep"]["seeds"] = YAML::Load("{start: 2, max: 3, decide: ['aim - vanilla: val acc']}");
+  auto seeds = dir.write("seeds.yaml", YAML::Dump(doc));
+  auto seeded = load_sweep(seeds, {});
+  ASSERT_EQ(seeded.runs.size(), 4u);
+  std::set<std::string> seed0, winner_ids = {s.groups[0].winner.run_id, s.groups[1].winner.run_id};
+  for (const auto& run : seeded.runs)
+    for (const auto& [k, v] : run.axes)
+      if (k == "seed" && v == "0") seed0.insert(run.run_id);
+  EXPECT_EQ(seed0, winner_ids);
   // The winner of vanilla, trained straight to 4 epochs elsewhere: bit-identical.
   const auto& winner = s.all_runs[s.groups[0].winner.run];
   auto cfg = dir.write("winner.yaml", winner.config.to_yaml());

@@ -298,6 +298,30 @@ std::string describe_search(const SearchState& s) {
   return o.str();
 }
 
+namespace search_rungs {
+
+// Once every group has its winner: `zip:`, one group of lists (each grid key's values, then
+// each searched key's winning values, group by group) that a sweep of its own takes as its
+// `sweep.zip` to train the winners again (with sweep.seeds, say): its runs of seed 0 are the
+// winners themselves (the same configs, so the same run ids), done already.
+void emit_winners_zip(YAML::Emitter& e, const SearchState& s) {
+  for (const auto& g : s.groups)
+    if (!g.finished || g.winner.run_id.empty()) return;
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : s.all_runs[s.groups.front().winner.run].axes) keys.push_back(k);
+  e << YAML::Key << "zip" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+  for (const auto& key : keys) {
+    e << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& g : s.groups)
+      for (const auto& [k, v] : s.all_runs[g.winner.run].axes)
+        if (k == key) e << YAML::Load(v);
+    e << YAML::EndSeq;
+  }
+  e << YAML::EndMap << YAML::EndSeq;
+}
+
+}  // namespace search_rungs
+
 std::string search_winners_path(const Sweep& sweep) { return sweep.sweep_dir() + "/search-winners.yaml"; }
 
 void write_search_winners(const Sweep& sweep) {
@@ -323,7 +347,9 @@ void write_search_winners(const Sweep& sweep) {
       if (search_rungs::searched(s.spec, k)) e << YAML::Key << k << YAML::Value << v;
     e << YAML::EndMap << YAML::EndMap;
   }
-  e << YAML::EndSeq << YAML::EndMap;
+  e << YAML::EndSeq;
+  search_rungs::emit_winners_zip(e, s);
+  e << YAML::EndMap;
   write_text_atomic(search_winners_path(sweep), "# aimrun search winners (docs/sweeps.md, Search): one entry per "
                                                 "group of the grid\n" + std::string(e.c_str()) + "\n");
 }
