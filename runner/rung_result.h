@@ -15,9 +15,9 @@ namespace aim {
 
 struct RungResult {
   std::string run_id;
-  int64_t epoch = 0;   // the budget reached
-  int64_t epochs = 0;  // the run's train.epochs (its schedule's horizon)
-  std::string split;   // the validation split evaluated
+  int64_t epoch = 0;                      // the budget reached
+  int64_t epochs = 0;                     // the run's train.epochs (its schedule's horizon)
+  std::string split;                      // the validation split evaluated
   std::map<std::string, double> metrics;  // "val acc", "val worst-group" (with groups)
   double seconds = 0;                     // (train + eval seconds) x ranks, so far
 };

@@ -9,13 +9,16 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <thread>
+
+#include <signal.h>
 
 #include "core/error.h"
 #include "core/files.h"
+#include "run_compare.h"
 #include "runner/rung_result.h"
 #include "runner/sweep/search_rungs.h"
 #include "runner/sweep/sweep_spec.h"
-#include "run_compare.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -65,7 +68,7 @@ size_t sessions_of(const std::string& run_dir) {
 
 TEST(SearchRungs, SurvivorsAreTheBestCeilNOverEtaWithTiesBrokenByRunId) {
   const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
-  std::vector<Scored> v = {sc(0, "e", 0.5), sc(1, "d", 0.7), sc(2, "b", 0.7), sc(3, "a", nan),
+  std::vector<Scored> v = {sc(0, "e", 0.5),  sc(1, "d", 0.7), sc(2, "b", 0.7), sc(3, "a", nan),
                            sc(4, "c", -inf), sc(5, "f", 0.6), sc(6, "g", 0.1)};
   // 7 candidates, eta 2: ceil(7/2) = 4; the two 0.7s by run id, NaN and diverged last.
   EXPECT_EQ(ids(select_survivors(v, 2)), (std::vector<std::string>{"b", "d", "f", "e"}));
@@ -231,7 +234,8 @@ TEST(SearchSpec, BadSearchesAreConfigErrorsWithFileAndLine) {
       {"    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n    metric: ood acc\n", "is a metric of held-out data"},
       {"    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n    metric: val acuracy\n",
        "s.yaml:13: sweep.search.metric: unknown metric 'val acuracy' (expected val acc or val worst-group"},
-      {"    axes: {train.lr: [0.1]}\n    rugns: [1, 2, 4]\n", "s.yaml:12: sweep.search.rugns: unknown key (did you mean 'rungs'?)"},
+      {"    axes: {train.lr: [0.1]}\n    rugns: [1, 2, 4]\n",
+       "s.yaml:12: sweep.search.rugns: unknown key (did you mean 'rungs'?)"},
       {"    axes: {method: [{name: vanilla}]}\n    rungs: [1, 2, 4]\n",
        "s.yaml:11: sweep.search.axes.method: searched and an axis of the grid too"},
       {"    axes: {train.lr: [0.1]}\n", "s.yaml:11: sweep.search: axes and rungs are required"},
@@ -247,8 +251,9 @@ TEST(SearchSpec, BadSearchesAreConfigErrorsWithFileAndLine) {
   e = error_of(dir, head + "    axes: {train.lr: [0.1]}\n    rungs: [4]\n" +
                         "  seeds: {start: 2, max: 3, decide: ['aim - vanilla: test acc']}\n");
   EXPECT_NE(e.find("s.yaml:11: sweep.search: a search beside sweep.seeds is not supported"), std::string::npos) << e;
-  e = error_of(dir, "sweep:\n  stages:\n    - {name: a, grid: {seed: [0]}}\n  search: {axes: {train.lr: [0.1]}, "
-                    "rungs: [4]}\n");
+  e = error_of(dir,
+               "sweep:\n  stages:\n    - {name: a, grid: {seed: [0]}}\n  search: {axes: {train.lr: [0.1]}, "
+               "rungs: [4]}\n");
   EXPECT_NE(e.find("a search is not supported in a sweep in stages"), std::string::npos) << e;
   // Through the commands: exit 2 before anything runs or is written.
   auto spec = dir.write("bad.yaml", tiny_config(dir.file("out"), 4) + head +
@@ -260,15 +265,15 @@ TEST(SearchSpec, BadSearchesAreConfigErrorsWithFileAndLine) {
   }
   EXPECT_FALSE(std::filesystem::exists(dir.file("out")));
   // Slurm: not yet, refused before anything is submitted.
-  auto ok = dir.write("ok.yaml", tiny_config(dir.file("out"), 4) + head +
-                                     "    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n");
+  auto ok = dir.write("ok.yaml",
+                      tiny_config(dir.file("out"), 4) + head + "    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n");
   auto r = test::run_command(test::aimrun() + " sweep submit " + ok + " --profile local --dry-run");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("ok.yaml:11: sweep.search: a search runs with `aimrun sweep run` only"), std::string::npos)
       << r.output;
 }
 
-TEST(SearchRun, PromotedRunsContinueFromTheirCheckpointAndTheWinnerEqualsAStraightRun) {
+TEST(SearchRun, KilledAndRunAgainPromotesOnceContinuesFromCheckpointsAndTheWinnerEqualsAStraightRun) {
   // 2 methods x 3 learning rates, rungs 1, 2, 4, eta 2: per method 3 runs to epoch 1, 2 go on
   // to epoch 2, 1 to epoch 4. A killed search is stood in for by rung 1 of one candidate
   // trained by hand first; `sweep run` goes on from there.
@@ -285,6 +290,20 @@ TEST(SearchRun, PromotedRunsContinueFromTheirCheckpointAndTheWinnerEqualsAStraig
     ASSERT_TRUE(read_rung_result(RunPaths{sweep.run_dir(first)}, 1, first));
     EXPECT_FALSE(std::filesystem::exists(sweep.run_dir(first) + "/result.h5"));
   }
+  // A `sweep run` killed (SIGKILL, with the training process it started) once the second
+  // candidate has its rung 1, and started again.
+  const std::string second = sweep.runs[1].run_id, third = sweep.runs[2].run_id;
+  {
+    auto bg = test::run_command("OMP_NUM_THREADS=1 setsid " + test::aimrun() + " sweep run " + spec + " > " +
+                                dir.file("killed.log") + " 2>&1 & echo $!");
+    const pid_t pid = pid_t(std::stol(bg.output));
+    for (int i = 0; i < 2400 && !read_rung_result(RunPaths{sweep.run_dir(second)}, 1, second); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(read_rung_result(RunPaths{sweep.run_dir(second)}, 1, second)) << read_text(dir.file("killed.log"));
+    ::kill(-pid, SIGKILL);
+    for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(read_rung_result(RunPaths{sweep.run_dir(third)}, 1, third)) << read_text(dir.file("killed.log"));
   auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("search finished"), std::string::npos) << r.output;
@@ -307,11 +326,22 @@ TEST(SearchRun, PromotedRunsContinueFromTheirCheckpointAndTheWinnerEqualsAStraig
     std::set<size_t> best;
     for (const auto& c : select_survivors(scored, 2)) best.insert(c.run);
     EXPECT_EQ(std::set<size_t>(g.at_rung[1].begin(), g.at_rung[1].end()), best);
-    // Sessions: 1 for a candidate stopped at rung 1, 2 at rung 2, 3 for the winner: no epoch
-    // trained twice.
+    // Sessions: 1 for a candidate stopped at rung 1, 2 at rung 2, 3 for the winner (one more
+    // for the run the kill may have reached after its session started); each epoch completed
+    // once: no run promoted twice, no epoch trained again.
     for (size_t i : g.runs) {
+      const auto& id = s.all_runs[i].run_id;
       const size_t rungs = i == g.winner.run ? 3 : std::count(g.at_rung[1].begin(), g.at_rung[1].end(), i) ? 2 : 1;
-      EXPECT_EQ(sessions_of(sweep.run_dir(s.all_runs[i].run_id)), rungs) << s.all_runs[i].run_id;
+      const size_t n = sessions_of(sweep.run_dir(id));
+      EXPECT_TRUE(n == rungs || (id == third && n == rungs + 1)) << id << ": " << n << " sessions";
+      const std::string log = read_text(sweep.run_dir(id) + "/train.log");
+      const int64_t reached = i == g.winner.run ? 4 : rungs;
+      for (int64_t e = 1; e <= 4; ++e) {
+        const std::string done = "epoch " + std::to_string(e) + "/4 done";
+        size_t count = 0;
+        for (size_t at = log.find(done); at != std::string::npos; at = log.find(done, at + 1)) ++count;
+        EXPECT_EQ(count, e <= reached ? 1u : 0u) << id << ": " << done;
+      }
     }
   }
   // The winners file's zip, as the axes of an adaptive-seed sweep of its own: its seed-0 runs
@@ -335,13 +365,14 @@ TEST(SearchRun, PromotedRunsContinueFromTheirCheckpointAndTheWinnerEqualsAStraig
   // The winner of vanilla, trained straight to 4 epochs elsewhere: bit-identical.
   const auto& winner = s.all_runs[s.groups[0].winner.run];
   auto cfg = dir.write("winner.yaml", winner.config.to_yaml());
-  auto straight = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " output_dir=" +
-                                    dir.file("straight"));
+  auto straight = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg +
+                                    " output_dir=" + dir.file("straight"));
   ASSERT_EQ(straight.exit_code, 0) << straight.output;
   test::expect_same_results(sweep.run_dir(winner.run_id) + "/result.h5",
                             dir.file("straight/runs/" + winner.run_id + "/result.h5"));
   // Its rung results are the straight run's validation at epochs 1 and 2 (the same weights).
-  const auto curve = results::read_run_file(dir.file("straight/runs/" + winner.run_id + "/result.h5")).eval_curves.at("val");
+  const auto curve =
+      results::read_run_file(dir.file("straight/runs/" + winner.run_id + "/result.h5")).eval_curves.at("val");
   ASSERT_GE(curve.epoch.size(), 2u);
   for (int64_t e : {1, 2}) {
     auto rr = read_rung_result(RunPaths{sweep.run_dir(winner.run_id)}, e, winner.run_id);
@@ -365,9 +396,10 @@ TEST(SearchRun, PromotedRunsContinueFromTheirCheckpointAndTheWinnerEqualsAStraig
 TEST(SearchRun, ADivergedCandidateRanksLastIsNeverPromotedAndIsNotTrainedAgain) {
   // AIM with train.lr 1e6: its loss is not finite in epoch 1 (train.stop_on_nan), a FAILED run.
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 2) +
-                                      "sweep:\n  name: div\n  grid:\n    method: [{name: aim}]\n"
-                                      "  search:\n    axes: {train.lr: [1.0e+6, 0.1]}\n    rungs: [1, 2]\n    eta: 2\n");
+  auto spec =
+      dir.write("s.yaml", tiny_config(dir.file("out"), 2) +
+                              "sweep:\n  name: div\n  grid:\n    method: [{name: aim}]\n"
+                              "  search:\n    axes: {train.lr: [1.0e+6, 0.1]}\n    rungs: [1, 2]\n    eta: 2\n");
   auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto sweep = load_sweep(spec, {});

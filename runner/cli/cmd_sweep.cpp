@@ -125,9 +125,10 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
     if (sweep.search) {  // a search's run: where its rung left it
       if (!run.settled.empty() && status.state != RunState::Done && status.state != RunState::Running)
         state = "stopped";
-      std::string rung = run.settled.empty() && status.state != RunState::Done
-                             ? "to epoch " + std::to_string(run.budget > 0 ? run.budget : sweep.search->spec.rungs.back())
-                             : run.settled;
+      std::string rung =
+          run.settled.empty() && status.state != RunState::Done
+              ? "to epoch " + std::to_string(run.budget > 0 ? run.budget : sweep.search->spec.rungs.back())
+              : run.settled;
       // A run at its rung has a checkpoint, but resumes only when it is promoted.
       status.detail = rung + (status.detail.empty() || !run.settled.empty() ? "" : "; " + status.detail);
     }

@@ -95,8 +95,8 @@ int train_in_folder(const TrainArgs& args, RunSession& session) {
     if (args.restart) fs::remove(paths.checkpoint(), ec);
     if (args.force) fs::remove(paths.summary(), ec), fs::remove(paths.result(), ec);
   });
-  const TrainOptions options{!args.restart,       &stop_requested(), session.hosts(), session.placement(),
-                             &session.lock(),     args.stop_after_epoch};
+  const TrainOptions options{!args.restart,       &stop_requested(), session.hosts(),
+                             session.placement(), &session.lock(),   args.stop_after_epoch};
   const auto outcome = train_run(cfg, paths, comm, options);
   if (outcome == TrainOutcome::Stopped) return kExitStopped;
   if (outcome == TrainOutcome::Budget) return kExitOk;

@@ -187,7 +187,7 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
     return Outcome::Elsewhere;
   }
   if (rc == kExitOk && (run.budget > 0 ? read_rung_result(paths, run.budget, run.run_id).has_value()
-                                        : inspect_run(paths).state == RunState::Done)) {
+                                       : inspect_run(paths).state == RunState::Done)) {
     ++tally.trained;
     return Outcome::Trained;
   }

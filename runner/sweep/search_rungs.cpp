@@ -56,8 +56,9 @@ std::string group_metric(const SearchSpec& spec, const RungOutcome& first_reache
 
 // One rung of one group: the outcomes of its candidates; false (with g.waiting) while it is
 // not decided.
-bool score_rung(SearchGroup& g, const SearchState& s, size_t k, const std::function<RungOutcome(size_t, size_t)>& outcome,
-                std::map<size_t, RungOutcome>& seen, std::vector<Scored>& scored) {
+bool score_rung(SearchGroup& g, const SearchState& s, size_t k,
+                const std::function<RungOutcome(size_t, size_t)>& outcome, std::map<size_t, RungOutcome>& seen,
+                std::vector<Scored>& scored) {
   size_t pending = 0, running = 0;
   std::string failed;
   for (size_t i : g.at_rung[k]) {
@@ -79,7 +80,8 @@ bool score_rung(SearchGroup& g, const SearchState& s, size_t k, const std::funct
     }
     seen[i] = std::move(o);
   }
-  if (!failed.empty()) g.waiting = failed;
+  if (!failed.empty())
+    g.waiting = failed;
   else if (pending + running)
     g.waiting = std::to_string(pending) + " pending and " + std::to_string(running) + " running run(s) of rung " +
                 std::to_string(k + 1);
@@ -198,13 +200,18 @@ RungOutcome rung_outcome(const Sweep& sweep, const SweepRun& run, int64_t epoch,
         out.seconds = (get("train_seconds", 0) + get("eval_seconds", 0)) * get("world_size", 1);
       }
       return out;
-    case RunState::Running: out.state = RungOutcome::State::Running; return out;
+    case RunState::Running:
+      out.state = RungOutcome::State::Running;
+      return out;
     case RunState::Failed:
       out.state = st.detail.find("loss is not finite") != std::string::npos ? RungOutcome::State::Diverged
                                                                             : RungOutcome::State::Failed;
       return out;
-    case RunState::Unreadable: out.state = RungOutcome::State::Failed; return out;
-    default: break;
+    case RunState::Unreadable:
+      out.state = RungOutcome::State::Failed;
+      return out;
+    default:
+      break;
   }
   if (!problem.empty()) out.state = RungOutcome::State::Failed, out.detail = problem;
   return out;
@@ -225,7 +232,8 @@ std::string settled_text(const SearchState& s, size_t run, const std::function<R
     const auto m = o.metrics.find(g.metric);
     const std::string score = g.metric + " " + (m == o.metrics.end() ? "-" : score_text(m->second));
     if (k + 1 == s.spec.rungs.size())
-      return (g.finished && !g.winner.run_id.empty() && g.winner.run == run ? "winner: " : "complete, not the winner: ") +
+      return (g.finished && !g.winner.run_id.empty() && g.winner.run == run ? "winner: "
+                                                                            : "complete, not the winner: ") +
              score;
     if (k < g.ranked.size()) return "stopped at " + where + ", not promoted: " + score;
     return "reached " + where + ": " + score + " (the rung is not decided yet)";
@@ -337,7 +345,8 @@ void write_search_winners(const Sweep& sweep) {
     e << YAML::Key << "metric" << YAML::Value << g.metric;
     if (!g.finished || g.winner.run_id.empty()) {
       e << YAML::Key << "winner" << YAML::Value << YAML::Null << YAML::Key << "waiting" << YAML::Value
-        << (g.finished ? "every candidate of rung " + std::to_string(g.at_rung.size()) + " diverged" : g.waiting) << YAML::EndMap;
+        << (g.finished ? "every candidate of rung " + std::to_string(g.at_rung.size()) + " diverged" : g.waiting)
+        << YAML::EndMap;
       continue;
     }
     e << YAML::Key << "winner" << YAML::Value << g.winner.run_id;
@@ -350,8 +359,10 @@ void write_search_winners(const Sweep& sweep) {
   e << YAML::EndSeq;
   search_rungs::emit_winners_zip(e, s);
   e << YAML::EndMap;
-  write_text_atomic(search_winners_path(sweep), "# aimrun search winners (docs/sweeps.md, Search): one entry per "
-                                                "group of the grid\n" + std::string(e.c_str()) + "\n");
+  write_text_atomic(search_winners_path(sweep),
+                    "# aimrun search winners (docs/sweeps.md, Search): one entry per "
+                    "group of the grid\n" +
+                        std::string(e.c_str()) + "\n");
 }
 
 }  // namespace aim

@@ -43,26 +43,26 @@ std::vector<Scored> rank_candidates(std::vector<Scored> scored);
 std::vector<Scored> select_survivors(std::vector<Scored> scored, size_t eta);
 
 struct SearchGroup {
-  std::string label;            // its grid values ("" without a grid)
-  std::vector<size_t> runs;     // its candidates (indices into all_runs), in candidate order
-  std::string metric;           // the metric that ranks it (the spec's, or the default it resolved to)
+  std::string label;         // its grid values ("" without a grid)
+  std::vector<size_t> runs;  // its candidates (indices into all_runs), in candidate order
+  std::string metric;        // the metric that ranks it (the spec's, or the default it resolved to)
   // rung k: the candidates trained to rungs[k] (rung 0: all), and the scores of those that
   // reached it, best first, once the whole rung has reached it.
   std::vector<std::vector<size_t>> at_rung;
   std::vector<std::vector<Scored>> ranked;
-  size_t rung = 0;       // the rung it is at (the last with candidates)
-  std::string waiting;   // why its rung is not decided ("" when it is, or it is finished)
+  size_t rung = 0;      // the rung it is at (the last with candidates)
+  std::string waiting;  // why its rung is not decided ("" when it is, or it is finished)
   bool finished = false;
-  Scored winner;         // when finished (run_id "" when every candidate of its last rung diverged)
+  Scored winner;  // when finished (run_id "" when every candidate of its last rung diverged)
 };
 
 struct SearchState {
   SearchSpec spec;
   std::vector<SweepRun> all_runs;  // every candidate of every group
   std::vector<SearchGroup> groups;
-  bool finished = false;   // every group has its winner
-  double seconds = 0;      // compute of the rung results and done runs so far
-  double seconds_full = 0; // every candidate trained to the last rung (its mean per epoch x epochs): an estimate
+  bool finished = false;    // every group has its winner
+  double seconds = 0;       // compute of the rung results and done runs so far
+  double seconds_full = 0;  // every candidate trained to the last rung (its mean per epoch x epochs): an estimate
   // The rung a run trains to now (rungs[k] of the highest rung it is in); 0 when it is not in any.
   int64_t budget_of(size_t run) const;
 };

@@ -80,7 +80,8 @@ Axis range_axis(const std::string& key, const YAML::Node& r, const std::string& 
       throw ConfigError(where_of(file, l, "axes." + key + ".log") + "expected true or false");
     log = l.Scalar() == "true";
   }
-  if (!(low < high)) throw ConfigError(w + "low (" + r["low"].Scalar() + ") must be below high (" + r["high"].Scalar() + ")");
+  if (!(low < high))
+    throw ConfigError(w + "low (" + r["low"].Scalar() + ") must be below high (" + r["high"].Scalar() + ")");
   if (log && low <= 0) throw ConfigError(w + "a log range needs low above 0, got " + r["low"].Scalar());
   std::mt19937_64 gen(seed * 0x9E3779B97F4A7C15ull + index + 1);
   std::set<std::string> seen;
@@ -88,7 +89,7 @@ Axis range_axis(const std::string& key, const YAML::Node& r, const std::string& 
   for (long i = 0; i < samples; ++i) {
     const double u = double(gen() >> 11) * 0x1.0p-53;
     const std::string text = range_value(low, high, log, u);
-    if (!seen.insert(text).second) continue;  // the same value twice (4 digits) is one candidate
+    if (!seen.insert(text).second) continue;   // the same value twice (4 digits) is one candidate
     YAML::Node v = YAML::Clone(r["samples"]);  // keeps the line of the range for errors
     v = text;
     axis.values.push_back({v});
@@ -99,7 +100,8 @@ Axis range_axis(const std::string& key, const YAML::Node& r, const std::string& 
 std::vector<Axis> read_search_axes(const YAML::Node& node, const std::string& file, uint64_t seed,
                                    const std::vector<Axis>& grid_axes) {
   if (!node.IsMap() || node.size() == 0)
-    throw ConfigError(where_of(file, node, "axes") + "expected a mapping of key: [values] or key: {low, high, samples, log}");
+    throw ConfigError(where_of(file, node, "axes") +
+                      "expected a mapping of key: [values] or key: {low, high, samples, log}");
   std::vector<Axis> axes;
   for (auto it : node) {
     const auto key = key_name(it.first, file, "sweep.search.axes");
@@ -181,14 +183,14 @@ void check_search_epochs(const SearchSpec& spec, const std::vector<SweepRun>& ru
     if (epochs == last) continue;
     std::vector<std::string> axes;
     for (const auto& [k, v] : r.axes) axes.push_back(k + "=" + v);
-    throw ConfigError(spec.rungs_where + ": sweep.search.rungs: " +
-                      (last > epochs ? "the rung " + std::to_string(last) + " is beyond train.epochs (" +
-                                           std::to_string(epochs) + ")"
-                                     : "the last rung (" + std::to_string(last) + ") must be train.epochs (" +
-                                           std::to_string(epochs) + ")") +
-                      " of the run with " + join(axes, ", ") +
-                      ": every candidate is one run whose learning-rate schedule ends at the last rung (set "
-                      "train.epochs to it)");
+    throw ConfigError(
+        spec.rungs_where + ": sweep.search.rungs: " +
+        (last > epochs
+             ? "the rung " + std::to_string(last) + " is beyond train.epochs (" + std::to_string(epochs) + ")"
+             : "the last rung (" + std::to_string(last) + ") must be train.epochs (" + std::to_string(epochs) + ")") +
+        " of the run with " + join(axes, ", ") +
+        ": every candidate is one run whose learning-rate schedule ends at the last rung (set "
+        "train.epochs to it)");
   }
 }
 
