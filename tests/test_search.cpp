@@ -79,6 +79,11 @@ TEST(SearchRungs, SurvivorsAreTheBestCeilNOverEtaWithTiesBrokenByRunId) {
   EXPECT_EQ(ids(select_survivors(v, 1)), (std::vector<std::string>{"b", "d", "f", "e", "g", "a"}));
   EXPECT_EQ(ids(select_survivors({sc(0, "a", -inf), sc(1, "b", 0.1)}, 1)), (std::vector<std::string>{"b"}));
   EXPECT_TRUE(select_survivors({sc(0, "a", -inf), sc(1, "b", -inf)}, 2).empty());
+  // NaN before diverged whatever the run ids; a diverged run is dropped even behind a NaN.
+  EXPECT_EQ(ids(rank_candidates({sc(0, "a", -inf), sc(1, "b", nan), sc(2, "c", 0.2)})),
+            (std::vector<std::string>{"c", "b", "a"}));
+  EXPECT_EQ(ids(select_survivors({sc(0, "a", -inf), sc(1, "b", nan), sc(2, "c", 0.2)}, 1)),
+            (std::vector<std::string>{"c", "b"}));
   // The order of the input does not matter.
   std::reverse(v.begin(), v.end());
   EXPECT_EQ(ids(select_survivors(v, 2)), (std::vector<std::string>{"b", "d", "f", "e"}));
@@ -417,4 +422,35 @@ TEST(SearchRun, ADivergedCandidateRanksLastIsNeverPromotedAndIsNotTrainedAgain) 
   EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_EQ(sessions_of(sweep.run_dir(diverged.run_id)), 1u);
   EXPECT_EQ(sessions_of(sweep.run_dir(good.run_id)), 2u);
+}
+
+TEST(SearchRun, ARunTrainedStraightThroughIsRankedByItsValidationCurveNotTrainedAgain) {
+  // The candidate train.lr=0.1 trained to its 2 epochs first (as by another sweep that shares
+  // it): rung 1 reads its validation curve at epoch 1; it is not trained again.
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 2) +
+                                      "sweep:\n  name: shared\n  grid:\n    method: [{name: vanilla}]\n"
+                                      "  search:\n    axes: {train.lr: [0.1, 0.03]}\n    rungs: [1, 2]\n"
+                                      "    eta: 2\n    metric: val acc\n");
+  auto sweep = load_sweep(spec, {});
+  const std::string straight = sweep.runs[0].run_id;
+  auto cfg = dir.write("straight.yaml", sweep.runs[0].config.to_yaml());
+  auto t = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg);
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  sweep = load_sweep(spec, {});
+  const auto& g = sweep.search->groups.at(0);
+  ASSERT_TRUE(g.finished) << describe_search(*sweep.search);
+  EXPECT_EQ(sessions_of(sweep.run_dir(straight)), 1u);
+  EXPECT_FALSE(std::filesystem::exists(sweep.run_dir(straight) + "/rung-1.yaml"));
+  const auto curve = results::read_run_file(sweep.run_dir(straight) + "/result.h5").eval_curves.at("val");
+  ASSERT_EQ(curve.epoch.at(0), 1);
+  bool found = false;
+  for (const auto& c : g.ranked.at(0))
+    if (c.run_id == straight) {
+      found = true;
+      EXPECT_EQ(c.score, curve.accuracy[0]);
+    }
+  EXPECT_TRUE(found);
 }

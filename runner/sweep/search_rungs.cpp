@@ -31,10 +31,13 @@ std::string axes_text(const SearchSpec& spec, const SweepRun& run, bool searched
   return join(parts, ", ");
 }
 
+// 0: a score, 1: NaN, 2: diverged (-inf); ranked in this order.
+int score_class(double v) { return std::isnan(v) ? 1 : std::isinf(v) && v < 0 ? 2 : 0; }
+
 bool better(const Scored& a, const Scored& b) {
-  const bool ua = std::isnan(a.score) || std::isinf(a.score), ub = std::isnan(b.score) || std::isinf(b.score);
-  if (ua != ub) return ub;  // a usable score before an unusable one
-  if (!ua && a.score != b.score) return a.score > b.score;
+  const int ca = score_class(a.score), cb = score_class(b.score);
+  if (ca != cb) return ca < cb;
+  if (ca == 0 && a.score != b.score) return a.score > b.score;
   return a.run_id < b.run_id;
 }
 
@@ -86,6 +89,31 @@ bool score_rung(SearchGroup& g, const SearchState& s, size_t k,
     g.waiting = std::to_string(pending) + " pending and " + std::to_string(running) + " running run(s) of rung " +
                 std::to_string(k + 1);
   return g.waiting.empty();
+}
+
+// A run that is complete but has no rung file of `epoch` (trained straight through, in
+// another sweep or before the rungs changed): its validation curve's point at that epoch,
+// the same evaluation of the same weights as a rung's (eval_schedule.h: `during`).
+RungOutcome from_val_curve(const RunPaths& paths, int64_t epoch) {
+  RungOutcome out;
+  out.state = RungOutcome::State::Failed;
+  const auto st = inspect_run_folder(paths, ResultDepth::Full);
+  const auto& rec = st.record;
+  auto curve = rec.eval_curves.find("val");
+  if (st.state == RunState::Done && curve != rec.eval_curves.end()) {
+    const auto& c = curve->second;
+    for (size_t i = 0; i < c.epoch.size(); ++i) {
+      if (c.epoch[i] != epoch) continue;
+      out.state = RungOutcome::State::Reached;
+      out.metrics["val acc"] = c.accuracy[i];
+      if (i < c.worst_group_accuracy.size() && !std::isnan(c.worst_group_accuracy[i]))
+        out.metrics["val worst-group"] = c.worst_group_accuracy[i];
+      return out;
+    }
+  }
+  out.detail = "complete, without a rung result or a validation point at epoch " + std::to_string(epoch) +
+               " (trained straight past the rung with train.eval_every not dividing it)";
+  return out;
 }
 
 }  // namespace search_rungs
@@ -183,12 +211,7 @@ RungOutcome rung_outcome(const Sweep& sweep, const SweepRun& run, int64_t epoch,
   out.detail = st.detail;
   switch (st.state) {
     case RunState::Done:
-      if (!last) {
-        out.state = RungOutcome::State::Failed;
-        out.detail = "complete, without its result at epoch " + std::to_string(epoch) +
-                     " (trained past the rung outside the search)";
-        return out;
-      }
+      if (!last) return search_rungs::from_val_curve(paths, epoch);
       out.state = RungOutcome::State::Reached;
       for (const auto& [k, v] : results::run_metrics(st.record)) out.metrics[k] = v;
       {

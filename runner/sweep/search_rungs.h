@@ -36,7 +36,8 @@ struct Scored {
   double score = 0;  // -inf: diverged; NaN ranks last too
 };
 
-// `scored` best first: higher score first, then the smaller run id; NaN and -inf last. Pure.
+// `scored` best first: higher score first, then the smaller run id; then NaN, then the
+// diverged (-inf). Pure.
 std::vector<Scored> rank_candidates(std::vector<Scored> scored);
 // The best ceil(n / eta) of `scored`, best first, without the diverged (-inf): a run that
 // diverged is never promoted. Pure.
