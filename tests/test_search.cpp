@@ -17,6 +17,7 @@
 #include "core/files.h"
 #include "run_compare.h"
 #include "runner/rung_result.h"
+#include "runner/sweep/search_report.h"
 #include "runner/sweep/search_rungs.h"
 #include "runner/sweep/sweep_spec.h"
 #include "test_util.h"

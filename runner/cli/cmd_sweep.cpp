@@ -13,6 +13,7 @@
 #include "runner/sweep/local_executor.h"
 #include "runner/sweep/slurm_executor.h"
 #include "runner/sweep/run_state.h"
+#include "runner/sweep/search_report.h"
 #include "runner/sweep/search_rungs.h"
 #include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_spec.h"

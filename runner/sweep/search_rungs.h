@@ -84,13 +84,12 @@ RungOutcome rung_outcome(const Sweep& sweep, const SweepRun& run, int64_t epoch,
 // (SweepRun::settled).
 void apply_search(Sweep& sweep);
 
-// What `sweep plan` and `sweep status` print: per group its rungs, candidates, survivors and
-// scores, what is decided and what it waits for, the winner; the compute.
-std::string describe_search(const SearchState& s);
-
-// <sweep>/search-winners.yaml: each group's winner (run id, searched values, metric, score)
-// or "open"; written atomically by `sweep run`.
-std::string search_winners_path(const Sweep& sweep);
-void write_search_winners(const Sweep& sweep);
+namespace search_rungs {
+// Whether `key` is searched; a run's axis values, its grid's (its group) or its searched ones
+// (the candidate); a score as shown (4 decimals, "nan", "diverged").
+bool searched(const SearchSpec& spec, const std::string& key);
+std::string axes_text(const SearchSpec& spec, const SweepRun& run, bool searched_keys);
+std::string score_text(double v);
+}  // namespace search_rungs
 
 }  // namespace aim
