@@ -34,6 +34,7 @@
 #include "runner/progress_clock.h"
 #include "runner/run_metadata.h"
 #include "runner/run_pictures.h"
+#include "runner/rung_result.h"
 #include "runner/schema.h"
 #include "runner/session_ledger.h"
 #include "runner/start_line.h"
@@ -65,12 +66,16 @@ class Trainer {
     log_start();
     // A stop asked for during start-up (a signal while the data or the model was built):
     // nothing new to save, so stop before the first step; the job is requeued as usual.
-    if (state_.epoch < t_.epochs && stop_now()) {
+    if (state_.epoch < end_epoch_ && stop_now()) {
       spdlog::info("stop requested before the first step: nothing to save");
       return TrainOutcome::Stopped;
     }
-    for (; state_.epoch < t_.epochs; ++state_.epoch)
+    for (; state_.epoch < end_epoch_; ++state_.epoch)
       if (train_epoch() == TrainOutcome::Stopped) return TrainOutcome::Stopped;
+    if (end_epoch_ < t_.epochs) {
+      finish_rung();
+      return TrainOutcome::Budget;
+    }
     finish();
     return TrainOutcome::Completed;
   }
@@ -83,6 +88,7 @@ class Trainer {
   void end_epoch(EpochSums& sums, Clock::time_point epoch_start);
   void evaluate_val_if_due(std::string& eval_text);
   void finish();
+  void finish_rung();
   void checkpoint();
   void note_progress(double loss, double images_per_s, double eta_s);
   bool step_decision(bool nonfinite, bool stop = false);
@@ -98,6 +104,8 @@ class Trainer {
   const TrainOptions& options_;
   const TrainSettings t_;
   const int rank_, world_;
+  // The last epoch this session trains: train.epochs, or the budget (stop_after_epoch).
+  const int64_t end_epoch_ = options_.stop_after_epoch > 0 ? std::min(options_.stop_after_epoch, t_.epochs) : t_.epochs;
   const Clock::time_point wall_start_ = Clock::now();
   int threads_ = 1;
   data::DatasetSplits splits_;
@@ -326,12 +334,13 @@ TrainOutcome Trainer::train_epoch() {
   }
   stats.flush(sums);
   end_epoch(sums, epoch_start);
-  if ((state_.epoch + 1) % t_.checkpoint_every == 0 || state_.epoch + 1 == t_.epochs) {
+  if ((state_.epoch + 1) % t_.checkpoint_every == 0 || state_.epoch + 1 == t_.epochs ||
+      state_.epoch + 1 == end_epoch_) {
     ++state_.epoch;  // the checkpoint records the epoch as completed
     checkpoint();
     --state_.epoch;
   }
-  if (state_.epoch + 1 < t_.epochs && stop_now()) {
+  if (state_.epoch + 1 < end_epoch_ && stop_now()) {
     ++state_.epoch;
     checkpoint();
     spdlog::info("stop requested: checkpoint written after epoch {}", state_.epoch);
@@ -397,6 +406,32 @@ void record_nonfinite(const torch::nn::Module& model, results::RunRecord& rec) {
         "run {}: {} weight value(s) are NaN or inf and the training loss was not finite in {} epoch(s) "
         "(train.stop_on_nan: false): the result is written and flagged in every report",
         rec.run_id, values, epochs);
+}
+
+// The end of a session stopped at its budget (a rung): the checkpoint of this epoch is
+// written (train_epoch), so what is evaluated here changes nothing a later session
+// continues from; the validation split's metrics go into <run>/rung-<E>.yaml (rank 0).
+void Trainer::finish_rung() {
+  if (state_.epoch > end_epoch_)
+    throw Error("the run's checkpoint is at epoch " + std::to_string(state_.epoch) + ", past its budget of " +
+                std::to_string(end_epoch_) + " epochs (--stop-after-epoch): its weights of epoch " +
+                std::to_string(end_epoch_) + " are gone");
+  const auto t0 = Clock::now();
+  const auto r = evaluate_split(*model_, splits_.splits.at(schedule_.val), comm_, schedule_.during);
+  const double eval_s = seconds_since(t0);
+  comm::run_agreed(comm_, [&] {
+    if (rank_ != 0) return;
+    check_run_lock();
+    RungResult rung;
+    rung.run_id = cfg_.run_id(), rung.epoch = end_epoch_, rung.epochs = t_.epochs, rung.split = schedule_.val;
+    rung.metrics["val acc"] = r.accuracy;
+    if (!r.group_names.empty()) rung.metrics["val worst-group"] = r.worst_group_accuracy;
+    rung.seconds = (state_.train_seconds + state_.eval_seconds + eval_s) * world_;
+    write_rung_result(paths_, rung);
+    spdlog::info("budget of {} epochs (of {}) reached: {} acc {:.1f}% worst-group {:.1f}%, in {}", end_epoch_,
+                 t_.epochs, schedule_.val, 100 * r.accuracy, 100 * r.worst_group_accuracy,
+                 rung_result_path(paths_, end_epoch_));
+  });
 }
 
 // The final evaluation on every split, the pictures, then the result file (rank 0).

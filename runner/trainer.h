@@ -26,9 +26,16 @@ struct TrainOptions {
   // and no checkpoint or result is written: checked at every step, and again (on the file)
   // before each checkpoint and before the result.
   const FileLock* lock = nullptr;
+  // A training budget (aimrun train --stop-after-epoch; a successive-halving rung): stop
+  // after this epoch with a checkpoint and <run>/rung-<E>.yaml, its validation at that epoch
+  // (runner/rung_result.h). 0, or train.epochs or more: train to train.epochs. Not part of
+  // the run's identity: the schedule's horizon stays train.epochs, and a later session with
+  // a larger budget continues from the checkpoint exactly as an uninterrupted run would.
+  int64_t stop_after_epoch = 0;
 };
 
-enum class TrainOutcome { Completed, Stopped };
+// Budget: stopped at TrainOptions::stop_after_epoch, its rung result written.
+enum class TrainOutcome { Completed, Stopped, Budget };
 
 TrainOutcome train_run(const Config& cfg, const RunPaths& paths, comm::Communicator& comm, const TrainOptions& options);
 

@@ -13,6 +13,8 @@
 #include "runner/cli/commands.h"
 #include "runner/sweep/local_executor.h"
 #include "runner/sweep/run_state.h"
+#include "runner/sweep/search_report.h"
+#include "runner/sweep/search_rungs.h"
 #include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/slurm_executor.h"
 #include "runner/sweep/slurm_rounds.h"
@@ -106,6 +108,10 @@ void print_round_job(const Sweep& sweep, const RoundJob& job, bool dry_run) {
 void submit_command(const SweepArgs& args) {
   auto profile = load_slurm_profile(args.profile, profiles_dir());
   auto s = load_sweep(args.spec, args.overrides, profile.nodes * profile.tasks_per_node);
+  if (s.search)
+    throw ConfigError(s.search->spec.where +
+                      ": sweep.search: a search runs with `aimrun sweep run` only for now (Slurm arrays per rung are "
+                      "not done yet; docs/sweeps.md, Search)");
   if (args.rebuild_records) return print_rebuilt(s, rebuild_submission_record(s));
   if (args.round_job && s.seeds)
     if (auto failed = round_failures(s); !failed.empty()) {
@@ -161,6 +167,15 @@ PlanRow plan_row(const Sweep& sweep, size_t i, const std::map<std::string, Slurm
   if (!run.upstream.empty() && status.state != RunState::Done && status.state != RunState::Failed && state != "running")
     if (auto why = upstream_problem(sweep.run_dir(run.upstream), &repair); repair)
       status.detail = why + (status.detail.empty() ? "" : "; " + status.detail);
+  if (sweep.search) {  // a search's run: where its rung left it
+    if (!run.settled.empty() && status.state != RunState::Done && status.state != RunState::Running)
+      state = "stopped";
+    std::string rung = run.settled.empty() && status.state != RunState::Done
+                           ? "to epoch " + std::to_string(run.budget > 0 ? run.budget : sweep.search->spec.rungs.back())
+                           : run.settled;
+    // A run at its rung has a checkpoint, but resumes only when it is promoted.
+    status.detail = rung + (status.detail.empty() || !run.settled.empty() ? "" : "; " + status.detail);
+  }
   PlanRow row;
   row.state = state;
   row.nonfinite = status.state == RunState::Done && starts_with(status.detail, kNonfiniteDetail);
@@ -217,6 +232,37 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
                       (k == "done" && nonfinite ? " (" + std::to_string(nonfinite) + " non-finite)" : ""));
   std::cout << join(summary, ", ") << "\n";
   if (sweep.seeds) std::cout << describe_seed_rounds(*sweep.seeds);
+  if (sweep.search) std::cout << describe_search(*sweep.search);
+}
+
+// What a pass of a search changes: the runs to train and the rung each trains to.
+std::vector<std::string> search_work(const Sweep& sweep) {
+  std::vector<std::string> out;
+  for (const auto& r : sweep.runs)
+    if (r.settled.empty()) out.push_back(r.run_id + "@" + std::to_string(r.budget));
+  return out;
+}
+
+// sweep run of a sweep with sweep.search: the runs of the current rungs, then the rungs
+// decided again from the run folders, until every group has its winner or a pass changes
+// nothing (a failed run, runs left to another process). Writes <sweep>/search-winners.yaml
+// after each pass. Returns the failed runs of the last pass (0 once the search is finished).
+int run_search_locally(Sweep& sweep, const LocalRunOptions& options) {
+  while (true) {
+    const auto before = search_work(sweep);
+    const int failed = run_sweep_locally(sweep, options);
+    apply_search(sweep);
+    write_search_winners(sweep);
+    const auto& s = *sweep.search;
+    if (s.finished || search_work(sweep) == before || (failed && options.fail_fast)) {
+      std::cerr << describe_search(s);
+      spdlog::info("sweep {}: search {}; winners in {}", sweep.name, s.finished ? "finished" : "not finished",
+                   search_winners_path(sweep));
+      // Finished: every group decided, so a run that failed in the last pass diverged (an
+      // outcome of the search, ranked last), and nothing is left to retry.
+      return s.finished ? 0 : failed;
+    }
+  }
 }
 
 // sweep run of a sweep with sweep.seeds: round after round until nothing is open (or a run
@@ -268,7 +314,9 @@ void add_sweep_run(CLI::App* sweep) {
     options.ranks = run_args->ranks;
     options.fail_fast = run_args->fail_fast;
     options.wait_for_others = !run_args->no_wait;
-    int failed = s.seeds ? run_seed_rounds_locally(s, options) : run_sweep_locally(s, options);
+    int failed = s.seeds    ? run_seed_rounds_locally(s, options)
+                 : s.search ? run_search_locally(s, options)
+                            : run_sweep_locally(s, options);
     exit_code() = failed ? kExitError : 0;
   });
 }

@@ -39,6 +39,7 @@ struct TrainArgs {
   std::string run_dir;
   bool restart = false;
   bool force = false;
+  int64_t stop_after_epoch = 0;
 };
 
 // The run's config with its world size: as launched unless the config names one, in which
@@ -94,8 +95,11 @@ int train_in_folder(const TrainArgs& args, RunSession& session) {
     if (args.restart) fs::remove(paths.checkpoint(), ec);
     if (args.force) fs::remove(paths.summary(), ec), fs::remove(paths.result(), ec);
   });
-  const TrainOptions options{!args.restart, &stop_requested(), session.hosts(), session.placement(), &session.lock()};
-  if (train_run(cfg, paths, comm, options) == TrainOutcome::Stopped) return kExitStopped;
+  const TrainOptions options{!args.restart,       &stop_requested(), session.hosts(),
+                             session.placement(), &session.lock(),   args.stop_after_epoch};
+  const auto outcome = train_run(cfg, paths, comm, options);
+  if (outcome == TrainOutcome::Stopped) return kExitStopped;
+  if (outcome == TrainOutcome::Budget) return kExitOk;
   if (rank == 0) spdlog::info("run {} complete: {}", cfg.run_id(), paths.result());
   fault_from_environment().fail_if_due(rank, Fault::kAtEnd);
   return kExitOk;
@@ -155,6 +159,11 @@ void add_train_command(CLI::App& app) {
       ->check(fits_path_limits(64));
   cmd->add_flag("--restart", args->restart, "ignore the run's checkpoint and train from scratch");
   cmd->add_flag("--force", args->force, "train again even when the run has a complete result");
+  cmd->add_option("--stop-after-epoch", args->stop_after_epoch,
+                  "a training budget: stop after this epoch with a checkpoint and <run>/rung-<E>.yaml (its validation\n"
+                  "metrics); a later session with a larger budget continues from it. Not part of the run's identity:\n"
+                  "the learning-rate schedule's horizon stays train.epochs (0: train to train.epochs)")
+      ->check(CLI::Range(int64_t(0), int64_t(1000000)));
   cmd->callback([args] { exit_code() = run_train(*args); });
 }
 

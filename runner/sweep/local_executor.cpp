@@ -19,6 +19,7 @@
 #include "core/memory_limit.h"
 #include "core/strings.h"
 #include "results/run_folder.h"
+#include "runner/rung_result.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/upstream.h"
 
@@ -53,7 +54,7 @@ int spawn_and_wait(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-std::vector<std::string> train_command(const std::string& run_dir, int ranks) {
+std::vector<std::string> train_command(const std::string& run_dir, int ranks, int64_t budget) {
   std::vector<std::string> cmd;
   if (ranks > 1) {
     cmd = {"mpirun", "-np", std::to_string(ranks), "--oversubscribe"};
@@ -62,6 +63,7 @@ std::vector<std::string> train_command(const std::string& run_dir, int ranks) {
   RunPaths paths{run_dir};
   for (const auto& a : {self_executable(), std::string("train"), paths.config(), std::string("--run-dir"), run_dir})
     cmd.push_back(a);
+  if (budget > 0) cmd.insert(cmd.end(), {"--stop-after-epoch", std::to_string(budget)});
   return cmd;
 }
 
@@ -145,6 +147,11 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
   const auto status = inspect_run(paths);
   const std::string where = fmt::format("[{}/{}] {}", i + 1, sweep.runs.size(), run.run_id);
   const std::string label = axes_label(run);
+  if (!run.settled.empty() && status.state != RunState::Running) {  // a search's run at its rung
+    spdlog::info("{} ({}) {}, skipped", where, label, run.settled);
+    ++tally.skipped;
+    return Outcome::Skipped;
+  }
   if (status.state == RunState::Done) {
     spdlog::info("{} {} ({}), skipped", where, after_wait ? "done by another process" : "done already", label);
     ++tally.skipped;
@@ -175,13 +182,15 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
     }
   }
   spdlog::info("{} {}{}", where, label, status.detail.empty() ? "" : " (" + status.detail + ")");
+  if (run.budget > 0) spdlog::info("{} trains to its rung, epoch {}", where, run.budget);
   const OomKills oom_before = oom_kills();
-  int rc = spawn_and_wait(train_command(paths.dir, options.ranks));
+  int rc = spawn_and_wait(train_command(paths.dir, options.ranks, run.budget));
   if (rc == kExitBusy) {
     spdlog::info("{} was started by another process meanwhile: left to it", where);
     return Outcome::Elsewhere;
   }
-  if (rc == kExitOk && inspect_run(paths).state == RunState::Done) {
+  if (rc == kExitOk && (run.budget > 0 ? read_rung_result(paths, run.budget, run.run_id).has_value()
+                                       : inspect_run(paths).state == RunState::Done)) {
     ++tally.trained;
     return Outcome::Trained;
   }

@@ -34,6 +34,7 @@ std::string sweep_run_lock_path(const Sweep& sweep);
 void prepare_sweep_dirs(const Sweep& sweep);
 
 // The command that trains one run: [mpirun -np N ...] <this aimrun> train <config> --run-dir <dir>
-std::vector<std::string> train_command(const std::string& run_dir, int ranks);
+// [--stop-after-epoch <budget>] (a search's rung; 0: none)
+std::vector<std::string> train_command(const std::string& run_dir, int ranks, int64_t budget = 0);
 
 }  // namespace aim

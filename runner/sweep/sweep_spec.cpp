@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "runner/schema.h"
+#include "runner/sweep/search_rungs.h"
 #include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_axes.h"
 #include "runner/sweep/sweep_stages.h"
@@ -54,7 +55,7 @@ void expand_axes(Sweep& sweep, const std::vector<Axis>& axes, const std::string&
   std::set<std::string> seen;
   while (true) {  // one pass per combination
     FlatConfig flat = base;
-    SweepRun run{Config{}, "", apply_combination(flat, axes, idx, file), "", ""};
+    SweepRun run{Config{}, "", apply_combination(flat, axes, idx, file), "", "", 0, ""};
     for (const auto& o : overrides) apply_override(flat, o);
     run.config = resolve_sweep_run(flat, [&] { return run_context(axes, idx, file); }, sweep.spec_path, world_size);
     run.run_id = run.config.run_id();
@@ -70,9 +71,10 @@ void check_staged_keys(const YAML::Node& node, const std::string& file) {
   for (auto it : node) {
     auto key = key_name(it.first, file, "sweep");
     if (std::find(valid.begin(), valid.end(), key) != valid.end()) continue;
-    if (key == "seeds")
-      throw ConfigError(yaml_where(file, it.first) +
-                        ": sweep.seeds: adaptive seeds are not supported in a sweep in stages yet (docs/sweeps.md)");
+    if (key == "seeds" || key == "search")
+      throw ConfigError(yaml_where(file, it.first) + ": sweep." + key + ": " +
+                        (key == "seeds" ? "adaptive seeds are" : "a search is") +
+                        " not supported in a sweep in stages yet (docs/sweeps.md)");
     const bool axis = key == "grid" || key == "zip";
     std::string hint = closest_match(key, valid);
     throw ConfigError(
@@ -97,11 +99,20 @@ Sweep expand_sweep(const std::string& path, const std::vector<std::string>& over
       check_staged_keys(node, loc.file);
       expand_stages(sweep, node["stages"], loc.file, loaded.values, overrides, world_size);
     } else {
-      auto axes = read_axes(node, loc.file, "sweep", {"name", "seeds"}, {"stages"});
+      auto axes = read_axes(node, loc.file, "sweep", {"name", "seeds", "search"}, {"stages"});
       std::unique_ptr<SeedsSpec> seeds;
+      if (node["seeds"] && node["search"])
+        throw ConfigError(yaml_where(loc.file, node["search"]) +
+                          ": sweep.search: a search beside sweep.seeds is not supported yet: search first, then give "
+                          "the winners seeds in a sweep of their own (docs/sweeps.md, Search)");
       if (node["seeds"]) {  // adaptive seeds: every run max seeds would make, then the rounds so far
         seeds = std::make_unique<SeedsSpec>(read_seeds(node["seeds"], loc.file));
         axes.push_back(seed_axis(*seeds, node["seeds"], axes, loc.file));
+      }
+      std::unique_ptr<SearchSpec> search;
+      if (node["search"]) {  // successive halving: the searched axes vary fastest
+        search = std::make_unique<SearchSpec>(read_search(node["search"], loc.file, axes));
+        axes.insert(axes.end(), search->axes.begin(), search->axes.end());
       }
       count_runs(axes, loc.str(), kMaxSweepRuns);
       expand_axes(sweep, axes, loc.file, loaded.values, overrides, world_size);
@@ -109,10 +120,15 @@ Sweep expand_sweep(const std::string& path, const std::vector<std::string>& over
         check_decide_methods(*seeds, sweep.runs);
         sweep.seeds = std::make_shared<SeedRounds>(seed_groups(*seeds, sweep.runs));
       }
+      if (search) {
+        check_search_epochs(*search, sweep.runs);
+        sweep.search = std::make_shared<SearchState>(search_groups(*search, sweep.runs));
+      }
     }
   }
   sweep.output_dir = sweep.runs.front().config.get_string("output_dir");
   apply_seed_rounds(sweep);
+  apply_search(sweep);
   return sweep;
 }
 

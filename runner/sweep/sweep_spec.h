@@ -28,7 +28,8 @@
 
 namespace aim {
 
-struct SeedRounds;  // runner/sweep/seed_rounds.h
+struct SeedRounds;   // runner/sweep/seed_rounds.h
+struct SearchState;  // runner/sweep/search_rungs.h
 
 struct SweepRun {
   Config config;
@@ -36,6 +37,11 @@ struct SweepRun {
   std::vector<std::pair<std::string, std::string>> axes;  // axis key -> value text, for display
   std::string stage;     // its stage's name; "" in a sweep without stages
   std::string upstream;  // the run it starts from (its model.init_from, set by its stage); "" if none
+  // sweep.search (runner/sweep/search_rungs.h): the epoch its rung stops it at (aimrun train
+  // --stop-after-epoch; 0: train.epochs), and why it is not to be trained now ("": it is):
+  // its rung reached, or it diverged.
+  int64_t budget = 0;
+  std::string settled;
 };
 
 struct SweepStage {
@@ -54,6 +60,9 @@ struct Sweep {
   // sweep.seeds (runner/sweep/seed_rounds.h): every run max seeds would make and the rounds
   // so far; `runs` is then the runs of those rounds. Null without sweep.seeds.
   std::shared_ptr<SeedRounds> seeds;
+  // sweep.search (runner/sweep/search_rungs.h): every candidate and the rungs decided so far;
+  // `runs` is then every candidate with its budget. Null without sweep.search.
+  std::shared_ptr<SearchState> search;
   std::string sweep_dir() const { return output_dir + "/" + name; }
   std::string run_dir(const std::string& run_id) const { return run_folder(output_dir, run_id).dir; }
   // The run with this id, or nullptr.

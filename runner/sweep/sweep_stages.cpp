@@ -182,7 +182,7 @@ void expand_stages(Sweep& sweep, const YAML::Node& stages, const std::string& fi
       FlatConfig flat = base;
       if (s.node["set"] && s.node["set"].IsMap())
         for (auto kv : s.node["set"]) set_flat_key(flat, key_name(kv.first, file, s.prefix + ".set"), kv.second, file);
-      SweepRun run{Config{}, "", apply_combination(flat, s.axes, idx, file), s.name, ""};
+      SweepRun run{Config{}, "", apply_combination(flat, s.axes, idx, file), s.name, "", 0, ""};
       for (const auto& o : overrides) apply_override(flat, o);
       refuse_both(s, flat, file);
       const std::string context = run_context(s.axes, idx, file);

@@ -1,0 +1,457 @@
+// Successive halving (sweep.search): the survivors of a rung (ties by run id), the rungs
+// played on synthetic outcomes (no training), the key's checks (file:line, exit 2), run
+// identity, and a tiny search trained end to end whose winner is bit-identical to the same
+// run trained straight through.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <thread>
+
+#include <signal.h>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "run_compare.h"
+#include "runner/rung_result.h"
+#include "runner/sweep/search_report.h"
+#include "runner/sweep/search_rungs.h"
+#include "runner/sweep/sweep_spec.h"
+#include "test_util.h"
+
+using namespace aim;
+
+namespace {
+
+// A run on the built-in dataset small enough for a few seconds per epoch.
+std::string tiny_config(const std::string& out, int epochs) {
+  return "output_dir: " + out +
+         "\n"
+         "dataset: {train_size: 500, val_size: 200, test_size: 200}\n"
+         "model: {width: 4}\n"
+         "train: {epochs: " +
+         std::to_string(epochs) +
+         ", batch_size: 64, log_every: 0}\n"
+         "eval: {attributions: [gradcam], keep_maps: 0, pictures: 0}\n";
+}
+
+const std::string kGrid = "sweep:\n  name: halving\n  grid:\n    method: [{name: vanilla}, {name: aim}]\n";
+
+std::string error_of(const test::TempDir& dir, const std::string& text, int epochs = 4) {
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), epochs) + text);
+  try {
+    load_sweep(spec, {});
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+Scored sc(size_t run, const std::string& id, double score) { return {run, id, score}; }
+
+std::vector<std::string> ids(const std::vector<Scored>& v) {
+  std::vector<std::string> out;
+  for (const auto& s : v) out.push_back(s.run_id);
+  return out;
+}
+
+size_t sessions_of(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/sessions.jsonl");
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find("\"event\": \"start\"") != std::string::npos;
+  return n;
+}
+
+}  // namespace
+
+TEST(SearchRungs, SurvivorsAreTheBestCeilNOverEtaWithTiesBrokenByRunId) {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  std::vector<Scored> v = {sc(0, "e", 0.5),  sc(1, "d", 0.7), sc(2, "b", 0.7), sc(3, "a", nan),
+                           sc(4, "c", -inf), sc(5, "f", 0.6), sc(6, "g", 0.1)};
+  // 7 candidates, eta 2: ceil(7/2) = 4; the two 0.7s by run id, NaN and diverged last.
+  EXPECT_EQ(ids(select_survivors(v, 2)), (std::vector<std::string>{"b", "d", "f", "e"}));
+  EXPECT_EQ(ids(select_survivors(v, 3)), (std::vector<std::string>{"b", "d", "f"}));
+  EXPECT_EQ(ids(select_survivors(v, 7)), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(ids(rank_candidates(v)), (std::vector<std::string>{"b", "d", "f", "e", "g", "a", "c"}));
+  // A diverged run is never promoted, even where it would be among the best ceil(n/eta).
+  EXPECT_EQ(ids(select_survivors(v, 1)), (std::vector<std::string>{"b", "d", "f", "e", "g", "a"}));
+  EXPECT_EQ(ids(select_survivors({sc(0, "a", -inf), sc(1, "b", 0.1)}, 1)), (std::vector<std::string>{"b"}));
+  EXPECT_TRUE(select_survivors({sc(0, "a", -inf), sc(1, "b", -inf)}, 2).empty());
+  // NaN before diverged whatever the run ids; a diverged run is dropped even behind a NaN.
+  EXPECT_EQ(ids(rank_candidates({sc(0, "a", -inf), sc(1, "b", nan), sc(2, "c", 0.2)})),
+            (std::vector<std::string>{"c", "b", "a"}));
+  EXPECT_EQ(ids(select_survivors({sc(0, "a", -inf), sc(1, "b", nan), sc(2, "c", 0.2)}, 1)),
+            (std::vector<std::string>{"c", "b"}));
+  // The order of the input does not matter.
+  std::reverse(v.begin(), v.end());
+  EXPECT_EQ(ids(select_survivors(v, 2)), (std::vector<std::string>{"b", "d", "f", "e"}));
+}
+
+TEST(SearchRungs, RungsArePlayedFromOutcomesAloneAndPromoteOnlyWholeRungs) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 9) + kGrid +
+                                      "  search:\n    axes: {train.lr: [0.1, 0.05, 0.03, 0.02, 0.01]}\n"
+                                      "    rungs: [1, 3, 9]\n    eta: 2\n    metric: val acc\n");
+  auto sweep = load_sweep(spec, {});
+  ASSERT_TRUE(sweep.search);
+  auto& s = *sweep.search;
+  ASSERT_EQ(s.groups.size(), 2u);
+  ASSERT_EQ(s.all_runs.size(), 10u);
+  // Nothing trained: every candidate trains to rung 1, epoch 1.
+  for (const auto& r : sweep.runs) EXPECT_EQ(r.budget, 1) << r.run_id;
+  // Synthetic outcomes: score of candidate c (0..4) at rung k; rung 2 of aim not complete.
+  const std::vector<double> score = {0.3, 0.8, 0.6, 0.8, 0.2};
+  auto outcome = [&](size_t i, size_t k) {
+    RungOutcome o;
+    const size_t c = i % 5, group = i / 5;
+    if (group == 1 && k == 1 && c == 1) return o;  // pending
+    if (c == 4) {
+      o.state = RungOutcome::State::Diverged;
+      return o;
+    }
+    o.state = RungOutcome::State::Reached;
+    o.metrics["val acc"] = score[c] + 0.01 * double(k) * double(c);  // rung 2 favours c=3 over c=1
+    o.seconds = 1;
+    return o;
+  };
+  for (int pass = 0; pass < 2; ++pass) {  // played twice: the same decisions (no state kept)
+    play_search(s, outcome);
+    const auto& v = s.groups[0];  // vanilla: finished
+    ASSERT_EQ(v.at_rung.size(), 3u);
+    EXPECT_EQ(v.at_rung[0].size(), 5u);
+    // ceil(5/2) = 3 of rung 1: c=1 and c=3 tie at 0.8 (the smaller run id first), then c=2.
+    EXPECT_EQ(v.at_rung[1], (std::vector<size_t>{1, 2, 3}));
+    EXPECT_EQ(v.ranked[0].back().run, 4u);  // the diverged candidate ranks last
+    // ceil(3/2) = 2 of rung 2: c=3 (0.83), c=2 (0.62) ... c=1 (0.81)
+    EXPECT_EQ(v.at_rung[2], (std::vector<size_t>{1, 3}));
+    EXPECT_TRUE(v.finished);
+    EXPECT_EQ(v.winner.run, 3u);  // 0.8 + 0.06 at rung 3
+    const auto& a = s.groups[1];  // aim: rung 2 waits for c=1
+    EXPECT_FALSE(a.finished);
+    EXPECT_EQ(a.at_rung.size(), 2u);
+    EXPECT_NE(a.waiting.find("1 pending and 0 running run(s) of rung 2"), std::string::npos) << a.waiting;
+    EXPECT_EQ(s.budget_of(5 + 3), 3);
+    EXPECT_EQ(s.budget_of(5 + 0), 1);
+    EXPECT_EQ(s.budget_of(3), 9);
+    EXPECT_FALSE(s.finished);
+  }
+  // Without `metric:` a group ranks by val worst-group where its results have it, else val acc.
+  SearchSpec unset = s.spec;
+  unset.metric.clear();
+  for (const bool groups : {true, false}) {
+    SearchState d = search_groups(unset, s.all_runs);
+    play_search(d, [&](size_t i, size_t k) {
+      RungOutcome o = outcome(i, k);
+      if (groups) o.metrics["val worst-group"] = o.metrics["val acc"];
+      return o;
+    });
+    EXPECT_EQ(d.groups[0].metric, groups ? "val worst-group" : "val acc");
+  }
+  // A failure that is not a divergence holds its group at its rung.
+  auto failing = [&](size_t i, size_t k) {
+    RungOutcome o = outcome(i, k);
+    if (i == 2 && k == 0) o.state = RungOutcome::State::Failed, o.detail = "disk full";
+    return o;
+  };
+  play_search(s, failing);
+  EXPECT_EQ(s.groups[0].at_rung.size(), 1u);
+  EXPECT_NE(s.groups[0].waiting.find("failed: disk full"), std::string::npos) << s.groups[0].waiting;
+}
+
+TEST(SearchSpec, CandidatesAreTheSameForEveryMethodAndTheirIdsDoNotDependOnTheRung) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 4) + kGrid +
+                                      "  search:\n    axes:\n      train.lr: [0.1, 0.01]\n"
+                                      "      train.weight_decay: {low: 1.0e-5, high: 1.0e-3, samples: 3, log: true}\n"
+                                      "    rungs: [1, 2, 4]\n");
+  auto sweep = load_sweep(spec, {});
+  ASSERT_TRUE(sweep.search);
+  const auto& s = *sweep.search;
+  ASSERT_EQ(s.groups.size(), 2u);
+  ASSERT_EQ(s.groups[0].runs.size(), 6u);
+  ASSERT_EQ(s.groups[1].runs.size(), 6u);
+  std::vector<std::string> values[2];
+  for (size_t g = 0; g < 2; ++g)
+    for (size_t i : s.groups[g].runs) {
+      std::string v;
+      for (const auto& [k, x] : s.all_runs[i].axes)
+        if (k != "method") v += k + "=" + x + ";";
+      values[g].push_back(v);
+      EXPECT_EQ(s.all_runs[i].config.get_int("train.epochs"), 4);
+    }
+  EXPECT_EQ(values[0], values[1]);
+  // The sampled weight decays: 3 distinct values inside the range, the same at every load.
+  std::set<double> wd;
+  for (size_t i : s.groups[0].runs) wd.insert(s.all_runs[i].config.get_float("train.weight_decay"));
+  EXPECT_EQ(wd.size(), 3u);
+  for (double x : wd) EXPECT_TRUE(x >= 1e-5 && x <= 1e-3) << x;
+  EXPECT_EQ(load_sweep(spec, {}).search->all_runs[1].run_id, s.all_runs[1].run_id);
+  // Another seed, other values.
+  auto other = dir.write("o.yaml", tiny_config(dir.file("out"), 4) + kGrid +
+                                       "  search:\n    axes:\n      train.lr: [0.1, 0.01]\n"
+                                       "      train.weight_decay: {low: 1.0e-5, high: 1.0e-3, samples: 3, log: true}\n"
+                                       "    rungs: [1, 2, 4]\n    seed: 7\n");
+  EXPECT_NE(load_sweep(other, {}).search->all_runs[0].run_id, s.all_runs[0].run_id);
+  // A candidate's id is the id of the same run in a plain grid (train.epochs = the last rung).
+  auto plain = dir.write("p.yaml", tiny_config(dir.file("out"), 4) +
+                                       "sweep:\n  name: p\n  grid:\n    method: [{name: vanilla}]\n"
+                                       "    train.lr: [0.1]\n    train.weight_decay: [" +
+                                       s.all_runs[0].axes[2].second + "]\n");
+  EXPECT_EQ(load_sweep(plain, {}).runs[0].run_id, s.all_runs[0].run_id);
+  // The log range's values, recomputed: low * (high/low)^u for u from mt19937_64 as documented.
+  EXPECT_EQ(range_value(1e-5, 1e-3, true, 0.0), "1e-05");
+  EXPECT_EQ(range_value(1e-5, 1e-3, true, 0.5), "0.0001");
+  EXPECT_EQ(range_value(1, 3, false, 0.25), "1.5");
+}
+
+TEST(SearchSpec, BadSearchesAreConfigErrorsWithFileAndLine) {
+  test::TempDir dir;
+  // sweep.search is line 10 (6 of config, 3 of grid); its mapping, where errors about it point, line 11.
+  const std::string head = kGrid + "  search:\n";
+  struct Case {
+    std::string body, expect;
+    int epochs = 4;
+  };
+  const std::vector<Case> cases = {
+      {"    axes: {train.lr: 0.1}\n    rungs: [1, 2, 4]\n",
+       "s.yaml:11: sweep.search.axes.train.lr: expected a non-empty list of values or a range"},
+      {"    axes: {train.lr: []}\n    rungs: [1, 2, 4]\n", "sweep.search.axes.train.lr: expected a non-empty list"},
+      {"    axes: {train.lr: {low: 0.1, hihg: 1, samples: 2}}\n    rungs: [1, 2, 4]\n",
+       "s.yaml:11: sweep.search.axes.train.lr.hihg: unknown key in a range (did you mean 'high'?)"},
+      {"    axes: {train.lr: {low: 0.1, high: 0.01, samples: 2}}\n    rungs: [1, 2, 4]\n",
+       "s.yaml:11: sweep.search.axes.train.lr: low (0.1) must be below high (0.01)"},
+      {"    axes: {train.lr: {low: 0, high: 1, samples: 2, log: true}}\n    rungs: [1, 2, 4]\n",
+       "a log range needs low above 0"},
+      {"    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n    eta: 1\n",
+       "s.yaml:13: sweep.search.eta: 1 is out of range (2 to 1000)"},
+      {"    axes: {train.lr: [0.1]}\n    rungs: [1, 3, 2, 4]\n",
+       "s.yaml:12: sweep.search.rungs: the rungs must increase: 2 after 3"},
+      {"    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 8]\n",
+       "s.yaml:12: sweep.search.rungs: the rung 8 is beyond train.epochs (4)"},
+      {"    axes: {train.lr: [0.1]}\n    rungs: [1, 2]\n",
+       "s.yaml:12: sweep.search.rungs: the last rung (2) must be train.epochs (4)"},
+      {"    axes: {train.lr: [0.1]}\n    rungs: []\n", "s.yaml:12: sweep.search.rungs: expected a list of epochs"},
+      {"    axes: {train.lr: [0.1]}\n    rungs: [1, 2.5, 4]\n", "sweep.search.rungs: expected a whole number"},
+      {"    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n    metric: test worst-group\n",
+       "s.yaml:13: sweep.search.metric: 'test worst-group' is a metric of held-out data"},
+      {"    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n    metric: ood acc\n", "is a metric of held-out data"},
+      {"    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n    metric: val acuracy\n",
+       "s.yaml:13: sweep.search.metric: unknown metric 'val acuracy' (expected val acc or val worst-group"},
+      {"    axes: {train.lr: [0.1]}\n    rugns: [1, 2, 4]\n",
+       "s.yaml:12: sweep.search.rugns: unknown key (did you mean 'rungs'?)"},
+      {"    axes: {method: [{name: vanilla}]}\n    rungs: [1, 2, 4]\n",
+       "s.yaml:11: sweep.search.axes.method: searched and an axis of the grid too"},
+      {"    axes: {train.lr: [0.1]}\n", "s.yaml:11: sweep.search: axes and rungs are required"},
+  };
+  for (const auto& c : cases) {
+    auto e = error_of(dir, head + c.body, c.epochs);
+    EXPECT_NE(e.find(c.expect), std::string::npos) << "expected: " << c.expect << "\ngot: " << e;
+  }
+  // A value of a search axis that no run can take is the run's config error.
+  auto e = error_of(dir, head + "    axes: {train.lr: [fast]}\n    rungs: [1, 2, 4]\n");
+  EXPECT_NE(e.find("train.lr"), std::string::npos) << e;
+  // Beside sweep.seeds, and in a sweep in stages: not yet.
+  e = error_of(dir, head + "    axes: {train.lr: [0.1]}\n    rungs: [4]\n" +
+                        "  seeds: {start: 2, max: 3, decide: ['aim - vanilla: test acc']}\n");
+  EXPECT_NE(e.find("s.yaml:11: sweep.search: a search beside sweep.seeds is not supported"), std::string::npos) << e;
+  e = error_of(dir,
+               "sweep:\n  stages:\n    - {name: a, grid: {seed: [0]}}\n  search: {axes: {train.lr: [0.1]}, "
+               "rungs: [4]}\n");
+  EXPECT_NE(e.find("a search is not supported in a sweep in stages"), std::string::npos) << e;
+  // Through the commands: exit 2 before anything runs or is written.
+  auto spec = dir.write("bad.yaml", tiny_config(dir.file("out"), 4) + head +
+                                        "    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n    eta: 1\n");
+  for (const std::string cmd : {"plan", "run", "status"}) {
+    auto r = test::run_command(test::aimrun() + " sweep " + cmd + " " + spec);
+    EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.output;
+    EXPECT_NE(r.output.find("bad.yaml:13: sweep.search.eta"), std::string::npos) << r.output;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out")));
+  // Slurm: not yet, refused before anything is submitted.
+  auto ok = dir.write("ok.yaml",
+                      tiny_config(dir.file("out"), 4) + head + "    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n");
+  auto r = test::run_command(test::aimrun() + " sweep submit " + ok + " --profile local --dry-run");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("ok.yaml:11: sweep.search: a search runs with `aimrun sweep run` only"), std::string::npos)
+      << r.output;
+}
+
+TEST(SearchRun, KilledAndRunAgainPromotesOnceContinuesFromCheckpointsAndTheWinnerEqualsAStraightRun) {
+  // 2 methods x 3 learning rates, rungs 1, 2, 4, eta 2: per method 3 runs to epoch 1, 2 go on
+  // to epoch 2, 1 to epoch 4. A killed search is stood in for by rung 1 of one candidate
+  // trained by hand first; `sweep run` goes on from there.
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 4) + kGrid +
+                                      "  search:\n    axes: {train.lr: [0.1, 0.03, 0.01]}\n"
+                                      "    rungs: [1, 2, 4]\n    eta: 2\n    metric: val acc\n");
+  auto sweep = load_sweep(spec, {});
+  const std::string first = sweep.runs[0].run_id;
+  {
+    auto cfg = dir.write("first.yaml", sweep.runs[0].config.to_yaml());
+    auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --stop-after-epoch 1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_TRUE(read_rung_result(RunPaths{sweep.run_dir(first)}, 1, first));
+    EXPECT_FALSE(std::filesystem::exists(sweep.run_dir(first) + "/result.h5"));
+  }
+  // A `sweep run` killed (SIGKILL, with the training process it started) once the second
+  // candidate has its rung 1, and started again.
+  const std::string second = sweep.runs[1].run_id, third = sweep.runs[2].run_id;
+  {
+    auto bg = test::run_command("OMP_NUM_THREADS=1 setsid " + test::aimrun() + " sweep run " + spec + " > " +
+                                dir.file("killed.log") + " 2>&1 & echo $!");
+    const pid_t pid = pid_t(std::stol(bg.output));
+    for (int i = 0; i < 2400 && !read_rung_result(RunPaths{sweep.run_dir(second)}, 1, second); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(read_rung_result(RunPaths{sweep.run_dir(second)}, 1, second)) << read_text(dir.file("killed.log"));
+    ::kill(-pid, SIGKILL);
+    for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(read_rung_result(RunPaths{sweep.run_dir(third)}, 1, third)) << read_text(dir.file("killed.log"));
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("search finished"), std::string::npos) << r.output;
+  sweep = load_sweep(spec, {});
+  const auto& s = *sweep.search;
+  ASSERT_TRUE(s.finished);
+  for (const auto& g : s.groups) {
+    ASSERT_EQ(g.at_rung.size(), 3u);
+    EXPECT_EQ(g.at_rung[1].size(), 2u);
+    EXPECT_EQ(g.at_rung[2].size(), 1u);
+    EXPECT_EQ(g.metric, "val acc");
+    // The survivors of rung 1 are its best two by the metric, read back from the rung files.
+    std::vector<Scored> scored;
+    for (size_t i : g.runs) {
+      auto rr = read_rung_result(RunPaths{sweep.run_dir(s.all_runs[i].run_id)}, 1, s.all_runs[i].run_id);
+      ASSERT_TRUE(rr);
+      scored.push_back({i, s.all_runs[i].run_id, rr->metrics.at("val acc")});
+      EXPECT_TRUE(rr->metrics.count("val worst-group"));  // the built-in dataset has groups
+    }
+    std::set<size_t> best;
+    for (const auto& c : select_survivors(scored, 2)) best.insert(c.run);
+    EXPECT_EQ(std::set<size_t>(g.at_rung[1].begin(), g.at_rung[1].end()), best);
+    // Sessions: 1 for a candidate stopped at rung 1, 2 at rung 2, 3 for the winner (one more
+    // for the run the kill may have reached after its session started); each epoch completed
+    // once: no run promoted twice, no epoch trained again.
+    for (size_t i : g.runs) {
+      const auto& id = s.all_runs[i].run_id;
+      const size_t rungs = i == g.winner.run ? 3 : std::count(g.at_rung[1].begin(), g.at_rung[1].end(), i) ? 2 : 1;
+      const size_t n = sessions_of(sweep.run_dir(id));
+      EXPECT_TRUE(n == rungs || (id == third && n == rungs + 1)) << id << ": " << n << " sessions";
+      const std::string log = read_text(sweep.run_dir(id) + "/train.log");
+      const int64_t reached = i == g.winner.run ? 4 : rungs;
+      for (int64_t e = 1; e <= 4; ++e) {
+        const std::string done = "epoch " + std::to_string(e) + "/4 done";
+        size_t count = 0;
+        for (size_t at = log.find(done); at != std::string::npos; at = log.find(done, at + 1)) ++count;
+        EXPECT_EQ(count, e <= reached ? 1u : 0u) << id << ": " << done;
+      }
+    }
+  }
+  // The winners file's zip, as the axes of an adaptive-seed sweep of its own: its seed-0 runs
+  // are the winners (the same configs and ids), done already.
+  const auto winners = YAML::LoadFile(dir.file("out/halving/search-winners.yaml"));
+  ASSERT_TRUE(winners["zip"]) << read_text(dir.file("out/halving/search-winners.yaml"));
+  ASSERT_EQ(winners["groups"].size(), 2u);
+  EXPECT_EQ(winners["groups"][0]["winner"].as<std::string>(), s.groups[0].winner.run_id);
+  YAML::Node doc = YAML::Load(tiny_config(dir.file("out"), 4));
+  doc["sweep"]["name"] = "winners";
+  doc["sweep"]["zip"] = winners["zip"];
+  doc["sweep"]["seeds"] = YAML::Load("{start: 2, max: 3, decide: ['aim - vanilla: val acc']}");
+  auto seeds = dir.write("seeds.yaml", YAML::Dump(doc));
+  auto seeded = load_sweep(seeds, {});
+  ASSERT_EQ(seeded.runs.size(), 4u);
+  std::set<std::string> seed0, winner_ids = {s.groups[0].winner.run_id, s.groups[1].winner.run_id};
+  for (const auto& run : seeded.runs)
+    for (const auto& [k, v] : run.axes)
+      if (k == "seed" && v == "0") seed0.insert(run.run_id);
+  EXPECT_EQ(seed0, winner_ids);
+  // The winner of vanilla, trained straight to 4 epochs elsewhere: bit-identical.
+  const auto& winner = s.all_runs[s.groups[0].winner.run];
+  auto cfg = dir.write("winner.yaml", winner.config.to_yaml());
+  auto straight = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg +
+                                    " output_dir=" + dir.file("straight"));
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  test::expect_same_results(sweep.run_dir(winner.run_id) + "/result.h5",
+                            dir.file("straight/runs/" + winner.run_id + "/result.h5"));
+  // Its rung results are the straight run's validation at epochs 1 and 2 (the same weights).
+  const auto curve =
+      results::read_run_file(dir.file("straight/runs/" + winner.run_id + "/result.h5")).eval_curves.at("val");
+  ASSERT_GE(curve.epoch.size(), 2u);
+  for (int64_t e : {1, 2}) {
+    auto rr = read_rung_result(RunPaths{sweep.run_dir(winner.run_id)}, e, winner.run_id);
+    ASSERT_TRUE(rr);
+    EXPECT_EQ(curve.epoch[size_t(e - 1)], e);
+    EXPECT_EQ(rr->metrics.at("val acc"), curve.accuracy[size_t(e - 1)]) << e;
+    EXPECT_EQ(rr->metrics.at("val worst-group"), curve.worst_group_accuracy[size_t(e - 1)]) << e;
+    EXPECT_EQ(rr->epochs, 4);
+  }
+  // Again: nothing trained, the same winners; plan and status show the rungs.
+  auto again = test::run_command(test::aimrun() + " sweep run " + spec);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("0 trained, 6 skipped"), std::string::npos) << again.output;
+  auto plan = test::run_command(test::aimrun() + " sweep plan " + spec);
+  EXPECT_EQ(plan.exit_code, 0) << plan.output;
+  EXPECT_NE(plan.output.find("rung 2 (epoch 2): 2 candidate(s); decided"), std::string::npos) << plan.output;
+  EXPECT_NE(plan.output.find("winner: " + winner.run_id), std::string::npos) << plan.output;
+  EXPECT_NE(plan.output.find("stopped at rung 1 (epoch 1), not promoted"), std::string::npos) << plan.output;
+}
+
+TEST(SearchRun, ADivergedCandidateRanksLastIsNeverPromotedAndIsNotTrainedAgain) {
+  // AIM with train.lr 1e6: its loss is not finite in epoch 1 (train.stop_on_nan), a FAILED run.
+  test::TempDir dir;
+  auto spec =
+      dir.write("s.yaml", tiny_config(dir.file("out"), 2) +
+                              "sweep:\n  name: div\n  grid:\n    method: [{name: aim}]\n"
+                              "  search:\n    axes: {train.lr: [1.0e+6, 0.1]}\n    rungs: [1, 2]\n    eta: 2\n");
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto sweep = load_sweep(spec, {});
+  const auto& g = sweep.search->groups.at(0);
+  ASSERT_TRUE(g.finished);
+  const auto& diverged = sweep.search->all_runs[g.runs[0]];
+  const auto& good = sweep.search->all_runs[g.runs[1]];
+  EXPECT_EQ(g.winner.run_id, good.run_id);
+  ASSERT_EQ(g.ranked.at(0).size(), 2u);
+  EXPECT_EQ(g.ranked[0].back().run_id, diverged.run_id);
+  EXPECT_TRUE(std::isinf(g.ranked[0].back().score));
+  EXPECT_NE(read_text(sweep.run_dir(diverged.run_id) + "/FAILED").find("loss is not finite"), std::string::npos);
+  EXPECT_EQ(sweep.runs[0].settled, "diverged at rung 1 (epoch 1)");
+  auto again = test::run_command(test::aimrun() + " sweep run " + spec);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(sessions_of(sweep.run_dir(diverged.run_id)), 1u);
+  EXPECT_EQ(sessions_of(sweep.run_dir(good.run_id)), 2u);
+}
+
+TEST(SearchRun, ARunTrainedStraightThroughIsRankedByItsValidationCurveNotTrainedAgain) {
+  // The candidate train.lr=0.1 trained to its 2 epochs first (as by another sweep that shares
+  // it): rung 1 reads its validation curve at epoch 1; it is not trained again.
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 2) +
+                                      "sweep:\n  name: shared\n  grid:\n    method: [{name: vanilla}]\n"
+                                      "  search:\n    axes: {train.lr: [0.1, 0.03]}\n    rungs: [1, 2]\n"
+                                      "    eta: 2\n    metric: val acc\n");
+  auto sweep = load_sweep(spec, {});
+  const std::string straight = sweep.runs[0].run_id;
+  auto cfg = dir.write("straight.yaml", sweep.runs[0].config.to_yaml());
+  auto t = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg);
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  sweep = load_sweep(spec, {});
+  const auto& g = sweep.search->groups.at(0);
+  ASSERT_TRUE(g.finished) << describe_search(*sweep.search);
+  EXPECT_EQ(sessions_of(sweep.run_dir(straight)), 1u);
+  EXPECT_FALSE(std::filesystem::exists(sweep.run_dir(straight) + "/rung-1.yaml"));
+  const auto curve = results::read_run_file(sweep.run_dir(straight) + "/result.h5").eval_curves.at("val");
+  ASSERT_EQ(curve.epoch.at(0), 1);
+  bool found = false;
+  for (const auto& c : g.ranked.at(0))
+    if (c.run_id == straight) {
+      found = true;
+      EXPECT_EQ(c.score, curve.accuracy[0]);
+    }
+  EXPECT_TRUE(found);
+}
