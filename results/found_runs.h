@@ -19,7 +19,7 @@ struct FoundRun {
   std::string detail;
   RunRecord record;  // when done
   // A done run read from result.h5 because its summary was missing or failed a check: why.
-  std::string summary_problem;
+  std::string summary_problem{};
   bool summary_missing = false;
   bool bound_to_summary = false;  // results/run_folder.h
 };

@@ -109,7 +109,9 @@ TEST(FlaggedRuns, ARunWhoseWeightsWentNonFiniteIsFlaggedInEveryReport) {
     EXPECT_TRUE(contains(r.output, "non-finite: ")) << format << ": " << r.output;
     EXPECT_TRUE(contains(r.output, id)) << format << ": " << r.output;
     for (const auto& line : split_lines(r.output))  // the finite run is never named
-      if (contains(line, "non-finite: ")) EXPECT_FALSE(contains(line, good_id)) << line;
+      if (contains(line, "non-finite: ")) {
+        EXPECT_FALSE(contains(line, good_id)) << line;
+      }
   }
   // The CSV's column: 1 in the row of lr 1e30, 0 in the other.
   auto csv = test::run_command(test::aimrun() + " report " + dir.file("out/nan") + " --format csv");

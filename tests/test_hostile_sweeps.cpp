@@ -667,7 +667,9 @@ TEST(SlurmScript, ClosesOnlyItsOwnSessionInTheLedger) {
     const auto entries = read_ledger(RunPaths{run_dir}, &damaged);
     EXPECT_TRUE(damaged.empty()) << ledger;
     ASSERT_EQ(entries.size(), c.closed ? 2u : 1u) << ledger;
-    if (c.closed) EXPECT_EQ(entries.back().exit_code, c.rc) << ledger;
+    if (c.closed) {
+      EXPECT_EQ(entries.back().exit_code, c.rc) << ledger;
+    }
   }
 }
 

@@ -307,7 +307,9 @@ TEST_F(SlurmSplit, AnElementOfTheLastArrayIsPreemptedRequeuedAndCompletesItsOwnR
   EXPECT_NE(log.find("resuming from"), std::string::npos) << log;
   EXPECT_NE(log.find(run), std::string::npos) << log;
   for (size_t i = 0; i < 40; ++i)
-    if (i != 36) EXPECT_FALSE(fs::exists(s.run_dir(s.stage_runs("")[i]->run_id) + "/sessions.jsonl")) << i;
+    if (i != 36) {
+      EXPECT_FALSE(fs::exists(s.run_dir(s.stage_runs("")[i]->run_id) + "/sessions.jsonl")) << i;
+    }
   // `sweep status` names the elements of every array, the run done.
   std::string status;
   for (int i = 0; i < 30; ++i) {
@@ -452,8 +454,11 @@ TEST(SlurmSplitStandIn, FifteenHundredRunsAreTwoArraysOfValidIndices) {
   EXPECT_NE(status.output.find("1498 pending, 1 queued, 1 running"), std::string::npos)
       << status.output.substr(0, 2000);
   for (const auto& line : split(status.output, '\n')) {
-    if (line.find(subs[0].parts[0].run_ids.back()) != std::string::npos)
+    if (line.find(subs[0].parts[0].run_ids.back()) != std::string::npos) {
       EXPECT_NE(line.find("4001_1000"), std::string::npos) << line;
-    if (line.find(last) != std::string::npos) EXPECT_NE(line.find("4002_498 RUNNING"), std::string::npos) << line;
+    }
+    if (line.find(last) != std::string::npos) {
+      EXPECT_NE(line.find("4002_498 RUNNING"), std::string::npos) << line;
+    }
   }
 }
