@@ -43,6 +43,9 @@ import zlib
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+import aimresults  # noqa: E402  (the content check, recorded anew after an edit)
+
 RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
 DAMAGES = ["truncated", "flipped", "missing-result", "empty-result", "summary-flipped", "summary-truncated"]
 SKIP = {".lock", "summary.json"}  # a lock of its own; summaries are written again for the copy
@@ -119,6 +122,10 @@ def edit_copy(folder, run_id, seed):
                 f.attrs[name] = set_seed_line(_text(f.attrs[name]), seed)
         if "config" in f and "seed" in f["config"].attrs:
             f["config"].attrs["seed"] = np.int64(seed)
+        # The edits change the file's content: its own check is recorded anew, as aimrun
+        # would have written it for this run (a file written before checksums has none).
+        if aimresults.CONTENT_DIGEST_ATTR in f.attrs:
+            f.attrs[aimresults.CONTENT_DIGEST_ATTR] = f"{aimresults.content_crc32(f):08x}"
 
 
 SUMMARY_PREFIX = re.compile(rb'\{"format": "aimrun-run-summary", "version": 1, "crc32": "([0-9a-f]{8})", "body": ')
