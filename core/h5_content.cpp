@@ -160,15 +160,16 @@ void value(Stream& s, hid_t type, hid_t space, uint64_t stored_bytes, const Read
   }
 }
 
-std::vector<std::string> sorted_attributes(hid_t obj) {
-  H5O_info_t info;
-  check(H5Oget_info(obj, &info), "cannot list attributes");
+// The `count` names `name_at(i, buffer, size)` gives (H5Aget_name_by_idx, H5Lget_name_by_idx:
+// the name's length, negative on failure), sorted by bytes.
+template <class NameAt>
+std::vector<std::string> sorted_names(hsize_t count, NameAt name_at, const char* what) {
   std::vector<std::string> names;
-  for (hsize_t i = 0; i < info.num_attrs; ++i) {
-    const ssize_t len = H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (len < 0) throw DataError("cannot read an attribute's name");
+  for (hsize_t i = 0; i < count; ++i) {
+    const ssize_t len = name_at(i, nullptr, 0);
+    if (len < 0) throw DataError(std::string("cannot read ") + what);
     std::string name(size_t(len) + 1, '\0');
-    H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
+    name_at(i, name.data(), name.size());
     name.resize(size_t(len));
     names.push_back(name);
   }
@@ -176,20 +177,26 @@ std::vector<std::string> sorted_attributes(hid_t obj) {
   return names;
 }
 
+std::vector<std::string> sorted_attributes(hid_t obj) {
+  H5O_info_t info;
+  check(H5Oget_info(obj, &info), "cannot list attributes");
+  return sorted_names(
+      info.num_attrs,
+      [&](hsize_t i, char* buf, size_t size) {
+        return H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, size, H5P_DEFAULT);
+      },
+      "an attribute's name");
+}
+
 std::vector<std::string> sorted_children(hid_t group) {
   H5G_info_t info;
   check(H5Gget_info(group, &info), "cannot list a group");
-  std::vector<std::string> names;
-  for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t len = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (len < 0) throw DataError("cannot read a link's name");
-    std::string name(size_t(len) + 1, '\0');
-    H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
-    name.resize(size_t(len));
-    names.push_back(name);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return sorted_names(
+      info.nlinks,
+      [&](hsize_t i, char* buf, size_t size) {
+        return H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, size, H5P_DEFAULT);
+      },
+      "a link's name");
 }
 
 void attributes(Stream& s, hid_t obj, const std::string& path, bool root, const std::string& where) {

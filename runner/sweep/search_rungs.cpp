@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/strings.h"
+#include "results/run_compute.h"
 #include "results/run_groups.h"
 #include "runner/rung_result.h"
 
@@ -211,14 +212,7 @@ RungOutcome rung_outcome(const Sweep& sweep, const SweepRun& run, int64_t epoch,
       if (!last) return search_rungs::from_val_curve(paths, epoch);
       out.state = RungOutcome::State::Reached;
       for (const auto& [k, v] : results::run_metrics(st.record)) out.metrics[k] = v;
-      {
-        const auto& num = st.record.numbers;
-        auto get = [&](const char* k, double d) {
-          auto it = num.find(k);
-          return it == num.end() ? d : it->second;
-        };
-        out.seconds = (get("train_seconds", 0) + get("eval_seconds", 0)) * get("world_size", 1);
-      }
+      out.seconds = results::run_compute_seconds(st.record);
       return out;
     case RunState::Running:
       out.state = RungOutcome::State::Running;

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/strings.h"
+#include "results/run_compute.h"
 #include "results/run_groups.h"
 
 namespace aim {
@@ -195,12 +196,7 @@ SeedRunResult seed_run_result(const Sweep& sweep, const SweepRun& run) {
   out.detail = st.detail;
   if (st.state != RunState::Done) return out;
   for (const auto& [k, v] : results::run_metrics(st.record)) out.metrics[k] = v;
-  const auto& num = st.record.numbers;
-  auto get = [&](const char* k, double d) {
-    auto it = num.find(k);
-    return it == num.end() ? d : it->second;
-  };
-  out.seconds = (get("train_seconds", 0) + get("eval_seconds", 0)) * get("world_size", 1);
+  out.seconds = results::run_compute_seconds(st.record);
   return out;
 }
 
