@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "runner/checkpoint.h"
 #include "runner/schema.h"
 
@@ -49,6 +50,21 @@ void check_folder_is_run(const RunPaths& paths, const std::string& run_id, const
                         "train run " +
                         run_id + " again and replace it");
   }
+}
+
+void check_checkpoint_is_the_results(const RunPaths& paths, const results::RunRecord& record) {
+  const auto it = record.text.find(kCheckpointCrc32);
+  if (it == record.text.end()) return;
+  const std::string now = hex32(checkpoint_crc32(paths.checkpoint()));
+  if (now != it->second)
+    throw Error(paths.checkpoint() + " is not the checkpoint the run ended with (its CRC-32 is " + now +
+                ", result.h5 records " + it->second + "): it was replaced or written again after the run finished; " +
+                train_again_command(paths, true, true) + " trains the run anew");
+}
+
+void check_checkpoint_is_the_results(const RunPaths& paths) {
+  if (!fs::exists(paths.result())) return;
+  check_checkpoint_is_the_results(paths, results::read_run_file(paths.result()));
 }
 
 }  // namespace aim

@@ -5,6 +5,7 @@
 // `--run-dir` of another run's folder never trains, resumes or reports that run as this one.
 #include <string>
 
+#include "results/run_file.h"
 #include "results/run_folder.h"
 
 namespace aim {
@@ -18,5 +19,14 @@ struct FolderUse {
 // `paths` belongs to another run than `run_id` (a checkpoint or result the run is about to
 // discard excepted), or when config.yaml does not load (whose it is cannot be told).
 void check_folder_is_run(const RunPaths& paths, const std::string& run_id, const FolderUse& use = {});
+
+// Throws Error, naming both CRC-32s and the command that trains the run anew, when the
+// folder's checkpoint.pt is not the one its result was written with (the result's
+// checkpoint_crc32; results of an aimrun before it record none and pass). Every reader of a
+// finished run's weights calls it: predict, evaluate, pictures, a fine-tune's upstream.
+void check_checkpoint_is_the_results(const RunPaths& paths, const results::RunRecord& record);
+// The same, reading the folder's result.h5; a folder without one (a run still training)
+// passes.
+void check_checkpoint_is_the_results(const RunPaths& paths);
 
 }  // namespace aim

@@ -271,6 +271,21 @@ TEST(RunBinding, AnUpstreamCheckpointOtherThanTheOneItEndedWithIsRefused) {
   EXPECT_EQ(pictures.exit_code, 1) << pictures.output;
   EXPECT_TRUE(has(pictures.output, up.checkpoint() + " is not the checkpoint the run ended with")) << pictures.output;
   EXPECT_FALSE(fs::exists(dir.file("p.png")));
+  // So do predict and evaluate, which read only the checkpoint (before: they used the
+  // mid-training weights without a word).
+  python("import h5py, numpy as np; h5py.File(\"" + dir.file("x.h5") +
+         "\", \"w\").create_dataset(\"images\", data=np.zeros((2, 3, 64, 64), np.float32))");
+  auto predict = test::run_command(test::aimrun() + " predict --run " + up.dir + " --h5 " + dir.file("x.h5") +
+                                   " --out " + dir.file("pred.h5"));
+  auto evaluate = test::run_command(test::aimrun() + " evaluate --run " + up.dir + " --out " + dir.file("e.h5"));
+  for (const auto* r : {&predict, &evaluate}) {
+    EXPECT_EQ(r->exit_code, 1) << r->output;
+    EXPECT_TRUE(has(r->output, up.checkpoint() + " is not the checkpoint the run ended with")) << r->output;
+    EXPECT_TRUE(has(r->output, "result.h5 records " + crc)) << r->output;
+    EXPECT_TRUE(has(r->output, "--force --restart` trains the run anew")) << r->output;
+  }
+  EXPECT_FALSE(fs::exists(dir.file("pred.h5")));
+  EXPECT_FALSE(fs::exists(dir.file("e.h5")));
   const auto down_config = dir.write("d.yaml", tiny_config(dir.file("down")) + "seed: 1\n");
   auto r = train(down_config, "model.init_from=" + up.dir);
   EXPECT_EQ(r.exit_code, kExitConfig) << r.output;

@@ -3,11 +3,9 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "core/hash.h"
 #include "data/registry.h"
 #include "results/run_file.h"
 #include "results/run_folder.h"
-#include "runner/checkpoint.h"
 #include "runner/cli/commands.h"
 #include "runner/pictures.h"
 #include "runner/run_pictures.h"
@@ -28,21 +26,9 @@ struct PicturesArgs {
   bool explain_true = false;
 };
 
-// The run's checkpoint.pt is the one its result was written with (checkpoint_crc32; results of
-// an aimrun before it record none).
-void check_same_checkpoint(const RunPaths& paths, const results::RunRecord& record) {
-  auto it = record.text.find(kCheckpointCrc32);
-  if (it == record.text.end()) return;
-  const std::string now = hex32(checkpoint_crc32(paths.checkpoint()));
-  if (now != it->second)
-    throw Error(paths.checkpoint() + " is not the checkpoint the run ended with (its CRC-32 is " + now +
-                ", result.h5 records " + it->second + "): it was replaced or written again after the run finished; " +
-                train_again_command(paths, true, true) + " trains the run anew");
-}
-
 void run_pictures(const PicturesArgs& a) {
   if (!a.out.empty()) check_output_file("--out", a.out);
-  auto run = load_trained_run(a.run_dir);
+  auto run = load_trained_run(a.run_dir);  // its checkpoint the one its result was written with
   auto splits = data::make_datasets(run.config);
   if (!splits.splits.count(a.split)) throw Error("the run's dataset has no split '" + a.split + "'");
   const auto& ds = splits.at(a.split);
@@ -55,7 +41,6 @@ void run_pictures(const PicturesArgs& a) {
   if (a.least_confident > 0) {
     const RunPaths paths{a.run_dir};
     auto record = results::read_run_file(paths.result());
-    check_same_checkpoint(paths, record);  // the scores are the result's, the maps the checkpoint's
     for (const auto& s : record.splits) {
       if (s.split != a.split) continue;
       const auto& scores = picture_scores(s);
