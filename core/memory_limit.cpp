@@ -1,5 +1,6 @@
 #include "core/memory_limit.h"
 
+#include "core/oom_watch.h"
 #include "core/stop_signal.h"
 
 #include <fcntl.h>
@@ -168,6 +169,7 @@ void end_process_now(const char* message, int code) {
   write_stderr(kLead, sizeof kLead - 1);
   write_stderr(message, std::strlen(message));
   write_stderr("\n", 1);
+  end_oom_watch();  // it said why itself
   _exit(code);
 }
 
@@ -185,15 +187,19 @@ uint64_t count_in(const std::string& file, const std::string& key) {
 
 }  // namespace
 
-OomKills oom_kills() {
-  OomKills out;
-  out.machine = count_in("/proc/vmstat", "oom_kill");
-  const MemoryLimits m = memory_limits();
-  if (m.cgroup_file.empty()) return out;
+std::string oom_events_file(const MemoryLimits& m) {
+  if (m.cgroup_file.empty()) return "";
   const std::string dir = m.cgroup_file.substr(0, m.cgroup_file.rfind('/'));
   const bool v1 =
       m.cgroup_file.size() >= 21 && m.cgroup_file.compare(m.cgroup_file.size() - 21, 21, "memory.limit_in_bytes") == 0;
-  out.cgroup = count_in(dir + (v1 ? "/memory.oom_control" : "/memory.events"), "oom_kill");
+  return dir + (v1 ? "/memory.oom_control" : "/memory.events");
+}
+
+OomKills oom_kills() {
+  OomKills out;
+  out.machine = count_in("/proc/vmstat", "oom_kill");
+  if (const std::string events = oom_events_file(memory_limits()); !events.empty())
+    out.cgroup = count_in(events, "oom_kill");
   return out;
 }
 

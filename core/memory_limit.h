@@ -35,6 +35,9 @@ struct OomKills {
   uint64_t cgroup = 0, machine = 0;
 };
 OomKills oom_kills();
+// The file that counts the OOM killer's kills in the cgroup whose limit is `m.cgroup`
+// (v2 memory.events, v1 memory.oom_control; the line "oom_kill N"); "" without a cgroup limit.
+std::string oom_events_file(const MemoryLimits& m);
 
 // For a child process that died by SIGKILL: why, when the OOM killer's counts rose since
 // `before` (read before the child started): "killed by the kernel's out-of-memory killer

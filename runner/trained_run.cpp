@@ -2,10 +2,10 @@
 
 #include "aim/registry.h"
 #include "core/error.h"
+#include "results/run_folder.h"
 #include "runner/checkpoint.h"
 #include "runner/device.h"
 #include "runner/run_binding.h"
-#include "results/run_folder.h"
 #include "runner/schema.h"
 
 namespace aim {

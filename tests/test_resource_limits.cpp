@@ -197,6 +197,7 @@ TEST(ResourceLimits, ACgroupMemoryLimitRefusesOrTrainsNeverHangs) {
     } else {
       EXPECT_EQ(r.exit_code, 0) << r.output;
       EXPECT_TRUE(fs::exists(dir.file("run/result.h5")));
+      EXPECT_FALSE(contains(r.output, "out-of-memory killer")) << r.output;  // the OOM watch stays silent
     }
   }
 }
@@ -232,4 +233,34 @@ TEST(ResourceLimits, AnOutOfMemoryKillInASweepIsNamedWithTheLimit) {
   auto status = test::run_command(test::aimrun() + " sweep status " + spec);
   EXPECT_TRUE(contains(status.output, "failed")) << status.output;
   EXPECT_TRUE(contains(status.output, "out-of-memory killer")) << status.output;
+}
+
+// The same kill of a bare `aimrun train` (no `sweep run` above it, as a user runs it or a
+// job script without srun): the process itself can say nothing after SIGKILL, so its OOM
+// watch (core/oom_watch.h, a child forked at start) says it: the killer and the limit, on the
+// run's stderr. Before, the shell's "Killed" and exit code 137 alone.
+TEST(ResourceLimits, AnOutOfMemoryKillOfABareTrainIsNamedWithTheLimit) {
+  Cgroup cg = make_cgroup("aimrun-oom-train-" + std::to_string(getpid()));
+  if (cg.dir.empty()) GTEST_SKIP() << "not run: " << cg.why_not;
+  struct Remove {
+    std::string dir;
+    ~Remove() { ::rmdir(dir.c_str()); }
+  } remove{cg.dir};
+  test::FaultCase fc("a bare train killed by the OOM killer at its cgroup's limit");
+  test::TempDir dir;
+  { std::ofstream(cg.limit_file) << (int64_t(300) << 20) << "\n"; }
+  auto text = test::small_run_config(dir.file("out"), 1);
+  text.replace(text.find("train_size: 3000"), 16, "train_size: 8000");  // about 400 MiB resident
+  const auto config = dir.write("c.yaml", text + "threads: 1\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = test::run_command("bash -c 'echo $$ > " + cg.dir +
+                             "/cgroup.procs && env AIMRUN_FAULT= OMP_NUM_THREADS=1 timeout -s KILL 300 " +
+                             test::aimrun() + " train " + config + "; rc=$?; sleep 1; exit $rc'");  // the watcher ends after it
+  EXPECT_EQ(r.exit_code, 137) << r.output;
+  EXPECT_LT(seconds_since(t0), 290) << r.output;  // killed by the OOM killer, not by the test's timeout
+  EXPECT_TRUE(contains(r.output, "the kernel's out-of-memory killer ended this training process (SIGKILL, exit code "
+                                 "137): the cgroup memory limit of 300 MiB (" +
+                                     cg.limit_file + ") was reached"))
+      << r.output;
+  EXPECT_TRUE(contains(r.output, "the run resumes from its last checkpoint")) << r.output;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/memory_limit.h"
+#include "core/oom_watch.h"
 #include "core/stop_signal.h"
 #include "core/strings.h"
 #include "core/version.h"
@@ -73,6 +75,7 @@ int finish(const std::string& command, int code) {
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
+  aim::end_oom_watch();
   _exit(code);
 }
 
@@ -81,7 +84,11 @@ int finish(const std::string& command, int code) {
 int main(int argc, char** argv) {
   // `aimrun train` owns USR2/TERM/INT from the first instruction: a stop asked for during
   // start-up is a clean stop (exit 75), not a killed rank (core/stop_signal.h).
-  if (argc > 1 && std::string(argv[1]) == "train") aim::install_stop_handlers();
+  if (argc > 1 && std::string(argv[1]) == "train") {
+    aim::install_stop_handlers();
+    aim::start_oom_watch();  // names a cgroup OOM kill, which leaves this process no word (core/oom_watch.h)
+    std::atexit(aim::end_oom_watch);
+  }
   const std::string malloc_setting = aim::keep_freed_memory_in_process();  // before any tensor
   std::set_terminate(on_terminate);
   const std::string command = argc > 1 ? argv[1] : "";
