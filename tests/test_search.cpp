@@ -397,6 +397,18 @@ TEST(SearchRun, KilledAndRunAgainPromotesOnceContinuesFromCheckpointsAndTheWinne
   EXPECT_NE(plan.output.find("rung 2 (epoch 2): 2 candidate(s); decided"), std::string::npos) << plan.output;
   EXPECT_NE(plan.output.find("winner: " + winner.run_id), std::string::npos) << plan.output;
   EXPECT_NE(plan.output.find("stopped at rung 1 (epoch 1), not promoted"), std::string::npos) << plan.output;
+  // The report prints the search (the metric and split that selected, the rungs, the
+  // winners) before its table; the candidates stopped at a rung are its outcome, not runs
+  // left incomplete: exit 0. Without --search they are incomplete (exit 3).
+  auto report = test::run_command(test::aimrun() + " report " + dir.file("out/halving") + " --search " + spec);
+  EXPECT_EQ(report.exit_code, 0) << report.output;
+  for (const std::string& part :
+       std::vector<std::string>{"metric val acc (validation split; test data are never read to select)",
+                                "winner: " + winner.run_id, "not in the table", "| vanilla"})
+    EXPECT_NE(report.output.find(part), std::string::npos) << part << "\n" << report.output;
+  EXPECT_LT(report.output.find("winner: " + winner.run_id), report.output.find("| vanilla")) << report.output;
+  auto plain = test::run_command(test::aimrun() + " report " + dir.file("out/halving"));
+  EXPECT_EQ(plain.exit_code, 3) << plain.output;
 }
 
 TEST(SearchRun, ADivergedCandidateRanksLastIsNeverPromotedAndIsNotTrainedAgain) {

@@ -1,5 +1,9 @@
 // aimrun report DIR: the table of a folder of runs.
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
+#include <optional>
+#include <set>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -10,7 +14,9 @@
 #include "results/run_summary.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/report_html.h"
+#include "runner/sweep/search_report.h"
 #include "runner/sweep/seed_rounds.h"
+#include "runner/sweep/sweep_spec.h"
 
 namespace aim::cli {
 
@@ -23,6 +29,7 @@ struct ReportArgs {
   std::string compare;
   std::string html;
   std::string seeds;
+  std::string search;
   double margin = 2;
   std::string baseline = "vanilla";
   std::vector<std::string> where;
@@ -53,6 +60,27 @@ results::ReportOptions report_options(const ReportArgs& args) {
   return options;
 }
 
+// A search's candidates stopped at a rung (or diverged) are its outcome, not unfinished runs:
+// they leave the table's list of incomplete runs (and its exit code 3), with a line saying so.
+void leave_out_stopped_candidates(const Sweep& sweep, std::vector<results::FoundRun>& runs) {
+  std::set<std::string> stopped;
+  for (const auto& r : sweep.runs)
+    if (starts_with(r.settled, "stopped at ") || starts_with(r.settled, "diverged at ")) stopped.insert(r.run_id);
+  const size_t before = runs.size();
+  runs.erase(std::remove_if(runs.begin(), runs.end(),
+                            [&](const results::FoundRun& f) {
+                              return f.state != "done" &&
+                                     stopped.count(std::filesystem::path(f.path).filename().string());
+                            }),
+             runs.end());
+  const size_t left_out = before - runs.size();
+  if (left_out)
+    spdlog::info(
+        "{} candidate(s) stopped by the search at a rung, or diverged, are not in the table (above: their "
+        "rungs and scores)",
+        left_out);
+}
+
 void run_report(const ReportArgs& args) {
   const results::ReportOptions options = report_options(args);
   std::shared_ptr<SeedRounds> rounds;
@@ -60,12 +88,22 @@ void run_report(const ReportArgs& args) {
     rounds = load_sweep(args.seeds, {}).seeds;
     if (!rounds) throw ConfigError(args.seeds + ": --seeds: the sweep has no sweep.seeds");
   }
+  std::optional<Sweep> search;
+  if (!args.search.empty()) {
+    search = load_sweep(args.search, {});  // its rungs decided from the run folders
+    if (!search->search) throw ConfigError(args.search + ": --search: the sweep has no sweep.search");
+  }
   // Summaries keep each run's kLeastConfidentKept least confident samples; more need result.h5.
   const bool full = options.format == "md" && size_t(options.least_confident) > results::kLeastConfidentKept;
   auto runs = results::find_runs(args.dir, full ? ResultDepth::Full : ResultDepth::Summary);
   if (auto note = results::summary_problems(runs); !note.empty()) spdlog::warn("{}", note);
   // Before the table (on stderr for CSV, which stays one table).
-  if (rounds) (options.format == "csv" ? std::cerr : std::cout) << describe_seed_rounds(*rounds) << "\n";
+  auto& before_table = options.format == "csv" ? std::cerr : std::cout;
+  if (rounds) before_table << describe_seed_rounds(*rounds) << "\n";
+  if (search) {
+    before_table << describe_search(*search->search) << "\n";
+    leave_out_stopped_candidates(*search, runs);
+  }
   bool complete = args.html.empty() ? results::write_report(runs, options, std::cout, std::cerr)
                                     : write_html_report(args.dir, runs, options, args.html);
   exit_code() = complete ? 0 : kExitPartial;
@@ -118,6 +156,11 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--seeds", args->seeds,
                   "a sweep file with sweep.seeds: print its rounds first (each comparison decided or open, at\n"
                   "which n; the compute spent beside max seeds for every group; docs/report.md)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--search", args->search,
+                  "a sweep file with sweep.search: print its rungs first (the metric and the split that\n"
+                  "selected, each rung's ranking, the winners, the compute); its candidates stopped at a\n"
+                  "rung are then not listed as incomplete (docs/report.md)")
       ->check(CLI::ExistingFile);
   cmd->callback([args] { run_report(*args); });
 }
