@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -466,4 +467,63 @@ TEST(SearchRun, ARunTrainedStraightThroughIsRankedByItsValidationCurveNotTrained
       EXPECT_EQ(c.score, curve.accuracy[0]);
     }
   EXPECT_TRUE(found);
+}
+
+// A search edited after rungs have run (a candidate added, then eta raised) is planned again
+// from the run folders: a candidate's id does not depend on the others, so every rung file
+// and checkpoint still valid is used as it is. No epoch of any run is trained twice, the
+// rung files written before the edit are unchanged, and the decisions are those of the
+// edited search (the survivors of rung 1 are the best ceil(n / eta) of all its candidates).
+TEST(SearchRun, AnEditedSearchIsPlannedAgainWithoutTrainingAnyEpochTwice) {
+  test::TempDir dir;
+  const std::string head =
+      tiny_config(dir.file("out"), 3) + "sweep:\n  name: edited\n  grid:\n    method: [{name: vanilla}]\n  search:\n";
+  auto spec = dir.write("s.yaml", head +
+                                      "    axes: {train.lr: [0.1, 0.03]}\n    rungs: [1, 2, 3]\n"
+                                      "    eta: 2\n    metric: val acc\n");
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto sweep = load_sweep(spec, {});
+  ASSERT_TRUE(sweep.search->finished);
+  std::map<std::string, std::string> rung_files;  // written before the edit: file -> text
+  for (const auto& run : sweep.runs)
+    for (const auto& e : std::filesystem::directory_iterator(sweep.run_dir(run.run_id)))
+      if (e.path().filename().string().rfind("rung-", 0) == 0) rung_files[e.path().string()] = read_text(e.path());
+  ASSERT_GE(rung_files.size(), 3u);  // both at rung 1, the survivor at rung 2
+  for (const std::string& edit :
+       std::vector<std::string>{"    axes: {train.lr: [0.1, 0.03, 0.01]}\n    rungs: [1, 2, 3]\n    eta: 2\n",
+                                "    axes: {train.lr: [0.1, 0.03, 0.01]}\n    rungs: [1, 2, 3]\n    eta: 3\n"}) {
+    spec = dir.write("s.yaml", head + edit + "    metric: val acc\n");
+    r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+    ASSERT_EQ(r.exit_code, 0) << edit << r.output;
+    sweep = load_sweep(spec, {});
+    const auto& s = *sweep.search;
+    ASSERT_TRUE(s.finished) << describe_search(s);
+    const auto& g = s.groups.at(0);
+    ASSERT_EQ(g.runs.size(), 3u);
+    std::vector<Scored> scored;  // rung 1 of every candidate, read back
+    for (size_t i : g.runs) {
+      const auto& id = s.all_runs[i].run_id;
+      auto rr = read_rung_result(RunPaths{sweep.run_dir(id)}, 1, id);
+      if (rr)
+        scored.push_back({i, id, rr->metrics.at("val acc")});
+      else  // complete before any rung file (no rung needed it): its validation curve
+        scored.push_back(
+            {i, id, results::read_run_file(sweep.run_dir(id) + "/result.h5").eval_curves.at("val").accuracy.at(0)});
+    }
+    const size_t eta = edit.find("eta: 3") != std::string::npos ? 3 : 2;
+    std::set<size_t> best;
+    for (const auto& c : select_survivors(scored, eta)) best.insert(c.run);
+    EXPECT_EQ(std::set<size_t>(g.at_rung[1].begin(), g.at_rung[1].end()), best) << describe_search(s);
+    for (const auto& run : sweep.runs) {  // every epoch of every run trained once at most
+      const std::string log = read_text(sweep.run_dir(run.run_id) + "/train.log");
+      for (int e = 1; e <= 3; ++e) {
+        const std::string done = "epoch " + std::to_string(e) + "/3 done";
+        size_t count = 0;
+        for (size_t at = log.find(done); at != std::string::npos; at = log.find(done, at + 1)) ++count;
+        EXPECT_LE(count, 1u) << run.run_id << ": " << done << " after the edit\n" << edit;
+      }
+    }
+  }
+  for (const auto& [file, text] : rung_files) EXPECT_EQ(read_text(file), text) << file;
 }
