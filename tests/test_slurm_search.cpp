@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 
 #include "core/files.h"
 #include "core/strings.h"
@@ -248,4 +249,48 @@ TEST_F(SlurmSearch, AnElementPreemptedInsideItsRungResumesAndStopsAtItsRung) {
     for (size_t p = train_log.find(done); p != std::string::npos; p = train_log.find(done, p + 1)) ++count;
     EXPECT_EQ(count, e <= 2 || winner ? 1u : 0u) << done;
   }
+}
+
+// The element's side of the budget list, run through bash with a stand-in srun: element i
+// trains its run to the epoch on line i+1 (`--stop-after-epoch E`), to its end for 0, and
+// a line that is not a whole number ends the element (exit 2) before anything trains.
+TEST(SlurmSearchScript, EachElementTrainsToTheBudgetOnItsLine) {
+  test::TempDir dir;
+  const auto stub = test::write_stub(dir, "srun", "printf '%s\\n' \"$*\" >> " + dir.file("srun.args") + "\n");
+  auto element = [&](const std::string& spec, const std::string& scripts, int index) {
+    auto r = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local --dry-run --script-dir " +
+                               dir.file(scripts));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::string script, budget;
+    for (const auto& e : fs::directory_iterator(dir.file(scripts))) {
+      const auto name = e.path().filename().string();
+      if (name.rfind("array-", 0) == 0) script = e.path().string();
+      if (name.rfind("budget-", 0) == 0) budget = e.path().string();
+    }
+    fs::remove(dir.file("srun.args"));
+    auto run =
+        test::run_command("SLURM_ARRAY_TASK_ID=" + std::to_string(index) + " PATH=" + stub + ":$PATH bash " + script);
+    return std::make_tuple(run, budget, fs::exists(dir.file("srun.args")) ? read_text(dir.file("srun.args")) : "");
+  };
+  const auto spec = search_spec(dir, "budgets");
+  auto [run, budget, args] = element(spec, "rung1", 2);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(args.find(" train "), std::string::npos) << args;
+  EXPECT_NE(args.find(" --stop-after-epoch 1\n"), std::string::npos) << args;
+  // A search of one rung: the rung is the run's end, budget 0, no --stop-after-epoch.
+  auto text = read_text(spec);
+  text.replace(text.find("rungs: [1, 2]"), 13, "rungs: [2]");
+  std::tie(run, budget, args) = element(dir.write("whole.yaml", text), "whole", 0);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(read_text(budget), "0\n0\n0\n0\n0\n0\n");
+  EXPECT_NE(args.find(" train "), std::string::npos) << args;
+  EXPECT_EQ(args.find("--stop-after-epoch"), std::string::npos) << args;
+  // A damaged line: nothing trains.
+  write_text_atomic(budget, "0\n1x\n0\n0\n0\n0\n");
+  fs::remove(dir.file("srun.args"));
+  auto damaged = test::run_command("SLURM_ARRAY_TASK_ID=1 PATH=" + stub + ":$PATH bash " +
+                                   fs::path(budget).parent_path().string() + "/array-*.sbatch");
+  EXPECT_EQ(damaged.exit_code, 2) << damaged.output;
+  EXPECT_NE(damaged.output.find("line 2 of " + budget + " is not an epoch: '1x'"), std::string::npos) << damaged.output;
+  EXPECT_FALSE(fs::exists(dir.file("srun.args")));
 }

@@ -98,9 +98,9 @@ void print_round_job(const Sweep& sweep, const RoundJob& job, bool dry_run) {
               << job.text;
     return;
   }
-  spdlog::info("sweep {}: {}: round job {} queued, after {}: it queues the next {} (log {}/rounds-{}.out)",
-               sweep.name, round, job.job_id, job.dependency, sweep.search ? "rung" : "round", std::filesystem::path(job.script).parent_path().string(),
-               job.job_id);
+  spdlog::info("sweep {}: {}: round job {} queued, after {}: it queues the next {} (log {}/rounds-{}.out)", sweep.name,
+               round, job.job_id, job.dependency, sweep.search ? "rung" : "round",
+               std::filesystem::path(job.script).parent_path().string(), job.job_id);
 }
 
 // What a sweep with rounds or a search says of its rounds or rungs (stderr).
