@@ -17,6 +17,7 @@
 #include "results/run_file.h"
 #include "run_compare.h"
 #include "runner/rung_result.h"
+#include "runner/session_ledger.h"
 #include "runner/sweep/search_rungs.h"
 #include "runner/sweep/sweep_spec.h"
 #include "runner/sweep/upstream.h"
@@ -135,8 +136,9 @@ TEST_F(SlurmSearch, OneSubmissionPlaysEveryRungAndPicksTheWinnersOfALocalRun) {
   EXPECT_NE(logs.find("no round job: every group has its winner"), std::string::npos) << logs;
 }
 
-// A round job whose rung has a failed run (not a divergence) queues nothing and names it; a
-// diverged run is not named, and is never submitted again. Nothing trains here.
+// A round job whose rung has a failed run (not a divergence), or one killed outright, queues
+// nothing and names them; a diverged run is not named, and is never submitted again. Nothing
+// trains here.
 TEST_F(SlurmSearch, AFailedRunEndsTheChainADivergedOneDoesNot) {
   test::TempDir dir;
   const auto spec = search_spec(dir, "failing");
@@ -149,8 +151,21 @@ TEST_F(SlurmSearch, AFailedRunEndsTheChainADivergedOneDoesNot) {
     fs::create_directories(sweep.run_dir(id));
     mark_failed(RunPaths{sweep.run_dir(id)}, why);
   }
+  // A third one killed outright (out of memory): no FAILED, its exit code in the ledger as
+  // the sbatch wrapper writes it; queuing it again by itself could loop.
+  const auto& killed = sweep.runs[2].run_id;
+  fs::create_directories(sweep.run_dir(killed));
+  SessionEntry start, end;
+  start.event = "start";
+  end.event = "end";
+  end.exit_code = 137;
+  end.by = "sbatch";
+  append_session(RunPaths{sweep.run_dir(killed)}, start);
+  append_session(RunPaths{sweep.run_dir(killed)}, end);
   auto r = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local --round-job");
   EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(killed + ": ended without FAILED: its last session's exit code 137"), std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("rung 1 has runs that did not end done (and did not diverge)"), std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find(failed + ": failed: out of memory (a test's cause)"), std::string::npos) << r.output;
@@ -174,6 +189,7 @@ TEST_F(SlurmSearch, AFailedRunEndsTheChainADivergedOneDoesNot) {
   EXPECT_EQ(split(trim(runs), '\n').size(), 5u) << runs;
   EXPECT_EQ(runs.find(diverged), std::string::npos) << runs;
   EXPECT_NE(runs.find(failed), std::string::npos) << runs;
+  EXPECT_NE(runs.find(killed), std::string::npos) << runs;
   EXPECT_EQ(budgets, "1\n1\n1\n1\n1\n");
   EXPECT_NE(r.output.find("\"${aim_stop[@]}\""), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("# the round job of rung 1, would be submitted with --dependency=afterany:<array 1>"),

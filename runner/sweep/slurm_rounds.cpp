@@ -14,6 +14,7 @@
 #include "core/exit_codes.h"
 #include "core/files.h"
 #include "core/strings.h"
+#include "runner/session_ledger.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/search_rungs.h"
 #include "runner/sweep/seed_rounds.h"
@@ -161,13 +162,33 @@ RoundJob queue_round_job(const Sweep& sweep, const SlurmProfile& profile, const 
   return job;
 }
 
+namespace {
+
+// A run not done whose last session ended with an exit code other than 0, a stop for requeue
+// or a busy run, without FAILED (killed outright: out of memory, a lost node; the sbatch
+// wrapper recorded its exit code): its element ended without its result, and queuing it
+// again by itself could loop. "" otherwise.
+std::string killed_outright(const RunPaths& paths) {
+  const auto ledger = read_ledger(paths);
+  if (ledger.empty() || ledger.back().event != "end") return "";
+  const auto& e = ledger.back();
+  if (e.exit_code == kExitOk || e.exit_code == kExitStopped || e.exit_code == kExitBusy) return "";
+  return "ended without FAILED: its last session's exit code " + std::to_string(e.exit_code) + " (" +
+         (e.cause.empty() ? describe_exit(e.exit_code) : e.cause) + ")";
+}
+
+}  // namespace
+
 std::string round_failures(const Sweep& sweep) {
   std::vector<std::string> lines;
   for (const auto& run : sweep.runs) {
     if (!run.settled.empty()) continue;  // a search's run at its rung, or diverged: an outcome
-    const auto st = inspect_run(RunPaths{sweep.run_dir(run.run_id)}, run.run_id);
+    const RunPaths paths{sweep.run_dir(run.run_id)};
+    const auto st = inspect_run(paths, run.run_id);
     if (st.state == RunState::Failed || st.state == RunState::Unreadable)
       lines.push_back("  " + run.run_id + ": " + to_string(st.state) + ": " + st.detail);
+    else if (st.state == RunState::Pending)
+      if (auto why = killed_outright(paths); !why.empty()) lines.push_back("  " + run.run_id + ": " + why);
   }
   return join(lines, "\n");
 }

@@ -66,9 +66,11 @@ RoundJob queue_round_job(const Sweep& sweep, const SlurmProfile& profile, const 
                          const std::map<std::string, SlurmElement>& in_slurm, const std::vector<Submission>& subs,
                          const std::vector<std::string>& command);
 
-// The runs of the current round that failed or cannot be read, one per line with why; ""
-// when none (a search's run that diverged is settled, not a failure). A round job's
-// submission ends the chain on them instead of training them again.
+// The runs of the current round that failed, cannot be read, or were killed outright (their
+// last session's end, written by the sbatch wrapper, has an exit code other than 0, a stop or
+// a busy run, and there is no FAILED), one per line with why; "" when none (a search's run
+// that diverged is settled, not a failure). A round job's submission ends the chain on them
+// instead of training them again.
 std::string round_failures(const Sweep& sweep);
 
 }  // namespace aim
