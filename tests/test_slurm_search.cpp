@@ -71,11 +71,13 @@ TEST_F(SlurmSearch, OneSubmissionPlaysEveryRungAndPicksTheWinnersOfALocalRun) {
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   EXPECT_NE(submit.output.find("rung 1: round job "), std::string::npos) << submit.output;
   EXPECT_NE(submit.output.find("queued, after afterany:"), std::string::npos) << submit.output;
-  // Status shows the rung and its queued runs, each with its budget.
+  // Status shows the rung, its queued runs, each with its budget, and the round job.
   auto status = test::run_command(test::aimrun() + " sweep status " + spec + " --profile local").output;
   EXPECT_NE(status.find("rung 1 (epoch 1): 3 candidate(s); waiting"), std::string::npos) << status;
   EXPECT_NE(status.find("to epoch 1"), std::string::npos) << status;
   EXPECT_TRUE(status.find("queued") != std::string::npos || status.find("running") != std::string::npos) << status;
+  EXPECT_NE(status.find(": queues the next rung once the arrays it waits for have ended (rung 1;"), std::string::npos)
+      << status;
   // The same search locally, meanwhile.
   const std::string local_dir = dir.file("local");
   auto local =
