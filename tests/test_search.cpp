@@ -271,13 +271,7 @@ TEST(SearchSpec, BadSearchesAreConfigErrorsWithFileAndLine) {
     EXPECT_NE(r.output.find("bad.yaml:13: sweep.search.eta"), std::string::npos) << r.output;
   }
   EXPECT_FALSE(std::filesystem::exists(dir.file("out")));
-  // Slurm: not yet, refused before anything is submitted.
-  auto ok = dir.write("ok.yaml",
-                      tiny_config(dir.file("out"), 4) + head + "    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n");
-  auto r = test::run_command(test::aimrun() + " sweep submit " + ok + " --profile local --dry-run");
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("ok.yaml:11: sweep.search: a search runs with `aimrun sweep run` only"), std::string::npos)
-      << r.output;
+  // On Slurm: tests/test_slurm_search.cpp.
 }
 
 TEST(SearchRun, KilledAndRunAgainPromotesOnceContinuesFromCheckpointsAndTheWinnerEqualsAStraightRun) {

@@ -89,35 +89,41 @@ void print_rebuilt(const Sweep& sweep, const std::vector<Submission>& subs) {
   spdlog::info("sweep {}: {} rebuilt from squeue ({} job arrays)", sweep.name, path, subs.size());
 }
 
-// A sweep with rounds: its round job (queued, or in a dry run its script) or why none.
+// A sweep with rounds (or rungs): its round job (queued, or in a dry run its script) or why none.
 void print_round_job(const Sweep& sweep, const RoundJob& job, bool dry_run) {
-  const std::string round = "round " + std::to_string(sweep.seeds->round);
+  const std::string round = round_progress(sweep).name;
   if (!job.note.empty()) return spdlog::info("sweep {}: {}: no round job: {}", sweep.name, round, job.note);
   if (dry_run) {
     std::cout << "# the round job of " << round << ", would be submitted with --dependency=" << job.dependency << "\n"
               << job.text;
     return;
   }
-  spdlog::info("sweep {}: {}: round job {} queued, after {}: it queues the next round (log {}/rounds-{}.out)",
-               sweep.name, round, job.job_id, job.dependency, std::filesystem::path(job.script).parent_path().string(),
-               job.job_id);
+  spdlog::info("sweep {}: {}: round job {} queued, after {}: it queues the next {} (log {}/rounds-{}.out)", sweep.name,
+               round, job.job_id, job.dependency, sweep.search ? "rung" : "round",
+               std::filesystem::path(job.script).parent_path().string(), job.job_id);
+}
+
+// What a sweep with rounds or a search says of its rounds or rungs (stderr).
+std::string describe_rounds(const Sweep& s) {
+  return s.seeds ? describe_seed_rounds(*s.seeds) : s.search ? describe_search(*s.search) : "";
 }
 
 // sweep submit: the pending runs (with --round-job, run by a round job: only when no run of
-// the round failed) and, in a sweep with rounds, the job that queues the next round.
+// the round failed) and, in a sweep with rounds (or a search's rungs), the job that queues
+// the next round (rung). A search's winners file is written again (not in a dry run).
 void submit_command(const SweepArgs& args) {
   auto profile = load_slurm_profile(args.profile, profiles_dir());
   auto s = load_sweep(args.spec, args.overrides, profile.nodes * profile.tasks_per_node);
-  if (s.search)
-    throw ConfigError(s.search->spec.where +
-                      ": sweep.search: a search runs with `aimrun sweep run` only for now (Slurm arrays per rung are "
-                      "not done yet; docs/sweeps.md, Search)");
   if (args.rebuild_records) return print_rebuilt(s, rebuild_submission_record(s));
-  if (args.round_job && s.seeds)
+  if (s.search && !args.dry_run) {  // what is decided so far, as `sweep run` leaves it after each pass
+    ensure_dir(s.sweep_dir());
+    write_search_winners(s);
+  }
+  if (args.round_job && (s.seeds || s.search))
     if (auto failed = round_failures(s); !failed.empty()) {
-      std::cerr << describe_seed_rounds(*s.seeds);
-      throw Error("sweep " + s.name + ": round " + std::to_string(s.seeds->round) +
-                  " has runs that did not end done:\n" + failed +
+      std::cerr << describe_rounds(s);
+      throw Error("sweep " + s.name + ": " + round_progress(s).name + " has runs that did not end done" +
+                  (s.search ? " (and did not diverge)" : "") + ":\n" + failed +
                   "\nthe round jobs stop here, nothing was queued: once the cause is fixed, `aimrun sweep submit " +
                   args.spec + " --profile " + args.profile + "` trains them again and goes on");
     }
@@ -125,7 +131,7 @@ void submit_command(const SweepArgs& args) {
   options.dry_run = args.dry_run;
   options.script_dir = args.script_dir;
   options.wait_seconds = args.submit_wait;
-  if (s.seeds) {
+  if (s.seeds || s.search) {
     options.round_command = {std::filesystem::read_symlink("/proc/self/exe").string(), "sweep", "submit",
                              std::filesystem::absolute(args.spec).string()};
     options.round_command.insert(options.round_command.end(), args.overrides.begin(), args.overrides.end());
@@ -134,10 +140,12 @@ void submit_command(const SweepArgs& args) {
   auto result = submit_sweep(s, profile, options);
   if (result.stages.empty()) spdlog::info("sweep {}: nothing to submit (every run is done, running or queued)", s.name);
   for (const auto& sub : result.stages) print_submission(s, profile, sub, args.dry_run);
-  if (s.seeds) {
+  if (s.seeds || s.search) {
     print_round_job(s, result.round, args.dry_run);
-    std::cerr << describe_seed_rounds(*s.seeds);
+    std::cerr << describe_rounds(s);
   }
+  if (s.search && s.search->finished && !args.dry_run)
+    spdlog::info("sweep {}: search finished; winners in {}", s.name, search_winners_path(s));
 }
 
 // One run's row of `sweep plan` / `sweep status`: its state from its folder (and Slurm's queue
@@ -192,6 +200,24 @@ PlanRow plan_row(const Sweep& sweep, size_t i, const std::map<std::string, Slurm
   return row;
 }
 
+// `sweep status` of a sweep with rounds (or a search's rungs): its round jobs in Slurm's queue.
+void print_round_jobs(const Sweep& sweep) {
+  const std::string dir = std::filesystem::absolute(sweep.sweep_dir() + "/slurm").string();
+  if (!std::filesystem::exists(dir)) return;  // never submitted
+  try {
+    std::vector<std::string> jobs;
+    for (const auto& [id, state] : queued_round_jobs(sweep, dir)) jobs.push_back(id + " " + state);
+    const std::string next = sweep.search ? "rung" : "round";
+    std::cout << (jobs.empty() ? "no round job in Slurm's queue"
+                               : "round job " + join(jobs, ", ") + ": queues the next " + next +
+                                     " once the arrays it waits for have ended")
+              << " (" << (round_progress(sweep).finished ? "finished" : round_progress(sweep).name) << "; logs " << dir
+              << "/rounds-<job>.out)\n";
+  } catch (const Error& e) {
+    spdlog::warn("sweep {}: {}: its round jobs are not shown", sweep.name, e.what());
+  }
+}
+
 void print_plan(const Sweep& sweep, bool with_slurm = false) {
   std::vector<std::string> header = {"#", "run-id", "state"};
   if (!sweep.stages.empty()) header.insert(header.end(), {"stage", "upstream"});
@@ -233,6 +259,7 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
   std::cout << join(summary, ", ") << "\n";
   if (sweep.seeds) std::cout << describe_seed_rounds(*sweep.seeds);
   if (sweep.search) std::cout << describe_search(*sweep.search);
+  if (with_slurm && (sweep.seeds || sweep.search)) print_round_jobs(sweep);
 }
 
 // What a pass of a search changes: the runs to train and the rung each trains to.

@@ -29,12 +29,14 @@ namespace aim {
 namespace {
 
 // The absolute folders of the runs of `runs` to submit (not done, not running, not
-// queued), one per line of the run list: a folder whose path holds a newline cannot be listed.
+// queued, and in a search not settled at their rung), one per line of the run list: a
+// folder whose path holds a newline cannot be listed.
 std::vector<std::string> runs_to_submit(const Sweep& sweep, const std::vector<const SweepRun*>& runs,
                                         const std::map<std::string, SlurmElement>& in_slurm,
                                         std::vector<std::string>& run_ids) {
   std::vector<std::string> run_dirs;
   for (const auto* run : runs) {
+    if (!run->settled.empty()) continue;  // a search's run at its rung, or diverged
     auto st = inspect_run(RunPaths{sweep.run_dir(run->run_id)}).state;
     if (st == RunState::Done || st == RunState::Running || in_slurm.count(run->run_id)) continue;
     run_ids.push_back(run->run_id);
@@ -90,6 +92,13 @@ std::string stage_dependency(const Sweep& sweep, const std::vector<std::string>&
 std::string upstream_lines(const Sweep& sweep, const std::vector<std::string>& run_ids) {
   std::vector<std::string> lines;
   for (const auto& id : run_ids) lines.push_back(fs::absolute(sweep.run_dir(sweep.find_run(id)->upstream)).string());
+  return join(lines, "\n") + "\n";
+}
+
+// One line per run of `run_ids`: the epoch its rung stops it at (0: its end), in a search.
+std::string budget_lines(const Sweep& sweep, const std::vector<std::string>& run_ids) {
+  std::vector<std::string> lines;
+  for (const auto& id : run_ids) lines.push_back(std::to_string(sweep.find_run(id)->budget));
   return join(lines, "\n") + "\n";
 }
 
@@ -153,7 +162,7 @@ struct ArrayFolders {
 };
 
 // Writes and checks one array's run list, upstream list (in a stage that starts from
-// another) and script, <written>/{runs,upstream,array}-<stem>.
+// another), budget list (in a search) and script, <written>/{runs,upstream,budget,array}-<stem>.
 SubmittedArray write_array(const Sweep& sweep, const SlurmProfile& profile, bool dry_run, const ArrayFolders& dirs,
                            const std::string& stage, const std::string& stem, std::vector<std::string> run_ids,
                            const std::vector<std::string>& run_dirs, int throttle) {
@@ -169,10 +178,16 @@ SubmittedArray write_array(const Sweep& sweep, const SlurmProfile& profile, bool
     write_text_atomic(dirs.written + "/" + upstream_list, upstream_lines(sweep, a.run_ids));
     upstream_list = dirs.named + "/" + upstream_list;
   }
+  std::string budget_list;
+  if (sweep.search) {
+    budget_list = "budget-" + stem + ".txt";
+    write_text_atomic(dirs.written + "/" + budget_list, budget_lines(sweep, a.run_ids));
+    budget_list = dirs.named + "/" + budget_list;
+  }
   const std::string aimrun = fs::read_symlink("/proc/self/exe").string();
   const std::string script = "array-" + stem + ".sbatch";
-  a.text =
-      sbatch_script(sweep, profile, dirs.named + "/" + list, aimrun, run_dirs.size(), stage, upstream_list, throttle);
+  a.text = sbatch_script(sweep, profile, dirs.named + "/" + list, aimrun, run_dirs.size(), stage, upstream_list,
+                         throttle, budget_list);
   write_text_atomic(dirs.written + "/" + script, a.text);
   check_script(dirs.written + "/" + script, dirs.written, dry_run);
   a.script = dirs.named + "/" + script;
@@ -383,7 +398,7 @@ SweepSubmission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, co
     }
     subs.push_back(std::move(sub));
   }
-  if (sweep.seeds && !options.round_command.empty())
+  if ((sweep.seeds || sweep.search) && !options.round_command.empty())
     out.round = queue_round_job(sweep, profile, dirs.written, dry_run, in_slurm, subs, options.round_command);
   return out;
 }

@@ -26,9 +26,12 @@ namespace aim {
 // `upstream_list` (`aimrun sweep upstream-check`): not done, it writes the reason to the
 // run's FAILED and exits 1.
 // `throttle` is the array's %throttle (-1: the profile's; 0: none).
+// In a search (sweep.search), element i trains its run to the rung on line i+1 of
+// `budget_list` (`--stop-after-epoch E`; 0: to its end).
 std::string sbatch_script(const Sweep& sweep, const SlurmProfile& profile, const std::string& run_list,
                           const std::string& aimrun, size_t count, const std::string& stage = "",
-                          const std::string& upstream_list = "", int throttle = -1);
+                          const std::string& upstream_list = "", int throttle = -1,
+                          const std::string& budget_list = "");
 
 struct SubmitOptions {
   // Nothing is queued and nothing is written below output_dir: the scripts name the files a
@@ -37,14 +40,14 @@ struct SubmitOptions {
   bool dry_run = false;
   std::string script_dir;
   double wait_seconds = 300;  // for another `sweep submit` of the sweep (see below)
-  // A sweep with rounds (sweep.seeds): the submission its round job runs (argv, the aimrun
-  // binary first; runner/sweep/slurm_rounds.h). Empty: no round job.
+  // A sweep with rounds (sweep.seeds, or the rungs of sweep.search): the submission its round
+  // job runs (argv, the aimrun binary first; runner/sweep/slurm_rounds.h). Empty: no round job.
   std::vector<std::string> round_command;
 };
 
 struct SweepSubmission {
   std::vector<Submission> stages;  // in stage order; none when nothing was pending
-  RoundJob round;                  // a sweep with rounds: the job that queues the next one
+  RoundJob round;                  // a sweep with rounds or rungs: the job that queues the next one
 };
 
 // Writes the scripts and the run lists under <sweep>/slurm/, checks the scripts (bash -n; in
@@ -63,7 +66,9 @@ struct SweepSubmission {
 // nothing was pending; job ids empty in a dry run). Concurrent submissions of one sweep take
 // turns (a lock in <sweep>/slurm); one waits for another at most `wait_seconds`, then throws
 // without submitting anything (the other may be stopped with Ctrl-Z, or frozen). A sweep
-// with rounds gets its round job, under the same lock (queue_round_job).
+// with rounds gets its round job, under the same lock (queue_round_job). In a search only
+// the runs of the current rungs are submitted (SweepRun::settled empty), each element with
+// its rung's budget (a budget list beside the run list).
 SweepSubmission submit_sweep(const Sweep& sweep, const SlurmProfile& profile, const SubmitOptions& options);
 
 }  // namespace aim

@@ -14,7 +14,9 @@
 #include "core/exit_codes.h"
 #include "core/files.h"
 #include "core/strings.h"
+#include "runner/session_ledger.h"
 #include "runner/sweep/run_state.h"
+#include "runner/sweep/search_rungs.h"
 #include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/slurm_command.h"
 #include "runner/sweep/slurm_values.h"
@@ -53,16 +55,8 @@ std::vector<std::string> round_arrays(const Sweep& sweep, const std::map<std::st
 
 // A round job of this sweep pending in squeue (its script in `dir`): its job id, or "".
 std::string pending_round_job(const Sweep& sweep, const std::string& dir) {
-  int status = 0;
-  const std::string out = run_capture({"squeue", "-h", "-n", round_job_name(sweep), "-o", "%i %T %o"}, "", &status);
-  if (status != 0)
-    throw Error("cannot tell whether a round job of sweep " + sweep.name + " is queued: squeue failed: " + trim(out));
-  std::istringstream in(out);
-  for (std::string id, state, script; in >> id >> state && std::getline(in, script);) {
-    script = trim(script);
-    std::error_code ec;
-    if (state == "PENDING" && fs::equivalent(fs::path(script).parent_path(), dir, ec)) return id;
-  }
+  for (const auto& [id, state] : queued_round_jobs(sweep, dir))
+    if (state == "PENDING") return id;
   return "";
 }
 
@@ -77,11 +71,46 @@ std::string stamp() {
 
 std::string round_job_name(const Sweep& sweep) { return "aim-" + sweep.name + "+rounds"; }
 
+std::vector<std::pair<std::string, std::string>> queued_round_jobs(const Sweep& sweep, const std::string& dir) {
+  int status = 0;
+  const std::string out = run_capture({"squeue", "-h", "-n", round_job_name(sweep), "-o", "%i %T %o"}, "", &status);
+  if (status != 0)
+    throw Error("cannot tell whether a round job of sweep " + sweep.name + " is queued: squeue failed: " + trim(out));
+  std::vector<std::pair<std::string, std::string>> jobs;
+  std::istringstream in(out);
+  for (std::string id, state, script; in >> id >> state && std::getline(in, script);) {
+    script = trim(script);
+    std::error_code ec;
+    if (fs::equivalent(fs::path(script).parent_path(), dir, ec)) jobs.emplace_back(id, state);
+  }
+  return jobs;
+}
+
+RoundProgress round_progress(const Sweep& sweep) {
+  RoundProgress p;
+  if (sweep.seeds) return {"round " + std::to_string(sweep.seeds->round), sweep.seeds->finished, sweep.seeds->waiting};
+  if (!sweep.search) return p;
+  const auto& s = *sweep.search;
+  p.finished = s.finished;
+  std::set<size_t> rungs;
+  std::vector<std::string> waiting;
+  for (const auto& g : s.groups) {
+    if (g.finished) continue;
+    rungs.insert(g.rung + 1);
+    if (!g.waiting.empty()) waiting.push_back((g.label.empty() ? "" : g.label + ": ") + g.waiting);
+  }
+  if (rungs.empty()) rungs.insert(s.spec.rungs.size());
+  p.name = rungs.size() == 1 ? "rung " + std::to_string(*rungs.begin())
+                             : "rungs " + std::to_string(*rungs.begin()) + "-" + std::to_string(*rungs.rbegin());
+  p.waiting = join(waiting, "; ");
+  return p;
+}
+
 std::string round_job_script(const Sweep& sweep, const SlurmProfile& p, const std::vector<std::string>& command) {
   std::ostringstream s;
   s << "#!/bin/bash\n"
     << "# Written by `aimrun sweep submit`: the next round of sweep " << sweep.name << ", once the arrays it waits\n"
-    << "# for have ended (docs/sweeps.md, \"Adaptive seeds\"). Its log: rounds-<job>.out beside it.\n"
+    << "# for have ended (docs/sweeps.md, \"Adaptive seeds\", \"Search\"). Its log: rounds-<job>.out beside it.\n"
     << "#SBATCH --job-name=" << round_job_name(sweep) << "\n"
     << "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n"
     << "#SBATCH --time=" << round_job_time(p) << "\n";
@@ -102,19 +131,19 @@ RoundJob queue_round_job(const Sweep& sweep, const SlurmProfile& profile, const 
                          const std::map<std::string, SlurmElement>& in_slurm, const std::vector<Submission>& subs,
                          const std::vector<std::string>& command) {
   RoundJob job;
-  const auto& r = *sweep.seeds;
-  if (r.finished) return job.note = "its rounds are finished", job;
+  const auto r = round_progress(sweep);
+  if (r.finished) return job.note = sweep.search ? "every group has its winner" : "its rounds are finished", job;
   const auto arrays = round_arrays(sweep, in_slurm, subs);
   if (arrays.empty())
-    return job.note = "round " + std::to_string(r.round) + " has no run in Slurm" +
-                      (r.waiting.empty() ? "" : " (" + r.waiting + ")"),
-           job;
+    return job.note = r.name + " has no run in Slurm" + (r.waiting.empty() ? "" : " (" + r.waiting + ")"), job;
   if (!dry_run)
     if (auto id = pending_round_job(sweep, dir); !id.empty())
       return job.note = "round job " + id + " is queued already", job;
   job.dependency = "afterany:" + join(arrays, ":");
   job.text = round_job_script(sweep, profile, command);
-  job.script = dir + "/rounds-" + std::to_string(r.round) + "-" + stamp() + ".sbatch";
+  std::string tag = sweep.seeds ? std::to_string(sweep.seeds->round) : r.name;  // 2, rung-2, rungs-1-2
+  std::replace(tag.begin(), tag.end(), ' ', '-');
+  job.script = dir + "/rounds-" + tag + "-" + stamp() + ".sbatch";
   write_text_atomic(job.script, job.text);
   int status = 0;
   if (auto out = run_capture({"bash", "-n", job.script}, dir, &status); status != 0)
@@ -133,12 +162,33 @@ RoundJob queue_round_job(const Sweep& sweep, const SlurmProfile& profile, const 
   return job;
 }
 
+namespace {
+
+// A run not done whose last session ended with an exit code other than 0, a stop for requeue
+// or a busy run, without FAILED (killed outright: out of memory, a lost node; the sbatch
+// wrapper recorded its exit code): its element ended without its result, and queuing it
+// again by itself could loop. "" otherwise.
+std::string killed_outright(const RunPaths& paths) {
+  const auto ledger = read_ledger(paths);
+  if (ledger.empty() || ledger.back().event != "end") return "";
+  const auto& e = ledger.back();
+  if (e.exit_code == kExitOk || e.exit_code == kExitStopped || e.exit_code == kExitBusy) return "";
+  return "ended without FAILED: its last session's exit code " + std::to_string(e.exit_code) + " (" +
+         (e.cause.empty() ? describe_exit(e.exit_code) : e.cause) + ")";
+}
+
+}  // namespace
+
 std::string round_failures(const Sweep& sweep) {
   std::vector<std::string> lines;
   for (const auto& run : sweep.runs) {
-    const auto st = inspect_run(RunPaths{sweep.run_dir(run.run_id)}, run.run_id);
+    if (!run.settled.empty()) continue;  // a search's run at its rung, or diverged: an outcome
+    const RunPaths paths{sweep.run_dir(run.run_id)};
+    const auto st = inspect_run(paths, run.run_id);
     if (st.state == RunState::Failed || st.state == RunState::Unreadable)
       lines.push_back("  " + run.run_id + ": " + to_string(st.state) + ": " + st.detail);
+    else if (st.state == RunState::Pending)
+      if (auto why = killed_outright(paths); !why.empty()) lines.push_back("  " + run.run_id + ": " + why);
   }
   return join(lines, "\n");
 }

@@ -40,7 +40,7 @@ void sbatch_header(std::ostream& s, const Sweep& sweep, const SlurmProfile& p, s
 
 std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::string& run_list,
                           const std::string& aimrun, size_t count, const std::string& stage,
-                          const std::string& upstream_list, int throttle) {
+                          const std::string& upstream_list, int throttle, const std::string& budget_list) {
   std::ostringstream s;
   s << "#!/bin/bash\n"
     << "# Written by `aimrun sweep submit`; what it runs is named below the #SBATCH lines.\n"
@@ -68,8 +68,21 @@ std::string sbatch_script(const Sweep& sweep, const SlurmProfile& p, const std::
       << "aim_upstream_list=" << shell_quote(upstream_list) << "\n"
       << "up_dir=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \"$aim_upstream_list\")\n"
       << "if ! \"$aimrun\" sweep upstream-check \"$run_dir\" \"$up_dir\"; then exit " << kExitError << "; fi\n";
+  if (!budget_list.empty())
+    s << "# A search: the run trains to its rung, the epoch on line i+1 of the budget list (0: to its end),\n"
+      << "# and stops there with a checkpoint and its rung file (docs/sweeps.md, \"Search\").\n"
+      << "aim_budget_list=" << shell_quote(budget_list) << "\n"
+      << "aim_budget=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \"$aim_budget_list\")\n"
+      << "if ! [[ \"$aim_budget\" =~ ^[0-9]+$ ]]; then\n"
+      << "  echo \"[$(date '+%F %T')] line $((SLURM_ARRAY_TASK_ID + 1)) of $aim_budget_list is not an epoch: "
+         "'$aim_budget'\"\n"
+      << "  exit " << kExitConfig << "\n"
+      << "fi\n"
+      << "aim_stop=()\n"
+      << "if [ \"$aim_budget\" != 0 ]; then aim_stop=(--stop-after-epoch \"$aim_budget\"); fi\n";
   s << "srun --mpi=" << shell_quote(p.srun_mpi) << " --kill-on-bad-exit=1 \"$aimrun\""
-    << " train \"$run_dir/config.yaml\" --run-dir \"$run_dir\"\n"
+    << " train \"$run_dir/config.yaml\" --run-dir \"$run_dir\"" << (budget_list.empty() ? "" : " \"${aim_stop[@]}\"")
+    << "\n"
     << "rc=$?\n"
     << "# The session ledger: aimrun writes its own end line; a process killed outright (out of\n"
     << "# memory, a lost node) cannot, so its exit code is recorded here: only when the last\n"
