@@ -563,13 +563,15 @@ TEST(SharedFileSystems, AProcessFrozenPastItsLockEndsWithoutWritingWhenItWakes) 
 TEST(Ledger, KilledAndStoppedSessionsAreRecordedAndShown) {
   test::FaultCase fc("SIGKILL of a run, then a stop, then the end: the session ledger");
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 2) + "sweep:\n  name: led\n  grid:\n    seed: [4]\n");
-  auto killed = test::run_command("AIMRUN_FAULT=rank=0,step=50,kind=kill " + test::aimrun() + " sweep run " + spec);
+  // 16 steps an epoch: killed in the second epoch, stopped in it again after the resume.
+  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 2, 0, 1000) +
+                                      "sweep:\n  name: led\n  grid:\n    seed: [4]\n");
+  auto killed = test::run_command("AIMRUN_FAULT=rank=0,step=20,kind=kill " + test::aimrun() + " sweep run " + spec);
   EXPECT_NE(killed.exit_code, 0) << killed.output;
   auto status = test::run_command(test::aimrun() + " sweep status " + spec);
   EXPECT_TRUE(contains(status.output, "ended without a record")) << status.output;
   EXPECT_TRUE(contains(status.output, "killed 1 time")) << status.output;
-  auto stopped = test::run_command("AIMRUN_FAULT=rank=0,step=60,kind=stop " + test::aimrun() + " sweep run " + spec);
+  auto stopped = test::run_command("AIMRUN_FAULT=rank=0,step=24,kind=stop " + test::aimrun() + " sweep run " + spec);
   auto status2 = test::run_command(test::aimrun() + " sweep status " + spec);
   EXPECT_TRUE(contains(status2.output, "preempted 1 time")) << stopped.output << status2.output;
   auto done = test::run_command(test::aimrun() + " sweep run " + spec);
