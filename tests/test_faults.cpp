@@ -567,8 +567,8 @@ TEST(Ledger, KilledAndStoppedSessionsAreRecordedAndShown) {
   test::FaultCase fc("SIGKILL of a run, then a stop, then the end: the session ledger");
   test::TempDir dir;
   // 16 steps an epoch: killed in the second epoch, stopped in it again after the resume.
-  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 2, 0, 1000) +
-                                      "sweep:\n  name: led\n  grid:\n    seed: [4]\n");
+  auto spec = dir.write(
+      "s.yaml", test::small_run_config(dir.file("out"), 2, 0, 1000) + "sweep:\n  name: led\n  grid:\n    seed: [4]\n");
   auto killed = test::run_command("AIMRUN_FAULT=rank=0,step=20,kind=kill " + test::aimrun() + " sweep run " + spec);
   EXPECT_NE(killed.exit_code, 0) << killed.output;
   auto status = test::run_command(test::aimrun() + " sweep status " + spec);

@@ -56,11 +56,12 @@ std::string resumed_run(const std::string& out) {
 // Trains cfg into <dir>/run in the background (output in <dir>/log), sends `signal` once the
 // log shows a step of the second epoch (the first epoch's checkpoint written, the second
 // under way), and waits; the output ends with "exit=<code>".
-test::CommandResult signal_in_second_epoch(const test::TempDir& dir, const std::string& cfg, const std::string& signal) {
+test::CommandResult signal_in_second_epoch(const test::TempDir& dir, const std::string& cfg,
+                                           const std::string& signal) {
   return test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run") +
-                           " > " + dir.file("log") + " 2>&1 & pid=$!; for i in $(seq 3000); do grep -q 'epoch 2/3 step ' " +
-                           dir.file("log") + " && break; sleep 0.02; done; kill " + signal +
-                           " $pid; wait $pid; echo exit=$?");
+                           " > " + dir.file("log") +
+                           " 2>&1 & pid=$!; for i in $(seq 3000); do grep -q 'epoch 2/3 step ' " + dir.file("log") +
+                           " && break; sleep 0.02; done; kill " + signal + " $pid; wait $pid; echo exit=$?");
 }
 
 }  // namespace
