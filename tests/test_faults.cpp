@@ -430,13 +430,16 @@ TEST(SharedFileSystems, RunLockFallsBackWhenFlockIsMissing) {
   for (const char* err : {"ENOLCK", "EOPNOTSUPP", "ENOSYS"}) {
     test::FaultCase fc(std::string("flock fails with ") + err);
     test::TempDir dir;
-    auto cfg = run_config(dir, 1, 40);  // seconds: the second process starts while it trains
+    auto cfg = run_config(dir, 1, 2);
     const std::string env = std::string("LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=flock AIM_SHIM_PATTERN=/ AIM_SHIM_FLOCK_ERRNO=") + err;
+    // The first process is held (SIGSTOP) once its owner file names it, so the second starts
+    // while it holds the run however fast it trains; woken after the second ends, it finishes.
     auto r = test::run_command(env + " OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " +
-                               dir.file("run") + " > " + dir.file("log") + " 2>&1 & pid=$!; for i in $(seq 600); do [ -f " +
-                               dir.file("run/.lock.owner") + " ] && break; sleep 0.05; done; " + env + " " +
+                               dir.file("run") + " > " + dir.file("log") + " 2>&1 & pid=$!; for i in $(seq 1200); do " +
+                               "[ \"$(cut -d' ' -f2 " + dir.file("run/.lock.owner") +
+                               " 2>/dev/null)\" = $pid ] && break; sleep 0.05; done; kill -STOP $pid; " + env + " " +
                                test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run") +
-                               " 2>&1; echo second=$?; wait $pid; echo first=$?");
+                               " 2>&1; echo second=$?; kill -CONT $pid; wait $pid; echo first=$?");
     EXPECT_TRUE(contains(r.output, "already being trained")) << r.output;
     EXPECT_TRUE(contains(r.output, "second=4")) << "busy, not failed: " << r.output;
     EXPECT_TRUE(contains(r.output, "first=0")) << r.output << read_text(dir.file("log"));
@@ -563,13 +566,15 @@ TEST(SharedFileSystems, AProcessFrozenPastItsLockEndsWithoutWritingWhenItWakes) 
 TEST(Ledger, KilledAndStoppedSessionsAreRecordedAndShown) {
   test::FaultCase fc("SIGKILL of a run, then a stop, then the end: the session ledger");
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 2) + "sweep:\n  name: led\n  grid:\n    seed: [4]\n");
-  auto killed = test::run_command("AIMRUN_FAULT=rank=0,step=50,kind=kill " + test::aimrun() + " sweep run " + spec);
+  // 16 steps an epoch: killed in the second epoch, stopped in it again after the resume.
+  auto spec = dir.write(
+      "s.yaml", test::small_run_config(dir.file("out"), 2, 0, 1000) + "sweep:\n  name: led\n  grid:\n    seed: [4]\n");
+  auto killed = test::run_command("AIMRUN_FAULT=rank=0,step=20,kind=kill " + test::aimrun() + " sweep run " + spec);
   EXPECT_NE(killed.exit_code, 0) << killed.output;
   auto status = test::run_command(test::aimrun() + " sweep status " + spec);
   EXPECT_TRUE(contains(status.output, "ended without a record")) << status.output;
   EXPECT_TRUE(contains(status.output, "killed 1 time")) << status.output;
-  auto stopped = test::run_command("AIMRUN_FAULT=rank=0,step=60,kind=stop " + test::aimrun() + " sweep run " + spec);
+  auto stopped = test::run_command("AIMRUN_FAULT=rank=0,step=24,kind=stop " + test::aimrun() + " sweep run " + spec);
   auto status2 = test::run_command(test::aimrun() + " sweep status " + spec);
   EXPECT_TRUE(contains(status2.output, "preempted 1 time")) << stopped.output << status2.output;
   auto done = test::run_command(test::aimrun() + " sweep run " + spec);

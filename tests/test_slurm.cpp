@@ -22,8 +22,11 @@ namespace {
 
 class Slurm : public test::SlurmTest {};
 
-std::string spec_text(const std::string& out, const std::string& name, int epochs, const std::string& seeds) {
-  return test::small_run_config(out, epochs, /*log_every=*/1) + "sweep:\n  name: " + name +
+// A sweep of small runs, one per seed; `train_size` images per epoch (the tests of what
+// Slurm queues, runs and requeues need no more than a few seconds per epoch).
+std::string spec_text(const std::string& out, const std::string& name, int epochs, const std::string& seeds,
+                      int train_size) {
+  return test::small_run_config(out, epochs, /*log_every=*/1, train_size) + "sweep:\n  name: " + name +
          "\n  grid:\n    seed: " + seeds + "\n";
 }
 
@@ -31,7 +34,7 @@ std::string spec_text(const std::string& out, const std::string& name, int epoch
 
 TEST_F(Slurm, SubmitAJobArrayAndFollowItToTheEnd) {
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "array", 2, "[0, 1, 2, 3]"));
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "array", 2, "[0, 1, 2, 3]", 1000));
   auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   EXPECT_NE(submit.output.find("submitted job array"), std::string::npos) << submit.output;
@@ -52,7 +55,8 @@ TEST_F(Slurm, SubmitAJobArrayAndFollowItToTheEnd) {
 
 TEST_F(Slurm, PreemptedRunRequeuesResumesAndMatchesItsTwin) {
   test::TempDir dir;
-  auto text = spec_text(dir.file("out"), "preempt", 4, "[11]");
+  // Three epochs of 24 steps: the stop lands in the second (or, late, in the third).
+  auto text = spec_text(dir.file("out"), "preempt", 3, "[11]", 1500);
   text.replace(text.find("log_every: 1}"), 13, "log_every: 0.1}");  // a progress line every few steps
   auto spec = dir.write("s.yaml", text);
   auto sweep = load_sweep(spec, {});
@@ -67,8 +71,8 @@ TEST_F(Slurm, PreemptedRunRequeuesResumesAndMatchesItsTwin) {
   ASSERT_TRUE(fs::exists(run_dir + "/checkpoint.pt")) << "the run never checkpointed";
   auto past_epoch_1 = [&] {
     const auto log = read_text(run_dir + "/train.log");
-    const auto done = log.find("epoch 1/4 done");
-    return done != std::string::npos && log.find("/4 step ", done) != std::string::npos;
+    const auto done = log.find("epoch 1/3 done");
+    return done != std::string::npos && log.find("/3 step ", done) != std::string::npos;
   };
   for (int i = 0; i < 600 && !past_epoch_1(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(past_epoch_1()) << "no step after the first epoch in 30 s:\n" << read_text(run_dir + "/train.log");
@@ -99,7 +103,7 @@ TEST_F(Slurm, PreemptedRunRequeuesResumesAndMatchesItsTwin) {
 // running to done in its log, squeue is asked once per refresh, and it ends by itself.
 TEST_F(Slurm, WatchFollowsASubmittedSweepToTheEnd) {
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "watched", 2, "[0, 1, 2]"));
+  auto spec = dir.write("s.yaml", spec_text(dir.file("out"), "watched", 2, "[0, 1, 2]", 1000));
   auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
   auto watch = test::run_command("timeout 600 " + test::aimrun() + " sweep status " + spec +

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -46,14 +47,21 @@ void expect_resumes_like_the_twin(const test::TempDir& dir, const std::string& c
   test::expect_same_results(dir.file("run/result.h5"), dir.file("twin/result.h5"));
 }
 
-// Trains cfg into <dir>/run in the background (output in <dir>/log), sends `signal` `delay`
-// seconds after the first checkpoint appears, and waits; the output ends with "exit=<code>".
-test::CommandResult signal_after_first_checkpoint(const test::TempDir& dir, const std::string& cfg,
-                                                  const std::string& delay, const std::string& signal) {
+// The interrupted runs: three epochs of 16 steps, a progress line every 0.2 s.
+std::string resumed_run(const std::string& out) {
+  auto text = test::small_run_config(out, 3, 0, 1000);
+  return text.replace(text.find("log_every: 0"), 12, "log_every: 0.2");
+}
+
+// Trains cfg into <dir>/run in the background (output in <dir>/log), sends `signal` once the
+// log shows a step of the second epoch (the first epoch's checkpoint written, the second
+// under way), and waits; the output ends with "exit=<code>".
+test::CommandResult signal_in_second_epoch(const test::TempDir& dir, const std::string& cfg,
+                                           const std::string& signal) {
   return test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " + dir.file("run") +
-                           " > " + dir.file("log") + " 2>&1 & pid=$!; for i in $(seq 600); do [ -f " +
-                           dir.file("run/checkpoint.pt") + " ] && break; sleep 0.05; done; sleep " + delay + "; kill " +
-                           signal + " $pid; wait $pid; echo exit=$?");
+                           " > " + dir.file("log") +
+                           " 2>&1 & pid=$!; for i in $(seq 3000); do grep -q 'epoch 2/3 step ' " + dir.file("log") +
+                           " && break; sleep 0.02; done; kill " + signal + " $pid; wait $pid; echo exit=$?");
 }
 
 }  // namespace
@@ -160,11 +168,11 @@ TEST(Sweeps, PlanShowsRunningWhileAProcessHoldsTheRun) {
 
 TEST(Resume, SigkillMidEpochResumesFromTheLastCheckpointWithIdenticalResults) {
   test::TempDir dir;
-  auto cfg = dir.write("c.yaml", small_run(dir.file("out"), 4));
+  auto cfg = dir.write("c.yaml", resumed_run(dir.file("out")));
   // The twin, uninterrupted.
   ASSERT_EQ(train_into(cfg, dir.file("twin")).exit_code, 0);
-  // Killed with SIGKILL once the first checkpoint exists (in epoch 2 or later).
-  auto killed = signal_after_first_checkpoint(dir, cfg, "0.5", "-9");
+  // Killed with SIGKILL in the second epoch, the first one's checkpoint written.
+  auto killed = signal_in_second_epoch(dir, cfg, "-9");
   EXPECT_NE(killed.output.find("exit=137"), std::string::npos) << killed.output;
   EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
   ASSERT_TRUE(fs::exists(dir.file("run/checkpoint.pt")));
@@ -173,12 +181,17 @@ TEST(Resume, SigkillMidEpochResumesFromTheLastCheckpointWithIdenticalResults) {
 
 TEST(Resume, Sigusr2CheckpointsMidEpochExits75AndResumesWithIdenticalResults) {
   test::TempDir dir;
-  auto cfg = dir.write("c.yaml", small_run(dir.file("out"), 4));
+  auto cfg = dir.write("c.yaml", resumed_run(dir.file("out")));
   ASSERT_EQ(train_into(cfg, dir.file("twin")).exit_code, 0);
-  // USR2 a moment after the first epoch's checkpoint: the stop lands mid-epoch.
-  auto stopped = signal_after_first_checkpoint(dir, cfg, "0.3", "-USR2");
+  // USR2 in the second epoch: the stop lands mid-epoch, at a step.
+  auto stopped = signal_in_second_epoch(dir, cfg, "-USR2");
   EXPECT_NE(stopped.output.find("exit=75"), std::string::npos) << stopped.output << read_text(dir.file("log"));
-  EXPECT_NE(read_text(dir.file("log")).find("checkpoint written at epoch"), std::string::npos);
+  const auto log = read_text(dir.file("log"));
+  const auto at = log.find("checkpoint written at epoch ");
+  ASSERT_NE(at, std::string::npos) << log;
+  int epoch = 0, step = 0;
+  ASSERT_EQ(std::sscanf(log.c_str() + at, "checkpoint written at epoch %d step %d", &epoch, &step), 2) << log;
+  EXPECT_GT(step, 0) << "the stop landed at an epoch's edge, not mid-epoch:\n" << log;
   expect_resumes_like_the_twin(dir, cfg);
 }
 
@@ -235,7 +248,8 @@ TEST(ShippedSweeps, EverySweepInExperimentsPlans) {
 // nothing is running or queued.
 TEST(SweepWatch, FollowsALocalSweepWhileItTrainsAndEndsWhenItIsDone) {
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 2, 10) +
+  // Two epochs of 1000 images (seconds), a progress line every second: the watch samples them.
+  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 2, 1, 1000) +
                                       "sweep:\n  name: watched\n  grid:\n    seed: [0, 1]\n");
   const std::string lock = dir.file("out/watched/.sweep-run.lock");
   auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec + " > " + dir.file("runlog") +
@@ -298,8 +312,10 @@ TEST(SweepWatch, PendingRunsOfAnActiveSweepRunAreQueuedAndCtrlCEndsTheWatch) {
   int fd = ::open(dir.file("out/held/.sweep-run.lock").c_str(), O_RDWR | O_CREAT, 0644);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::flock(fd, LOCK_SH), 0);  // as `sweep run` holds it
+  // Ctrl-C once the watch has shown the run queued (a refresh or more later, it still runs).
   auto r = test::run_command(test::aimrun() + " sweep status " + spec + " --watch --interval 0.2 > " + dir.file("log") +
-                             " & pid=$!; sleep 2; kill -INT $pid; wait $pid; echo rc=$?");
+                             " & pid=$!; for i in $(seq 600); do grep -q '1 runs: 1 queued' " + dir.file("log") +
+                             " && break; sleep 0.05; done; sleep 0.5; kill -INT $pid; wait $pid; echo rc=$?");
   ::close(fd);
   EXPECT_NE(r.output.find("rc=130"), std::string::npos) << r.output;
   auto log = read_text(dir.file("log"));
