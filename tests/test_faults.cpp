@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -47,8 +48,8 @@ std::string launch(int ranks) { return ranks > 1 ? test::mpirun(ranks) + " -x AI
 
 test::CommandResult train(int ranks, const std::string& cfg, const std::string& run_dir, const std::string& env = "",
                           const std::string& extra = "") {
-  return test::run_command("AIMRUN_FAULT= " + env + " OMP_NUM_THREADS=1 timeout 300 " + launch(ranks) + test::aimrun() + " train " + cfg +
-                           " threads=1 --run-dir " + run_dir + " " + extra);
+  return test::run_command("AIMRUN_FAULT= " + env + " OMP_NUM_THREADS=1 timeout 300 " + launch(ranks) + test::aimrun() +
+                           " train " + cfg + " threads=1 --run-dir " + run_dir + " " + extra);
 }
 
 using test::seconds_since;  // tests/test_util.h
@@ -111,9 +112,11 @@ TEST_P(ResumeEveryStep, StopAtEachStepResumesBitIdentically) {
   auto twin = train(ranks, cfg, dir.file("twin"));
   ASSERT_EQ(twin.exit_code, 0) << twin.output;
   for (int step = 0; step < 6; ++step) {
-    test::FaultCase fc(std::to_string(ranks) + "-rank stop after step " + std::to_string(step + 1) + " of 6, then resume");
+    test::FaultCase fc(std::to_string(ranks) + "-rank stop after step " + std::to_string(step + 1) +
+                       " of 6, then resume");
     const std::string run = dir.file("run" + std::to_string(step));
-    const std::string fault = "AIMRUN_FAULT=rank=" + std::to_string(step % ranks) + ",step=" + std::to_string(step) + ",kind=stop";
+    const std::string fault =
+        "AIMRUN_FAULT=rank=" + std::to_string(step % ranks) + ",step=" + std::to_string(step) + ",kind=stop";
     auto first = train(ranks, cfg, run, fault);
     if (step < 5) {
       ASSERT_EQ(first.exit_code, 75) << first.output;
@@ -171,7 +174,9 @@ TEST(StartupErrors, DuplicateMultiRankStartEndsEveryRankWithTheMessage) {
   auto r = train_failing_at_start(2, cfg, dir.file("run"));
   EXPECT_TRUE(contains(r.output, "already being trained")) << r.output;
   size_t n = 0;
-  for (size_t at = r.output.find("already being trained"); at != std::string::npos; at = r.output.find("already being trained", at + 1)) ++n;
+  for (size_t at = r.output.find("already being trained"); at != std::string::npos;
+       at = r.output.find("already being trained", at + 1))
+    ++n;
   EXPECT_EQ(n, 2u) << "each rank ends with the message: " << r.output;
   EXPECT_FALSE(fs::exists(dir.file("run/FAILED"))) << "a busy run is not a failed run";
 }
@@ -321,11 +326,12 @@ TEST(Signals, StopDuringStartupExitsCleanly) {
     test::FaultCase fc(std::string("SIG") + sig + " during start-up");
     test::TempDir dir;
     auto cfg = run_config(dir, 1);
-    auto r = test::run_command("AIMRUN_CACHE=" + dir.file("cache") + " OMP_NUM_THREADS=1 " + test::aimrun() + " train " +
-                               cfg + " --run-dir " + dir.file("run") +
-                               " 2>&1 & pid=$!; for i in $(seq 2000); do m=$(awk '/SigCgt/{print $2}' /proc/$pid/status 2>/dev/null); "
-                               "[ -n \"$m\" ] && [ $(( 0x$m & 0x4800 )) -ne 0 ] && break; sleep 0.005; done; kill -" +
-                               sig + " $pid; wait $pid; echo exit=$?");
+    auto r = test::run_command(
+        "AIMRUN_CACHE=" + dir.file("cache") + " OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " +
+        dir.file("run") +
+        " 2>&1 & pid=$!; for i in $(seq 2000); do m=$(awk '/SigCgt/{print $2}' /proc/$pid/status 2>/dev/null); "
+        "[ -n \"$m\" ] && [ $(( 0x$m & 0x4800 )) -ne 0 ] && break; sleep 0.005; done; kill -" +
+        sig + " $pid; wait $pid; echo exit=$?");
     EXPECT_TRUE(contains(r.output, "exit=75")) << r.output;
     EXPECT_TRUE(contains(r.output, "before the first step")) << r.output;
     EXPECT_FALSE(fs::exists(dir.file("run/FAILED"))) << r.output;
@@ -358,10 +364,11 @@ TEST(Loss, ANonFiniteLossFirstSeenAtAProgressLineStopsEveryRankThere) {
     test::FaultCase fc(std::to_string(ranks) + "-rank run whose NaN only a progress line sees (as on a GPU)");
     test::TempDir dir;
     auto cfg = run_config(dir, ranks);
-    auto r = train(ranks, cfg, dir.file("run"), "AIMRUN_FAULT=rank=0,step=1,kind=nan_unseen", "train.log_every=0.000001");
+    auto r =
+        train(ranks, cfg, dir.file("run"), "AIMRUN_FAULT=rank=0,step=1,kind=nan_unseen", "train.log_every=0.000001");
     expect_failed_cleanly(r, dir.file("run"), "loss is not finite");
     EXPECT_TRUE(contains(r.output, "at epoch 1 step 2")) << r.output;  // the progress line after step 1
-    EXPECT_FALSE(contains(r.output, "in epoch 1")) << r.output;          // not the epoch's end
+    EXPECT_FALSE(contains(r.output, "in epoch 1")) << r.output;        // not the epoch's end
     ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
   }
 }
@@ -372,7 +379,8 @@ TEST(DiskFull, CheckpointWriteFailsCleanly) {
   test::FaultCase fc("no space left while writing the checkpoint");
   test::TempDir dir;
   auto cfg = run_config(dir, 1);
-  auto r = train(1, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_PATTERN=.checkpoint.pt.tmp AIM_SHIM_FAIL=write,fsync");
+  auto r = train(1, cfg, dir.file("run"),
+                 "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_PATTERN=.checkpoint.pt.tmp AIM_SHIM_FAIL=write,fsync");
   expect_failed_cleanly(r, dir.file("run"), "no space left on device: " + dir.file("run/checkpoint.pt"));
   ASSERT_TRUE(fs::exists(dir.file("run/FAILED")));
   for (const auto& e : fs::directory_iterator(dir.file("run")))
@@ -388,7 +396,8 @@ TEST(DiskFull, EveryWriteInTheRunFolderFailsCleanly) {
     test::TempDir dir;
     auto cfg = run_config(dir, ranks);
     fs::create_directories(dir.file("run"));
-    auto r = train(ranks, cfg, dir.file("run"), "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=write,fsync AIM_SHIM_PATTERN=" + dir.file("run/"));
+    auto r = train(ranks, cfg, dir.file("run"),
+                   "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=write,fsync AIM_SHIM_PATTERN=" + dir.file("run/"));
     expect_failed_cleanly(r, dir.file("run"), "no space left on device");
     expect_complete(train(ranks, cfg, dir.file("run")), dir.file("run"));
   }
@@ -431,7 +440,8 @@ TEST(SharedFileSystems, RunLockFallsBackWhenFlockIsMissing) {
     test::FaultCase fc(std::string("flock fails with ") + err);
     test::TempDir dir;
     auto cfg = run_config(dir, 1, 2);
-    const std::string env = std::string("LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=flock AIM_SHIM_PATTERN=/ AIM_SHIM_FLOCK_ERRNO=") + err;
+    const std::string env =
+        std::string("LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=flock AIM_SHIM_PATTERN=/ AIM_SHIM_FLOCK_ERRNO=") + err;
     // The first process is held (SIGSTOP) once its owner file names it, so the second starts
     // while it holds the run however fast it trains; woken after the second ends, it finishes.
     auto r = test::run_command(env + " OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " --run-dir " +
@@ -454,11 +464,10 @@ TEST(SharedFileSystems, StaleOwnerFileIsTakenOver) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   // A live owner (this test process, a fresh heartbeat) is respected...
-  dir.write("run/.lock.owner", std::string(host) + " " + std::to_string(getpid()) + " " +
-                                   std::to_string(long(std::time(nullptr))) + "\n");
-  const std::string cmd = "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=flock AIM_SHIM_PATTERN=/ OMP_NUM_THREADS=1 " + test::aimrun() +
-                          " train " +
-                          run_config(dir, 1, 1) + " --run-dir " + dir.file("run");
+  dir.write("run/.lock.owner",
+            std::string(host) + " " + std::to_string(getpid()) + " " + std::to_string(long(std::time(nullptr))) + "\n");
+  const std::string cmd = "LD_PRELOAD=" AIM_SHIM " AIM_SHIM_FAIL=flock AIM_SHIM_PATTERN=/ OMP_NUM_THREADS=1 " +
+                          test::aimrun() + " train " + run_config(dir, 1, 1) + " --run-dir " + dir.file("run");
   auto busy = test::run_command(cmd);
   EXPECT_NE(busy.exit_code, 0) << busy.output;
   EXPECT_TRUE(contains(busy.output, "already being trained")) << busy.output;
@@ -533,28 +542,45 @@ TEST(SharedFileSystems, AProcessFrozenPastItsLockEndsWithoutWritingWhenItWakes) 
     const std::string train = shim + "OMP_NUM_THREADS=1 timeout 300 " + launcher + test::aimrun() + " train " + cfg +
                               " threads=1 --run-dir " + dir.file("run");
     const std::string owner = dir.file("run/.lock.owner");
-    // The owner file names rank 0's pid: stop that process once the run has a checkpoint,
-    // make its owner file look as a frozen process's does (not rewritten for 5 minutes: its
-    // heartbeat and its modification time; the same file, which the process holds open),
-    // start a second job, and wake the first once the second holds the run.
-    auto r = test::run_command(train + " > " + dir.file("a.log") + " 2>&1 & a=$!; " + "for i in $(seq 1200); do [ -f " +
-                               dir.file("run/checkpoint.pt") + " ] && break; sleep 0.05; done; " +
-                               "p=$(cut -d' ' -f2 " + owner + "); kill -STOP $p; " + "line=\"$(cut -d' ' -f1,2 " +
-                               owner + ") $(($(date +%s) - 300))\"; echo \"$line\" > " + owner +
-                               "; touch -d '-300 seconds' " + owner + "; " + train + " > " + dir.file("b.log") +
-                               " 2>&1 & b=$!; " + "for i in $(seq 1200); do q=$(cut -d' ' -f2 " + owner +
-                               " 2>/dev/null); [ -n \"$q\" ] && [ \"$q\" != $p ] && break; "
-                               "sleep 0.05; done; echo new-owner=$q; kill -CONT $p; wait $a; echo first=$?; "
-                               "if kill -0 $q 2>/dev/null; then [ \"$(cut -d' ' -f2 " +
-                               owner +
-                               ")\" = $q ] && echo owner-kept || echo owner-lost; fi; "
-                               "wait $b; echo second=$?");
+    // The owner file ("host pid heartbeat") names rank 0's pid: stop that process once the
+    // run has a checkpoint, make its owner file look as a frozen process's does (not
+    // rewritten for 5 minutes: its heartbeat and its modification time; the same file,
+    // which the process holds open), start a second job, and wake the first once the second
+    // holds the run.
+    auto owner_field = [&](int i) {
+      const auto fields = split(test::text_or_empty(owner), ' ');
+      return fields.size() > size_t(i) ? fields[size_t(i)] : std::string();
+    };
+    test::Background first(train, dir.file("a.log"));
+    ASSERT_TRUE(test::wait_until([&] { return fs::exists(dir.file("run/checkpoint.pt")); }, 60, 0.05))
+        << "no checkpoint: " << read_text(dir.file("a.log"));
+    const std::string p = owner_field(1);
+    ASSERT_FALSE(p.empty()) << read_text(owner);
+    ::kill(pid_t(std::stol(p)), SIGSTOP);
+    const long long old_beat =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() -
+        300;
+    { std::ofstream(owner) << owner_field(0) << " " << p << " " << old_beat << "\n"; }
+    fs::last_write_time(owner, fs::file_time_type::clock::now() - std::chrono::seconds(300));
+    test::Background second(train, dir.file("b.log"));
+    std::string q;
+    const bool taken = test::wait_until(
+        [&] {
+          q = owner_field(1);
+          return !q.empty() && q != p;
+        },
+        60, 0.05);
+    ::kill(pid_t(std::stol(p)), SIGCONT);
+    ASSERT_TRUE(taken) << "the second job never took the run over: " << read_text(dir.file("b.log"));
+    const int first_code = first.wait(300);
+    const bool owner_lost = ::kill(pid_t(std::stol(q)), 0) == 0 && owner_field(1) != q;  // while q runs, its file stays
+    const int second_code = second.wait(300);
     const std::string a_log = read_text(dir.file("a.log")), b_log = read_text(dir.file("b.log"));
-    const std::string all = r.output + "\n--- first:\n" + a_log + "\n--- second:\n" + b_log;
-    EXPECT_TRUE(contains(r.output, "first=4")) << "busy, not failed: " << all;
+    const std::string all = "--- first:\n" + a_log + "\n--- second:\n" + b_log;
+    EXPECT_EQ(first_code, 4) << "busy, not failed: " << all;
     EXPECT_TRUE(contains(a_log, "lost its lock " + owner)) << all;
-    EXPECT_FALSE(contains(r.output, "owner-lost")) << all;
-    EXPECT_TRUE(contains(r.output, "second=0")) << all;
+    EXPECT_FALSE(owner_lost) << "the first job rewrote or removed the second's owner file: " << all;
+    EXPECT_EQ(second_code, 0) << all;
     EXPECT_FALSE(fs::exists(dir.file("run/FAILED"))) << all;
     EXPECT_FALSE(fs::exists(owner)) << "the second job removes its owner file at its end";
     EXPECT_EQ(inspect_run_folder(RunPaths{dir.file("run")}).state, RunState::Done) << all;
@@ -611,18 +637,40 @@ TEST(StuckProcess, AFrozenCacheWriterHoldsNoOtherRunUpPastTheCacheWait) {
                                      "train: {epochs: 1, batch_size: 500, log_every: 0}\n"
                                      "eval: {attributions: [mask], keep_maps: 2, pictures: 0}\n");
   const std::string train = "OMP_NUM_THREADS=1 timeout 90 " + test::aimrun() + " train " + cfg + " threads=1 ";
-  // The first one without `timeout`: its pid is aimrun's, the process to stop.
-  auto r = test::run_command(
-      "OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " threads=1 > " + dir.file("a.log") +
-      " 2>&1 & a=$!; for i in $(seq 3000); do l=$(ls " + dir.file("cache") +
-      "/*.lock 2>/dev/null | head -1); [ -n \"$l\" ] && ! flock -n \"$l\" true && { held=$l; break; }; sleep 0.01; "
-      "done; kill -STOP $a; echo stopped-holding=$held; " +
-      train + "output_dir=" + dir.file("out3") + " > " + dir.file("c.log") +
-      " 2>&1 & c=$!; for i in $(seq 3000); do grep -q 'waiting for another process writing' " + dir.file("c.log") +
-      " 2>/dev/null && { echo third-waits; break; }; sleep 0.02; done; kill -TERM $c; wait $c; "
-      "echo stopped-waiting=$?; " +
-      train + "output_dir=" + dir.file("out2") + " dataset.cache_wait=2 > " + dir.file("b.log") +
-      " 2>&1; echo second=$?; kill -CONT $a; wait $a; echo first=$?");
+  // The first one without `timeout`: its pid is aimrun's, the process to stop once it holds
+  // the cache's lock (a lock file there that flock cannot take).
+  test::Background first("OMP_NUM_THREADS=1 " + test::aimrun() + " train " + cfg + " threads=1", dir.file("a.log"));
+  std::string held;
+  auto lock_held = [&] {
+    if (!fs::exists(dir.file("cache"))) return false;
+    for (const auto& e : fs::directory_iterator(dir.file("cache"))) {
+      if (e.path().extension() != ".lock") continue;
+      const int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      const bool taken = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+      ::close(fd);
+      if (taken) return held = e.path().string(), true;
+    }
+    return false;
+  };
+  const bool seen_holding = test::wait_until(lock_held, 30, 0.01);
+  first.signal(SIGSTOP);
+  test::CommandResult r;
+  r.output = "stopped-holding=" + held + "\n";
+  if (seen_holding) {
+    test::Background third(train + "output_dir=" + dir.file("out3"), dir.file("c.log"));
+    if (test::wait_until(
+            [&] { return contains(test::text_or_empty(dir.file("c.log")), "waiting for another process writing"); }, 60,
+            0.02))
+      r.output += "third-waits\n";
+    third.signal(SIGTERM);
+    r.output += "stopped-waiting=" + std::to_string(third.wait(90)) + "\n";
+    auto second = test::run_command(train + "output_dir=" + dir.file("out2") + " dataset.cache_wait=2 > " +
+                                    dir.file("b.log") + " 2>&1");
+    r.output += "second=" + std::to_string(second.exit_code) + "\n";
+  }
+  first.signal(SIGCONT);
+  r.output += "first=" + std::to_string(first.wait(300)) + "\n";
   const std::string b_log = read_text(dir.file("b.log"));
   const std::string all = r.output + "\n--- first:\n" + read_text(dir.file("a.log")) + "\n--- second:\n" + b_log;
   ASSERT_TRUE(contains(r.output, "stopped-holding=" + dir.file("cache"))) << "never seen holding the lock: " << all;
@@ -674,7 +722,8 @@ TEST(Ledger, ALineAFullDiskCutShortCostsThatLineOnly) {
 TEST(RunStates, DamagedResultIsUnreadableEverywhereAndTrainedAgain) {
   test::FaultCase fc("a result.h5 truncated after it was complete");
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", test::small_run_config(dir.file("out"), 1) + "sweep:\n  name: st\n  grid:\n    seed: [6]\n");
+  auto spec =
+      dir.write("s.yaml", test::small_run_config(dir.file("out"), 1) + "sweep:\n  name: st\n  grid:\n    seed: [6]\n");
   ASSERT_EQ(test::run_command(test::aimrun() + " sweep run " + spec).exit_code, 0);
   std::string result;
   for (const auto& e : fs::directory_iterator(dir.file("out/runs"))) result = e.path().string() + "/result.h5";

@@ -1,9 +1,13 @@
 #pragma once
 // Helpers shared by the tests: temporary folders, files, running the aimrun binary, the
-// message an exception carries (error_of), waiting for a state (wait_until, wait_for_status).
+// message an exception carries (error_of), waiting for a state (wait_until, wait_for_status),
+// a process in the background (Background).
 // The Slurm fixture is tests/slurm_test.h.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -12,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <utility>
@@ -95,6 +100,13 @@ inline double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// The text of `path`, "" while it does not exist (a log a process has not opened yet, a
+// file being replaced): for polls.
+inline std::string text_or_empty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 // The files (and links) below `root`, relative to it.
 inline std::vector<std::string> files_below(const std::filesystem::path& root) {
   std::vector<std::string> out;
@@ -114,6 +126,55 @@ inline bool wait_until(const std::function<bool()>& done, double timeout_s, doub
     std::this_thread::sleep_for(std::chrono::duration<double>(poll_s));
   }
 }
+
+// A command started in the background with its output to `log`: `bash -c "exec env
+// COMMAND"` (COMMAND may begin with A=B assignments), so pid() is the command's own
+// process, the one to stop, continue or kill; wait() its exit code. The choreography of a fault test (start,
+// wait for a state, signal, start another, wait for its end) reads as C++ instead of a
+// shell line. A process still running when the object goes is killed.
+class Background {
+ public:
+  Background(const std::string& command, const std::string& log) {
+    const std::string line = "exec env " + command;  // made before fork: the child only execs
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0 && ::dup2(fd, 1) >= 0 && ::dup2(fd, 2) >= 0)
+        ::execl("/bin/bash", "bash", "-c", line.c_str(), (char*)nullptr);
+      ::_exit(127);
+    }
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  ~Background() {
+    if (pid_ > 0 && !ended_) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  void signal(int sig) const { ::kill(pid_, sig); }
+  // Its exit code (128 + N for a signal N), once it ended; -1, and a failure at the caller's
+  // line, when it is still running after `timeout_s` (it is then killed).
+  int wait(double timeout_s) {
+    if (ended_) return code_;
+    int status = 0;
+    const bool ended = wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, timeout_s, 0.05);
+    if (!ended) {
+      ADD_FAILURE() << "pid " << pid_ << " still running after " << timeout_s << " s: killed";
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+    }
+    ended_ = true;
+    return code_ = !ended ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int code_ = -1;
+  bool ended_ = false;
+};
 
 struct StatusWait {
   bool reached = false;
