@@ -601,6 +601,25 @@ TEST(SearchSeeds, AComparisonDoesNotPairOnKeysZippedWithTheMethod) {
   EXPECT_EQ(sweep.runs.size(), 4u);  // round 1: seeds 0 and 1 of each
 }
 
+TEST(SearchSeeds, WinnersWithDifferentSearchedValuesArePairedByMethod) {
+  // vanilla's winner at train.lr 0.1, aim's at 0.03 (as the rounds would get them): one
+  // comparison, aim's group against vanilla's; paired on train.lr too they do not pair.
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 2) + kGrid + kSearchSeeds);
+  const auto sweep = load_sweep(spec, {});
+  std::vector<SweepRun> winners;
+  for (const auto& r : sweep.seed_pool) {
+    const auto lr = r.config.get_float("train.lr");
+    if (r.config.get_string("method.name") == (lr > 0.05 ? "vanilla" : "aim")) winners.push_back(r);
+  }
+  ASSERT_EQ(winners.size(), 6u);
+  const auto rounds = seed_groups(sweep.seeds->spec, winners, sweep.seeds->unpaired);
+  ASSERT_EQ(rounds.comparisons.size(), 1u);
+  EXPECT_EQ(rounds.groups[rounds.comparisons[0].a].label, "method={name: aim}, train.lr=0.03");
+  EXPECT_EQ(rounds.groups[rounds.comparisons[0].b].label, "method={name: vanilla}, train.lr=0.1");
+  EXPECT_THROW(seed_groups(sweep.seeds->spec, winners, {}), ConfigError);
+}
+
 TEST(SearchSeeds, OneSweepRunPlaysTheRungsThenTheWinnersSeedsAsTwoSweepsWould) {
   // 2 methods x 2 learning rates, rungs 1 and 2, eta 2; then seeds {start 2, max 3} of each
   // method's winner. Nothing is decided before 3 seeds, so round 2 gives both a third seed.
