@@ -620,6 +620,27 @@ TEST(SearchSeeds, WinnersWithDifferentSearchedValuesArePairedByMethod) {
   EXPECT_THROW(seed_groups(sweep.seeds->spec, winners, {}), ConfigError);
 }
 
+TEST(SearchSeeds, AGroupWithoutAWinnerLeavesTheSeedsUnstarted) {
+  // Every candidate diverges (train.lr 1e6, train.stop_on_nan): the search ends without
+  // winners, an outcome (exit 0); no seed run is made, and plan says why.
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 2) + kGrid +
+                                      "  search: {axes: {train.lr: [1.0e+6]}, rungs: [1, 2], eta: 2}\n"
+                                      "  seeds: {start: 2, max: 3, decide: ['aim - vanilla: val acc']}\n");
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("no seeds: group method={name: vanilla} has no winner"), std::string::npos) << r.output;
+  const auto sweep = load_sweep(spec, {});
+  ASSERT_TRUE(sweep.search->finished);
+  EXPECT_EQ(sweep.runs.size(), 2u);  // the two candidates, no seed run
+  EXPECT_NE(sweep.seeds->blocked.find("has no winner"), std::string::npos) << sweep.seeds->blocked;
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.file("out/runs")), {}), 2);
+  auto plan = test::run_command(test::aimrun() + " sweep plan " + spec);
+  EXPECT_NE(plan.output.find("of the search's winners: not started: group method={name: vanilla} has no winner"),
+            std::string::npos)
+      << plan.output;
+}
+
 TEST(SearchSeeds, OneSweepRunPlaysTheRungsThenTheWinnersSeedsAsTwoSweepsWould) {
   // 2 methods x 2 learning rates, rungs 1 and 2, eta 2; then seeds {start 2, max 3} of each
   // method's winner. Nothing is decided before 3 seeds, so round 2 gives both a third seed.
