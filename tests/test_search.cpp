@@ -4,6 +4,7 @@
 // run trained straight through.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "runner/rung_result.h"
 #include "runner/sweep/search_report.h"
 #include "runner/sweep/search_rungs.h"
+#include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_spec.h"
 #include "test_util.h"
 
@@ -254,10 +256,7 @@ TEST(SearchSpec, BadSearchesAreConfigErrorsWithFileAndLine) {
   // A value of a search axis that no run can take is the run's config error.
   auto e = error_of(dir, head + "    axes: {train.lr: [fast]}\n    rungs: [1, 2, 4]\n");
   EXPECT_NE(e.find("train.lr"), std::string::npos) << e;
-  // Beside sweep.seeds, and in a sweep in stages: not yet.
-  e = error_of(dir, head + "    axes: {train.lr: [0.1]}\n    rungs: [4]\n" +
-                        "  seeds: {start: 2, max: 3, decide: ['aim - vanilla: test acc']}\n");
-  EXPECT_NE(e.find("s.yaml:11: sweep.search: a search beside sweep.seeds is not supported"), std::string::npos) << e;
+  // In a sweep in stages: not yet (beside sweep.seeds: SearchSeeds.*).
   e = error_of(dir,
                "sweep:\n  stages:\n    - {name: a, grid: {seed: [0]}}\n  search: {axes: {train.lr: [0.1]}, "
                "rungs: [4]}\n");
@@ -520,4 +519,227 @@ TEST(SearchRun, AnEditedSearchIsPlannedAgainWithoutTrainingAnyEpochTwice) {
     }
   }
   for (const auto& [file, text] : rung_files) EXPECT_EQ(read_text(file), text) << file;
+}
+
+// sweep.search beside sweep.seeds (runner/sweep/search_seeds.h): the search first, then the
+// adaptive seeds of its winners.
+namespace {
+
+const std::string kSearchSeeds =
+    "  search:\n    axes: {train.lr: [0.1, 0.03]}\n    rungs: [1, 2]\n    eta: 2\n    metric: val acc\n"
+    "  seeds: {start: 2, max: 3, decide: ['aim - vanilla: val acc']}\n";
+
+size_t epochs_done(const std::string& run_dir, int64_t e, int64_t of) {
+  const std::string log = read_text(run_dir + "/train.log");
+  const std::string done = "epoch " + std::to_string(e) + "/" + std::to_string(of) + " done";
+  size_t count = 0;
+  for (size_t at = log.find(done); at != std::string::npos; at = log.find(done, at + 1)) ++count;
+  return count;
+}
+
+std::vector<std::pair<std::string, std::string>> without_seed(const Config& c) {
+  auto items = c.items();
+  items.erase(std::remove_if(items.begin(), items.end(), [](const auto& kv) { return kv.first == "seed"; }),
+              items.end());
+  return items;
+}
+
+}  // namespace
+
+TEST(SearchSeeds, BadCombinationsAreConfigErrorsWithFileAndLine) {
+  test::TempDir dir;
+  const std::string seeds = "  seeds: {start: 2, max: 3, decide: ['aim - vanilla: val acc']}\n";
+  // A searched seed: the seeds are sweep.seeds' (the search runs at seed 0).
+  auto e = error_of(dir, kGrid + "  search:\n    axes: {train.lr: [0.1], seed: [0, 1]}\n    rungs: [4]\n" + seeds);
+  EXPECT_NE(e.find("s.yaml:11: sweep.search.axes.seed: a searched seed beside sweep.seeds ("), std::string::npos) << e;
+  EXPECT_NE(e.find("s.yaml:13), which gives the seeds"), std::string::npos) << e;
+  // A seed axis of the grid, as for sweep.seeds alone.
+  e = error_of(dir, kGrid + "    seed: [0, 1]\n  search: {axes: {train.lr: [0.1]}, rungs: [4]}\n" + seeds);
+  EXPECT_NE(e.find("s.yaml:10: sweep: a seed axis beside sweep.seeds"), std::string::npos) << e;
+  // A comparison that cannot pair (two vanilla groups for one aim group), whatever the winners.
+  e = error_of(dir,
+               "sweep:\n  name: both\n  zip:\n    - {method: [{name: vanilla}, {name: vanilla}, {name: aim}], "
+               "model.width: [4, 8, 16]}\n  search: {axes: {train.lr: [0.1, 0.03]}, rungs: [4]}\n  seeds:\n"
+               "    start: 2\n    max: 3\n    decide: ['aim - vanilla: val acc']\n");
+  EXPECT_NE(e.find("s.yaml:14: sweep.seeds.decide: 'aim - vanilla: val acc': the aim runs with"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("2 groups of vanilla runs to pair with"), std::string::npos) << e;
+  EXPECT_NE(e.find("or also in model.width, train.lr)"), std::string::npos) << e;  // the keys it need not pair on
+  // A method that no run has; a rung beyond train.epochs: as without the other key.
+  e = error_of(dir, kGrid + "  search: {axes: {train.lr: [0.1]}, rungs: [4]}\n" +
+                        "  seeds: {start: 2, max: 3, decide: ['aim - bottom_up: val acc']}\n");
+  EXPECT_NE(e.find("s.yaml:11: sweep.seeds.decide: 'aim - bottom_up: val acc': no run of the sweep has method"),
+            std::string::npos)
+      << e;
+  // Through the commands: exit 2 before anything runs or is written.
+  auto spec =
+      dir.write("bad.yaml", tiny_config(dir.file("out"), 4) + kGrid +
+                                "  search:\n    axes: {train.lr: [0.1], seed: [0, 1]}\n    rungs: [4]\n" + seeds);
+  for (const std::string cmd : {"plan", "run", "status"}) {
+    auto r = test::run_command(test::aimrun() + " sweep " + cmd + " " + spec);
+    EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.output;
+    EXPECT_NE(r.output.find("bad.yaml:11: sweep.search.axes.seed"), std::string::npos) << r.output;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out")));
+}
+
+TEST(SearchSeeds, AComparisonDoesNotPairOnKeysZippedWithTheMethod) {
+  // The zip of search-winners.yaml: each method with its own learning rate. The comparison
+  // pairs the two groups (by method); the learning rates differ.
+  test::TempDir dir;
+  auto spec = dir.write("z.yaml", tiny_config(dir.file("out"), 2) +
+                                      "sweep:\n  name: winners\n  zip:\n    - method: [{name: vanilla}, {name: aim}]\n"
+                                      "      train.lr: [0.1, 0.03]\n"
+                                      "  seeds: {start: 2, max: 3, decide: ['aim - vanilla: val acc']}\n");
+  const auto sweep = load_sweep(spec, {});
+  ASSERT_TRUE(sweep.seeds);
+  const auto& r = *sweep.seeds;
+  ASSERT_EQ(r.groups.size(), 2u);
+  ASSERT_EQ(r.comparisons.size(), 1u);
+  EXPECT_EQ(r.groups[r.comparisons[0].a].method, "aim");
+  EXPECT_EQ(r.groups[r.comparisons[0].b].method, "vanilla");
+  EXPECT_EQ(sweep.runs.size(), 4u);  // round 1: seeds 0 and 1 of each
+}
+
+TEST(SearchSeeds, WinnersWithDifferentSearchedValuesArePairedByMethod) {
+  // vanilla's winner at train.lr 0.1, aim's at 0.03 (as the rounds would get them): one
+  // comparison, aim's group against vanilla's; paired on train.lr too they do not pair.
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 2) + kGrid + kSearchSeeds);
+  const auto sweep = load_sweep(spec, {});
+  std::vector<SweepRun> winners;
+  for (const auto& r : sweep.seed_pool) {
+    const auto lr = r.config.get_float("train.lr");
+    if (r.config.get_string("method.name") == (lr > 0.05 ? "vanilla" : "aim")) winners.push_back(r);
+  }
+  ASSERT_EQ(winners.size(), 6u);
+  const auto rounds = seed_groups(sweep.seeds->spec, winners, sweep.seeds->unpaired);
+  ASSERT_EQ(rounds.comparisons.size(), 1u);
+  EXPECT_EQ(rounds.groups[rounds.comparisons[0].a].label, "method={name: aim}, train.lr=0.03");
+  EXPECT_EQ(rounds.groups[rounds.comparisons[0].b].label, "method={name: vanilla}, train.lr=0.1");
+  EXPECT_THROW(seed_groups(sweep.seeds->spec, winners, {}), ConfigError);
+}
+
+TEST(SearchSeeds, AGroupWithoutAWinnerLeavesTheSeedsUnstarted) {
+  // Every candidate diverges (train.lr 1e6, train.stop_on_nan): the search ends without
+  // winners, an outcome (exit 0); no seed run is made, and plan says why.
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 2) + kGrid +
+                                      "  search: {axes: {train.lr: [1.0e+6]}, rungs: [1, 2], eta: 2}\n"
+                                      "  seeds: {start: 2, max: 3, decide: ['aim - vanilla: val acc']}\n");
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("no seeds: group method={name: vanilla} has no winner"), std::string::npos) << r.output;
+  const auto sweep = load_sweep(spec, {});
+  ASSERT_TRUE(sweep.search->finished);
+  EXPECT_EQ(sweep.runs.size(), 2u);  // the two candidates, no seed run
+  EXPECT_NE(sweep.seeds->blocked.find("has no winner"), std::string::npos) << sweep.seeds->blocked;
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.file("out/runs")), {}), 2);
+  auto plan = test::run_command(test::aimrun() + " sweep plan " + spec);
+  EXPECT_NE(plan.output.find("of the search's winners: not started: group method={name: vanilla} has no winner"),
+            std::string::npos)
+      << plan.output;
+}
+
+TEST(SearchSeeds, OneSweepRunPlaysTheRungsThenTheWinnersSeedsAsTwoSweepsWould) {
+  // 2 methods x 2 learning rates, rungs 1 and 2, eta 2; then seeds {start 2, max 3} of each
+  // method's winner. Nothing is decided before 3 seeds, so round 2 gives both a third seed.
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 2) + kGrid + kSearchSeeds);
+  const auto before = load_sweep(spec, {});
+  ASSERT_TRUE(before.search && before.seeds);
+  EXPECT_EQ(before.runs.size(), 4u);        // the candidates, at seed 0
+  EXPECT_EQ(before.seed_pool.size(), 12u);  // every candidate at every seed
+  EXPECT_NE(before.seeds->blocked.find("the search is not finished"), std::string::npos);
+  auto plan = test::run_command(test::aimrun() + " sweep plan " + spec);
+  ASSERT_EQ(plan.exit_code, 0) << plan.output;
+  EXPECT_NE(plan.output.find("rung 1 (epoch 1): 2 candidate(s); waiting"), std::string::npos) << plan.output;
+  EXPECT_NE(plan.output.find("of the search's winners: not started: the search is not finished"), std::string::npos)
+      << plan.output;
+
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_LT(r.output.find("search finished"), r.output.find("round 2: finished")) << r.output;
+  const auto sweep = load_sweep(spec, {});
+  const auto& s = *sweep.search;
+  const auto& rounds = *sweep.seeds;
+  ASSERT_TRUE(s.finished);
+  ASSERT_TRUE(rounds.blocked.empty()) << rounds.blocked;
+  EXPECT_TRUE(rounds.finished);
+  EXPECT_EQ(rounds.round, 2u);
+  ASSERT_EQ(rounds.groups.size(), 2u);
+  ASSERT_EQ(rounds.comparisons.size(), 1u);
+  EXPECT_EQ(rounds.comparisons[0].differences.size(), 3u);
+  ASSERT_EQ(rounds.all_runs.size(), 6u);  // the winners' seeds only: no stopped candidate is a seed
+  std::set<std::string> candidates;
+  for (const auto& c : s.all_runs) candidates.insert(c.run_id);
+  for (size_t gi = 0; gi < 2; ++gi) {
+    const auto& winner = s.all_runs[s.groups[gi].winner.run];
+    const auto& g = rounds.groups[gi];
+    EXPECT_EQ(g.n, 3u);
+    EXPECT_EQ(rounds.all_runs[g.runs[0]].run_id, winner.run_id);  // seed 0 is the winner itself
+    for (size_t k = 1; k < 3; ++k) {
+      const auto& run = rounds.all_runs[g.runs[k]];
+      EXPECT_FALSE(candidates.count(run.run_id)) << run.run_id;
+      EXPECT_EQ(run.config.get_int("seed"), int64_t(k));
+      EXPECT_EQ(without_seed(run.config), without_seed(winner.config)) << run.run_id;  // the winner's config
+      EXPECT_TRUE(std::filesystem::exists(sweep.run_dir(run.run_id) + "/result.h5")) << run.run_id;
+    }
+  }
+  // Nothing trained twice: every run that exists trained each of its epochs once; a stopped
+  // candidate only epoch 1.
+  size_t folders = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("out/runs"))) {
+    ++folders;
+    const std::string id = e.path().filename().string();
+    const bool stopped = candidates.count(id) && id != s.groups[0].winner.run_id && id != s.groups[1].winner.run_id;
+    EXPECT_EQ(epochs_done(e.path().string(), 1, 2), 1u) << id;
+    EXPECT_EQ(epochs_done(e.path().string(), 2, 2), stopped ? 0u : 1u) << id;
+  }
+  EXPECT_EQ(folders, 8u);  // 4 candidates, 2 more seeds of each winner
+
+  // The two-file workaround: the winners' zip and the same sweep.seeds in a sweep of its own
+  // over the same runs: the same runs, the same decisions, nothing to train.
+  const auto winners = YAML::LoadFile(dir.file("out/halving/search-winners.yaml"));
+  ASSERT_TRUE(winners["zip"]);
+  YAML::Node doc = YAML::Load(tiny_config(dir.file("out"), 2));
+  doc["sweep"]["name"] = "winners";
+  doc["sweep"]["zip"] = winners["zip"];
+  doc["sweep"]["seeds"] = YAML::Load("{start: 2, max: 3, decide: ['aim - vanilla: val acc']}");
+  const auto two_spec = dir.write("seeds.yaml", YAML::Dump(doc));
+  const auto two = load_sweep(two_spec, {});
+  ASSERT_TRUE(two.seeds);
+  const auto& t = *two.seeds;
+  ASSERT_EQ(t.groups.size(), 2u);
+  for (size_t gi = 0; gi < 2; ++gi) {
+    EXPECT_EQ(t.groups[gi].n, rounds.groups[gi].n);
+    for (size_t k = 0; k < 3; ++k)
+      EXPECT_EQ(t.all_runs[t.groups[gi].runs[k]].run_id, rounds.all_runs[rounds.groups[gi].runs[k]].run_id);
+  }
+  EXPECT_EQ(t.round, rounds.round);
+  EXPECT_TRUE(t.finished);
+  ASSERT_EQ(t.comparisons.size(), 1u);
+  EXPECT_EQ(t.comparisons[0].differences, rounds.comparisons[0].differences);
+  EXPECT_EQ(t.comparisons[0].decision.state, rounds.comparisons[0].decision.state);
+  EXPECT_EQ(t.comparisons[0].decision.n, rounds.comparisons[0].decision.n);
+  auto again = test::run_command(test::aimrun() + " sweep run " + two_spec);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("0 trained, 6 skipped"), std::string::npos) << again.output;
+
+  // Plan, status and report show both parts; a second `sweep run` trains nothing.
+  auto rerun = test::run_command(test::aimrun() + " sweep run " + spec);
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.output;
+  EXPECT_NE(rerun.output.find("0 trained, 8 skipped"), std::string::npos) << rerun.output;
+  for (const std::string cmd : {"plan", "status"}) {
+    auto out = test::run_command(test::aimrun() + " sweep " + cmd + " " + spec);
+    EXPECT_EQ(out.exit_code, 0) << out.output;
+    EXPECT_NE(out.output.find("winner: " + s.groups[0].winner.run_id), std::string::npos) << out.output;
+    EXPECT_NE(out.output.find("of the search's winners: round 2"), std::string::npos) << out.output;
+    EXPECT_NE(out.output.find("seed 0 of each group is its winner"), std::string::npos) << out.output;
+    EXPECT_NE(out.output.find("aim - vanilla: val acc: "), std::string::npos) << out.output;
+  }
+  auto report = test::run_command(test::aimrun() + " report " + dir.file("out/halving") + " --search " + spec +
+                                  " --seeds " + spec);
+  EXPECT_EQ(report.exit_code, 0) << report.output;
+  EXPECT_LT(report.output.find("winner: " + s.groups[0].winner.run_id), report.output.find("round 2")) << report.output;
 }

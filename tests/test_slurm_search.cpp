@@ -19,6 +19,7 @@
 #include "runner/rung_result.h"
 #include "runner/session_ledger.h"
 #include "runner/sweep/search_rungs.h"
+#include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_spec.h"
 #include "runner/sweep/upstream.h"
 #include "slurm_test.h"
@@ -136,6 +137,68 @@ TEST_F(SlurmSearch, OneSubmissionPlaysEveryRungAndPicksTheWinnersOfALocalRun) {
   EXPECT_EQ(n, 2u) << logs;
   EXPECT_NE(logs.find("rung 2: round job "), std::string::npos) << logs;
   EXPECT_NE(logs.find("no round job: every group has its winner"), std::string::npos) << logs;
+}
+
+// sweep.search beside sweep.seeds: one submission plays the rungs, then the rounds of the
+// winners' seeds, through one chain of round jobs; `sweep run` of the same spec in another
+// output folder (at the same time) ends with the same winners, seed runs and decision.
+TEST_F(SlurmSearch, OneSubmissionPlaysTheRungsThenTheSeedsOfTheWinners) {
+  test::TempDir dir;
+  const auto spec =
+      dir.write("both.yaml", "output_dir: " + dir.file("out") +
+                                 "\n"
+                                 "dataset: {train_size: 500, val_size: 200, test_size: 200}\n"
+                                 "model: {width: 4}\n"
+                                 "train: {epochs: 2, batch_size: 64, log_every: 0}\n"
+                                 "eval: {attributions: [gradcam], keep_maps: 0, pictures: 0}\n"
+                                 "sweep:\n  name: both\n  grid:\n    method: [{name: vanilla}, {name: aim}]\n"
+                                 "  search:\n    axes: {train.lr: [0.1, 0.03]}\n"
+                                 "    rungs: [1, 2]\n    eta: 2\n    metric: val acc\n"
+                                 "  seeds: {start: 2, max: 3, decide: ['aim - vanilla: val acc']}\n");
+  auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  EXPECT_NE(submit.output.find("rung 1: round job "), std::string::npos) << submit.output;
+  EXPECT_NE(submit.output.find("of the search's winners: not started"), std::string::npos) << submit.output;
+  const std::string local_dir = dir.file("local");
+  auto local =
+      test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec + " output_dir=" + local_dir);
+  ASSERT_EQ(local.exit_code, 0) << local.output;
+  test::wait_for_status(spec, "alpha 0.05; finished", 600);
+  for (int i = 0; i < 120 && !queue_of("both").empty(); ++i) std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(queue_of("both"), "");
+
+  const auto slurm = load_sweep(spec, {});
+  const auto here = load_sweep(spec, {"output_dir=" + local_dir});
+  ASSERT_TRUE(slurm.search->finished && here.search->finished);
+  const auto &a = *slurm.seeds, &b = *here.seeds;
+  ASSERT_TRUE(a.finished && b.finished) << a.blocked << b.blocked;
+  EXPECT_EQ(a.round, 2u);
+  EXPECT_EQ(a.round, b.round);
+  ASSERT_EQ(a.groups.size(), 2u);
+  for (size_t gi = 0; gi < 2; ++gi) {
+    EXPECT_EQ(slurm.search->groups[gi].winner.run_id, here.search->groups[gi].winner.run_id);
+    EXPECT_EQ(a.all_runs[a.groups[gi].runs[0]].run_id, slurm.search->groups[gi].winner.run_id);
+    EXPECT_EQ(a.groups[gi].n, b.groups[gi].n);
+    for (size_t k = 0; k < a.groups[gi].n; ++k) {
+      const auto& id = a.all_runs[a.groups[gi].runs[k]].run_id;
+      EXPECT_EQ(id, b.all_runs[b.groups[gi].runs[k]].run_id);
+      EXPECT_EQ(sessions_of(slurm.run_dir(id)), k == 0 ? 2u : 1u) << id;  // the winner: its two rungs
+      test::expect_same_results(slurm.run_dir(id) + "/result.h5", here.run_dir(id) + "/result.h5");
+    }
+  }
+  ASSERT_EQ(a.comparisons.size(), 1u);
+  EXPECT_EQ(a.comparisons[0].differences, b.comparisons[0].differences);  // bit for bit
+  EXPECT_EQ(a.comparisons[0].decision.state, b.comparisons[0].decision.state);
+  // Four round jobs: rung 2, seeds round 1, round 2, and the one that found the rounds finished.
+  std::string logs;
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir.file("out/both/slurm")))
+    if (e.path().filename().string().rfind("rounds-", 0) == 0 && e.path().extension() == ".out")
+      logs += read_text(e.path().string()) + "\n----\n", ++n;
+  EXPECT_EQ(n, 4u) << logs;
+  for (const std::string part : {"rung 2: round job ", "round 1: round job ", "round 2: round job ",
+                                 "round 2: no round job: its rounds are finished"})
+    EXPECT_NE(logs.find(part), std::string::npos) << part << "\n" << logs;
 }
 
 // A round job whose rung has a failed run (not a divergence), or one killed outright, queues

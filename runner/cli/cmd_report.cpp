@@ -99,11 +99,11 @@ void run_report(const ReportArgs& args) {
   if (auto note = results::summary_problems(runs); !note.empty()) spdlog::warn("{}", note);
   // Before the table (on stderr for CSV, which stays one table).
   auto& before_table = options.format == "csv" ? std::cerr : std::cout;
-  if (rounds) before_table << describe_seed_rounds(*rounds) << "\n";
-  if (search) {
+  if (search) {  // the search first: beside sweep.seeds, the rounds are those of its winners
     before_table << describe_search(*search->search) << "\n";
     leave_out_stopped_candidates(*search, runs);
   }
+  if (rounds) before_table << describe_seed_rounds(*rounds) << "\n";
   bool complete = args.html.empty() ? results::write_report(runs, options, std::cout, std::cerr)
                                     : write_html_report(args.dir, runs, options, args.html);
   exit_code() = complete ? 0 : kExitPartial;

@@ -15,6 +15,7 @@
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/search_report.h"
 #include "runner/sweep/search_rungs.h"
+#include "runner/sweep/search_seeds.h"
 #include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/slurm_executor.h"
 #include "runner/sweep/slurm_rounds.h"
@@ -99,13 +100,13 @@ void print_round_job(const Sweep& sweep, const RoundJob& job, bool dry_run) {
     return;
   }
   spdlog::info("sweep {}: {}: round job {} queued, after {}: it queues the next {} (log {}/rounds-{}.out)", sweep.name,
-               round, job.job_id, job.dependency, sweep.search ? "rung" : "round",
+               round, job.job_id, job.dependency, starts_with(round, "rung") ? "rung" : "round",
                std::filesystem::path(job.script).parent_path().string(), job.job_id);
 }
 
 // What a sweep with rounds or a search says of its rounds or rungs (stderr).
 std::string describe_rounds(const Sweep& s) {
-  return s.seeds ? describe_seed_rounds(*s.seeds) : s.search ? describe_search(*s.search) : "";
+  return (s.search ? describe_search(*s.search) : "") + (s.seeds ? describe_seed_rounds(*s.seeds) : "");
 }
 
 // sweep submit: the pending runs (with --round-job, run by a round job: only when no run of
@@ -207,7 +208,7 @@ void print_round_jobs(const Sweep& sweep) {
   try {
     std::vector<std::string> jobs;
     for (const auto& [id, state] : queued_round_jobs(sweep, dir)) jobs.push_back(id + " " + state);
-    const std::string next = sweep.search ? "rung" : "round";
+    const std::string next = starts_with(round_progress(sweep).name, "rung") ? "rung" : "round";
     std::cout << (jobs.empty() ? "no round job in Slurm's queue"
                                : "round job " + join(jobs, ", ") + ": queues the next " + next +
                                      " once the arrays it waits for have ended")
@@ -257,8 +258,7 @@ void print_plan(const Sweep& sweep, bool with_slurm = false) {
     summary.push_back(std::to_string(v) + " " + k +
                       (k == "done" && nonfinite ? " (" + std::to_string(nonfinite) + " non-finite)" : ""));
   std::cout << join(summary, ", ") << "\n";
-  if (sweep.seeds) std::cout << describe_seed_rounds(*sweep.seeds);
-  if (sweep.search) std::cout << describe_search(*sweep.search);
+  std::cout << describe_rounds(sweep);
   if (with_slurm && (sweep.seeds || sweep.search)) print_round_jobs(sweep);
 }
 
@@ -294,13 +294,27 @@ int run_search_locally(Sweep& sweep, const LocalRunOptions& options) {
 
 // sweep run of a sweep with sweep.seeds: round after round until nothing is open (or a run
 // failed, or the round's runs are left to another process); the runs of each round are
-// trained like any sweep's. Returns the failed runs.
+// trained like any sweep's. Beside a search (runner/sweep/search_seeds.h), the rungs first,
+// then the rounds on the winners. Returns the failed runs.
 int run_seed_rounds_locally(Sweep& sweep, const LocalRunOptions& options) {
+  if (sweep.search && !sweep.search->finished) {
+    const int failed = run_search_locally(sweep, options);
+    apply_search_seeds(sweep);
+    if (failed || !sweep.search->finished) return failed;
+  }
   while (true) {
+    if (!sweep.seeds->blocked.empty()) {  // a group of the search without a winner
+      std::cerr << describe_seed_rounds(*sweep.seeds);
+      spdlog::warn("sweep {}: no seeds: {}", sweep.name, sweep.seeds->blocked);
+      return 0;
+    }
     const size_t before = sweep.runs.size();
     const int failed = run_sweep_locally(sweep, options);
     if (failed) return failed;
-    apply_seed_rounds(sweep);
+    if (sweep.search)
+      apply_search_seeds(sweep);
+    else
+      apply_seed_rounds(sweep);
     const auto& r = *sweep.seeds;
     spdlog::info("sweep {}: round {}{}", sweep.name, r.round,
                  r.finished ? ": finished" : r.waiting.empty() ? "" : ": waiting: " + r.waiting);

@@ -15,11 +15,15 @@ namespace seed_rounds {
 
 bool method_key(const std::string& key) { return key == "method" || starts_with(key, "method."); }
 
-// The axis values of a run but its seed (the group), and those but the method's (the match).
-std::string axes_text(const SweepRun& run, bool with_method) {
+// The axis values of a run but its seed (the group), and those but the method's and the
+// unpaired keys (the match).
+std::string axes_text(const SweepRun& run, bool with_method, const std::vector<std::string>& unpaired = {}) {
   std::vector<std::string> parts;
-  for (const auto& [k, v] : run.axes)
-    if (k != "seed" && (with_method || !method_key(k))) parts.push_back(k + "=" + v);
+  for (const auto& [k, v] : run.axes) {
+    const bool paired =
+        with_method || (!method_key(k) && std::find(unpaired.begin(), unpaired.end(), k) == unpaired.end());
+    if (k != "seed" && paired) parts.push_back(k + "=" + v);
+  }
   return join(parts, ", ");
 }
 
@@ -50,10 +54,28 @@ std::vector<size_t> SeedRounds::active() const {
   return out;
 }
 
-SeedRounds seed_groups(const SeedsSpec& spec, std::vector<SweepRun> all_runs) {
+namespace seed_rounds {
+
+// The groups of method `baseline` that agree with group `a` on every axis but the method's
+// and the `unpaired` keys.
+std::vector<size_t> pairs_of(const SeedRounds& r, size_t a, const std::string& baseline,
+                             const std::vector<std::string>& unpaired) {
+  const std::string key = axes_text(r.all_runs[r.groups[a].runs[0]], false, unpaired);
+  std::vector<size_t> fits;
+  for (size_t b = 0; b < r.groups.size(); ++b)
+    if (r.groups[b].method == baseline && axes_text(r.all_runs[r.groups[b].runs[0]], false, unpaired) == key)
+      fits.push_back(b);
+  return fits;
+}
+
+}  // namespace seed_rounds
+
+SeedRounds seed_groups(const SeedsSpec& spec, std::vector<SweepRun> all_runs,
+                       const std::vector<std::string>& unpaired) {
   using namespace seed_rounds;
   SeedRounds r;
   r.spec = spec;
+  r.unpaired = unpaired;
   r.all_runs = std::move(all_runs);
   std::map<std::string, size_t> by_label;
   for (size_t i = 0; i < r.all_runs.size(); ++i) {
@@ -67,18 +89,16 @@ SeedRounds seed_groups(const SeedsSpec& spec, std::vector<SweepRun> all_runs) {
     size_t matched = 0;
     for (size_t a = 0; a < r.groups.size(); ++a) {
       if (r.groups[a].method != d.method) continue;
-      const std::string key = axes_text(r.all_runs[r.groups[a].runs[0]], false);
-      std::vector<size_t> fits;
-      for (size_t b = 0; b < r.groups.size(); ++b)
-        if (r.groups[b].method == d.baseline && axes_text(r.all_runs[r.groups[b].runs[0]], false) == key)
-          fits.push_back(b);
+      auto fits = pairs_of(r, a, d.baseline, {});
+      if (fits.size() != 1 && !unpaired.empty()) fits = pairs_of(r, a, d.baseline, unpaired);
       if (fits.size() != 1)
         throw ConfigError(d.where + ": sweep.seeds.decide: '" + d.text + "': the " + d.method + " runs with " +
                           (r.groups[a].label.empty() ? "no other axes" : r.groups[a].label) + " have " +
                           (fits.empty()
                                ? "no " + d.baseline + " runs with the same other axis values"
                                : std::to_string(fits.size()) + " groups of " + d.baseline + " runs to pair with") +
-                          " (a comparison pairs groups that differ only in method.*)");
+                          " (a comparison pairs groups that differ only in method.*" +
+                          (unpaired.empty() ? std::string() : ", or also in " + join(unpaired, ", ")) + ")");
       SeedComparison c;
       c.spec = d;
       c.a = a;
@@ -203,7 +223,8 @@ SeedRunResult seed_run_result(const Sweep& sweep, const SweepRun& run) {
 void apply_seed_rounds(Sweep& sweep) {
   if (!sweep.seeds) return;
   // From round 1 again: the rounds are a function of the run folders alone.
-  sweep.seeds = std::make_shared<SeedRounds>(seed_groups(sweep.seeds->spec, std::move(sweep.seeds->all_runs)));
+  sweep.seeds = std::make_shared<SeedRounds>(
+      seed_groups(sweep.seeds->spec, std::move(sweep.seeds->all_runs), sweep.seeds->unpaired));
   auto& r = *sweep.seeds;
   play_seed_rounds(r, [&](size_t i) { return seed_run_result(sweep, r.all_runs[i]); });
   std::vector<SweepRun> runs;
@@ -214,14 +235,22 @@ void apply_seed_rounds(Sweep& sweep) {
 std::string describe_seed_rounds(const SeedRounds& r) {
   using namespace seed_rounds;
   std::ostringstream o;
-  o << "adaptive seeds (" << r.spec.where << "): round " << r.round << ", start " << r.spec.start << ", step "
-    << r.spec.step << ", max " << r.spec.max << ", margin +-" << format_double(r.spec.margin) << " points, alpha "
-    << format_double(r.spec.alpha) << "; "
+  if (!r.blocked.empty()) {  // beside a search, before every group has its winner
+    o << "adaptive seeds (" << r.spec.where << ") of the search's winners: not started: " << r.blocked << "\n";
+    for (const auto& d : r.spec.decide) o << "  " << d.text << ": not yet evaluated\n";
+    return o.str();
+  }
+  o << "adaptive seeds (" << r.spec.where << ")" << (r.after_search ? " of the search's winners" : "") << ": round "
+    << r.round << ", start " << r.spec.start << ", step " << r.spec.step << ", max " << r.spec.max << ", margin +-"
+    << format_double(r.spec.margin) << " points, alpha " << format_double(r.spec.alpha) << "; "
     << (r.finished          ? "finished"
         : r.waiting.empty() ? "running"
                             : "waiting: " + r.waiting)
     << "\n";
   for (const auto& g : r.groups) o << "  n=" << g.n << "  " << (g.label.empty() ? g.method : g.label) << "\n";
+  if (r.after_search)
+    o << "  (seed 0 of each group is its winner; a comparison pairs groups by method, not by " << join(r.unpaired, ", ")
+      << ")\n";
   for (const auto& c : r.comparisons) {
     const auto& d = c.decision;
     const bool evaluated = !c.differences.empty();

@@ -50,18 +50,28 @@ struct SeedRounds {
   std::vector<SeedGroup> groups;
   std::vector<SeedComparison> comparisons;
   size_t round = 1;
-  bool finished = false;               // every comparison decided, or every open one at max seeds
-  std::string waiting;                 // why the current round cannot be evaluated: "" when its runs are all done
-  size_t runs_done = 0;                // done runs of the rounds so far
-  double seconds_done = 0;             // their compute
-  double seconds_at_max = 0;           // the same for max seeds in every group (each group's mean run x max)
+  bool finished = false;      // every comparison decided, or every open one at max seeds
+  std::string waiting;        // why the current round cannot be evaluated: "" when its runs are all done
+  size_t runs_done = 0;       // done runs of the rounds so far
+  double seconds_done = 0;    // their compute
+  double seconds_at_max = 0;  // the same for max seeds in every group (each group's mean run x max)
+  // The keys a comparison need not pair on (seed_groups): beside sweep.search the searched
+  // keys (the winners' values differ between methods, runner/sweep/search_seeds.h), else the
+  // keys zipped with method.*. And, beside a search, why the rounds have not started ("" once
+  // they have: every group of the search has its winner).
+  std::vector<std::string> unpaired;
+  bool after_search = false;  // beside sweep.search: the groups are the winners'
+  std::string blocked;
   std::vector<size_t> active() const;  // the runs of the rounds so far, in all_runs order
 };
 
 // Groups the runs (their axes but the seed) and pairs the groups of each decide entry: a
 // group of its method with the group of its baseline that agrees on every axis not of
-// method.*; none or several is a ConfigError at the entry.
-SeedRounds seed_groups(const SeedsSpec& spec, std::vector<SweepRun> all_runs);
+// method.*, or where that is not exactly one, on every axis not of method.* and not in
+// `unpaired` (a search's keys, or keys zipped with the method); none or several is a
+// ConfigError at the entry.
+SeedRounds seed_groups(const SeedsSpec& spec, std::vector<SweepRun> all_runs,
+                       const std::vector<std::string>& unpaired = {});
 
 // Plays the rounds from round 1 with `result` of each run (by index into all_runs), up to
 // the first round not complete (or the end). Pure: tests give it synthetic results.

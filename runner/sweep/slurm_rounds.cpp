@@ -88,7 +88,13 @@ std::vector<std::pair<std::string, std::string>> queued_round_jobs(const Sweep& 
 
 RoundProgress round_progress(const Sweep& sweep) {
   RoundProgress p;
-  if (sweep.seeds) return {"round " + std::to_string(sweep.seeds->round), sweep.seeds->finished, sweep.seeds->waiting};
+  // Beside a search the rounds follow it: its rungs until every group has its winner.
+  const bool searching = sweep.search && (!sweep.seeds || !sweep.search->finished);
+  if (sweep.seeds && !searching) {
+    const auto& r = *sweep.seeds;
+    if (!r.blocked.empty()) return {"after the search", true, r.blocked};  // a group without a winner
+    return {"round " + std::to_string(r.round), r.finished, r.waiting};
+  }
   if (!sweep.search) return p;
   const auto& s = *sweep.search;
   p.finished = s.finished;
@@ -132,7 +138,11 @@ RoundJob queue_round_job(const Sweep& sweep, const SlurmProfile& profile, const 
                          const std::vector<std::string>& command) {
   RoundJob job;
   const auto r = round_progress(sweep);
-  if (r.finished) return job.note = sweep.search ? "every group has its winner" : "its rounds are finished", job;
+  if (r.finished)
+    return job.note = !r.waiting.empty() ? r.waiting
+                      : sweep.seeds      ? "its rounds are finished"
+                                         : "every group has its winner",
+           job;
   const auto arrays = round_arrays(sweep, in_slurm, subs);
   if (arrays.empty())
     return job.note = r.name + " has no run in Slurm" + (r.waiting.empty() ? "" : " (" + r.waiting + ")"), job;
@@ -141,7 +151,7 @@ RoundJob queue_round_job(const Sweep& sweep, const SlurmProfile& profile, const 
       return job.note = "round job " + id + " is queued already", job;
   job.dependency = "afterany:" + join(arrays, ":");
   job.text = round_job_script(sweep, profile, command);
-  std::string tag = sweep.seeds ? std::to_string(sweep.seeds->round) : r.name;  // 2, rung-2, rungs-1-2
+  std::string tag = starts_with(r.name, "round ") ? r.name.substr(6) : r.name;  // 2, rung-2, rungs-1-2
   std::replace(tag.begin(), tag.end(), ' ', '-');
   job.script = dir + "/rounds-" + tag + "-" + stamp() + ".sbatch";
   write_text_atomic(job.script, job.text);

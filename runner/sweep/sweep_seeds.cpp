@@ -131,6 +131,16 @@ Axis seed_axis(const SeedsSpec& spec, const YAML::Node& seeds_node, const std::v
   return axis;
 }
 
+std::vector<std::string> zipped_with_method(const std::vector<Axis>& axes) {
+  auto is_method = [](const std::string& k) { return k == "method" || starts_with(k, "method."); };
+  std::vector<std::string> out;
+  for (const auto& a : axes)
+    if (std::any_of(a.keys.begin(), a.keys.end(), is_method))
+      for (const auto& k : a.keys)
+        if (!is_method(k)) out.push_back(k);
+  return out;
+}
+
 void check_decide_methods(const SeedsSpec& spec, const std::vector<SweepRun>& runs) {
   std::set<std::string> methods;
   for (const auto& r : runs) methods.insert(r.config.get_string("method.name"));

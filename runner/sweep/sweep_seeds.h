@@ -50,6 +50,10 @@ SeedsSpec read_seeds(const YAML::Node& node, const std::string& file);
 Axis seed_axis(const SeedsSpec& spec, const YAML::Node& seeds_node, const std::vector<Axis>& axes,
                const std::string& file);
 
+// The keys zipped with method or method.* (one zip group), but the method's: a comparison need
+// not pair on them (seed_groups), as in the `zip:` of a search's winners.
+std::vector<std::string> zipped_with_method(const std::vector<Axis>& axes);
+
 // Every decide entry names methods that some run of the sweep has (ConfigError naming the
 // methods there are).
 void check_decide_methods(const SeedsSpec& spec, const std::vector<SweepRun>& runs);

@@ -8,6 +8,7 @@
 #include "core/strings.h"
 #include "runner/schema.h"
 #include "runner/sweep/search_rungs.h"
+#include "runner/sweep/search_seeds.h"
 #include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_axes.h"
 #include "runner/sweep/sweep_stages.h"
@@ -101,10 +102,7 @@ Sweep expand_sweep(const std::string& path, const std::vector<std::string>& over
     } else {
       auto axes = read_axes(node, loc.file, "sweep", {"name", "seeds", "search"}, {"stages"});
       std::unique_ptr<SeedsSpec> seeds;
-      if (node["seeds"] && node["search"])
-        throw ConfigError(yaml_where(loc.file, node["search"]) +
-                          ": sweep.search: a search beside sweep.seeds is not supported yet: search first, then give "
-                          "the winners seeds in a sweep of their own (docs/sweeps.md, Search)");
+      if (node["seeds"] && node["search"]) check_search_beside_seeds(node["search"], node["seeds"], loc.file);
       if (node["seeds"]) {  // adaptive seeds: every run max seeds would make, then the rounds so far
         seeds = std::make_unique<SeedsSpec>(read_seeds(node["seeds"], loc.file));
         axes.push_back(seed_axis(*seeds, node["seeds"], axes, loc.file));
@@ -116,19 +114,24 @@ Sweep expand_sweep(const std::string& path, const std::vector<std::string>& over
       }
       count_runs(axes, loc.str(), kMaxSweepRuns);
       expand_axes(sweep, axes, loc.file, loaded.values, overrides, world_size);
-      if (seeds) {
-        check_decide_methods(*seeds, sweep.runs);
-        sweep.seeds = std::make_shared<SeedRounds>(seed_groups(*seeds, sweep.runs));
-      }
-      if (search) {
-        check_search_epochs(*search, sweep.runs);
+      if (seeds) check_decide_methods(*seeds, sweep.runs);
+      if (search) check_search_epochs(*search, sweep.runs);
+      if (seeds && search) {  // the search at seed 0, then the rounds on its winners
+        split_search_seeds(sweep, *search, *seeds, zipped_with_method(axes));
+      } else if (seeds) {
+        sweep.seeds = std::make_shared<SeedRounds>(seed_groups(*seeds, sweep.runs, zipped_with_method(axes)));
+      } else if (search) {
         sweep.search = std::make_shared<SearchState>(search_groups(*search, sweep.runs));
       }
     }
   }
   sweep.output_dir = sweep.runs.front().config.get_string("output_dir");
-  apply_seed_rounds(sweep);
-  apply_search(sweep);
+  if (sweep.seeds && sweep.search) {
+    apply_search_seeds(sweep);
+  } else {
+    apply_seed_rounds(sweep);
+    apply_search(sweep);
+  }
   return sweep;
 }
 

@@ -35,7 +35,7 @@ struct SweepRun {
   Config config;
   std::string run_id;
   std::vector<std::pair<std::string, std::string>> axes;  // axis key -> value text, for display
-  std::string stage;     // its stage's name; "" in a sweep without stages
+  std::string stage;                                      // its stage's name; "" in a sweep without stages
   std::string upstream;  // the run it starts from (its model.init_from, set by its stage); "" if none
   // sweep.search (runner/sweep/search_rungs.h): the epoch its rung stops it at (aimrun train
   // --stop-after-epoch; 0: train.epochs), and why it is not to be trained now ("": it is):
@@ -63,6 +63,9 @@ struct Sweep {
   // sweep.search (runner/sweep/search_rungs.h): every candidate and the rungs decided so far;
   // `runs` is then every candidate with its budget. Null without sweep.search.
   std::shared_ptr<SearchState> search;
+  // sweep.search beside sweep.seeds (runner/sweep/search_seeds.h): every candidate's run at
+  // every seed, from which the winners' seeds are taken once the search is finished.
+  std::vector<SweepRun> seed_pool;
   std::string sweep_dir() const { return output_dir + "/" + name; }
   std::string run_dir(const std::string& run_id) const { return run_folder(output_dir, run_id).dir; }
   // The run with this id, or nullptr.
