@@ -224,7 +224,8 @@ TEST(ShippedSweeps, EverySweepInExperimentsPlans) {
             {"quickstart.yaml", 6}, {"builtin-benchmark.yaml", 65}, {"gpu-check.yaml", 1},
             {"waterbirds.yaml", 48}, {"traveling_birds.yaml", 24}, {"imagenet100.yaml", 48},
             {"hard_imagenet.yaml", 24}, {"cub_ablation.yaml", 36},
-            {"adaptive-seeds.yaml", 9}};  // round 1 of sweep.seeds: 3 methods x start 3 seeds
+            {"adaptive-seeds.yaml", 9},   // round 1 of sweep.seeds: 3 methods x start 3 seeds
+            {"lr-search.yaml", 12}};      // the search's candidates: 3 methods x 4 learning rates
         auto it = expected.find(e.path().filename().string());
         if (it == expected.end()) {
           ADD_FAILURE() << "a new sweep file: add its run count here";
