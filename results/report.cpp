@@ -154,7 +154,7 @@ void write_notes(const ReportData& d, const ReportOptions& options, std::ostream
 
 bool write_report(const std::vector<FoundRun>& runs, const ReportOptions& options, std::ostream& out,
                   std::ostream& problems) {
-  Grouping grouping = group_runs(runs, options.where, options.group_by);
+  Grouping grouping = group_runs(runs, options.where, options.group_by, options.ungrouped);
   const bool terminal = options.paper_columns && options.format == "md";
   const auto left_out = terminal ? keep_paper_metrics(grouping) : std::vector<std::string>{};
   const auto folded = terminal ? fold_constant_keys(grouping) : std::vector<std::string>{};

@@ -24,6 +24,7 @@ struct ReportOptions {
   std::string baseline = "vanilla";  // --baseline: the method every other is compared with
   std::vector<std::pair<std::string, std::string>> where;  // --where key=value: only these runs
   std::vector<std::string> group_by;  // --group-by: these keys instead of the default grouping
+  std::vector<std::string> ungrouped;  // keys that never make rows of their own (--search: the searched keys)
   bool paper_columns = false;         // md: only kPaperMetrics and their differences (aimrun report's default)
 };
 

@@ -39,8 +39,8 @@ int method_rank(const std::string& m) {
 // Display order of the metric columns: accuracies, EPG (each attribution beside its worst
 // group), mask areas (each stage beside its target).
 std::pair<int, std::string> metric_order(const std::string& m) {
-  static const std::vector<std::string> order = {"test acc", "test worst-group", "val acc", "val worst-group",
-                                                 "ood acc",  "ood worst-group"};
+  static const std::vector<std::string> order = {"test acc",        "test worst-group", "val acc",
+                                                 "val worst-group", "ood acc",          "ood worst-group"};
   auto it = std::find(order.begin(), order.end(), m);
   if (it != order.end()) return {int(it - order.begin()), ""};
   if (starts_with(m, "EPG ")) return {10, m};
@@ -66,11 +66,14 @@ std::vector<std::pair<std::string, double>> run_metrics(const RunRecord& rec) {
   // EPG of each attribution method (the merged mask, not each stage's), its worst group,
   // the test-time mask area (merged and per stage).
   for (const auto& [k, v] : main->scalars) {
-    if (k == "mask_area") out.emplace_back("mask area", v);
-    else if (starts_with(k, "mask_area_stage_")) out.emplace_back("mask area stage " + k.substr(16), v);
+    if (k == "mask_area")
+      out.emplace_back("mask area", v);
+    else if (starts_with(k, "mask_area_stage_"))
+      out.emplace_back("mask area stage " + k.substr(16), v);
     else if (starts_with(k, "worst_group_epg_") && !starts_with(k, "worst_group_epg_mask_stage"))
       out.emplace_back("EPG " + k.substr(16) + " worst-group", v);
-    else if (starts_with(k, "epg_") && !starts_with(k, "epg_mask_stage")) out.emplace_back("EPG " + k.substr(4), v);
+    else if (starts_with(k, "epg_") && !starts_with(k, "epg_mask_stage"))
+      out.emplace_back("EPG " + k.substr(4), v);
   }
   // The area target each masked stage was trained towards (its last value).
   for (const auto& m : rec.mask_curves)
@@ -204,14 +207,17 @@ KeptRuns keep_runs(const std::vector<FoundRun>& runs, const std::vector<std::pai
 
 // The row keys: --group-by's, or the dataset, method and backbone and every key that varies.
 std::vector<std::string> grouping_keys(const std::vector<FlatIdentity>& configs,
-                                       const std::vector<std::string>& group_by) {
+                                       const std::vector<std::string>& group_by,
+                                       const std::vector<std::string>& ungrouped) {
   if (!group_by.empty()) return group_by;
   std::vector<std::string> keys = {"dataset.name", "method.name", "model.backbone"};
   std::set<std::string> all_keys;
   for (const auto& c : configs)
     for (const auto& [k, v] : c) all_keys.insert(k);
   for (const auto& k : all_keys) {
-    if (k == "seed" || std::find(keys.begin(), keys.begin() + 3, k) != keys.begin() + 3) continue;
+    if (k == "seed" || std::find(keys.begin(), keys.begin() + 3, k) != keys.begin() + 3 ||
+        std::find(ungrouped.begin(), ungrouped.end(), k) != ungrouped.end())
+      continue;
     // A key varies when the runs that have it disagree (a masking setting absent from a
     // vanilla run's identity does not make it vary).
     std::set<std::string> values;
@@ -252,7 +258,7 @@ void add_to_group(RunGroup& g, const FlatIdentity& config, const FoundRun* run, 
 }  // namespace
 
 Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pair<std::string, std::string>>& where,
-                    const std::vector<std::string>& group_by) {
+                    const std::vector<std::string>& group_by, const std::vector<std::string>& ungrouped) {
   Grouping out;
   KeptRuns kept = keep_runs(runs, where, group_by, out);
   auto& configs = kept.configs;
@@ -262,7 +268,7 @@ Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pa
     if (!all_config_keys.empty() && !all_config_keys.count(k)) unknown_key("--where", k, all_config_keys);
   for (const auto& k : group_by)
     if (!all_config_keys.empty() && !all_config_keys.count(k)) unknown_key("--group-by", k, all_config_keys);
-  out.keys = grouping_keys(configs, group_by);
+  out.keys = grouping_keys(configs, group_by, ungrouped);
 
   std::map<std::vector<std::string>, RunGroup> groups;
   for (size_t i = 0; i < out.done.size(); ++i) {

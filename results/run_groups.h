@@ -20,12 +20,12 @@ struct RunValue {
 };
 
 struct RunGroup {
-  std::vector<std::string> key;                          // one value per Grouping::keys ("" where absent)
-  std::map<std::string, std::string> common;             // config values all its runs share
-  std::map<std::string, std::vector<RunValue>> values;   // metric -> finite values, one per run
+  std::vector<std::string> key;                         // one value per Grouping::keys ("" where absent)
+  std::map<std::string, std::string> common;            // config values all its runs share
+  std::map<std::string, std::vector<RunValue>> values;  // metric -> finite values, one per run
   std::vector<const FoundRun*> runs;
-  std::map<std::string, int> explain;                    // eval.explain as recorded -> runs
-  std::map<std::string, std::vector<double>> select;     // eval.select as recorded -> selected epochs
+  std::map<std::string, int> explain;                 // eval.explain as recorded -> runs
+  std::map<std::string, std::vector<double>> select;  // eval.select as recorded -> selected epochs
   int n() const { return int(runs.size()); }
 };
 
@@ -46,8 +46,9 @@ std::vector<std::pair<std::string, double>> run_metrics(const RunRecord& rec);
 std::pair<std::string, std::string> parse_where(const std::string& arg);
 
 // Throws ConfigError when a --where or --group-by key is in no complete run's config (with
-// the closest key that is).
+// the closest key that is). `ungrouped`: keys that, like the seed, never make rows of their
+// own in the default grouping (a search's searched keys: each method's winner is one row).
 Grouping group_runs(const std::vector<FoundRun>& runs, const std::vector<std::pair<std::string, std::string>>& where,
-                    const std::vector<std::string>& group_by);
+                    const std::vector<std::string>& group_by, const std::vector<std::string>& ungrouped = {});
 
 }  // namespace aim::results

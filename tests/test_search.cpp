@@ -401,6 +401,9 @@ TEST(SearchRun, KilledAndRunAgainPromotesOnceContinuesFromCheckpointsAndTheWinne
                                 "winner: " + winner.run_id, "not in the table", "| vanilla"})
     EXPECT_NE(report.output.find(part), std::string::npos) << part << "\n" << report.output;
   EXPECT_LT(report.output.find("winner: " + winner.run_id), report.output.find("| vanilla")) << report.output;
+  // One row per method, its winner's, whatever learning rate won: aim is compared with vanilla.
+  EXPECT_NE(report.output.find("| aim − vanilla"), std::string::npos) << report.output;
+  EXPECT_EQ(report.output.find("no vanilla row with these settings"), std::string::npos) << report.output;
   auto plain = test::run_command(test::aimrun() + " report " + dir.file("out/halving"));
   EXPECT_EQ(plain.exit_code, 3) << plain.output;
 }

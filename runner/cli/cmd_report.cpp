@@ -61,28 +61,32 @@ results::ReportOptions report_options(const ReportArgs& args) {
 }
 
 // A search's candidates stopped at a rung (or diverged) are its outcome, not unfinished runs:
-// they leave the table's list of incomplete runs (and its exit code 3), with a line saying so.
-void leave_out_stopped_candidates(const Sweep& sweep, std::vector<results::FoundRun>& runs) {
-  std::set<std::string> stopped;
-  for (const auto& r : sweep.runs)
+// they leave the list of incomplete runs (and its exit code 3); the candidates of the last
+// rung that did not win leave the table, whose row per group is then its winner (with the
+// winner's seeds under sweep.seeds). One line says how many.
+void leave_out_search_losers(const Sweep& sweep, std::vector<results::FoundRun>& runs) {
+  std::set<std::string> stopped, lost;
+  for (const auto& r : sweep.runs) {
     if (starts_with(r.settled, "stopped at ") || starts_with(r.settled, "diverged at ")) stopped.insert(r.run_id);
-  const size_t before = runs.size();
+    if (starts_with(r.settled, "complete, not the winner")) lost.insert(r.run_id);
+  }
+  size_t n_stopped = 0, n_lost = 0;
   runs.erase(std::remove_if(runs.begin(), runs.end(),
                             [&](const results::FoundRun& f) {
-                              return f.state != "done" &&
-                                     stopped.count(std::filesystem::path(f.path).filename().string());
+                              if (f.state == "done") return lost.count(f.record.run_id) ? ++n_lost, true : false;
+                              return stopped.count(std::filesystem::path(f.path).filename().string()) ? ++n_stopped,
+                                     true                                                             : false;
                             }),
              runs.end());
-  const size_t left_out = before - runs.size();
-  if (left_out)
+  if (n_stopped + n_lost)
     spdlog::info(
-        "{} candidate(s) stopped by the search at a rung, or diverged, are not in the table (above: their "
-        "rungs and scores)",
-        left_out);
+        "not in the table: {} candidate(s) the search stopped at a rung (or that diverged), {} of its last "
+        "rung that did not win (above: their rungs and scores)",
+        n_stopped, n_lost);
 }
 
 void run_report(const ReportArgs& args) {
-  const results::ReportOptions options = report_options(args);
+  results::ReportOptions options = report_options(args);
   std::shared_ptr<SeedRounds> rounds;
   if (!args.seeds.empty()) {
     rounds = load_sweep(args.seeds, {}).seeds;
@@ -92,6 +96,7 @@ void run_report(const ReportArgs& args) {
   if (!args.search.empty()) {
     search = load_sweep(args.search, {});  // its rungs decided from the run folders
     if (!search->search) throw ConfigError(args.search + ": --search: the sweep has no sweep.search");
+    options.ungrouped = search->search->spec.axis_keys();  // one row per group: its winner
   }
   // Summaries keep each run's kLeastConfidentKept least confident samples; more need result.h5.
   const bool full = options.format == "md" && size_t(options.least_confident) > results::kLeastConfidentKept;
@@ -101,7 +106,7 @@ void run_report(const ReportArgs& args) {
   auto& before_table = options.format == "csv" ? std::cerr : std::cout;
   if (search) {  // the search first: beside sweep.seeds, the rounds are those of its winners
     before_table << describe_search(*search->search) << "\n";
-    leave_out_stopped_candidates(*search, runs);
+    leave_out_search_losers(*search, runs);
   }
   if (rounds) before_table << describe_seed_rounds(*rounds) << "\n";
   bool complete = args.html.empty() ? results::write_report(runs, options, std::cout, std::cerr)
