@@ -70,14 +70,16 @@ void leave_out_search_losers(const Sweep& sweep, std::vector<results::FoundRun>&
     if (starts_with(r.settled, "stopped at ") || starts_with(r.settled, "diverged at ")) stopped.insert(r.run_id);
     if (starts_with(r.settled, "complete, not the winner")) lost.insert(r.run_id);
   }
+  // A stopped candidate may be done all the same: trained straight through by another sweep
+  // that shares its run (ranked at the rung by its validation curve). Not the search's pick.
   size_t n_stopped = 0, n_lost = 0;
-  runs.erase(std::remove_if(runs.begin(), runs.end(),
-                            [&](const results::FoundRun& f) {
-                              if (f.state == "done") return lost.count(f.record.run_id) ? ++n_lost, true : false;
-                              return stopped.count(std::filesystem::path(f.path).filename().string()) ? ++n_stopped,
-                                     true                                                             : false;
-                            }),
-             runs.end());
+  auto left_out = [&](const results::FoundRun& f) {
+    const std::string id = f.state == "done" ? f.record.run_id : std::filesystem::path(f.path).filename().string();
+    if (stopped.count(id)) return ++n_stopped, true;
+    if (lost.count(id)) return ++n_lost, true;
+    return false;
+  };
+  runs.erase(std::remove_if(runs.begin(), runs.end(), left_out), runs.end());
   if (n_stopped + n_lost)
     spdlog::info(
         "not in the table: {} candidate(s) the search stopped at a rung (or that diverged), {} of its last "
