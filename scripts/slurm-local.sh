@@ -17,7 +17,10 @@
 set -euo pipefail
 
 host=$(hostname -s)
-cpus=$(nproc)
+# Without OMP_NUM_THREADS / OMP_THREAD_LIMIT, which nproc honours: a caller that limits its
+# own threads (the tests set OMP_NUM_THREADS=1) would otherwise make every node one CPU, and
+# a job asking for two tasks per node would pend forever (PartitionConfig).
+cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
 nodes=1
 max_array_size=
