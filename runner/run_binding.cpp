@@ -64,7 +64,11 @@ void check_checkpoint_is_the_results(const RunPaths& paths, const results::RunRe
 
 void check_checkpoint_is_the_results(const RunPaths& paths) {
   if (!fs::exists(paths.result())) return;
-  check_checkpoint_is_the_results(paths, results::read_run_file(paths.result()));
+  // Its summary holds checkpoint_crc32 (result.h5 is read in full only where the summary is
+  // missing or fails a check), as a fine-tune's upstream check reads it.
+  const auto found = inspect_run_folder(paths, ResultDepth::Summary);
+  if (found.state == RunState::Unreadable) throw Error(paths.result() + ": " + found.detail);
+  if (found.state == RunState::Done) check_checkpoint_is_the_results(paths, found.record);
 }
 
 }  // namespace aim

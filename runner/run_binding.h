@@ -25,8 +25,8 @@ void check_folder_is_run(const RunPaths& paths, const std::string& run_id, const
 // checkpoint_crc32; results of an aimrun before it record none and pass). Every reader of a
 // finished run's weights calls it: predict, evaluate, pictures, a fine-tune's upstream.
 void check_checkpoint_is_the_results(const RunPaths& paths, const results::RunRecord& record);
-// The same, reading the folder's result.h5; a folder without one (a run still training)
-// passes.
+// The same, reading the folder's result (its summary, checked; an unreadable one throws); a
+// folder without result.h5 (a run still training) passes.
 void check_checkpoint_is_the_results(const RunPaths& paths);
 
 }  // namespace aim
