@@ -168,6 +168,23 @@ Cgroup make_cgroup(const std::string& name) {
   return c;
 }
 
+// A child cgroup of this process's own for one test (make_cgroup), removed at its end.
+struct ScopedCgroup {
+  Cgroup cg;
+  explicit ScopedCgroup(const std::string& name) : cg(make_cgroup(name)) {}
+  ~ScopedCgroup() {
+    if (!cg.dir.empty()) ::rmdir(cg.dir.c_str());
+  }
+};
+
+// A run that passes the cgroup check at 300 MiB and outgrows it: 8000 training images (about
+// 400 MiB resident), 1 thread. The config's text, for a `sweep:` section to be appended.
+std::string outgrowing_run(const test::TempDir& dir) {
+  auto text = test::small_run_config(dir.file("out"), 1);
+  text.replace(text.find("train_size: 3000"), 16, "train_size: 8000");
+  return text + "threads: 1\n";
+}
+
 }  // namespace
 
 // A cgroup memory limit (as Slurm's cgroup plugin sets one): below what a run needs at the
@@ -175,12 +192,9 @@ Cgroup make_cgroup(const std::string& name) {
 // with room, it trains. Not run (skipped, with the reason) where the machine gives this
 // process no cgroup of its own to limit.
 TEST(ResourceLimits, ACgroupMemoryLimitRefusesOrTrainsNeverHangs) {
-  Cgroup cg = make_cgroup("aimrun-test-" + std::to_string(getpid()));
+  const ScopedCgroup scoped("aimrun-test-" + std::to_string(getpid()));
+  const Cgroup& cg = scoped.cg;
   if (cg.dir.empty()) GTEST_SKIP() << "not run: " << cg.why_not;
-  struct Remove {
-    std::string dir;
-    ~Remove() { ::rmdir(dir.c_str()); }
-  } remove{cg.dir};
   for (int mib : {256, 2048}) {
     test::FaultCase fc("a run in a cgroup limited to " + std::to_string(mib) + " MiB");
     test::TempDir dir;
@@ -207,18 +221,13 @@ TEST(ResourceLimits, ACgroupMemoryLimitRefusesOrTrainsNeverHangs) {
 // (the cgroup's memory.events / memory.oom_control, /proc/vmstat): the failure names the
 // killer and the limit, and FAILED keeps it for `sweep status`. Before, "exit code 137" only.
 TEST(ResourceLimits, AnOutOfMemoryKillInASweepIsNamedWithTheLimit) {
-  Cgroup cg = make_cgroup("aimrun-oom-" + std::to_string(getpid()));
+  const ScopedCgroup scoped("aimrun-oom-" + std::to_string(getpid()));
+  const Cgroup& cg = scoped.cg;
   if (cg.dir.empty()) GTEST_SKIP() << "not run: " << cg.why_not;
-  struct Remove {
-    std::string dir;
-    ~Remove() { ::rmdir(dir.c_str()); }
-  } remove{cg.dir};
   test::FaultCase fc("a sweep's run killed by the OOM killer at its cgroup's limit");
   test::TempDir dir;
   { std::ofstream(cg.limit_file) << (int64_t(300) << 20) << "\n"; }  // 1 thread needs 256 MiB at the least
-  auto text = test::small_run_config(dir.file("out"), 1);
-  text.replace(text.find("train_size: 3000"), 16, "train_size: 8000");  // about 400 MiB resident
-  const auto spec = dir.write("s.yaml", text + "threads: 1\nsweep:\n  name: oom\n  grid: {seed: [0]}\n");
+  const auto spec = dir.write("s.yaml", outgrowing_run(dir) + "sweep:\n  name: oom\n  grid: {seed: [0]}\n");
   const auto t0 = std::chrono::steady_clock::now();
   auto r = test::run_command("bash -c 'echo $$ > " + cg.dir +
                              "/cgroup.procs && exec env AIMRUN_FAULT= OMP_NUM_THREADS=1 timeout -s KILL 300 " +
@@ -240,27 +249,23 @@ TEST(ResourceLimits, AnOutOfMemoryKillInASweepIsNamedWithTheLimit) {
 // watch (core/oom_watch.h, a child forked at start) says it: the killer and the limit, on the
 // run's stderr. Before, the shell's "Killed" and exit code 137 alone.
 TEST(ResourceLimits, AnOutOfMemoryKillOfABareTrainIsNamedWithTheLimit) {
-  Cgroup cg = make_cgroup("aimrun-oom-train-" + std::to_string(getpid()));
+  const ScopedCgroup scoped("aimrun-oom-train-" + std::to_string(getpid()));
+  const Cgroup& cg = scoped.cg;
   if (cg.dir.empty()) GTEST_SKIP() << "not run: " << cg.why_not;
-  struct Remove {
-    std::string dir;
-    ~Remove() { ::rmdir(dir.c_str()); }
-  } remove{cg.dir};
   test::FaultCase fc("a bare train killed by the OOM killer at its cgroup's limit");
   test::TempDir dir;
   { std::ofstream(cg.limit_file) << (int64_t(300) << 20) << "\n"; }
-  auto text = test::small_run_config(dir.file("out"), 1);
-  text.replace(text.find("train_size: 3000"), 16, "train_size: 8000");  // about 400 MiB resident
-  const auto config = dir.write("c.yaml", text + "threads: 1\n");
+  const auto config = dir.write("c.yaml", outgrowing_run(dir));
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = test::run_command("bash -c 'echo $$ > " + cg.dir +
-                             "/cgroup.procs && env AIMRUN_FAULT= OMP_NUM_THREADS=1 timeout -s KILL 300 " +
-                             test::aimrun() + " train " + config + "; rc=$?; sleep 1; exit $rc'");  // the watcher ends after it
+  auto r = test::run_command(
+      "bash -c 'echo $$ > " + cg.dir + "/cgroup.procs && env AIMRUN_FAULT= OMP_NUM_THREADS=1 timeout -s KILL 300 " +
+      test::aimrun() + " train " + config + "; rc=$?; sleep 1; exit $rc'");  // the watcher ends after it
   EXPECT_EQ(r.exit_code, 137) << r.output;
   EXPECT_LT(seconds_since(t0), 290) << r.output;  // killed by the OOM killer, not by the test's timeout
-  EXPECT_TRUE(contains(r.output, "the kernel's out-of-memory killer ended this training process (SIGKILL, exit code "
-                                 "137): the cgroup memory limit of 300 MiB (" +
-                                     cg.limit_file + ") was reached"))
+  EXPECT_TRUE(contains(r.output,
+                       "the kernel's out-of-memory killer ended this training process (SIGKILL, exit code "
+                       "137): the cgroup memory limit of 300 MiB (" +
+                           cg.limit_file + ") was reached"))
       << r.output;
   EXPECT_TRUE(contains(r.output, "the run resumes from its last checkpoint")) << r.output;
 }

@@ -69,6 +69,17 @@ size_t sessions_of(const std::string& run_dir) {
   return n;
 }
 
+// `sweep plan`, `run` and `status` of `spec` end with exit 2 naming `where` (file:line and
+// key), and nothing is written under <dir>/out.
+void expect_commands_refuse(const test::TempDir& dir, const std::string& spec, const std::string& where) {
+  for (const std::string cmd : {"plan", "run", "status"}) {
+    auto r = test::run_command(test::aimrun() + " sweep " + cmd + " " + spec);
+    EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.output;
+    EXPECT_NE(r.output.find(where), std::string::npos) << r.output;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out")));
+}
+
 }  // namespace
 
 TEST(SearchRungs, SurvivorsAreTheBestCeilNOverEtaWithTiesBrokenByRunId) {
@@ -265,12 +276,7 @@ TEST(SearchSpec, BadSearchesAreConfigErrorsWithFileAndLine) {
   // Through the commands: exit 2 before anything runs or is written.
   auto spec = dir.write("bad.yaml", tiny_config(dir.file("out"), 4) + head +
                                         "    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n    eta: 1\n");
-  for (const std::string cmd : {"plan", "run", "status"}) {
-    auto r = test::run_command(test::aimrun() + " sweep " + cmd + " " + spec);
-    EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.output;
-    EXPECT_NE(r.output.find("bad.yaml:13: sweep.search.eta"), std::string::npos) << r.output;
-  }
-  EXPECT_FALSE(std::filesystem::exists(dir.file("out")));
+  expect_commands_refuse(dir, spec, "bad.yaml:13: sweep.search.eta");
   // On Slurm: tests/test_slurm_search.cpp.
 }
 
@@ -596,12 +602,7 @@ TEST(SearchSeeds, BadCombinationsAreConfigErrorsWithFileAndLine) {
   auto spec =
       dir.write("bad.yaml", tiny_config(dir.file("out"), 4) + kGrid +
                                 "  search:\n    axes: {train.lr: [0.1], seed: [0, 1]}\n    rungs: [4]\n" + seeds);
-  for (const std::string cmd : {"plan", "run", "status"}) {
-    auto r = test::run_command(test::aimrun() + " sweep " + cmd + " " + spec);
-    EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.output;
-    EXPECT_NE(r.output.find("bad.yaml:11: sweep.search.axes.seed"), std::string::npos) << r.output;
-  }
-  EXPECT_FALSE(std::filesystem::exists(dir.file("out")));
+  expect_commands_refuse(dir, spec, "bad.yaml:11: sweep.search.axes.seed");
 }
 
 TEST(SearchSeeds, AComparisonDoesNotPairOnKeysZippedWithTheMethod) {
