@@ -3,6 +3,7 @@
 // the numbers of an uninterrupted twin.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <map>
 
+#include "core/exit_codes.h"
 #include "core/file_lock.h"
 #include "core/files.h"
 #include "results/run_file.h"
@@ -193,6 +195,39 @@ TEST(Resume, Sigusr2CheckpointsMidEpochExits75AndResumesWithIdenticalResults) {
   ASSERT_EQ(std::sscanf(log.c_str() + at, "checkpoint written at epoch %d step %d", &epoch, &step), 2) << log;
   EXPECT_GT(step, 0) << "the stop landed at an epoch's edge, not mid-epoch:\n" << log;
   expect_resumes_like_the_twin(dir, cfg);
+}
+
+// A stop sent to `sweep run` itself (kill, timeout, a batch system's TERM) stops the run it
+// is training, with a checkpoint, and starts no other: the sweep waits for its run and exits
+// 75. Before, the sweep ended at once by the signal and left its `aimrun train` training on,
+// orphaned, holding the run's lock. A second `sweep run` resumes the run, which ends with
+// the numbers of an uninterrupted twin.
+TEST(Resume, TermToASweepRunStopsItsRunWithACheckpointAndASecondSweepRunResumes) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", resumed_run(dir.file("out")) + "sweep:\n  name: stop\n  grid:\n    seed: [3, 4]\n");
+  auto sweep = load_sweep(spec, {});
+  const std::string first = sweep.run_dir(sweep.runs[0].run_id), second = sweep.run_dir(sweep.runs[1].run_id);
+  const std::string run_sweep = "OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec;
+  test::Background sweep_run(run_sweep, dir.file("log"));
+  ASSERT_TRUE(test::wait_until([&] { return test::text_or_empty(dir.file("log")).find("epoch 2/3 step ") !=
+                                            std::string::npos; }, 120))
+      << test::text_or_empty(dir.file("log"));
+  sweep_run.signal(SIGTERM);
+  EXPECT_EQ(sweep_run.wait(180), kExitStopped) << test::text_or_empty(dir.file("log"));
+  const auto log = test::text_or_empty(dir.file("log"));
+  EXPECT_NE(log.find("checkpoint written at epoch 2"), std::string::npos) << log;
+  // Its training process ended with it: the run's lock is free, the run pending, not running.
+  FileLock lock;
+  EXPECT_TRUE(lock.try_lock(first + "/.lock")) << "the run is still held by a training process:\n" << log;
+  lock.unlock();
+  EXPECT_TRUE(fs::exists(first + "/checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(first + "/result.h5"));
+  EXPECT_FALSE(fs::exists(second + "/checkpoint.pt")) << "the sweep went on to its next run after the stop";
+  auto again = test::run_command(run_sweep);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("resuming from"), std::string::npos) << again.output;
+  ASSERT_EQ(train_into(first + "/config.yaml", dir.file("twin")).exit_code, 0);
+  test::expect_same_results(first + "/result.h5", dir.file("twin/result.h5"));
 }
 
 // Every sweep the project ships plans: its runs resolve and validate. The paper's sweeps

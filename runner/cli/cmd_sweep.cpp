@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -11,6 +12,7 @@
 #include "core/files.h"
 #include "core/strings.h"
 #include "runner/cli/commands.h"
+#include "runner/sweep/child_stop.h"
 #include "runner/sweep/local_executor.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/search_report.h"
@@ -278,6 +280,7 @@ int run_search_locally(Sweep& sweep, const LocalRunOptions& options) {
   while (true) {
     const auto before = search_work(sweep);
     const int failed = run_sweep_locally(sweep, options);
+    if (child_stop_signal() != 0) return failed;  // stopped: the rungs are decided by the next `sweep run`
     apply_search(sweep);
     write_search_winners(sweep);
     const auto& s = *sweep.search;
@@ -310,7 +313,7 @@ int run_seed_rounds_locally(Sweep& sweep, const LocalRunOptions& options) {
     }
     const size_t before = sweep.runs.size();
     const int failed = run_sweep_locally(sweep, options);
-    if (failed) return failed;
+    if (failed || child_stop_signal() != 0) return failed;
     if (sweep.search)
       apply_search_seeds(sweep);
     else
@@ -355,10 +358,16 @@ void add_sweep_run(CLI::App* sweep) {
     options.ranks = run_args->ranks;
     options.fail_fast = run_args->fail_fast;
     options.wait_for_others = !run_args->no_wait;
+    ChildStops stops;  // TERM, INT, USR2: the run in training stops with a checkpoint, no other starts
     int failed = s.seeds    ? run_seed_rounds_locally(s, options)
                  : s.search ? run_search_locally(s, options)
                             : run_sweep_locally(s, options);
     exit_code() = failed ? kExitError : 0;
+    if (const int sig = child_stop_signal(); sig != 0) {
+      std::cerr << "aimrun: sweep run stopped by SIG" << sigabbrev_np(sig) << " (exit code " << kExitStopped
+                << "); `aimrun sweep run " << run_args->spec << "` again resumes it\n";
+      exit_code() = kExitStopped;
+    }
   });
 }
 

@@ -1,7 +1,6 @@
 #include "runner/sweep/local_executor.h"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -20,10 +19,10 @@
 #include "core/strings.h"
 #include "results/run_folder.h"
 #include "runner/rung_result.h"
+#include "runner/sweep/child_stop.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/upstream.h"
 
-extern char** environ;
 namespace fs = std::filesystem;
 
 namespace aim {
@@ -34,22 +33,6 @@ std::string self_executable() {
   std::error_code ec;
   auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string("aimrun") : p.string();
-}
-
-int spawn_and_wait(const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ);
-  if (rc != 0) throw Error("cannot start " + argv[0] + ": " + std::strerror(rc));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error("waitpid failed: " + std::string(std::strerror(errno)));
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
 }
 
 }  // namespace
@@ -195,7 +178,9 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
     return Outcome::Trained;
   }
   ++tally.failed;
-  if (rc == kExitStopped) {
+  // A stop sent to the sweep was passed on to the run (runner/sweep/child_stop.h): however
+  // the run ended (75 with a checkpoint; killed by the stop before its handlers were in place).
+  if (rc == kExitStopped || child_stop_signal() != 0) {
     tally.failures.push_back(run.run_id + " (" + label + "): stopped by a signal, with a checkpoint");
     spdlog::warn("run {} was stopped by a signal (exit code {}): the sweep stops here; `sweep run` again resumes it",
                  run.run_id, kExitStopped);
@@ -217,7 +202,7 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
 void wait_for_others(const Sweep& sweep, std::vector<size_t> elsewhere, std::vector<size_t> waiting,
                      const LocalRunOptions& options, Tally& tally) {
   auto last_note = std::chrono::steady_clock::now() - std::chrono::hours(1);
-  while (!elsewhere.empty() || !waiting.empty()) {
+  while ((!elsewhere.empty() || !waiting.empty()) && child_stop_signal() == 0) {
     if (std::chrono::steady_clock::now() - last_note > std::chrono::minutes(5)) {
       spdlog::info("sweep {}: waiting for {} run(s) running in another process (--no-wait: do not wait)", sweep.name,
                    elsewhere.size() + waiting.size());
@@ -283,6 +268,10 @@ int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   // Stage by stage: sweep.runs holds each stage's runs after those of the stages before.
   for (size_t i = 0; i < sweep.runs.size(); ++i) {
+    if (child_stop_signal() != 0) {  // between runs: none is started after a stop
+      stopped = true;
+      break;
+    }
     auto outcome = run_one(sweep, i, options, false, tally);
     if (outcome == Outcome::Elsewhere) elsewhere.push_back(i);
     if (outcome == Outcome::Waiting) waiting.push_back(i);
