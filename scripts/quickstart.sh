@@ -4,7 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-build/runner/aimrun sweep run experiments/quickstart.yaml "$@"
+# In the background, so that a stop sent to this script (kill, timeout) is passed on: the
+# sweep passes it to its run, which checkpoints (exit 75); running this script again resumes.
+build/runner/aimrun sweep run experiments/quickstart.yaml "$@" &
+sweep=$!
+trap 'kill -TERM "$sweep" 2>/dev/null' TERM INT HUP
+sweep_status=0
+wait "$sweep" || sweep_status=$?
+while kill -0 "$sweep" 2>/dev/null; do  # a trapped signal ends the wait early
+  sweep_status=0
+  wait "$sweep" || sweep_status=$?
+done
+trap - TERM INT HUP
+[ "$sweep_status" -eq 0 ] || exit "$sweep_status"
 /usr/bin/python3 scripts/plots.py outputs/quickstart --out outputs/quickstart/plots >/dev/null
 echo
 status=0
