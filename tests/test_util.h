@@ -131,13 +131,17 @@ inline bool wait_until(const std::function<bool()>& done, double timeout_s, doub
 // COMMAND"` (COMMAND may begin with A=B assignments), so pid() is the command's own
 // process, the one to stop, continue or kill; wait() its exit code. The choreography of a fault test (start,
 // wait for a state, signal, start another, wait for its end) reads as C++ instead of a
-// shell line. A process still running when the object goes is killed.
+// shell line. A process still running when the object goes (or when wait() times out) is
+// killed with every process it started: it runs in a process group of its own, so a `sweep
+// run` killed outright leaves no `aimrun train` training on beside the next tests.
 class Background {
  public:
   Background(const std::string& command, const std::string& log) {
     const std::string line = "exec env " + command;  // made before fork: the child only execs
     pid_ = ::fork();
+    if (pid_ > 0) ::setpgid(pid_, pid_);  // both sides: whichever runs first
     if (pid_ == 0) {
+      ::setpgid(0, 0);
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (fd >= 0 && ::dup2(fd, 1) >= 0 && ::dup2(fd, 2) >= 0)
         ::execl("/bin/bash", "bash", "-c", line.c_str(), (char*)nullptr);
@@ -148,7 +152,7 @@ class Background {
   Background& operator=(const Background&) = delete;
   ~Background() {
     if (pid_ > 0 && !ended_) {
-      ::kill(pid_, SIGKILL);
+      ::kill(-pid_, SIGKILL);
       int status = 0;
       ::waitpid(pid_, &status, 0);
     }
@@ -163,7 +167,7 @@ class Background {
     const bool ended = wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, timeout_s, 0.05);
     if (!ended) {
       ADD_FAILURE() << "pid " << pid_ << " still running after " << timeout_s << " s: killed";
-      ::kill(pid_, SIGKILL);
+      ::kill(-pid_, SIGKILL);
       ::waitpid(pid_, &status, 0);
     }
     ended_ = true;
