@@ -298,8 +298,8 @@ TEST_F(SlurmSearch, WatchFollowsTheRoundJobsUntilTheStagedSearchIsDecided) {
   EXPECT_EQ(watch.exit_code, 0) << watch.output;
   EXPECT_NE(watch.output.find("it queues the next rung 2 once it runs"), std::string::npos) << watch.output;
   EXPECT_NE(watch.output.find("the search is decided"), std::string::npos) << watch.output;
-  EXPECT_EQ(trim(test::run_command("squeue -h -n aim-staged-search,aim-staged-finetune,aim-staged+rounds -o %i").output),
-            "");
+  EXPECT_EQ(
+      trim(test::run_command("squeue -h -n aim-staged-search,aim-staged-finetune,aim-staged+rounds -o %i").output), "");
   // The watch ended only after everything: the search decided, each fine-tuning done from its winner.
   const auto s = load_sweep(spec, {});
   ASSERT_TRUE(s.search && s.search->finished);

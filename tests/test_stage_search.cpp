@@ -92,7 +92,7 @@ TEST(StageSearch, LaterStagesWaitInThePoolOneRunPerCandidate) {
       EXPECT_EQ(p.upstream, p.root);
       EXPECT_EQ(p.config.get_string("model.init_from"), p.root);
       EXPECT_EQ(axis(p, "method"), axis(*candidates[p.root], "method"));  // its own group's candidate
-      EXPECT_DOUBLE_EQ(p.config.get_float("train.lr"), 0.01);            // its own setting
+      EXPECT_DOUBLE_EQ(p.config.get_float("train.lr"), 0.01);             // its own setting
     } else {
       const SweepRun* up = nullptr;
       for (const auto& q : s.stage_pool)
@@ -108,6 +108,29 @@ TEST(StageSearch, LaterStagesWaitInThePoolOneRunPerCandidate) {
             std::string::npos)
       << plan.output;
   for (const auto& p : s.stage_pool) EXPECT_EQ(plan.output.find(p.run_id), std::string::npos) << p.run_id;
+}
+
+// The searching stage may itself start from an earlier stage: its candidates start from the
+// pretraining run, the later stage from the candidates (until decided, all of them).
+TEST(StageSearch, TheSearchingStageStartsFromAnEarlierStage) {
+  test::TempDir dir;
+  std::string text = staged_search(dir.file("out"));
+  text.replace(text.find("    - name: search\n"), 19,
+               "    - name: pretrain\n      set: {train.epochs: 1}\n    - name: search\n      init_from: pretrain\n");
+  const auto s = load_sweep(dir.write("s.yaml", text), {});
+  ASSERT_TRUE(s.search);
+  const auto pre = s.stage_runs("pretrain"), cands = s.stage_runs("search");
+  ASSERT_EQ(pre.size(), 1u);
+  ASSERT_EQ(cands.size(), 4u);
+  EXPECT_EQ(s.runs.front().stage, "pretrain");  // stage by stage
+  for (const auto* c : cands) {
+    EXPECT_EQ(c->upstream, pre[0]->run_id);
+    EXPECT_TRUE(c->root.empty());
+  }
+  EXPECT_EQ(s.search->all_runs.size(), 4u);
+  ASSERT_EQ(s.stage_pool.size(), 4u);  // one fine-tuning per candidate, in the pool
+  for (const auto& p : s.stage_pool) EXPECT_EQ(p.upstream, p.root);
+  EXPECT_TRUE(s.stage_runs("finetune").empty());
 }
 
 // One `sweep run`: the search's rungs, then each method's fine-tuning from that method's
@@ -183,8 +206,7 @@ TEST(StageSearch, BadInputIsAConfigErrorWithFileAndLine) {
   e = load_error(dir, staged_search(out, "[0.1, 0.01]",
                                     "      grid: {" + kMethods +
                                         "}\n      search: {axes: {train.weight_decay: [0, 0.1]}, rungs: [2]}\n"));
-  EXPECT_NE(e.find("s.yaml:15: sweep.stages[finetune].search: stage search searches already"), std::string::npos)
-      << e;
+  EXPECT_NE(e.find("s.yaml:15: sweep.stages[finetune].search: stage search searches already"), std::string::npos) << e;
   // Adaptive seeds in a stage.
   e = load_error(dir, staged_search(out, "[0.1, 0.01]",
                                     "      grid: {" + kMethods + "}\n      seeds: {start: 2, max: 3, decide: []}\n"));
@@ -198,8 +220,7 @@ TEST(StageSearch, BadInputIsAConfigErrorWithFileAndLine) {
   text = staged_search(out);
   text.insert(text.find("      search:"), "      set: {train.lr: 0.5}\n");
   e = load_error(dir, text);
-  EXPECT_NE(e.find("s.yaml:11: sweep.stages[search].set.train.lr: also an axis of this stage"), std::string::npos)
-      << e;
+  EXPECT_NE(e.find("s.yaml:11: sweep.stages[search].set.train.lr: also an axis of this stage"), std::string::npos) << e;
   // A later run that matches no group of the search (another method), or several (the
   // search stage has a seed axis the later stage does not tell apart).
   e = load_error(dir, staged_search(out, "[0.1, 0.01]", "      grid: {method: [{name: bottom_up}]}\n"));

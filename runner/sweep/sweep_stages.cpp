@@ -19,8 +19,8 @@ namespace {
 struct StageSpec {
   std::string name, init_from;
   YAML::Node node;  // the stage's mapping
-  std::vector<Axis> axes;  // its grid and zip, then its searched axes
-  std::string prefix;      // "sweep.stages[finetune]" in errors
+  std::vector<Axis> axes;              // its grid and zip, then its searched axes
+  std::string prefix;                  // "sweep.stages[finetune]" in errors
   std::shared_ptr<SearchSpec> search;  // its `search:` (successive halving), or null
 };
 
@@ -56,8 +56,8 @@ void refuse_set_axes(const StageSpec& s, const std::string& file) {
 void read_stage_search(StageSpec& s, const std::string& file, const std::vector<StageSpec>& before) {
   for (const auto& b : before)
     if (b.search)
-      throw ConfigError(yaml_where(file, s.node["search"]) + ": " + s.prefix +
-                        ".search: stage " + b.name + " searches already; only one stage of a sweep may search");
+      throw ConfigError(yaml_where(file, s.node["search"]) + ": " + s.prefix + ".search: stage " + b.name +
+                        " searches already; only one stage of a sweep may search");
   s.search = std::make_shared<SearchSpec>(read_search(s.node["search"], file, s.axes));
   s.axes.insert(s.axes.end(), s.search->axes.begin(), s.search->axes.end());
 }
@@ -242,7 +242,8 @@ void expand_stage(Sweep& sweep, const StageSpec& s, const StageSpec* up, const s
         f.erase("model.init_from");
         f["model.init_from"] = ConfigValue{YAML::Node(upstream), Location{file, s.node["init_from"].Mark().line + 1}};
       }
-      run.config = resolve_sweep_run(f, [&] { return context + " (stage " + s.name + ")"; }, sweep.spec_path, world_size);
+      run.config = resolve_sweep_run(
+          f, [&] { return context + " (stage " + s.name + ")"; }, sweep.spec_path, world_size);
       run.run_id = run.config.run_id();
       expanded[s.name].push_back({run.axes, run.run_id, root});
       if (seen.insert(run.run_id).second) (root.empty() ? sweep.runs : sweep.stage_pool).push_back(std::move(run));

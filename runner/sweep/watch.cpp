@@ -128,8 +128,7 @@ std::string rounds_end(const Sweep& sweep) {
   if (!sweep.seeds && !sweep.search) return "";
   const auto p = round_progress(sweep);
   const std::string what = sweep.seeds ? "the rounds are" : "the search is";
-  if (p.finished)
-    return what + " decided" + (p.waiting.empty() ? "" : " as far as they can be: " + p.waiting) + "\n";
+  if (p.finished) return what + " decided" + (p.waiting.empty() ? "" : " as far as they can be: " + p.waiting) + "\n";
   const std::string failures = round_failures(sweep);
   return what + " not decided (" + p.name + ") and nothing of the sweep is queued or running: " +
          (failures.empty() ? (p.waiting.empty() ? "no run of it is left to train here" : p.waiting)
@@ -235,8 +234,10 @@ int watch_sweep(const Sweep& planned, const WatchOptions& options) {
     // A round job of the sweep queues the next round (rung): watching on while it waits or runs.
     const std::string round_job = options.slurm ? round_job_in_queue(sweep, &slurm_error) : "";
     if (!round_job.empty() && active == 0) {
-      if (!options.redraw) std::cout << clock_now() << " round job " << round_job << ": it queues the next "
-                                     << round_progress(sweep).name << " once it runs\n" << std::flush;
+      if (!options.redraw)
+        std::cout << clock_now() << " round job " << round_job << ": it queues the next " << round_progress(sweep).name
+                  << " once it runs\n"
+                  << std::flush;
       active = 1;
     }
     // Without squeue the queue is unknown: not a reason to stop watching.
@@ -253,8 +254,8 @@ int watch_sweep(const Sweep& planned, const WatchOptions& options) {
   std::signal(SIGINT, old_int);
   std::signal(SIGTERM, old_term);
   if (g_interrupted) return -1;
-  std::cout << "sweep " << sweep.name << ": nothing running or queued" << (failed ? ", " + std::to_string(failed) + " failed" : "")
-            << "\n"
+  std::cout << "sweep " << sweep.name << ": nothing running or queued"
+            << (failed ? ", " + std::to_string(failed) + " failed" : "") << "\n"
             << rounds_end(sweep);
   return failed;
 }
