@@ -2,12 +2,17 @@
 // stage's runs start from each group's winner, and only once it is decided; the bad input.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/files.h"
+#include "core/strings.h"
 #include "results/run_folder.h"
+#include "runner/sweep/local_executor.h"
 #include "runner/sweep/search_rungs.h"
 #include "runner/sweep/sweep_spec.h"
 #include "test_util.h"
@@ -238,4 +243,36 @@ TEST(StageSearch, BadInputIsAConfigErrorWithFileAndLine) {
     EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.output;
   }
   EXPECT_FALSE(fs::exists(out));
+}
+
+// `sweep run` of a search holds the sweep's run lock (what `sweep status --watch` takes for "a
+// sweep run is active") from its first pass to its last, never free between two passes, where
+// a watch would see every run pending and end.
+TEST(StageSearch, ASweepRunOfASearchHoldsItsRunLockAcrossItsPasses) {
+  test::TempDir dir;
+  const auto spec = dir.write("s.yaml", staged_search(dir.file("out")));
+  const auto sweep = load_sweep(spec, {});
+  const std::string lock = sweep_run_lock_path(sweep);
+  const auto bg = test::run_command("OMP_NUM_THREADS=1 setsid " + test::aimrun() + " sweep run " + spec + " > " +
+                                    dir.file("run.log") + " 2>&1 & echo $!");
+  const std::string stat = "/proc/" + trim(bg.output) + "/stat";
+  auto running = [&] {  // alive and not a zombie: the state after "(comm) "
+    const std::string text = fs::exists(stat) ? read_text(stat) : "";
+    const auto at = text.rfind(") ");
+    return at != std::string::npos && text.substr(at + 2, 1) != "Z";
+  };
+  bool held = false;
+  size_t gaps = 0, free = 0;  // gaps: times it was free and then held again (not the end)
+  for (int i = 0; i < 600000 && running(); ++i) {  // every millisecond, at most 10 minutes
+    const bool now = is_locked_by_other(lock);
+    if (held && !now) ++free;
+    if (now && free > 0) ++gaps, free = 0;
+    held = held || now;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_FALSE(running());
+  EXPECT_NE(read_text(dir.file("run.log")).find("search finished"), std::string::npos) << read_text(dir.file("run.log"));
+  EXPECT_TRUE(held);
+  EXPECT_EQ(gaps, 0u) << "the run lock was free while the search's sweep run went on";
+  EXPECT_TRUE(load_sweep(spec, {}).search->finished);
 }

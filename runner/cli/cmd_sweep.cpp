@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -366,6 +367,8 @@ void add_sweep_run(CLI::App* sweep) {
     options.ranks = run_args->ranks;
     options.fail_fast = run_args->fail_fast;
     options.wait_for_others = !run_args->no_wait;
+    std::unique_ptr<SweepRunHold> hold;  // across the passes of rounds and rungs (sweep status --watch)
+    if (s.seeds || s.search) hold = std::make_unique<SweepRunHold>(s);
     int failed = s.seeds    ? run_seed_rounds_locally(s, options)
                  : s.search ? run_search_locally(s, options)
                             : run_sweep_locally(s, options);
