@@ -262,7 +262,7 @@ TEST(StageSearch, ASweepRunOfASearchHoldsItsRunLockAcrossItsPasses) {
     return at != std::string::npos && text.substr(at + 2, 1) != "Z";
   };
   bool held = false;
-  size_t gaps = 0, free = 0;  // gaps: times it was free and then held again (not the end)
+  size_t gaps = 0, free = 0;                       // gaps: times it was free and then held again (not the end)
   for (int i = 0; i < 600000 && running(); ++i) {  // every millisecond, at most 10 minutes
     const bool now = is_locked_by_other(lock);
     if (held && !now) ++free;
@@ -271,7 +271,8 @@ TEST(StageSearch, ASweepRunOfASearchHoldsItsRunLockAcrossItsPasses) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_FALSE(running());
-  EXPECT_NE(read_text(dir.file("run.log")).find("search finished"), std::string::npos) << read_text(dir.file("run.log"));
+  EXPECT_NE(read_text(dir.file("run.log")).find("search finished"), std::string::npos)
+      << read_text(dir.file("run.log"));
   EXPECT_TRUE(held);
   EXPECT_EQ(gaps, 0u) << "the run lock was free while the search's sweep run went on";
   EXPECT_TRUE(load_sweep(spec, {}).search->finished);
