@@ -268,11 +268,12 @@ TEST(SearchSpec, BadSearchesAreConfigErrorsWithFileAndLine) {
   // A value of a search axis that no run can take is the run's config error.
   auto e = error_of(dir, head + "    axes: {train.lr: [fast]}\n    rungs: [1, 2, 4]\n");
   EXPECT_NE(e.find("train.lr"), std::string::npos) << e;
-  // In a sweep in stages: not yet (beside sweep.seeds: SearchSeeds.*).
+  // At the top of a sweep in stages: it belongs to one stage (tests/test_stage_search.cpp).
   e = error_of(dir,
                "sweep:\n  stages:\n    - {name: a, grid: {seed: [0]}}\n  search: {axes: {train.lr: [0.1]}, "
                "rungs: [4]}\n");
-  EXPECT_NE(e.find("a search is not supported in a sweep in stages"), std::string::npos) << e;
+  EXPECT_NE(e.find("s.yaml:9: sweep.search: in a sweep in stages a search belongs to one stage"), std::string::npos)
+      << e;
   // Through the commands: exit 2 before anything runs or is written.
   auto spec = dir.write("bad.yaml", tiny_config(dir.file("out"), 4) + head +
                                         "    axes: {train.lr: [0.1]}\n    rungs: [1, 2, 4]\n    eta: 1\n");

@@ -18,6 +18,7 @@
 #include "run_compare.h"
 #include "runner/rung_result.h"
 #include "runner/session_ledger.h"
+#include "runner/sweep/run_state.h"
 #include "runner/sweep/search_rungs.h"
 #include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_spec.h"
@@ -237,6 +238,14 @@ TEST_F(SlurmSearch, AFailedRunEndsTheChainADivergedOneDoesNot) {
   EXPECT_EQ(r.output.find(diverged + ": failed"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("the round jobs stop here, nothing was queued"), std::string::npos) << r.output;
   EXPECT_EQ(queue_of("failing"), "");
+  // A watch ends at once, saying why nothing can go on.
+  auto watch = test::run_command("timeout 60 " + test::aimrun() + " sweep status " + spec +
+                                 " --profile local --watch --interval 0.5");
+  EXPECT_NE(watch.output.find("the search is not decided (rung 1) and nothing of the sweep is queued or running: "
+                              "runs that did not end done:"),
+            std::string::npos)
+      << watch.output;
+  EXPECT_NE(watch.output.find(failed + ": failed: out of memory (a test's cause)"), std::string::npos) << watch.output;
   // The winners file says what the group waits for.
   const auto winners = read_text(dir.file("out/failing/search-winners.yaml"));
   EXPECT_NE(winners.find("run " + failed + " failed: out of memory"), std::string::npos) << winners;
@@ -260,6 +269,48 @@ TEST_F(SlurmSearch, AFailedRunEndsTheChainADivergedOneDoesNot) {
   EXPECT_NE(r.output.find("# the round job of rung 1, would be submitted with --dependency=afterany:<array 1>"),
             std::string::npos)
       << r.output;
+}
+
+// A search in a stage, submitted once and watched: `sweep status --watch` follows the round
+// jobs between the rungs (nothing of the sweep's arrays is queued then) until the search is
+// decided and the later stage, queued by the last round job, has run from each method's winner.
+TEST_F(SlurmSearch, WatchFollowsTheRoundJobsUntilTheStagedSearchIsDecided) {
+  test::TempDir dir;
+  const auto spec =
+      dir.write("staged.yaml", "output_dir: " + dir.file("out") +
+                                   "\n"
+                                   "dataset: {train_size: 500, val_size: 200, test_size: 200}\n"
+                                   "model: {width: 4}\n"
+                                   "train: {epochs: 2, batch_size: 64, log_every: 0}\n"
+                                   "eval: {attributions: [gradcam], keep_maps: 0, pictures: 0}\n"
+                                   "sweep:\n  name: staged\n  stages:\n"
+                                   "    - name: search\n      grid: {method: [{name: vanilla}, {name: aim}]}\n"
+                                   "      search: {axes: {train.lr: [0.1, 0.03]}, rungs: [1, 2], eta: 2, "
+                                   "metric: val acc}\n"
+                                   "    - name: finetune\n      init_from: search\n"
+                                   "      set: {train.epochs: 1, train.lr: 0.01}\n"
+                                   "      grid: {method: [{name: vanilla}, {name: aim}]}\n");
+  auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  EXPECT_NE(submit.output.find("rung 1: round job "), std::string::npos) << submit.output;
+  auto watch = test::run_command("timeout 600 " + test::aimrun() + " sweep status " + spec +
+                                 " --profile local --watch --interval 0.5");
+  EXPECT_EQ(watch.exit_code, 0) << watch.output;
+  EXPECT_NE(watch.output.find("it queues the next rung 2 once it runs"), std::string::npos) << watch.output;
+  EXPECT_NE(watch.output.find("the search is decided"), std::string::npos) << watch.output;
+  EXPECT_EQ(
+      trim(test::run_command("squeue -h -n aim-staged-search,aim-staged-finetune,aim-staged+rounds -o %i").output), "");
+  // The watch ended only after everything: the search decided, each fine-tuning done from its winner.
+  const auto s = load_sweep(spec, {});
+  ASSERT_TRUE(s.search && s.search->finished);
+  const auto fine = s.stage_runs("finetune");
+  ASSERT_EQ(fine.size(), 2u);
+  for (const auto* f : fine) {
+    EXPECT_EQ(inspect_run(RunPaths{s.run_dir(f->run_id)}).state, RunState::Done) << f->run_id;
+    bool winner = false;
+    for (const auto& g : s.search->groups) winner = winner || g.winner.run_id == f->upstream;
+    EXPECT_TRUE(winner) << f->upstream;
+  }
 }
 
 // What the Slurm path adds is checked before anything is queued: a bad search through

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -108,7 +109,8 @@ void print_round_job(const Sweep& sweep, const RoundJob& job, bool dry_run) {
 
 // What a sweep with rounds or a search says of its rounds or rungs (stderr).
 std::string describe_rounds(const Sweep& s) {
-  return (s.search ? describe_search(*s.search) : "") + (s.seeds ? describe_seed_rounds(*s.seeds) : "");
+  return (s.search ? describe_search(*s.search) + describe_later_stages(s) : "") +
+         (s.seeds ? describe_seed_rounds(*s.seeds) : "");
 }
 
 // sweep submit: the pending runs (with --round-job, run by a round job: only when no run of
@@ -178,7 +180,7 @@ PlanRow plan_row(const Sweep& sweep, size_t i, const std::map<std::string, Slurm
   if (!run.upstream.empty() && status.state != RunState::Done && status.state != RunState::Failed && state != "running")
     if (auto why = upstream_problem(sweep.run_dir(run.upstream), &repair); repair)
       status.detail = why + (status.detail.empty() ? "" : "; " + status.detail);
-  if (sweep.search) {  // a search's run: where its rung left it
+  if (sweep.search && run.stage == sweep.search->stage) {  // a search's run: where its rung left it
     if (!run.settled.empty() && status.state != RunState::Done && status.state != RunState::Running)
       state = "stopped";
     std::string rung = run.settled.empty() && status.state != RunState::Done
@@ -272,6 +274,14 @@ std::vector<std::string> search_work(const Sweep& sweep) {
   return out;
 }
 
+// A search in a stage, finished: one more pass trains the later stages' runs that start
+// from the winners decided in the last pass (those of earlier passes are done: skipped).
+int finish_later_stages(const Sweep& sweep, const LocalRunOptions& options) {
+  const int failed = run_sweep_locally(sweep, options);
+  std::cerr << describe_later_stages(sweep);
+  return failed;
+}
+
 // sweep run of a sweep with sweep.search: the runs of the current rungs, then the rungs
 // decided again from the run folders, until every group has its winner or a pass changes
 // nothing (a failed run, runs left to another process). Writes <sweep>/search-winners.yaml
@@ -289,7 +299,9 @@ int run_search_locally(Sweep& sweep, const LocalRunOptions& options) {
       spdlog::info("sweep {}: search {}; winners in {}", sweep.name, s.finished ? "finished" : "not finished",
                    search_winners_path(sweep));
       // Finished: every group decided, so a run that failed in the last pass diverged (an
-      // outcome of the search, ranked last), and nothing is left to retry.
+      // outcome of the search, ranked last), and nothing is left to retry; in a sweep in
+      // stages, the later stages' runs of the groups decided last are trained now.
+      if (s.finished && !sweep.stages.empty()) return finish_later_stages(sweep, options);
       return s.finished ? 0 : failed;
     }
   }
@@ -359,6 +371,8 @@ void add_sweep_run(CLI::App* sweep) {
     options.fail_fast = run_args->fail_fast;
     options.wait_for_others = !run_args->no_wait;
     ChildStops stops;  // TERM, INT, USR2: the run in training stops with a checkpoint, no other starts
+    std::unique_ptr<SweepRunHold> hold;  // across the passes of rounds and rungs (sweep status --watch)
+    if (s.seeds || s.search) hold = std::make_unique<SweepRunHold>(s);
     int failed = s.seeds    ? run_seed_rounds_locally(s, options)
                  : s.search ? run_search_locally(s, options)
                             : run_sweep_locally(s, options);

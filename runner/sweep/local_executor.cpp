@@ -237,31 +237,23 @@ void wait_for_others(const Sweep& sweep, std::vector<size_t> elsewhere, std::vec
 
 std::string sweep_run_lock_path(const Sweep& sweep) { return sweep.sweep_dir() + "/.sweep-run.lock"; }
 
-namespace {
-
-// A shared flock for as long as this `sweep run` runs (released by the kernel if it dies).
-// Only a hint for the watcher: where the file system has no flock it is simply not held.
-struct SharedHold {
-  int fd = -1;
-  explicit SharedHold(const std::string& path) {
-    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd >= 0 && ::flock(fd, LOCK_SH) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
+SweepRunHold::SweepRunHold(const Sweep& sweep) {
+  ensure_dir(sweep.sweep_dir());
+  const std::string path = sweep_run_lock_path(sweep);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ >= 0 && ::flock(fd_, LOCK_SH) != 0) {
+    ::close(fd_);
+    fd_ = -1;
   }
-  ~SharedHold() {
-    if (fd >= 0) ::close(fd);
-  }
-  SharedHold(const SharedHold&) = delete;
-  SharedHold& operator=(const SharedHold&) = delete;
-};
+}
 
-}  // namespace
+SweepRunHold::~SweepRunHold() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options) {
   prepare_sweep_dirs(sweep);
-  SharedHold hold(sweep_run_lock_path(sweep));
+  SweepRunHold hold(sweep);
   Tally tally;
   std::vector<size_t> elsewhere, waiting;
   bool stopped = false;

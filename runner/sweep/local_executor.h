@@ -28,6 +28,21 @@ int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options);
 // so `sweep status --watch` knows that pending runs are queued here.
 std::string sweep_run_lock_path(const Sweep& sweep);
 
+// That lock, shared, for the holder's lifetime (the sweep's folder made first; released by the
+// kernel if the process dies; where the file system has no flock it is simply not held: only a
+// hint for the watcher). run_sweep_locally holds one; `sweep run` of a search or of adaptive
+// seeds holds one across all its passes, so a watch never takes the gap between two for the end.
+class SweepRunHold {
+ public:
+  explicit SweepRunHold(const Sweep& sweep);
+  ~SweepRunHold();
+  SweepRunHold(const SweepRunHold&) = delete;
+  SweepRunHold& operator=(const SweepRunHold&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // <out>/<sweep>/<run-id> -> ../runs/<run-id>, and <out>/<sweep>/sweep.yaml; idempotent,
 // also when two processes prepare the same sweep at once. Links to runs the sweep no longer
 // has (its file changed) are removed, with a warning; their run folders stay.

@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "core/files.h"
@@ -49,6 +51,34 @@ std::string describe_search(const SearchState& s) {
   if (s.seconds_full > 0 && s.finished)
     o << ", " << int(std::lround(100 * (1 - s.seconds / s.seconds_full))) << "% saved";
   o << "\n";
+  return o.str();
+}
+
+std::string describe_later_stages(const Sweep& sweep) {
+  if (!sweep.search || sweep.stage_pool.empty()) return "";
+  const auto& s = *sweep.search;
+  std::ostringstream o;
+  o << "later stages (their runs start from each group's winner of stage " << s.stage << "):\n";
+  for (const auto& g : s.groups) {
+    std::map<std::string, size_t> per_stage;  // runs of each later stage descending from this group
+    for (const auto& r : sweep.stage_pool)
+      if (std::any_of(g.runs.begin(), g.runs.end(), [&](size_t i) { return s.all_runs[i].run_id == r.root; }) &&
+          (g.finished && !g.winner.run_id.empty() ? r.root == g.winner.run_id : r.root == s.all_runs[g.runs[0]].run_id))
+        ++per_stage[r.stage];
+    for (const auto& st : sweep.stages) {
+      const auto& stage = st.name;
+      const size_t n = per_stage.count(stage) ? per_stage.at(stage) : 0;
+      if (n == 0) continue;
+      o << "  stage " << stage << ", " << (g.label.empty() ? "all runs" : g.label) << ": " << n << " run(s) ";
+      if (g.finished && !g.winner.run_id.empty())
+        o << "start from the winner " << g.winner.run_id << "\n";
+      else if (g.finished)
+        o << "not started: the group has no winner (every candidate diverged)\n";
+      else
+        o << "wait for the group's winner (not decided: rung " << g.rung + 1
+          << (g.waiting.empty() ? "" : ", " + g.waiting) << ")\n";
+    }
+  }
   return o.str();
 }
 

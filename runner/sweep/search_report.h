@@ -8,6 +8,11 @@
 
 namespace aim {
 
+// A search in one stage of a sweep in stages: per group and later stage, how many runs start
+// from the group's winner, or wait for it to be decided, or never start (no winner). "" for
+// any other sweep.
+std::string describe_later_stages(const Sweep& sweep);
+
 // Per group its rungs: candidates, ranked with their scores once decided, how many were
 // promoted, what an undecided rung waits for; the winner; the compute so far beside an
 // estimate of every candidate trained to the last rung.

@@ -257,10 +257,40 @@ std::string settled_text(const SearchState& s, size_t run, const std::function<R
 
 }  // namespace search_rungs
 
+namespace search_rungs {
+
+// A sweep in stages: its runs in stage order, the search's stage being `candidates`, a later
+// stage's runs descending from the search (Sweep::stage_pool) those of a decided group's winner.
+std::vector<SweepRun> staged_runs(const Sweep& sweep, std::vector<SweepRun> candidates) {
+  std::set<std::string> winners;
+  for (const auto& g : sweep.search->groups)
+    if (g.finished && !g.winner.run_id.empty()) winners.insert(g.winner.run_id);
+  std::vector<SweepRun> out;
+  std::set<std::string> seen;
+  auto add = [&](const SweepRun& r) {
+    if (seen.insert(r.run_id).second) out.push_back(r);
+  };
+  for (const auto& st : sweep.stages) {
+    if (st.name == sweep.search->stage) {
+      for (const auto& r : candidates) add(r);
+      continue;
+    }
+    for (const auto& r : sweep.runs)
+      if (r.stage == st.name && r.root.empty()) add(r);
+    for (const auto& r : sweep.stage_pool)
+      if (r.stage == st.name && winners.count(r.root)) add(r);
+  }
+  return out;
+}
+
+}  // namespace search_rungs
+
 void apply_search(Sweep& sweep) {
   if (!sweep.search) return;
   auto& s = *sweep.search;
+  const std::string stage = s.stage;
   s = search_groups(s.spec, std::move(s.all_runs));
+  s.stage = stage;
   const size_t last = s.spec.rungs.size() - 1;
   std::map<std::pair<size_t, size_t>, RungOutcome> memo;  // each folder read once
   auto outcome = [&](size_t i, size_t k) {
@@ -276,7 +306,7 @@ void apply_search(Sweep& sweep) {
     runs[i].budget = b < s.spec.rungs.back() ? b : 0;
     runs[i].settled = search_rungs::settled_text(s, i, outcome);
   }
-  sweep.runs = std::move(runs);
+  sweep.runs = sweep.stages.empty() ? std::move(runs) : search_rungs::staged_runs(sweep, std::move(runs));
 }
 
 }  // namespace aim

@@ -59,6 +59,7 @@ struct SearchGroup {
 
 struct SearchState {
   SearchSpec spec;
+  std::string stage;               // the stage it belongs to in a sweep in stages ("" without stages)
   std::vector<SweepRun> all_runs;  // every candidate of every group
   std::vector<SearchGroup> groups;
   bool finished = false;    // every group has its winner

@@ -56,7 +56,7 @@ void expand_axes(Sweep& sweep, const std::vector<Axis>& axes, const std::string&
   std::set<std::string> seen;
   while (true) {  // one pass per combination
     FlatConfig flat = base;
-    SweepRun run{Config{}, "", apply_combination(flat, axes, idx, file), "", "", 0, ""};
+    SweepRun run{Config{}, "", apply_combination(flat, axes, idx, file), "", "", 0, "", ""};
     for (const auto& o : overrides) apply_override(flat, o);
     run.config = resolve_sweep_run(flat, [&] { return run_context(axes, idx, file); }, sweep.spec_path, world_size);
     run.run_id = run.config.run_id();
@@ -72,10 +72,13 @@ void check_staged_keys(const YAML::Node& node, const std::string& file) {
   for (auto it : node) {
     auto key = key_name(it.first, file, "sweep");
     if (std::find(valid.begin(), valid.end(), key) != valid.end()) continue;
-    if (key == "seeds" || key == "search")
-      throw ConfigError(yaml_where(file, it.first) + ": sweep." + key + ": " +
-                        (key == "seeds" ? "adaptive seeds are" : "a search is") +
-                        " not supported in a sweep in stages yet (docs/sweeps.md)");
+    if (key == "seeds")
+      throw ConfigError(yaml_where(file, it.first) +
+                        ": sweep.seeds: adaptive seeds are not supported in a sweep in stages yet (docs/sweeps.md)");
+    if (key == "search")
+      throw ConfigError(yaml_where(file, it.first) +
+                        ": sweep.search: in a sweep in stages a search belongs to one stage: give that stage a "
+                        "`search:` (sweep.stages[i].search; docs/sweeps.md, \"A search in a stage\")");
     const bool axis = key == "grid" || key == "zip";
     std::string hint = closest_match(key, valid);
     throw ConfigError(
@@ -126,16 +129,20 @@ Sweep expand_sweep(const std::string& path, const std::vector<std::string>& over
     }
   }
   sweep.output_dir = sweep.runs.front().config.get_string("output_dir");
+  replan_sweep(sweep);
+  return sweep;
+}
+
+}  // namespace
+
+void replan_sweep(Sweep& sweep) {
   if (sweep.seeds && sweep.search) {
     apply_search_seeds(sweep);
   } else {
     apply_seed_rounds(sweep);
     apply_search(sweep);
   }
-  return sweep;
 }
-
-}  // namespace
 
 Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides, int world_size) {
   try {

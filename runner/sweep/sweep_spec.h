@@ -42,6 +42,9 @@ struct SweepRun {
   // its rung reached, or it diverged.
   int64_t budget = 0;
   std::string settled;
+  // In a stage after a stage with a search (runner/sweep/sweep_stages.h): the candidate of the
+  // search it descends from; it trains only once that candidate is its group's winner.
+  std::string root;
 };
 
 struct SweepStage {
@@ -66,6 +69,10 @@ struct Sweep {
   // sweep.search beside sweep.seeds (runner/sweep/search_seeds.h): every candidate's run at
   // every seed, from which the winners' seeds are taken once the search is finished.
   std::vector<SweepRun> seed_pool;
+  // A search in one stage of a sweep in stages: the runs of the later stages that descend from
+  // it, one per candidate they could start from (SweepRun::root); those of each group's winner
+  // join `runs` once the group is decided (apply_search).
+  std::vector<SweepRun> stage_pool;
   std::string sweep_dir() const { return output_dir + "/" + name; }
   std::string run_dir(const std::string& run_id) const { return run_folder(output_dir, run_id).dir; }
   // The run with this id, or nullptr.
@@ -78,6 +85,9 @@ struct Sweep {
 // unless the sweep's config names one: world_size: N); a run's error names the sweep file
 // and the axis values of that run.
 Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides, int world_size = 1);
+// A sweep with sweep.seeds or sweep.search: its runs (the rounds and rungs so far, each with its
+// budget) played again from the run folders, as load_sweep does. Nothing for any other sweep.
+void replan_sweep(Sweep& sweep);
 // Checks every run again with `world_size` ranks (sweep run --ranks, a Slurm profile's
 // tasks): the global batch against the training split.
 void check_sweep_world(const Sweep& sweep, int world_size);

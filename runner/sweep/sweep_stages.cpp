@@ -1,11 +1,15 @@
 #include "runner/sweep/sweep_stages.h"
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "core/error.h"
 #include "core/strings.h"
+#include "runner/sweep/search_rungs.h"
 #include "runner/sweep/sweep_axes.h"
+#include "runner/sweep/sweep_search.h"
 
 namespace aim {
 
@@ -15,8 +19,9 @@ namespace {
 struct StageSpec {
   std::string name, init_from;
   YAML::Node node;  // the stage's mapping
-  std::vector<Axis> axes;
-  std::string prefix;  // "sweep.stages[finetune]" in errors
+  std::vector<Axis> axes;              // its grid and zip, then its searched axes
+  std::string prefix;                  // "sweep.stages[finetune]" in errors
+  std::shared_ptr<SearchSpec> search;  // its `search:` (successive halving), or null
 };
 
 // Every combination a stage expanded to (before runs with equal ids were merged), for
@@ -24,6 +29,7 @@ struct StageSpec {
 struct Expanded {
   std::vector<std::pair<std::string, std::string>> axes;
   std::string run_id;
+  std::string root;  // the search candidate it descends from ("" if none)
 };
 
 std::string scalar_text(const YAML::Node& n, const std::string& file, const std::string& key) {
@@ -43,6 +49,17 @@ void refuse_set_axes(const StageSpec& s, const std::string& file) {
         throw ConfigError(it->second.where.str() + ": " + s.prefix + ".set." + key +
                           ": also an axis of this stage, whose values would replace it in every run (set it in one "
                           "place)");
+}
+
+// A stage's `search:` (docs/sweeps.md, "A search in a stage"): one stage of a sweep may
+// search; its searched axes vary fastest, after its grid and zip.
+void read_stage_search(StageSpec& s, const std::string& file, const std::vector<StageSpec>& before) {
+  for (const auto& b : before)
+    if (b.search)
+      throw ConfigError(yaml_where(file, s.node["search"]) + ": " + s.prefix + ".search: stage " + b.name +
+                        " searches already; only one stage of a sweep may search");
+  s.search = std::make_shared<SearchSpec>(read_search(s.node["search"], file, s.axes));
+  s.axes.insert(s.axes.end(), s.search->axes.begin(), s.search->axes.end());
 }
 
 // The stage at position i: its name (a safe name, unique), init_from (an earlier stage),
@@ -77,7 +94,11 @@ StageSpec read_stage(const YAML::Node& node, size_t i, const std::string& file, 
   }
   if (node["set"] && !node["set"].IsNull() && !node["set"].IsMap())
     throw ConfigError(yaml_where(file, node["set"]) + ": " + s.prefix + ".set: expected a mapping of settings");
-  s.axes = read_axes(node, file, s.prefix, {"name", "init_from", "set"});
+  if (node["seeds"])
+    throw ConfigError(yaml_where(file, node["seeds"]) + ": " + s.prefix +
+                      ".seeds: adaptive seeds are not supported in a sweep in stages yet (docs/sweeps.md)");
+  s.axes = read_axes(node, file, s.prefix, {"name", "init_from", "set", "search"});
+  if (node["search"]) read_stage_search(s, file, before);
   refuse_set_axes(s, file);
   return s;
 }
@@ -151,6 +172,99 @@ void refuse_both(const StageSpec& s, const FlatConfig& flat, const std::string& 
                     it->second.where.str() + "): a stage takes its upstream run from one or the other");
 }
 
+// The axis values of a run without the keys `up` searches (its group's, in a search).
+std::vector<std::pair<std::string, std::string>> unsearched(const StageSpec& up,
+                                                            const std::vector<std::pair<std::string, std::string>>& v) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& kv : v)
+    if (!search_rungs::searched(*up.search, kv.first)) out.push_back(kv);
+  return out;
+}
+
+// The runs of stage `up` a run of `down` (axis values `axes`) starts from, each with the search
+// candidate it descends from: where `up` searches, every candidate of the one group it matches
+// (its winner is known only later); where `up` descends from a search, one run per candidate
+// there; otherwise the one matching run (match_upstream).
+std::vector<std::pair<std::string, std::string>> upstreams(const StageSpec& down, const StageSpec& up,
+                                                           const std::vector<Expanded>& up_runs,
+                                                           const std::vector<std::pair<std::string, std::string>>& axes,
+                                                           const std::string& context, const std::string& file) {
+  std::vector<std::string> shared = shared_axes(down, up);
+  std::vector<std::pair<std::string, std::string>> out;
+  if (up.search) {  // match the groups (their axes but the searched keys), then take all of one
+    shared.erase(std::remove_if(shared.begin(), shared.end(),
+                                [&](const std::string& k) { return search_rungs::searched(*up.search, k); }),
+                 shared.end());
+    std::vector<Expanded> groups;
+    for (const auto& u : up_runs) {
+      Expanded g{unsearched(up, u.axes), u.run_id, ""};
+      if (std::none_of(groups.begin(), groups.end(), [&](const Expanded& e) { return e.axes == g.axes; }))
+        groups.push_back(g);
+    }
+    const std::string first = match_upstream(down, up, groups, shared, axes, context, file);
+    const auto group = std::find_if(groups.begin(), groups.end(), [&](const Expanded& e) { return e.run_id == first; });
+    for (const auto& u : up_runs)
+      if (unsearched(up, u.axes) == group->axes) out.push_back({u.run_id, u.run_id});
+    return out;
+  }
+  std::vector<std::string> roots;  // in order of first appearance; one "" where nothing searched
+  for (const auto& u : up_runs)
+    if (std::find(roots.begin(), roots.end(), u.root) == roots.end()) roots.push_back(u.root);
+  for (const auto& r : roots) {
+    std::vector<Expanded> sub;
+    for (const auto& u : up_runs)
+      if (u.root == r) sub.push_back(u);
+    out.push_back({match_upstream(down, up, sub, shared, axes, context, file), r});
+  }
+  return out;
+}
+
+// The runs of stage `s` (after `up`, the stage it starts from, or null): one per combination
+// of its axes and upstream run; those descending from a search go to sweep.stage_pool.
+void expand_stage(Sweep& sweep, const StageSpec& s, const StageSpec* up, const std::string& file,
+                  const FlatConfig& base, const std::vector<std::string>& overrides, int world_size,
+                  std::map<std::string, std::vector<Expanded>>& expanded, std::set<std::string>& seen) {
+  std::vector<size_t> idx(s.axes.size(), 0);
+  while (true) {
+    FlatConfig flat = base;
+    if (s.node["set"] && s.node["set"].IsMap())
+      for (auto kv : s.node["set"]) set_flat_key(flat, key_name(kv.first, file, s.prefix + ".set"), kv.second, file);
+    const auto axes = apply_combination(flat, s.axes, idx, file);
+    for (const auto& o : overrides) apply_override(flat, o);
+    refuse_both(s, flat, file);
+    const std::string context = run_context(s.axes, idx, file);
+    std::vector<std::pair<std::string, std::string>> ups = {{"", ""}};
+    if (up) ups = upstreams(s, *up, expanded[up->name], axes, context, file);
+    for (const auto& [upstream, root] : ups) {
+      FlatConfig f = flat;
+      SweepRun run{Config{}, "", axes, s.name, upstream, 0, "", root};
+      if (!upstream.empty()) {
+        f.erase("model.init_from");
+        f["model.init_from"] = ConfigValue{YAML::Node(upstream), Location{file, s.node["init_from"].Mark().line + 1}};
+      }
+      run.config = resolve_sweep_run(
+          f, [&] { return context + " (stage " + s.name + ")"; }, sweep.spec_path, world_size);
+      run.run_id = run.config.run_id();
+      expanded[s.name].push_back({run.axes, run.run_id, root});
+      if (seen.insert(run.run_id).second) (root.empty() ? sweep.runs : sweep.stage_pool).push_back(std::move(run));
+    }
+    if (!next_combination(idx, s.axes)) break;
+  }
+}
+
+// The stage that searches (if any): its candidates, checked against its rungs, become the
+// sweep's search (runner/sweep/search_rungs.h), decided from the run folders by apply_search.
+void set_stage_search(Sweep& sweep, const std::vector<StageSpec>& specs) {
+  for (const auto& s : specs) {
+    if (!s.search) continue;
+    std::vector<SweepRun> candidates;
+    for (const auto* r : sweep.stage_runs(s.name)) candidates.push_back(*r);
+    check_search_epochs(*s.search, candidates);
+    sweep.search = std::make_shared<SearchState>(search_groups(*s.search, std::move(candidates)));
+    sweep.search->stage = s.name;
+  }
+}
+
 }  // namespace
 
 void expand_stages(Sweep& sweep, const YAML::Node& stages, const std::string& file, const FlatConfig& base,
@@ -176,35 +290,16 @@ void expand_stages(Sweep& sweep, const YAML::Node& stages, const std::string& fi
     const StageSpec* up = nullptr;
     for (const auto& u : specs)
       if (u.name == s.init_from) up = &u;
-    const auto shared = up ? shared_axes(s, *up) : std::vector<std::string>{};
-    std::vector<size_t> idx(s.axes.size(), 0);
-    while (true) {
-      FlatConfig flat = base;
-      if (s.node["set"] && s.node["set"].IsMap())
-        for (auto kv : s.node["set"]) set_flat_key(flat, key_name(kv.first, file, s.prefix + ".set"), kv.second, file);
-      SweepRun run{Config{}, "", apply_combination(flat, s.axes, idx, file), s.name, "", 0, ""};
-      for (const auto& o : overrides) apply_override(flat, o);
-      refuse_both(s, flat, file);
-      const std::string context = run_context(s.axes, idx, file);
-      if (up) {
-        run.upstream = match_upstream(s, *up, expanded[up->name], shared, run.axes, context, file);
-        flat.erase("model.init_from");
-        flat["model.init_from"] =
-            ConfigValue{YAML::Node(run.upstream), Location{file, s.node["init_from"].Mark().line + 1}};
-      }
-      run.config = resolve_sweep_run(flat, [&] { return context + " (stage " + s.name + ")"; }, sweep.spec_path, world_size);
-      run.run_id = run.config.run_id();
-      expanded[s.name].push_back({run.axes, run.run_id});
-      if (seen.insert(run.run_id).second) sweep.runs.push_back(std::move(run));
-      if (!next_combination(idx, s.axes)) break;
-    }
+    expand_stage(sweep, s, up, file, base, overrides, world_size, expanded, seen);
   }
+  set_stage_search(sweep, specs);
   const std::string out = sweep.runs.front().config.get_string("output_dir");
-  for (const auto& r : sweep.runs)
-    if (r.config.get_string("output_dir") != out)
-      r.config.fail("output_dir", "every stage of a sweep writes to one output_dir (" + out + "; stage " + r.stage +
-                                      " has " + r.config.get_string("output_dir") +
-                                      "): a later stage finds its upstream runs there");
+  for (const auto* runs : {&sweep.runs, &sweep.stage_pool})
+    for (const auto& r : *runs)
+      if (r.config.get_string("output_dir") != out)
+        r.config.fail("output_dir", "every stage of a sweep writes to one output_dir (" + out + "; stage " + r.stage +
+                                        " has " + r.config.get_string("output_dir") +
+                                        "): a later stage finds its upstream runs there");
 }
 
 }  // namespace aim

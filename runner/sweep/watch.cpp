@@ -7,10 +7,12 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <thread>
 
+#include "core/error.h"
 #include "core/file_lock.h"
 #include "core/files.h"
 #include "core/strings.h"
@@ -18,6 +20,7 @@
 #include "runner/sweep/local_executor.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/slurm_executor.h"
+#include "runner/sweep/slurm_rounds.h"
 
 namespace aim {
 
@@ -48,7 +51,7 @@ std::vector<std::string> row_of(size_t i, const WatchedRun& r) {
 
 std::string totals_line(const SweepTotals& t, size_t n) {
   std::vector<std::string> parts;
-  for (const char* k : {"done", "running", "queued", "failed", "pending", "unreadable"})
+  for (const char* k : {"done", "running", "queued", "stopped", "failed", "pending", "unreadable"})
     if (t.count.count(k)) parts.push_back(std::to_string(t.count.at(k)) + " " + k);
   return std::to_string(n) + " runs: " + join(parts, ", ") + "; sweep ETA " + fmt_eta(t.eta_s);
 }
@@ -104,6 +107,35 @@ void print_changes(const std::vector<WatchedRun>& runs, std::map<std::string, st
   out.flush();
 }
 
+// A sweep with rounds (sweep.seeds) or rungs (sweep.search) submitted to Slurm: its round job
+// in the queue ("<job> <state>", "" when none). Between rounds nothing of the sweep's arrays
+// is queued while the round job waits or runs, and it queues the next round before it ends.
+std::string round_job_in_queue(const Sweep& sweep, std::string* error) {
+  const std::string dir = sweep.sweep_dir() + "/slurm";
+  if ((!sweep.seeds && !sweep.search) || !std::filesystem::exists(dir)) return "";
+  try {
+    const auto jobs = queued_round_jobs(sweep, std::filesystem::absolute(dir).string());
+    return jobs.empty() ? "" : jobs.front().first + " " + jobs.front().second;
+  } catch (const Error& e) {
+    *error = e.what();
+    return "";
+  }
+}
+
+// How a watch of a sweep with rounds or rungs ends: decided, or undecided with nothing queued
+// and why (the runs that did not end done, each with its cause, or what the rounds wait for).
+std::string rounds_end(const Sweep& sweep) {
+  if (!sweep.seeds && !sweep.search) return "";
+  const auto p = round_progress(sweep);
+  const std::string what = sweep.seeds ? "the rounds are" : "the search is";
+  if (p.finished) return what + " decided" + (p.waiting.empty() ? "" : " as far as they can be: " + p.waiting) + "\n";
+  const std::string failures = round_failures(sweep);
+  return what + " not decided (" + p.name + ") and nothing of the sweep is queued or running: " +
+         (failures.empty() ? (p.waiting.empty() ? "no run of it is left to train here" : p.waiting)
+                           : "runs that did not end done:\n" + failures) +
+         "\n(`aimrun sweep submit` or `sweep run` of the spec trains them and goes on)\n";
+}
+
 }  // namespace
 
 std::vector<WatchedRun> observe_sweep(const Sweep& sweep, bool slurm, std::string* slurm_error) {
@@ -118,7 +150,10 @@ std::vector<WatchedRun> observe_sweep(const Sweep& sweep, bool slurm, std::strin
     w.run_id = run.run_id;
     w.state = to_string(status.state);
     w.detail = status.detail;
-    if (status.state != RunState::Done) {
+    if (!run.settled.empty() && status.state != RunState::Done && status.state != RunState::Running) {
+      w.state = "stopped";  // a search's run at the rung it was not promoted from, or diverged
+      w.detail = run.settled;
+    } else if (status.state != RunState::Done) {
       auto it = in_slurm.find(run.run_id);
       if (it != in_slurm.end()) {
         w.state = it->second.state == "RUNNING" || it->second.state == "COMPLETING" ? "running" : "queued";
@@ -172,7 +207,8 @@ SweepTotals sweep_totals(const std::vector<WatchedRun>& runs) {
   return t;
 }
 
-int watch_sweep(const Sweep& sweep, const WatchOptions& options) {
+int watch_sweep(const Sweep& planned, const WatchOptions& options) {
+  Sweep sweep = planned;  // played again from the run folders at every refresh (rounds, rungs)
   g_interrupted = 0;
   auto old_int = std::signal(SIGINT, on_interrupt);
   auto old_term = std::signal(SIGTERM, on_interrupt);
@@ -180,6 +216,7 @@ int watch_sweep(const Sweep& sweep, const WatchOptions& options) {
   int failed = 0;
   for (int n = 1;; ++n) {
     std::string slurm_error;
+    if (n > 1) replan_sweep(sweep);
     auto runs = observe_sweep(sweep, options.slurm, &slurm_error);
     auto totals = sweep_totals(runs);
     failed = totals.count.count("failed") ? totals.count.at("failed") : 0;
@@ -194,6 +231,15 @@ int watch_sweep(const Sweep& sweep, const WatchOptions& options) {
     }
     int active = (totals.count.count("running") ? totals.count.at("running") : 0) +
                  (totals.count.count("queued") ? totals.count.at("queued") : 0);
+    // A round job of the sweep queues the next round (rung): watching on while it waits or runs.
+    const std::string round_job = options.slurm ? round_job_in_queue(sweep, &slurm_error) : "";
+    if (!round_job.empty() && active == 0) {
+      if (!options.redraw)
+        std::cout << clock_now() << " round job " << round_job << ": it queues the next " << round_progress(sweep).name
+                  << " once it runs\n"
+                  << std::flush;
+      active = 1;
+    }
     // Without squeue the queue is unknown: not a reason to stop watching.
     if (!slurm_error.empty()) {
       std::cout << clock_now() << " " << slurm_error << ": the queue is not known; watching on\n" << std::flush;
@@ -208,8 +254,9 @@ int watch_sweep(const Sweep& sweep, const WatchOptions& options) {
   std::signal(SIGINT, old_int);
   std::signal(SIGTERM, old_term);
   if (g_interrupted) return -1;
-  std::cout << "sweep " << sweep.name << ": nothing running or queued" << (failed ? ", " + std::to_string(failed) + " failed" : "")
-            << "\n";
+  std::cout << "sweep " << sweep.name << ": nothing running or queued"
+            << (failed ? ", " + std::to_string(failed) + " failed" : "") << "\n"
+            << rounds_end(sweep);
   return failed;
 }
 

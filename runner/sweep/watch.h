@@ -5,7 +5,9 @@
 // when the sweep was submitted). On a terminal the view is redrawn in place; otherwise it
 // is a log: a line per run whose state or epoch changed, and the totals. It ends when no
 // run is running or queued (a pending run counts as queued while a `sweep run` of this
-// sweep is active), or on Ctrl-C.
+// sweep is active) and, on Slurm, no round job of a sweep with a search or adaptive seeds is
+// (a sweep played again from the run folders at every refresh), or on Ctrl-C. A sweep with a
+// search or seeds ends saying whether it is decided, and if not why nothing can go on.
 #include <map>
 #include <string>
 #include <vector>
@@ -41,6 +43,7 @@ std::vector<WatchedRun> observe_sweep(const Sweep& sweep, bool slurm, std::strin
 // over as many runs as are running at once.
 SweepTotals sweep_totals(const std::vector<WatchedRun>& runs);
 // The watch loop; returns the number of failed runs when it ended (-1 when interrupted).
+// `sweep` is copied and played again at every refresh (replan_sweep).
 int watch_sweep(const Sweep& sweep, const WatchOptions& options);
 
 }  // namespace aim
