@@ -51,7 +51,11 @@ void expect_ended(const test::CommandResult& r, double seconds, double limit_s) 
 // refuses (exit 127, "error while loading shared libraries"): before any code of aimrun's runs. Before, 800 to 1200 MB
 // hung for good.
 TEST(ResourceLimits, EveryAddressSpaceLimitEndsTheRunOrTrainsIt) {
-  for (int mib : {600, 800, 1000, 1200, 1400, 2500, 0}) {
+  // 700 to 800 in steps of 20: where libtorch's own start-up (its static initialisers, before
+  // main) or aimrun's parsing runs out, which moves with the build's size; before, 740-760
+  // ended in "terminate called ... std::bad_alloc" (exit 134) and 780 in a bare
+  // "std::bad_alloc" (exit 1), neither naming the limit.
+  for (int mib : {600, 700, 720, 740, 760, 780, 800, 1000, 1200, 1400, 2500, 0}) {
     const std::string what = mib ? "ulimit -v of " + std::to_string(mib) + " MB" : "no limit (the control)";
     test::FaultCase fc("a run under " + what);
     test::TempDir dir;
@@ -72,10 +76,11 @@ TEST(ResourceLimits, EveryAddressSpaceLimitEndsTheRunOrTrainsIt) {
       EXPECT_TRUE(contains(r.output, "the address-space limit (ulimit -v) of " + std::to_string(mib) + " MiB"))
           << r.output;
       EXPECT_FALSE(fs::exists(dir.file("run"))) << "refused, yet something was written";
-    } else {
+    } else {  // failed: in training (FAILED written), or in start-up (nothing written)
       EXPECT_EQ(r.exit_code, 1) << r.output;
-      EXPECT_TRUE(contains(r.output, "ulimit -v")) << r.output;
-      EXPECT_TRUE(fs::exists(dir.file("run/FAILED"))) << r.output;
+      EXPECT_TRUE(contains(r.output, "the address-space limit (ulimit -v) of " + std::to_string(mib) + " MiB"))
+          << r.output;
+      EXPECT_TRUE(fs::exists(dir.file("run/FAILED")) || !fs::exists(dir.file("run"))) << r.output;
       EXPECT_FALSE(fs::exists(dir.file("run/result.h5")));
     }
     std::cout << "[ limits ] " << what << ": exit " << r.exit_code << " in " << int(took) << " s\n";

@@ -1,6 +1,7 @@
 // aimrun: train, sweep, evaluate and report AIM and its baselines.
 #include <c10/util/Exception.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -55,15 +56,42 @@ void check_command_names(CLI::App& app, int argc, char** argv) {
     if (!aim::is_allocation_failure(x)) aim::end_process_now(x.what(), 134);
     try {
       aim::end_process_now(aim::with_memory_limits(x.what()), aim::kExitError);
-    } catch (...) {  // not even the message fits
-      aim::end_process_now(
-          "std::bad_alloc in a thread, and no memory left to say more: this process is at its memory "
-          "limit (ulimit -v, the job's memory)",
-          aim::kExitError);
+    } catch (...) {  // not even the message fits: said without allocating
+      static char line[320];
+      struct rlimit as {};
+      if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+        std::snprintf(line, sizeof line,
+                      "std::bad_alloc, and no memory left to say more: this process has the address-space limit "
+                      "(ulimit -v) of %llu MiB: raise it (the job's memory, `ulimit -v`)",
+                      static_cast<unsigned long long>(as.rlim_cur >> 20));
+      else
+        std::snprintf(line, sizeof line,
+                      "std::bad_alloc in a thread, and no memory left to say more: this process is at its memory "
+                      "limit (the job's memory)");
+      aim::end_process_now(line, aim::kExitError);
     }
   } catch (...) {
   }
   aim::end_process_now("terminated by an uncaught exception", 134);
+}
+
+// Before any library's initialisers (an executable's .preinit_array runs right after the
+// dynamic loader): a failed allocation in libtorch's static initialisers, under an
+// address-space limit just above what the loader needs, ends with the limit named too, not
+// with "terminate called ... std::bad_alloc" (exit 134).
+void install_terminate_early(int, char**, char**) { std::set_terminate(on_terminate); }
+__attribute__((section(".preinit_array"), used)) void (*aim_terminate_preinit)(int, char**,
+                                                                               char**) = install_terminate_early;
+
+// An exception main() catches: a failed allocation (one of parsing the command line, or
+// loading the config, under a memory limit) says which limits this process has.
+std::string error_text(const std::exception& e, const std::string& what) {
+  if (!aim::is_allocation_failure(e)) return what;
+  try {
+    return aim::with_memory_limits(what);
+  } catch (...) {
+    return what;
+  }
 }
 
 // `train` ends with _exit after an error: threads of a library that failed to allocate (a
@@ -121,10 +149,10 @@ int main(int argc, char** argv) {
     std::cerr << "aimrun: error: " << e.what() << std::endl;
     return finish(command, aim::kExitError);
   } catch (const c10::Error& e) {
-    std::cerr << "aimrun: error: " << e.what_without_backtrace() << std::endl;
+    std::cerr << "aimrun: error: " << error_text(e, e.what_without_backtrace()) << std::endl;
     return finish(command, aim::kExitError);
   } catch (const std::exception& e) {
-    std::cerr << "aimrun: error: " << e.what() << std::endl;
+    std::cerr << "aimrun: error: " << error_text(e, e.what()) << std::endl;
     return finish(command, aim::kExitError);
   }
   return finish(command, aim::cli::exit_code());
