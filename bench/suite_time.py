@@ -12,9 +12,17 @@ time, to see what a change to it would give.
 """
 import sys
 
-# The suites of test_slurm, test_slurm_stages, test_hostile_slurm and test_multinode.
-SLURM_CHAIN = ('Slurm.', 'SlurmStages.', 'SlurmSplit.', 'SlurmSplitPlan.', 'SlurmSplitStandIn.', 'HostileSlurm.',
-               'TwoNodes.', 'Values/HostileSlurmPath.')
+# The suites of the binaries with RESOURCE_LOCK slurm (tests/CMakeLists.txt): test_slurm,
+# test_slurm_stages, test_hostile_slurm, test_submission_records and test_multinode. A ctest
+# entry is a suite (`Slurm`) or, in runs before one entry per suite, a test (`Slurm.Name`).
+SLURM_CHAIN = {'Slurm', 'SlurmStages', 'SlurmSplit', 'SlurmSplitPlan', 'SlurmSplitStandIn', 'SlurmRounds',
+               'SlurmRoundsScript', 'SlurmSearch', 'SlurmSearchInput', 'SlurmSearchScript', 'HostileSlurm',
+               'Values/HostileSlurmPath', 'TwoNodes', 'ReadOnly', 'SubmissionRecord', 'SubmissionRecordCli',
+               'SubmissionRecordSlurm'}
+
+
+def in_chain(name):
+    return name.split('.')[0] in SLURM_CHAIN
 
 
 def read_costs(path):
@@ -30,7 +38,7 @@ def read_costs(path):
 
 
 def summary(costs, slots=2):
-    chain = sum(s for name, s in costs.items() if name.startswith(SLURM_CHAIN))
+    chain = sum(s for name, s in costs.items() if in_chain(name))
     total = sum(costs.values())
     return {'tests': len(costs), 'total': total, 'chain': chain, 'bound': max(chain, total / slots)}
 

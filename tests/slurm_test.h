@@ -1,8 +1,9 @@
 #pragma once
 // The one fixture of the tests that need the Slurm cluster (scripts/slurm-local.sh start).
 // Where no cluster answers, or none of its nodes can run a job, a test reports itself as not
-// run: GTEST_SKIP, which ctest lists as skipped ("Not Run"), never as passed, with the
-// reason and the command that starts a cluster. AIM_REQUIRE_SLURM=1 (CI, where the cluster
+// run: GTEST_SKIP, which ctest lists as skipped ("Not Run"), never as passed (its suite's
+// entry, or `skipped.summary` where other tests of the suite ran: tests/run_suite.py), with
+// the reason and the command that starts a cluster. AIM_REQUIRE_SLURM=1 (CI, where the cluster
 // is part of the machine) makes that a failure instead.
 #include <gtest/gtest.h>
 

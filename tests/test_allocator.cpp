@@ -1,6 +1,6 @@
 // keep_freed_memory_in_process(): a large block freed and allocated again is reused, not
-// faulted in again. Each test runs in its own process (gtest_discover_tests), so the
-// first measurement sees glibc's defaults.
+// faulted in again. Each test runs in its own process (EACH_TEST in tests/CMakeLists.txt),
+// so the first measurement sees glibc's defaults.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
