@@ -215,8 +215,9 @@ TEST(StagedSweep, FailedUpstreamMarksItsDownstreamRunAndTheNextRunRetriesIt) {
 }
 
 // SIGTERM to the process group (as a batch system or `timeout` stops a job) while the
-// pretrain run trains: it checkpoints and stops, the sweep ends, nothing downstream is touched; the next `sweep run`
-// resumes it and trains the rest.
+// pretrain run trains: it checkpoints and stops (the TERM it gets, and the USR2 the sweep
+// passes on: one stop), the sweep waits for it and exits 75, nothing downstream is touched;
+// the next `sweep run` resumes it and trains the rest.
 TEST(StagedSweep, InterruptedWhilePretrainingResumesAndFinishes) {
   test::TempDir dir;
   auto spec = dir.write("s.yaml", two_stages(dir.file("out"), "      set: {train.epochs: 3}\n      grid: {seed: [4]}\n",
@@ -228,7 +229,9 @@ TEST(StagedSweep, InterruptedWhilePretrainingResumesAndFinishes) {
                              dir.file("log") + " 2>&1' & pid=$!; for i in $(seq 1200); do [ -f " + pre +
                              "/checkpoint.pt ] && break; sleep 0.05; done; sleep 0.3; kill -TERM -$pid; wait $pid; "
                              "echo rc=$?");
-  EXPECT_NE(r.output.find("rc=143"), std::string::npos) << r.output << read_text(dir.file("log"));
+  EXPECT_NE(r.output.find("rc=75"), std::string::npos) << r.output << read_text(dir.file("log"));
+  EXPECT_NE(read_text(dir.file("log")).find("sweep run stopped by SIGTERM"), std::string::npos)
+      << read_text(dir.file("log"));
   EXPECT_FALSE(fs::exists(pre + "/result.h5"));
   EXPECT_TRUE(fs::exists(pre + "/checkpoint.pt"));
   EXPECT_FALSE(fs::exists(fine + "/FAILED"));

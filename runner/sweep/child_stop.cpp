@@ -38,7 +38,12 @@ ChildStops::ChildStops() {
   sa.sa_handler = on_stop;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
-  for (size_t i = 0; i < 3; ++i) sigaction(kStops[i], &sa, &previous[i]);
+  for (size_t i = 0; i < 3; ++i) {
+    sigaction(kStops[i], &sa, &previous[i]);
+    // INT ignored on entry (a background job of a script, nohup): left ignored, as a shell
+    // leaves it; the run it trains takes its own INT (core/stop_signal.h).
+    if (kStops[i] == SIGINT && previous[i].sa_handler == SIG_IGN) sigaction(SIGINT, &previous[i], nullptr);
+  }
 }
 
 ChildStops::~ChildStops() {

@@ -7,7 +7,8 @@
 // with a checkpoint, exit 75, and the one mpirun passes on to its ranks) and remembered: the
 // sweep waits for its child and starts nothing after. Ctrl-C in a terminal reaches the child
 // itself as well; the extra USR2 asks for the same stop, and a second Ctrl-C still quits the
-// trainer at once (core/stop_signal.h).
+// trainer at once (core/stop_signal.h). An INT ignored when the sweep starts (a background
+// job of a script) stays ignored, as shells leave it.
 #include <string>
 #include <vector>
 
