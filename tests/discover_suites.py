@@ -3,6 +3,7 @@
 
   discover_suites.py --binary B --out FILE --runner run_suite.py --skip-log LOG --workdir DIR
                      [--each-test] [-- PROPERTY VALUE ...]
+  discover_suites.py --check-unique DIR     # exit 1 when two binaries have a suite of one name
 
 Run after each link of B (POST_BUILD, as gtest_discover_tests does), so a new test or suite
 needs no CMake edit. Each entry is named after its suite (`Suite`, `Prefix/Suite` for
@@ -12,7 +13,9 @@ the PROPERTY VALUE pairs go to set_tests_properties, after SKIP_RETURN_CODE 77. 
 tests change the process itself (test_allocator). FILE is written to a temporary name and
 renamed."""
 import argparse
+import glob
 import os
+import re
 import subprocess
 import sys
 
@@ -54,7 +57,25 @@ def entries(names, a):
                f" SKIP_RETURN_CODE 77 {props})\n")
 
 
+def check_unique(folder):
+    """Every entry name once across the binaries' entry files in `folder`: two binaries with a
+    suite of the same name would make two ctest entries of one name (a fixture's clean-up may
+    then run before one of them, and `ctest -R` and a failure name both)."""
+    seen = {}
+    for f in sorted(glob.glob(os.path.join(folder, "*_suites.cmake"))):
+        for name in re.findall(r"^add_test\(\[==\[(.*?)\]==\]", open(f).read(), re.M):
+            seen.setdefault(name, []).append(os.path.basename(f))
+    dup = {n: fs for n, fs in seen.items() if len(fs) > 1}
+    for n, fs in sorted(dup.items()):
+        print(f"discover_suites: the suite {n} is in {len(fs)} test binaries ({', '.join(fs)}): "
+              f"rename one (one ctest entry per suite name)", file=sys.stderr)
+    print(f"{len(seen)} entries in {folder}, {len(dup)} name(s) twice")
+    return 1 if dup or not seen else 0
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-unique":
+        return check_unique(sys.argv[2])
     p = argparse.ArgumentParser()
     for name in ("binary", "out", "runner", "skip-log", "workdir"):
         p.add_argument("--" + name, required=True)

@@ -531,7 +531,7 @@ TEST(Flips, PackedImageCacheIsNamedAndPackedAgainOrReadAsTheOriginal) {
 // cause without a word. Each line now carries its CRC-32; a damaged one is named by file and
 // line and not read. A ledger an older aimrun began (no checksums) is read as before up to
 // its first line with a checksum; after that a line without one is damaged.
-TEST(Ledger, ADamagedLineIsNamedByFileAndLineAndNeverMisread) {
+TEST(LedgerLines, ADamagedLineIsNamedByFileAndLineAndNeverMisread) {
   test::TempDir dir;
   const RunPaths p{dir.path()};
   const std::string old_start = "{\"event\": \"start\", \"time\": 100, \"hosts\": \"n1\", \"slurm\": \"\", \"pid\": 7}";

@@ -179,7 +179,7 @@ TEST(Training, AimMasksFollowTheAnnealedTargetAndPredictAgreesWithEvaluation) {
 // train.accumulate_steps is part of a run's identity except at its default (1), so runs
 // made before the key existed keep their ids; a run with accumulation stopped between two
 // optimiser steps resumes to exactly the numbers of its uninterrupted twin.
-TEST(GradientAccumulation, IdentityAndResumeMidEpoch) {
+TEST(AccumulationIdentity, IdentityAndResumeMidEpoch) {
   test::TempDir dir;
   auto cfg = dir.write("c.yaml", test::small_run_config(dir.file("out"), 1));
   {  // dataset.train_size: 1024 (a dotted key beside `dataset: {...}` is a duplicate key)
