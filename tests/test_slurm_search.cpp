@@ -339,7 +339,7 @@ TEST_F(SlurmSearch, AnElementPreemptedInsideItsRungResumesAndStopsAtItsRung) {
                                             "  search:\n    axes: {train.lr: [0.1, 0.03]}\n    rungs: [2, 3]\n"
                                             "    eta: 2\n    metric: val acc\n");
   auto sweep = load_sweep(spec, {});
-  const auto& run = sweep.runs[0];
+  const SweepRun run = sweep.runs[0];  // a copy: `sweep` is loaded again below
   const auto run_dir = sweep.run_dir(run.run_id);
   auto submit = test::run_command(test::aimrun() + " sweep submit " + spec + " --profile local");
   ASSERT_EQ(submit.exit_code, 0) << submit.output;
