@@ -36,15 +36,18 @@ class SlurmSearch : public test::SlurmTest {};
 // 2 methods x 3 learning rates, rungs 1 and 2, eta 2, on 500 images of width 4 (about a
 // second an epoch). train.lr 1e6 diverges (train.stop_on_nan): AIM's in epoch 1, so it is
 // never promoted; vanilla's in epoch 2, after it was promoted: it ranks last at the last rung.
+// The runs of these tests: 500 images of width 4, 2 epochs, one attribution, into <dir>/out.
+std::string tiny_runs(const test::TempDir& dir) {
+  return "output_dir: " + dir.file("out") +
+         "\n"
+         "dataset: {train_size: 500, val_size: 200, test_size: 200}\n"
+         "model: {width: 4}\n"
+         "train: {epochs: 2, batch_size: 64, log_every: 0}\n"
+         "eval: {attributions: [gradcam], keep_maps: 0, pictures: 0}\n";
+}
+
 std::string search_spec(const test::TempDir& dir, const std::string& name) {
-  return dir.write(name + ".yaml", "output_dir: " + dir.file("out") +
-                                       "\n"
-                                       "dataset: {train_size: 500, val_size: 200, test_size: 200}\n"
-                                       "model: {width: 4}\n"
-                                       "train: {epochs: 2, batch_size: 64, log_every: 0}\n"
-                                       "eval: {attributions: [gradcam], keep_maps: 0, pictures: 0}\n"
-                                       "sweep:\n  name: " +
-                                       name +
+  return dir.write(name + ".yaml", tiny_runs(dir) + "sweep:\n  name: " + name +
                                        "\n  grid:\n    method: [{name: vanilla}, {name: aim}]\n"
                                        "  search:\n    axes: {train.lr: [1.0e+6, 0.1, 0.03]}\n"
                                        "    rungs: [1, 2]\n    eta: 2\n    metric: val acc\n");
@@ -146,12 +149,7 @@ TEST_F(SlurmSearch, OneSubmissionPlaysEveryRungAndPicksTheWinnersOfALocalRun) {
 TEST_F(SlurmSearch, OneSubmissionPlaysTheRungsThenTheSeedsOfTheWinners) {
   test::TempDir dir;
   const auto spec =
-      dir.write("both.yaml", "output_dir: " + dir.file("out") +
-                                 "\n"
-                                 "dataset: {train_size: 500, val_size: 200, test_size: 200}\n"
-                                 "model: {width: 4}\n"
-                                 "train: {epochs: 2, batch_size: 64, log_every: 0}\n"
-                                 "eval: {attributions: [gradcam], keep_maps: 0, pictures: 0}\n"
+      dir.write("both.yaml", tiny_runs(dir) +
                                  "sweep:\n  name: both\n  grid:\n    method: [{name: vanilla}, {name: aim}]\n"
                                  "  search:\n    axes: {train.lr: [0.1, 0.03]}\n"
                                  "    rungs: [1, 2]\n    eta: 2\n    metric: val acc\n"
@@ -277,12 +275,7 @@ TEST_F(SlurmSearch, AFailedRunEndsTheChainADivergedOneDoesNot) {
 TEST_F(SlurmSearch, WatchFollowsTheRoundJobsUntilTheStagedSearchIsDecided) {
   test::TempDir dir;
   const auto spec =
-      dir.write("staged.yaml", "output_dir: " + dir.file("out") +
-                                   "\n"
-                                   "dataset: {train_size: 500, val_size: 200, test_size: 200}\n"
-                                   "model: {width: 4}\n"
-                                   "train: {epochs: 2, batch_size: 64, log_every: 0}\n"
-                                   "eval: {attributions: [gradcam], keep_maps: 0, pictures: 0}\n"
+      dir.write("staged.yaml", tiny_runs(dir) +
                                    "sweep:\n  name: staged\n  stages:\n"
                                    "    - name: search\n      grid: {method: [{name: vanilla}, {name: aim}]}\n"
                                    "      search: {axes: {train.lr: [0.1, 0.03]}, rungs: [1, 2], eta: 2, "

@@ -50,12 +50,7 @@ std::string staged_search(const std::string& out, const std::string& lrs = "[0.1
 }
 
 std::string load_error(const test::TempDir& dir, const std::string& text) {
-  try {
-    load_sweep(dir.write("s.yaml", text), {});
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_of<ConfigError>([&] { load_sweep(dir.write("s.yaml", text), {}); });
 }
 
 std::string axis(const SweepRun& r, const std::string& key) {
