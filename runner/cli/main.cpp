@@ -118,7 +118,6 @@ int main(int argc, char** argv) {
     std::atexit(aim::end_oom_watch);
   }
   const std::string malloc_setting = aim::keep_freed_memory_in_process();  // before any tensor
-  std::set_terminate(on_terminate);
   const std::string command = argc > 1 ? argv[1] : "";
   CLI::App app{
       "aimrun: trains and compares interpretable image classifiers (AIM, bottom-up masking, vanilla)\n"
