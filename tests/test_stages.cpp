@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "runner/sweep/sweep_spec.h"
+#include "sweep_test.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -37,12 +38,6 @@ std::string load_error(const test::TempDir& dir, const std::string& text) {
   return "";
 }
 
-std::string axis(const SweepRun& r, const std::string& key) {
-  for (const auto& [k, v] : r.axes)
-    if (k == key) return v;
-  return "";
-}
-
 }  // namespace
 
 // Each finetune run starts from the pretrain run with its seed; its config names that run,
@@ -62,7 +57,7 @@ TEST(StagedSweep, EachDownstreamRunTakesTheUpstreamRunWithItsSeed) {
     const SweepRun* up = s.find_run(f->upstream);
     ASSERT_NE(up, nullptr) << f->upstream;
     EXPECT_EQ(up->stage, "pretrain");
-    EXPECT_EQ(axis(*up, "seed"), axis(*f, "seed"));
+    EXPECT_EQ(test::axis(*up, "seed"), test::axis(*f, "seed"));
     EXPECT_EQ(f->config.get_string("model.init_from"), f->upstream);
   }
   for (const auto* p : pre) {

@@ -112,7 +112,7 @@ Sweep expand_sweep(const std::string& path, const std::vector<std::string>& over
       }
       std::unique_ptr<SearchSpec> search;
       if (node["search"]) {  // successive halving: the searched axes vary fastest
-        search = std::make_unique<SearchSpec>(read_search(node["search"], loc.file, axes));
+        search = std::make_unique<SearchSpec>(read_search(node["search"], loc.file, axes, "sweep.search"));
         axes.insert(axes.end(), search->axes.begin(), search->axes.end());
       }
       count_runs(axes, loc.str(), kMaxSweepRuns);

@@ -58,7 +58,7 @@ void read_stage_search(StageSpec& s, const std::string& file, const std::vector<
     if (b.search)
       throw ConfigError(yaml_where(file, s.node["search"]) + ": " + s.prefix + ".search: stage " + b.name +
                         " searches already; only one stage of a sweep may search");
-  s.search = std::make_shared<SearchSpec>(read_search(s.node["search"], file, s.axes));
+  s.search = std::make_shared<SearchSpec>(read_search(s.node["search"], file, s.axes, s.prefix + ".search"));
   s.axes.insert(s.axes.end(), s.search->axes.begin(), s.search->axes.end());
 }
 
