@@ -299,12 +299,11 @@ TEST(StagedSweep, AdaptiveSeedsInTheLastStageTrainEachSeedsChainAsTheRoundsNeedI
   size_t n_max = 0;
   for (const auto& g : s.seeds->groups) n_max = std::max(n_max, g.n);
   for (const auto& run : s.runs) {
-    const auto st = inspect_run_folder(RunPaths{s.run_dir(run.run_id)}, ResultDepth::State);
-    EXPECT_EQ(st.state, RunState::Done) << run.stage << " " << run.run_id;
-    if (run.stage == "finetune") {
+    const auto st = inspect_run_folder(RunPaths{s.run_dir(run.run_id)}, ResultDepth::Full);
+    ASSERT_EQ(st.state, RunState::Done) << run.stage << " " << run.run_id << ": " << st.detail;
+    if (run.stage == "finetune") {  // trained from its own seed's pretraining
       EXPECT_EQ(run.upstream, pre.at(test::axis(run, "seed"))->run_id);
-      EXPECT_EQ(st.record.text.count("init_from_run") ? st.record.text.at("init_from_run") : run.upstream,
-                run.upstream);
+      EXPECT_EQ(st.record.text.at("init_from_run"), run.upstream);
     }
   }
   // The pretraining of seed 2 is trained exactly when a round gave some group seed 2.
