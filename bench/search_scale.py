@@ -4,9 +4,13 @@
 list of N values; rungs 1, 2, 4; eta 3) whose first two rungs have run: every candidate
 has its rung-1 file, the survivors of rung 1 their rung-2 file (written here, with random
 validation scores, ranked as aimrun ranks them), so `sweep plan` and `sweep status` read N
-rung files, decide two rungs and list the runs of the third. Prints the seconds, the seconds
-per candidate and the growth factor between sizes (time(10N) / time(N): 10 is linear), and
-checks that the survivors aimrun lists are the ones ranked here.
+rung files, decide two rungs and list the runs of the third. `aimrun report OUT --search SPEC`
+(OUT: the output_dir, its N run folders, each with a placeholder config.yaml) does the same,
+then leaves the candidates the search stopped out of its table (it exits 3: the third rung's
+runs are not trained). Prints the seconds, the CPU seconds, the seconds per candidate and the
+growth factor between sizes (time(10N) / time(N): 10 is linear), and checks that the
+survivors plan and status list, and the number of candidates the report leaves out, are
+those ranked here.
 
   /usr/bin/python3 bench/search_scale.py [--aimrun build/runner/aimrun] [--sizes 10,100,1000,5000]
                                          [--repeat 2] [--work DIR] [--keep]
@@ -16,29 +20,12 @@ import math
 import os
 import random
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
-
-def timed(cmd, repeat):
-    """Seconds and CPU seconds of the fastest of `repeat` runs, after one untimed run (warm cache)."""
-    best = None
-    for i in range(repeat + 1):
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        dt = time.monotonic() - t0
-        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if proc.returncode != 0:
-            sys.exit(f"search_scale: {' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
-        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-        if i > 0 and (best is None or dt < best[0]):
-            best = (dt, cpu, proc.stdout + proc.stderr)
-    return best
+from bench_timing import timed
 
 
 def write_spec(work, n):
@@ -56,6 +43,8 @@ def write_spec(work, n):
 def write_rung(out, run_id, epoch, score):
     d = os.path.join(out, "runs", run_id)
     os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.yaml"), "w") as f:  # a run folder to `report` (not read: not done)
+        f.write(f"# fabricated by bench/search_scale.py: the candidate {run_id}\n")
     with open(os.path.join(d, f"rung-{epoch}.yaml"), "w") as f:
         f.write(f"# aimrun rung result: the run's validation at a training budget (docs/sweeps.md, Search)\n"
                 f"run_id: {run_id}\nepoch: {epoch}\nepochs: 4\nsplit: val\nseconds: 10.0\n"
@@ -82,6 +71,21 @@ def fill(aimrun, spec, out, seed):
     return ids, keep2
 
 
+def check(name, n, text, third):
+    """plan and status list the third rung's runs (to epoch 4); the report leaves every other
+    candidate out of its table and lists the third rung's as not complete."""
+    if name == "report --search":
+        m = re.search(r"not in the table: (\d+) candidate\(s\) the search stopped at a rung", text)
+        left_out = int(m.group(1)) if m else 0
+        if left_out != n - len(third):
+            sys.exit(f"search_scale: the report of {n} leaves out {left_out} candidates, {n - len(third)} expected")
+        return
+    listed = set(re.findall(r"^\d+\s+([0-9a-f]{12})\s.*to epoch 4", text, re.M))
+    if listed != set(third):
+        sys.exit(f"search_scale: {name} of {n} lists {len(listed)} runs to epoch 4, "
+                 f"{len(third)} expected (ranked here)")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -93,21 +97,23 @@ def main():
     a = ap.parse_args()
     work = a.work or tempfile.mkdtemp(prefix="search-scale-")
     sizes = [int(s) for s in a.sizes.split(",")]
-    print(f"{'command':<14} {'candidates':>10} {'seconds':>8} {'CPU s':>7} {'ms/cand.':>9} {'growth':>7}")
+    print(f"load {open('/proc/loadavg').read().split()[0]}, {os.cpu_count()} CPUs")
+    print(f"{'command':<16} {'candidates':>10} {'seconds':>8} {'CPU s':>7} {'ms/cand.':>9} {'growth':>7}")
     last = {}
     for n in sizes:
         spec, out = write_spec(work, n)
         ids, third = fill(a.aimrun, spec, out, n)
         if len(ids) != n:
             sys.exit(f"search_scale: {len(ids)} candidates planned for {n} values")
-        for name in ("sweep plan", "sweep status"):
-            secs, cpu, text = timed([a.aimrun] + name.split() + [spec], a.repeat)
-            listed = set(re.findall(r"^\d+\s+([0-9a-f]{12})\s.*to epoch 4", text, re.M))
-            if listed != set(third):
-                sys.exit(f"search_scale: {name} of {n} lists {len(listed)} runs to epoch 4, "
-                         f"{len(third)} expected (ranked here)")
+        commands = {"sweep plan": [a.aimrun, "sweep", "plan", spec],
+                    "sweep status": [a.aimrun, "sweep", "status", spec],
+                    "report --search": [a.aimrun, "report", out, "--search", spec]}
+        for name, cmd in commands.items():
+            secs, cpu, text = timed(cmd, a.repeat, ok=(0, 3) if name == "report --search" else (0,),
+                                    who="search_scale")
+            check(name, n, text, third)
             growth = f"{secs / last[name][1]:.1f}x" if name in last else ""
-            print(f"{name:<14} {n:>10} {secs:>8.2f} {cpu:>7.2f} {1000 * secs / n:>9.2f} {growth:>7}")
+            print(f"{name:<16} {n:>10} {secs:>8.2f} {cpu:>7.2f} {1000 * secs / n:>9.2f} {growth:>7}")
             last[name] = (n, secs)
     if not a.keep and not a.work:
         shutil.rmtree(work)

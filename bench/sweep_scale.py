@@ -19,12 +19,13 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+
+from bench_timing import timed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -45,27 +46,6 @@ def make_folder(src, dst, n):
     writes them (bench/sweep_copies.py --patch-summaries)."""
     subprocess.run(["/usr/bin/python3", os.path.join(HERE, "sweep_copies.py"), src, dst, str(n), "--patch-summaries"],
                    check=True, capture_output=True)
-
-
-CPU = {}  # the CPU seconds (user + system) of the last timed() command's fastest run
-
-
-def timed(cmd, repeat=1, ok=(0, 3)):
-    """Seconds of the fastest of `repeat` runs, after one untimed run (warm cache). Its CPU
-    seconds go to CPU["last"]: on a shared machine they say more than the wall clock."""
-    best = None
-    for i in range(repeat + 1):
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        dt = time.monotonic() - t0
-        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if proc.returncode not in ok:
-            sys.exit(f"sweep_scale: {' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
-        if i > 0 and (best is None or dt < best):
-            best = dt
-            CPU["last"] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    return best
 
 
 def read_commands(aimrun, folder, work, skip):
@@ -135,16 +115,15 @@ def damaged_report(aimrun, src, work, n, k, repeat):
     folder = os.path.join(work, f"damaged{n}")
     make_folder(src, folder, n)
     cmd = [aimrun, "report", folder]
-    clean = timed(cmd, repeat)
-    clean_cpu = CPU["last"]
+    clean = timed(cmd, repeat, ok=(0, 3), who="sweep_scale")
     damaged = damage_summaries(folder, k)
-    t = timed(cmd, repeat)
+    t = timed(cmd, repeat, ok=(0, 3), who="sweep_scale")
     err = subprocess.run(cmd, capture_output=True, text=True).stderr
     m = re.search(r"(\d+) complete runs were read from result.h5", err)
     named = int(m.group(1)) if m else 0
     shutil.rmtree(folder)
-    return {"runs": n, "damaged": damaged, "clean_s": clean, "damaged_s": t, "clean_cpu_s": clean_cpu,
-            "damaged_cpu_s": CPU["last"], "runs_warned_of": named}
+    return {"runs": n, "damaged": damaged, "clean_s": clean.seconds, "damaged_s": t.seconds,
+            "clean_cpu_s": clean.cpu, "damaged_cpu_s": t.cpu, "runs_warned_of": named}
 
 
 def table(title, rows, sizes):
@@ -188,9 +167,9 @@ def main():
             make_folder(a.src, folder, n)
             print(f"  {n} copies made in {time.monotonic() - t0:.1f} s", flush=True)
             for name, cmd in read_commands(aimrun, folder, work, skip).items():
-                reads.setdefault(name, {})[n] = timed(cmd, a.repeat)
-                cpu.setdefault(name, {})[n] = CPU["last"]
-                print(f"  {n:5d} runs: {name}: {reads[name][n]:.2f} s ({CPU['last']:.2f} s of CPU)", flush=True)
+                t = timed(cmd, a.repeat, ok=(0, 3), who="sweep_scale")
+                reads.setdefault(name, {})[n], cpu.setdefault(name, {})[n] = t.seconds, t.cpu
+                print(f"  {n:5d} runs: {name}: {t.seconds:.2f} s ({t.cpu:.2f} s of CPU)", flush=True)
             if not a.keep:
                 shutil.rmtree(folder)
         sweeps = {}
@@ -199,9 +178,9 @@ def main():
             fill_status_sweep(aimrun, spec, out, runs[0])
             for name, cmd in (("sweep plan", [aimrun, "sweep", "plan", spec]),
                               ("sweep status", [aimrun, "sweep", "status", spec])):
-                sweeps.setdefault(name, {})[n] = timed(cmd, a.repeat)
-                cpu.setdefault(name, {})[n] = CPU["last"]
-                print(f"  {n:5d} runs: {name}: {sweeps[name][n]:.2f} s ({CPU['last']:.2f} s of CPU; load "
+                t = timed(cmd, a.repeat, ok=(0, 3), who="sweep_scale")
+                sweeps.setdefault(name, {})[n], cpu.setdefault(name, {})[n] = t.seconds, t.cpu
+                print(f"  {n:5d} runs: {name}: {t.seconds:.2f} s ({t.cpu:.2f} s of CPU; load "
                       f"{open('/proc/loadavg').read().split()[0]})", flush=True)
             if not a.keep:
                 shutil.rmtree(out)

@@ -24,6 +24,7 @@
 #include "runner/sweep/search_rungs.h"
 #include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_spec.h"
+#include "sweep_test.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -174,6 +175,49 @@ TEST(SearchRungs, RungsArePlayedFromOutcomesAloneAndPromoteOnlyWholeRungs) {
   play_search(s, failing);
   EXPECT_EQ(s.groups[0].at_rung.size(), 1u);
   EXPECT_NE(s.groups[0].waiting.find("failed: disk full"), std::string::npos) << s.groups[0].waiting;
+}
+
+// Each candidate's place in the search as a type (what `aimrun report --search` decides by)
+// beside the text `sweep status` shows, on the synthetic outcomes of the test above.
+TEST(SearchRungs, EveryCandidateHasATypedOutcomeBesideItsText) {
+  test::TempDir dir;
+  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 9) + kGrid +
+                                      "  search:\n    axes: {train.lr: [0.1, 0.05, 0.03, 0.02, 0.01]}\n"
+                                      "    rungs: [1, 3, 9]\n    eta: 2\n    metric: val acc\n");
+  auto sweep = load_sweep(spec, {});
+  ASSERT_TRUE(sweep.search);
+  auto& s = *sweep.search;
+  const std::vector<double> score = {0.3, 0.8, 0.6, 0.8, 0.2};
+  auto outcome = [&](size_t i, size_t k) {
+    RungOutcome o;
+    const size_t c = i % 5, group = i / 5;
+    if (group == 1 && k == 1 && c == 1) return o;  // pending
+    o.state = c == 4 ? RungOutcome::State::Diverged : RungOutcome::State::Reached;
+    o.metrics["val acc"] = score[c] + 0.01 * double(k) * double(c);
+    return o;
+  };
+  play_search(s, outcome);
+  using O = SearchOutcome;
+  // vanilla: c=0 stopped at rung 1, c=2 at rung 2, c=1 complete but beaten by c=3, c=4 diverged;
+  // aim: c=1 pending at rung 2 (to be trained), c=2 and c=3 at a rung not decided yet.
+  const std::vector<O> want = {O::Stopped, O::NotWinner, O::Stopped, O::Winner,  O::Diverged,
+                               O::Stopped, O::Training,  O::Reached, O::Reached, O::Diverged};
+  const std::vector<std::string> text = {"stopped at rung 1 (epoch 1), not promoted: val acc 0.3000",
+                                         "complete, not the winner: val acc 0.8200",
+                                         "stopped at rung 2 (epoch 3), not promoted: val acc 0.6200",
+                                         "winner: val acc 0.8600",
+                                         "diverged at rung 1 (epoch 1)",
+                                         "stopped at rung 1 (epoch 1), not promoted: val acc 0.3000",
+                                         "",
+                                         "reached rung 2 (epoch 3): val acc 0.6200 (the rung is not decided yet)",
+                                         "reached rung 2 (epoch 3): val acc 0.8300 (the rung is not decided yet)",
+                                         "diverged at rung 1 (epoch 1)"};
+  for (size_t i = 0; i < want.size(); ++i) {
+    const auto [o, t] = search_rungs::settled(s, i, outcome);
+    EXPECT_EQ(int(o), int(want[i])) << i;
+    EXPECT_EQ(t, text[i]) << i;
+  }
+  EXPECT_EQ(int(search_rungs::settled(s, 10, outcome).first), int(O::NotSearched));
 }
 
 TEST(SearchSpec, CandidatesAreTheSameForEveryMethodAndTheirIdsDoNotDependOnTheRung) {
@@ -367,8 +411,7 @@ TEST(SearchRun, KilledAndRunAgainPromotesOnceContinuesFromCheckpointsAndTheWinne
   ASSERT_EQ(seeded.runs.size(), 4u);
   std::set<std::string> seed0, winner_ids = {s.groups[0].winner.run_id, s.groups[1].winner.run_id};
   for (const auto& run : seeded.runs)
-    for (const auto& [k, v] : run.axes)
-      if (k == "seed" && v == "0") seed0.insert(run.run_id);
+    if (test::axis(run, "seed") == "0") seed0.insert(run.run_id);
   EXPECT_EQ(seed0, winner_ids);
   // The winner of vanilla, trained straight to 4 epochs elsewhere: bit-identical.
   const auto& winner = s.all_runs[s.groups[0].winner.run];
@@ -436,6 +479,8 @@ TEST(SearchRun, ADivergedCandidateRanksLastIsNeverPromotedAndIsNotTrainedAgain) 
   EXPECT_TRUE(std::isinf(g.ranked[0].back().score));
   EXPECT_NE(read_text(sweep.run_dir(diverged.run_id) + "/FAILED").find("loss is not finite"), std::string::npos);
   EXPECT_EQ(sweep.runs[0].settled, "diverged at rung 1 (epoch 1)");
+  EXPECT_EQ(int(sweep.runs[0].outcome), int(SearchOutcome::Diverged));
+  EXPECT_EQ(int(sweep.runs[1].outcome), int(SearchOutcome::Winner));
   auto again = test::run_command(test::aimrun() + " sweep run " + spec);
   EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_EQ(sessions_of(sweep.run_dir(diverged.run_id)), 1u);

@@ -64,7 +64,8 @@ TEST(SeedRounds, BadSeedsAreConfigErrorsWithFileAndLine) {
   e = error_of(dir,
                "sweep:\n  stages:\n    - {name: a, grid: {seed: [0]}}\n  seeds: {start: 2, max: 3, decide: ['aim - "
                "vanilla: test acc']}\n");
-  EXPECT_NE(e.find("not supported in a sweep in stages"), std::string::npos) << e;
+  EXPECT_NE(e.find("sweep.seeds: in a sweep in stages adaptive seeds belong to the last stage"), std::string::npos)
+      << e;
   // Through the command: exit 2 before anything runs.
   auto spec = dir.write("bad.yaml", base(dir.file("out")) + kMethods + seeds +
                                         "    start: 5\n    max: 3\n    decide: ['aim - vanilla: test acc']\n");

@@ -15,6 +15,7 @@
 #include "runner/sweep/local_executor.h"
 #include "runner/sweep/search_rungs.h"
 #include "runner/sweep/sweep_spec.h"
+#include "sweep_test.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -53,12 +54,6 @@ std::string load_error(const test::TempDir& dir, const std::string& text) {
   return test::error_of<ConfigError>([&] { load_sweep(dir.write("s.yaml", text), {}); });
 }
 
-std::string axis(const SweepRun& r, const std::string& key) {
-  for (const auto& [k, v] : r.axes)
-    if (k == key) return v;
-  return "";
-}
-
 // The line of `text` that holds `id` ("" if none).
 std::string line_of(const std::string& text, const std::string& id) {
   const auto at = text.find(id);
@@ -91,8 +86,8 @@ TEST(StageSearch, LaterStagesWaitInThePoolOneRunPerCandidate) {
     if (p.stage == "finetune") {
       EXPECT_EQ(p.upstream, p.root);
       EXPECT_EQ(p.config.get_string("model.init_from"), p.root);
-      EXPECT_EQ(axis(p, "method"), axis(*candidates[p.root], "method"));  // its own group's candidate
-      EXPECT_DOUBLE_EQ(p.config.get_float("train.lr"), 0.01);             // its own setting
+      EXPECT_EQ(test::axis(p, "method"), test::axis(*candidates[p.root], "method"));  // its own group's candidate
+      EXPECT_DOUBLE_EQ(p.config.get_float("train.lr"), 0.01);                         // its own setting
     } else {
       const SweepRun* up = nullptr;
       for (const auto& q : s.stage_pool)
@@ -155,8 +150,8 @@ TEST(StageSearch, OneSweepRunFinetunesFromEachGroupsWinnerAndNeverFromALoser) {
     ASSERT_TRUE(winners.count(f->upstream)) << f->upstream;
     const SweepRun* up = s.find_run(f->upstream);
     ASSERT_NE(up, nullptr);
-    EXPECT_EQ(axis(*up, "method"), axis(*f, "method"));  // its own method's winner
-    methods.insert(axis(*f, "method"));
+    EXPECT_EQ(test::axis(*up, "method"), test::axis(*f, "method"));  // its own method's winner
+    methods.insert(test::axis(*f, "method"));
     const RunPaths paths{s.run_dir(f->run_id)};
     const auto st = inspect_run_folder(paths, ResultDepth::Full);
     ASSERT_EQ(st.state, RunState::Done) << f->run_id << ": " << st.detail;
@@ -193,6 +188,71 @@ TEST(StageSearch, OneSweepRunFinetunesFromEachGroupsWinnerAndNeverFromALoser) {
   EXPECT_NE(again.output.find(" 0 trained"), std::string::npos) << again.output;
 }
 
+// `aimrun report --search` of a sweep whose search is one stage: the stage, the metric and
+// split that selected, each group's winner and the later stage's runs starting from it, exit
+// 0; the candidates stopped at a rung and the one beaten at the last rung are in no row (each
+// method's row of the search is its winner alone, n 1, aim compared with vanilla), and each
+// fine-tuning row starts from its method's winner.
+TEST(StageSearch, TheReportOfAStagedSearchShowsTheWinnersAndLeavesTheLosersOut) {
+  test::TempDir dir;
+  const auto spec = dir.write("s.yaml", staged_search(dir.file("out"), "[0.1, 0.03, 0.01]"));
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto s = load_sweep(spec, {});
+  ASSERT_TRUE(s.search && s.search->finished);
+  auto report = test::run_command(test::aimrun() + " report " + dir.file("out/staged-search") + " --search " + spec +
+                                  " --format csv");
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  const std::string& out = report.output;
+  EXPECT_NE(out.find("search in stage search (" + spec +
+                     ":11): rungs 1, 2 epochs, eta 2, metric val acc (validation "
+                     "split; test data are never read to select)"),
+            std::string::npos)
+      << out;
+  std::map<std::string, std::string> winner_of;  // method -> its winner's run id
+  for (const auto& g : s.search->groups) {
+    winner_of[test::axis(s.search->all_runs[g.winner.run], "method")] = g.winner.run_id;
+    EXPECT_NE(out.find("    winner: " + g.winner.run_id), std::string::npos) << out;
+    EXPECT_NE(out.find("stage finetune, " + g.label + ": 1 run(s) start from the winner " + g.winner.run_id),
+              std::string::npos)
+        << out;
+  }
+  ASSERT_EQ(winner_of.size(), 2u);
+  // 3 candidates per method, eta 2: 1 stopped at rung 1, 2 at rung 2 of which 1 won.
+  EXPECT_NE(out.find("not in the table: 2 candidate(s) the search stopped at a rung (or that diverged), 2 of its "
+                     "last rung that did not win"),
+            std::string::npos)
+      << out;
+  // The table (CSV): a row per method of each stage, n 1 each.
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& line : split(out, '\n')) {
+    if (starts_with(line, "dataset,")) header = split(line, ',');
+    if (starts_with(line, "builtin,")) rows.push_back(split(line, ','));
+  }
+  auto column = [&](const std::string& name) {
+    return size_t(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  const size_t method = column("method"), from = column("model.init_from"), n = column("n"), base = column("baseline");
+  ASSERT_LT(base, header.size()) << out;
+  ASSERT_EQ(rows.size(), 4u) << out;
+  std::set<std::string> searched, finetuned;
+  for (const auto& row : rows) {
+    ASSERT_EQ(row.size(), header.size()) << out;
+    EXPECT_EQ(row[n], "1") << out;  // the winner alone; its fine-tuning alone
+    const std::string m = "{name: " + row[method] + "}";
+    if (row[from] == "-") {
+      searched.insert(row[method]);
+      EXPECT_EQ(row[base], row[method] == "aim" ? "vanilla" : "-") << out;
+    } else {
+      finetuned.insert(row[method]);
+      EXPECT_EQ(row[from], winner_of.at(m).substr(0, 6)) << out;  // its own method's winner
+    }
+  }
+  EXPECT_EQ(searched, (std::set<std::string>{"vanilla", "aim"}));
+  EXPECT_EQ(finetuned, (std::set<std::string>{"vanilla", "aim"}));
+}
+
 TEST(StageSearch, BadInputIsAConfigErrorWithFileAndLine) {
   test::TempDir dir;
   const std::string out = dir.file("out");
@@ -207,16 +267,21 @@ TEST(StageSearch, BadInputIsAConfigErrorWithFileAndLine) {
                                     "      grid: {" + kMethods +
                                         "}\n      search: {axes: {train.weight_decay: [0, 0.1]}, rungs: [2]}\n"));
   EXPECT_NE(e.find("s.yaml:15: sweep.stages[finetune].search: stage search searches already"), std::string::npos) << e;
-  // Adaptive seeds in a stage.
+  // Adaptive seeds in the stage after a search.
   e = load_error(dir, staged_search(out, "[0.1, 0.01]",
-                                    "      grid: {" + kMethods + "}\n      seeds: {start: 2, max: 3, decide: []}\n"));
-  EXPECT_NE(e.find("s.yaml:15: sweep.stages[finetune].seeds: adaptive seeds are not supported"), std::string::npos)
+                                    "      grid: {" + kMethods +
+                                        "}\n      seeds: {start: 2, max: 3, decide: ['aim - vanilla: val acc']}\n"));
+  EXPECT_NE(e.find("s.yaml:15: sweep.stages[finetune].seeds: adaptive seeds beside a search (stage search) are not "
+                   "supported in a sweep in stages yet"),
+            std::string::npos)
       << e;
   // The stage's own rungs beyond its epochs; a searched key set by the stage too.
   text = staged_search(out);
   text.replace(text.find("rungs: [1, 2]"), 13, "rungs: [1, 3]");
   e = load_error(dir, text);
-  EXPECT_NE(e.find("s.yaml:11: sweep.search.rungs: the rung 3 is beyond train.epochs (2)"), std::string::npos) << e;
+  EXPECT_NE(e.find("s.yaml:11: sweep.stages[search].search.rungs: the rung 3 is beyond train.epochs (2)"),
+            std::string::npos)
+      << e;
   text = staged_search(out);
   text.insert(text.find("      search:"), "      set: {train.lr: 0.5}\n");
   e = load_error(dir, text);
@@ -238,6 +303,46 @@ TEST(StageSearch, BadInputIsAConfigErrorWithFileAndLine) {
     EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.output;
   }
   EXPECT_FALSE(fs::exists(out));
+}
+
+// Every error inside a stage's search names that stage's key (sweep.stages[<name>].search.<key>),
+// not a top-level sweep.search, with the file and line of the mistake.
+TEST(StageSearch, AnErrorInAStagesSearchNamesTheStagesKey) {
+  test::TempDir dir;
+  const std::string out = dir.file("out");
+  const std::string search = "search: {axes: {train.lr: [0.1, 0.01]}, rungs: [1, 2], eta: 2, metric: val acc}";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"eta: 2", "sweep.stages[search].search.eta: 1 is out of range (2 to 1000)"},
+      {"rungs: [1, 2]", "sweep.stages[search].search.rungs: the rungs must increase: 1 after 2"},
+      {"train.lr: [0.1, 0.01]",
+       "sweep.stages[search].search.axes.train.lr: expected a non-empty list of values or a range"},
+      {"train.lr: [0.1, 0.01]", "sweep.stages[search].search.axes.train.lr.high: expected a number, got 'x'"},
+      {"metric: val acc", "sweep.stages[search].search.metric: 'test acc' is a metric of held-out data"},
+      {"eta: 2", "sweep.stages[search].search.etta: unknown key (did you mean 'eta'?)"},
+      {"axes: {train.lr: [0.1, 0.01]}, ", "sweep.stages[search].search: axes and rungs are required"},
+      {"train.lr: [0.1, 0.01]", "sweep.stages[search].search.axes.model.width: searched and an axis of the grid too"}};
+  const std::vector<std::string> wrong = {"eta: 1",
+                                          "rungs: [2, 1]",
+                                          "train.lr: 0.1",
+                                          "train.lr: {low: 0.1, high: x, samples: 2}",
+                                          "metric: test acc",
+                                          "etta: 2",
+                                          "",
+                                          "model.width: [2, 4]"};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::string text = staged_search(out);
+    ASSERT_NE(text.find(search), std::string::npos);
+    text.replace(text.find(cases[i].first), cases[i].first.size(), wrong[i]);
+    if (i == 7) text.replace(text.find("grid: {method"), 13, "grid: {model.width: [2, 4], method");
+    const auto e = load_error(dir, text);
+    EXPECT_NE(e.find("s.yaml:11: " + cases[i].second), std::string::npos) << wrong[i] << ":\n" << e;
+    EXPECT_EQ(e.find("sweep.search"), std::string::npos) << e;
+  }
+  // The same mistakes in a sweep without stages still name sweep.search.
+  std::string flat = tiny(out, 2) + "sweep:\n  name: flat\n  grid: {" + kMethods + "}\n  " + search + "\n";
+  flat.replace(flat.find("eta: 2"), 6, "eta: 1");
+  const auto e = load_error(dir, flat);
+  EXPECT_NE(e.find("s.yaml:9: sweep.search.eta: 1 is out of range"), std::string::npos) << e;
 }
 
 // `sweep run` of a search holds the sweep's run lock (what `sweep status --watch` takes for "a

@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/error.h"
 #include "core/files.h"
+#include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_spec.h"
+#include "sweep_test.h"
 #include "test_util.h"
 
 using namespace aim;
@@ -37,12 +40,6 @@ std::string load_error(const test::TempDir& dir, const std::string& text) {
   return "";
 }
 
-std::string axis(const SweepRun& r, const std::string& key) {
-  for (const auto& [k, v] : r.axes)
-    if (k == key) return v;
-  return "";
-}
-
 }  // namespace
 
 // Each finetune run starts from the pretrain run with its seed; its config names that run,
@@ -62,7 +59,7 @@ TEST(StagedSweep, EachDownstreamRunTakesTheUpstreamRunWithItsSeed) {
     const SweepRun* up = s.find_run(f->upstream);
     ASSERT_NE(up, nullptr) << f->upstream;
     EXPECT_EQ(up->stage, "pretrain");
-    EXPECT_EQ(axis(*up, "seed"), axis(*f, "seed"));
+    EXPECT_EQ(test::axis(*up, "seed"), test::axis(*f, "seed"));
     EXPECT_EQ(f->config.get_string("model.init_from"), f->upstream);
   }
   for (const auto* p : pre) {
@@ -261,4 +258,94 @@ TEST(StagedSweep, InterruptedWhilePretrainingResumesAndFinishes) {
       read_text(fine + "/train.log").find("initialised from the upstream run " + s.stage_runs("pretrain")[0]->run_id),
       std::string::npos)
       << read_text(fine + "/train.log");
+}
+
+// Adaptive seeds in the last stage (docs/sweeps.md, "Adaptive seeds in the last stage"):
+// round 1 is seeds 0..start-1 of each group of the last stage with the earlier runs they start
+// from (each seed's pretraining), nothing of a later seed; `sweep run` plays the rounds, and a
+// seed added later brings its own pretraining, trained before its fine-tuning.
+TEST(StagedSweep, AdaptiveSeedsInTheLastStageTrainEachSeedsChainAsTheRoundsNeedIt) {
+  test::TempDir dir;
+  const auto spec = dir.write(
+      "s.yaml", two_stages(dir.file("out"), "      grid: {seed: [0, 1, 2]}\n",
+                           "      grid: {method: [{name: vanilla}, {name: aim}]}\n"
+                           "      seeds: {start: 2, max: 3, margin: 0, decide: ['aim - vanilla: val acc']}\n"));
+  auto s = load_sweep(spec, {});
+  ASSERT_TRUE(s.seeds);
+  EXPECT_EQ(s.seeds->stage, "finetune");
+  EXPECT_EQ(s.seeds->all_runs.size(), 6u);     // 2 methods x max 3 seeds
+  EXPECT_EQ(s.seeds->earlier.size(), 3u);      // the pretraining of each seed
+  std::map<std::string, const SweepRun*> pre;  // seed -> its pretraining run
+  for (const auto& r : s.seeds->earlier) pre[test::axis(r, "seed")] = &r;
+  ASSERT_EQ(pre.size(), 3u);
+  std::multiset<std::string> round1;
+  for (const auto& r : s.runs) round1.insert(r.stage + " " + test::axis(r, "seed"));
+  EXPECT_EQ(round1, (std::multiset<std::string>{"pretrain 0", "pretrain 1", "finetune 0", "finetune 0", "finetune 1",
+                                                "finetune 1"}));
+  EXPECT_EQ(s.runs.front().stage, "pretrain");  // stage by stage
+  for (const auto& r : s.runs)
+    if (r.stage == "finetune") {
+      EXPECT_EQ(r.upstream, pre.at(test::axis(r, "seed"))->run_id) << r.run_id;
+    }
+  auto plan = test::run_command(test::aimrun() + " sweep plan " + spec);
+  ASSERT_EQ(plan.exit_code, 0) << plan.output;
+  EXPECT_NE(plan.output.find("adaptive seeds"), std::string::npos) << plan.output;
+  EXPECT_EQ(plan.output.find(pre.at("2")->run_id), std::string::npos) << plan.output;  // not in round 1
+  // Train: round after round until decided or max.
+  auto r = test::run_command("OMP_NUM_THREADS=1 " + test::aimrun() + " sweep run " + spec);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  s = load_sweep(spec, {});
+  ASSERT_TRUE(s.seeds->finished) << describe_seed_rounds(*s.seeds);
+  size_t n_max = 0;
+  for (const auto& g : s.seeds->groups) n_max = std::max(n_max, g.n);
+  for (const auto& run : s.runs) {
+    const auto st = inspect_run_folder(RunPaths{s.run_dir(run.run_id)}, ResultDepth::Full);
+    ASSERT_EQ(st.state, RunState::Done) << run.stage << " " << run.run_id << ": " << st.detail;
+    if (run.stage == "finetune") {  // trained from its own seed's pretraining
+      EXPECT_EQ(run.upstream, pre.at(test::axis(run, "seed"))->run_id);
+      EXPECT_EQ(st.record.text.at("init_from_run"), run.upstream);
+    }
+  }
+  // The pretraining of seed 2 is trained exactly when a round gave some group seed 2.
+  EXPECT_EQ(fs::exists(s.run_dir(pre.at("2")->run_id)), n_max == 3) << describe_seed_rounds(*s.seeds);
+  size_t active = n_max;  // the pretraining of each seed some group has, and each group's seeds
+  for (const auto& g : s.seeds->groups) active += g.n;
+  EXPECT_EQ(s.runs.size(), active);
+}
+
+// The adaptive seeds of a sweep in stages: the last stage's only, their errors naming its key.
+TEST(StagedSweep, AdaptiveSeedsInStagesBadInputNamesTheStagesKey) {
+  test::TempDir dir;
+  const std::string out = dir.file("out");
+  const std::string seeds = "      seeds: {start: 2, max: 3, decide: ['aim - vanilla: val acc']}\n";
+  const std::string methods = "      grid: {method: [{name: vanilla}, {name: aim}]}\n";
+  // In a stage that is not the last.
+  auto e = load_error(dir, two_stages(out, methods + seeds, methods));
+  EXPECT_NE(e.find("s.yaml:11: sweep.stages[pretrain].seeds: adaptive seeds belong to the last stage of a sweep in "
+                   "stages (stage finetune comes after this one)"),
+            std::string::npos)
+      << e;
+  // A seed axis beside them; max below start; a method no run of the stage has.
+  e = load_error(dir,
+                 two_stages(out, "", "      grid: {seed: [0, 1], method: [{name: vanilla}, {name: aim}]}\n" + seeds));
+  EXPECT_NE(e.find("sweep: a seed axis beside sweep.stages[finetune].seeds"), std::string::npos) << e;
+  e = load_error(
+      dir, two_stages(out, "", methods + "      seeds: {start: 3, max: 2, decide: ['aim - vanilla: val acc']}\n"));
+  EXPECT_NE(e.find("s.yaml:13: sweep.stages[finetune].seeds.max: 2 is below start (3)"), std::string::npos) << e;
+  e = load_error(dir, two_stages(out, "",
+                                 methods + "      seeds: {start: 2, max: 3, decide: ['bottom_up - vanilla: val "
+                                           "acc']}\n"));
+  EXPECT_NE(e.find("s.yaml:13: sweep.stages[finetune].seeds.decide: 'bottom_up - vanilla: val acc': no run of the "
+                   "sweep has method 'bottom_up'"),
+            std::string::npos)
+      << e;
+  e = load_error(dir,
+                 two_stages(out, "", methods + "      seeds: {start: 2, max: 3, decide: ['aim - vanilla: val x']}\n"));
+  EXPECT_NE(e.find("s.yaml:13: sweep.stages[finetune].seeds.decide: 'aim - vanilla: val x': unknown metric"),
+            std::string::npos)
+      << e;
+  e = load_error(dir, two_stages(out, "", methods + "      seeds: {start: 2, max: 3, decid: []}\n"));
+  EXPECT_NE(e.find("s.yaml:13: sweep.stages[finetune].seeds.decid: unknown key (did you mean 'decide'?)"),
+            std::string::npos)
+      << e;
 }

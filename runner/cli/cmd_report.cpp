@@ -67,8 +67,8 @@ results::ReportOptions report_options(const ReportArgs& args) {
 void leave_out_search_losers(const Sweep& sweep, std::vector<results::FoundRun>& runs) {
   std::set<std::string> stopped, lost;
   for (const auto& r : sweep.runs) {
-    if (starts_with(r.settled, "stopped at ") || starts_with(r.settled, "diverged at ")) stopped.insert(r.run_id);
-    if (starts_with(r.settled, "complete, not the winner")) lost.insert(r.run_id);
+    if (r.outcome == SearchOutcome::Stopped || r.outcome == SearchOutcome::Diverged) stopped.insert(r.run_id);
+    if (r.outcome == SearchOutcome::NotWinner) lost.insert(r.run_id);
   }
   // A stopped candidate may be done all the same: trained straight through by another sweep
   // that shares its run (ranked at the rung by its validation curve). Not the search's pick.
@@ -107,7 +107,8 @@ void run_report(const ReportArgs& args) {
   // Before the table (on stderr for CSV, which stays one table).
   auto& before_table = options.format == "csv" ? std::cerr : std::cout;
   if (search) {  // the search first: beside sweep.seeds, the rounds are those of its winners
-    before_table << describe_search(*search->search) << "\n";
+    // In a sweep in stages, below it: which winner each later stage's runs start from.
+    before_table << describe_search(*search->search) << describe_later_stages(*search) << "\n";
     leave_out_search_losers(*search, runs);
   }
   if (rounds) before_table << describe_seed_rounds(*rounds) << "\n";

@@ -119,6 +119,10 @@ std::string describe_rounds(const Sweep& s) {
 void submit_command(const SweepArgs& args) {
   auto profile = load_slurm_profile(args.profile, profiles_dir());
   auto s = load_sweep(args.spec, args.overrides, profile.nodes * profile.tasks_per_node);
+  if (s.seeds && !s.stages.empty())
+    throw ConfigError(s.seeds->spec.where + ": " + s.seeds->spec.path +
+                      ": adaptive seeds in a sweep in stages run locally only (aimrun sweep run), not on Slurm yet "
+                      "(docs/sweeps.md, \"Adaptive seeds in the last stage\")");
   if (args.rebuild_records) return print_rebuilt(s, rebuild_submission_record(s));
   if (s.search && !args.dry_run) {  // what is decided so far, as `sweep run` leaves it after each pass
     ensure_dir(s.sweep_dir());

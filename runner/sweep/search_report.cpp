@@ -17,7 +17,7 @@ std::string describe_search(const SearchState& s) {
   std::vector<std::string> rungs;
   for (auto r : s.spec.rungs) rungs.push_back(std::to_string(r));
   const size_t candidates = s.groups.empty() ? 0 : s.groups.front().runs.size();
-  o << "search (" << s.spec.where << "): rungs " << join(rungs, ", ") << " epochs, eta " << s.spec.eta << ", metric "
+  o << "search" << (s.stage.empty() ? "" : " in stage " + s.stage) << " (" << s.spec.where << "): rungs " << join(rungs, ", ") << " epochs, eta " << s.spec.eta << ", metric "
     << (s.spec.metric.empty() ? "val worst-group where the dataset has groups, else val acc" : s.spec.metric)
     << " (validation split; test data are never read to select), " << candidates << " candidates ("
     << join(s.spec.axis_keys(), ", ") << ") in each of " << s.groups.size() << " group(s); "

@@ -5,6 +5,7 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "core/strings.h"
 #include "results/run_compute.h"
@@ -233,26 +234,29 @@ RungOutcome rung_outcome(const Sweep& sweep, const SweepRun& run, int64_t epoch,
 
 namespace search_rungs {
 
-// Why a run is not to be trained now ("" when it is): it reached its rung, or diverged.
-std::string settled_text(const SearchState& s, size_t run, const std::function<RungOutcome(size_t, size_t)>& outcome) {
+// Where the search left a run, and why it is not to be trained now ("" when it is): it
+// reached its rung, or diverged.
+std::pair<SearchOutcome, std::string> settled(const SearchState& s, size_t run,
+                                              const std::function<RungOutcome(size_t, size_t)>& outcome) {
   for (const auto& g : s.groups) {
     if (std::find(g.runs.begin(), g.runs.end(), run) == g.runs.end()) continue;
     size_t k = g.at_rung.size() - 1;  // its highest rung
     while (k > 0 && std::find(g.at_rung[k].begin(), g.at_rung[k].end(), run) == g.at_rung[k].end()) --k;
     const auto o = outcome(run, k);
     const std::string where = "rung " + std::to_string(k + 1) + " (epoch " + std::to_string(s.spec.rungs[k]) + ")";
-    if (o.state == RungOutcome::State::Diverged) return "diverged at " + where;
-    if (o.state != RungOutcome::State::Reached) return "";
+    if (o.state == RungOutcome::State::Diverged) return {SearchOutcome::Diverged, "diverged at " + where};
+    if (o.state != RungOutcome::State::Reached) return {SearchOutcome::Training, ""};
     const auto m = o.metrics.find(g.metric);
     const std::string score = g.metric + " " + (m == o.metrics.end() ? "-" : score_text(m->second));
-    if (k + 1 == s.spec.rungs.size())
-      return (g.finished && !g.winner.run_id.empty() && g.winner.run == run ? "winner: "
-                                                                            : "complete, not the winner: ") +
-             score;
-    if (k < g.ranked.size()) return "stopped at " + where + ", not promoted: " + score;
-    return "reached " + where + ": " + score + " (the rung is not decided yet)";
+    if (k + 1 == s.spec.rungs.size()) {
+      if (g.finished && !g.winner.run_id.empty() && g.winner.run == run)
+        return {SearchOutcome::Winner, "winner: " + score};
+      return {SearchOutcome::NotWinner, "complete, not the winner: " + score};  // or not yet
+    }
+    if (k < g.ranked.size()) return {SearchOutcome::Stopped, "stopped at " + where + ", not promoted: " + score};
+    return {SearchOutcome::Reached, "reached " + where + ": " + score + " (the rung is not decided yet)"};
   }
-  return "";
+  return {SearchOutcome::NotSearched, ""};
 }
 
 }  // namespace search_rungs
@@ -304,7 +308,7 @@ void apply_search(Sweep& sweep) {
   for (size_t i = 0; i < runs.size(); ++i) {
     const int64_t b = s.budget_of(i);
     runs[i].budget = b < s.spec.rungs.back() ? b : 0;
-    runs[i].settled = search_rungs::settled_text(s, i, outcome);
+    std::tie(runs[i].outcome, runs[i].settled) = search_rungs::settled(s, i, outcome);
   }
   sweep.runs = sweep.stages.empty() ? std::move(runs) : search_rungs::staged_runs(sweep, std::move(runs));
 }

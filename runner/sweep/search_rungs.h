@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "results/run_folder.h"
@@ -91,6 +92,11 @@ namespace search_rungs {
 bool searched(const SearchSpec& spec, const std::string& key);
 std::string axes_text(const SearchSpec& spec, const SweepRun& run, bool searched_keys);
 std::string score_text(double v);
+// Where play_search left candidate `run` (its highest rung's outcome, after play_search with
+// the same `outcome`), and the text shown for it (SweepRun::outcome and ::settled); the text
+// is "" while it is to be trained. NotSearched for an index outside every group. Pure.
+std::pair<SearchOutcome, std::string> settled(const SearchState& s, size_t run,
+                                              const std::function<RungOutcome(size_t, size_t)>& outcome);
 }  // namespace search_rungs
 
 }  // namespace aim

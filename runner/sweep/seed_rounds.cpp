@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <sstream>
 
 #include "core/error.h"
@@ -92,7 +93,7 @@ SeedRounds seed_groups(const SeedsSpec& spec, std::vector<SweepRun> all_runs,
       auto fits = pairs_of(r, a, d.baseline, {});
       if (fits.size() != 1 && !unpaired.empty()) fits = pairs_of(r, a, d.baseline, unpaired);
       if (fits.size() != 1)
-        throw ConfigError(d.where + ": sweep.seeds.decide: '" + d.text + "': the " + d.method + " runs with " +
+        throw ConfigError(d.where + ": " + spec.path + ".decide: '" + d.text + "': the " + d.method + " runs with " +
                           (r.groups[a].label.empty() ? "no other axes" : r.groups[a].label) + " have " +
                           (fits.empty()
                                ? "no " + d.baseline + " runs with the same other axis values"
@@ -106,7 +107,8 @@ SeedRounds seed_groups(const SeedsSpec& spec, std::vector<SweepRun> all_runs,
       r.comparisons.push_back(c);
       ++matched;
     }
-    if (matched == 0) throw ConfigError(d.where + ": sweep.seeds.decide: '" + d.text + "': no runs of " + d.method);
+    if (matched == 0)
+      throw ConfigError(d.where + ": " + spec.path + ".decide: '" + d.text + "': no runs of " + d.method);
   }
   for (auto& g : r.groups) g.n = std::min(spec.start, spec.max);
   return r;
@@ -220,16 +222,42 @@ SeedRunResult seed_run_result(const Sweep& sweep, const SweepRun& run) {
   return out;
 }
 
+namespace seed_rounds {
+
+// A sweep in stages: the earlier stages' runs that a run of `active` starts from (its chain
+// of upstream runs), or that no run of the last stage starts from, in their order, then `active`.
+std::vector<SweepRun> with_upstream_chains(const SeedRounds& r, std::vector<SweepRun> active) {
+  std::map<std::string, const SweepRun*> by_id;
+  for (const auto& e : r.earlier) by_id[e.run_id] = &e;
+  auto chain = [&](const SweepRun& run, std::set<std::string>& into) {
+    for (auto it = by_id.find(run.upstream); it != by_id.end(); it = by_id.find(it->second->upstream))
+      if (!into.insert(it->first).second) break;
+  };
+  std::set<std::string> needed, reached;
+  for (const auto& a : active) chain(a, needed);
+  for (const auto& a : r.all_runs) chain(a, reached);
+  std::vector<SweepRun> out;
+  for (const auto& e : r.earlier)
+    if (needed.count(e.run_id) || !reached.count(e.run_id)) out.push_back(e);
+  out.insert(out.end(), std::make_move_iterator(active.begin()), std::make_move_iterator(active.end()));
+  return out;
+}
+
+}  // namespace seed_rounds
+
 void apply_seed_rounds(Sweep& sweep) {
   if (!sweep.seeds) return;
   // From round 1 again: the rounds are a function of the run folders alone.
-  sweep.seeds = std::make_shared<SeedRounds>(
-      seed_groups(sweep.seeds->spec, std::move(sweep.seeds->all_runs), sweep.seeds->unpaired));
+  auto& old = *sweep.seeds;
+  auto fresh = std::make_shared<SeedRounds>(seed_groups(old.spec, std::move(old.all_runs), old.unpaired));
+  fresh->stage = std::move(old.stage);
+  fresh->earlier = std::move(old.earlier);
+  sweep.seeds = fresh;
   auto& r = *sweep.seeds;
   play_seed_rounds(r, [&](size_t i) { return seed_run_result(sweep, r.all_runs[i]); });
   std::vector<SweepRun> runs;
   for (size_t i : r.active()) runs.push_back(r.all_runs[i]);
-  sweep.runs = std::move(runs);
+  sweep.runs = r.stage.empty() ? std::move(runs) : seed_rounds::with_upstream_chains(r, std::move(runs));
 }
 
 std::string describe_seed_rounds(const SeedRounds& r) {

@@ -62,6 +62,11 @@ struct SeedRounds {
   std::vector<std::string> unpaired;
   bool after_search = false;  // beside sweep.search: the groups are the winners'
   std::string blocked;
+  // In a sweep in stages (the seeds of its last stage, runner/sweep/sweep_stages.h): that
+  // stage, and the runs of the earlier stages, of which a round trains those its runs start
+  // from (each seed's chain of upstream runs) and those no run of the last stage starts from.
+  std::string stage;
+  std::vector<SweepRun> earlier;
   std::vector<size_t> active() const;  // the runs of the rounds so far, in all_runs order
 };
 
@@ -80,7 +85,8 @@ void play_seed_rounds(SeedRounds& rounds, const std::function<SeedRunResult(size
 // The result of a run from its folder (its summary).
 SeedRunResult seed_run_result(const Sweep& sweep, const SweepRun& run);
 
-// Plays the rounds from the run folders and sets sweep.runs to the runs of the rounds so far.
+// Plays the rounds from the run folders and sets sweep.runs to the runs of the rounds so far
+// (in a sweep in stages, after the earlier stages' runs they need: SeedRounds::earlier).
 void apply_seed_rounds(Sweep& sweep);
 
 // What `sweep plan` and `sweep status` print about the rounds: round, n per group,

@@ -33,7 +33,8 @@ struct SearchSpec {
   size_t eta = 3;
   std::string metric;  // "val acc" or "val worst-group"; "" for the default
   uint64_t seed = 0;
-  std::string where, rungs_where;  // file:line of sweep.search and of its rungs
+  std::string where, rungs_where;     // file:line of sweep.search and of its rungs
+  std::string path = "sweep.search";  // its key in errors: sweep.search or sweep.stages[<name>].search
   std::vector<std::string> axis_keys() const;
 };
 
@@ -42,11 +43,13 @@ struct SearchSpec {
 // (low < high, samples >= 1, low > 0 for log), rungs a non-empty list of increasing whole
 // epochs, eta >= 2, a validation metric (a test or ood metric is refused: selection never
 // reads test data). `grid_axes`: an axis key both searched and in the grid is an error.
-// ConfigError with file:line otherwise.
-SearchSpec read_search(const YAML::Node& node, const std::string& file, const std::vector<Axis>& grid_axes);
+// ConfigError with file:line and `path` (the mapping's key: sweep.search, or
+// sweep.stages[<name>].search in a stage) otherwise.
+SearchSpec read_search(const YAML::Node& node, const std::string& file, const std::vector<Axis>& grid_axes,
+                       const std::string& path);
 
 // Every run's train.epochs is the last rung (the schedule's horizon); a rung beyond it, or a
-// last rung short of it, is a ConfigError at sweep.search.rungs naming the run's epochs.
+// last rung short of it, is a ConfigError at <spec.path>.rungs naming the run's epochs.
 void check_search_epochs(const SearchSpec& spec, const std::vector<SweepRun>& runs);
 
 // The value `u` in [0, 1) maps to in a range: low + u (high - low), or geometric for log;

@@ -32,17 +32,19 @@ struct DecideSpec {
 struct SeedsSpec {
   size_t start = 3, max = 10, step = 1;
   std::vector<DecideSpec> decide;
-  double margin = 1.0;       // points: "equivalent" inside +-margin
-  double alpha = 0.05;       // the error rate of each comparison over all its looks
-  double prior_scale = 3.0;  // results/sequential.h
-  std::string where;         // file:line of sweep.seeds
+  double margin = 1.0;               // points: "equivalent" inside +-margin
+  double alpha = 0.05;               // the error rate of each comparison over all its looks
+  double prior_scale = 3.0;          // results/sequential.h
+  std::string where;                 // file:line of sweep.seeds
+  std::string path = "sweep.seeds";  // its key in errors: sweep.seeds or sweep.stages[<name>].seeds
 };
 
 // Reads and checks the `seeds:` mapping of a sweep section in `file`: its keys (an unknown
 // one names the closest), their types and ranges (start >= 2, max >= start, step >= 1,
 // margin >= 0, alpha in (0, 0.5], prior_scale > 0) and the form of each decide entry
-// ("A - B: METRIC" with a metric the report knows). ConfigError with file:line otherwise.
-SeedsSpec read_seeds(const YAML::Node& node, const std::string& file);
+// ("A - B: METRIC" with a metric the report knows). ConfigError with file:line and `path`
+// (sweep.seeds, or sweep.stages[<name>].seeds in the last stage of a sweep in stages) otherwise.
+SeedsSpec read_seeds(const YAML::Node& node, const std::string& file, const std::string& path);
 
 // The seed axis sweep.seeds stands for: seed = 0..max-1 (the last axis, fastest), so that
 // every run has the id it would have with `seed: [0, ..., max-1]` in the grid. A `seed` key

@@ -74,7 +74,8 @@ void check_staged_keys(const YAML::Node& node, const std::string& file) {
     if (std::find(valid.begin(), valid.end(), key) != valid.end()) continue;
     if (key == "seeds")
       throw ConfigError(yaml_where(file, it.first) +
-                        ": sweep.seeds: adaptive seeds are not supported in a sweep in stages yet (docs/sweeps.md)");
+                        ": sweep.seeds: in a sweep in stages adaptive seeds belong to the last stage: give it a "
+                        "`seeds:` (sweep.stages[i].seeds; docs/sweeps.md, \"Adaptive seeds in the last stage\")");
     if (key == "search")
       throw ConfigError(yaml_where(file, it.first) +
                         ": sweep.search: in a sweep in stages a search belongs to one stage: give that stage a "
@@ -107,12 +108,12 @@ Sweep expand_sweep(const std::string& path, const std::vector<std::string>& over
       std::unique_ptr<SeedsSpec> seeds;
       if (node["seeds"] && node["search"]) check_search_beside_seeds(node["search"], node["seeds"], loc.file);
       if (node["seeds"]) {  // adaptive seeds: every run max seeds would make, then the rounds so far
-        seeds = std::make_unique<SeedsSpec>(read_seeds(node["seeds"], loc.file));
+        seeds = std::make_unique<SeedsSpec>(read_seeds(node["seeds"], loc.file, "sweep.seeds"));
         axes.push_back(seed_axis(*seeds, node["seeds"], axes, loc.file));
       }
       std::unique_ptr<SearchSpec> search;
       if (node["search"]) {  // successive halving: the searched axes vary fastest
-        search = std::make_unique<SearchSpec>(read_search(node["search"], loc.file, axes));
+        search = std::make_unique<SearchSpec>(read_search(node["search"], loc.file, axes, "sweep.search"));
         axes.insert(axes.end(), search->axes.begin(), search->axes.end());
       }
       count_runs(axes, loc.str(), kMaxSweepRuns);

@@ -31,6 +31,13 @@ namespace aim {
 struct SeedRounds;   // runner/sweep/seed_rounds.h
 struct SearchState;  // runner/sweep/search_rungs.h
 
+// Where sweep.search left a candidate (runner/sweep/search_rungs.h), set with SweepRun::settled:
+// NotSearched (not a candidate), Training (to be trained now: at rung 1, or promoted and not
+// at its new rung yet), Reached (at its rung; the rung is not decided yet), Stopped (its
+// rung decided: not promoted), Diverged, NotWinner (complete at the last rung, not the
+// winner), Winner.
+enum class SearchOutcome { NotSearched, Training, Reached, Stopped, Diverged, NotWinner, Winner };
+
 struct SweepRun {
   Config config;
   std::string run_id;
@@ -39,12 +46,13 @@ struct SweepRun {
   std::string upstream;  // the run it starts from (its model.init_from, set by its stage); "" if none
   // sweep.search (runner/sweep/search_rungs.h): the epoch its rung stops it at (aimrun train
   // --stop-after-epoch; 0: train.epochs), and why it is not to be trained now ("": it is):
-  // its rung reached, or it diverged.
+  // its rung reached, or it diverged (the same as a type: `outcome`, below).
   int64_t budget = 0;
   std::string settled;
   // In a stage after a stage with a search (runner/sweep/sweep_stages.h): the candidate of the
   // search it descends from; it trains only once that candidate is its group's winner.
   std::string root;
+  SearchOutcome outcome = SearchOutcome::NotSearched;  // sweep.search: `settled` as a type
 };
 
 struct SweepStage {

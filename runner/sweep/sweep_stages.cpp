@@ -8,8 +8,10 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "runner/sweep/search_rungs.h"
+#include "runner/sweep/seed_rounds.h"
 #include "runner/sweep/sweep_axes.h"
 #include "runner/sweep/sweep_search.h"
+#include "runner/sweep/sweep_seeds.h"
 
 namespace aim {
 
@@ -18,10 +20,11 @@ namespace {
 // One stage as read from the file.
 struct StageSpec {
   std::string name, init_from;
-  YAML::Node node;  // the stage's mapping
+  YAML::Node node;                     // the stage's mapping
   std::vector<Axis> axes;              // its grid and zip, then its searched axes
   std::string prefix;                  // "sweep.stages[finetune]" in errors
   std::shared_ptr<SearchSpec> search;  // its `search:` (successive halving), or null
+  std::shared_ptr<SeedsSpec> seeds;    // its `seeds:` (adaptive seeds; the last stage only), or null
 };
 
 // Every combination a stage expanded to (before runs with equal ids were merged), for
@@ -58,7 +61,7 @@ void read_stage_search(StageSpec& s, const std::string& file, const std::vector<
     if (b.search)
       throw ConfigError(yaml_where(file, s.node["search"]) + ": " + s.prefix + ".search: stage " + b.name +
                         " searches already; only one stage of a sweep may search");
-  s.search = std::make_shared<SearchSpec>(read_search(s.node["search"], file, s.axes));
+  s.search = std::make_shared<SearchSpec>(read_search(s.node["search"], file, s.axes, s.prefix + ".search"));
   s.axes.insert(s.axes.end(), s.search->axes.begin(), s.search->axes.end());
 }
 
@@ -94,11 +97,12 @@ StageSpec read_stage(const YAML::Node& node, size_t i, const std::string& file, 
   }
   if (node["set"] && !node["set"].IsNull() && !node["set"].IsMap())
     throw ConfigError(yaml_where(file, node["set"]) + ": " + s.prefix + ".set: expected a mapping of settings");
-  if (node["seeds"])
-    throw ConfigError(yaml_where(file, node["seeds"]) + ": " + s.prefix +
-                      ".seeds: adaptive seeds are not supported in a sweep in stages yet (docs/sweeps.md)");
-  s.axes = read_axes(node, file, s.prefix, {"name", "init_from", "set", "search"});
+  s.axes = read_axes(node, file, s.prefix, {"name", "init_from", "set", "search", "seeds"});
   if (node["search"]) read_stage_search(s, file, before);
+  if (node["seeds"]) {  // adaptive seeds: the seed axis max seeds would make (the last, fastest)
+    s.seeds = std::make_shared<SeedsSpec>(read_seeds(node["seeds"], file, s.prefix + ".seeds"));
+    s.axes.push_back(seed_axis(*s.seeds, node["seeds"], s.axes, file));
+  }
   refuse_set_axes(s, file);
   return s;
 }
@@ -265,6 +269,36 @@ void set_stage_search(Sweep& sweep, const std::vector<StageSpec>& specs) {
   }
 }
 
+// Adaptive seeds belong to the last stage, in a sweep without a search: the rounds give that
+// stage's groups their seeds, each with its chain of upstream runs (apply_seed_rounds).
+void check_stage_seeds(const std::vector<StageSpec>& specs, const std::string& file) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const auto& s = specs[i];
+    if (!s.seeds) continue;
+    const std::string at = yaml_where(file, s.node["seeds"]) + ": " + s.prefix + ".seeds: ";
+    if (i + 1 != specs.size())
+      throw ConfigError(at + "adaptive seeds belong to the last stage of a sweep in stages (stage " +
+                        specs.back().name + " comes after this one)");
+    for (const auto& b : specs)
+      if (b.search)
+        throw ConfigError(at + "adaptive seeds beside a search (stage " + b.name +
+                          ") are not supported in a sweep in stages yet (docs/sweeps.md)");
+  }
+}
+
+// The last stage's adaptive seeds: its runs (every seed up to max) become the rounds' runs,
+// the earlier stages' runs those the rounds draw their chains from.
+void set_stage_seeds(Sweep& sweep, const std::vector<StageSpec>& specs) {
+  const auto& last = specs.back();
+  if (!last.seeds) return;
+  std::vector<SweepRun> runs, earlier;
+  for (const auto& r : sweep.runs) (r.stage == last.name ? runs : earlier).push_back(r);
+  check_decide_methods(*last.seeds, runs);
+  sweep.seeds = std::make_shared<SeedRounds>(seed_groups(*last.seeds, std::move(runs), zipped_with_method(last.axes)));
+  sweep.seeds->stage = last.name;
+  sweep.seeds->earlier = std::move(earlier);
+}
+
 }  // namespace
 
 void expand_stages(Sweep& sweep, const YAML::Node& stages, const std::string& file, const FlatConfig& base,
@@ -278,6 +312,7 @@ void expand_stages(Sweep& sweep, const YAML::Node& stages, const std::string& fi
     total += count_runs(specs.back().axes, yaml_where(file, stages[i]), kMaxSweepRuns);
     if (total > kMaxSweepRuns) count_runs({}, yaml_where(file, stages[i]), 0);  // over the limit: the same error
   }
+  check_stage_seeds(specs, file);
   std::map<std::string, std::vector<Expanded>> expanded;
   std::set<std::string> seen;
   for (const auto& s : specs) {
@@ -293,6 +328,7 @@ void expand_stages(Sweep& sweep, const YAML::Node& stages, const std::string& fi
     expand_stage(sweep, s, up, file, base, overrides, world_size, expanded, seen);
   }
   set_stage_search(sweep, specs);
+  set_stage_seeds(sweep, specs);
   const std::string out = sweep.runs.front().config.get_string("output_dir");
   for (const auto* runs : {&sweep.runs, &sweep.stage_pool})
     for (const auto& r : *runs)
