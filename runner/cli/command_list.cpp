@@ -15,14 +15,14 @@ const std::vector<CommandInfo>& aimrun_commands() {
        "Resumes from the run's checkpoint when there is one. Under mpirun or srun, every\n"
        "rank runs this command.",
        true},
-      {"sweep", "Expand, run and inspect YAML sweeps (docs/sweeps.md)", true},
+      {"sweep", "Expand, run and inspect YAML sweeps (docs/sweeps.md)", false},
       {"report",
        "Table of the runs under DIR: grouped by dataset, method, backbone and every other\n"
        "setting that varies except the seed; mean +- std and n per metric; each method's\n"
        "difference from --baseline paired by seed (95% CI, p-value); with --compare,\n"
        "verdicts against reference numbers (docs/report.md). Incomplete, failed and\n"
        "unreadable runs are listed on stderr and make the exit code 3.",
-       true},
+       false},
       {"collect",
        "One HDF5 file for every complete run under DIR: /runs/<run-id> holds each run's result\n"
        "exactly as in its own file (docs/hdf5-schema.md), /index lists them, /problems the runs\n"
@@ -56,7 +56,7 @@ const std::vector<CommandInfo>& aimrun_commands() {
        "Parameters and FLOPs per image of the configured model (counted from the convolutions\n"
        "and matrix products a forward pass executes), and what the method adds over vanilla.",
        true},
-      {"config", "List every configuration key: type, default, meaning", true},
+      {"config", "List every configuration key: type, default, meaning", false},
   };
   return commands;
 }

@@ -84,8 +84,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", aim::aimrun_version());
   // The commands that run here; every other command of the list runs in aimrun-torch.
-  const std::map<std::string, void (*)(CLI::App&)> here = {{"collect", aim::cli::add_collect_command},
-                                                           {"summarize", aim::cli::add_summarize_command}};
+  const std::map<std::string, void (*)(CLI::App&)> here = {{"sweep", aim::cli::add_sweep_command},
+                                                           {"report", aim::cli::add_report_command},
+                                                           {"collect", aim::cli::add_collect_command},
+                                                           {"summarize", aim::cli::add_summarize_command},
+                                                           {"config", aim::cli::add_config_command}};
   try {
     for (const auto& c : aim::cli::aimrun_commands())
       c.needs_torch ? add_torch_command_names(app, c) : here.at(c.name)(app);

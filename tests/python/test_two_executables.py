@@ -33,6 +33,8 @@ def needed(path):
 
 
 class LightExecutable(unittest.TestCase):
+    """What aimrun answers itself, as aimrun-torch (every command) would."""
+
     def test_needs_no_torch_mpi_cuda_or_nccl(self):
         libs = needed(AIMRUN)
         self.assertIn("libc.so.6", libs)  # readelf read the file
@@ -60,7 +62,10 @@ class LightExecutable(unittest.TestCase):
             self.assertRegex(light.stdout, r"\n\s+" + command + r"\s")
 
     def test_version_and_misspelt_commands_are_answered_alike(self):
-        for args in (["--version"], ["tarin", "x.yaml"], [], ["collect"]):
+        quickstart = os.path.join(SOURCE_DIR, "experiments", "quickstart.yaml")
+        for args in (["--version"], ["tarin", "x.yaml"], [], ["collect"], ["config"], ["config", "--markdown"],
+                     ["sweep", "plan", quickstart], ["sweep", "plan", "missing.yaml"], ["sweep", "stauts"],
+                     ["report", "--help"], ["sweep", "run", "--help"]):
             light = run([AIMRUN] + args)
             torch = run(["bash", "-c", 'exec -a "$0" "$@"', AIMRUN, TORCH] + args)
             self.assertEqual((light.stdout, light.stderr, light.returncode),
@@ -72,8 +77,8 @@ class TorchCommands(unittest.TestCase):
     def test_run_in_aimrun_torch_with_the_same_pid_output_and_exit_code(self):
         with tempfile.TemporaryDirectory() as d:
             missing = os.path.join(d, "missing.yaml")
-            for args in (["train", missing], ["train", "--help"], ["config"], ["model", missing],
-                         ["sweep", "plan", missing], ["evaluate", "--run", d]):
+            for args in (["train", missing], ["train", "--help"], ["model", missing], ["evaluate", "--run", d],
+                         ["predict", "--help"], ["pictures", "--run", d]):
                 light = run([AIMRUN] + args)
                 torch = run(["bash", "-c", 'exec -a "$0" "$@"', AIMRUN, TORCH] + args)
                 self.assertEqual((light.stdout, light.stderr, light.returncode),
@@ -114,10 +119,16 @@ class TorchCommands(unittest.TestCase):
             self.assertIn(os.path.join(os.path.realpath(d), "aimrun-torch"), r.stderr)
             self.assertIn("No such file or directory", r.stderr)
             self.assertEqual(r.stdout, "")
-            # What needs no torch still runs there.
+            # What needs no torch still runs there: the schema, the datasets' layouts and the
+            # sweeps are in aimrun itself.
             v = run([alone, "--version"])
             self.assertEqual(v.returncode, 0, v.stderr)
             self.assertEqual(v.stdout, run([AIMRUN, "--version"]).stdout)
+            quickstart = os.path.join(SOURCE_DIR, "experiments", "quickstart.yaml")
+            plan = run([alone, "sweep", "plan", quickstart], cwd=d)
+            self.assertEqual(plan.returncode, 0, plan.stderr)
+            self.assertIn("sweep quickstart: 6 runs", plan.stdout)
+            self.assertEqual(run([alone, "config"]).stdout, run([AIMRUN, "config"]).stdout)
 
 
 if __name__ == "__main__":
