@@ -43,7 +43,7 @@ bool find_torch_executable() {
 // USR2/TERM/INT first: a stop sent before aimrun-torch has its handlers stays pending (the
 // mask and pending signals survive exec), and aimrun-torch unblocks them once its handlers
 // are in place (core/stop_signal.cpp), so it is the clean stop it was before (exit 75).
-void exec_torch_command(int argc, char** argv, char**) {
+void exec_torch_command(int argc, char** argv, char** envp) {
   if (argc < 2 || !aim::cli::runs_in_aimrun_torch(argv[1])) return;
   if (std::strcmp(argv[1], "train") == 0) {
     sigset_t stops;
@@ -55,7 +55,9 @@ void exec_torch_command(int argc, char** argv, char**) {
     exec_errno = errno ? errno : ENOENT;
     return;
   }
-  execv(torch_path, argv);
+  // envp, not environ: libc sets environ in its own initialiser, after .preinit_array (it is
+  // NULL here; an exec with it passed no environment: no MPI variables, no LD_PRELOAD).
+  execve(torch_path, argv, envp);
   exec_errno = errno;  // main() says so
 }
 __attribute__((section(".preinit_array"), used)) void (*aim_exec_preinit)(int, char**, char**) = exec_torch_command;

@@ -94,20 +94,27 @@ class TorchCommands(unittest.TestCase):
             with open(cfg, "w") as f:
                 f.write("dataset: {name: synthetic, train_size: 64, val_size: 16, image_size: 32, num_classes: 2}\n"
                         "train: {epochs: 50, batch_size: 8, log_every: 0}\nthreads: 1\neval: {pictures: 0}\noutput_dir: " + d + "\n")
-            p = subprocess.Popen([AIMRUN, "train", cfg, "--run-dir", os.path.join(d, "run")],
+            # The environment goes along (mpirun's and srun's variables, LD_PRELOAD): before,
+            # an exec from .preinit_array passed libc's `environ`, still NULL there.
+            env = dict(os.environ, AIMRUN_TWO_EXECUTABLES_MARK="kept-across-exec")
+            p = subprocess.Popen([AIMRUN, "train", cfg, "--run-dir", os.path.join(d, "run")], env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            exe = ""
+            exe, environ = "", b""
             for _ in range(400):
                 try:
                     exe = os.readlink("/proc/%d/exe" % p.pid)
+                    if exe.endswith("aimrun-torch"):
+                        with open("/proc/%d/environ" % p.pid, "rb") as f:
+                            environ = f.read()
+                        break
                 except OSError:
-                    break
-                if exe.endswith("aimrun-torch"):
                     break
                 subprocess.run(["sleep", "0.02"])
             p.send_signal(15)
             err = p.communicate(timeout=120)[1]
             self.assertTrue(exe.endswith("aimrun-torch"), exe)
+            self.assertIn(b"AIMRUN_TWO_EXECUTABLES_MARK=kept-across-exec", environ.split(b"\0"))
+            self.assertIn(b"PATH=" + os.environ["PATH"].encode(), environ.split(b"\0"))
             self.assertEqual(p.returncode, 75, err)  # a clean stop, as before
 
     def test_a_missing_aimrun_torch_is_an_error_naming_it(self):
