@@ -92,7 +92,8 @@ BackboneKeys convnext_tiny_keys() {
 MethodKeys vanilla_keys() { return {"vanilla", "backbone + global average pool + linear, cross-entropy", nullptr}; }
 
 MethodKeys bottom_up_keys() {
-  return {"bottom_up", "bottom-up masking: each of the last K stages masks itself, same area loss (the paper's ablation)",
+  return {"bottom_up",
+          "bottom-up masking: each of the last K stages masks itself, same area loss (the paper's ablation)",
           add_masking_keys};
 }
 
@@ -103,8 +104,7 @@ MethodKeys aim_keys() {
 
 const std::vector<BackboneKeys>& backbone_keys_registry() {
   static const std::vector<BackboneKeys> entries = {
-      small_cnn_keys(), resnet_keys(18),  resnet_keys(34),
-      resnet_keys(50),  resnet_keys(101), convnext_tiny_keys(),
+      small_cnn_keys(), resnet_keys(18), resnet_keys(34), resnet_keys(50), resnet_keys(101), convnext_tiny_keys(),
   };
   return entries;
 }

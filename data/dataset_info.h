@@ -21,7 +21,6 @@ struct DatasetLayout {
   std::vector<std::string> eval_splits;
 };
 
-
 struct DatasetInfo {
   std::string name;
   std::string help;

@@ -12,7 +12,6 @@ void add_device_keys(Schema& s) {
             .not_identity());
 }
 
-
 void add_eval_keys(Schema& s) {
   const TrainSettings d;  // the defaults of eval.pictures and eval.mask_hist_bins
   s.add(KeySpec("eval.batch_size", ValueType::Int, "256", "samples per evaluation step per rank")
@@ -54,6 +53,5 @@ void add_eval_keys(Schema& s) {
                 "bins of the per-epoch histogram of mask active fractions")
             .range(1.0, 1000.0));
 }
-
 
 }  // namespace aim

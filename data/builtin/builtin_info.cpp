@@ -34,7 +34,6 @@ FashionPlacesOptions options_from(const Config& cfg) {
   return o;
 }
 
-
 // The pretraining task's splits, checked against the garments the fine-tuning task leaves.
 DatasetLayout pretrain_layout(const Config& cfg) {
   if (cfg.get_int("dataset.ood_size") > 0)
@@ -54,13 +53,13 @@ DatasetLayout pretrain_layout(const Config& cfg) {
       cfg.fail("dataset.pretrain_size",
                "class " + std::to_string(c) + " has " + std::to_string(left[c]) +
                    " Fashion-MNIST train garments that the fine-tuning task (dataset.classes, train_size, val_size, "
-                   "seed) leaves out; dataset.pretrain_size " + cfg.text("dataset.pretrain_size") +
-                   " and pretrain_val_size " + cfg.text("dataset.pretrain_val_size") + " need " +
+                   "seed) leaves out; dataset.pretrain_size " +
+                   cfg.text("dataset.pretrain_size") + " and pretrain_val_size " +
+                   cfg.text("dataset.pretrain_val_size") + " need " +
                    std::to_string(need(o.pretrain_size) + need(o.pretrain_val_size)));
   }
   return {{{"train", o.pretrain_size}, {"val", o.pretrain_val_size}}, {"val"}};
 }
-
 
 // The split sizes generate_fashion_places() will make, from the label files alone.
 DatasetLayout layout(const Config& cfg) {
@@ -73,7 +72,8 @@ DatasetLayout layout(const Config& cfg) {
   const int64_t val = cfg.get_int("dataset.val_size");
   if (val >= pools.train)
     cfg.fail("dataset.val_size", std::to_string(val) + " samples asked for, but Fashion-MNIST train holds " +
-                                     std::to_string(pools.train) + " of these classes (val and train are drawn from them)");
+                                     std::to_string(pools.train) +
+                                     " of these classes (val and train are drawn from them)");
   int64_t train = pools.train - val, test = pools.test;
   if (!cfg.is_null("dataset.train_size")) {
     if (cfg.get_int("dataset.train_size") > train)
@@ -101,7 +101,6 @@ DatasetLayout layout(const Config& cfg) {
   }
   return out;
 }
-
 
 void add_keys(Schema& s) {
   s.add(train_size_key());
@@ -155,7 +154,6 @@ void add_keys(Schema& s) {
             .range(0.0, std::nullopt)
             .only_when("dataset.ood_size", {"!0"}));
 }
-
 
 }  // namespace builtin
 

@@ -14,7 +14,7 @@ struct FashionPlacesOptions {
   int64_t canvas = 64;
   std::string classes = "binary";  // "binary" (tops vs footwear) or "all" (10 classes)
   double correlation = 0.95;
-  double scale_min = 0.4, scale_max = 0.65;  // garment side / canvas side
+  double scale_min = 0.4, scale_max = 0.65;                  // garment side / canvas side
   int64_t train_size = -1, val_size = 2000, test_size = -1;  // -1: all available
   uint64_t seed = 0;
   // dataset.task: "finetune" (the splits above) or "pretrain" (generate_pretrain_places).
@@ -32,14 +32,12 @@ struct FashionPlacesOptions {
   std::string ood_cache_key() const;
 };
 
-
 // Samples of the selected classes in Fashion-MNIST train (val and train are drawn from
 // them) and test, read from the label files only.
 struct FashionPlacesPools {
   int64_t train = 0, test = 0;
 };
 FashionPlacesPools fashion_places_pools(const std::string& source_dir, const std::string& classes);
-
 
 // Garments of each Fashion-MNIST class left to the pretraining task (from the label file).
 std::vector<int64_t> pretrain_garments_per_class(const FashionPlacesOptions& options);

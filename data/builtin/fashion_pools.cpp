@@ -17,12 +17,10 @@ namespace fashion_pools {
 
 constexpr int kTasksVersion = 1;  // bump when the pretraining or ood generator's output changes
 
-
 std::string geometry_key(const FashionPlacesOptions& o) {
   return " canvas=" + std::to_string(o.canvas) + " scale=" + format_double(o.scale_min) + "," +
          format_double(o.scale_max) + " seed=" + std::to_string(o.seed);
 }
-
 
 }  // namespace fashion_pools
 
@@ -30,7 +28,6 @@ namespace fashion {
 
 const std::vector<std::string> kFashionNames = {"tshirt", "trouser", "pullover", "dress", "coat",
                                                 "sandal", "shirt",   "sneaker",  "bag",   "boot"};
-
 
 ClassMap class_map(const std::string& classes) {
   ClassMap m;
@@ -46,7 +43,6 @@ ClassMap class_map(const std::string& classes) {
   }
   return m;
 }
-
 
 Source read_source(const std::string& dir, const std::string& prefix) {
   Source s;
@@ -68,7 +64,6 @@ Source read_source(const std::string& dir, const std::string& prefix) {
                   "dataset-fashion-mnist, or set dataset.source)");
 }
 
-
 std::vector<int64_t> shuffled_pool(const Source& s, const ClassMap& cm, uint64_t seed, uint64_t stream) {
   std::vector<int64_t> idx;
   for (int64_t i = 0; i < s.labels.dims[0]; ++i)
@@ -77,7 +72,6 @@ std::vector<int64_t> shuffled_pool(const Source& s, const ClassMap& cm, uint64_t
   rng.shuffle(idx);
   return idx;
 }
-
 
 FinetuneIndices finetune_indices(const FashionPlacesOptions& o, const ClassMap& cm, const Source& train_src) {
   std::vector<int64_t> train_pool = shuffled_pool(train_src, cm, o.seed, 1);
@@ -95,7 +89,6 @@ FinetuneIndices finetune_indices(const FashionPlacesOptions& o, const ClassMap& 
   return out;
 }
 
-
 std::vector<int64_t> test_indices(const FashionPlacesOptions& o, const ClassMap& cm, const Source& test_src,
                                   int64_t size, const std::string& key) {
   std::vector<int64_t> pool = shuffled_pool(test_src, cm, o.seed, 2);
@@ -108,13 +101,11 @@ std::vector<int64_t> test_indices(const FashionPlacesOptions& o, const ClassMap&
   return pool;
 }
 
-
 std::vector<int64_t> labels_of(const Source& s, const ClassMap& cm, const std::vector<int64_t>& idx) {
   std::vector<int64_t> l;
   for (auto i : idx) l.push_back(cm.from_fashion[s.labels.data[i]]);
   return l;
 }
-
 
 std::vector<int64_t> balanced_places(const std::vector<int64_t>& labels, int64_t num_classes, int64_t num_places,
                                      uint64_t seed, uint64_t stream) {
@@ -126,13 +117,11 @@ std::vector<int64_t> balanced_places(const std::vector<int64_t>& labels, int64_t
   return places;
 }
 
-
 void check_geometry(const FashionPlacesOptions& o) {
   if (o.canvas < 16) throw ConfigError("dataset.canvas: expected at least 16, got " + std::to_string(o.canvas));
   if (!(o.scale_min > 0 && o.scale_min <= o.scale_max && o.scale_max < 1.0))
     throw ConfigError("dataset.scale: expected 0 < min <= max < 1 (the garment must not fill the canvas)");
 }
-
 
 Source read_labels(const std::string& dir, const std::string& prefix) {
   for (const std::string& suffix : {std::string(""), std::string(".gz")}) {
@@ -147,7 +136,6 @@ Source read_labels(const std::string& dir, const std::string& prefix) {
                   "dataset.source)");
 }
 
-
 std::vector<int64_t> pretrain_candidates(const FashionPlacesOptions& o, const Source& train_labels) {
   const auto used = finetune_indices(o, class_map(o.classes), train_labels);
   std::vector<char> taken(train_labels.labels.data.size(), 0);
@@ -160,7 +148,6 @@ std::vector<int64_t> pretrain_candidates(const FashionPlacesOptions& o, const So
   rng.shuffle(out);
   return out;
 }
-
 
 }  // namespace fashion
 
@@ -183,7 +170,6 @@ int64_t pool_size(const std::string& dir, const std::string& prefix, const Class
                   "dataset-fashion-mnist, or set dataset.source)");
 }
 
-
 }  // namespace fashion_pools
 
 using namespace fashion;
@@ -196,24 +182,23 @@ FashionPlacesPools fashion_places_pools(const std::string& source_dir, const std
   auto it = known.find({source_dir, classes});
   if (it != known.end()) return it->second;
   const ClassMap cm = class_map(classes);
-  FashionPlacesPools pools{fashion_pools::pool_size(source_dir, "train", cm), fashion_pools::pool_size(source_dir, "t10k", cm)};
+  FashionPlacesPools pools{fashion_pools::pool_size(source_dir, "train", cm),
+                           fashion_pools::pool_size(source_dir, "t10k", cm)};
   known[{source_dir, classes}] = pools;
   return pools;
 }
 
-
 std::string FashionPlacesOptions::pretrain_cache_key() const {
-  return "fashion-places-pretrain v" + std::to_string(fashion_pools::kTasksVersion) + fashion_pools::geometry_key(*this) + " finetune=" + classes +
-         "," + std::to_string(train_size) + "," + std::to_string(val_size) + " sizes=" + std::to_string(pretrain_size) +
-         "," + std::to_string(pretrain_val_size) + (pretrain_places == "reserved" ? "" : " places=" + pretrain_places);
+  return "fashion-places-pretrain v" + std::to_string(fashion_pools::kTasksVersion) +
+         fashion_pools::geometry_key(*this) + " finetune=" + classes + "," + std::to_string(train_size) + "," +
+         std::to_string(val_size) + " sizes=" + std::to_string(pretrain_size) + "," +
+         std::to_string(pretrain_val_size) + (pretrain_places == "reserved" ? "" : " places=" + pretrain_places);
 }
-
 
 std::string FashionPlacesOptions::ood_cache_key() const {
-  return "fashion-places-ood v" + std::to_string(fashion_pools::kTasksVersion) + fashion_pools::geometry_key(*this) + " classes=" + classes +
-         " size=" + std::to_string(ood_size);
+  return "fashion-places-ood v" + std::to_string(fashion_pools::kTasksVersion) + fashion_pools::geometry_key(*this) +
+         " classes=" + classes + " size=" + std::to_string(ood_size);
 }
-
 
 std::vector<int64_t> pretrain_garments_per_class(const FashionPlacesOptions& o) {
   static std::mutex mutex;
@@ -226,6 +211,5 @@ std::vector<int64_t> pretrain_garments_per_class(const FashionPlacesOptions& o) 
   for (auto i : pretrain_candidates(o, labels)) ++counts[labels.labels.data[size_t(i)]];
   return known[key] = counts;
 }
-
 
 }  // namespace aim::data

@@ -36,7 +36,6 @@ void add_image_dataset_keys(Schema& s) {
   s.add(image_size_key());
 }
 
-
 KeySpec cub_root_key() {
   return KeySpec("dataset.cub_root", ValueType::String, "~",
                  "waterbirds, traveling_birds: a CUB-200-2011 folder whose boxes (and segmentations) are matched to "
@@ -45,13 +44,11 @@ KeySpec cub_root_key() {
       .not_identity();
 }
 
-
 KeySpec segmentations_key() {
   return KeySpec("dataset.segmentations", ValueType::Bool, "true",
                  "cub, waterbirds, traveling_birds: EPG ground truth from CUB's segmentations when the copy has them "
                  "(else its boxes)");
 }
-
 
 KeySpec val_fraction_key() {
   return KeySpec("dataset.val_fraction", ValueType::Float, "0.0",
@@ -60,15 +57,12 @@ KeySpec val_fraction_key() {
       .range(0.0, 0.9);
 }
 
-
 void add_held_out_val_keys(Schema& s) {
   s.add(seed_key());
   s.add(val_fraction_key());
 }
 
-
-DatasetLayout image_layout(const Config& cfg, const std::vector<std::string>& splits,
-                           std::vector<std::string> eval) {
+DatasetLayout image_layout(const Config& cfg, const std::vector<std::string>& splits, std::vector<std::string> eval) {
   root_of(cfg);
   DatasetLayout out;
   for (const auto& s : splits) out.split_sizes[s] = -1;
@@ -76,20 +70,17 @@ DatasetLayout image_layout(const Config& cfg, const std::vector<std::string>& sp
   return out;
 }
 
-
 DatasetLayout layout_with_held_out_val(const Config& cfg) {
   if (cfg.get_float("dataset.val_fraction") > 0) return image_layout(cfg, {"train", "val", "test"}, {"val", "test"});
   return image_layout(cfg, {"train", "test"}, {"test"});
 }
 
-
 std::string root_of(const Config& cfg) {
   if (cfg.is_null("dataset.root"))
-    cfg.fail("dataset.root", "required for dataset '" + cfg.get_string("dataset.name") +
-                                 "': the dataset's folder (docs/datasets.md)");
+    cfg.fail("dataset.root",
+             "required for dataset '" + cfg.get_string("dataset.name") + "': the dataset's folder (docs/datasets.md)");
   return cfg.get_string("dataset.root");
 }
-
 
 }  // namespace readers
 
@@ -158,8 +149,9 @@ DatasetInfo waterbirds_dataset_info() {
   return {"waterbirds",
           "Waterbirds (95% or 100% variant: the folder dataset.root points at, named by dataset.correlation), 4 groups "
           "label x place",
-          waterbirds::add_keys,
-          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val", "test"}, {"val", "test"}); }};
+          waterbirds::add_keys, [](const Config& cfg) {
+            return readers::image_layout(cfg, {"train", "val", "test"}, {"val", "test"});
+          }};
 }
 
 DatasetInfo traveling_birds_dataset_info() {
@@ -169,18 +161,23 @@ DatasetInfo traveling_birds_dataset_info() {
 
 DatasetInfo hard_imagenet_dataset_info() {
   return {"hard_imagenet", "Hard ImageNet: 15 ImageNet classes with a segmentation per image", hard_imagenet::add_keys,
-          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); }};
+          [](const Config& cfg) {
+            return readers::image_layout(cfg, {"train", "val"}, {"val"});
+          }};
 }
 
 DatasetInfo imagenet100_dataset_info() {
   return {"imagenet100", "ImageNet100: a 100-class ImageFolder subset of ImageNet (class list: dataset.class_list)",
-          imagenet_subset::add_keys,
-          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); }};
+          imagenet_subset::add_keys, [](const Config& cfg) {
+            return readers::image_layout(cfg, {"train", "val"}, {"val"});
+          }};
 }
 
 DatasetInfo imagewoof_dataset_info() {
   return {"imagewoof", "ImageWoof: 10 dog breeds of ImageNet, ImageFolder layout", imagenet_subset::add_keys,
-          [](const Config& cfg) { return readers::image_layout(cfg, {"train", "val"}, {"val"}); }};
+          [](const Config& cfg) {
+            return readers::image_layout(cfg, {"train", "val"}, {"val"});
+          }};
 }
 
 }  // namespace aim::data

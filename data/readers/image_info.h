@@ -22,8 +22,7 @@ void add_held_out_val_keys(Schema& schema);
 
 // The layout of an image dataset: `splits` (sizes unknown until the files are read),
 // `eval` evaluated by default; checks that dataset.root is set.
-DatasetLayout image_layout(const Config& cfg, const std::vector<std::string>& splits,
-                           std::vector<std::string> eval);
+DatasetLayout image_layout(const Config& cfg, const std::vector<std::string>& splits, std::vector<std::string> eval);
 // cub and traveling_birds: train, test, and val when dataset.val_fraction > 0.
 DatasetLayout layout_with_held_out_val(const Config& cfg);
 

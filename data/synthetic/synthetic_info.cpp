@@ -12,7 +12,6 @@ DatasetLayout layout(const Config& cfg) {
   return {{{"train", size("dataset.train_size")}, {"val", size("dataset.val_size")}}, {"val"}};
 }
 
-
 void add_keys(Schema& s) {
   s.add(train_size_key());
   s.add(val_size_key());
@@ -21,7 +20,6 @@ void add_keys(Schema& s) {
   s.add(KeySpec("dataset.num_classes", ValueType::Int, "1000", "synthetic: number of classes").range(2, 100000));
   s.add(KeySpec("dataset.pool", ValueType::Int, "64", "synthetic: distinct noise images, repeated").range(1, 100000));
 }
-
 
 }  // namespace synthetic
 
