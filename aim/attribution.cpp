@@ -55,11 +55,6 @@ class OwnMask : public Attribution {
 
 }  // namespace
 
-const std::vector<std::string>& attribution_names() {
-  static const std::vector<std::string> names = {"gradcam", "gradcam_backbone", "ixg", "mask"};
-  return names;
-}
-
 std::vector<std::unique_ptr<Attribution>> make_attributions(const std::vector<std::string>& names, const Model& model) {
   std::vector<std::unique_ptr<Attribution>> out;
   for (const auto& n : names) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "aim/attribution_names.h"
 #include "aim/model.h"
 
 namespace aim::model {
@@ -34,7 +35,6 @@ class Attribution {
 // "mask" expands to the merged mask and each stage's mask of a masking model and is
 // skipped for models without masks. Throws std::invalid_argument for an unknown name.
 std::vector<std::unique_ptr<Attribution>> make_attributions(const std::vector<std::string>& names, const Model& model);
-const std::vector<std::string>& attribution_names();
 
 // Forward pass with gradients of the target logits (sum over the batch) with respect to the
 // input, the last stage and the decision map. `targets` undefined: the predicted classes.

@@ -24,42 +24,6 @@ MaskingOptions masking_options(const Config& cfg, const std::string& method) {
   return o;
 }
 
-void add_masking_keys(Schema& s) {
-  s.add(KeySpec("method.stages", ValueType::Int, "2",
-                "masking methods: K, how many of the last backbone stages are masked (AIM[K, target])")
-            .range(1, 3));
-  s.add(KeySpec("method.target", ValueType::Float, "0.25",
-                "masking methods: final target active fraction of every mask (paper: 0.25 or 0.35)")
-            .above(0.0)
-            .at_most(1.0));
-  s.add(KeySpec("method.lambda", ValueType::Float, "6.0",
-                "masking methods: weight of the area loss (paper: 6; 5 and 10 also used)")
-            .at_least(0));
-  s.add(KeySpec("method.anneal_fraction", ValueType::Float, "0.5",
-                "masking methods: the target falls linearly from 1.0 to method.target over this fraction of the epochs "
-                "(1.0: all of training, 0.5: the first half), then is held")
-            .range(0.0, 1.0));
-  s.add(
-      KeySpec("method.temperature", ValueType::Float, "1.0", "masking methods: Gumbel-softmax temperature in training")
-          .range(1e-3, 1e3));
-  s.add(KeySpec("method.mask_width", ValueType::Int, "~",
-                "masking methods: hidden width of the mask estimator (~: half its input width, at least 16)")
-            .range(1, 4096));
-  s.add(KeySpec("method.mask_blocks", ValueType::Int, "1", "masking methods: residual blocks in the mask estimator")
-            .range(0, 16));
-  s.add(KeySpec("method.deep_supervision", ValueType::Bool, "~",
-                "masking methods: a classifier and cross-entropy on every masked stage, not only the final one "
-                "(~: true for aim, false for bottom_up)"));
-  s.add(
-      KeySpec("method.area_loss", ValueType::String, "batch",
-              "masking methods: batch: (mean over the batch of each sample's active fraction - target)^2, the paper's; "
-              "sample: the mean over samples of (active fraction - target)^2, which holds every sample to the target")
-          .one_of({"batch", "sample"}));
-  s.add(KeySpec("method.keep_bias", ValueType::Float, "2.0",
-                "masking methods: initial keep-minus-drop logit bias (2: masks start ~88% open, like the target 1.0)")
-            .range(-20.0, 20.0));
-}
-
 double annealed_target(double target, double fraction, int64_t epoch, int64_t epochs) {
   const int64_t window = int64_t(std::llround(fraction * double(epochs)));
   if (window <= 1) return epoch < window ? 1.0 : target;  // too short to anneal: 1.0 then target

@@ -29,8 +29,6 @@ struct MaskingOptions {
 
 // `method` fills the defaults that depend on it (method.deep_supervision: ~).
 MaskingOptions masking_options(const Config& cfg, const std::string& method);
-// The method.* keys every masking method reads: each masking method's add_keys calls it.
-void add_masking_keys(Schema& schema);
 
 // Target active fraction in `epoch` (0-based) of `epochs`: 1.0 in epoch 0, falling linearly to
 // `target` at the last epoch of the annealing window (the first round(fraction * epochs)

@@ -30,19 +30,6 @@ const std::vector<MethodEntry>& method_registry() {
   return entries;
 }
 
-void add_backbone_key(Schema& s) {
-  std::vector<std::string> names;
-  for (const auto& e : backbone_registry()) names.push_back(e.name);
-  s.add(KeySpec("model.backbone", ValueType::String, "small_cnn", "the bottom-up network").one_of(names));
-}
-
-void add_method_key(Schema& s) {
-  std::vector<std::string> names;
-  for (const auto& e : method_registry()) names.push_back(e.name);
-  s.add(KeySpec("method.name", ValueType::String, "vanilla", "how the stages become a decision, and the loss")
-            .one_of(names));
-}
-
 std::shared_ptr<Model> make_model(const Config& cfg, int64_t num_classes, bool initial_weights) {
   const auto& backbone_entry = registry_entry(backbone_registry(), cfg, "model.backbone", "backbone");
   std::shared_ptr<Backbone> backbone = backbone_entry.make(cfg);

@@ -149,14 +149,4 @@ int64_t classes_in_configured_weights(const Config& cfg) {
               "--num-classes");
 }
 
-void add_torchvision_weight_keys(Schema& s) {
-  s.add(KeySpec("model.weights", ValueType::String, "~",
-                "HDF5 file of torchvision weights to start from (scripts/export_torchvision_weights.py); ~: random "
-                "initialisation")
-            .existing_path());
-  s.add(KeySpec("model.allow_new_head", ValueType::Bool, "false",
-                "with model.weights: a head of another shape (number of classes) is freshly initialised instead of an "
-                "error"));
-}
-
 }  // namespace aim::model

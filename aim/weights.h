@@ -6,6 +6,7 @@
 #include <string>
 
 #include "aim/model.h"
+#include "aim/model_keys.h"  // add_torchvision_weight_keys
 
 namespace aim {
 class Config;
@@ -13,10 +14,6 @@ class Schema;
 }
 
 namespace aim::model {
-
-// model.weights and model.allow_new_head: every backbone with torchvision weights declares
-// them (its BackboneEntry::add_keys).
-void add_torchvision_weight_keys(Schema& schema);
 
 // Copies every backbone parameter and buffer from `h5_path` into `model`, and the head
 // when the model has one of the same shape. A head of another shape (a different number of

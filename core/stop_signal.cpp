@@ -70,6 +70,12 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   for (int sig : {SIGUSR2, SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
+  // aimrun blocks the three before it execs aimrun-torch (runner/cli/main_light.cpp): a stop
+  // sent in between stayed pending, and is delivered to on_signal now.
+  sigset_t stops;
+  sigemptyset(&stops);
+  for (int sig : {SIGUSR2, SIGTERM, SIGINT}) sigaddset(&stops, sig);
+  sigprocmask(SIG_UNBLOCK, &stops, nullptr);
 }
 
 const std::atomic<bool>& stop_requested() { return requested; }

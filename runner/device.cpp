@@ -13,13 +13,6 @@
 
 namespace aim {
 
-void add_device_keys(Schema& s) {
-  s.add(KeySpec("device", ValueType::String, "auto",
-                "where each rank computes: auto (its local rank's GPU when CUDA is available, else the CPU), cpu, cuda")
-            .one_of({"auto", "cpu", "cuda"})
-            .not_identity());
-}
-
 c10::Device select_device(const Config& cfg, int local_rank) {
   const auto want = cfg.get_string("device");
   const bool cuda = torch::cuda::is_available();

@@ -5,11 +5,10 @@
 #include <torch/nn/module.h>
 
 #include "core/config.h"
+#include "runner/run_keys.h"  // add_device_keys
 
 namespace aim {
 
-// The `device` key, read by select_device.
-void add_device_keys(Schema& schema);
 c10::Device select_device(const Config& cfg, int local_rank);
 
 // Threads for torch's intra-op pool: OMP_NUM_THREADS when set, else the cores this process

@@ -10,13 +10,13 @@
 #include "core/config.h"
 #include "data/dataset.h"
 #include "results/run_record.h"
+#include "runner/run_keys.h"  // add_eval_keys
 #include "runner/evaluate.h"
 #include "runner/train_state.h"
 
 namespace aim {
 
 // The eval.* keys, in the order docs/config-reference.md lists them.
-void add_eval_keys(Schema& schema);
 
 // The final evaluation's options (eval.batch_size, eval.attributions, eval.explain,
 // eval.keep_maps, eval.mask_confidence, dataset.workers/prefetch).

@@ -1,13 +1,12 @@
 #include "runner/schema.h"
 
-#include "aim/registry.h"
+#include "aim/model_keys.h"
 #include "core/error.h"
 #include "core/strings.h"
-#include "data/registry.h"
-#include "runner/device.h"
+#include "data/dataset_info.h"
 #include "runner/init_from.h"
-#include "runner/eval_schedule.h"
 #include "runner/registry_keys.h"
+#include "runner/run_keys.h"
 #include "runner/train_settings.h"
 
 namespace aim {
@@ -44,11 +43,11 @@ const Schema& full_schema() {
     add_train_keys(s);
     add_eval_keys(s);
     data::add_dataset_keys(s);
-    add_registry_keys(s, "dataset.name", data::dataset_registry());
+    add_registry_keys(s, "dataset.name", data::dataset_info_registry());
     model::add_backbone_key(s);
-    add_registry_keys(s, "model.backbone", model::backbone_registry());
+    add_registry_keys(s, "model.backbone", model::backbone_keys_registry());
     model::add_method_key(s);
-    add_registry_keys(s, "method.name", model::method_registry());
+    add_registry_keys(s, "method.name", model::method_keys_registry());
     add_init_from_keys(s);
     return s;
   }();

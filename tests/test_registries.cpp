@@ -2,6 +2,7 @@
 // each dataset, backbone and method entry declares the keys it reads, and a key applies to
 // exactly the entries that declared it. This binary adds datasets of its own through the
 // public registry API, as an experiment would: one file, one registration line.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "aim/attribution.h"
 #include "aim/registry.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -155,6 +157,46 @@ RunPaths train(const test::TempDir& dir, const Config& cfg) {
 const char* kTiny = "train: {epochs: 1, batch_size: 16, log_every: 0}\nmodel: {width: 4}\neval: {pictures: 0}\n";
 
 }  // namespace
+
+// The schema reads the torch-free key registries (aim/model_keys.h, data/dataset_info.h), the
+// runs the factories (aim/registry.h, data/registry.h), found by name: both list the same
+// entries, in the same order, with the same help. An entry added to one side only fails here.
+template <class Keys, class Factories>
+void expect_same_entries(const Keys& keys, const Factories& factories, const std::string& what) {
+  std::vector<std::string> key_names, factory_names;
+  for (const auto& e : keys) key_names.push_back(e.name);
+  for (const auto& e : factories) factory_names.push_back(e.name);
+  EXPECT_EQ(key_names, factory_names) << what;
+  EXPECT_FALSE(key_names.empty()) << what;
+  for (size_t i = 0; i < std::min(keys.size(), factories.size()); ++i) {
+    EXPECT_EQ(keys[i].help, factories[i].help) << what << " " << keys[i].name;
+    EXPECT_EQ(bool(keys[i].add_keys), bool(factories[i].add_keys)) << what << " " << keys[i].name;
+  }
+}
+
+TEST(RegistryNames, TheKeyRegistriesAndTheFactoriesListTheSameEntries) {
+  expect_same_entries(model::backbone_keys_registry(), model::backbone_registry(), "backbones");
+  expect_same_entries(model::method_keys_registry(), model::method_registry(), "methods");
+  // Datasets: the built-in ones and those this binary registers (register_dataset: both sides).
+  expect_same_entries(data::dataset_info_registry(), data::dataset_registry(), "datasets");
+  // The comparison itself fails on a list that differs by one entry.
+  auto fewer = model::backbone_keys_registry();
+  fewer.pop_back();
+  EXPECT_NONFATAL_FAILURE(expect_same_entries(fewer, model::backbone_registry(), "one missing"), "one missing");
+}
+
+// eval.attributions accepts attribution_names() (aim/attribution_names.h, torch-free): a
+// model makes each of them, and nothing else.
+TEST(RegistryNames, EveryAttributionNameIsOneTheModelsMake) {
+  FlatConfig flat;
+  apply_override(flat, "method.name=aim");
+  apply_override(flat, "model.width=8");
+  const Config cfg = resolve_run_config(flat);
+  auto model = model::make_model(cfg, 2);
+  for (const auto& name : model::attribution_names())
+    EXPECT_FALSE(model::make_attributions({name}, *model).empty()) << name;
+  EXPECT_THROW(model::make_attributions({"saliency"}, *model), std::invalid_argument);
+}
 
 TEST(RegistryKeys, AKeySeveralEntriesDeclareIsKeptOnceAndAppliesToEach) {
   auto shared = [] { return KeySpec("x.shared", ValueType::Int, "1", "a, b: shared").range(0.0, 9.0); };

@@ -160,15 +160,8 @@ std::shared_ptr<Backbone> make_convnext_tiny(const ConvNextOptions& options) {
 }
 
 BackboneEntry convnext_tiny_backbone() {
-  auto add_keys = [](Schema& s) {
-    s.add(KeySpec("model.drop_path", ValueType::Float, "0.0",
-                  "convnext: stochastic depth, rising linearly from 0 to this at the last block (torchvision: 0.1)")
-              .range(0.0, std::nullopt)
-              .below(1.0));
-    add_torchvision_weight_keys(s);
-  };
   auto make = [](const Config& cfg) { return make_convnext_tiny({cfg.get_float("model.drop_path")}); };
-  return {"convnext_tiny", "torchvision's ConvNeXt-Tiny, stages of 96..768 channels", add_keys, make};
+  return {convnext_tiny_keys(), make};
 }
 
 }  // namespace aim::model

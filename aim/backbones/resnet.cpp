@@ -117,11 +117,7 @@ std::shared_ptr<Backbone> make_resnet(int depth) {
 }
 
 BackboneEntry resnet_backbone(int depth) {
-  const std::string name = "torchvision's ResNet-" + std::to_string(depth);
-  const std::string help = depth < 50 ? name + " (BasicBlock), stages of 64..512 channels"
-                                      : name + " (v1.5 Bottleneck), stages of 256..2048 channels";
-  return {"resnet" + std::to_string(depth), help, add_torchvision_weight_keys,
-          [depth](const Config&) { return make_resnet(depth); }};
+  return {resnet_keys(depth), [depth](const Config&) { return make_resnet(depth); }};
 }
 
 }  // namespace aim::model

@@ -57,16 +57,10 @@ std::shared_ptr<Backbone> make_small_cnn(const SmallCnnOptions& options) {
 }
 
 BackboneEntry small_cnn_backbone() {
-  auto add_keys = [](Schema& s) {
-    s.add(KeySpec("model.width", ValueType::Int, "16", "small_cnn: channels of the first stage (doubled per stage)")
-              .range(1.0, 4096.0));
-    s.add(KeySpec("model.norm", ValueType::String, "batch", "small_cnn: normalisation layers")
-              .one_of({"batch", "group", "none"}));
-  };
   auto make = [](const Config& cfg) {
     return make_small_cnn({cfg.get_int("model.width"), cfg.get_string("model.norm")});
   };
-  return {"small_cnn", "four conv stages (widths w, 2w, 4w, 8w), fast on CPUs", add_keys, make};
+  return {small_cnn_keys(), make};
 }
 
 }  // namespace aim::model

@@ -103,18 +103,10 @@ LossTerms AimModel::loss(const ModelOutput& out, const torch::Tensor& labels, co
 namespace {
 
 // The masking keys, and the width of AIM's top-down pathway.
-void add_aim_keys(Schema& s) {
-  add_masking_keys(s);
-  s.add(KeySpec("method.width", ValueType::Int, "~",
-                "aim: common width of the top-down pathway (~: half the last stage's channels, within [32, 256])")
-            .range(1, 4096));
-}
-
 }  // namespace
 
 MethodEntry aim_method() {
-  return {"aim", "AIM: top-down masking over the last K stages, decision from the merged sparse map (ICCV 2025)",
-          add_aim_keys,
+  return {aim_keys(),
           [](const Config& cfg, std::shared_ptr<Backbone> backbone, int64_t num_classes) -> std::shared_ptr<Model> {
             return std::make_shared<AimModel>(std::move(backbone), num_classes, masking_options(cfg, "aim"));
           }};

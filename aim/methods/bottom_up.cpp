@@ -90,9 +90,7 @@ class BottomUp : public Model {
 }  // namespace
 
 MethodEntry bottom_up_method() {
-  return {"bottom_up",
-          "bottom-up masking: each of the last K stages masks itself, same area loss (the paper's ablation)",
-          add_masking_keys,
+  return {bottom_up_keys(),
           [](const Config& cfg, std::shared_ptr<Backbone> backbone, int64_t num_classes) -> std::shared_ptr<Model> {
             return std::make_shared<BottomUp>(std::move(backbone), num_classes, masking_options(cfg, "bottom_up"));
           }};

@@ -41,7 +41,7 @@ class Vanilla : public Model {
 }  // namespace
 
 MethodEntry vanilla_method() {
-  return {"vanilla", "backbone + global average pool + linear, cross-entropy", nullptr,
+  return {vanilla_keys(),
           [](const Config&, std::shared_ptr<Backbone> backbone, int64_t num_classes) -> std::shared_ptr<Model> {
             return std::make_shared<Vanilla>(std::move(backbone), num_classes);
           }};

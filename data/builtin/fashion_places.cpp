@@ -34,68 +34,7 @@ constexpr int kGeneratorVersion = 1;
 
 }  // namespace
 
-namespace fashion {
-
-const std::vector<std::string> kFashionNames = {"tshirt", "trouser", "pullover", "dress", "coat",
-                                                "sandal", "shirt",   "sneaker",  "bag",   "boot"};
-
-ClassMap class_map(const std::string& classes) {
-  ClassMap m;
-  if (classes == "all") {
-    for (int i = 0; i < 10; ++i) m.from_fashion.push_back(i);
-    m.names = kFashionNames;
-  } else if (classes == "binary") {
-    // Like landbird/waterbird: two super-classes of several garment types each.
-    m.from_fashion = {0, -1, 0, -1, 0, 1, 0, 1, -1, 1};
-    m.names = {"tops", "footwear"};
-  } else {
-    throw ConfigError("dataset.classes: expected 'all' or 'binary', got '" + classes + "'");
-  }
-  return m;
-}
-
-Source read_source(const std::string& dir, const std::string& prefix) {
-  Source s;
-  for (const std::string& suffix : {std::string(""), std::string(".gz")}) {
-    auto img = dir + "/" + prefix + "-images-idx3-ubyte" + suffix;
-    auto lab = dir + "/" + prefix + "-labels-idx1-ubyte" + suffix;
-    if (fs::exists(img) && fs::exists(lab)) {
-      s.images = read_idx(img);
-      s.labels = read_idx(lab);
-      if (s.images.dims.size() != 3 || s.images.dims[1] != 28 || s.images.dims[2] != 28)
-        throw DataError(img + ": expected N x 28 x 28 images");
-      if (s.labels.dims.size() != 1 || s.labels.dims[0] != s.images.dims[0])
-        throw DataError(lab + ": label count does not match " + img);
-      return s;
-    }
-  }
-  throw DataError(dir + ": Fashion-MNIST files " + prefix +
-                  "-{images-idx3,labels-idx1}-ubyte[.gz] not found (apt-get install "
-                  "dataset-fashion-mnist, or set dataset.source)");
-}
-
-}  // namespace fashion
-
-namespace {
-
 using namespace fashion;
-
-// Samples of the selected classes in one Fashion-MNIST file, from its labels alone.
-int64_t pool_size(const std::string& dir, const std::string& prefix, const ClassMap& cm) {
-  for (const std::string& suffix : {std::string(""), std::string(".gz")}) {
-    auto lab = dir + "/" + prefix + "-labels-idx1-ubyte" + suffix;
-    if (!fs::exists(dir + "/" + prefix + "-images-idx3-ubyte" + suffix) || !fs::exists(lab)) continue;
-    auto labels = read_idx(lab);
-    int64_t n = 0;
-    for (auto l : labels.data) n += l < cm.from_fashion.size() && cm.from_fashion[l] >= 0;
-    return n;
-  }
-  throw DataError(dir + ": Fashion-MNIST files " + prefix +
-                  "-{images-idx3,labels-idx1}-ubyte[.gz] not found (apt-get install "
-                  "dataset-fashion-mnist, or set dataset.source)");
-}
-
-}  // namespace
 
 namespace fashion {
 
@@ -181,65 +120,6 @@ PackedSplit render_split(const FashionPlacesOptions& o, uint64_t split_seed, con
   return out;
 }
 
-std::vector<int64_t> shuffled_pool(const Source& s, const ClassMap& cm, uint64_t seed, uint64_t stream) {
-  std::vector<int64_t> idx;
-  for (int64_t i = 0; i < s.labels.dims[0]; ++i)
-    if (cm.from_fashion[s.labels.data[i]] >= 0) idx.push_back(i);
-  Rng rng(mix_seed(seed, stream));
-  rng.shuffle(idx);
-  return idx;
-}
-
-FinetuneIndices finetune_indices(const FashionPlacesOptions& o, const ClassMap& cm, const Source& train_src) {
-  std::vector<int64_t> train_pool = shuffled_pool(train_src, cm, o.seed, 1);
-  FinetuneIndices out;
-  if (o.val_size < 0 || o.val_size >= int64_t(train_pool.size()))
-    throw ConfigError("dataset.val_size: must be between 0 and " + std::to_string(train_pool.size() - 1));
-  out.val.assign(train_pool.begin(), train_pool.begin() + o.val_size);
-  out.train.assign(train_pool.begin() + o.val_size, train_pool.end());
-  if (o.train_size > 0) {
-    if (o.train_size > int64_t(out.train.size()))
-      throw ConfigError("dataset.train_size: at most " + std::to_string(out.train.size()) +
-                        " samples are available for these classes, asked for " + std::to_string(o.train_size));
-    out.train.resize(o.train_size);
-  }
-  return out;
-}
-
-std::vector<int64_t> test_indices(const FashionPlacesOptions& o, const ClassMap& cm, const Source& test_src,
-                                  int64_t size, const std::string& key) {
-  std::vector<int64_t> pool = shuffled_pool(test_src, cm, o.seed, 2);
-  if (size > 0) {
-    if (size > int64_t(pool.size()))
-      throw ConfigError(key + ": at most " + std::to_string(pool.size()) + " test samples are available, asked for " +
-                        std::to_string(size));
-    pool.resize(size);
-  }
-  return pool;
-}
-
-std::vector<int64_t> labels_of(const Source& s, const ClassMap& cm, const std::vector<int64_t>& idx) {
-  std::vector<int64_t> l;
-  for (auto i : idx) l.push_back(cm.from_fashion[s.labels.data[i]]);
-  return l;
-}
-
-std::vector<int64_t> balanced_places(const std::vector<int64_t>& labels, int64_t num_classes, int64_t num_places,
-                                     uint64_t seed, uint64_t stream) {
-  Rng rng(mix_seed(seed, stream));
-  std::vector<int64_t> next(num_classes);
-  for (auto& v : next) v = int64_t(rng.below(uint64_t(num_places)));
-  std::vector<int64_t> places;
-  for (auto l : labels) places.push_back(next[l]++ % num_places);
-  return places;
-}
-
-void check_geometry(const FashionPlacesOptions& o) {
-  if (o.canvas < 16) throw ConfigError("dataset.canvas: expected at least 16, got " + std::to_string(o.canvas));
-  if (!(o.scale_min > 0 && o.scale_min <= o.scale_max && o.scale_max < 1.0))
-    throw ConfigError("dataset.scale: expected 0 < min <= max < 1 (the garment must not fill the canvas)");
-}
-
 }  // namespace fashion
 
 uint64_t fashion_places_split_seed(uint64_t seed, const std::string& split) {
@@ -259,19 +139,6 @@ std::string FashionPlacesOptions::cache_key() const {
          " scale=" + format_double(scale_min) + "," + format_double(scale_max) +
          " sizes=" + std::to_string(train_size) + "," + std::to_string(val_size) + "," +
          std::to_string(test_size) + " seed=" + std::to_string(seed);
-}
-
-FashionPlacesPools fashion_places_pools(const std::string& source_dir, const std::string& classes) {
-  // A sweep asks once per run: read the label files once per process.
-  static std::mutex mutex;
-  static std::map<std::pair<std::string, std::string>, FashionPlacesPools> known;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = known.find({source_dir, classes});
-  if (it != known.end()) return it->second;
-  const ClassMap cm = class_map(classes);
-  FashionPlacesPools pools{pool_size(source_dir, "train", cm), pool_size(source_dir, "t10k", cm)};
-  known[{source_dir, classes}] = pools;
-  return pools;
 }
 
 std::vector<std::string> FashionPlaces::group_names() const {

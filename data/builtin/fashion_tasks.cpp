@@ -21,42 +21,7 @@ using namespace fashion;
 
 namespace {
 
-constexpr int kTasksVersion = 1;  // bump when the pretraining or ood generator's output changes
-
-std::string geometry_key(const FashionPlacesOptions& o) {
-  return " canvas=" + std::to_string(o.canvas) + " scale=" + format_double(o.scale_min) + "," +
-         format_double(o.scale_max) + " seed=" + std::to_string(o.seed);
-}
-
-// The label file of Fashion-MNIST `prefix` alone (images are not needed to choose garments).
-Source read_labels(const std::string& dir, const std::string& prefix) {
-  for (const std::string& suffix : {std::string(""), std::string(".gz")}) {
-    auto lab = dir + "/" + prefix + "-labels-idx1-ubyte" + suffix;
-    if (!fs::exists(dir + "/" + prefix + "-images-idx3-ubyte" + suffix) || !fs::exists(lab)) continue;
-    Source s;
-    s.labels = read_idx(lab);
-    return s;
-  }
-  throw DataError(dir + ": Fashion-MNIST files " + prefix +
-                  "-{images-idx3,labels-idx1}-ubyte[.gz] not found (apt-get install dataset-fashion-mnist, or set "
-                  "dataset.source)");
-}
-
 int64_t quota(int64_t total, int64_t c) { return total / 10 + (c < total % 10 ? 1 : 0); }
-
-// Fashion-MNIST train indices the fine-tuning task of `o` leaves out, shuffled (stream 21).
-std::vector<int64_t> pretrain_candidates(const FashionPlacesOptions& o, const Source& train_labels) {
-  const auto used = finetune_indices(o, class_map(o.classes), train_labels);
-  std::vector<char> taken(train_labels.labels.data.size(), 0);
-  for (const auto* part : {&used.train, &used.val})
-    for (auto i : *part) taken[size_t(i)] = 1;
-  std::vector<int64_t> out;
-  for (size_t i = 0; i < taken.size(); ++i)
-    if (!taken[i]) out.push_back(int64_t(i));
-  Rng rng(mix_seed(o.seed, 21));
-  rng.shuffle(out);
-  return out;
-}
 
 struct PretrainIndices {
   std::vector<int64_t> train, val;
@@ -93,12 +58,6 @@ std::vector<std::string> family_names(int first, int count) {
 
 }  // namespace
 
-std::string FashionPlacesOptions::pretrain_cache_key() const {
-  return "fashion-places-pretrain v" + std::to_string(kTasksVersion) + geometry_key(*this) + " finetune=" + classes +
-         "," + std::to_string(train_size) + "," + std::to_string(val_size) + " sizes=" + std::to_string(pretrain_size) +
-         "," + std::to_string(pretrain_val_size) + (pretrain_places == "reserved" ? "" : " places=" + pretrain_places);
-}
-
 FamilyRange pretrain_families(const FashionPlacesOptions& o) {
   if (o.pretrain_places == "reserved") return {kPretrainFirstFamily, kPretrainFamilies};
   if (o.pretrain_places != "unused" && o.pretrain_places != "varied")
@@ -106,23 +65,6 @@ FamilyRange pretrain_families(const FashionPlacesOptions& o) {
   // The fine-tuning task uses families 0 .. classes-1; the ood families follow the pretraining ones.
   const int first = int(class_map(o.classes).names.size());
   return {first, kOodFirstFamily - first};
-}
-
-std::string FashionPlacesOptions::ood_cache_key() const {
-  return "fashion-places-ood v" + std::to_string(kTasksVersion) + geometry_key(*this) + " classes=" + classes +
-         " size=" + std::to_string(ood_size);
-}
-
-std::vector<int64_t> pretrain_garments_per_class(const FashionPlacesOptions& o) {
-  static std::mutex mutex;
-  static std::map<std::string, std::vector<int64_t>> known;  // a sweep asks once per run
-  const std::string key = o.source_dir + "|" + o.pretrain_cache_key();
-  std::lock_guard<std::mutex> lock(mutex);
-  if (auto it = known.find(key); it != known.end()) return it->second;
-  const Source labels = read_labels(o.source_dir, "train");
-  std::vector<int64_t> counts(10, 0);
-  for (auto i : pretrain_candidates(o, labels)) ++counts[labels.labels.data[size_t(i)]];
-  return known[key] = counts;
 }
 
 FashionPlaces generate_pretrain_places(const FashionPlacesOptions& o) {

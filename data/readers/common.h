@@ -8,31 +8,13 @@
 
 #include "core/config.h"
 #include "data/dataset.h"
+#include "data/readers/image_info.h"
 #include "data/registry.h"
 #include "data/images/image_files.h"
 #include "data/images/image_list_dataset.h"
 
 namespace aim::data::readers {
 
-// Keys every image dataset reads (dataset.root, image_size, resize, packed_cache, ...):
-// each image dataset's add_keys calls it.
-void add_image_dataset_keys(Schema& schema);
-// Keys some of them read.
-KeySpec cub_root_key();       // waterbirds, traveling_birds
-KeySpec segmentations_key();  // cub, waterbirds, traveling_birds
-// dataset.val_fraction and dataset.seed: the datasets of layout_with_held_out_val (cub,
-// traveling_birds).
-void add_held_out_val_keys(Schema& schema);
-
-// The layout of an image dataset: `splits` (sizes unknown until the files are read),
-// `eval` evaluated by default; checks that dataset.root is set.
-DatasetLayout image_layout(const Config& cfg, const std::vector<std::string>& splits,
-                           std::vector<std::string> eval);
-// cub and traveling_birds: train, test, and val when dataset.val_fraction > 0.
-DatasetLayout layout_with_held_out_val(const Config& cfg);
-
-// dataset.root, required for image datasets.
-std::string root_of(const Config& cfg);
 // Transforms, normalisation, cache and skipping options from the config.
 ImageListOptions image_options(const Config& cfg, bool train_split);
 // DatasetEntry::files of the image datasets: the files with image_options' evaluation transform.

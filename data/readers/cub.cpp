@@ -192,21 +192,8 @@ DatasetSplits make(const Config& cfg) {
   return readers::make_splits(cfg, "cub", std::move(splits), cub.class_names, {}, region, eval);
 }
 
-void add_keys(Schema& s) {
-  readers::add_image_dataset_keys(s);
-  readers::add_held_out_val_keys(s);
-  s.add(readers::segmentations_key());
-}
-
 }  // namespace cub
 
-DatasetEntry cub_dataset_entry() {
-  return {"cub",
-          "CUB-200-2011: 200 bird species, boxes and optional segmentations (docs/datasets.md)",
-          cub::add_keys,
-          cub::make,
-          readers::layout_with_held_out_val,
-          readers::files_like_eval};
-}
+DatasetEntry cub_dataset_entry() { return {cub_dataset_info(), cub::make, readers::files_like_eval}; }
 
 }  // namespace aim::data

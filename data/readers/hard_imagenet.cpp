@@ -69,25 +69,10 @@ DatasetSplits make(const Config& cfg) {
   return readers::make_splits(cfg, "hard_imagenet", std::move(splits), classes, {}, "segmentation", {"val"});
 }
 
-void add_keys(Schema& s) {
-  readers::add_image_dataset_keys(s);
-  s.add(KeySpec("dataset.imagenet_root", ValueType::String, "~",
-                "hard_imagenet: the ILSVRC2012 folder with train/<wnid>/ and val/<wnid>/ images")
-            .existing_path()
-            .not_identity());
-}
-
 }  // namespace hard_imagenet
 
 DatasetEntry hard_imagenet_dataset_entry() {
-  return {"hard_imagenet",
-          "Hard ImageNet: 15 ImageNet classes with a segmentation per image",
-          hard_imagenet::add_keys,
-          hard_imagenet::make,
-          [](const Config& cfg) {
-            return readers::image_layout(cfg, {"train", "val"}, {"val"});
-          },
-          readers::files_like_eval};
+  return {hard_imagenet_dataset_info(), hard_imagenet::make, readers::files_like_eval};
 }
 
 }  // namespace aim::data

@@ -113,40 +113,15 @@ DatasetSplits make_subset(const Config& cfg, const std::string& dataset) {
 }
 
 // Both subsets: a class list and ILSVRC's localisation boxes.
-void add_keys(Schema& s) {
-  readers::add_image_dataset_keys(s);
-  s.add(KeySpec("dataset.class_list", ValueType::String, "~",
-                "imagenet100, imagewoof: file with one wnid per line (optionally a name after whitespace); ~: every "
-                "class folder under <root>/train")
-            .existing_path());
-  s.add(KeySpec("dataset.boxes_dir", ValueType::String, "~",
-                "imagenet100, imagewoof: ILSVRC localisation XML folder (Annotations/CLS-LOC) for EPG boxes; ~: no "
-                "ground truth")
-            .existing_path()
-            .not_identity());
-}
-
 }  // namespace imagenet_subset
 
 DatasetEntry imagenet100_dataset_entry() {
-  return {"imagenet100",
-          "ImageNet100: a 100-class ImageFolder subset of ImageNet (class list: dataset.class_list)",
-          imagenet_subset::add_keys,
-          [](const Config& cfg) { return imagenet_subset::make_subset(cfg, "imagenet100"); },
-          [](const Config& cfg) {
-            return readers::image_layout(cfg, {"train", "val"}, {"val"});
-          },
+  return {imagenet100_dataset_info(), [](const Config& cfg) { return imagenet_subset::make_subset(cfg, "imagenet100"); },
           readers::files_like_eval};
 }
 
 DatasetEntry imagewoof_dataset_entry() {
-  return {"imagewoof",
-          "ImageWoof: 10 dog breeds of ImageNet, ImageFolder layout",
-          imagenet_subset::add_keys,
-          [](const Config& cfg) { return imagenet_subset::make_subset(cfg, "imagewoof"); },
-          [](const Config& cfg) {
-            return readers::image_layout(cfg, {"train", "val"}, {"val"});
-          },
+  return {imagewoof_dataset_info(), [](const Config& cfg) { return imagenet_subset::make_subset(cfg, "imagewoof"); },
           readers::files_like_eval};
 }
 

@@ -69,22 +69,10 @@ DatasetSplits make(const Config& cfg) {
   return readers::make_splits(cfg, "traveling_birds", std::move(splits), train_dirs, {}, region, eval);
 }
 
-void add_keys(Schema& s) {
-  readers::add_image_dataset_keys(s);
-  readers::add_held_out_val_keys(s);
-  s.add(readers::cub_root_key());
-  s.add(readers::segmentations_key());
-}
-
 }  // namespace traveling_birds
 
 DatasetEntry traveling_birds_dataset_entry() {
-  return {"traveling_birds",
-          "TravelingBirds (CUB_fixed): species on shifted backgrounds in test",
-          traveling_birds::add_keys,
-          traveling_birds::make,
-          readers::layout_with_held_out_val,
-          readers::files_like_eval};
+  return {traveling_birds_dataset_info(), traveling_birds::make, readers::files_like_eval};
 }
 
 }  // namespace aim::data

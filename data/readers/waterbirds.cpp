@@ -113,25 +113,10 @@ DatasetSplits make(const Config& cfg) {
                               {"val", "test"});
 }
 
-void add_keys(Schema& s) {
-  readers::add_image_dataset_keys(s);
-  s.add(correlation_key());
-  s.add(readers::cub_root_key());
-  s.add(readers::segmentations_key());
-}
-
 }  // namespace waterbirds
 
 DatasetEntry waterbirds_dataset_entry() {
-  return {"waterbirds",
-          "Waterbirds (95% or 100% variant: the folder dataset.root points at, named by dataset.correlation), 4 groups "
-          "label x place",
-          waterbirds::add_keys,
-          waterbirds::make,
-          [](const Config& cfg) {
-            return readers::image_layout(cfg, {"train", "val", "test"}, {"val", "test"});
-          },
-          readers::files_like_eval};
+  return {waterbirds_dataset_info(), waterbirds::make, readers::files_like_eval};
 }
 
 }  // namespace aim::data

@@ -65,29 +65,10 @@ DatasetSplits make(const Config& cfg) {
   return out;
 }
 
-DatasetLayout layout(const Config& cfg) {
-  auto size = [&](const char* key) { return cfg.is_null(key) ? int64_t{4096} : cfg.get_int(key); };
-  return {{{"train", size("dataset.train_size")}, {"val", size("dataset.val_size")}}, {"val"}};
-}
-
-void add_keys(Schema& s) {
-  s.add(train_size_key());
-  s.add(val_size_key());
-  s.add(seed_key());
-  s.add(image_size_key());
-  s.add(KeySpec("dataset.num_classes", ValueType::Int, "1000", "synthetic: number of classes").range(2, 100000));
-  s.add(KeySpec("dataset.pool", ValueType::Int, "64", "synthetic: distinct noise images, repeated").range(1, 100000));
-}
-
 }  // namespace synthetic
 
 DatasetEntry synthetic_dataset_entry() {
-  return {"synthetic",
-          "random noise images for benchmarks (no files; accuracy means nothing)",
-          synthetic::add_keys,
-          synthetic::make,
-          synthetic::layout,
-          /*files=*/{}};
+  return {synthetic_dataset_info(), synthetic::make, /*files=*/{}};
 }
 
 }  // namespace aim::data

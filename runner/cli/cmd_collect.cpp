@@ -4,6 +4,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "results/collection.h"
+#include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
 
 namespace aim::cli {
@@ -15,12 +16,7 @@ void add_collect_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
-      "collect",
-      "One HDF5 file for every complete run under DIR: /runs/<run-id> holds each run's result\n"
-      "exactly as in its own file (docs/hdf5-schema.md), /index lists them, /problems the runs\n"
-      "left out (failed, incomplete, unreadable; they also make the exit code 3). Copies by\n"
-      "default: the file is self-contained; --link writes external links instead (small, but\n"
-      "the run files must stay where they are relative to OUT). aimrun report reads it too.");
+      "collect", command_help("collect"));
   cmd->add_option("dir", args->dir, "a sweep folder or any folder of runs")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("out", args->out, "the collection to write (replaced atomically)")->required();
   cmd->add_flag("--link", args->link, "external links to the run files instead of copies");

@@ -1,6 +1,7 @@
 // aimrun config: every configuration key with its type, default and meaning.
 #include <iostream>
 
+#include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
 #include "runner/schema.h"
 
@@ -32,7 +33,7 @@ void print_keys(bool markdown) {
 
 void add_config_command(CLI::App& app) {
   auto markdown = std::make_shared<bool>(false);
-  auto* cmd = app.add_subcommand("config", "List every configuration key: type, default, meaning");
+  auto* cmd = app.add_subcommand("config", command_help("config"));
   cmd->add_flag("--markdown", *markdown, "as a Markdown table (docs/config-reference.md is made with it)");
   cmd->callback([markdown] { print_keys(*markdown); });
 }

@@ -8,6 +8,7 @@
 #include "data/registry.h"
 #include "results/run_file.h"
 #include "results/run_folder.h"
+#include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/ranks.h"
 #include "runner/comm/agree.h"
@@ -76,10 +77,7 @@ void run_evaluate(const EvaluateArgs& a) {
 void add_evaluate_command(CLI::App& app) {
   auto a = std::make_shared<EvaluateArgs>();
   auto* cmd =
-      app.add_subcommand("evaluate",
-                         "Evaluate a trained run again from its checkpoint (e.g. eval.attributions=[gradcam] or\n"
-                         "eval.splits=[test] overrides, or more ranks under mpirun); writes the result file's\n"
-                         "/eval layout to --out (default <run>/evaluation.h5).");
+      app.add_subcommand("evaluate", command_help("evaluate"));
   cmd->add_option("--run", a->run_dir, "a run folder with checkpoint.pt")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("overrides", a->overrides, "key=value overrides of the run's config (eval.*, dataset paths)");
   cmd->add_option("--out", a->out, "output HDF5 file");

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "aim/registry.h"
+#include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
 #include "runner/model_info.h"
 #include "runner/schema.h"
@@ -49,9 +50,7 @@ void run_model(const ModelArgs& a) {
 
 void add_model_command(CLI::App& app) {
   auto a = std::make_shared<ModelArgs>();
-  auto* cmd = app.add_subcommand("model",
-                                 "Parameters and FLOPs per image of the configured model (counted from the convolutions\n"
-                                 "and matrix products a forward pass executes), and what the method adds over vanilla.");
+  auto* cmd = app.add_subcommand("model", command_help("model"));
   cmd->add_option("config", a->config, "YAML config")->required()->check(CLI::ExistingFile);
   cmd->add_option("overrides", a->overrides, "key=value overrides");
   cmd->add_option("--size", a->size, "input H W")->expected(2);

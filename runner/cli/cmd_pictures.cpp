@@ -6,6 +6,7 @@
 #include "data/registry.h"
 #include "results/run_file.h"
 #include "results/run_folder.h"
+#include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
 #include "runner/pictures.h"
 #include "runner/run_pictures.h"
@@ -67,10 +68,7 @@ void run_pictures(const PicturesArgs& a) {
 
 void add_pictures_command(CLI::App& app) {
   auto a = std::make_shared<PicturesArgs>();
-  auto* cmd = app.add_subcommand("pictures",
-                                 "PNG grid for chosen samples of a trained run: image | ground truth | one heat map per\n"
-                                 "attribution method (with its EPG) | the model's merged mask. Training already writes\n"
-                                 "<run>/pictures/<split>_first.png and <split>_least_confident.png.");
+  auto* cmd = app.add_subcommand("pictures", command_help("pictures"));
   cmd->add_option("--run", a->run_dir, "a run folder with checkpoint.pt")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--split", a->split, "dataset split");
   cmd->add_option("--samples", a->samples, "sample indices in the split (default: 0..7)");

@@ -1,5 +1,6 @@
 // aimrun predict: a trained run (or imported weights) on new images.
 #include "core/files.h"
+#include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
 #include "runner/predict.h"
 
@@ -8,10 +9,7 @@ namespace aim::cli {
 void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   auto* cmd = app.add_subcommand(
-      "predict",
-      "Predict with a trained run (its checkpoint) or a config with imported weights (model.weights), on a folder\n"
-      "of images or an HDF5 file with a float32 NCHW dataset 'images' (already normalised). Writes logits (N x C),\n"
-      "pred (N) and, for masking models, masks/stage_<l> (N x h x w, uint8) and merged_mask.");
+      "predict", command_help("predict"));
   auto* run = cmd->add_option("--run", o->run_dir, "a run folder (<output_dir>/runs/<run-id>) with checkpoint.pt");
   auto* config = cmd->add_option("--config", o->config, "a config whose model.weights names an imported weights file");
   run->excludes(config);

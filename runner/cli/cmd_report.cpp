@@ -12,6 +12,7 @@
 #include "results/report.h"
 #include "results/run_groups.h"
 #include "results/run_summary.h"
+#include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/report_html.h"
 #include "runner/sweep/search_report.h"
@@ -121,12 +122,7 @@ void run_report(const ReportArgs& args) {
 
 void add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
-  auto* cmd = app.add_subcommand("report",
-                                 "Table of the runs under DIR: grouped by dataset, method, backbone and every other\n"
-                                 "setting that varies except the seed; mean +- std and n per metric; each method's\n"
-                                 "difference from --baseline paired by seed (95% CI, p-value); with --compare,\n"
-                                 "verdicts against reference numbers (docs/report.md). Incomplete, failed and\n"
-                                 "unreadable runs are listed on stderr and make the exit code 3.");
+  auto* cmd = app.add_subcommand("report", command_help("report"));
   cmd->add_option("dir", args->dir,
                   "a sweep folder (<output_dir>/<sweep>), any folder of runs, or a collection (aimrun collect)")
       ->required()

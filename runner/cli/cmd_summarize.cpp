@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "results/found_runs.h"
 #include "results/run_summary.h"
+#include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
 
 namespace fs = std::filesystem;
@@ -48,12 +49,7 @@ void add_summarize_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
-      "summarize",
-      "Writes <run>/summary.json for every complete run under DIR whose summary is missing\n"
-      "(runs of an aimrun before summaries), fails a check, or was written for a result.h5\n"
-      "whose mtime changed since (a copied folder: its bytes are then checked at every read).\n"
-      "report, collect, sweep status and aimresults.py read summaries instead of result.h5.\n"
-      "Runs being trained are left alone. Exit 0, or 1 when some summary could not be written.");
+      "summarize", command_help("summarize"));
   cmd->add_option("dir", args->dir, "a sweep folder or any folder of runs")->required()->check(CLI::ExistingDirectory);
   cmd->add_flag("--check", args->check, "only list the runs that need one (exit 3 when there are any)");
   cmd->callback([args] {

@@ -12,6 +12,8 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/strings.h"
+#include "runner/aimrun_path.h"
+#include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
 #include "runner/sweep/child_stop.h"
 #include "runner/sweep/local_executor.h"
@@ -141,8 +143,8 @@ void submit_command(const SweepArgs& args) {
   options.script_dir = args.script_dir;
   options.wait_seconds = args.submit_wait;
   if (s.seeds || s.search) {
-    options.round_command = {std::filesystem::read_symlink("/proc/self/exe").string(), "sweep", "submit",
-                             std::filesystem::absolute(args.spec).string()};
+    const std::string aimrun = aimrun_executable(std::filesystem::read_symlink("/proc/self/exe").string());
+    options.round_command = {aimrun, "sweep", "submit", std::filesystem::absolute(args.spec).string()};
     options.round_command.insert(options.round_command.end(), args.overrides.begin(), args.overrides.end());
     options.round_command.insert(options.round_command.end(), {"--profile", profile.path, "--round-job"});
   }
@@ -476,7 +478,7 @@ void add_sweep_status(CLI::App* sweep) {
 }  // namespace
 
 void add_sweep_command(CLI::App& app) {
-  auto* sweep = app.add_subcommand("sweep", "Expand, run and inspect YAML sweeps (docs/sweeps.md)");
+  auto* sweep = app.add_subcommand("sweep", command_help("sweep"));
   sweep->require_subcommand(1);
   add_sweep_plan(sweep);
   add_sweep_run(sweep);

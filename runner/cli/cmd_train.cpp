@@ -15,6 +15,7 @@
 #include "core/stop_signal.h"
 #include "results/run_folder.h"
 #include "results/run_summary.h"
+#include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/ranks.h"
 #include "runner/cli/run_session.h"
@@ -147,10 +148,7 @@ int run_train(const TrainArgs& args) {
 
 void add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* cmd = app.add_subcommand("train",
-                                 "Train one run from a YAML config and write <output_dir>/runs/<run-id>/result.h5.\n"
-                                 "Resumes from the run's checkpoint when there is one. Under mpirun or srun, every\n"
-                                 "rank runs this command.");
+  auto* cmd = app.add_subcommand("train", command_help("train"));
   cmd->add_option("config", args->config, "YAML config (see docs/config-reference.md)")
       ->required()
       ->check(CLI::ExistingFile);

@@ -18,6 +18,7 @@
 #include "core/memory_limit.h"
 #include "core/strings.h"
 #include "results/run_folder.h"
+#include "runner/aimrun_path.h"
 #include "runner/rung_result.h"
 #include "runner/sweep/child_stop.h"
 #include "runner/sweep/run_state.h"
@@ -29,11 +30,7 @@ namespace aim {
 
 namespace {
 
-std::string self_executable() {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("aimrun") : p.string();
-}
+std::string self_executable() { return aimrun_executable("aimrun"); }
 
 }  // namespace
 

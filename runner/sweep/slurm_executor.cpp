@@ -17,6 +17,7 @@
 #include "core/files.h"
 #include "core/strings.h"
 #include "results/run_folder.h"
+#include "runner/aimrun_path.h"
 #include "runner/sweep/local_executor.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/slurm_command.h"
@@ -184,7 +185,7 @@ SubmittedArray write_array(const Sweep& sweep, const SlurmProfile& profile, bool
     write_text_atomic(dirs.written + "/" + budget_list, budget_lines(sweep, a.run_ids));
     budget_list = dirs.named + "/" + budget_list;
   }
-  const std::string aimrun = fs::read_symlink("/proc/self/exe").string();
+  const std::string aimrun = aimrun_executable(fs::read_symlink("/proc/self/exe").string());
   const std::string script = "array-" + stem + ".sbatch";
   a.text = sbatch_script(sweep, profile, dirs.named + "/" + list, aimrun, run_dirs.size(), stage, upstream_list,
                          throttle, budget_list);
