@@ -257,7 +257,7 @@ TEST(ShippedSweeps, EverySweepInExperimentsPlans) {
         // Every grid point is its own run: none collapses into another's identity (as two
         // Waterbirds variants would if the variant were not part of it).
         static const std::map<std::string, size_t> expected = {
-            {"quickstart.yaml", 6}, {"quickstart-64.yaml", 6}, {"builtin-benchmark.yaml", 65}, {"gpu-check.yaml", 1},
+            {"quickstart.yaml", 6}, {"builtin-benchmark.yaml", 65}, {"gpu-check.yaml", 1},
             {"waterbirds.yaml", 48}, {"traveling_birds.yaml", 24}, {"imagenet100.yaml", 48},
             {"hard_imagenet.yaml", 24}, {"cub_ablation.yaml", 36},
             {"adaptive-seeds.yaml", 9},   // round 1 of sweep.seeds: 3 methods x start 3 seeds
@@ -280,10 +280,9 @@ TEST(ShippedSweeps, EverySweepInExperimentsPlans) {
   EXPECT_GE(sweeps, 8);
 }
 
-// The quickstart of before 2026-12-07 is experiments/quickstart-64.yaml: its 6 runs are the
-// built-in benchmark's scratch runs at 95% for seeds 0 and 1 (the same ids, so either reuses
-// the other's), and the quickstart itself (32x32, 6 epochs) shares none of them.
-TEST(ExperimentFiles, TheQuickstartOfBeforeIsTheBenchmarksScratchRunsAndTheQuickstartIsNot) {
+// The quickstart's 6 runs are the built-in benchmark's scratch runs at 95% for seeds 0 and 1
+// (both build on experiments/builtin-scratch.yaml): the same ids, so either reuses the other's.
+TEST(ExperimentFiles, TheQuickstartsRunsAreTheBenchmarksScratchRuns) {
   test::TempDir dir;
   const std::vector<std::string> out{"output_dir=" + dir.file("out")};
   const std::string root = std::string(AIM_SOURCE_DIR) + "/experiments/";
@@ -292,11 +291,9 @@ TEST(ExperimentFiles, TheQuickstartOfBeforeIsTheBenchmarksScratchRunsAndTheQuick
     for (const auto& r : load_sweep(root + file, out).runs) s.insert(r.run_id);
     return s;
   };
-  const auto before = ids("quickstart-64.yaml"), now = ids("quickstart.yaml"), bench = ids("builtin-benchmark.yaml");
-  ASSERT_EQ(before.size(), 6u);
-  ASSERT_EQ(now.size(), 6u);
-  for (const auto& id : before) EXPECT_EQ(bench.count(id), 1u) << id << " is not a run of builtin-benchmark.yaml";
-  for (const auto& id : now) EXPECT_EQ(before.count(id) + bench.count(id), 0u) << id;
+  const auto quickstart = ids("quickstart.yaml"), bench = ids("builtin-benchmark.yaml");
+  ASSERT_EQ(quickstart.size(), 6u);
+  for (const auto& id : quickstart) EXPECT_EQ(bench.count(id), 1u) << id << " is not a run of builtin-benchmark.yaml";
 }
 
 // sweep status --watch against a local sweep while it trains, stdout redirected: a log of
