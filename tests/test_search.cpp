@@ -457,6 +457,13 @@ TEST(SearchRun, KilledAndRunAgainPromotesOnceContinuesFromCheckpointsAndTheWinne
   EXPECT_EQ(report.output.find("no vanilla row with these settings"), std::string::npos) << report.output;
   auto plain = test::run_command(test::aimrun() + " report " + dir.file("out/halving"));
   EXPECT_EQ(plain.exit_code, 3) << plain.output;
+  // A sweep run or submitted with output_dir=X is reported from X/<sweep> with the same file:
+  // its search is read from X, not from the file's own output_dir (here moved away), so the
+  // rungs above the table are those of the runs in it.
+  std::filesystem::rename(dir.file("out"), dir.file("moved"));
+  auto moved = test::run_command(test::aimrun() + " report " + dir.file("moved/halving") + " --search " + spec);
+  EXPECT_EQ(moved.exit_code, 0) << moved.output;
+  EXPECT_NE(moved.output.find("winner: " + winner.run_id), std::string::npos) << moved.output;
 }
 
 TEST(SearchRun, ADivergedCandidateRanksLastIsNeverPromotedAndIsNotTrainedAgain) {

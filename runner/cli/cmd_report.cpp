@@ -21,6 +21,8 @@
 
 namespace aim::cli {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 struct ReportArgs {
@@ -88,16 +90,30 @@ void leave_out_search_losers(const Sweep& sweep, std::vector<results::FoundRun>&
         n_stopped, n_lost);
 }
 
+// The sweep file of --search or --seeds, read for the folder reported. A sweep run or
+// submitted with output_dir=X is reported from X/<its name>: its runs (and rungs, rounds)
+// are then read from X, not from the output_dir the file names, which may hold other runs of
+// the same sweep (e.g. trained with other threads) or none.
+Sweep load_for_dir(const std::string& spec, const std::string& dir) {
+  Sweep sweep = load_sweep(spec, {});
+  std::error_code ec;
+  const fs::path reported = fs::weakly_canonical(fs::absolute(dir), ec);
+  if (ec || reported.filename() != sweep.name) return sweep;
+  const fs::path own = fs::weakly_canonical(fs::absolute(sweep.output_dir), ec);
+  if (!ec && own == reported.parent_path()) return sweep;
+  return load_sweep(spec, {"output_dir=" + reported.parent_path().string()});
+}
+
 void run_report(const ReportArgs& args) {
   results::ReportOptions options = report_options(args);
   std::shared_ptr<SeedRounds> rounds;
   if (!args.seeds.empty()) {
-    rounds = load_sweep(args.seeds, {}).seeds;
+    rounds = load_for_dir(args.seeds, args.dir).seeds;
     if (!rounds) throw ConfigError(args.seeds + ": --seeds: the sweep has no sweep.seeds");
   }
   std::optional<Sweep> search;
   if (!args.search.empty()) {
-    search = load_sweep(args.search, {});  // its rungs decided from the run folders
+    search = load_for_dir(args.search, args.dir);  // its rungs decided from the run folders
     if (!search->search) throw ConfigError(args.search + ": --search: the sweep has no sweep.search");
     options.ungrouped = search->search->spec.axis_keys();  // one row per group: its winner
   }
