@@ -86,7 +86,11 @@ TEST_F(SlurmRounds, ARoundWithAFailedRunEndsTheChainNamingIt) {
   EXPECT_NE(r.output.find(failed + ": failed: out of memory (a test's cause)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("the round jobs stop here, nothing was queued"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("`aimrun sweep submit " + spec + " --profile local`"), std::string::npos) << r.output;
-  EXPECT_EQ(trim(test::run_command("squeue -h -n aim-failing,aim-failing+rounds -o %i").output), "");
+  auto failing_queue = [] {
+    return trim(test::run_command("squeue -h -n aim-failing,aim-failing+rounds -o %i").output);
+  };
+  test::wait_until([&] { return failing_queue().empty(); }, 60, 1.0);  // an element may still be COMPLETING
+  EXPECT_EQ(failing_queue(), "");
 }
 
 // The round job's script quotes every word of the submission it runs: an output_dir with a
