@@ -106,11 +106,17 @@ TEST(SearchRungs, SurvivorsAreTheBestCeilNOverEtaWithTiesBrokenByRunId) {
   EXPECT_EQ(ids(select_survivors(v, 2)), (std::vector<std::string>{"b", "d", "f", "e"}));
 }
 
+// Two groups (kGrid) of five learning rates, rungs of 1, 3 and 9 epochs, eta 2, ranked by
+// val acc: the search whose outcomes the two tests below make up.
+std::string five_rates_in_three_rungs(const test::TempDir& dir) {
+  return dir.write("s.yaml", tiny_config(dir.file("out"), 9) + kGrid +
+                                 "  search:\n    axes: {train.lr: [0.1, 0.05, 0.03, 0.02, 0.01]}\n"
+                                 "    rungs: [1, 3, 9]\n    eta: 2\n    metric: val acc\n");
+}
+
 TEST(SearchRungs, RungsArePlayedFromOutcomesAloneAndPromoteOnlyWholeRungs) {
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 9) + kGrid +
-                                      "  search:\n    axes: {train.lr: [0.1, 0.05, 0.03, 0.02, 0.01]}\n"
-                                      "    rungs: [1, 3, 9]\n    eta: 2\n    metric: val acc\n");
+  auto spec = five_rates_in_three_rungs(dir);
   auto sweep = load_sweep(spec, {});
   ASSERT_TRUE(sweep.search);
   auto& s = *sweep.search;
@@ -181,9 +187,7 @@ TEST(SearchRungs, RungsArePlayedFromOutcomesAloneAndPromoteOnlyWholeRungs) {
 // beside the text `sweep status` shows, on the synthetic outcomes of the test above.
 TEST(SearchRungs, EveryCandidateHasATypedOutcomeBesideItsText) {
   test::TempDir dir;
-  auto spec = dir.write("s.yaml", tiny_config(dir.file("out"), 9) + kGrid +
-                                      "  search:\n    axes: {train.lr: [0.1, 0.05, 0.03, 0.02, 0.01]}\n"
-                                      "    rungs: [1, 3, 9]\n    eta: 2\n    metric: val acc\n");
+  auto spec = five_rates_in_three_rungs(dir);
   auto sweep = load_sweep(spec, {});
   ASSERT_TRUE(sweep.search);
   auto& s = *sweep.search;
