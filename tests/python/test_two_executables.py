@@ -154,6 +154,8 @@ BAD_CONFIGS = [
     ("override.yaml", VALID, ["train.epochs=-3"], "command line (train.epochs=-3)"),
     ("world_size.yaml", VALID + "world_size: 2\n", [], "world_size"),
     ("batch.yaml", VALID, ["train.batch_size=1000"], "train.batch_size"),
+    ("options.yaml", VALID + "trian: 1\n", ["--force", "--stop-after-epoch", "2", "--run-dir=run"],
+     "options.yaml:5: trian: unknown key"),
 ]
 
 STAND_IN = """#!/bin/sh
