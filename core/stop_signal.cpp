@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
-#include <string_view>
 
 namespace aim {
 
@@ -87,18 +86,4 @@ void note_progress() {
 
 uint64_t progress_count() { return ticks.load(std::memory_order_relaxed); }
 
-namespace {
-// Before any library's initialisers (libtorch's take most of a second): an executable's
-// .preinit_array runs right after the dynamic loader, so a stop that arrives while aimrun
-// is still loading is remembered too. Only for `aimrun train` (argv[1]): every other
-// command keeps the default actions.
-void install_early(int argc, char** argv, char**) {
-  if (argc > 1 && argv[1] && std::string_view(argv[1]) == "train") install_stop_handlers();
-}
-}  // namespace
-
 }  // namespace aim
-
-// In every executable that links this file (aimrun, and the tests, where argv[1] is never
-// "train"); main() installs them again, which changes nothing.
-__attribute__((section(".preinit_array"), used)) static void (*aim_preinit)(int, char**, char**) = aim::install_early;

@@ -19,6 +19,7 @@
 #include "runner/cli/commands.h"
 #include "runner/cli/ranks.h"
 #include "runner/cli/run_session.h"
+#include "runner/cli/train_args.h"
 #include "runner/comm/agree.h"
 #include "runner/comm/launch.h"
 #include "runner/device.h"
@@ -33,32 +34,6 @@ namespace fs = std::filesystem;
 namespace aim::cli {
 
 namespace {
-
-struct TrainArgs {
-  std::string config;
-  std::vector<std::string> overrides;
-  std::string run_dir;
-  bool restart = false;
-  bool force = false;
-  int64_t stop_after_epoch = 0;
-};
-
-// The run's config with its world size: as launched unless the config names one, in which
-// case the launch must match it (the world size is part of the run's identity).
-Config load_config_for(const TrainArgs& args, int world) {
-  Config cfg = load_run_config(args.config, args.overrides);
-  const int64_t said = cfg.get_int("world_size");
-  if (said == 0) {
-    auto overrides = args.overrides;
-    overrides.push_back("world_size=" + std::to_string(world));
-    return load_run_config(args.config, overrides);
-  }
-  if (said != world)
-    cfg.fail("world_size", "the run is for " + std::to_string(said) + " rank(s), but this job has " +
-                               std::to_string(world) + " (launch it with " + std::to_string(said) +
-                               ", or set world_size: 0)");
-  return cfg;
-}
 
 // A complete run whose summary is missing or fails a check (a process killed between
 // result.h5 and its summary, a run of an older aimrun, a damaged file): written again.
@@ -120,8 +95,7 @@ StartedRun start_up(const TrainArgs& args, comm::Deadline* startup) {
   c10::Device device = c10::kCPU;
   if (startup) startup->now_in("start-up (agreeing on the config)");
   comm::run_agreed(*run.comm, [&] {
-    run.cfg = load_config_for(args, run.comm->world_size());
-    check_run_config(run.cfg, run.comm->world_size());        // before the run folder exists
+    run.cfg = checked_train_config(args, run.comm->world_size());  // before the run folder exists (aimrun's check)
     check_memory_limits(run_threads(run.cfg, run.comm->local_size()), run.comm->local_size());
     check_init_from_ready(run.cfg);                           // the upstream run is complete, its own and fits
     device = select_device(run.cfg, run.comm->local_rank());  // one rank may lack its GPU
@@ -149,19 +123,7 @@ int run_train(const TrainArgs& args) {
 void add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand("train", command_help("train"));
-  cmd->add_option("config", args->config, "YAML config (see docs/config-reference.md)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("overrides", args->overrides, "key=value overrides, e.g. train.epochs=5 method.name=aim");
-  cmd->add_option("--run-dir", args->run_dir, "run folder (default: <output_dir>/runs/<run-id>)")
-      ->check(fits_path_limits(64));
-  cmd->add_flag("--restart", args->restart, "ignore the run's checkpoint and train from scratch");
-  cmd->add_flag("--force", args->force, "train again even when the run has a complete result");
-  cmd->add_option("--stop-after-epoch", args->stop_after_epoch,
-                  "a training budget: stop after this epoch with a checkpoint and <run>/rung-<E>.yaml (its validation\n"
-                  "metrics); a later session with a larger budget continues from it. Not part of the run's identity:\n"
-                  "the learning-rate schedule's horizon stays train.epochs (0: train to train.epochs)")
-      ->check(CLI::Range(int64_t(0), int64_t(1000000)));
+  add_train_options(*cmd, *args);
   cmd->callback([args] { exit_code() = run_train(*args); });
 }
 

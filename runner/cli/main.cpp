@@ -7,11 +7,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <iostream>
 
 #include "core/allocator.h"
-#include "core/error.h"
 #include "core/log.h"
 #include "core/memory_limit.h"
 #include "core/oom_watch.h"
@@ -29,6 +29,16 @@ namespace {
 // address-space limit just above what the loader needs, ends with the limit named too, not
 // with "terminate called ... std::bad_alloc" (exit 134).
 void install_terminate_early(int, char**, char**) { std::set_terminate(aim::cli::on_terminate); }
+
+// Also before libtorch's initialisers (most of a second): `train`'s stop handlers, so that a
+// stop that arrives while aimrun-torch is still loading is remembered (main() installs them
+// again, which changes nothing). Here, not in core/stop_signal.cpp's own .preinit_array: there
+// it ran in aimrun too, and unblocked the stops aimrun blocks until its exec of aimrun-torch.
+void install_stop_handlers_early(int argc, char** argv, char**) {
+  if (argc > 1 && argv[1] && std::strcmp(argv[1], "train") == 0) aim::install_stop_handlers();
+}
+__attribute__((section(".preinit_array"), used)) void (*aim_stop_preinit)(int, char**,
+                                                                          char**) = install_stop_handlers_early;
 __attribute__((section(".preinit_array"), used)) void (*aim_terminate_preinit)(int, char**,
                                                                                char**) = install_terminate_early;
 
@@ -70,25 +80,11 @@ int main(int argc, char** argv) {
   aim::cli::add_pictures_command(app);
   aim::cli::add_model_command(app);
   aim::cli::add_config_command(app);
-  try {
-    aim::init_logging();
-    spdlog::debug("{}", malloc_setting);
-    aim::cli::check_command_names(app, argc, argv);
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? aim::kExitOk : aim::kExitConfig;
-  } catch (const aim::ConfigError& e) {
-    std::cerr << "aimrun: error: " << e.what() << std::endl;
-    return finish(command, aim::kExitConfig);
-  } catch (const aim::Error& e) {
-    std::cerr << "aimrun: error: " << e.what() << std::endl;
-    return finish(command, aim::kExitError);
-  } catch (const c10::Error& e) {
-    std::cerr << "aimrun: error: " << aim::cli::error_text(e, e.what_without_backtrace()) << std::endl;
-    return finish(command, aim::kExitError);
-  } catch (const std::exception& e) {
-    std::cerr << "aimrun: error: " << aim::cli::error_text(e, e.what()) << std::endl;
-    return finish(command, aim::kExitError);
-  }
-  return finish(command, aim::cli::exit_code());
+  aim::cli::MainHooks hooks;
+  hooks.what = [](const std::exception& e) {
+    const auto* c = dynamic_cast<const c10::Error*>(&e);
+    return std::string(c ? c->what_without_backtrace() : e.what());
+  };
+  hooks.finish = [&command](int code) { return finish(command, code); };
+  return aim::cli::parse_and_run(app, argc, argv, malloc_setting, hooks);
 }

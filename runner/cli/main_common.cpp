@@ -3,9 +3,14 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <iostream>
 
+#include "core/error.h"
 #include "core/exit_codes.h"
+#include "core/log.h"
 #include "core/memory_limit.h"
+#include "runner/cli/command_list.h"
+#include "runner/cli/commands.h"
 
 namespace aim::cli {
 
@@ -42,6 +47,29 @@ std::string error_text(const std::exception& e, const std::string& what) {
   } catch (...) {
     return what;
   }
+}
+
+int parse_and_run(CLI::App& app, int argc, char** argv, const std::string& malloc_setting, const MainHooks& hooks) {
+  const auto finish = [&hooks](int code) { return hooks.finish ? hooks.finish(code) : code; };
+  try {
+    if (hooks.set_up) hooks.set_up();
+    init_logging();
+    spdlog::debug("{}", malloc_setting);
+    check_command_names(app, argc, argv);
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitConfig;
+  } catch (const ConfigError& e) {
+    std::cerr << "aimrun: error: " << e.what() << std::endl;
+    return finish(kExitConfig);
+  } catch (const Error& e) {
+    std::cerr << "aimrun: error: " << e.what() << std::endl;
+    return finish(kExitError);
+  } catch (const std::exception& e) {
+    std::cerr << "aimrun: error: " << error_text(e, hooks.what ? hooks.what(e) : e.what()) << std::endl;
+    return finish(kExitError);
+  }
+  return finish(exit_code());
 }
 
 }  // namespace aim::cli

@@ -1,8 +1,10 @@
 // aimrun: the commands that need no model run here, in a process that loads neither libtorch
 // nor MPI, CUDA or NCCL (about 0.65 s of CPU before main() in aimrun-torch); a command that
 // needs them (runner/cli/command_list.cpp) is exec'd as aimrun-torch, next to this file, with
-// the same argv and environment: same PID, signals and exit code (docs/architecture.md,
-// "Two executables").
+// the same argv and environment: same PID, signals and exit code. A `train` is exec'd from
+// main(), once its config passed the checks train runs first (runner/cli/light_check.h): a
+// config error is found here, as aimrun-torch would say it (docs/architecture.md, "Two
+// executables").
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,17 +16,17 @@
 #include <map>
 
 #include "core/allocator.h"
-#include "core/error.h"
-#include "core/log.h"
 #include "core/version.h"
 #include "runner/cli/command_list.h"
 #include "runner/cli/commands.h"
+#include "runner/cli/light_check.h"
 #include "runner/cli/main_common.h"
 
 namespace {
 
 char torch_path[PATH_MAX + 32];  // aimrun-torch next to this executable
 int exec_errno = 0;              // why execv() failed (0: not tried)
+char** start_envp = nullptr;     // the environment this process started with
 
 // The path of aimrun-torch: the folder of /proc/self/exe (links resolved). False when
 // /proc/self/exe cannot be read (errno).
@@ -39,26 +41,34 @@ bool find_torch_executable() {
   return true;
 }
 
+// Replaces this process with aimrun-torch; returns only when that failed (exec_errno).
+void exec_torch(char** argv, char** envp) {
+  if (!find_torch_executable()) {
+    exec_errno = errno ? errno : ENOENT;
+    return;
+  }
+  // envp, not environ: libc sets environ in its own initialiser, after .preinit_array (it is
+  // NULL there; an exec with it passed no environment: no MPI variables, no LD_PRELOAD).
+  execve(torch_path, argv, envp);
+  exec_errno = errno;  // main() says so
+}
+
 // From .preinit_array: before any initialiser of this executable's libraries. `train` blocks
 // USR2/TERM/INT first: a stop sent before aimrun-torch has its handlers stays pending (the
 // mask and pending signals survive exec), and aimrun-torch unblocks them once its handlers
 // are in place (core/stop_signal.cpp), so it is the clean stop it was before (exit 75).
+// `train` is exec'd from main(), after its config's check; the other commands from here.
 void exec_torch_command(int argc, char** argv, char** envp) {
+  start_envp = envp;
   if (argc < 2 || !aim::cli::runs_in_aimrun_torch(argv[1])) return;
   if (std::strcmp(argv[1], "train") == 0) {
     sigset_t stops;
     sigemptyset(&stops);
     for (int sig : {SIGUSR2, SIGTERM, SIGINT}) sigaddset(&stops, sig);
     sigprocmask(SIG_BLOCK, &stops, nullptr);
-  }
-  if (!find_torch_executable()) {
-    exec_errno = errno ? errno : ENOENT;
     return;
   }
-  // envp, not environ: libc sets environ in its own initialiser, after .preinit_array (it is
-  // NULL here; an exec with it passed no environment: no MPI variables, no LD_PRELOAD).
-  execve(torch_path, argv, envp);
-  exec_errno = errno;  // main() says so
+  exec_torch(argv, envp);
 }
 __attribute__((section(".preinit_array"), used)) void (*aim_exec_preinit)(int, char**, char**) = exec_torch_command;
 
@@ -70,17 +80,28 @@ __attribute__((section(".preinit_array"), used)) void (*aim_terminate_preinit)(i
 // hint); they never run here.
 void add_torch_command_names(CLI::App& app, const aim::cli::CommandInfo& c) { app.add_subcommand(c.name, c.help); }
 
+// A command of aimrun-torch: a `train` whose config fails its first checks is answered
+// here (exit 2); the rest is exec'd, and what returns is the failed exec.
+int run_torch_command(int argc, char** argv) {
+  if (std::strcmp(argv[1], "train") == 0) {
+    if (const auto error = aim::cli::train_config_error(argc, argv)) {
+      std::cerr << "aimrun: error: " << *error << std::endl;
+      return aim::kExitConfig;
+    }
+    exec_torch(argv, start_envp);
+  }
+  std::cerr << "aimrun: error: cannot run 'aimrun " << argv[1]
+            << "': " << (torch_path[0] ? torch_path : "/proc/self/exe") << ": " << std::strerror(exec_errno)
+            << "\n  (aimrun-torch runs the commands that load libtorch; it is built next to aimrun: "
+               "cmake --build build --target aimrun)"
+            << std::endl;
+  return aim::kExitError;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && aim::cli::runs_in_aimrun_torch(argv[1])) {
-    std::cerr << "aimrun: error: cannot run 'aimrun " << argv[1]
-              << "': " << (torch_path[0] ? torch_path : "/proc/self/exe") << ": " << std::strerror(exec_errno)
-              << "\n  (aimrun-torch runs the commands that load libtorch; it is built next to aimrun: "
-                 "cmake --build build --target aimrun)"
-              << std::endl;
-    return aim::kExitError;
-  }
+  if (argc > 1 && aim::cli::runs_in_aimrun_torch(argv[1])) return run_torch_command(argc, argv);
   const std::string malloc_setting = aim::keep_freed_memory_in_process();
   CLI::App app{aim::cli::kAimrunAbout};
   app.require_subcommand(1);
@@ -91,24 +112,10 @@ int main(int argc, char** argv) {
                                                            {"collect", aim::cli::add_collect_command},
                                                            {"summarize", aim::cli::add_summarize_command},
                                                            {"config", aim::cli::add_config_command}};
-  try {
+  aim::cli::MainHooks hooks;
+  hooks.set_up = [&] {
     for (const auto& c : aim::cli::aimrun_commands())
       c.needs_torch ? add_torch_command_names(app, c) : here.at(c.name)(app);
-    aim::init_logging();
-    spdlog::debug("{}", malloc_setting);
-    aim::cli::check_command_names(app, argc, argv);
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? aim::kExitOk : aim::kExitConfig;
-  } catch (const aim::ConfigError& e) {
-    std::cerr << "aimrun: error: " << e.what() << std::endl;
-    return aim::kExitConfig;
-  } catch (const aim::Error& e) {
-    std::cerr << "aimrun: error: " << e.what() << std::endl;
-    return aim::kExitError;
-  } catch (const std::exception& e) {
-    std::cerr << "aimrun: error: " << aim::cli::error_text(e, e.what()) << std::endl;
-    return aim::kExitError;
-  }
-  return aim::cli::exit_code();
+  };
+  return aim::cli::parse_and_run(app, argc, argv, malloc_setting, hooks);
 }

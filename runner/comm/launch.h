@@ -5,14 +5,9 @@
 #include <memory>
 
 #include "runner/comm/communicator.h"
+#include "runner/comm/launcher_env.h"  // launcher_world_size, launcher_rank
 
 namespace aim::comm {
-
-// Ranks the launcher started (OMPI_COMM_WORLD_SIZE, SLURM_STEP_NUM_TASKS, PMI_SIZE), 1 without one.
-int launcher_world_size();
-// This process's rank as the launcher numbered it (OMPI_COMM_WORLD_RANK, SLURM_PROCID in an
-// srun step, PMI_RANK), 0 without one: known before MPI_Init.
-int launcher_rank();
 
 // MPI when a launcher started several ranks (mpirun -np N, srun --mpi=pmix -n N), otherwise
 // a world of one with no MPI at all (a plain `aimrun train` never needs mpirun).

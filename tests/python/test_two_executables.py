@@ -8,6 +8,8 @@ aimrun loads no libtorch, libc10, MPI, CUDA or NCCL (its ELF NEEDED entries, and
 libraries a running `aimrun --version` has mapped); a command that needs them runs in
 aimrun-torch, exec'd with the same argv and PID, with its output and exit code; a missing
 aimrun-torch is an error naming the path; `aimrun --help` lists what aimrun-torch's does.
+A `train` whose config fails the checks train runs first is answered by aimrun itself, with
+aimrun-torch's message and exit code, and never execs it; every other train is exec'd as before.
 """
 import os
 import re
@@ -136,6 +138,114 @@ class TorchCommands(unittest.TestCase):
             self.assertEqual(plan.returncode, 0, plan.stderr)
             self.assertIn("sweep quickstart: 6 runs", plan.stdout)
             self.assertEqual(run([alone, "config"]).stdout, run([AIMRUN, "config"]).stdout)
+
+
+VALID = ("dataset: {name: synthetic, train_size: 64, val_size: 16, image_size: 32, num_classes: 2}\n"
+         "train: {epochs: 1, batch_size: 8, log_every: 0}\nthreads: 1\neval: {pictures: 0}\n")
+
+# Config errors of every kind aimrun finds before exec'ing aimrun-torch: (file name, text, the
+# overrides, what the message names).
+BAD_CONFIGS = [
+    ("unknown_key.yaml", VALID + "trian:\n  epochs: 3\n", [], "unknown_key.yaml:6: trian.epochs: unknown key"),
+    ("bad_value.yaml", VALID + "seed: -99999999999999999999\n", [], "bad_value.yaml:5: seed"),
+    ("bad_boolean.yaml", "train:\n  stop_on_nan: maybe\n", [], "bad_boolean.yaml:2: train.stop_on_nan"),
+    ("sweep.yaml", VALID + "sweep:\n  axes: {seed: [1, 2]}\n", [], "this file is a sweep"),
+    ("include.yaml", "include: missing_base.yaml\n" + VALID, [], "include.yaml:1: include"),
+    ("override.yaml", VALID, ["train.epochs=-3"], "command line (train.epochs=-3)"),
+    ("world_size.yaml", VALID + "world_size: 2\n", [], "world_size"),
+    ("batch.yaml", VALID, ["train.batch_size=1000"], "train.batch_size"),
+    ("options.yaml", VALID + "trian: 1\n", ["--force", "--stop-after-epoch", "2", "--run-dir=run"],
+     "options.yaml:5: trian: unknown key"),
+]
+
+STAND_IN = """#!/bin/sh
+# stands in for aimrun-torch: records that it ran, its PID and its argv, one word a line
+{ echo "pid $$"; for a in "$@"; do echo "arg $a"; done; } > "$0.ran"
+exit 7
+"""
+
+
+class LightConfigCheck(unittest.TestCase):
+    """A config error of `aimrun train` is found without loading libtorch (issue 34)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = os.path.realpath(self.tmp.name)
+        # aimrun beside a stand-in aimrun-torch, which says whether (and how) it was exec'd.
+        self.aimrun = os.path.join(self.d, "aimrun")
+        shutil.copy(AIMRUN, self.aimrun)
+        self.stand_in = os.path.join(self.d, "aimrun-torch")
+        with open(self.stand_in, "w") as f:
+            f.write(STAND_IN)
+        os.chmod(self.stand_in, 0o755)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, name, text):
+        path = os.path.join(self.d, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def stand_in_ran(self):
+        """The stand-in's record (pid, argv), or None when it was not run; cleared."""
+        record = self.stand_in + ".ran"
+        if not os.path.exists(record):
+            return None
+        with open(record) as f:
+            lines = f.read().splitlines()
+        os.remove(record)
+        return int(lines[0].split()[1]), [l[4:] for l in lines[1:]]
+
+    def test_a_config_error_is_aimrun_torchs_message_without_exec(self):
+        for name, text, overrides, names in BAD_CONFIGS:
+            path = self.write(name, text)
+            args = ["train", path] + overrides
+            r = run([self.aimrun] + args, cwd=self.d)
+            self.assertIsNone(self.stand_in_ran(), (name, "aimrun-torch was exec'd", r.stderr))
+            self.assertEqual(r.returncode, 2, (name, r.stderr))
+            self.assertIn(names, r.stderr, name)
+            self.assertEqual(r.stdout, "", name)
+            # Byte for byte what aimrun-torch itself says, and through the built aimrun.
+            torch = run(["bash", "-c", 'exec -a "$0" "$@"', AIMRUN, TORCH] + args, cwd=self.d)
+            self.assertEqual((r.stdout, r.stderr, r.returncode), (torch.stdout, torch.stderr, torch.returncode), name)
+            built = run([AIMRUN] + args, cwd=self.d)
+            self.assertEqual((built.stdout, built.stderr, built.returncode), (torch.stdout, torch.stderr, 2), name)
+
+    def test_a_valid_config_is_exec_d_with_the_same_pid_and_argv(self):
+        path = self.write("good.yaml", VALID)
+        for extra in ([], ["train.epochs=2", "seed=3"], ["--run-dir", os.path.join(self.d, "run"), "--force"],
+                      ["--stop-after-epoch=1", "--restart", "eval.pictures=0"]):
+            args = ["train", path] + extra
+            p = subprocess.Popen([self.aimrun] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            out, err = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 7, (extra, err))  # the stand-in's exit code
+            self.assertEqual((out, err), ("", ""), extra)    # aimrun itself said nothing
+            self.assertEqual(self.stand_in_ran(), (p.pid, args), extra)
+
+    def test_what_aimrun_cannot_judge_is_left_to_aimrun_torch(self):
+        bad = self.write("bad.yaml", VALID + "trian: 1\n")
+        cases = [
+            (["train", os.path.join(self.d, "missing.yaml")], {}),  # CLI11's error: aimrun-torch's app
+            (["train", bad, "--help"], {}),
+            (["train", bad, "--no-such-option"], {}),
+            (["train", bad, "--stop-after-epoch", "-1"], {}),
+            (["train", bad, "evaluate"], {}),  # a command's name: aimrun-torch's app may read it so
+            (["train", self.d], {}),           # a folder
+            (["train", bad], {"OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0"}),  # one of several ranks
+            (["train", bad], {"SLURM_STEP_NUM_TASKS": "2", "SLURM_PROCID": "1"}),
+        ]
+        for args, env in cases:
+            r = run([self.aimrun] + args, env=dict(os.environ, **env))
+            self.assertEqual(r.returncode, 7, (args, env, r.stderr))
+            ran = self.stand_in_ran()
+            self.assertIsNotNone(ran, (args, env))
+            self.assertEqual(ran[1], args, (args, env))
+        # The control: the same bad config alone is answered by aimrun.
+        r = run([self.aimrun, "train", bad])
+        self.assertEqual((r.returncode, self.stand_in_ran()), (2, None), r.stderr)
+        self.assertIn("bad.yaml:5: trian", r.stderr)
 
 
 if __name__ == "__main__":
