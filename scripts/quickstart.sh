@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # In the background, so that a stop sent to this script (kill, timeout) is passed on: the
 # sweep passes it to its run, which checkpoints (exit 75); running this script again resumes.
-build/runner/aimrun sweep run experiments/quickstart.yaml "$@" &
+# Runs at once: the cores this script may use, at most the sweep's 6 runs (each run then gets
+# cores / jobs threads; docs/sweeps.md, "Runs at once"). A --jobs among the arguments wins.
+jobs=$(nproc)
+[ "$jobs" -le 6 ] || jobs=6
+build/runner/aimrun sweep run experiments/quickstart.yaml --jobs "$jobs" "$@" &
 sweep=$!
 trap 'kill -TERM "$sweep" 2>/dev/null' TERM INT HUP
 sweep_status=0

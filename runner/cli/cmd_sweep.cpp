@@ -36,6 +36,7 @@ struct SweepArgs {
   std::string spec;
   std::vector<std::string> overrides;
   int ranks = 1;
+  int jobs = 1;
   bool fail_fast = false;
   std::string profile;
   bool dry_run = false;
@@ -359,24 +360,32 @@ void add_sweep_plan(CLI::App* sweep) {
 
 void add_sweep_run(CLI::App* sweep) {
   auto run_args = std::make_shared<SweepArgs>();
-  auto* run = sweep->add_subcommand("run",
-                                    "Train the sweep's pending and failed runs here, one after another; skip done ones.\n"
-                                    "A failed run does not stop the others (unless --fail-fast); failures are listed at\n"
-                                    "the end and make the exit code non-zero. Runs that another process is training are\n"
-                                    "left to it, and waited for at the end (unless --no-wait).");
+  auto* run =
+      sweep->add_subcommand("run",
+                            "Train the sweep's pending and failed runs here, one after another (--jobs N: up to N at\n"
+                            "once); skip done ones. A failed run does not stop the others (unless --fail-fast);\n"
+                            "failures are listed at the end and make the exit code non-zero. Runs that another\n"
+                            "process is training are left to it, and waited for at the end (unless --no-wait).");
   run->add_option("spec", run_args->spec, "sweep YAML file")->required()->check(CLI::ExistingFile);
   run->add_option("overrides", run_args->overrides, "key=value overrides applied to every run");
   run->add_option("--ranks", run_args->ranks, "ranks per run (started with mpirun)")->check(CLI::Range(1, 4096));
-  run->add_flag("--fail-fast", run_args->fail_fast, "stop at the first failed run");
+  run->add_option("--jobs", run_args->jobs,
+                  "runs trained at once (default 1); each gets OMP_NUM_THREADS = usable cores / (jobs x ranks)\n"
+                  "unless it is set, and its output lines are prefixed with its run (docs/sweeps.md)")
+      ->check(whole_in(1, kMaxStoppedChildren))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // scripts/quickstart.sh's, then the user's
+  run->add_flag("--fail-fast", run_args->fail_fast,
+                "stop at the first failed run (with --jobs: start none after it; those running finish)");
   run->add_flag("--no-wait", run_args->no_wait,
                 "return without waiting for runs that another process is training (default: wait for them)");
   run->callback([run_args] {
     auto s = load_sweep(run_args->spec, run_args->overrides, run_args->ranks);
     LocalRunOptions options;
     options.ranks = run_args->ranks;
+    options.jobs = run_args->jobs;
     options.fail_fast = run_args->fail_fast;
     options.wait_for_others = !run_args->no_wait;
-    ChildStops stops;  // TERM, INT, USR2: the run in training stops with a checkpoint, no other starts
+    ChildStops stops;  // TERM, INT, USR2: the runs in training stop with a checkpoint, no other starts
     std::unique_ptr<SweepRunHold> hold;  // across the passes of rounds and rungs (sweep status --watch)
     if (s.seeds || s.search) hold = std::make_unique<SweepRunHold>(s);
     int failed = s.seeds    ? run_seed_rounds_locally(s, options)

@@ -6,10 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -21,6 +25,7 @@
 #include "runner/aimrun_path.h"
 #include "runner/rung_result.h"
 #include "runner/sweep/child_stop.h"
+#include "runner/sweep/run_pool.h"
 #include "runner/sweep/run_state.h"
 #include "runner/sweep/upstream.h"
 
@@ -118,14 +123,20 @@ std::string axes_label(const SweepRun& run) {
   return join(v, " ");
 }
 
-// Run i of the sweep: skipped when done, left alone while another process trains it,
-// trained here otherwise. `after_wait`: another process was training it and has stopped;
-// a run that failed there is reported, not trained again at once.
-Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bool after_wait, Tally& tally) {
+std::string where_of(const Sweep& sweep, size_t i) {
+  return fmt::format("[{}/{}] {}", i + 1, sweep.runs.size(), sweep.runs[i].run_id);
+}
+
+// Run i of the sweep before it is trained: skipped when done, left alone while another process
+// trains it, failed when its upstream run failed; nothing (to be trained here) otherwise.
+// `after_wait`: another process was training it and has stopped; a run that failed there is
+// reported, not trained again at once.
+std::optional<Outcome> decide(const Sweep& sweep, size_t i, const LocalRunOptions& options, bool after_wait,
+                              Tally& tally) {
   const auto& run = sweep.runs[i];
   RunPaths paths{sweep.run_dir(run.run_id)};
   const auto status = inspect_run(paths);
-  const std::string where = fmt::format("[{}/{}] {}", i + 1, sweep.runs.size(), run.run_id);
+  const std::string where = where_of(sweep, i);
   const std::string label = axes_label(run);
   if (!run.settled.empty() && status.state != RunState::Running) {  // a search's run at its rung
     spdlog::info("{} ({}) {}, skipped", where, label, run.settled);
@@ -163,10 +174,17 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
   }
   spdlog::info("{} {}{}", where, label, status.detail.empty() ? "" : " (" + status.detail + ")");
   if (run.budget > 0) spdlog::info("{} trains to its rung, epoch {}", where, run.budget);
-  const OomKills oom_before = oom_kills();
-  int rc = spawn_and_wait(train_command(paths.dir, options.ranks, run.budget));
+  return std::nullopt;
+}
+
+// Run i of the sweep after its `aimrun train` ended with exit code rc; `oom_before`: the OOM
+// killer's counts when it started.
+Outcome judge(const Sweep& sweep, size_t i, int rc, const OomKills& oom_before, Tally& tally) {
+  const auto& run = sweep.runs[i];
+  RunPaths paths{sweep.run_dir(run.run_id)};
+  const std::string label = axes_label(run);
   if (rc == kExitBusy) {
-    spdlog::info("{} was started by another process meanwhile: left to it", where);
+    spdlog::info("{} was started by another process meanwhile: left to it", where_of(sweep, i));
     return Outcome::Elsewhere;
   }
   if (rc == kExitOk && (run.budget > 0 ? read_rung_result(paths, run.budget, run.run_id).has_value()
@@ -190,6 +208,16 @@ Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bo
                            (after.detail.empty() ? "" : ": " + after.detail));
   spdlog::error("run {} failed with exit code {}", run.run_id, rc);
   return Outcome::Failed;
+}
+
+// Run i of the sweep: decided, and trained here (the child's output straight to ours) when
+// nothing else was decided.
+Outcome run_one(const Sweep& sweep, size_t i, const LocalRunOptions& options, bool after_wait, Tally& tally) {
+  if (auto outcome = decide(sweep, i, options, after_wait, tally)) return *outcome;
+  const auto& run = sweep.runs[i];
+  const OomKills oom_before = oom_kills();
+  const int rc = spawn_and_wait(train_command(sweep.run_dir(run.run_id), options.ranks, run.budget));
+  return judge(sweep, i, rc, oom_before, tally);
 }
 
 // Waits until no run of `elsewhere` is running in another process any more, taking each
@@ -248,35 +276,101 @@ SweepRunHold::~SweepRunHold() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options) {
-  prepare_sweep_dirs(sweep);
-  SweepRunHold hold(sweep);
+namespace {
+
+// One pass over the sweep's runs: what was trained, skipped, failed, left to other processes.
+struct Pass {
   Tally tally;
   std::vector<size_t> elsewhere, waiting;
   bool stopped = false;
-  const auto start = std::chrono::steady_clock::now();
-  // Stage by stage: sweep.runs holds each stage's runs after those of the stages before.
-  for (size_t i = 0; i < sweep.runs.size(); ++i) {
-    if (child_stop_signal() != 0) {  // between runs: none is started after a stop
-      stopped = true;
-      break;
-    }
-    auto outcome = run_one(sweep, i, options, false, tally);
+
+  // Keeps run i's outcome; false when no run may start after it (a stop; a failure with --fail-fast).
+  bool note(size_t i, Outcome outcome, const LocalRunOptions& options) {
     if (outcome == Outcome::Elsewhere) elsewhere.push_back(i);
     if (outcome == Outcome::Waiting) waiting.push_back(i);
-    if (outcome == Outcome::Stopped) {
-      stopped = true;
-      break;
+    stopped = stopped || outcome == Outcome::Stopped;
+    return !stopped && !(outcome == Outcome::Failed && options.fail_fast);
+  }
+};
+
+// The runs one after another, each child's output straight to ours. Stage by stage:
+// sweep.runs holds each stage's runs after those of the stages before.
+void train_in_turn(const Sweep& sweep, const LocalRunOptions& options, Pass& pass) {
+  for (size_t i = 0; i < sweep.runs.size(); ++i) {
+    if (child_stop_signal() != 0) {  // between runs: none is started after a stop
+      pass.stopped = true;
+      return;
     }
-    if (outcome == Outcome::Failed && options.fail_fast) break;
+    if (!pass.note(i, run_one(sweep, i, options, false, pass.tally), options)) return;
   }
-  stopped = stopped || (options.fail_fast && tally.failed > 0);
+}
+
+// The threads of each of `jobs` runs at once: the cores this process may use shared out,
+// unless OMP_NUM_THREADS says (the children inherit it).
+int threads_per_run(const LocalRunOptions& options) {
+  if (const char* v = std::getenv("OMP_NUM_THREADS"); v && std::atoi(v) > 0) return std::atoi(v);
+  return std::max(1, usable_cores() / (options.jobs * options.ranks));
+}
+
+// Whether run i must wait for the runs of the pool: it begins a new stage, or its upstream
+// run trains in the pool.
+bool waits_for_pool(const Sweep& sweep, size_t i, const RunPool& pool) {
+  if (i > 0 && sweep.runs[i].stage != sweep.runs[i - 1].stage) return true;
+  const SweepRun* up = sweep.runs[i].upstream.empty() ? nullptr : sweep.find_run(sweep.runs[i].upstream);
+  return up && pool.runs(size_t(up - sweep.runs.data()));
+}
+
+// Up to options.jobs runs at once (runner/sweep/run_pool.h), started in the sweep's order,
+// each child's lines tagged with its run; after a stop or a failure with --fail-fast none is
+// started, and those running are waited for.
+void train_at_once(const Sweep& sweep, const LocalRunOptions& options, Pass& pass) {
+  const int threads = threads_per_run(options);
+  const auto env = environment_with_threads(threads);
+  spdlog::info("sweep {}: {} runs at once, {} thread(s) each", sweep.name, options.jobs, threads);
+  RunPool pool;
+  std::map<size_t, OomKills> oom_before;
+  bool go_on = true;
+  auto take_one = [&] {
+    const auto ended = pool.wait_one();
+    const auto outcome = judge(sweep, ended.key, ended.exit_code, oom_before.at(ended.key), pass.tally);
+    go_on = pass.note(ended.key, outcome, options) && go_on;
+  };
+  for (size_t i = 0; i < sweep.runs.size() && go_on; ++i) {
+    while (pool.running() > 0 && (pool.running() >= size_t(options.jobs) || waits_for_pool(sweep, i, pool))) take_one();
+    if (child_stop_signal() != 0) pass.stopped = true;  // none is started after a stop
+    if (pass.stopped || !go_on) break;
+    if (auto outcome = decide(sweep, i, options, false, pass.tally)) {
+      go_on = pass.note(i, *outcome, options);
+      continue;
+    }
+    const auto& run = sweep.runs[i];
+    oom_before[i] = oom_kills();
+    pool.start(i, train_command(sweep.run_dir(run.run_id), options.ranks, run.budget), env,
+               fmt::format("[{}/{} {}] ", i + 1, sweep.runs.size(), run.run_id));
+  }
+  while (pool.running() > 0) take_one();
+}
+
+}  // namespace
+
+int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options) {
+  prepare_sweep_dirs(sweep);
+  SweepRunHold hold(sweep);
+  Pass pass;
+  const auto start = std::chrono::steady_clock::now();
+  if (options.jobs > 1)
+    train_at_once(sweep, options, pass);
+  else
+    train_in_turn(sweep, options, pass);
+  auto& tally = pass.tally;
+  auto& elsewhere = pass.elsewhere;
+  const bool stopped = pass.stopped || (options.fail_fast && tally.failed > 0);
   if (options.wait_for_others && !stopped) {
-    wait_for_others(sweep, elsewhere, waiting, options, tally);
+    wait_for_others(sweep, elsewhere, pass.waiting, options, tally);
     elsewhere.clear();
-    waiting.clear();
+    pass.waiting.clear();
   }
-  elsewhere.insert(elsewhere.end(), waiting.begin(), waiting.end());
+  elsewhere.insert(elsewhere.end(), pass.waiting.begin(), pass.waiting.end());
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("sweep {}: {} trained, {} skipped, {} failed, in {}{}", sweep.name, tally.trained, tally.skipped,
                tally.failed, format_duration(secs),

@@ -1,7 +1,8 @@
 #pragma once
-// Runs a sweep's runs one after another on this machine, each as its own `aimrun train`
-// process (under mpirun for several ranks), so a crash or a leak in one run never takes
-// the sweep down, and a run behaves the same here as in a Slurm job.
+// Runs a sweep's runs on this machine, one after another or up to --jobs at once
+// (docs/sweeps.md, "Runs at once"), each as its own `aimrun train` process (under mpirun
+// for several ranks), so a crash or a leak in one run never takes the sweep down, and a run
+// behaves the same here as in a Slurm job.
 #include "core/exit_codes.h"
 #include "runner/sweep/sweep_spec.h"
 
@@ -9,6 +10,9 @@ namespace aim {
 
 struct LocalRunOptions {
   int ranks = 1;
+  // Runs trained at once (runner/sweep/run_pool.h); 1: one after another, each child's output
+  // straight to ours. At most kMaxStoppedChildren (runner/sweep/child_stop.h).
+  int jobs = 1;
   bool fail_fast = false;
   bool retry_failed = true;  // failed runs are pending again for a new `sweep run`
   // Runs another process is training are left to it; at the end, wait until they end
@@ -19,7 +23,8 @@ struct LocalRunOptions {
 
 // Writes each run's folder (config.yaml) and the sweep's links, then trains each run that
 // is not done and not running in another process (docs/sweeps.md, "Two commands at once").
-// Stage by stage; a run whose upstream run failed is marked failed with the reason (and
+// Stage by stage (with jobs > 1, a stage's runs start once every run of the stages before has
+// ended); a run whose upstream run failed is marked failed with the reason (and
 // trained by a later `sweep run` once its upstream run is done). Returns the number of runs
 // that failed (a run stopped by a signal counts, and ends the sweep).
 int run_sweep_locally(const Sweep& sweep, const LocalRunOptions& options);
