@@ -346,7 +346,7 @@ void train_at_once(const Sweep& sweep, const LocalRunOptions& options, Pass& pas
     const auto& run = sweep.runs[i];
     oom_before[i] = oom_kills();
     pool.start(i, train_command(sweep.run_dir(run.run_id), options.ranks, run.budget), env,
-               fmt::format("[{}/{} {}] ", i + 1, sweep.runs.size(), run.run_id));
+               fmt::format("[{}/{}] ", i + 1, sweep.runs.size()));  // the sweep's "[k/n] <run id>" line names it
   }
   while (pool.running() > 0) take_one();
 }
