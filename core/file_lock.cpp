@@ -188,13 +188,18 @@ bool FileLock::lock_within(const std::string& path, double seconds, const std::s
     if (stop_requested()) throw StopRequested("a stop was requested while waiting for another process writing " + what);
     const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (waited >= seconds) return false;
+    // The lock is named unless it is the file `what` names with ".lock" after it (the path
+    // twice made the line 240 characters long).
+    const bool beside = path.size() > 5 && path.compare(path.size() - 5, 5, ".lock") == 0 &&
+                        what.find(path.substr(0, path.size() - 5)) != std::string::npos;
+    const std::string holds = beside ? "" : " (it holds " + path + ")";
     if (!announced) {
-      spdlog::info("waiting for another process writing {} (it holds {}); going on without it after {:.0f} s", what,
-                   path, seconds);
+      spdlog::info("waiting for another process writing {}{}; going on without it after {:.0f} s", what, holds,
+                   seconds);
       announced = true;
     } else if (waited >= next_note) {
-      spdlog::info("waiting {:.0f} s for another process writing {} (it holds {}); going on without it after {:.0f} s",
-                   waited, what, path, seconds);
+      spdlog::info("waiting {:.0f} s for another process writing {}{}; going on without it after {:.0f} s", waited, what,
+                   holds, seconds);
       next_note += 30;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
