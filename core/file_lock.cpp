@@ -198,8 +198,8 @@ bool FileLock::lock_within(const std::string& path, double seconds, const std::s
                    seconds);
       announced = true;
     } else if (waited >= next_note) {
-      spdlog::info("waiting {:.0f} s for another process writing {}{}; going on without it after {:.0f} s", waited, what,
-                   holds, seconds);
+      spdlog::info("waiting {:.0f} s for another process writing {}{}; going on without it after {:.0f} s", waited,
+                   what, holds, seconds);
       next_note += 30;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -69,7 +69,9 @@ void expect_whole_tagged_lines(const std::string& output, const Sweep& sweep) {
       ASSERT_TRUE(k >= 1 && k <= sweep.runs.size()) << line;
       rest = m[3];
       std::smatch id;
-      if (std::regex_search(rest, id, names)) EXPECT_EQ(id[1].str(), sweep.runs[k - 1].run_id) << line;
+      if (std::regex_search(rest, id, names)) {
+        EXPECT_EQ(id[1].str(), sweep.runs[k - 1].run_id) << line;
+      }
       seen.insert(k);
     }
     EXPECT_FALSE(std::regex_search(rest, any_tag)) << "two runs in one line: " << line;

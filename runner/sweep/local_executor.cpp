@@ -316,8 +316,11 @@ int threads_per_run(const LocalRunOptions& options) {
 // run trains in the pool.
 bool waits_for_pool(const Sweep& sweep, size_t i, const RunPool& pool) {
   if (i > 0 && sweep.runs[i].stage != sweep.runs[i - 1].stage) return true;
-  const SweepRun* up = sweep.runs[i].upstream.empty() ? nullptr : sweep.find_run(sweep.runs[i].upstream);
-  return up && pool.runs(size_t(up - sweep.runs.data()));
+  const std::string& up = sweep.runs[i].upstream;  // the pool's runs, not the sweep's: linear in the runs
+  if (up.empty()) return false;
+  for (size_t key : pool.keys())
+    if (sweep.runs[key].run_id == up) return true;
+  return false;
 }
 
 // Up to options.jobs runs at once (runner/sweep/run_pool.h), started in the sweep's order,

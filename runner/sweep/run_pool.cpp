@@ -60,6 +60,12 @@ bool RunPool::runs(size_t key) const {
   return false;
 }
 
+std::vector<size_t> RunPool::keys() const {
+  std::vector<size_t> out;
+  for (const auto& c : children_) out.push_back(c.key);
+  return out;
+}
+
 void RunPool::start(size_t key, const std::vector<std::string>& argv, const std::vector<std::string>& env,
                     const std::string& tag) {
   int out[2] = {-1, -1}, err[2] = {-1, -1};

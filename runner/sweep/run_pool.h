@@ -30,6 +30,7 @@ class RunPool {
              const std::string& tag);
   size_t running() const { return children_.size(); }
   bool runs(size_t key) const;
+  std::vector<size_t> keys() const;  // of the children running
   // Forwards the children's output until one ends (all its output written); that one. Only
   // while running() > 0.
   Ended wait_one();
