@@ -114,6 +114,24 @@ std::string five_rates_in_three_rungs(const test::TempDir& dir) {
                                  "    rungs: [1, 3, 9]\n    eta: 2\n    metric: val acc\n");
 }
 
+// Synthetic outcomes of that search: candidate c = i % 5 of group i / 5 at rung k scores
+// {0.3, 0.8, 0.6, 0.8, 0.2}[c] + 0.01 k c in val acc (rung 2 favours c=3 over c=1); c=4
+// diverges; aim's c=1 is pending at rung 2 (k = 1).
+RungOutcome five_rates_outcome(size_t i, size_t k) {
+  static const std::vector<double> score = {0.3, 0.8, 0.6, 0.8, 0.2};
+  RungOutcome o;
+  const size_t c = i % 5, group = i / 5;
+  if (group == 1 && k == 1 && c == 1) return o;  // pending
+  if (c == 4) {
+    o.state = RungOutcome::State::Diverged;
+    return o;
+  }
+  o.state = RungOutcome::State::Reached;
+  o.metrics["val acc"] = score[c] + 0.01 * double(k) * double(c);
+  o.seconds = 1;
+  return o;
+}
+
 TEST(SearchRungs, RungsArePlayedFromOutcomesAloneAndPromoteOnlyWholeRungs) {
   test::TempDir dir;
   auto spec = five_rates_in_three_rungs(dir);
@@ -124,21 +142,8 @@ TEST(SearchRungs, RungsArePlayedFromOutcomesAloneAndPromoteOnlyWholeRungs) {
   ASSERT_EQ(s.all_runs.size(), 10u);
   // Nothing trained: every candidate trains to rung 1, epoch 1.
   for (const auto& r : sweep.runs) EXPECT_EQ(r.budget, 1) << r.run_id;
-  // Synthetic outcomes: score of candidate c (0..4) at rung k; rung 2 of aim not complete.
-  const std::vector<double> score = {0.3, 0.8, 0.6, 0.8, 0.2};
-  auto outcome = [&](size_t i, size_t k) {
-    RungOutcome o;
-    const size_t c = i % 5, group = i / 5;
-    if (group == 1 && k == 1 && c == 1) return o;  // pending
-    if (c == 4) {
-      o.state = RungOutcome::State::Diverged;
-      return o;
-    }
-    o.state = RungOutcome::State::Reached;
-    o.metrics["val acc"] = score[c] + 0.01 * double(k) * double(c);  // rung 2 favours c=3 over c=1
-    o.seconds = 1;
-    return o;
-  };
+  // Synthetic outcomes (five_rates_outcome); rung 2 of aim not complete.
+  const auto outcome = five_rates_outcome;
   for (int pass = 0; pass < 2; ++pass) {  // played twice: the same decisions (no state kept)
     play_search(s, outcome);
     const auto& v = s.groups[0];  // vanilla: finished
@@ -184,22 +189,15 @@ TEST(SearchRungs, RungsArePlayedFromOutcomesAloneAndPromoteOnlyWholeRungs) {
 }
 
 // Each candidate's place in the search as a type (what `aimrun report --search` decides by)
-// beside the text `sweep status` shows, on the synthetic outcomes of the test above.
+// beside the text `sweep status` shows, on the synthetic outcomes of the test above
+// (five_rates_outcome).
 TEST(SearchRungs, EveryCandidateHasATypedOutcomeBesideItsText) {
   test::TempDir dir;
   auto spec = five_rates_in_three_rungs(dir);
   auto sweep = load_sweep(spec, {});
   ASSERT_TRUE(sweep.search);
   auto& s = *sweep.search;
-  const std::vector<double> score = {0.3, 0.8, 0.6, 0.8, 0.2};
-  auto outcome = [&](size_t i, size_t k) {
-    RungOutcome o;
-    const size_t c = i % 5, group = i / 5;
-    if (group == 1 && k == 1 && c == 1) return o;  // pending
-    o.state = c == 4 ? RungOutcome::State::Diverged : RungOutcome::State::Reached;
-    o.metrics["val acc"] = score[c] + 0.01 * double(k) * double(c);
-    return o;
-  };
+  const auto outcome = five_rates_outcome;
   play_search(s, outcome);
   using O = SearchOutcome;
   // vanilla: c=0 stopped at rung 1, c=2 at rung 2, c=1 complete but beaten by c=3, c=4 diverged;
