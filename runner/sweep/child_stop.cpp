@@ -86,6 +86,10 @@ int spawn_and_wait(const std::vector<std::string>& argv) {
     }
   }
   forget_stopped_child(pid);
+  return exit_code_of(status);
+}
+
+int exit_code_of(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;

@@ -32,6 +32,9 @@ int child_stop_signal();
 // before it started, is passed on to it. Its exit code, or 128 + N for a signal N.
 int spawn_and_wait(const std::vector<std::string>& argv);
 
+// A waitpid() status as spawn_and_wait returns it: the exit code, 128 + N for a signal N, else 1.
+int exit_code_of(int status);
+
 // At most this many children at once are passed a stop (`sweep run --jobs` is at most this).
 constexpr int kMaxStoppedChildren = 1024;
 

@@ -39,12 +39,6 @@ void write_lines(const std::string& text, bool to_stderr) {
   std::fflush(f);
 }
 
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
-}
-
 }  // namespace
 
 RunPool::~RunPool() {
