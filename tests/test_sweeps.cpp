@@ -257,7 +257,7 @@ TEST(ShippedSweeps, EverySweepInExperimentsPlans) {
         // Every grid point is its own run: none collapses into another's identity (as two
         // Waterbirds variants would if the variant were not part of it).
         static const std::map<std::string, size_t> expected = {
-            {"quickstart.yaml", 6}, {"builtin-benchmark.yaml", 65}, {"gpu-check.yaml", 1},
+            {"quickstart.yaml", 6}, {"quickstart-full.yaml", 6}, {"builtin-benchmark.yaml", 65}, {"gpu-check.yaml", 1},
             {"waterbirds.yaml", 48}, {"traveling_birds.yaml", 24}, {"imagenet100.yaml", 48},
             {"hard_imagenet.yaml", 24}, {"cub_ablation.yaml", 36},
             {"adaptive-seeds.yaml", 9},   // round 1 of sweep.seeds: 3 methods x start 3 seeds
@@ -280,9 +280,10 @@ TEST(ShippedSweeps, EverySweepInExperimentsPlans) {
   EXPECT_GE(sweeps, 8);
 }
 
-// The quickstart's 6 runs are the built-in benchmark's scratch runs at 95% for seeds 0 and 1
-// (both build on experiments/builtin-scratch.yaml): the same ids, so either reuses the other's.
-TEST(ExperimentFiles, TheQuickstartsRunsAreTheBenchmarksScratchRuns) {
+// The full quickstart's 6 runs are the built-in benchmark's scratch runs at 95% for seeds 0
+// and 1 (both build on experiments/builtin-scratch.yaml): the same ids, so either reuses the
+// other's, and the quickstart before 2026-12-07 (these settings) compares with it by run id.
+TEST(ExperimentFiles, TheFullQuickstartsRunsAreTheBenchmarksScratchRuns) {
   test::TempDir dir;
   const std::vector<std::string> out{"output_dir=" + dir.file("out")};
   const std::string root = std::string(AIM_SOURCE_DIR) + "/experiments/";
@@ -291,9 +292,37 @@ TEST(ExperimentFiles, TheQuickstartsRunsAreTheBenchmarksScratchRuns) {
     for (const auto& r : load_sweep(root + file, out).runs) s.insert(r.run_id);
     return s;
   };
-  const auto quickstart = ids("quickstart.yaml"), bench = ids("builtin-benchmark.yaml");
+  const auto quickstart = ids("quickstart-full.yaml"), bench = ids("builtin-benchmark.yaml");
   ASSERT_EQ(quickstart.size(), 6u);
   for (const auto& id : quickstart) EXPECT_EQ(bench.count(id), 1u) << id << " is not a run of builtin-benchmark.yaml";
+}
+
+// The quickstart is the full quickstart made smaller and nothing else: run for run (same
+// method and seed), the settings differ in the model's width and the val and test sizes only.
+TEST(ExperimentFiles, TheQuickstartDiffersFromTheFullOneInItsSizesOnly) {
+  test::TempDir dir;
+  const std::vector<std::string> out{"output_dir=" + dir.file("out")};
+  const std::string root = std::string(AIM_SOURCE_DIR) + "/experiments/";
+  const auto small = load_sweep(root + "quickstart.yaml", out).runs;
+  const auto full = load_sweep(root + "quickstart-full.yaml", out).runs;
+  ASSERT_EQ(small.size(), 6u);
+  ASSERT_EQ(full.size(), small.size());
+  const std::set<std::string> sized{"model.width", "dataset.val_size", "dataset.test_size"};
+  for (size_t i = 0; i < small.size(); ++i) {
+    const auto a = small[i].config.items(), b = full[i].config.items();
+    std::map<std::string, std::string> in_full(b.begin(), b.end());
+    std::set<std::string> differing;
+    for (const auto& [key, value] : a) {
+      auto it = in_full.find(key);
+      if (it == in_full.end() || it->second != value) differing.insert(key);
+      if (it != in_full.end()) in_full.erase(it);
+    }
+    for (const auto& [key, value] : in_full) differing.insert(key);
+    differing.erase("sweep.name");
+    differing.erase("name");
+    EXPECT_EQ(differing, sized) << "run " << i;
+    EXPECT_NE(small[i].run_id, full[i].run_id);
+  }
 }
 
 // sweep status --watch against a local sweep while it trains, stdout redirected: a log of
