@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build git pkg-config ccache
+  build-essential cmake ninja-build git pkg-config
   libtorch-dev libopenblas0-pthread       # libtorch; OpenBLAS instead of the reference BLAS (20x faster GEMM)
   libopenmpi-dev openmpi-bin              # MPI communicator, mpirun
   libyaml-cpp-dev libhdf5-dev hdf5-tools libspdlog-dev libcli11-dev zlib1g-dev
@@ -15,11 +15,12 @@ packages=(
   dataset-fashion-mnist                   # the built-in benchmark's garments
 )
 # Not needed to build or train: the results reader and the plots. Without --tests they are
-# installed while aimrun compiles (the build leaves a core idle for about a minute of its four;
-# from a bare Debian 12 these packages take 43 s alone, README "What it costs where").
+# installed while aimrun compiles: from a bare Debian 12 they took 43 s alone, and beside the
+# build 97 s while the build took 27 s longer (README, "What it costs where").
 python_packages=(python3 python3-h5py python3-pandas python3-matplotlib python3-yaml)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(googletest libgtest-dev python3-numpy python3-scipy python3-torch python3-torchvision
+  packages+=(ccache   # rebuilds after a branch switch; a first build is faster without it
+             googletest libgtest-dev python3-numpy python3-scipy python3-torch python3-torchvision
              slurmctld slurmd slurm-client munge
              chromium chromium-driver)   # the HTML report's browser test (tests/python/test_html_report.py)
   packages+=("${python_packages[@]}")
