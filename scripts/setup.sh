@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build git pkg-config
+  g++ cmake ninja-build git pkg-config    # g++, not build-essential: Ninja needs no make, nor dpkg-dev
   libtorch-dev libopenblas0-pthread       # libtorch; OpenBLAS instead of the reference BLAS (20x faster GEMM)
   libopenmpi-dev openmpi-bin              # MPI communicator, mpirun
   libyaml-cpp-dev libhdf5-dev hdf5-tools libspdlog-dev libcli11-dev zlib1g-dev
@@ -19,7 +19,7 @@ packages=(
 # build 97 s while the build took 27 s longer (README, "What it costs where").
 python_packages=(python3 python3-h5py python3-pandas python3-matplotlib python3-yaml)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(ccache   # rebuilds after a branch switch; a first build is faster without it
+  packages+=(build-essential ccache   # ccache: rebuilds after a branch switch; a first build is faster without it
              googletest libgtest-dev python3-numpy python3-scipy python3-torch python3-torchvision
              slurmctld slurmd slurm-client munge
              chromium chromium-driver)   # the HTML report's browser test (tests/python/test_html_report.py)

@@ -107,7 +107,11 @@ std::string two_stages(const std::string& out) {
 // (--jobs 1), bit for bit.
 TEST(SweepJobs, TwoAtOnceOverlapTagEveryLineAndMatchOneAfterAnother) {
   test::TempDir dir;
-  const std::string grid = "sweep:\n  name: four\n  grid:\n    seed: [0, 1, 2, 3]\n";
+  // The first run trains on three times the images, so that it still trains when the second
+  // begins (with equal runs of a few seconds each, the second's start came after the first's
+  // end in 1 of 6 tries on a loaded machine).
+  const std::string grid =
+      "sweep:\n  name: four\n  zip:\n    - {seed: [0, 1, 2, 3], dataset.train_size: [3000, 1000, 1000, 1000]}\n";
   auto at_once = dir.write("a.yaml", pinned_run(dir.file("a"), 1) + grid);
   auto in_turn = dir.write("b.yaml", pinned_run(dir.file("b"), 1) + grid);
   auto r = test::run_command(sweep_run(at_once, 2));
@@ -230,10 +234,33 @@ TEST(SweepJobs, JobsOutOfRangeOrNotAWholeNumberIsRefused) {
   EXPECT_FALSE(fs::exists(dir.file("out"))) << "nothing is written";
 }
 
+// OMP_NUM_THREADS that is not a whole number above 0 in the environment of `sweep run
+// --jobs 2` is named in a warning, and each run gets the number the sweep logs (usable cores /
+// 2), not the bad value (each run then took every core while the log said otherwise). The
+// runs here have no `threads:` key, which would win.
+TEST(SweepJobs, AnInvalidOmpNumThreadsIsNamedAndTheRunsGetTheLoggedNumber) {
+  test::TempDir dir;
+  const int expected = std::max(1, usable_cores() / 2);
+  for (const std::string bad : {"abc", "0", "2,1"}) {
+    SCOPED_TRACE(bad);
+    const std::string out = dir.file("out-" + std::to_string(bad.size()) + bad.substr(0, 1));
+    auto spec = dir.write("s" + bad.substr(0, 1) + ".yaml", test::small_run_config(out, 1, 0, 500) +
+                                                            "sweep:\n  name: t\n  grid:\n    seed: [0, 1]\n");
+    auto r = test::run_command("OMP_NUM_THREADS='" + bad + "' " + sweep_run(spec, 2));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(test::contains(r.output, "OMP_NUM_THREADS=" + bad + " is not a whole number above 0: each run gets " +
+                                             std::to_string(expected) + " thread(s) instead"))
+        << r.output;
+    EXPECT_TRUE(test::contains(r.output, "2 runs at once, " + std::to_string(expected) + " thread(s) each")) << r.output;
+    for (const std::string tag : {"[1/2] ", "[2/2] "})
+      EXPECT_TRUE(has_line(r.output, tag, "1 rank(s) x " + std::to_string(expected) + " thread(s)")) << tag << r.output;
+  }
+}
+
 // The pool itself, with children that write half lines, lines of both streams, a line longer
 // than 64 KiB and no newline at the end: each child's lines go whole, behind its tag, to the
 // stream it wrote them to; its exit code comes back under its key; OMP_NUM_THREADS is the
-// pool's unless the environment has one.
+// number the pool is given, in place of the environment's own.
 TEST(SweepJobs, ThePoolWritesWholeTaggedLinesOfEachChildToItsOwnStream) {
   const char* had = std::getenv("OMP_NUM_THREADS");
   const std::string saved = had ? had : "";
@@ -279,7 +306,7 @@ TEST(SweepJobs, ThePoolWritesWholeTaggedLinesOfEachChildToItsOwnStream) {
   EXPECT_EQ(a_lines[2], std::string(65536, 'x'));  // 64 KiB, then the rest of the line
   EXPECT_EQ(a_lines[3], std::string(70000 - 65536, 'x'));
   EXPECT_EQ(a_lines[4], "no newline at the end");
-  EXPECT_EQ(b_lines, (std::vector<std::string>{"b1", "b2 threads 3"}));
+  EXPECT_EQ(b_lines, (std::vector<std::string>{"b1", "b2 threads 7"}));  // not the environment's 3
   EXPECT_TRUE(test::contains(err, "[A] err a\n")) << err;
   EXPECT_TRUE(test::contains(err, "[B] err b\n")) << err;
   EXPECT_EQ(split(err, '\n').size(), 3u) << err;  // two lines and the end

@@ -306,10 +306,19 @@ void train_in_turn(const Sweep& sweep, const LocalRunOptions& options, Pass& pas
 }
 
 // The threads of each of `jobs` runs at once: the cores this process may use shared out,
-// unless OMP_NUM_THREADS says (the children inherit it).
+// unless OMP_NUM_THREADS gives a whole number above 0. Any other value of it is named and
+// replaced in the runs' environment by the number logged (it was passed on, and each run
+// then took every core while the log said otherwise).
 int threads_per_run(const LocalRunOptions& options) {
-  if (const char* v = std::getenv("OMP_NUM_THREADS"); v && std::atoi(v) > 0) return std::atoi(v);
-  return std::max(1, usable_cores() / (options.jobs * options.ranks));
+  const int shared = std::max(1, usable_cores() / (options.jobs * options.ranks));
+  const char* v = std::getenv("OMP_NUM_THREADS");
+  if (!v) return shared;
+  const std::string text = v;
+  if (!text.empty() && text.size() <= 6 && text.find_first_not_of("0123456789") == std::string::npos &&
+      std::stoi(text) > 0)
+    return std::stoi(text);
+  spdlog::warn("OMP_NUM_THREADS={} is not a whole number above 0: each run gets {} thread(s) instead", text, shared);
+  return shared;
 }
 
 // Whether run i must wait for the runs of the pool: it begins a new stage, or its upstream

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <string_view>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -181,12 +182,9 @@ RunPool::Ended RunPool::wait_one() {
 
 std::vector<std::string> environment_with_threads(int threads) {
   std::vector<std::string> env;
-  bool set = false;
-  for (char** e = environ; *e; ++e) {
-    env.emplace_back(*e);
-    set = set || env.back().rfind("OMP_NUM_THREADS=", 0) == 0;
-  }
-  if (!set) env.push_back("OMP_NUM_THREADS=" + std::to_string(threads));
+  for (char** e = environ; *e; ++e)
+    if (std::string_view(*e).rfind("OMP_NUM_THREADS=", 0) != 0) env.emplace_back(*e);
+  env.push_back("OMP_NUM_THREADS=" + std::to_string(threads));
   return env;
 }
 

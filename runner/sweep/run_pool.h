@@ -51,8 +51,8 @@ class RunPool {
   std::vector<Child> children_;
 };
 
-// The environment of this process with OMP_NUM_THREADS=threads, unless it is set already
-// (then unchanged).
+// The environment of this process with OMP_NUM_THREADS=threads (in place of its own value,
+// if it has one: the runs get the number the sweep logs).
 std::vector<std::string> environment_with_threads(int threads);
 
 // The cores this process may run on (sched_getaffinity; at least 1).
