@@ -15,9 +15,11 @@ packages=(
   dataset-fashion-mnist                   # the built-in benchmark's garments
 )
 # Not needed to build or train: the results reader and the plots. Without --tests they are
-# installed while aimrun compiles: from a bare Debian 12 they took 43 s alone, and beside the
-# build 97 s while the build took 27 s longer (README, "What it costs where").
-python_packages=(python3 python3-h5py python3-pandas python3-matplotlib python3-yaml)
+# installed while aimrun compiles (README, "What it costs where"). python3-munkres fills
+# matplotlib's font library's need "python3-scipy | python3-munkres" (apt takes the first
+# alternative unless another is in the same request): no scipy, which nothing here imports.
+# After the build's packages on a bare Debian 12: 28.7 s with it, 50.2 s without (scipy's 15 MB).
+python_packages=(python3 python3-h5py python3-pandas python3-matplotlib python3-yaml python3-munkres)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(build-essential ccache   # ccache: rebuilds after a branch switch; a first build is faster without it
              googletest libgtest-dev python3-numpy python3-scipy python3-torch python3-torchvision
