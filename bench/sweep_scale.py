@@ -2,7 +2,8 @@
 """What reading and submitting a sweep costs as it grows: folders of N = 10, 100, 1000 copies of
 real runs (each with its own run id and seed, with valid summaries: bench/sweep_copies.py), timed for report (md),
 report --format csv, report --html, aimresults.py (the run table), collect, collect --link; and
-`sweep plan` / `sweep status` of sweeps of N = 10, 100, 1000, 5000 runs, all of them done; and
+`sweep plan` / `sweep status` / `sweep run` (--jobs 1 and 2) of sweeps of N = 10, 100, 1000, 5000
+runs, all of them done; and
 `report` of 1000 runs of which 50 have a damaged (flipped) or missing summary.json. Prints
 the seconds, the seconds per run and the growth factor between sizes (time(10N) / time(N): 10 is
 linear).
@@ -177,7 +178,11 @@ def main():
             spec, out = status_sweep(work, n, runs)
             fill_status_sweep(aimrun, spec, out, runs[0])
             for name, cmd in (("sweep plan", [aimrun, "sweep", "plan", spec]),
-                              ("sweep status", [aimrun, "sweep", "status", spec])):
+                              ("sweep status", [aimrun, "sweep", "status", spec]),
+                              # every run done: what deciding to skip each run costs, one after
+                              # another and through the --jobs pool
+                              ("sweep run --jobs 1", [aimrun, "sweep", "run", spec, "--jobs", "1"]),
+                              ("sweep run --jobs 2", [aimrun, "sweep", "run", spec, "--jobs", "2"])):
                 t = timed(cmd, a.repeat, ok=(0, 3), who="sweep_scale")
                 sweeps.setdefault(name, {})[n], cpu.setdefault(name, {})[n] = t.seconds, t.cpu
                 print(f"  {n:5d} runs: {name}: {t.seconds:.2f} s ({t.cpu:.2f} s of CPU; load "
