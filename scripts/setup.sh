@@ -76,11 +76,11 @@ if [[ "${1:-}" == "--tests" ]]; then
 elif ! grep -qs '^AIM_BUILD_TESTS:BOOL=ON' build/CMakeCache.txt; then
   parts=(-DAIM_BUILD_TESTS=OFF -DAIM_BUILD_BENCH=OFF)
 fi
-cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${parts[@]}" >/dev/null
 build_status=0
-cmake --build build -j "$(nproc)" || build_status=$?
-# The packages installed beside the build are waited for whether or not it built: dpkg is
-# never left half-way by this script.
+{ cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${parts[@]}" >/dev/null &&
+  cmake --build build -j "$(nproc)"; } || build_status=$?
+# The packages installed beside the build are waited for whether or not it configured and
+# built, so that their failure is reported and setup.sh never ends while dpkg runs.
 if [[ -n "$later_pid" ]]; then
   if ! wait "$later_pid"; then
     cat "$later_log" >&2

@@ -244,14 +244,15 @@ TEST(SweepJobs, AnInvalidOmpNumThreadsIsNamedAndTheRunsGetTheLoggedNumber) {
   for (const std::string bad : {"abc", "0", "2,1"}) {
     SCOPED_TRACE(bad);
     const std::string out = dir.file("out-" + std::to_string(bad.size()) + bad.substr(0, 1));
-    auto spec = dir.write("s" + bad.substr(0, 1) + ".yaml", test::small_run_config(out, 1, 0, 500) +
-                                                            "sweep:\n  name: t\n  grid:\n    seed: [0, 1]\n");
+    auto spec = dir.write("s" + bad.substr(0, 1) + ".yaml",
+                          test::small_run_config(out, 1, 0, 500) + "sweep:\n  name: t\n  grid:\n    seed: [0, 1]\n");
     auto r = test::run_command("OMP_NUM_THREADS='" + bad + "' " + sweep_run(spec, 2));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_TRUE(test::contains(r.output, "OMP_NUM_THREADS=" + bad + " is not a whole number above 0: each run gets " +
                                              std::to_string(expected) + " thread(s) instead"))
         << r.output;
-    EXPECT_TRUE(test::contains(r.output, "2 runs at once, " + std::to_string(expected) + " thread(s) each")) << r.output;
+    EXPECT_TRUE(test::contains(r.output, "2 runs at once, " + std::to_string(expected) + " thread(s) each"))
+        << r.output;
     for (const std::string tag : {"[1/2] ", "[2/2] "})
       EXPECT_TRUE(has_line(r.output, tag, "1 rank(s) x " + std::to_string(expected) + " thread(s)")) << tag << r.output;
   }

@@ -10,9 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <string_view>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 #include "core/error.h"
